@@ -1,0 +1,67 @@
+//  ht_config: hutongd's configuration. One table lists every key with its
+//  default, bounds and help; parsing, validation and `hutongd --help` all
+//  read it (Redis static_configs). Files are czmq ZPL (zconfig).
+#ifndef HT_CONFIG_H_INCLUDED
+#define HT_CONFIG_H_INCLUDED
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "ht_error.h"
+#include "ht_region.h"
+
+#define HT_ENDPOINT_MAX_CHARS 255
+#define HT_LOG_LEVEL_MAX_CHARS 15
+
+typedef struct {
+    //  node
+    char name [64];                         //  node/name: label in logs and status
+    char region [HT_REGION_BYTES];          //  node/region: this node's region
+    char key_file [PATH_MAX];               //  node/key: Ed25519 key file (0600)
+    char anchor [PATH_MAX];                 //  node/anchor: root public key (file or hex)
+    char store_path [PATH_MAX];             //  node/store: store directory
+    char listen [HT_ENDPOINT_MAX_CHARS + 1];    //  node/listen: endpoint for child nodes ("" = leaf)
+    char client_listen [HT_ENDPOINT_MAX_CHARS + 1]; //  node/client: endpoint for clients ("" = none)
+    //  parent
+    char parent [HT_ENDPOINT_MAX_CHARS + 1];    //  parent/endpoint ("" = this is the root)
+    char parent_key [PATH_MAX];             //  parent/key: parent's public key (file or hex)
+    //  limits
+    int batch_records;                      //  limits/batch: records per batch
+    int heartbeat_ms;                       //  limits/heartbeat_ms: ping interval
+    int peer_timeout_ms;                    //  limits/peer_timeout_ms: silence = dead
+    int reconnect_min_ms;                   //  limits/reconnect_min_ms: first retry
+    int reconnect_max_ms;                   //  limits/reconnect_max_ms: backoff cap
+    int poll_ms;                            //  limits/poll_ms: check for writes by other processes
+    size_t map_bytes;                       //  limits/map_mb (MiB): initial LMDB map size
+    size_t map_limit_bytes;                 //  limits/map_limit_mb (MiB): cap, 0 = none
+    //  log
+    char log_level [HT_LOG_LEVEL_MAX_CHARS + 1];    //  log/level: error, warning, info, debug
+    bool log_syslog;                        //  log/syslog: also send to syslog
+} ht_config_t;
+
+//  Fill config with every key's default
+void ht_config_defaults (ht_config_t *config);
+
+//  Load and validate a ZPL file over the defaults. On failure returns
+//  HT_ECONFIG (or HT_EIO) and writes a message naming the key and the
+//  problem into error (error_size bytes), e.g.
+//  "node/region: '4418' is not a 12-digit region code".
+int ht_config_load (const char *path, ht_config_t *config,
+                    char *error, size_t error_size) HT_WUR;
+
+//  Re-read path for a SIGHUP: only reloadable keys (limits, log) change
+//  in config; others that differ are named in a warning. Same errors.
+int ht_config_reload (const char *path, ht_config_t *config,
+                      char *error, size_t error_size) HT_WUR;
+
+//  Print every key with its default, bounds and help (for --help)
+void ht_config_print_help (FILE *out);
+
+//  Apply log settings (level, syslog, ident "hutongd") to czmq's logging
+void ht_config_apply_log (const ht_config_t *config);
+
+//  True if a message at this level ("error".."debug") should be logged
+bool ht_config_log_enabled (const ht_config_t *config, const char *level);
+
+#endif

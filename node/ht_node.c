@@ -1,0 +1,409 @@
+//  ht_node: the node actor. It owns every socket and the store, and runs
+//  one zloop: the pipe (commands), the ROUTER (children), the DEALER
+//  (parent), the client socket, the ZAP handler, and timers for
+//  heartbeats and for noticing writes made by other processes.
+#include <sodium.h>
+#include "ht_node_private.h"
+
+#define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+
+int64_t
+ht_node_now (void)
+{
+    return zclock_mono ();
+}
+
+//  Bind a CURVE server socket for a ZAP domain; NULL on failure
+static zsock_t *
+s_bind_server (ht_node_t *self, const char *endpoint, const char *domain)
+{
+    zsock_t *sock = zsock_new (ZMQ_ROUTER);
+    zsock_set_zap_domain (sock, domain);
+    zsock_set_curve_server (sock, 1);
+    zsock_set_curve_secretkey_bin (sock, ht_keypair_curve_secret (self->key));
+    zsock_set_curve_publickey_bin (sock, ht_keypair_curve_public (self->key));
+    zsock_set_sndhwm (sock, 0);
+    zsock_set_rcvhwm (sock, 0);
+    zsock_set_router_mandatory (sock, 1);
+    if (zsock_bind (sock, "%s", endpoint) < 0) {
+        zsys_error ("node: cannot bind %s socket to %s: %s", domain, endpoint,
+                    zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+    }
+    return sock;
+}
+
+int
+ht_node_connect_parent (ht_node_t *self)
+{
+    zsock_destroy (&self->parent.dealer);
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    zsock_set_curve_serverkey_bin (dealer, self->parent.server_curve);
+    zsock_set_curve_publickey_bin (dealer, ht_keypair_curve_public (self->key));
+    zsock_set_curve_secretkey_bin (dealer, ht_keypair_curve_secret (self->key));
+    zsock_set_sndhwm (dealer, 0);
+    zsock_set_rcvhwm (dealer, 0);
+    zsock_set_linger (dealer, 0);
+    //  Pending messages are not kept for a parent that is not there yet;
+    //  HELLO is repeated after each reconnect instead
+    zsock_set_immediate (dealer, 1);
+    if (zsock_connect (dealer, "%s", self->config.parent) < 0) {
+        zsys_error ("node: cannot connect to parent %s", self->config.parent);
+        zsock_destroy (&dealer);
+        return -1;
+    }
+    self->parent.dealer = dealer;
+    return 0;
+}
+
+static int s_on_parent (zloop_t *loop, zsock_t *reader, void *arg);
+
+//  Timer: try the parent again
+static int
+s_on_retry (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    ht_node_t *self = (ht_node_t *) arg;
+    self->parent.retry_timer = -1;
+    if (ht_node_connect_parent (self) == 0) {
+        zloop_reader (self->loop, self->parent.dealer, s_on_parent, self);
+        self->parent.hello_sent_ms = 0;
+        ht_repl_hello_parent (self);
+    }
+    else
+        ht_node_reconnect_parent (self, "connect failed");
+    return 0;
+}
+
+void
+ht_node_reconnect_parent (ht_node_t *self, const char *why)
+{
+    if (self->parent.retry_timer >= 0)
+        return;                     //  already scheduled
+    if (self->parent.dealer) {
+        zloop_reader_end (self->loop, self->parent.dealer);
+        zsock_destroy (&self->parent.dealer);
+    }
+    ht_peer_t *peer = ht_repl_parent_peer (self);
+    if (peer->welcomed)
+        zsys_warning ("node: lost parent %s (%s); reconnecting in %d ms",
+                      self->config.parent, why, self->parent.backoff_ms);
+    peer->welcomed = false;
+    peer->pulling = false;
+    self->parent.reconnects++;
+    self->parent.retry_timer = zloop_timer (self->loop, (size_t) self->parent.backoff_ms,
+                                            1, s_on_retry, self);
+    //  Exponential backoff with a cap; a successful WELCOME resets it
+    self->parent.backoff_ms *= 2;
+    if (self->parent.backoff_ms > self->config.reconnect_max_ms)
+        self->parent.backoff_ms = self->config.reconnect_max_ms;
+}
+
+//  A message from the parent
+static int
+s_on_parent (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    ht_node_t *self = (ht_node_t *) arg;
+    zmsg_t *zmsg = zmsg_recv (reader);
+    if (!zmsg)
+        return 0;
+    ht_msg_t msg;
+    const char *reason = NULL;
+    if (ht_msg_decode (zmsg, &msg, &reason) == HT_OK)
+        ht_repl_on_message (self, ht_repl_parent_peer (self), &msg, zmsg);
+    else {
+        self->protocol_errors++;
+        zsys_warning ("node: malformed message from parent: %s", reason);
+    }
+    zmsg_destroy (&zmsg);
+    return 0;
+}
+
+//  Find a child by its ROUTER identity
+static ht_peer_t *
+s_child_by_routing_id (ht_node_t *self, zframe_t *routing_id)
+{
+    for (ht_peer_t *peer = (ht_peer_t *) zhashx_first (self->peers); peer;
+         peer = (ht_peer_t *) zhashx_next (self->peers))
+        if (!peer->is_parent && peer->routing_id && zframe_eq (peer->routing_id, routing_id))
+            return peer;
+    return NULL;
+}
+
+//  Tell a connection without a handshake that it must say HELLO first
+static void
+s_send_error (zsock_t *sock, zframe_t *routing_id, const char *error, const char *text)
+{
+    ht_msg_t msg;
+    ht_msg_init (&msg, HT_MSG_ERROR);
+    snprintf (msg.error, sizeof msg.error, "%s", error);
+    snprintf (msg.text, sizeof msg.text, "%s", text);
+    zmsg_t *zmsg = ht_msg_encode (&msg);
+    zmsg_prepend (zmsg, &routing_id);
+    zmsg_send (&zmsg, sock);
+}
+
+//  A message from a child on the ROUTER
+static int
+s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    ht_node_t *self = (ht_node_t *) arg;
+    zmsg_t *zmsg = zmsg_recv (reader);
+    if (!zmsg)
+        return 0;
+    zframe_t *routing_id = zmsg_pop (zmsg);
+    const char *user_id = routing_id? zframe_meta (routing_id, "User-Id"): NULL;
+    char user [2 * HT_PUBKEY_BYTES + 1] = "";
+    if (user_id)
+        snprintf (user, sizeof user, "%s", user_id);
+    ht_msg_t msg;
+    const char *reason = NULL;
+    int rc = routing_id? ht_msg_decode (zmsg, &msg, &reason): HT_EMALFORMED;
+    ht_peer_t *peer = routing_id? s_child_by_routing_id (self, routing_id): NULL;
+    if (rc) {
+        self->protocol_errors++;
+        zsys_warning ("node: malformed message from a child: %s", reason);
+        if (routing_id)
+            s_send_error (reader, zframe_dup (routing_id), ht_errname (rc), reason);
+    }
+    else
+    if (streq (msg.command, HT_MSG_HELLO))
+        ht_repl_on_hello (self, routing_id, user, &msg);
+    else
+    if (peer)
+        ht_repl_on_message (self, peer, &msg, zmsg);
+    else {
+        self->protocol_errors++;
+        s_send_error (reader, zframe_dup (routing_id), "hello_first",
+                      "say HELLO before anything else");
+    }
+    zframe_destroy (&routing_id);
+    zmsg_destroy (&zmsg);
+    return 0;
+}
+
+static int
+s_on_client (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop; (void) reader;
+    return ht_service_handle ((ht_node_t *) arg);
+}
+
+static int
+s_on_zap (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop; (void) reader;
+    return ht_zap_handle ((ht_node_t *) arg);
+}
+
+//  Timer: writes by other processes (hutong put on our store) show up as
+//  a higher sequence; tell the neighbours
+static int
+s_on_poll (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    ht_node_t *self = (ht_node_t *) arg;
+    uint64_t last_seq = ht_store_last_seq (self->store);
+    if (last_seq > self->last_seq) {
+        self->last_seq = last_seq;
+        ht_repl_notify_all (self, NULL);
+    }
+    return 0;
+}
+
+static int
+s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    return ht_repl_heartbeat ((ht_node_t *) arg);
+}
+
+//  Last endpoint a socket bound (resolves tcp://127.0.0.1:*), or ""
+static char *
+s_endpoint (zsock_t *sock)
+{
+    return sock? zsock_last_endpoint (sock): strdup ("");
+}
+
+//  Commands from the owner
+static int
+s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    ht_node_t *self = (ht_node_t *) arg;
+    zmsg_t *zmsg = zmsg_recv (reader);
+    if (!zmsg)
+        return -1;
+    char *command = zmsg_popstr (zmsg);
+    int rc = 0;
+    if (!command || streq (command, "$TERM")) {
+        self->terminated = true;
+        rc = -1;                    //  ends zloop_start after this handler
+    }
+    else
+    if (streq (command, "ENDPOINTS")) {
+        char *node = s_endpoint (self->router), *client = s_endpoint (self->client);
+        zstr_sendx (self->pipe, node, client, NULL);
+        zstr_free (&node);
+        zstr_free (&client);
+    }
+    else
+    if (streq (command, "RELOAD")) {
+        zframe_t *frame = zmsg_pop (zmsg);
+        if (frame && zframe_size (frame) == sizeof (ht_config_t)) {
+            memcpy (&self->config, zframe_data (frame), sizeof (ht_config_t));
+            ht_config_apply_log (&self->config);
+            zsys_info ("node: configuration reloaded");
+        }
+        zframe_destroy (&frame);
+    }
+    else
+        zsys_warning ("node: unknown command '%s' on pipe", command);
+    zstr_free (&command);
+    zmsg_destroy (&zmsg);
+    return rc;
+}
+
+//  Load our key and the parent's curve key; 0 or -1 (logged)
+static int
+s_load_keys (ht_node_t *self)
+{
+    int error = 0;
+    self->key = ht_keypair_load (self->config.key_file, &error);
+    if (!self->key) {
+        zsys_error ("node: cannot load key %s: %s", self->config.key_file, ht_strerror (error));
+        return -1;
+    }
+    if (*self->config.parent) {
+        uint8_t parent_key [HT_PUBKEY_BYTES];
+        if (ht_public_load (self->config.parent_key, parent_key)
+        ||  ht_curve_public_from_ed25519 (parent_key, self->parent.server_curve)) {
+            zsys_error ("node: cannot read parent key %s", self->config.parent_key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Bind the ZAP handler and the server sockets; 0 or -1 (logged)
+static int
+s_bind_sockets (ht_node_t *self)
+{
+    if (*self->config.listen || *self->config.client_listen) {
+        self->zap = zsock_new (ZMQ_REP);
+        if (zsock_bind (self->zap, S_ZAP_ENDPOINT) < 0) {
+            zsys_error ("node: cannot bind the ZAP handler (another node in this process?)");
+            return -1;
+        }
+        zloop_reader (self->loop, self->zap, s_on_zap, self);
+    }
+    if (*self->config.listen) {
+        if (!(self->router = s_bind_server (self, self->config.listen, "node")))
+            return -1;
+        zloop_reader (self->loop, self->router, s_on_router, self);
+    }
+    if (*self->config.client_listen) {
+        if (!(self->client = s_bind_server (self, self->config.client_listen, "client")))
+            return -1;
+        zloop_reader (self->loop, self->client, s_on_client, self);
+    }
+    return 0;
+}
+
+//  Build the node; NULL on failure (logged)
+static ht_node_t *
+s_node_new (zsock_t *pipe, const ht_config_t *config, ht_store_t *store)
+{
+    ht_node_t *self = (ht_node_t *) zmalloc (sizeof (ht_node_t));
+    self->pipe = pipe;
+    self->config = *config;
+    self->store = store;
+    self->loop = zloop_new ();
+    self->peers = zhashx_new ();
+    zhashx_set_destructor (self->peers, (zhashx_destructor_fn *) ht_peer_destroy);
+    self->curve_keys = zhashx_new ();
+    zhashx_set_destructor (self->curve_keys, (zhashx_destructor_fn *) zstr_free);
+    zhashx_set_duplicator (self->curve_keys, (zhashx_duplicator_fn *) strdup);
+    self->refused = zhashx_new ();
+    self->parent.backoff_ms = config->reconnect_min_ms;
+    self->parent.retry_timer = -1;
+    self->last_seq = ht_store_last_seq (store);
+    if (s_load_keys (self) || s_bind_sockets (self))
+        return self;                //  caller sees no loop readers and fails
+    zloop_reader (self->loop, pipe, s_on_pipe, self);
+    zloop_timer (self->loop, (size_t) config->poll_ms, 0, s_on_poll, self);
+    zloop_timer (self->loop, (size_t) config->heartbeat_ms, 0, s_on_heartbeat, self);
+    if (*config->parent) {
+        if (ht_node_connect_parent (self) == 0) {
+            zloop_reader (self->loop, self->parent.dealer, s_on_parent, self);
+            ht_repl_hello_parent (self);
+        }
+        else
+            ht_node_reconnect_parent (self, "connect failed");
+    }
+    return self;
+}
+
+static void
+s_node_destroy (ht_node_t **self_p)
+{
+    ht_node_t *self = *self_p;
+    if (!self)
+        return;
+    zloop_destroy (&self->loop);
+    zsock_destroy (&self->router);
+    zsock_destroy (&self->client);
+    zsock_destroy (&self->parent.dealer);
+    zsock_destroy (&self->zap);
+    zhashx_destroy (&self->peers);
+    zhashx_destroy (&self->curve_keys);
+    zhashx_destroy (&self->refused);
+    ht_keypair_destroy (&self->key);
+    ht_store_destroy (&self->store);
+    free (self);
+    *self_p = NULL;
+}
+
+//  The actor: signal that it runs (zactor_new waits for that), set up,
+//  say READY or FAILED, then run the loop
+static void
+s_node_actor (zsock_t *pipe, void *args)
+{
+    void **startup = (void **) args;
+    const ht_config_t *config = (const ht_config_t *) startup [0];
+    ht_store_t *store = (ht_store_t *) startup [1];
+    zsock_signal (pipe, 0);
+    ht_node_t *self = s_node_new (pipe, config, store);
+    bool ready = self->key && (!*config->listen || self->router)
+              && (!*config->client_listen || self->client);
+    zstr_send (pipe, ready? "READY": "FAILED");
+    if (ready)
+        zloop_start (self->loop);
+    s_node_destroy (&self);
+    if (!ready) {
+        //  Our owner destroys the actor: wait for its $TERM
+        char *command = zstr_recv (pipe);
+        zstr_free (&command);
+    }
+}
+
+zactor_t *
+ht_node_new (const ht_config_t *config, ht_store_t **store_p)
+{
+    void *startup [2] = { (void *) config, *store_p };
+    *store_p = NULL;                //  the actor owns the store now
+    zactor_t *actor = zactor_new (s_node_actor, startup);
+    char *status = actor? zstr_recv (actor): NULL;
+    if (actor && (!status || !streq (status, "READY")))
+        zactor_destroy (&actor);
+    zstr_free (&status);
+    return actor;
+}
+
+void
+ht_node_destroy (zactor_t **self_p)
+{
+    zactor_destroy (self_p);
+}

@@ -1,0 +1,517 @@
+//  ht_store: a node's LMDB environment (the contract is in ht_store.h).
+//
+//  Layout. One environment per node; the path is a directory holding
+//  data.mdb and lock.mdb (mode 0600: records are personal data and meta
+//  holds the network's pseudonym key). Integers in keys and values are
+//  8-byte big-endian, so LMDB's bytewise key order is numeric order.
+//
+//    rec         kind NUL key -> seq(8) origin_len(1) origin encoded
+//    seq         seq(8) -> kind NUL key      (each entity once, at its
+//                                             latest sequence)
+//    hist        kind NUL key NUL hlc(8) author(32) digest(32) -> encoded
+//    idx         "r" NUL kind NUL region NUL key -> ""        (live only)
+//                "f" NUL kind NUL field NUL value NUL key -> ""
+//    peer        name -> epoch(16) cursor(8)
+//    quarantine  id(8) -> code(4) when_ms(8) origin_len(1) origin
+//                         reason_len(2) reason bytes
+//    meta        "format", "schema_version", "epoch", "region", "anchor",
+//                "idkey", "last_seq", "certgen", "count:<kind>"
+//
+//  "encoded" is always the canonical full form (ht_record_encode), never
+//  the bytes as received, so two stores holding the same versions hold
+//  the same bytes. The history key carries the digest as well as (hlc,
+//  author) so an author who signs two versions at one hlc loses neither.
+//
+//  Tombstones (deleted records) are current versions like any other: they
+//  sit in rec and seq and replicate. They carry no index entries and are
+//  not counted, so list, find and count see live entities only.
+//
+//  Apply. A batch runs in one write transaction: admit each record
+//  (full form, signature, schema, clock, authorization against the certs
+//  this same transaction sees), merge it, then write the sequence counter,
+//  per-kind counts and the peer cursor, and commit. A rejected record goes
+//  to quarantine inside the same transaction. If the map fills, the
+//  transaction is aborted, the map doubled and the batch run again; the
+//  records are still in memory, already decoded and encoded.
+//
+//  Cert cache. Authorizing walks the author's chain for every record, so
+//  parsed certs and revocations are cached by hex key, found or not. Each
+//  time a cert or revocation becomes current, meta "certgen" is bumped in
+//  the same transaction; every transaction that consults the cache first
+//  compares certgen with the cache's generation and purges on a change.
+//  That keeps the cache right when another process writes the store,
+//  and an aborted batch purges the cache because it may hold uncommitted
+//  certs.
+//
+//  Files. ht_store.c: environment, meta, create and open;
+//  ht_store_certs.c: the certificate source and its cache;
+//  ht_store_apply.c: the write path; ht_store_read.c: the read path;
+//  ht_store_private.h: the layout they share.
+//
+//  Threads. A store belongs to one thread (its actor). Callbacks run
+//  inside a read transaction and must not apply batches.
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sodium.h>
+#include "ht_store_private.h"
+
+#define S_STORE_FORMAT 1            //  bump when this layout changes
+#define S_CREATE_MAP_BYTES (1024u * 1024)
+#define S_MAP_ALIGN_BYTES (64u * 1024)
+
+static const char *const s_db_names [HT_STORE_DB_COUNT] = {
+    "rec", "seq", "hist", "idx", "peer", "quarantine", "meta"
+};
+
+//  --------------------------------------------------------------------------
+//  Transactions and errors
+
+//  Begin a transaction, adopting a map another process has grown
+int
+ht_store__txn_begin (ht_store_t *self, unsigned flags, MDB_txn **txn_p)
+{
+    int rc = mdb_txn_begin (self->env, NULL, flags, txn_p);
+    if (rc == MDB_MAP_RESIZED) {
+        rc = mdb_env_set_mapsize (self->env, 0);
+        if (rc == 0)
+            rc = mdb_txn_begin (self->env, NULL, flags, txn_p);
+    }
+    return rc;
+}
+
+//  Map an LMDB or system error to the project's code, logging it once
+int
+ht_store__error (const char *what, int rc)
+{
+    zsys_error ("store: %s: %s", what, mdb_strerror (rc));
+    return rc == ENOMEM? HT_ENOMEM: HT_ESTORE;
+}
+
+//  --------------------------------------------------------------------------
+//  Meta items
+
+//  Read a meta item (borrowed from txn); MDB_NOTFOUND if absent
+int
+ht_store__meta_get (ht_store_t *self, MDB_txn *txn, const char *name, MDB_val *value)
+{
+    MDB_val key = { strlen (name), (void *) name };
+    return mdb_get (txn, self->dbi [HT_STORE_DB_META], &key, value);
+}
+
+//  Write a meta item
+int
+ht_store__meta_put (ht_store_t *self, MDB_txn *txn, const char *name,
+                    const void *data, size_t size)
+{
+    MDB_val key = { strlen (name), (void *) name };
+    MDB_val value = { size, (void *) data };
+    return mdb_put (txn, self->dbi [HT_STORE_DB_META], &key, &value, 0);
+}
+
+//  Read a counter from meta; absent counters are 0
+int
+ht_store__meta_get_u64 (ht_store_t *self, MDB_txn *txn, const char *name,
+                        uint64_t *number)
+{
+    MDB_val value;
+    int rc = ht_store__meta_get (self, txn, name, &value);
+    *number = 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc == 0 && value.mv_size != HT_STORE_U64_BYTES)
+        return MDB_CORRUPTED;
+    if (rc == 0)
+        *number = ht_store__get_be64 (value.mv_data);
+    return rc;
+}
+
+//  Write a counter to meta
+int
+ht_store__meta_put_u64 (ht_store_t *self, MDB_txn *txn, const char *name, uint64_t number)
+{
+    uint8_t bytes [HT_STORE_U64_BYTES];
+    ht_store__put_be64 (bytes, number);
+    return ht_store__meta_put (self, txn, name, bytes, sizeof bytes);
+}
+
+//  Meta name of a kind's live-record count
+void
+ht_store__count_name (const char *kind, char *name, size_t size)
+{
+    snprintf (name, size, "count:%s", kind);
+}
+
+//  --------------------------------------------------------------------------
+//  Current versions in rec
+
+//  Parse a rec value; MDB_CORRUPTED if it is not one we wrote
+static int
+s_current_parse (const MDB_val *value, ht_store_current_t *current)
+{
+    const uint8_t *bytes = value->mv_data;
+    if (value->mv_size < HT_STORE_U64_BYTES + 1)
+        return MDB_CORRUPTED;
+    size_t origin_size = bytes [HT_STORE_U64_BYTES];
+    size_t header = HT_STORE_U64_BYTES + 1 + origin_size;
+    if (origin_size > HT_PEER_NAME_MAX_CHARS || value->mv_size <= header)
+        return MDB_CORRUPTED;
+    current->seq = ht_store__get_be64 (bytes);
+    memcpy (current->origin, bytes + HT_STORE_U64_BYTES + 1, origin_size);
+    current->origin [origin_size] = 0;
+    current->data = bytes + header;
+    current->size = value->mv_size - header;
+    return 0;
+}
+
+//  Find the current version of an entity; MDB_NOTFOUND if none
+int
+ht_store__current_get (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
+                       size_t ekey_size, ht_store_current_t *current)
+{
+    MDB_val key = { ekey_size, (void *) ekey }, value;
+    int rc = mdb_get (txn, self->dbi [HT_STORE_DB_REC], &key, &value);
+    if (rc == 0)
+        rc = s_current_parse (&value, current);
+    return rc;
+}
+
+//  Decode stored bytes; MDB_CORRUPTED if our own store holds bad bytes
+int
+ht_store__decode_stored (const uint8_t *data, size_t size, ht_record_t **record_p)
+{
+    const char *reason = NULL;
+    int code = 0;
+    *record_p = ht_record_decode (data, size, &code, &reason);
+    if (*record_p)
+        return 0;
+    zsys_error ("store: a stored record does not decode: %s",
+                reason? reason: ht_strerror (code));
+    return MDB_CORRUPTED;
+}
+
+//  Load and decode the current version of an entity (the caller owns it)
+int
+ht_store__record_load (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
+                       size_t ekey_size, ht_record_t **record_p, uint64_t *seq)
+{
+    ht_store_current_t current;
+    int rc = ht_store__current_get (self, txn, ekey, ekey_size, &current);
+    if (rc == 0)
+        rc = ht_store__decode_stored (current.data, current.size, record_p);
+    if (rc == 0 && seq)
+        *seq = current.seq;
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Creating and opening
+
+//  Create a directory and its parents (mode 0700 for the ones we create)
+static int
+s_mkdir_p (const char *path)
+{
+    char *copy = strdup (path);
+    int rc = copy? 0: HT_ENOMEM;
+    for (char *slash = copy? copy + 1: NULL; rc == 0 && slash; ) {
+        slash = strchr (slash, '/');
+        if (slash)
+            *slash = 0;
+        if (*copy && mkdir (copy, 0700) != 0 && errno != EEXIST)
+            rc = HT_EIO;
+        if (slash)
+            *slash++ = '/';
+    }
+    free (copy);
+    return rc;
+}
+
+//  Open (or create) the environment in directory path
+static int
+s_env_open (const char *path, size_t map_bytes, MDB_env **env_p)
+{
+    MDB_env *env = NULL;
+    int rc = mdb_env_create (&env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs (env, HT_STORE_DB_COUNT);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize (env, map_bytes);
+    if (rc == 0)
+        rc = mdb_env_open (env, path, MDB_NOTLS, 0600);
+    if (rc != 0 && env)
+        mdb_env_close (env);
+    *env_p = rc == 0? env: NULL;
+    return rc;
+}
+
+//  Open every named database in txn (flags: MDB_CREATE or 0)
+static int
+s_dbis_open (ht_store_t *self, MDB_txn *txn, unsigned flags)
+{
+    int rc = 0;
+    for (int db = 0; rc == 0 && db < HT_STORE_DB_COUNT; db++)
+        rc = mdb_dbi_open (txn, s_db_names [db], flags, &self->dbi [db]);
+    return rc;
+}
+
+//  Write a new store's meta items in txn
+static int
+s_meta_init (ht_store_t *self, MDB_txn *txn)
+{
+    int rc = ht_store__meta_put_u64 (self, txn, "format", S_STORE_FORMAT);
+    if (rc == 0)
+        rc = ht_store__meta_put_u64 (self, txn, "schema_version", HT_SCHEMA_VERSION);
+    if (rc == 0)
+        rc = ht_store__meta_put (self, txn, "epoch", self->epoch, HT_EPOCH_BYTES);
+    if (rc == 0)
+        rc = ht_store__meta_put (self, txn, "region", self->region, HT_REGION_DIGITS);
+    if (rc == 0)
+        rc = ht_store__meta_put (self, txn, "anchor", self->anchor, HT_PUBKEY_BYTES);
+    if (rc == 0)
+        rc = ht_store__meta_put (self, txn, "idkey", self->idkey, HT_IDKEY_BYTES);
+    if (rc == 0)
+        rc = ht_store__meta_put_u64 (self, txn, "last_seq", 0);
+    return rc;
+}
+
+//  Create the databases and meta in a fresh environment; HT_EINVAL if the
+//  environment already holds a store (checked inside the write
+//  transaction, so two racing creators cannot both succeed)
+static int
+s_store_init (ht_store_t *self)
+{
+    MDB_txn *txn = NULL;
+    MDB_val value;
+    int code = 0;
+    int rc = ht_store__txn_begin (self, 0, &txn);
+    if (rc == 0)
+        rc = s_dbis_open (self, txn, MDB_CREATE);
+    if (rc == 0 && ht_store__meta_get (self, txn, "epoch", &value) == 0)
+        code = HT_EINVAL;
+    if (rc == 0 && code == 0)
+        rc = s_meta_init (self, txn);
+    if (rc == 0 && code == 0) {
+        rc = mdb_txn_commit (txn);
+        txn = NULL;
+    }
+    if (txn)
+        mdb_txn_abort (txn);
+    if (rc)
+        code = ht_store__error ("cannot create store", rc);
+    return code;
+}
+
+int
+ht_store_create (const char *path, const char *region,
+                 const uint8_t anchor [HT_PUBKEY_BYTES],
+                 const uint8_t idkey [HT_IDKEY_BYTES])
+{
+    if (!path || !*path || !region || !anchor || !idkey)
+        return HT_EINVAL;
+    if (!ht_region_valid (region))
+        return HT_EREGION;
+    if (sodium_init () < 0)
+        return HT_ESTORE;
+    ht_store_t self;
+    memset (&self, 0, sizeof self);
+    memcpy (self.region, region, HT_REGION_DIGITS);
+    memcpy (self.anchor, anchor, HT_PUBKEY_BYTES);
+    memcpy (self.idkey, idkey, HT_IDKEY_BYTES);
+    randombytes_buf (self.epoch, HT_EPOCH_BYTES);
+
+    int code = s_mkdir_p (path);
+    if (code != 0)
+        zsys_error ("store: cannot create directory %s: %s", path, strerror (errno));
+    if (code == 0) {
+        int rc = s_env_open (path, S_CREATE_MAP_BYTES, &self.env);
+        code = rc? ht_store__error ("cannot open environment", rc): 0;
+    }
+    if (code == 0)
+        code = s_store_init (&self);
+    if (code == HT_EINVAL)
+        zsys_error ("store: %s already holds a store", path);
+    if (self.env)
+        mdb_env_close (self.env);
+    sodium_memzero (self.idkey, HT_IDKEY_BYTES);
+    return code;
+}
+
+//  Copy a fixed-size meta item; MDB_CORRUPTED if its size differs
+static int
+s_meta_copy (ht_store_t *self, MDB_txn *txn, const char *name,
+             void *out, size_t size)
+{
+    MDB_val value;
+    int rc = ht_store__meta_get (self, txn, name, &value);
+    if (rc == 0 && value.mv_size != size)
+        rc = MDB_CORRUPTED;
+    if (rc == 0)
+        memcpy (out, value.mv_data, size);
+    return rc;
+}
+
+//  Read and check the store's meta: 0, HT_ENOTFOUND, HT_EVERSION, HT_ESTORE
+static int
+s_meta_load (ht_store_t *self, MDB_txn *txn)
+{
+    uint64_t format, schema_version;
+    MDB_val value;
+    //  A create that crashed before its commit leaves no epoch
+    if (ht_store__meta_get (self, txn, "epoch", &value) == MDB_NOTFOUND)
+        return HT_ENOTFOUND;
+    if (ht_store__meta_get_u64 (self, txn, "format", &format)
+    ||  ht_store__meta_get_u64 (self, txn, "schema_version", &schema_version))
+        return HT_ESTORE;
+    if (format != S_STORE_FORMAT || schema_version != HT_SCHEMA_VERSION) {
+        zsys_error ("store: layout %" PRIu64 " schema %" PRIu64
+                    ", this build needs layout %d schema %d",
+                    format, schema_version, S_STORE_FORMAT, HT_SCHEMA_VERSION);
+        return HT_EVERSION;
+    }
+    if (s_meta_copy (self, txn, "epoch", self->epoch, HT_EPOCH_BYTES)
+    ||  s_meta_copy (self, txn, "region", self->region, HT_REGION_DIGITS)
+    ||  s_meta_copy (self, txn, "anchor", self->anchor, HT_PUBKEY_BYTES)
+    ||  s_meta_copy (self, txn, "idkey", self->idkey, HT_IDKEY_BYTES))
+        return HT_ESTORE;
+    self->region [HT_REGION_DIGITS] = 0;
+    return 0;
+}
+
+//  Open the databases and load meta in one read transaction
+static int
+s_store_load (ht_store_t *self)
+{
+    MDB_txn *txn = NULL;
+    int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
+    if (rc)
+        return ht_store__error ("cannot begin", rc);
+    int code = 0;
+    rc = s_dbis_open (self, txn, 0);
+    if (rc == MDB_NOTFOUND)
+        code = HT_ENOTFOUND;
+    else
+    if (rc)
+        code = ht_store__error ("cannot open databases", rc);
+    else
+        code = s_meta_load (self, txn);
+    if (code != 0) {
+        mdb_txn_abort (txn);
+        return code;
+    }
+    //  Committing makes the database handles usable by later transactions
+    rc = mdb_txn_commit (txn);
+    return rc? ht_store__error ("cannot open databases", rc): 0;
+}
+
+//  True if directory path holds an LMDB data file
+static bool
+s_data_file_exists (const char *path)
+{
+    char *file = zsys_sprintf ("%s/data.mdb", path);
+    struct stat info;
+    bool exists = file && stat (file, &info) == 0 && S_ISREG (info.st_mode);
+    zstr_free (&file);
+    return exists;
+}
+
+//  Round a map size up to a multiple of S_MAP_ALIGN_BYTES
+static size_t
+s_map_align (size_t bytes)
+{
+    return (bytes + S_MAP_ALIGN_BYTES - 1) / S_MAP_ALIGN_BYTES * S_MAP_ALIGN_BYTES;
+}
+
+ht_store_t *
+ht_store_open (const char *path, size_t map_bytes, int *error)
+{
+    ht_store_t *self = NULL;
+    int code = HT_ENOTFOUND;
+    if (!path || !s_data_file_exists (path))
+        goto cleanup;
+    code = HT_ENOMEM;
+    self = calloc (1, sizeof *self);
+    if (!self || ht_store__certs_init (self) != 0)
+        goto cleanup;
+
+    size_t initial = s_map_align (map_bytes? map_bytes: HT_STORE_DEFAULT_MAP_BYTES);
+    int rc = s_env_open (path, initial, &self->env);
+    code = rc? ht_store__error ("cannot open environment", rc): 0;
+    if (code == 0)
+        code = s_store_load (self);
+cleanup:
+    if (code != 0)
+        ht_store_destroy (&self);
+    if (error)
+        *error = code;
+    return self;
+}
+
+void
+ht_store_destroy (ht_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ht_store_t *self = *self_p;
+    if (self->env)
+        mdb_env_close (self->env);
+    zhashx_destroy (&self->certs);
+    sodium_memzero (self, sizeof *self);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+ht_store_region (const ht_store_t *self)
+{
+    return self->region;
+}
+
+const uint8_t *
+ht_store_anchor (const ht_store_t *self)
+{
+    return self->anchor;
+}
+
+const uint8_t *
+ht_store_idkey (const ht_store_t *self)
+{
+    return self->idkey;
+}
+
+const uint8_t *
+ht_store_epoch (const ht_store_t *self)
+{
+    return self->epoch;
+}
+
+size_t
+ht_store_map_bytes (const ht_store_t *self)
+{
+    MDB_envinfo info;
+    if (mdb_env_info (self->env, &info) != 0)
+        return 0;
+    return info.me_mapsize;
+}
+
+void
+ht_store_set_map_limit (ht_store_t *self, size_t max_bytes)
+{
+    self->map_limit = max_bytes;
+}
+
+uint64_t
+ht_store_last_seq (ht_store_t *self)
+{
+    MDB_txn *txn = NULL;
+    uint64_t last_seq = 0;
+    if (ht_store__txn_begin (self, MDB_RDONLY, &txn) == 0) {
+        if (ht_store__meta_get_u64 (self, txn, "last_seq", &last_seq) != 0)
+            last_seq = 0;
+        mdb_txn_abort (txn);
+    }
+    return last_seq;
+}

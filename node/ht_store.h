@@ -1,0 +1,151 @@
+//  ht_store: a node's LMDB environment.
+//
+//  Databases: rec (kind NUL key -> current version and local meta), seq
+//  (local sequence -> kind NUL key; each entity once, at its latest
+//  sequence), hist (superseded versions), idx (region and indexed-field
+//  lookups), peer (per-peer epoch and cursor), quarantine (rejected input
+//  with the reason), meta (epoch, region, anchor, schema version, counts).
+//
+//  Every batch is verified, authorized, validated, merged, indexed and its
+//  peer cursor advanced in ONE write transaction: a crash leaves all of it
+//  or none. Bad records go to quarantine in that same transaction and
+//  never block the batch. When the map fills, the transaction is aborted,
+//  the map grown, and the batch applied again from the start.
+#ifndef HT_STORE_H_INCLUDED
+#define HT_STORE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "ht_error.h"
+#include "ht_record.h"
+#include "ht_cert.h"
+
+#define HT_EPOCH_BYTES 16
+#define HT_PEER_NAME_MAX_CHARS 64
+#define HT_STORE_DEFAULT_MAP_BYTES (256u * 1024 * 1024)
+
+typedef struct _ht_store_t ht_store_t;
+
+//  Create a new store in directory path (created if missing) for a node of
+//  region, trusting anchor, with the network's pseudonym key. Refuses
+//  (HT_EINVAL) if path already holds a store. Writes a fresh random epoch.
+int ht_store_create (const char *path, const char *region,
+                     const uint8_t anchor [HT_PUBKEY_BYTES],
+                     const uint8_t idkey [HT_IDKEY_BYTES]) HT_WUR;
+
+//  Open an existing store; NULL with *error (HT_ENOTFOUND if path holds no
+//  store, HT_EVERSION for another schema version, HT_ESTORE). map_bytes is
+//  the initial map size (0: default); the map grows as needed.
+ht_store_t *ht_store_open (const char *path, size_t map_bytes, int *error);
+
+//  Close the store and set the pointer to NULL
+void ht_store_destroy (ht_store_t **self_p);
+
+//  Node identity (borrowed for the store's lifetime)
+const char *ht_store_region (const ht_store_t *self);
+const uint8_t *ht_store_anchor (const ht_store_t *self);
+const uint8_t *ht_store_idkey (const ht_store_t *self);
+const uint8_t *ht_store_epoch (const ht_store_t *self);
+//  Current map size in bytes (grows on demand)
+size_t ht_store_map_bytes (const ht_store_t *self);
+
+//  Cap map growth at max_bytes (0: no cap, the default). A batch that
+//  needs more fails with HT_ESTORE and writes nothing.
+void ht_store_set_map_limit (ht_store_t *self, size_t max_bytes);
+
+//  Highest local sequence number written so far (reads the store, so it
+//  sees other processes' writes)
+uint64_t ht_store_last_seq (ht_store_t *self);
+
+//  Where a batch came from: a peer (with the cursor it advances to) or a
+//  local writer (peer NULL)
+typedef struct {
+    const char *peer;               //  peer name or NULL for local writes
+    const uint8_t *epoch;           //  peer's store epoch (HT_EPOCH_BYTES)
+    uint64_t cursor;                //  peer's sequence after this batch
+} ht_origin_t;
+
+//  What applying a batch did
+typedef struct {
+    size_t applied;                 //  became the current version
+    size_t unchanged;               //  this exact version was held already
+    size_t historic;                //  older than current: kept in history
+    size_t quarantined;             //  rejected: quarantined with reason
+} ht_apply_stats_t;
+
+//  Apply a batch of records in one write transaction (records are
+//  borrowed). For each: verify signature, authorize (chain valid at the
+//  record's hlc, not revoked, kind allowed, cert.region ⊑ scope ⊑ region),
+//  validate, merge by (hlc, author), index, keep history. Rejects go to
+//  quarantine. If origin has a peer, its (epoch, cursor) is stored in the
+//  same transaction. results (may be NULL) receives each record's code.
+//  Returns 0, or HT_ESTORE if the transaction failed (then nothing of the
+//  batch was written).
+int ht_store_apply (ht_store_t *self, ht_record_t *const *records, size_t count,
+                    const ht_origin_t *origin, ht_apply_stats_t *stats,
+                    int *results) HT_WUR;
+
+//  Same for encoded records (as received from a peer): bytes that do not
+//  decode are quarantined with the decoding error
+int ht_store_apply_encoded (ht_store_t *self, const uint8_t *const *data,
+                            const size_t *sizes, size_t count,
+                            const ht_origin_t *origin, ht_apply_stats_t *stats,
+                            int *results) HT_WUR;
+
+//  Current version of an entity; NULL with *error HT_ENOTFOUND if none.
+//  The caller owns the record.
+ht_record_t *ht_store_get (ht_store_t *self, const char *kind, const char *key,
+                           int *error);
+
+//  Callback for iteration: return 0 to go on, non-zero to stop. record is
+//  borrowed for the call; seq is its local sequence (0 for history).
+typedef int (ht_store_each_fn) (void *arg, const ht_record_t *record, uint64_t seq);
+
+//  Current records of kind whose region lies under region_prefix ("" for
+//  all), ordered by region then key; at most limit (0: no limit), starting
+//  after after_key if not NULL (paging). Returns the count or an error.
+int ht_store_list (ht_store_t *self, const char *kind, const char *region_prefix,
+                   const char *after_key, size_t limit,
+                   ht_store_each_fn *fn, void *arg);
+
+//  Current records of kind whose indexed field equals value (for STRS
+//  fields: contains value). Returns the count or an error.
+int ht_store_find (ht_store_t *self, const char *kind, const char *field,
+                   const char *value, size_t limit,
+                   ht_store_each_fn *fn, void *arg);
+
+//  Superseded versions of an entity, oldest first. Returns the count.
+int ht_store_history (ht_store_t *self, const char *kind, const char *key,
+                      ht_store_each_fn *fn, void *arg);
+
+//  Callback over the by-sequence log with encoded bytes (borrowed) and the
+//  peer the version came from ("" for local writes)
+typedef int (ht_store_change_fn) (void *arg, uint64_t seq, const uint8_t *data,
+                                  size_t size, const char *origin);
+
+//  Changes after sequence after_seq, in sequence order, at most limit.
+//  Returns the count or an error.
+int ht_store_changes (ht_store_t *self, uint64_t after_seq, size_t limit,
+                      ht_store_change_fn *fn, void *arg);
+
+//  A peer's stored epoch and cursor; HT_ENOTFOUND if never stored
+int ht_store_peer_get (ht_store_t *self, const char *peer,
+                       uint8_t epoch [HT_EPOCH_BYTES], uint64_t *cursor) HT_WUR;
+
+//  Number of current records of a kind (0 for unknown kinds)
+uint64_t ht_store_count (ht_store_t *self, const char *kind);
+
+//  Callback over quarantine: reason code, text, origin, when (ms), bytes
+typedef int (ht_store_quarantine_fn) (void *arg, int code, const char *reason,
+                                      const char *origin, uint64_t when_ms,
+                                      const uint8_t *data, size_t size);
+
+//  Walk the quarantine oldest first. Returns the count or an error.
+int ht_store_quarantine (ht_store_t *self, ht_store_quarantine_fn *fn, void *arg);
+
+//  The certificate source this store offers ht_cert_authorize (valid while
+//  the store is open)
+const ht_certsource_t *ht_store_certsource (ht_store_t *self);
+
+#endif

@@ -1,0 +1,157 @@
+//  ht_store_private: the store's layout and helpers, shared by ht_store.c
+//  (environment, meta, create and open), ht_store_certs.c (certificate
+//  source and cache), ht_store_apply.c (the write path) and
+//  ht_store_read.c (the read path). Not public.
+#ifndef HT_STORE_PRIVATE_H_INCLUDED
+#define HT_STORE_PRIVATE_H_INCLUDED
+
+#include <string.h>
+#include <czmq.h>
+#include <lmdb.h>
+#include "ht_store.h"
+
+#define HT_STORE_KEY_MAX_BYTES 511  //  LMDB's default maximum key size
+#define HT_STORE_ENTITY_KEY_BYTES (HT_KIND_MAX_CHARS + 1 + HT_KEY_MAX_CHARS)
+#define HT_STORE_U64_BYTES 8        //  integers are 8 bytes big-endian
+#define HT_STORE_PEER_VALUE_BYTES (HT_EPOCH_BYTES + HT_STORE_U64_BYTES)
+#define HT_STORE_REASON_MAX_BYTES 255   //  longer reason texts are cut
+
+//  The named databases (the layout is in ht_store.c's top comment)
+typedef enum {
+    HT_STORE_DB_REC, HT_STORE_DB_SEQ, HT_STORE_DB_HIST, HT_STORE_DB_IDX,
+    HT_STORE_DB_PEER, HT_STORE_DB_QUARANTINE, HT_STORE_DB_META,
+    HT_STORE_DB_COUNT
+} ht_store_db_t;
+
+struct _ht_store_t {
+    MDB_env *env;                       //  the LMDB environment
+    MDB_dbi dbi [HT_STORE_DB_COUNT];    //  named databases, by ht_store_db_t
+    char region [HT_REGION_BYTES];      //  this node's region code
+    uint8_t anchor [HT_PUBKEY_BYTES];   //  trust anchor (city root key)
+    uint8_t idkey [HT_IDKEY_BYTES];     //  network pseudonym key (secret)
+    uint8_t epoch [HT_EPOCH_BYTES];     //  this store's epoch id
+    size_t map_limit;                   //  cap on map growth, 0: none
+    zhashx_t *certs;                    //  hex pubkey -> s_cert_entry_t
+    uint64_t certs_gen;                 //  meta certgen the cache reflects
+    ht_certsource_t source;             //  certs through own read txns
+};
+
+//  A current version as stored in rec (data borrowed from the txn)
+typedef struct {
+    uint64_t seq;                                   //  local sequence
+    char origin [HT_PEER_NAME_MAX_CHARS + 1];       //  peer, "" if local
+    const uint8_t *data;                            //  encoded record
+    size_t size;                                    //  its size
+} ht_store_current_t;
+
+//  Write value as 8 big-endian bytes
+static inline void
+ht_store__put_be64 (uint8_t *out, uint64_t value)
+{
+    for (int i = HT_STORE_U64_BYTES - 1; i >= 0; i--) {
+        out [i] = (uint8_t) (value & 0xff);
+        value >>= 8;
+    }
+}
+
+//  Read 8 big-endian bytes
+static inline uint64_t
+ht_store__get_be64 (const uint8_t *in)
+{
+    uint64_t value = 0;
+    for (int i = 0; i < HT_STORE_U64_BYTES; i++)
+        value = (value << 8) | in [i];
+    return value;
+}
+
+//  Join parts with NUL separators into buf; the length, or 0 if it does
+//  not fit. No part may contain NUL, which keeps every key unambiguous.
+static inline size_t
+ht_store__join (uint8_t *buf, size_t size, const char *const *parts, size_t count)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t part = strlen (parts [i]);
+        if (used + part + (i > 0) > size)
+            return 0;
+        if (i > 0)
+            buf [used++] = 0;
+        memcpy (buf + used, parts [i], part);
+        used += part;
+    }
+    return used;
+}
+
+//  Build the entity key "kind NUL key"; 0 if kind or key is too long
+static inline size_t
+ht_store__entity_key (const char *kind, const char *key, uint8_t *buf)
+{
+    if (!kind || !key || strlen (kind) > HT_KIND_MAX_CHARS
+    ||  strlen (key) > HT_KEY_MAX_CHARS)
+        return 0;
+    const char *parts [] = { kind, key };
+    return ht_store__join (buf, HT_STORE_ENTITY_KEY_BYTES, parts, 2);
+}
+
+//  True if a key begins with prefix
+static inline bool
+ht_store__has_prefix (const MDB_val *key, const uint8_t *prefix, size_t prefix_size)
+{
+    return key->mv_size >= prefix_size
+        && memcmp (key->mv_data, prefix, prefix_size) == 0;
+}
+
+//  Begin a transaction, adopting a map another process has grown
+int ht_store__txn_begin (ht_store_t *self, unsigned flags, MDB_txn **txn_p);
+
+//  Map an LMDB or system error to HT_ESTORE (or HT_ENOMEM), logging it
+int ht_store__error (const char *what, int rc);
+
+//  Meta items: raw (borrowed from txn; MDB_NOTFOUND if absent), and
+//  8-byte counters (absent counters read as 0)
+int ht_store__meta_get (ht_store_t *self, MDB_txn *txn, const char *name, MDB_val *value);
+int ht_store__meta_put (ht_store_t *self, MDB_txn *txn, const char *name,
+                        const void *data, size_t size);
+int ht_store__meta_get_u64 (ht_store_t *self, MDB_txn *txn, const char *name,
+                            uint64_t *number);
+int ht_store__meta_put_u64 (ht_store_t *self, MDB_txn *txn, const char *name,
+                            uint64_t number);
+
+//  Meta name of a kind's live-record count
+void ht_store__count_name (const char *kind, char *name, size_t size);
+
+//  Find an entity's current version (bytes borrowed from txn); LMDB
+//  errors, MDB_NOTFOUND if none, MDB_CORRUPTED if the value is not ours
+int ht_store__current_get (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
+                           size_t ekey_size, ht_store_current_t *current);
+
+//  Decode stored bytes (caller owns the record); MDB_CORRUPTED if they
+//  do not decode
+int ht_store__decode_stored (const uint8_t *data, size_t size, ht_record_t **record_p);
+
+//  Load and decode an entity's current version, and its seq if not NULL
+int ht_store__record_load (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
+                           size_t ekey_size, ht_record_t **record_p, uint64_t *seq);
+
+//  Set up the cert cache and the store's read-txn certsource; HT_ENOMEM
+int ht_store__certs_init (ht_store_t *self);
+
+//  A record became current: if it is a cert or revocation, purge the
+//  cache and bump meta "certgen" in txn so every process's cache does
+int ht_store__certs_changed (ht_store_t *self, MDB_txn *txn, const ht_record_t *record);
+
+//  Purge the cert cache if certs changed since it was filled (in any
+//  process); an LMDB error if meta cannot be read
+int ht_store__cache_sync (ht_store_t *self, MDB_txn *txn);
+
+//  Forget every cached cert: after an abort nothing cached can be trusted
+void ht_store__cache_forget (ht_store_t *self);
+
+//  Cert and revocation lookups through the cache within txn: 0 or
+//  HT_ENOTFOUND; LMDB errors go to *fatal
+int ht_store__lookup_cert (ht_store_t *self, MDB_txn *txn, const uint8_t *pubkey,
+                           ht_cert_t *cert, uint8_t *issuer, int *fatal);
+int ht_store__lookup_revocation (ht_store_t *self, MDB_txn *txn, const uint8_t *pubkey,
+                                 uint64_t *revoked_at_ms, int *fatal);
+
+#endif

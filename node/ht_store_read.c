@@ -1,0 +1,395 @@
+//  ht_store_read: the read path — get, list, find, history, changes,
+//  peers, counts and quarantine. Each call runs in one read transaction.
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ht_store_private.h"
+
+//  A walk over current records for list and find
+typedef struct {
+    ht_store_each_fn *fn;           //  callback, may be NULL (just count)
+    void *arg;                      //  its argument
+    size_t limit;                   //  at most this many, 0: no limit
+    size_t count;                   //  delivered so far
+    bool stop;                      //  the callback asked to stop
+} s_visit_t;
+
+ht_record_t *
+ht_store_get (ht_store_t *self, const char *kind, const char *key, int *error)
+{
+    uint8_t ekey [HT_STORE_ENTITY_KEY_BYTES];
+    size_t ekey_size = ht_store__entity_key (kind, key, ekey);
+    ht_record_t *record = NULL;
+    MDB_txn *txn = NULL;
+    int code = HT_ENOTFOUND;
+    if (ekey_size == 0)
+        goto cleanup;
+    int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = ht_store__record_load (self, txn, ekey, ekey_size, &record, NULL);
+    if (rc == 0)
+        code = 0;
+    else
+    if (rc != MDB_NOTFOUND)
+        code = ht_store__error ("get", rc);
+cleanup:
+    if (txn)
+        mdb_txn_abort (txn);
+    if (error)
+        *error = code;
+    return record;
+}
+
+//  Deliver one current record, found through an index key whose last
+//  part is the entity key, to the visitor
+static int
+s_visit_indexed (ht_store_t *self, MDB_txn *txn, const char *kind,
+                 const MDB_val *index_key, s_visit_t *visit)
+{
+    const uint8_t *bytes = index_key->mv_data;
+    const uint8_t *last = memrchr (bytes, 0, index_key->mv_size);
+    if (!last)
+        return MDB_CORRUPTED;
+    size_t key_size = index_key->mv_size - (size_t) (last + 1 - bytes);
+    if (key_size > HT_KEY_MAX_CHARS)
+        return MDB_CORRUPTED;
+    char key [HT_KEY_MAX_CHARS + 1];
+    memcpy (key, last + 1, key_size);
+    key [key_size] = 0;
+
+    uint8_t ekey [HT_STORE_ENTITY_KEY_BYTES];
+    size_t ekey_size = ht_store__entity_key (kind, key, ekey);
+    ht_record_t *record = NULL;
+    uint64_t seq = 0;
+    int rc = ht_store__record_load (self, txn, ekey, ekey_size, &record, &seq);
+    if (rc == 0) {
+        visit->count++;
+        if (visit->fn && visit->fn (visit->arg, record, seq) != 0)
+            visit->stop = true;
+    }
+    ht_record_destroy (&record);
+    return rc;
+}
+
+//  Walk index keys under prefix from start (skipping start itself if
+//  skip_start), delivering each entity to the visitor
+static int
+s_index_walk (ht_store_t *self, MDB_txn *txn, const char *kind,
+              const uint8_t *prefix, size_t prefix_size,
+              const uint8_t *start, size_t start_size, bool skip_start,
+              s_visit_t *visit)
+{
+    MDB_cursor *cursor = NULL;
+    MDB_val key = { start_size, (void *) start }, value;
+    int rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_IDX], &cursor);
+    if (rc == 0)
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+    if (rc == 0 && skip_start && key.mv_size == start_size
+    &&  memcmp (key.mv_data, start, start_size) == 0)
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+    while (rc == 0 && ht_store__has_prefix (&key, prefix, prefix_size)
+    &&     !visit->stop && (visit->limit == 0 || visit->count < visit->limit)) {
+        rc = s_visit_indexed (self, txn, kind, &key, visit);
+        if (rc == 0)
+            rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+    }
+    if (cursor)
+        mdb_cursor_close (cursor);
+    return rc == MDB_NOTFOUND? 0: rc;
+}
+
+//  Normalize a region prefix: "" or digits; a 12-digit code becomes its
+//  prefix. 0 or HT_EREGION.
+static int
+s_region_prefix (const char *region_prefix, char *prefix)
+{
+    const char *text = region_prefix? region_prefix: "";
+    size_t size = strlen (text);
+    if (size > HT_REGION_DIGITS || strspn (text, "0123456789") != size)
+        return HT_EREGION;
+    if (size == HT_REGION_DIGITS)
+        return ht_region_prefix (text, prefix) < 0? HT_EREGION: 0;
+    memcpy (prefix, text, size + 1);
+    return 0;
+}
+
+//  Where a listing page resumes: the region index key of after_key
+static int
+s_list_resume (ht_store_t *self, MDB_txn *txn, const char *kind,
+               const char *after_key, uint8_t *start, size_t *start_size)
+{
+    uint8_t ekey [HT_STORE_ENTITY_KEY_BYTES];
+    size_t ekey_size = ht_store__entity_key (kind, after_key, ekey);
+    ht_record_t *record = NULL;
+    int rc = ekey_size? ht_store__record_load (self, txn, ekey, ekey_size, &record, NULL)
+                      : MDB_NOTFOUND;
+    if (rc == 0) {
+        const char *parts [] = { "r", kind, ht_record_region (record), after_key };
+        *start_size = ht_store__join (start, HT_STORE_KEY_MAX_BYTES, parts, 4);
+    }
+    ht_record_destroy (&record);
+    return rc;
+}
+
+int
+ht_store_list (ht_store_t *self, const char *kind, const char *region_prefix,
+               const char *after_key, size_t limit,
+               ht_store_each_fn *fn, void *arg)
+{
+    char region [HT_REGION_BYTES];
+    if (!self || !kind || !ht_schema_kind (kind))
+        return HT_EKIND;
+    if (s_region_prefix (region_prefix, region) != 0)
+        return HT_EREGION;
+    const char *parts [] = { "r", kind, region };
+    uint8_t prefix [HT_STORE_KEY_MAX_BYTES], start [HT_STORE_KEY_MAX_BYTES];
+    size_t prefix_size = ht_store__join (prefix, sizeof prefix, parts, 3);
+    size_t start_size = 0;
+    s_visit_t visit = { fn, arg, limit, 0, false };
+    MDB_txn *txn = NULL;
+    int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
+    if (rc == 0 && after_key)
+        rc = s_list_resume (self, txn, kind, after_key, start, &start_size);
+    //  A page ending outside the prefix resumes at the prefix itself
+    if (rc == 0 && (start_size == 0 || memcmp (start, prefix, prefix_size) < 0)) {
+        memcpy (start, prefix, prefix_size);
+        start_size = prefix_size;
+    }
+    if (rc == 0)
+        rc = s_index_walk (self, txn, kind, prefix, prefix_size, start,
+                           start_size, after_key != NULL, &visit);
+    if (txn)
+        mdb_txn_abort (txn);
+    if (rc == MDB_NOTFOUND)
+        return HT_ENOTFOUND;        //  after_key names no entity
+    return rc? ht_store__error ("list", rc): (int) visit.count;
+}
+
+int
+ht_store_find (ht_store_t *self, const char *kind, const char *field,
+               const char *value, size_t limit,
+               ht_store_each_fn *fn, void *arg)
+{
+    const ht_kind_t *schema = self && kind? ht_schema_kind (kind): NULL;
+    if (!schema)
+        return HT_EKIND;
+    int index = field? ht_schema_field_index (schema, field): -1;
+    if (index < 0 || !schema->fields [index].indexed || !value)
+        return HT_EFIELD;
+    const char *parts [] = { "f", kind, field, value, "" };
+    uint8_t prefix [HT_STORE_KEY_MAX_BYTES];
+    size_t prefix_size = ht_store__join (prefix, sizeof prefix, parts, 5);
+    if (prefix_size == 0)
+        return 0;                   //  too long to have been indexed
+    s_visit_t visit = { fn, arg, limit, 0, false };
+    MDB_txn *txn = NULL;
+    int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = s_index_walk (self, txn, kind, prefix, prefix_size, prefix,
+                           prefix_size, false, &visit);
+    if (txn)
+        mdb_txn_abort (txn);
+    return rc? ht_store__error ("find", rc): (int) visit.count;
+}
+
+//  Walk the history entries under prefix, decoding each
+static int
+s_history_walk (ht_store_t *self, MDB_txn *txn, const uint8_t *prefix,
+                size_t prefix_size, ht_store_each_fn *fn, void *arg, int *count)
+{
+    MDB_cursor *cursor = NULL;
+    MDB_val key = { prefix_size, (void *) prefix }, value;
+    int rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_HIST], &cursor);
+    if (rc == 0)
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+    bool stop = false;
+    while (rc == 0 && !stop && ht_store__has_prefix (&key, prefix, prefix_size)) {
+        ht_record_t *record = NULL;
+        rc = ht_store__decode_stored (value.mv_data, value.mv_size, &record);
+        if (rc == 0) {
+            (*count)++;
+            stop = fn && fn (arg, record, 0) != 0;
+            rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+        }
+        ht_record_destroy (&record);
+    }
+    if (cursor)
+        mdb_cursor_close (cursor);
+    return rc == MDB_NOTFOUND? 0: rc;
+}
+
+int
+ht_store_history (ht_store_t *self, const char *kind, const char *key,
+                  ht_store_each_fn *fn, void *arg)
+{
+    uint8_t prefix [HT_STORE_ENTITY_KEY_BYTES + 1];
+    size_t prefix_size = self? ht_store__entity_key (kind, key, prefix): 0;
+    if (prefix_size == 0)
+        return HT_EINVAL;
+    prefix [prefix_size++] = 0;
+    int count = 0;
+    MDB_txn *txn = NULL;
+    int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = s_history_walk (self, txn, prefix, prefix_size, fn, arg, &count);
+    if (txn)
+        mdb_txn_abort (txn);
+    return rc? ht_store__error ("history", rc): count;
+}
+
+//  Walk seq from first_seq, delivering each current version's bytes
+static int
+s_changes_walk (ht_store_t *self, MDB_txn *txn, uint64_t first_seq,
+                size_t limit, ht_store_change_fn *fn, void *arg, int *count)
+{
+    uint8_t first [HT_STORE_U64_BYTES];
+    ht_store__put_be64 (first, first_seq);
+    MDB_cursor *cursor = NULL;
+    MDB_val key = { HT_STORE_U64_BYTES, first }, value;
+    int rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_SEQ], &cursor);
+    if (rc == 0)
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+    bool stop = false;
+    while (rc == 0 && !stop && (limit == 0 || (size_t) *count < limit)) {
+        ht_store_current_t current;
+        rc = key.mv_size == HT_STORE_U64_BYTES? 0: MDB_CORRUPTED;
+        if (rc == 0)
+            rc = ht_store__current_get (self, txn, value.mv_data, value.mv_size,
+                                        &current);
+        if (rc == 0 && current.seq != ht_store__get_be64 (key.mv_data))
+            rc = MDB_CORRUPTED;
+        if (rc == 0) {
+            (*count)++;
+            stop = fn && fn (arg, current.seq, current.data, current.size,
+                             current.origin) != 0;
+            rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+        }
+    }
+    if (cursor)
+        mdb_cursor_close (cursor);
+    return rc == MDB_NOTFOUND? 0: rc;
+}
+
+int
+ht_store_changes (ht_store_t *self, uint64_t after_seq, size_t limit,
+                  ht_store_change_fn *fn, void *arg)
+{
+    if (!self)
+        return HT_EINVAL;
+    if (after_seq == UINT64_MAX)
+        return 0;
+    int count = 0;
+    MDB_txn *txn = NULL;
+    int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = s_changes_walk (self, txn, after_seq + 1, limit, fn, arg, &count);
+    if (txn)
+        mdb_txn_abort (txn);
+    return rc? ht_store__error ("changes", rc): count;
+}
+
+int
+ht_store_peer_get (ht_store_t *self, const char *peer,
+                   uint8_t epoch [HT_EPOCH_BYTES], uint64_t *cursor)
+{
+    if (!self || !peer || !*peer || strlen (peer) > HT_PEER_NAME_MAX_CHARS)
+        return HT_EINVAL;
+    MDB_txn *txn = NULL;
+    MDB_val key = { strlen (peer), (void *) peer }, value;
+    int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_get (txn, self->dbi [HT_STORE_DB_PEER], &key, &value);
+    if (rc == 0 && value.mv_size != HT_STORE_PEER_VALUE_BYTES)
+        rc = MDB_CORRUPTED;
+    if (rc == 0) {
+        if (epoch)
+            memcpy (epoch, value.mv_data, HT_EPOCH_BYTES);
+        if (cursor)
+            *cursor = ht_store__get_be64 ((uint8_t *) value.mv_data + HT_EPOCH_BYTES);
+    }
+    if (txn)
+        mdb_txn_abort (txn);
+    if (rc == MDB_NOTFOUND)
+        return HT_ENOTFOUND;
+    return rc? ht_store__error ("peer", rc): 0;
+}
+
+uint64_t
+ht_store_count (ht_store_t *self, const char *kind)
+{
+    if (!self || !kind || !ht_schema_kind (kind))
+        return 0;
+    char name [32];
+    ht_store__count_name (kind, name, sizeof name);
+    uint64_t count = 0;
+    MDB_txn *txn = NULL;
+    if (ht_store__txn_begin (self, MDB_RDONLY, &txn) == 0) {
+        if (ht_store__meta_get_u64 (self, txn, name, &count) != 0)
+            count = 0;
+        mdb_txn_abort (txn);
+    }
+    return count;
+}
+
+//  Parse a quarantine entry and hand it to fn; MDB_CORRUPTED if malformed
+static int
+s_quarantine_visit (const MDB_val *value, ht_store_quarantine_fn *fn,
+                    void *arg, bool *stop)
+{
+    const uint8_t *bytes = value->mv_data, *end = bytes + value->mv_size;
+    if (value->mv_size < 4 + HT_STORE_U64_BYTES + 1)
+        return MDB_CORRUPTED;
+    uint32_t code_bits = (uint32_t) bytes [0] << 24 | (uint32_t) bytes [1] << 16
+                       | (uint32_t) bytes [2] << 8 | bytes [3];
+    uint64_t when_ms = ht_store__get_be64 (bytes + 4);
+    const uint8_t *cursor = bytes + 4 + HT_STORE_U64_BYTES;
+    char origin [HT_PEER_NAME_MAX_CHARS + 1], reason [HT_STORE_REASON_MAX_BYTES + 1];
+    size_t origin_size = *cursor++;
+    if (origin_size > HT_PEER_NAME_MAX_CHARS
+    ||  end - cursor < (ptrdiff_t) origin_size + 2)
+        return MDB_CORRUPTED;
+    memcpy (origin, cursor, origin_size);
+    origin [origin_size] = 0;
+    cursor += origin_size;
+    size_t reason_size = (size_t) cursor [0] << 8 | cursor [1];
+    cursor += 2;
+    if (reason_size > HT_STORE_REASON_MAX_BYTES || end - cursor < (ptrdiff_t) reason_size)
+        return MDB_CORRUPTED;
+    memcpy (reason, cursor, reason_size);
+    reason [reason_size] = 0;
+    cursor += reason_size;
+    *stop = fn && fn (arg, (int) (int32_t) code_bits, reason, origin, when_ms,
+                      cursor, (size_t) (end - cursor)) != 0;
+    return 0;
+}
+
+int
+ht_store_quarantine (ht_store_t *self, ht_store_quarantine_fn *fn, void *arg)
+{
+    if (!self)
+        return HT_EINVAL;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cursor = NULL;
+    MDB_val key, value;
+    int count = 0;
+    bool stop = false;
+    int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_QUARANTINE], &cursor);
+    if (rc == 0)
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+    while (rc == 0 && !stop) {
+        rc = s_quarantine_visit (&value, fn, arg, &stop);
+        if (rc == 0) {
+            count++;
+            rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+        }
+    }
+    if (cursor)
+        mdb_cursor_close (cursor);
+    if (txn)
+        mdb_txn_abort (txn);
+    return rc && rc != MDB_NOTFOUND? ht_store__error ("quarantine", rc): count;
+}

@@ -1,0 +1,276 @@
+//  ht_cert: certificates and revocations as records, and the
+//  authorization rule that walks a chain to the root anchor.
+#include <czmq.h>
+#include <sodium.h>
+#include "ht_cert.h"
+#include "ht_hlc.h"
+#include "ht_keys.h"
+
+static const char *const s_role_names [] = { "node", "department", "partner" };
+
+const char *
+ht_role_name (ht_role_t role)
+{
+    return role <= HT_ROLE_PARTNER? s_role_names [role]: "?";
+}
+
+int
+ht_role_parse (const char *name)
+{
+    for (int role = HT_ROLE_NODE; role <= HT_ROLE_PARTNER; role++)
+        if (streq (s_role_names [role], name))
+            return role;
+    return -1;
+}
+
+//  Sign, then check the record against its schema; NULL with the reason
+static ht_record_t *
+s_sign_checked (ht_record_t *record, const ht_keypair_t *issuer,
+                int *error, const char **reason)
+{
+    int rc = ht_record_sign (record, issuer);
+    if (rc) {
+        *reason = ht_strerror (rc);
+    }
+    else
+        rc = ht_record_validate (record, reason);
+    *error = rc;
+    if (rc)
+        ht_record_destroy (&record);
+    return record;
+}
+
+ht_record_t *
+ht_cert_issue (const ht_cert_t *spec, const ht_keypair_t *issuer, uint64_t hlc,
+               int *error_p, const char **reason_p)
+{
+    int ignored_error;
+    const char *ignored_reason;
+    int *error = error_p? error_p: &ignored_error;
+    const char **reason = reason_p? reason_p: &ignored_reason;
+    ht_record_t *record = ht_record_new ("cert");
+    const char *kinds [HT_CERT_MAX_KINDS];
+    for (size_t index = 0; index < spec->kind_count && index < HT_CERT_MAX_KINDS; index++)
+        kinds [index] = spec->kinds [index];
+    int rc = ht_record_set_region (record, spec->region)
+          || ht_record_set_scope (record, spec->region)
+          || ht_record_set_str (record, "name", spec->name)
+          || ht_record_set_str (record, "role", ht_role_name (spec->role))
+          || ht_record_set_strs (record, "kinds", kinds, spec->kind_count)
+          || ht_record_set_int (record, "not_before", (int64_t) spec->not_before_ms)
+          || ht_record_set_int (record, "not_after", (int64_t) spec->not_after_ms)
+          || ht_record_set_bin (record, "pubkey", spec->pubkey, HT_PUBKEY_BYTES)
+          || (*spec->department && ht_record_set_str (record, "department", spec->department))
+          || (*spec->policy && ht_record_set_str (record, "policy", spec->policy))
+          || ht_record_derive_key (record, NULL);
+    if (rc) {
+        *error = HT_EINVAL;
+        *reason = "certificate spec has an invalid region, name or kind list";
+        ht_record_destroy (&record);
+        return NULL;
+    }
+    ht_record_set_hlc (record, hlc);
+    return s_sign_checked (record, issuer, error, reason);
+}
+
+ht_record_t *
+ht_revocation_issue (const uint8_t pubkey [HT_PUBKEY_BYTES], const char *region,
+                     uint64_t revoked_at_ms, const char *reason_text,
+                     const ht_keypair_t *issuer, uint64_t hlc,
+                     int *error_p, const char **reason_p)
+{
+    int ignored_error;
+    const char *ignored_reason;
+    int *error = error_p? error_p: &ignored_error;
+    const char **reason = reason_p? reason_p: &ignored_reason;
+    ht_record_t *record = ht_record_new ("revocation");
+    int rc = ht_record_set_region (record, region)
+          || ht_record_set_scope (record, region)
+          || ht_record_set_bin (record, "pubkey", pubkey, HT_PUBKEY_BYTES)
+          || ht_record_set_int (record, "revoked_at", (int64_t) revoked_at_ms)
+          || (reason_text && *reason_text
+              && ht_record_set_str (record, "reason", reason_text))
+          || ht_record_derive_key (record, NULL);
+    if (rc) {
+        *error = HT_EINVAL;
+        *reason = "revocation has an invalid region or reason";
+        ht_record_destroy (&record);
+        return NULL;
+    }
+    ht_record_set_hlc (record, hlc);
+    return s_sign_checked (record, issuer, error, reason);
+}
+
+//  Copy a STR field into a fixed buffer ("" if absent)
+static void
+s_copy_text (const ht_record_t *record, const char *name, char *target, size_t size)
+{
+    const char *text = ht_record_get_str (record, name);
+    snprintf (target, size, "%s", text? text: "");
+}
+
+int
+ht_cert_parse (const ht_record_t *record, ht_cert_t *cert)
+{
+    if (!streq (ht_record_kind (record), "cert"))
+        return HT_EKIND;
+    memset (cert, 0, sizeof (*cert));
+    size_t size = 0;
+    const uint8_t *pubkey = ht_record_get_bin (record, "pubkey", &size);
+    int64_t not_before, not_after;
+    const char *role = ht_record_get_str (record, "role");
+    if (!pubkey || size != HT_PUBKEY_BYTES || !role || ht_role_parse (role) < 0
+    ||  !ht_record_get_int (record, "not_before", &not_before)
+    ||  !ht_record_get_int (record, "not_after", &not_after))
+        return HT_EFIELD;
+    memcpy (cert->pubkey, pubkey, HT_PUBKEY_BYTES);
+    cert->role = (ht_role_t) ht_role_parse (role);
+    cert->not_before_ms = (uint64_t) not_before;
+    cert->not_after_ms = (uint64_t) not_after;
+    s_copy_text (record, "name", cert->name, sizeof cert->name);
+    s_copy_text (record, "department", cert->department, sizeof cert->department);
+    s_copy_text (record, "policy", cert->policy, sizeof cert->policy);
+    snprintf (cert->region, sizeof cert->region, "%s", ht_record_region (record));
+    size_t count = ht_record_get_strs_count (record, "kinds");
+    for (size_t index = 0; index < count && index < HT_CERT_MAX_KINDS; index++)
+        snprintf (cert->kinds [cert->kind_count++], HT_KIND_MAX_CHARS + 1, "%s",
+                  ht_record_get_strs_item (record, "kinds", index));
+    return HT_OK;
+}
+
+int
+ht_revocation_parse (const ht_record_t *record, uint8_t pubkey [HT_PUBKEY_BYTES],
+                     uint64_t *revoked_at_ms)
+{
+    if (!streq (ht_record_kind (record), "revocation"))
+        return HT_EKIND;
+    size_t size = 0;
+    const uint8_t *bin = ht_record_get_bin (record, "pubkey", &size);
+    int64_t revoked_at;
+    if (!bin || size != HT_PUBKEY_BYTES
+    ||  !ht_record_get_int (record, "revoked_at", &revoked_at))
+        return HT_EFIELD;
+    memcpy (pubkey, bin, HT_PUBKEY_BYTES);
+    *revoked_at_ms = (uint64_t) revoked_at;
+    return HT_OK;
+}
+
+bool
+ht_cert_permits (const ht_cert_t *cert, const char *kind)
+{
+    for (size_t index = 0; index < cert->kind_count; index++)
+        if (streq (cert->kinds [index], kind))
+            return true;
+    return false;
+}
+
+//  What one step of the chain walk asks of the next certificate up
+typedef struct {
+    uint8_t author [HT_PUBKEY_BYTES];   //  who signed this link
+    const char *kind;                   //  what it authored
+    char scope [HT_REGION_BYTES];       //  how far it is shared
+    char region [HT_REGION_BYTES];      //  where it belongs
+    ht_cert_t granted;                  //  for cert links: what it grants
+    bool is_cert;                       //  this link is a certificate
+} s_link_t;
+
+//  Check one certificate against the link it must authorize
+static int
+s_check_link (const s_link_t *link, const ht_cert_t *cert, uint64_t at_ms,
+              const ht_certsource_t *source, const char **reason)
+{
+    uint64_t revoked_at;
+    if (at_ms < cert->not_before_ms || at_ms > cert->not_after_ms) {
+        *reason = "a certificate in the chain is not valid at the record's time";
+        return HT_EEXPIRED;
+    }
+    if (source->revocation (source->ctx, cert->pubkey, &revoked_at) == HT_OK
+    &&  revoked_at <= at_ms) {
+        *reason = "a key in the chain was revoked before the record's time";
+        return HT_EREVOKED;
+    }
+    if (!ht_cert_permits (cert, link->kind)) {
+        *reason = "the signer's certificate does not permit this record kind";
+        return HT_EKINDPERM;
+    }
+    for (size_t index = 0; link->is_cert && index < link->granted.kind_count; index++)
+        if (!ht_cert_permits (cert, link->granted.kinds [index])) {
+            *reason = "a certificate grants a kind its issuer does not hold";
+            return HT_EKINDPERM;
+        }
+    if (!ht_region_covers (cert->region, link->scope)
+    ||  !ht_region_covers (link->scope, link->region)) {
+        *reason = "the signer's jurisdiction does not cover the record's scope and region";
+        return HT_ESCOPE;
+    }
+    return HT_OK;
+}
+
+//  The root's self-signed certificate authorizes itself: it is the anchor
+static bool
+s_is_anchor_self_cert (const ht_record_t *record, const uint8_t anchor [HT_PUBKEY_BYTES],
+                       ht_cert_t *cert)
+{
+    return streq (ht_record_kind (record), "cert")
+        && ht_cert_parse (record, cert) == HT_OK
+        && sodium_memcmp (cert->pubkey, anchor, HT_PUBKEY_BYTES) == 0
+        && sodium_memcmp (ht_record_author (record), anchor, HT_PUBKEY_BYTES) == 0;
+}
+
+int
+ht_cert_authorize (const ht_record_t *record, const uint8_t anchor [HT_PUBKEY_BYTES],
+                   const ht_certsource_t *source, const char **reason_p)
+{
+    const char *ignored;
+    const char **reason = reason_p? reason_p: &ignored;
+    uint64_t at_ms = ht_hlc_ms (ht_record_hlc (record));
+    s_link_t link;
+    memset (&link, 0, sizeof link);
+    memcpy (link.author, ht_record_author (record), HT_PUBKEY_BYTES);
+    link.kind = ht_record_kind (record);
+    snprintf (link.scope, sizeof link.scope, "%s", ht_record_scope (record));
+    snprintf (link.region, sizeof link.region, "%s", ht_record_region (record));
+    if (streq (link.kind, "cert")) {
+        if (ht_cert_parse (record, &link.granted)) {
+            *reason = "certificate record lacks its content";
+            return HT_EFIELD;
+        }
+        link.is_cert = true;
+    }
+    //  The anchor's own certificate is where every chain ends
+    if (link.is_cert && s_is_anchor_self_cert (record, anchor, &link.granted)) {
+        if (at_ms < link.granted.not_before_ms || at_ms > link.granted.not_after_ms) {
+            *reason = "the root certificate is not valid at its own time";
+            return HT_EEXPIRED;
+        }
+        return HT_OK;
+    }
+    for (int depth = 0; depth < HT_CERT_MAX_DEPTH; depth++) {
+        ht_cert_t cert;
+        uint8_t issuer [HT_PUBKEY_BYTES];
+        if (source->cert (source->ctx, link.author, &cert, issuer)) {
+            *reason = depth == 0? "no certificate for the record's author"
+                                : "no certificate for an issuer in the chain";
+            return HT_ENOCERT;
+        }
+        int rc = s_check_link (&link, &cert, at_ms, source, reason);
+        if (rc)
+            return rc;
+        if (sodium_memcmp (issuer, link.author, HT_PUBKEY_BYTES) == 0) {
+            //  Self-signed: trusted only if it is the anchor
+            if (sodium_memcmp (link.author, anchor, HT_PUBKEY_BYTES) == 0)
+                return HT_OK;
+            *reason = "the chain ends in a self-signed key that is not the root anchor";
+            return HT_ECHAIN;
+        }
+        //  Next link: the issuer must have been entitled to issue this cert
+        memcpy (link.author, issuer, HT_PUBKEY_BYTES);
+        link.kind = "cert";
+        snprintf (link.scope, sizeof link.scope, "%s", cert.region);
+        snprintf (link.region, sizeof link.region, "%s", cert.region);
+        link.granted = cert;
+        link.is_cert = true;
+    }
+    *reason = "certificate chain is too long";
+    return HT_ECHAIN;
+}

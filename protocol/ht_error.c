@@ -1,0 +1,59 @@
+//  ht_error: texts for the project's error codes.
+#include "ht_error.h"
+
+typedef struct {
+    const char *name;       //  stable identifier for scripts and counters
+    const char *text;       //  sentence for people
+} s_error_text_t;
+
+static const s_error_text_t s_errors [HT_ERROR_COUNT] = {
+    { "ok",              "success" },
+    { "invalid",         "invalid argument or value" },
+    { "malformed",       "malformed message" },
+    { "truncated",       "message is truncated" },
+    { "unknown_kind",    "unknown record kind" },
+    { "bad_field",       "unknown field or field of the wrong type" },
+    { "schema",          "field fails its validation rule" },
+    { "required",        "required field is missing" },
+    { "bad_region",      "invalid region code" },
+    { "bad_signature",   "signature does not verify" },
+    { "bad_digest",      "field digest or salt does not match" },
+    { "no_cert",         "no certificate for the author or an issuer" },
+    { "bad_chain",       "certificate chain does not reach the root anchor" },
+    { "expired",         "certificate not valid at the record's time" },
+    { "revoked",         "certificate revoked before the record's time" },
+    { "kind_not_allowed","certificate does not permit this record kind" },
+    { "out_of_scope",    "author's jurisdiction does not cover the record's scope and region" },
+    { "bad_key",         "key file missing, malformed or mismatched" },
+    { "key_mode",        "key file is readable by group or others (chmod 600)" },
+    { "io",              "file or system error" },
+    { "store",           "store (LMDB) error" },
+    { "not_found",       "no such record" },
+    { "redacted",        "operation needs the full (unredacted) record" },
+    { "no_memory",       "out of memory" },
+    { "clock",           "timestamp too far ahead of the local clock" },
+    { "version",         "unsupported format or protocol version" },
+    { "locked",          "store is in use by another process" },
+    { "config",          "invalid configuration" },
+    { "timeout",         "peer did not answer in time" },
+    { "policy",          "unknown read policy or access refused" },
+    { "conflict",        "same (hlc, author) signed twice with different content" },
+};
+
+const char *
+ht_strerror (int code)
+{
+    int index = -code;
+    if (index < 0 || index >= HT_ERROR_COUNT)
+        return "unknown error";
+    return s_errors [index].text;
+}
+
+const char *
+ht_errname (int code)
+{
+    int index = -code;
+    if (index < 0 || index >= HT_ERROR_COUNT)
+        return "unknown";
+    return s_errors [index].name;
+}

@@ -1,0 +1,186 @@
+//  ht_msg: message encoding, driven by one table of which body items each
+//  command carries.
+#include "ht_msg.h"
+#include "ht_codec.h"
+
+//  Body items, in canonical (bytewise) key order
+enum {
+    S_CURSOR = 1 << 0, S_EPOCH = 1 << 1, S_ERROR = 1 << 2, S_MAX = 1 << 3,
+    S_MORE = 1 << 4, S_NAME = 1 << 5, S_REGION = 1 << 6, S_SEQ = 1 << 7,
+    S_TEXT = 1 << 8, S_TOKEN = 1 << 9, S_V = 1 << 10
+};
+static const char *const s_item_names [] = {
+    "cursor", "epoch", "error", "max", "more", "name", "region", "seq",
+    "text", "token", "v" };
+#define S_ITEM_COUNT (sizeof (s_item_names) / sizeof (s_item_names [0]))
+
+typedef struct {
+    const char *command;    //  the command word
+    unsigned items;         //  body items it carries
+    unsigned required;      //  of which these must be present
+} s_command_t;
+
+static const s_command_t s_commands [] = {
+    { HT_MSG_HELLO,     S_V | S_REGION | S_NAME | S_EPOCH | S_SEQ, S_V | S_REGION | S_EPOCH },
+    { HT_MSG_WELCOME,   S_V | S_REGION | S_NAME | S_EPOCH | S_SEQ, S_V | S_REGION | S_EPOCH },
+    { HT_MSG_PULL,      S_EPOCH | S_CURSOR | S_MAX, S_CURSOR | S_MAX },
+    { HT_MSG_BATCH,     S_EPOCH | S_CURSOR | S_MORE | S_SEQ, S_EPOCH | S_CURSOR | S_MORE },
+    { HT_MSG_NOTIFY,    S_SEQ, 0 },
+    { HT_MSG_PING,      S_SEQ, 0 },
+    { HT_MSG_PONG,      S_SEQ, 0 },
+    { HT_MSG_ERROR,     S_ERROR | S_TEXT | S_TOKEN, S_ERROR },
+    { HT_MSG_PUT,       S_TOKEN, 0 },
+    { HT_MSG_PUT_OK,    S_TOKEN, 0 },
+    { HT_MSG_STATUS,    S_TOKEN, 0 },
+    { HT_MSG_STATUS_OK, S_TOKEN, 0 },
+    { HT_MSG_INFO,      S_TOKEN, 0 },
+    { HT_MSG_INFO_OK,   S_TOKEN, 0 },
+};
+#define S_COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands [0]))
+
+static const s_command_t *
+s_command (const char *name)
+{
+    for (size_t index = 0; index < S_COMMAND_COUNT; index++)
+        if (streq (s_commands [index].command, name))
+            return &s_commands [index];
+    return NULL;
+}
+
+void
+ht_msg_init (ht_msg_t *msg, const char *command)
+{
+    memset (msg, 0, sizeof (*msg));
+    snprintf (msg->command, sizeof msg->command, "%s", command);
+}
+
+//  Pack one body item
+static void
+s_pack_item (msgpack_packer *packer, const ht_msg_t *msg, unsigned item)
+{
+    switch (item) {
+        case S_CURSOR: msgpack_pack_uint64 (packer, msg->cursor); break;
+        case S_EPOCH: ht_pack_bin (packer, msg->epoch, HT_MSG_EPOCH_BYTES); break;
+        case S_ERROR: ht_pack_cstr (packer, msg->error); break;
+        case S_MAX: msgpack_pack_uint64 (packer, msg->max); break;
+        case S_MORE: if (msg->more) msgpack_pack_true (packer); else msgpack_pack_false (packer); break;
+        case S_NAME: ht_pack_cstr (packer, msg->name); break;
+        case S_REGION: ht_pack_cstr (packer, msg->region); break;
+        case S_SEQ: msgpack_pack_uint64 (packer, msg->last_seq); break;
+        case S_TEXT: ht_pack_cstr (packer, msg->text); break;
+        case S_TOKEN: msgpack_pack_uint64 (packer, msg->token); break;
+        case S_V: msgpack_pack_uint64 (packer, msg->version); break;
+    }
+}
+
+zmsg_t *
+ht_msg_encode (const ht_msg_t *msg)
+{
+    const s_command_t *command = s_command (msg->command);
+    if (!command)
+        return NULL;
+    unsigned items = command->items;
+    if (!msg->has_epoch && !(command->required & S_EPOCH))
+        items &= ~(unsigned) S_EPOCH;
+    ht_packer_t body;
+    ht_packer_init (&body);
+    msgpack_pack_map (&body.packer, (size_t) __builtin_popcount (items));
+    for (size_t index = 0; index < S_ITEM_COUNT; index++)
+        if (items & (1u << index)) {
+            ht_pack_cstr (&body.packer, s_item_names [index]);
+            s_pack_item (&body.packer, msg, 1u << index);
+        }
+    zmsg_t *zmsg = zmsg_new ();
+    zmsg_addstr (zmsg, msg->command);
+    zmsg_addmem (zmsg, body.buffer.data, body.buffer.size);
+    ht_packer_destroy (&body);
+    return zmsg;
+}
+
+//  Read one body item; false if its type is wrong
+static bool
+s_read_item (const msgpack_object *value, ht_msg_t *msg, unsigned item)
+{
+    switch (item) {
+        case S_CURSOR: return ht_obj_uint (value, &msg->cursor);
+        case S_EPOCH: return (msg->has_epoch = ht_obj_bin (value, msg->epoch, HT_MSG_EPOCH_BYTES));
+        case S_ERROR: return ht_obj_cstr (value, msg->error, sizeof msg->error);
+        case S_MAX: return ht_obj_uint (value, &msg->max);
+        case S_MORE:
+            msg->more = value->type == MSGPACK_OBJECT_BOOLEAN && value->via.boolean;
+            return value->type == MSGPACK_OBJECT_BOOLEAN;
+        case S_NAME: return ht_obj_cstr (value, msg->name, sizeof msg->name);
+        case S_REGION: return ht_obj_cstr (value, msg->region, sizeof msg->region);
+        case S_SEQ: return ht_obj_uint (value, &msg->last_seq);
+        case S_TEXT: return ht_obj_cstr (value, msg->text, sizeof msg->text);
+        case S_TOKEN: return ht_obj_uint (value, &msg->token);
+        case S_V: return ht_obj_uint (value, &msg->version);
+    }
+    return false;
+}
+
+//  Read the body map into msg for command
+static int
+s_read_body (const msgpack_object *map, const s_command_t *command, ht_msg_t *msg,
+             const char **reason)
+{
+    unsigned seen = 0;
+    for (uint32_t index = 0; index < map->via.map.size; index++) {
+        const msgpack_object_kv *pair = &map->via.map.ptr [index];
+        size_t item = 0;
+        while (item < S_ITEM_COUNT && !ht_obj_str_eq (&pair->key, s_item_names [item]))
+            item++;
+        //  Unknown items are skipped, so a newer peer may add optional ones
+        if (item == S_ITEM_COUNT || !(command->items & (1u << item)))
+            continue;
+        if (!s_read_item (&pair->val, msg, 1u << item)) {
+            *reason = "a message item has the wrong type";
+            return HT_EMALFORMED;
+        }
+        seen |= 1u << item;
+    }
+    if ((seen & command->required) != command->required) {
+        *reason = "a message lacks a required item";
+        return HT_EMALFORMED;
+    }
+    return HT_OK;
+}
+
+int
+ht_msg_decode (zmsg_t *zmsg, ht_msg_t *msg, const char **reason_p)
+{
+    const char *ignored;
+    const char **reason = reason_p? reason_p: &ignored;
+    char *command_text = zmsg_popstr (zmsg);
+    zframe_t *body = zmsg_pop (zmsg);
+    const s_command_t *command = command_text && strlen (command_text) < sizeof msg->command
+                               ? s_command (command_text): NULL;
+    int rc = HT_OK;
+    if (!command) {
+        *reason = "unknown command";
+        rc = command_text? HT_EINVAL: HT_EMALFORMED;
+    }
+    else
+    if (!body || ht_codec_scan (zframe_data (body), zframe_size (body)) != HT_OK) {
+        *reason = "message body is not one msgpack object";
+        rc = HT_EMALFORMED;
+    }
+    else {
+        ht_msg_init (msg, command->command);
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
+        size_t offset = 0;
+        if (msgpack_unpack_next (&unpacked, (const char *) zframe_data (body),
+                                 zframe_size (body), &offset) != MSGPACK_UNPACK_SUCCESS
+        ||  unpacked.data.type != MSGPACK_OBJECT_MAP) {
+            *reason = "message body is not a msgpack map";
+            rc = HT_EMALFORMED;
+        }
+        else
+            rc = s_read_body (&unpacked.data, command, msg, reason);
+        msgpack_unpacked_destroy (&unpacked);
+    }
+    zstr_free (&command_text);
+    zframe_destroy (&body);
+    return rc;
+}

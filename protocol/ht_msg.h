@@ -1,0 +1,66 @@
+//  ht_msg: the messages nodes and clients exchange over ZeroMQ.
+//
+//  A message is frames: [command] [body] [record]*. The command is a short
+//  ASCII word; the body a msgpack map whose keys depend on the command
+//  (one table in ht_msg.c lists them); records travel as further frames,
+//  each one encoded record, so a batch is relayed without re-packing.
+//  docs/protocol.md describes every message.
+#ifndef HT_MSG_H_INCLUDED
+#define HT_MSG_H_INCLUDED
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "ht_error.h"
+#include "ht_region.h"
+
+#define HT_PROTOCOL_VERSION 1
+#define HT_MSG_EPOCH_BYTES 16
+#define HT_MSG_TEXT_CHARS 255
+
+//  Every command's body is drawn from these items
+typedef struct {
+    char command [16];                      //  HELLO, PULL, BATCH, ...
+    uint64_t version;                       //  v: protocol version
+    char region [HT_REGION_BYTES];          //  region: sender's region
+    char name [64];                         //  name: sender's name
+    uint8_t epoch [HT_MSG_EPOCH_BYTES];     //  epoch: a store epoch
+    bool has_epoch;                         //  epoch was given
+    uint64_t cursor;                        //  cursor: a sequence number
+    uint64_t max;                           //  max: records wanted
+    uint64_t last_seq;                      //  seq: sender's latest sequence
+    bool more;                              //  more: further records wait
+    uint64_t token;                         //  token: matches reply to request
+    char error [32];                        //  error: stable error name
+    char text [HT_MSG_TEXT_CHARS + 1];      //  text: a reason
+} ht_msg_t;
+
+//  Commands
+#define HT_MSG_HELLO "HELLO"        //  child -> parent: v region name epoch seq
+#define HT_MSG_WELCOME "WELCOME"    //  parent -> child: v region name epoch seq
+#define HT_MSG_PULL "PULL"          //  either way: epoch? cursor max
+#define HT_MSG_BATCH "BATCH"        //  reply to PULL: epoch cursor more seq + records
+#define HT_MSG_NOTIFY "NOTIFY"      //  either way: seq (new writes: pull now)
+#define HT_MSG_PING "PING"          //  either way: seq
+#define HT_MSG_PONG "PONG"          //  reply to PING: seq
+#define HT_MSG_ERROR "ERROR"        //  either way: error text
+#define HT_MSG_PUT "PUT"            //  client -> node: token + records
+#define HT_MSG_PUT_OK "PUT-OK"      //  node -> client: token + a JSON frame
+#define HT_MSG_STATUS "STATUS"      //  client -> node: token
+#define HT_MSG_STATUS_OK "STATUS-OK"    //  node -> client: token + a JSON frame
+#define HT_MSG_INFO "INFO"          //  client -> node: token
+#define HT_MSG_INFO_OK "INFO-OK"    //  node -> client: token + a JSON frame
+
+//  Clear a message and set its command
+void ht_msg_init (ht_msg_t *msg, const char *command);
+
+//  Encode a message's command and body as a new zmsg (records may then be
+//  appended as frames). HT_EINVAL for an unknown command.
+zmsg_t *ht_msg_encode (const ht_msg_t *msg);
+
+//  Decode the command and body frames from the front of zmsg (records stay
+//  in zmsg). Returns 0, or HT_EMALFORMED / HT_EINVAL (unknown command)
+//  with a static reason; never trusts the bytes.
+int ht_msg_decode (zmsg_t *zmsg, ht_msg_t *msg, const char **reason) HT_WUR;
+
+#endif

@@ -1,0 +1,57 @@
+//  ht_record_private: the record's layout, shared by ht_record.c (core,
+//  signing, msgpack), ht_record_json.c and ht_record_rules.c. Not public.
+#ifndef HT_RECORD_PRIVATE_H_INCLUDED
+#define HT_RECORD_PRIVATE_H_INCLUDED
+
+#include "ht_record.h"
+
+#define HT_REASON_CHARS 160
+
+typedef struct {
+    ht_field_state_t state;         //  absent, present or withheld
+    uint8_t *value;                 //  canonical msgpack (present only)
+    size_t value_size;              //  its size
+    char *text;                     //  STR: the text, NUL-terminated
+    char **items;                   //  STRS: the texts
+    size_t item_count;              //  STRS: how many
+    int64_t number;                 //  INT value, BOOL as 0/1
+    uint8_t *bin;                   //  BIN: the bytes
+    size_t bin_size;                //  BIN: how many
+    bool has_salt;                  //  salt known without the seed
+    uint8_t salt [HT_SALT_BYTES];   //  disclosed salt (redacted form)
+    uint8_t digest [HT_DIGEST_BYTES];   //  withheld field's digest
+    char *mask;                     //  unsigned display mask, or NULL
+} ht_field_slot_t;
+
+struct _ht_record_t {
+    const ht_kind_t *kind;          //  schema of this kind
+    char key [HT_KEY_MAX_CHARS + 1];    //  entity key within kind
+    char region [HT_REGION_BYTES];  //  region the entity belongs to
+    char scope [HT_REGION_BYTES];   //  how far down it is shared
+    uint64_t hlc;                   //  version timestamp
+    uint8_t author [HT_PUBKEY_BYTES];   //  signer's public key
+    bool deleted;                   //  tombstone
+    uint8_t suite;                  //  signature suite
+    bool is_signed;                 //  sig is set and covers the content
+    uint8_t sig [HT_SIG_BYTES];     //  signature over the digest
+    bool has_seed;                  //  full form: seed known
+    uint8_t seed [HT_SEED_BYTES];   //  per-record salt seed
+    char reason [HT_REASON_CHARS];  //  last validation reason, naming the
+                                    //  field (written by const checkers:
+                                    //  records are always heap objects)
+    ht_field_slot_t fields [HT_FIELD_MAX_COUNT];   //  by schema index
+};
+
+//  Load a field slot from canonical msgpack bytes, checking the type;
+//  the slot takes a copy. 0 or HT_EFIELD.
+int ht_record__load_field (ht_record_t *self, size_t index,
+                           const uint8_t *value, size_t size);
+
+//  Free a slot's value and caches, leaving it absent
+void ht_record__clear_field (ht_field_slot_t *slot);
+
+//  Write "field: reason" into the record's reason buffer and return it
+const char *ht_record__reason (const ht_record_t *self, const char *field,
+                               const char *reason);
+
+#endif

@@ -1,0 +1,420 @@
+//  ht_record_wire: the record's canonical msgpack form (see ht_record.c
+//  for the layout). One encoder and one decoder serve every kind: the
+//  schema table says which fields exist and what type each value has.
+#include <czmq.h>
+#include <sodium.h>
+#include "ht_codec.h"
+#include "ht_record_private.h"
+
+#define S_MAX_RECORD_BYTES (1024 * 1024)
+
+//  True if the field goes into "f": present, or (redacted) disclosed absent
+static bool
+s_in_f (const ht_record_t *self, const ht_field_slot_t *slot)
+{
+    return slot->state == HT_FIELD_PRESENT
+        || (!self->has_seed && slot->state == HT_FIELD_ABSENT && slot->has_salt);
+}
+
+//  Pack one of the field maps: 'f' values, 's' salts, 'w' digests, 'm' masks
+static void
+s_pack_field_map (const ht_record_t *self, msgpack_packer *packer, char which)
+{
+    size_t count = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            msgpack_pack_map (packer, count);
+        for (size_t index = 0; index < self->kind->field_count; index++) {
+            const ht_field_slot_t *slot = &self->fields [index];
+            bool wanted = which == 'w'? slot->state == HT_FIELD_WITHHELD
+                        : which == 'm'? slot->mask != NULL
+                        : s_in_f (self, slot);
+            if (!wanted)
+                continue;
+            if (pass == 0) {
+                count++;
+                continue;
+            }
+            ht_pack_cstr (packer, self->kind->fields [index].name);
+            if (which == 'f' && slot->state == HT_FIELD_PRESENT)
+                ht_pack_raw (packer, slot->value, slot->value_size);
+            else
+            if (which == 'f')
+                msgpack_pack_nil (packer);
+            else
+            if (which == 's')
+                ht_pack_bin (packer, slot->salt, HT_SALT_BYTES);
+            else
+            if (which == 'w')
+                ht_pack_bin (packer, slot->digest, HT_DIGEST_BYTES);
+            else
+                ht_pack_cstr (packer, slot->mask);
+        }
+    }
+}
+
+static bool
+s_has_masks (const ht_record_t *self)
+{
+    for (size_t index = 0; index < self->kind->field_count; index++)
+        if (self->fields [index].mask)
+            return true;
+    return false;
+}
+
+int
+ht_record_encode (const ht_record_t *self, uint8_t **data, size_t *size)
+{
+    if (!self->is_signed)
+        return HT_EINVAL;
+    bool redacted = !self->has_seed;
+    bool masks = s_has_masks (self);
+    ht_packer_t out;
+    ht_packer_init (&out);
+    msgpack_packer *packer = &out.packer;
+    msgpack_pack_map (packer, 11 + (redacted? 2: 1) + (masks? 1: 0));
+    ht_pack_cstr (packer, "author");
+    ht_pack_bin (packer, self->author, HT_PUBKEY_BYTES);
+    ht_pack_cstr (packer, "del");
+    if (self->deleted) msgpack_pack_true (packer); else msgpack_pack_false (packer);
+    ht_pack_cstr (packer, "f");
+    s_pack_field_map (self, packer, 'f');
+    ht_pack_cstr (packer, "hlc");
+    msgpack_pack_uint64 (packer, self->hlc);
+    ht_pack_cstr (packer, "key");
+    ht_pack_cstr (packer, self->key);
+    ht_pack_cstr (packer, "kind");
+    ht_pack_cstr (packer, self->kind->name);
+    if (masks) {
+        ht_pack_cstr (packer, "m");
+        s_pack_field_map (self, packer, 'm');
+    }
+    ht_pack_cstr (packer, "region");
+    ht_pack_cstr (packer, self->region);
+    if (redacted) {
+        ht_pack_cstr (packer, "s");
+        s_pack_field_map (self, packer, 's');
+    }
+    ht_pack_cstr (packer, "scope");
+    ht_pack_cstr (packer, self->scope);
+    if (!redacted) {
+        ht_pack_cstr (packer, "seed");
+        ht_pack_bin (packer, self->seed, HT_SEED_BYTES);
+    }
+    ht_pack_cstr (packer, "sig");
+    ht_pack_bin (packer, self->sig, HT_SIG_BYTES);
+    ht_pack_cstr (packer, "suite");
+    msgpack_pack_uint8 (packer, self->suite);
+    ht_pack_cstr (packer, "v");
+    msgpack_pack_uint8 (packer, HT_FORMAT_VERSION);
+    if (redacted) {
+        ht_pack_cstr (packer, "w");
+        s_pack_field_map (self, packer, 'w');
+    }
+    *data = ht_packer_take (&out, size);
+    ht_packer_destroy (&out);
+    return HT_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  Decoding. Every item is type-checked; unknown or repeated keys are
+//  refused, because two encodings of one record must not both verify
+//  while saying different things.
+
+typedef struct {
+    int code;                       //  first error
+    const char *reason;             //  its static reason
+    bool in_f [HT_FIELD_MAX_COUNT]; //  field was listed in f
+} s_decode_error_t;
+
+static void
+s_fail (s_decode_error_t *error, int code, const char *reason)
+{
+    if (!error->code) {
+        error->code = code;
+        error->reason = reason;
+    }
+}
+
+//  Decode the field maps f (values), s (salts), w (digests), m (masks)
+static void
+s_decode_field_map (ht_record_t *self, const msgpack_object *map, char which,
+                    s_decode_error_t *error)
+{
+    if (map->type != MSGPACK_OBJECT_MAP) {
+        s_fail (error, HT_EMALFORMED, "field map is not a map");
+        return;
+    }
+    for (uint32_t index = 0; index < map->via.map.size && !error->code; index++) {
+        const msgpack_object_kv *pair = &map->via.map.ptr [index];
+        char name [64];
+        int field = -1;
+        if (ht_obj_cstr (&pair->key, name, sizeof name))
+            field = ht_schema_field_index (self->kind, name);
+        if (field < 0) {
+            s_fail (error, HT_EFIELD, "unknown field for this kind");
+            return;
+        }
+        ht_field_slot_t *slot = &self->fields [field];
+        if (which == 'f') {
+            if (error->in_f [field] || slot->state == HT_FIELD_WITHHELD) {
+                s_fail (error, HT_EMALFORMED, "field appears twice");
+                return;
+            }
+            error->in_f [field] = true;
+            if (pair->val.type == MSGPACK_OBJECT_NIL)
+                continue;                   //  disclosed absent
+            uint8_t salt [HT_SALT_BYTES];
+            bool had_salt = slot->has_salt;
+            memcpy (salt, slot->salt, HT_SALT_BYTES);
+            ht_packer_t value;
+            ht_packer_init (&value);
+            msgpack_pack_object (&value.packer, pair->val);
+            int rc = ht_record__load_field (self, (size_t) field,
+                                            (const uint8_t *) value.buffer.data,
+                                            value.buffer.size);
+            ht_packer_destroy (&value);
+            if (rc)
+                s_fail (error, HT_EFIELD, "field value has the wrong type");
+            slot->has_salt = had_salt;      //  loading clears the slot
+            memcpy (slot->salt, salt, HT_SALT_BYTES);
+        }
+        else
+        if (which == 's') {
+            if (slot->has_salt || !ht_obj_bin (&pair->val, slot->salt, HT_SALT_BYTES))
+                s_fail (error, HT_EMALFORMED, "salt is not 16 bytes, or appears twice");
+            slot->has_salt = true;
+        }
+        else
+        if (which == 'w') {
+            if (error->in_f [field] || slot->state == HT_FIELD_WITHHELD
+            ||  !ht_obj_bin (&pair->val, slot->digest, HT_DIGEST_BYTES))
+                s_fail (error, HT_EMALFORMED, "withheld digest is not 32 bytes, or the field is also disclosed");
+            slot->state = HT_FIELD_WITHHELD;
+        }
+        else {
+            char mask [256];
+            if (!ht_obj_cstr (&pair->val, mask, sizeof mask))
+                s_fail (error, HT_EMALFORMED, "mask is not text");
+            else {
+                free (slot->mask);
+                slot->mask = strdup (mask);
+            }
+        }
+    }
+}
+
+//  Names of the top-level keys, in canonical order; index = bit in "seen"
+static const char *const s_top_keys [] = {
+    "author", "del", "f", "hlc", "key", "kind", "m", "region", "s",
+    "scope", "seed", "sig", "suite", "v", "w", NULL };
+
+enum { K_AUTHOR, K_DEL, K_F, K_HLC, K_KEY, K_KIND, K_M, K_REGION, K_S,
+       K_SCOPE, K_SEED, K_SIG, K_SUITE, K_V, K_W };
+
+#define S_BIT(key) (1u << (key))
+#define S_REQUIRED_KEYS (S_BIT (K_AUTHOR) | S_BIT (K_DEL) | S_BIT (K_F) | \
+    S_BIT (K_HLC) | S_BIT (K_KEY) | S_BIT (K_KIND) | S_BIT (K_REGION) | \
+    S_BIT (K_SCOPE) | S_BIT (K_SIG) | S_BIT (K_SUITE) | S_BIT (K_V))
+
+//  Read one header item into self
+static void
+s_decode_item (ht_record_t *self, int key, const msgpack_object *value,
+               s_decode_error_t *error)
+{
+    char text [HT_KEY_MAX_CHARS + 1];
+    uint64_t number;
+    bool ok = true;
+    switch (key) {
+        case K_AUTHOR: ok = ht_obj_bin (value, self->author, HT_PUBKEY_BYTES); break;
+        case K_DEL:
+            ok = value->type == MSGPACK_OBJECT_BOOLEAN;
+            self->deleted = ok && value->via.boolean;
+            break;
+        case K_HLC: ok = ht_obj_uint (value, &self->hlc); break;
+        case K_KEY:
+            ok = ht_obj_cstr (value, text, sizeof text) && !ht_record_set_key (self, text);
+            break;
+        case K_REGION:
+            ok = ht_obj_cstr (value, text, sizeof text) && !ht_record_set_region (self, text);
+            break;
+        case K_SCOPE:
+            ok = ht_obj_cstr (value, text, sizeof text) && !ht_record_set_scope (self, text);
+            break;
+        case K_SEED:
+            ok = ht_obj_bin (value, self->seed, HT_SEED_BYTES);
+            self->has_seed = ok;
+            break;
+        case K_SIG: ok = ht_obj_bin (value, self->sig, HT_SIG_BYTES); break;
+        case K_SUITE:
+            ok = ht_obj_uint (value, &number) && number < 256;
+            self->suite = (uint8_t) number;
+            break;
+        case K_V:
+            if (!ht_obj_uint (value, &number) || number != HT_FORMAT_VERSION)
+                s_fail (error, HT_EVERSION, "unsupported record format version");
+            break;
+        case K_F: s_decode_field_map (self, value, 'f', error); break;
+        case K_S: s_decode_field_map (self, value, 's', error); break;
+        case K_W: s_decode_field_map (self, value, 'w', error); break;
+        case K_M: s_decode_field_map (self, value, 'm', error); break;
+        default: break;                 //  kind was read first
+    }
+    if (!ok)
+        s_fail (error, HT_EMALFORMED, "header item has the wrong type or value");
+}
+
+//  Check the form is complete: full (seed, no s/w) or redacted (every
+//  field disclosed with a salt, or withheld)
+static void
+s_check_form (ht_record_t *self, unsigned seen, s_decode_error_t *error)
+{
+    if ((seen & S_REQUIRED_KEYS) != S_REQUIRED_KEYS) {
+        s_fail (error, HT_EMALFORMED, "record lacks a required header item");
+        return;
+    }
+    bool redacted = !(seen & S_BIT (K_SEED));
+    if (!redacted && (seen & (S_BIT (K_S) | S_BIT (K_W)))) {
+        s_fail (error, HT_EMALFORMED, "a full record carries no salts or digests");
+        return;
+    }
+    for (size_t index = 0; redacted && index < self->kind->field_count; index++) {
+        const ht_field_slot_t *slot = &self->fields [index];
+        bool withheld = slot->state == HT_FIELD_WITHHELD;
+        bool disclosed = error->in_f [index] && slot->has_salt;
+        if (withheld == disclosed || (withheld && slot->has_salt)) {
+            s_fail (error, HT_EDIGEST, "a field is neither disclosed with its salt nor withheld");
+            return;
+        }
+    }
+    //  Masks are unsigned: over a disclosed value one would pass a forged
+    //  text off as signed (ht_record_set_mask refuses it likewise)
+    for (size_t index = 0; index < self->kind->field_count; index++)
+        if (self->fields [index].mask && self->fields [index].state != HT_FIELD_WITHHELD) {
+            s_fail (error, HT_EMALFORMED, "a mask is given for a field that is not withheld");
+            return;
+        }
+    if (!redacted)
+        for (size_t index = 0; index < self->kind->field_count; index++)
+            self->fields [index].has_salt = false;
+}
+
+//  Decode a parsed top-level map
+static ht_record_t *
+s_decode_map (const msgpack_object *map, s_decode_error_t *error)
+{
+    char kind [HT_KIND_MAX_CHARS + 1];
+    const msgpack_object *kind_object = ht_obj_get (map, "kind");
+    if (!kind_object || !ht_obj_cstr (kind_object, kind, sizeof kind)) {
+        s_fail (error, HT_EMALFORMED, "record has no kind");
+        return NULL;
+    }
+    ht_record_t *self = ht_record_new (kind);
+    if (!self) {
+        s_fail (error, HT_EKIND, "unknown record kind");
+        return NULL;
+    }
+    unsigned seen = 0;
+    for (uint32_t index = 0; index < map->via.map.size && !error->code; index++) {
+        const msgpack_object_kv *pair = &map->via.map.ptr [index];
+        int key = 0;
+        while (s_top_keys [key] && !ht_obj_str_eq (&pair->key, s_top_keys [key]))
+            key++;
+        if (!s_top_keys [key])
+            s_fail (error, HT_EMALFORMED, "unknown header item");
+        else
+        if (seen & S_BIT (key))
+            s_fail (error, HT_EMALFORMED, "header item appears twice");
+        else {
+            seen |= S_BIT (key);
+            s_decode_item (self, key, &pair->val, error);
+        }
+    }
+    if (!error->code)
+        s_check_form (self, seen, error);
+    if (error->code) {
+        ht_record_destroy (&self);
+        return NULL;
+    }
+    self->is_signed = true;
+    return self;
+}
+
+//  True if the record encodes to exactly these bytes. The decoder accepts
+//  any key order and integer width msgpack allows; this makes the
+//  canonical form the only one, so one record has one encoding (a longer
+//  hlc, a reordered map or an explicit nil would otherwise all verify).
+static bool
+s_is_canonical (const ht_record_t *self, const uint8_t *data, size_t size)
+{
+    uint8_t *encoded = NULL;
+    size_t encoded_size = 0;
+    bool same = ht_record_encode (self, &encoded, &encoded_size) == HT_OK
+             && encoded_size == size && memcmp (encoded, data, size) == 0;
+    free (encoded);
+    return same;
+}
+
+ht_record_t *
+ht_record_decode (const uint8_t *data, size_t size, int *error_p, const char **reason_p)
+{
+    s_decode_error_t error;
+    memset (&error, 0, sizeof error);
+    ht_record_t *self = NULL;
+    int scan = size > S_MAX_RECORD_BYTES? HT_EMALFORMED: ht_codec_scan (data, size);
+    if (scan)
+        s_fail (&error, scan, scan == HT_ETRUNCATED? "msgpack data ends early"
+                : "not a single well-formed msgpack object (or over 1 MiB)");
+    else {
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
+        size_t offset = 0;
+        if (msgpack_unpack_next (&unpacked, (const char *) data, size, &offset)
+                != MSGPACK_UNPACK_SUCCESS)
+            s_fail (&error, HT_EMALFORMED, "msgpack does not parse");
+        else
+        if (unpacked.data.type != MSGPACK_OBJECT_MAP)
+            s_fail (&error, HT_EMALFORMED, "record is not a msgpack map");
+        else
+            self = s_decode_map (&unpacked.data, &error);
+        msgpack_unpacked_destroy (&unpacked);
+    }
+    if (self && !s_is_canonical (self, data, size)) {
+        s_fail (&error, HT_EMALFORMED, "record is not in canonical form "
+                "(sorted keys, shortest integers, no nil for absent fields)");
+        ht_record_destroy (&self);
+    }
+    if (error_p)
+        *error_p = error.code;
+    if (reason_p)
+        *reason_p = error.reason;
+    return self;
+}
+
+int
+ht_record_peek (const uint8_t *data, size_t size, ht_record_head_t *head)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    int rc = HT_EMALFORMED;
+    if (ht_codec_scan (data, size) == HT_OK
+    &&  msgpack_unpack_next (&unpacked, (const char *) data, size, &offset)
+            == MSGPACK_UNPACK_SUCCESS) {
+        const msgpack_object *map = &unpacked.data;
+        const msgpack_object *kind = ht_obj_get (map, "kind");
+        const msgpack_object *key = ht_obj_get (map, "key");
+        const msgpack_object *region = ht_obj_get (map, "region");
+        const msgpack_object *scope = ht_obj_get (map, "scope");
+        const msgpack_object *hlc = ht_obj_get (map, "hlc");
+        if (kind && key && region && scope && hlc
+        &&  ht_obj_cstr (kind, head->kind, sizeof head->kind)
+        &&  ht_obj_cstr (key, head->key, sizeof head->key)
+        &&  ht_obj_cstr (region, head->region, sizeof head->region)
+        &&  ht_obj_cstr (scope, head->scope, sizeof head->scope)
+        &&  ht_obj_uint (hlc, &head->hlc))
+            rc = HT_OK;
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return rc;
+}

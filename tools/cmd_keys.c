@@ -1,0 +1,377 @@
+//  hutong keygen, cert issue, cert show, cert revoke.
+#include <sodium.h>
+#include "hutong.h"
+
+#define S_DAY_MS (24ull * 3600 * 1000)
+#define S_DEFAULT_DAYS 3650
+
+//  --------------------------------------------------------------------------
+//  keygen
+
+static const ht_option_t s_keygen_options [] = {
+    { "out", true, "FILE", "key file to write (0600); FILE.pub gets the public key" },
+    { "name", true, "NAME", "label stored in the key file" },
+    { "idkey", false, NULL, "write a network pseudonym key (32 random bytes) instead" },
+    { "force", false, NULL, "overwrite existing files" },
+    { NULL }
+};
+
+static const ht_command_spec_t s_keygen_spec = {
+    "hutong keygen --out FILE [--name NAME] [--idkey] [--force]",
+    "Create an Ed25519 key pair (its Curve25519 pair for CurveZMQ is derived\n"
+    "from it). The key file is written 0600; FILE.pub holds the public key.\n"
+    "With --idkey, write instead the network's pseudonym key, which keys the\n"
+    "hash that turns citizen ID numbers into elder record keys.\n"
+    "Prints {\"public\": hex, \"file\": FILE} on success.",
+    s_keygen_options
+};
+
+//  Write a fresh 32-byte pseudonym key as hex, mode 0600
+static int
+s_write_idkey (const char *path, bool force)
+{
+    uint8_t idkey [HT_IDKEY_BYTES];
+    char hex [2 * HT_IDKEY_BYTES + 2];
+    randombytes_buf (idkey, sizeof idkey);
+    ht_hex_encode (idkey, sizeof idkey, hex);
+    strcat (hex, "\n");
+    sodium_memzero (idkey, sizeof idkey);
+    int fd = open (path, O_WRONLY | O_CREAT | (force? O_TRUNC: O_EXCL), 0600);
+    bool ok = fd >= 0 && write (fd, hex, strlen (hex)) == (ssize_t) strlen (hex);
+    if (fd >= 0)
+        close (fd);
+    sodium_memzero (hex, sizeof hex);
+    if (!ok) {
+        fprintf (stderr, "hutong: cannot write %s: %s\n", path, strerror (errno));
+        return HT_EXIT_ERROR;
+    }
+    printf ("{\"idkey\":\"%s\"}\n", path);
+    return HT_EXIT_OK;
+}
+
+int
+ht_cmd_keygen (int argc, char **argv)
+{
+    enum { OUT, NAME, IDKEY, FORCE };
+    const char *values [8];
+    int first_arg, rc = ht_args_parse (&s_keygen_spec, argc, argv, values, &first_arg);
+    if (rc)
+        return rc == 1? HT_EXIT_OK: rc;
+    if (!values [OUT])
+        return ht_usage_error ("keygen: --out FILE is required");
+    if (values [IDKEY])
+        return s_write_idkey (values [OUT], values [FORCE] != NULL);
+
+    ht_keypair_t *key = ht_keypair_new (values [NAME]? values [NAME]: values [OUT]);
+    char public_path [PATH_MAX];
+    snprintf (public_path, sizeof public_path, "%s.pub", values [OUT]);
+    bool force = values [FORCE] != NULL;
+    if (ht_keypair_save (key, values [OUT], force)
+    ||  ht_keypair_save_public (key, public_path, force)) {
+        fprintf (stderr, "hutong: cannot write %s: %s%s\n", values [OUT], strerror (errno),
+                 errno == EEXIST? " (use --force to overwrite)": "");
+        ht_keypair_destroy (&key);
+        return HT_EXIT_ERROR;
+    }
+    char hex [2 * HT_PUBKEY_BYTES + 1];
+    printf ("{\"public\":\"%s\",\"file\":\"%s\"}\n",
+            ht_hex_encode (ht_keypair_public (key), HT_PUBKEY_BYTES, hex), values [OUT]);
+    ht_keypair_destroy (&key);
+    return HT_EXIT_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  Helpers for commands that emit a signed record
+
+//  Write the record as one JSON line to path (or stdout), and put it into
+//  a store if one is named
+static int
+s_emit_record (const ht_record_t *record, const char *out_path, const char *store_path)
+{
+    json_t *json = ht_record_to_json (record);
+    char *text = json_dumps (json, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref (json);
+    FILE *out = out_path? fopen (out_path, "w"): stdout;
+    if (!out) {
+        fprintf (stderr, "hutong: cannot write %s: %s\n", out_path, strerror (errno));
+        free (text);
+        return HT_EXIT_ERROR;
+    }
+    fprintf (out, "%s\n", text);
+    if (out != stdout)
+        fclose (out);
+    free (text);
+    if (!store_path)
+        return HT_EXIT_OK;
+
+    ht_store_t *store = ht_open_store (store_path);
+    if (!store)
+        return HT_EXIT_ERROR;
+    ht_apply_stats_t stats;
+    int result = 0;
+    ht_record_t *records [1] = { (ht_record_t *) record };
+    int rc = ht_store_apply (store, records, 1, NULL, &stats, &result);
+    ht_store_destroy (&store);
+    if (rc)
+        return ht_fail ("store", rc);
+    if (result) {
+        fprintf (stderr, "hutong: the store refused the record: %s\n", ht_strerror (result));
+        return HT_EXIT_INVALID;
+    }
+    return HT_EXIT_OK;
+}
+
+//  Split "a,b,c" into cert kinds; false if there are too many
+static bool
+s_parse_kinds (const char *list, ht_cert_t *cert)
+{
+    char *copy = strdup (list);
+    cert->kind_count = 0;
+    bool ok = true;
+    for (char *kind = strtok (copy, ", "); kind && ok; kind = strtok (NULL, ", ")) {
+        ok = cert->kind_count < HT_CERT_MAX_KINDS && strlen (kind) <= HT_KIND_MAX_CHARS;
+        if (ok)
+            strcpy (cert->kinds [cert->kind_count++], kind);
+    }
+    free (copy);
+    return ok && cert->kind_count > 0;
+}
+
+//  Default kinds a role may author
+static const char *
+s_default_kinds (ht_role_t role, const char *department)
+{
+    if (role == HT_ROLE_NODE)
+        return "elder,facility,credit,cert,revocation";
+    if (role == HT_ROLE_DEPARTMENT && department && streq (department, "civil_affairs"))
+        return "elder,facility,credit";
+    if (role == HT_ROLE_DEPARTMENT)
+        return "credit";
+    return NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  cert issue
+
+static const ht_option_t s_issue_options [] = {
+    { "issuer", true, "KEYFILE", "the issuer's key file (the parent tier, or the root)" },
+    { "subject", true, "PUB", "the subject's public key file or 64-hex key" },
+    { "region", true, "CODE", "the subject's jurisdiction (12-digit region code)" },
+    { "role", true, "ROLE", "node, department or partner (default node)" },
+    { "department", true, "CODE", "department code: civil_affairs, health, ..." },
+    { "kinds", true, "LIST", "record kinds it may author, comma-separated" },
+    { "policy", true, "NAME", "read policy for a department or partner" },
+    { "name", true, "NAME", "the subject's name (default: from the key file)" },
+    { "days", true, "N", "validity in days from now (default 3650)" },
+    { "not-before", true, "MS", "validity start, ms since the epoch (default now)" },
+    { "out", true, "FILE", "write the certificate record here (default stdout)" },
+    { "store", true, "DIR", "also put the certificate into this node store" },
+    { NULL }
+};
+
+static const ht_command_spec_t s_issue_spec = {
+    "hutong cert issue --issuer KEYFILE --subject PUB --region CODE [OPTIONS]",
+    "Issue a certificate: the issuer signs a record binding the subject's key\n"
+    "to a name, role, department, jurisdiction, kinds and validity window.\n"
+    "The city's root certifies itself (--subject = its own public key), then\n"
+    "counties; a county its townships; a township its communities; each node\n"
+    "its department and partner clients. Prints the cert record as JSON.",
+    s_issue_options
+};
+
+//  Fill a cert spec from the command line; exit code on a usage problem
+static int
+s_cert_from_args (const char **values, const ht_keypair_t *issuer, ht_cert_t *cert)
+{
+    enum { ISSUER, SUBJECT, REGION, ROLE, DEPARTMENT, KINDS, POLICY, NAME, DAYS, NOT_BEFORE };
+    memset (cert, 0, sizeof (*cert));
+    if (ht_public_load (values [SUBJECT], cert->pubkey))
+        return ht_usage_error ("cert issue: cannot read a public key from '%s'", values [SUBJECT]);
+    const char *why = NULL;
+    if (ht_region_check (values [REGION], &why))
+        return ht_usage_error ("cert issue: --region %s: %s", values [REGION], why);
+    strcpy (cert->region, values [REGION]);
+    int role = ht_role_parse (values [ROLE]? values [ROLE]: "node");
+    if (role < 0)
+        return ht_usage_error ("cert issue: --role must be node, department or partner");
+    cert->role = (ht_role_t) role;
+    const char *kinds = values [KINDS]? values [KINDS]
+                      : s_default_kinds (cert->role, values [DEPARTMENT]);
+    if (!kinds || !s_parse_kinds (kinds, cert))
+        return ht_usage_error ("cert issue: --kinds is required for this role (e.g. credit)");
+    snprintf (cert->department, sizeof cert->department, "%s",
+              values [DEPARTMENT]? values [DEPARTMENT]: "");
+    snprintf (cert->policy, sizeof cert->policy, "%s", values [POLICY]? values [POLICY]: "");
+    char subject_hex [2 * HT_PUBKEY_BYTES + 1];
+    ht_hex_encode (cert->pubkey, HT_PUBKEY_BYTES, subject_hex);
+    subject_hex [16] = 0;           //  a short default name: "key-1a2b..."
+    bool self_signed = memcmp (cert->pubkey, ht_keypair_public (issuer), HT_PUBKEY_BYTES) == 0;
+    snprintf (cert->name, sizeof cert->name, "%s",
+              values [NAME]? values [NAME]
+              : self_signed? ht_keypair_name (issuer): "key");
+    if (!values [NAME] && !self_signed)
+        snprintf (cert->name, sizeof cert->name, "key-%.16s", subject_hex);
+    long days = values [DAYS]? atol (values [DAYS]): S_DEFAULT_DAYS;
+    if (days <= 0)
+        return ht_usage_error ("cert issue: --days must be a positive number");
+    cert->not_before_ms = values [NOT_BEFORE]? strtoull (values [NOT_BEFORE], NULL, 10)
+                        : ht_hlc_wall_ms ();
+    cert->not_after_ms = cert->not_before_ms + (uint64_t) days * S_DAY_MS;
+    return HT_EXIT_OK;
+}
+
+int
+ht_cmd_cert_issue (int argc, char **argv)
+{
+    enum { ISSUER, SUBJECT, REGION, OUT = 10, STORE = 11 };
+    const char *values [16];
+    int first_arg, rc = ht_args_parse (&s_issue_spec, argc, argv, values, &first_arg);
+    if (rc)
+        return rc == 1? HT_EXIT_OK: rc;
+    if (!values [ISSUER] || !values [SUBJECT] || !values [REGION])
+        return ht_usage_error ("cert issue: --issuer, --subject and --region are required");
+    ht_keypair_t *issuer = ht_load_key (values [ISSUER]);
+    if (!issuer)
+        return HT_EXIT_ERROR;
+    ht_cert_t cert;
+    rc = s_cert_from_args (values, issuer, &cert);
+    if (rc == HT_EXIT_OK) {
+        ht_hlc_t clock = { 0 };
+        int error;
+        const char *reason = NULL;
+        ht_record_t *record = ht_cert_issue (&cert, issuer, ht_hlc_now (&clock), &error, &reason);
+        if (record)
+            rc = s_emit_record (record, values [OUT], values [STORE]);
+        else {
+            fprintf (stderr, "hutong: cert issue: %s\n", reason? reason: ht_strerror (error));
+            rc = HT_EXIT_ERROR;
+        }
+        ht_record_destroy (&record);
+    }
+    ht_keypair_destroy (&issuer);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  cert revoke
+
+static const ht_option_t s_revoke_options [] = {
+    { "issuer", true, "KEYFILE", "key file of the revoking authority" },
+    { "subject", true, "PUB", "the key to revoke (public key file or hex)" },
+    { "region", true, "CODE", "the revoked key's jurisdiction" },
+    { "at", true, "MS", "revoked from this time, ms since the epoch (default now)" },
+    { "reason", true, "TEXT", "why" },
+    { "out", true, "FILE", "write the revocation record here (default stdout)" },
+    { "store", true, "DIR", "also put the revocation into this node store" },
+    { NULL }
+};
+
+static const ht_command_spec_t s_revoke_spec = {
+    "hutong cert revoke --issuer KEYFILE --subject PUB --region CODE [OPTIONS]",
+    "Revoke a key: records it signs with a timestamp at or after --at are\n"
+    "refused everywhere the revocation reaches; earlier ones stay valid.",
+    s_revoke_options
+};
+
+int
+ht_cmd_cert_revoke (int argc, char **argv)
+{
+    enum { ISSUER, SUBJECT, REGION, AT, REASON, OUT, STORE };
+    const char *values [8];
+    int first_arg, rc = ht_args_parse (&s_revoke_spec, argc, argv, values, &first_arg);
+    if (rc)
+        return rc == 1? HT_EXIT_OK: rc;
+    uint8_t subject [HT_PUBKEY_BYTES];
+    if (!values [ISSUER] || !values [SUBJECT] || !values [REGION])
+        return ht_usage_error ("cert revoke: --issuer, --subject and --region are required");
+    if (ht_public_load (values [SUBJECT], subject))
+        return ht_usage_error ("cert revoke: cannot read a public key from '%s'", values [SUBJECT]);
+    ht_keypair_t *issuer = ht_load_key (values [ISSUER]);
+    if (!issuer)
+        return HT_EXIT_ERROR;
+    ht_hlc_t clock = { 0 };
+    uint64_t now = ht_hlc_now (&clock);
+    uint64_t at = values [AT]? strtoull (values [AT], NULL, 10): ht_hlc_ms (now);
+    int error;
+    const char *reason = NULL;
+    ht_record_t *record = ht_revocation_issue (subject, values [REGION], at, values [REASON],
+                                               issuer, now, &error, &reason);
+    if (record)
+        rc = s_emit_record (record, values [OUT], values [STORE]);
+    else {
+        fprintf (stderr, "hutong: cert revoke: %s\n", reason? reason: ht_strerror (error));
+        rc = HT_EXIT_ERROR;
+    }
+    ht_record_destroy (&record);
+    ht_keypair_destroy (&issuer);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  cert show
+
+static const ht_option_t s_show_options [] = {
+    { "store", true, "DIR", "also check the chain against this node store's certificates" },
+    { NULL }
+};
+
+static const ht_command_spec_t s_show_spec = {
+    "hutong cert show [--store DIR] FILE",
+    "Show a certificate record (a JSON line from 'cert issue') and check its\n"
+    "signature; with --store, also walk its chain to the store's root anchor\n"
+    "at the current time. Exit 0 if valid, 1 if not.",
+    s_show_options
+};
+
+int
+ht_cmd_cert_show (int argc, char **argv)
+{
+    const char *values [2];
+    int first_arg, rc = ht_args_parse (&s_show_spec, argc, argv, values, &first_arg);
+    if (rc)
+        return rc == 1? HT_EXIT_OK: rc;
+    if (first_arg >= argc)
+        return ht_usage_error ("cert show: name a certificate file");
+    json_error_t json_error;
+    json_t *json = json_load_file (argv [first_arg], JSON_DISABLE_EOF_CHECK, &json_error);
+    if (!json)
+        return ht_usage_error ("cert show: %s: %s", argv [first_arg], json_error.text);
+    int error = 0;
+    const char *reason = NULL;
+    ht_record_t *record = ht_record_from_json (json, &error, &reason);
+    json_decref (json);
+    ht_cert_t cert;
+    if (!record || ht_cert_parse (record, &cert)) {
+        fprintf (stderr, "hutong: cert show: not a certificate record%s%s\n",
+                 reason? ": ": "", reason? reason: "");
+        ht_record_destroy (&record);
+        return HT_EXIT_INVALID;
+    }
+    int verdict = ht_record_verify (record, &reason);
+    ht_store_t *store = values [0] && !verdict? ht_open_store (values [0]): NULL;
+    if (store) {
+        ht_record_t *now = ht_record_dup (record);
+        ht_hlc_t clock = { 0 };
+        ht_record_set_hlc (now, ht_hlc_now (&clock));   //  the chain as of now
+        verdict = ht_cert_authorize (now, ht_store_anchor (store),
+                                     ht_store_certsource (store), &reason);
+        ht_record_destroy (&now);
+        ht_store_destroy (&store);
+    }
+    char pub_hex [2 * HT_PUBKEY_BYTES + 1], issuer_hex [2 * HT_PUBKEY_BYTES + 1];
+    json_t *out = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:b, s:s?}",
+        "name", cert.name, "role", ht_role_name (cert.role),
+        "department", cert.department, "region", cert.region,
+        "public", ht_hex_encode (cert.pubkey, HT_PUBKEY_BYTES, pub_hex),
+        "issuer", ht_hex_encode (ht_record_author (record), HT_PUBKEY_BYTES, issuer_hex),
+        "not_before", (json_int_t) cert.not_before_ms, "not_after", (json_int_t) cert.not_after_ms,
+        "policy", cert.policy, "valid", verdict == HT_OK, "problem", verdict? reason: NULL);
+    json_t *kinds = json_array ();
+    for (size_t index = 0; index < cert.kind_count; index++)
+        json_array_append_new (kinds, json_string (cert.kinds [index]));
+    json_object_set_new (out, "kinds", kinds);
+    ht_print_json (out);
+    json_decref (out);
+    ht_record_destroy (&record);
+    return verdict? HT_EXIT_INVALID: HT_EXIT_OK;
+}

@@ -1,0 +1,377 @@
+//  hutong init, get, list, history, export, quarantine: the node store
+//  from the command line. (put is in cmd_put.c.)
+#include "hutong.h"
+#include "ht_policy.h"
+#include <sodium.h>
+
+//  --------------------------------------------------------------------------
+//  init
+
+static const ht_option_t s_init_options [] = {
+    { "store", true, "DIR", "directory for the new store" },
+    { "region", true, "CODE", "this node's region (12-digit code)" },
+    { "anchor", true, "PUB", "the city's root public key (file or hex): the trust anchor" },
+    { "idkey", true, "FILE", "the network pseudonym key file (from 'keygen --idkey')" },
+    { NULL }
+};
+
+static const ht_command_spec_t s_init_spec = {
+    "hutong init --store DIR --region CODE --anchor PUB --idkey FILE",
+    "Create a node store (an LMDB environment) for a region, trusting the\n"
+    "city's root key. Then put the certificate chain into it, e.g.\n"
+    "  hutong put --store DIR root.cert county.cert",
+    s_init_options
+};
+
+int
+ht_cmd_init (int argc, char **argv)
+{
+    enum { STORE, REGION, ANCHOR, IDKEY };
+    const char *values [4];
+    int first_arg, rc = ht_args_parse (&s_init_spec, argc, argv, values, &first_arg);
+    if (rc)
+        return rc == 1? HT_EXIT_OK: rc;
+    if (!values [STORE] || !values [REGION] || !values [ANCHOR] || !values [IDKEY])
+        return ht_usage_error ("init: --store, --region, --anchor and --idkey are required");
+    const char *why = NULL;
+    if (ht_region_check (values [REGION], &why))
+        return ht_usage_error ("init: --region %s: %s", values [REGION], why);
+    uint8_t anchor [HT_PUBKEY_BYTES], idkey [HT_IDKEY_BYTES];
+    if (ht_public_load (values [ANCHOR], anchor))
+        return ht_usage_error ("init: cannot read a public key from '%s'", values [ANCHOR]);
+    if (ht_read_idkey (values [IDKEY], idkey))
+        return HT_EXIT_USAGE;
+    rc = ht_store_create (values [STORE], values [REGION], anchor, idkey);
+    sodium_memzero (idkey, sizeof idkey);
+    if (rc) {
+        fprintf (stderr, "hutong: init: %s: %s%s\n", values [STORE], ht_strerror (rc),
+                 rc == HT_EINVAL? " (it already holds a store?)": "");
+        return HT_EXIT_ERROR;
+    }
+    printf ("{\"store\":\"%s\",\"region\":\"%s\"}\n", values [STORE], values [REGION]);
+    return HT_EXIT_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  Output of records, full or through a read policy
+
+typedef struct {
+    const ht_policy_t *policy;      //  redact through this, or NULL: full
+    const char *kind;               //  only this kind, or NULL
+    const char *region;             //  only under this prefix, or NULL
+    bool msgpack;                   //  raw msgpack instead of JSON lines
+    FILE *out;                      //  where to write
+    size_t written;                 //  records written
+    size_t hidden;                  //  records the policy may not see
+} s_output_t;
+
+//  Write one record (redacted if a policy is set); 0 to go on
+static int
+s_write_record (void *arg, const ht_record_t *record, uint64_t seq)
+{
+    (void) seq;
+    s_output_t *output = (s_output_t *) arg;
+    ht_record_t *shown = NULL;
+    if (output->policy) {
+        shown = ht_policy_redact (output->policy, record, NULL);
+        if (!shown) {
+            output->hidden++;
+            return 0;
+        }
+        record = shown;
+    }
+    if (output->msgpack) {
+        uint8_t *data;
+        size_t size;
+        if (ht_record_encode (record, &data, &size) == HT_OK) {
+            fwrite (data, 1, size, output->out);
+            free (data);
+        }
+    }
+    else {
+        json_t *json = ht_record_to_json (record);
+        char *text = json_dumps (json, JSON_COMPACT | JSON_SORT_KEYS);
+        fprintf (output->out, "%s\n", text);
+        free (text);
+        json_decref (json);
+    }
+    output->written++;
+    ht_record_destroy (&shown);
+    return 0;
+}
+
+//  Resolve --policy; usage error code if unknown
+static int
+s_output_policy (s_output_t *output, const char *name)
+{
+    if (!name)
+        return 0;
+    output->policy = ht_policy_find (name);
+    if (output->policy)
+        return 0;
+    fprintf (stderr, "hutong: unknown policy '%s'; policies:", name);
+    for (size_t index = 0; ht_policy_at (index); index++)
+        fprintf (stderr, " %s", ht_policy_at (index)->name);
+    fprintf (stderr, "\n");
+    return HT_EXIT_USAGE;
+}
+
+//  --------------------------------------------------------------------------
+//  get, history
+
+static const ht_option_t s_get_options [] = {
+    { "store", true, "DIR", "the node store" },
+    { "policy", true, "NAME", "show the record as this read policy sees it" },
+    { NULL }
+};
+
+static const ht_command_spec_t s_get_spec = {
+    "hutong get --store DIR [--policy NAME] KIND KEY",
+    "Print the current version of a record as one JSON line.\n"
+    "Exit 1 if there is no such record.",
+    s_get_options
+};
+
+static const ht_command_spec_t s_history_spec = {
+    "hutong history --store DIR [--policy NAME] KIND KEY",
+    "Print every version of a record as JSON lines, oldest first: the\n"
+    "superseded versions, then the current one. Exit 1 if none.",
+    s_get_options
+};
+
+//  Shared body of get and history
+static int
+s_get_or_history (const ht_command_spec_t *spec, bool history, int argc, char **argv)
+{
+    const char *values [2];
+    int first_arg, rc = ht_args_parse (spec, argc, argv, values, &first_arg);
+    if (rc)
+        return rc == 1? HT_EXIT_OK: rc;
+    if (!values [0] || argc - first_arg != 2)
+        return ht_usage_error ("%s: --store DIR, KIND and KEY are required", argv [0]);
+    s_output_t output = { .out = stdout };
+    if ((rc = s_output_policy (&output, values [1])))
+        return rc;
+    ht_store_t *store = ht_open_store (values [0]);
+    if (!store)
+        return HT_EXIT_ERROR;
+    const char *kind = argv [first_arg], *key = argv [first_arg + 1];
+    if (history)
+        ht_store_history (store, kind, key, s_write_record, &output);
+    int error = 0;
+    ht_record_t *record = ht_store_get (store, kind, key, &error);
+    if (record)
+        s_write_record (&output, record, 0);
+    ht_record_destroy (&record);
+    ht_store_destroy (&store);
+    if (error && error != HT_ENOTFOUND)
+        return ht_fail ("get", error);
+    if (output.hidden)
+        fprintf (stderr, "hutong: policy %s may not see this record\n", values [1]);
+    else
+    if (!output.written)
+        fprintf (stderr, "hutong: no %s record with key %s\n", kind, key);
+    return output.written? HT_EXIT_OK: HT_EXIT_INVALID;
+}
+
+int
+ht_cmd_get (int argc, char **argv)
+{
+    return s_get_or_history (&s_get_spec, false, argc, argv);
+}
+
+int
+ht_cmd_history (int argc, char **argv)
+{
+    return s_get_or_history (&s_history_spec, true, argc, argv);
+}
+
+//  --------------------------------------------------------------------------
+//  list
+
+static const ht_option_t s_list_options [] = {
+    { "store", true, "DIR", "the node store" },
+    { "kind", true, "KIND", "record kind (elder, facility, credit, cert, revocation)" },
+    { "region", true, "PREFIX", "only records under this region (code or prefix)" },
+    { "field", true, "NAME", "look up by an indexed field instead..." },
+    { "value", true, "TEXT", "...having this value" },
+    { "limit", true, "N", "at most N records (default 100; 0 for all)" },
+    { "after", true, "KEY", "page: start after this key (region listings)" },
+    { "policy", true, "NAME", "show records as this read policy sees them" },
+    { NULL }
+};
+
+static const ht_command_spec_t s_list_spec = {
+    "hutong list --store DIR --kind KIND [--region PREFIX | --field NAME --value TEXT]",
+    "List current records as JSON lines: by kind under a region prefix\n"
+    "(ordered by region, then key), or by an indexed field's value.",
+    s_list_options
+};
+
+int
+ht_cmd_list (int argc, char **argv)
+{
+    enum { STORE, KIND, REGION, FIELD, VALUE, LIMIT, AFTER, POLICY };
+    const char *values [8];
+    int first_arg, rc = ht_args_parse (&s_list_spec, argc, argv, values, &first_arg);
+    if (rc)
+        return rc == 1? HT_EXIT_OK: rc;
+    if (!values [STORE] || !values [KIND])
+        return ht_usage_error ("list: --store and --kind are required");
+    if (!ht_schema_kind (values [KIND]))
+        return ht_usage_error ("list: unknown kind '%s'", values [KIND]);
+    if (!values [FIELD] != !values [VALUE])
+        return ht_usage_error ("list: --field and --value go together");
+    s_output_t output = { .out = stdout };
+    if ((rc = s_output_policy (&output, values [POLICY])))
+        return rc;
+    long limit = values [LIMIT]? atol (values [LIMIT]): 100;
+    ht_store_t *store = ht_open_store (values [STORE]);
+    if (!store)
+        return HT_EXIT_ERROR;
+    if (values [FIELD])
+        rc = ht_store_find (store, values [KIND], values [FIELD], values [VALUE],
+                            (size_t) limit, s_write_record, &output);
+    else
+        rc = ht_store_list (store, values [KIND], values [REGION]? values [REGION]: "",
+                            values [AFTER], (size_t) limit, s_write_record, &output);
+    ht_store_destroy (&store);
+    if (rc < 0)
+        return ht_fail ("list", rc);
+    return HT_EXIT_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  export
+
+static const ht_option_t s_export_options [] = {
+    { "store", true, "DIR", "the node store" },
+    { "kind", true, "KIND", "only this kind" },
+    { "region", true, "PREFIX", "only records under this region" },
+    { "policy", true, "NAME", "redact for this read policy (default: full records)" },
+    { "format", true, "FMT", "json (JSON lines, default) or msgpack (concatenated)" },
+    { "out", true, "FILE", "write here instead of stdout" },
+    { NULL }
+};
+
+static const ht_command_spec_t s_export_spec = {
+    "hutong export --store DIR [--kind KIND] [--region PREFIX] [--policy NAME]",
+    "Export current records, full or redacted for a read policy. Redacted\n"
+    "records still verify: withheld fields travel as digests only.\n"
+    "Policies: full, civil_affairs, health, market_regulation, fire,\n"
+    "medical_insurance, emergency, finance, partner, public.",
+    s_export_options
+};
+
+//  Change-log callback: decode, filter, write
+static int
+s_export_change (void *arg, uint64_t seq, const uint8_t *data, size_t size,
+                 const char *origin)
+{
+    (void) origin;
+    s_output_t *output = (s_output_t *) arg;
+    ht_record_t *record = ht_record_decode (data, size, NULL, NULL);
+    if (!record)
+        return 0;
+    bool wanted = (!output->kind || streq (ht_record_kind (record), output->kind))
+               && (!output->region || ht_region_covers (output->region, ht_record_region (record)));
+    if (wanted)
+        s_write_record (output, record, seq);
+    ht_record_destroy (&record);
+    return 0;
+}
+
+int
+ht_cmd_export (int argc, char **argv)
+{
+    enum { STORE, KIND, REGION, POLICY, FORMAT, OUT };
+    const char *values [6];
+    int first_arg, rc = ht_args_parse (&s_export_spec, argc, argv, values, &first_arg);
+    if (rc)
+        return rc == 1? HT_EXIT_OK: rc;
+    if (!values [STORE])
+        return ht_usage_error ("export: --store is required");
+    const char *format = values [FORMAT]? values [FORMAT]: "json";
+    if (!streq (format, "json") && !streq (format, "msgpack"))
+        return ht_usage_error ("export: --format must be json or msgpack");
+    s_output_t output = { .kind = values [KIND], .region = values [REGION],
+                          .msgpack = streq (format, "msgpack"), .out = stdout };
+    if ((rc = s_output_policy (&output, values [POLICY])))
+        return rc;
+    ht_store_t *store = ht_open_store (values [STORE]);
+    if (!store)
+        return HT_EXIT_ERROR;
+    if (values [OUT] && !(output.out = fopen (values [OUT], "w"))) {
+        ht_store_destroy (&store);
+        fprintf (stderr, "hutong: cannot write %s: %s\n", values [OUT], strerror (errno));
+        return HT_EXIT_ERROR;
+    }
+    rc = ht_store_changes (store, 0, 0, s_export_change, &output);
+    ht_store_destroy (&store);
+    if (output.out != stdout)
+        fclose (output.out);
+    else
+        fflush (stdout);
+    if (rc < 0)
+        return ht_fail ("export", rc);
+    fprintf (stderr, "export: %zu records%s", output.written,
+             output.hidden? "": "\n");
+    if (output.hidden)
+        fprintf (stderr, ", %zu not visible to policy %s\n", output.hidden, values [POLICY]);
+    return HT_EXIT_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  quarantine
+
+static const ht_option_t s_quarantine_options [] = {
+    { "store", true, "DIR", "the node store" },
+    { NULL }
+};
+
+static const ht_command_spec_t s_quarantine_spec = {
+    "hutong quarantine --store DIR",
+    "List rejected input, oldest first, as JSON lines: the reason, where it\n"
+    "came from, when, and the record (or its bytes in hex if it did not\n"
+    "decode). Quarantined input never blocks replication.",
+    s_quarantine_options
+};
+
+static int
+s_print_quarantined (void *arg, int code, const char *reason, const char *origin,
+                     uint64_t when_ms, const uint8_t *data, size_t size)
+{
+    (void) arg;
+    json_t *json = json_pack ("{s:s, s:s, s:s, s:I}", "error", ht_errname (code),
+                              "reason", reason? reason: "", "origin", origin? origin: "",
+                              "when", (json_int_t) when_ms);
+    ht_record_t *record = ht_record_decode (data, size, NULL, NULL);
+    if (record)
+        json_object_set_new (json, "record", ht_record_to_json (record));
+    else {
+        char *hex = (char *) malloc (2 * size + 1);
+        json_object_set_new (json, "bytes", json_string (ht_hex_encode (data, size, hex)));
+        free (hex);
+    }
+    ht_record_destroy (&record);
+    ht_print_json (json);
+    json_decref (json);
+    return 0;
+}
+
+int
+ht_cmd_quarantine (int argc, char **argv)
+{
+    const char *values [1];
+    int first_arg, rc = ht_args_parse (&s_quarantine_spec, argc, argv, values, &first_arg);
+    if (rc)
+        return rc == 1? HT_EXIT_OK: rc;
+    if (!values [0])
+        return ht_usage_error ("quarantine: --store is required");
+    ht_store_t *store = ht_open_store (values [0]);
+    if (!store)
+        return HT_EXIT_ERROR;
+    rc = ht_store_quarantine (store, s_print_quarantined, NULL);
+    ht_store_destroy (&store);
+    return rc < 0? ht_fail ("quarantine", rc): HT_EXIT_OK;
+}

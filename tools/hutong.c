@@ -1,0 +1,73 @@
+//  hutong: one subcommand table; main() only dispatches.
+#include <sodium.h>
+#include "hutong.h"
+
+static const ht_command_t s_commands [] = {
+    { "keygen",      ht_cmd_keygen,      "create a key pair (0600 key file and .pub)" },
+    { "cert issue",  ht_cmd_cert_issue,  "issue a certificate for a child key" },
+    { "cert show",   ht_cmd_cert_show,   "show and check a certificate" },
+    { "cert revoke", ht_cmd_cert_revoke, "revoke a key from a point in time" },
+    { "init",        ht_cmd_init,        "create a node store for a region" },
+    { "put",         ht_cmd_put,         "sign and store records from JSON lines" },
+    { "get",         ht_cmd_get,         "print the current version of a record" },
+    { "list",        ht_cmd_list,        "list records by kind and region, or by field" },
+    { "history",     ht_cmd_history,     "print superseded versions of a record" },
+    { "export",      ht_cmd_export,      "export records as JSON lines, full or redacted" },
+    { "verify",      ht_cmd_verify,      "verify records (JSON or msgpack), full or redacted" },
+    { "status",      ht_cmd_status,      "a running node's peers, lag, records and quarantine" },
+    { "quarantine",  ht_cmd_quarantine,  "list rejected input with its reason" },
+    { "gen",         ht_cmd_gen,         "generate realistic synthetic records" },
+    { "bench",       ht_cmd_bench,       "measure signing, verifying and storing" },
+};
+
+#define S_COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands [0]))
+
+static void
+s_help (FILE *out)
+{
+    fprintf (out,
+        "Usage: hutong COMMAND [OPTIONS]\n\n"
+        "Hutong (互通) — the federated elderly-care data network's command.\n\n"
+        "Commands:\n");
+    for (size_t index = 0; index < S_COMMAND_COUNT; index++)
+        fprintf (out, "  %-13s %s\n", s_commands [index].name, s_commands [index].summary);
+    fprintf (out,
+        "\nRun 'hutong COMMAND --help' for a command's options.\n\n"
+        "Exit codes: 0 success; 1 invalid input (verify: record invalid;\n"
+        "put: some records rejected); 2 usage error; 3 operational error.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+    //  czmq must not grab signals or log to stdout in a command-line tool
+    setenv ("ZSYS_SIGHANDLER", "false", 0);
+    if (sodium_init () < 0) {
+        fprintf (stderr, "hutong: libsodium failed to initialise\n");
+        return HT_EXIT_ERROR;
+    }
+    if (argc < 2 || streq (argv [1], "--help") || streq (argv [1], "-h")
+    ||  streq (argv [1], "help")) {
+        s_help (stdout);
+        return argc < 2? HT_EXIT_USAGE: HT_EXIT_OK;
+    }
+    if (streq (argv [1], "--version")) {
+        printf ("hutong 0.1.0\n");
+        return HT_EXIT_OK;
+    }
+    //  Two-word commands ("cert issue") match before one-word ones
+    for (size_t index = 0; index < S_COMMAND_COUNT; index++) {
+        const char *name = s_commands [index].name;
+        const char *space = strchr (name, ' ');
+        if (space && argc >= 3
+        &&  strlen (argv [1]) == (size_t) (space - name)
+        &&  strncmp (argv [1], name, (size_t) (space - name)) == 0
+        &&  streq (argv [2], space + 1))
+            return s_commands [index].run (argc - 2, argv + 2);
+        if (!space && streq (argv [1], name))
+            return s_commands [index].run (argc - 1, argv + 1);
+    }
+    fprintf (stderr, "hutong: unknown command '%s'%s (see 'hutong --help')\n",
+             argv [1], streq (argv [1], "cert")? " — use 'cert issue', 'cert show' or 'cert revoke'": "");
+    return HT_EXIT_USAGE;
+}

@@ -1,0 +1,97 @@
+//  hutong: the command-line tool. Each subcommand is a function in a
+//  cmd_*.c file, listed once in hutong.c's table; helpers shared by
+//  several subcommands live in hutong_util.c.
+#ifndef HUTONG_H_INCLUDED
+#define HUTONG_H_INCLUDED
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include "ht_error.h"
+#include "ht_record.h"
+#include "ht_keys.h"
+#include "ht_cert.h"
+#include "ht_hlc.h"
+#include "ht_store.h"
+
+//  Exit codes, as documented in `hutong --help`
+#define HT_EXIT_OK 0            //  success
+#define HT_EXIT_INVALID 1       //  verify: the record is invalid; put: some
+                                //  records were rejected
+#define HT_EXIT_USAGE 2         //  bad command line
+#define HT_EXIT_ERROR 3         //  operational error (file, store, key)
+
+//  A subcommand: argc/argv start at the subcommand's own name
+typedef int (ht_command_fn) (int argc, char **argv);
+
+typedef struct {
+    const char *name;           //  "put", "cert issue", ...
+    ht_command_fn *run;         //  entry point
+    const char *summary;        //  one line for `hutong --help`
+} ht_command_t;
+
+//  Options: a small getopt_long wrapper so every subcommand parses the
+//  same way and prints the same --help
+typedef struct {
+    const char *name;           //  long name without dashes
+    bool has_value;             //  takes an argument
+    const char *value_name;     //  shown in help, e.g. "FILE"
+    const char *help;           //  one line
+} ht_option_t;
+
+typedef struct {
+    const char *usage;          //  "hutong put [OPTIONS] [FILE]"
+    const char *description;    //  a paragraph
+    const ht_option_t *options; //  terminated by a { NULL } entry
+} ht_command_spec_t;
+
+//  Parse argv by spec into values (one per option; "" for flags that were
+//  given, NULL if absent). Handles --help (prints, returns 1 so the caller
+//  exits 0). Returns 0, 1 for help, or HT_EXIT_USAGE after printing why.
+//  *first_arg receives the index of the first positional argument.
+int ht_args_parse (const ht_command_spec_t *spec, int argc, char **argv,
+                   const char **values, int *first_arg);
+
+//  Print the spec's help to stdout
+void ht_args_help (const ht_command_spec_t *spec);
+
+//  Print "hutong: <what>: <error text>" to stderr, return HT_EXIT_ERROR
+int ht_fail (const char *what, int code);
+
+//  Print "hutong: <message>" to stderr, return HT_EXIT_USAGE
+int ht_usage_error (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
+
+//  Print a JSON value on one line to stdout, UTF-8 kept readable
+void ht_print_json (const json_t *json);
+
+//  Open a store directory, printing an error on failure
+ht_store_t *ht_open_store (const char *path);
+
+//  Load a key file, printing an error (naming chmod 600 for mode) on failure
+ht_keypair_t *ht_load_key (const char *path);
+
+//  Read the network pseudonym key (64 hex digits) from a 0600 file,
+//  printing why on failure; 0 or an error
+int ht_read_idkey (const char *path, uint8_t idkey [HT_IDKEY_BYTES]);
+
+//  True if stderr is a terminal (progress is shown only then)
+bool ht_stderr_is_tty (void);
+
+//  Subcommands (cmd_*.c)
+int ht_cmd_keygen (int argc, char **argv);
+int ht_cmd_cert_issue (int argc, char **argv);
+int ht_cmd_cert_show (int argc, char **argv);
+int ht_cmd_cert_revoke (int argc, char **argv);
+int ht_cmd_init (int argc, char **argv);
+int ht_cmd_put (int argc, char **argv);
+int ht_cmd_get (int argc, char **argv);
+int ht_cmd_list (int argc, char **argv);
+int ht_cmd_history (int argc, char **argv);
+int ht_cmd_export (int argc, char **argv);
+int ht_cmd_verify (int argc, char **argv);
+int ht_cmd_quarantine (int argc, char **argv);
+int ht_cmd_gen (int argc, char **argv);
+int ht_cmd_bench (int argc, char **argv);
+int ht_cmd_status (int argc, char **argv);
+
+#endif
