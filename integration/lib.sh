@@ -5,11 +5,16 @@ set -euo pipefail
 work="$(mktemp -d /tmp/hutong-it.XXXXXX)"
 cleanup_hooks=()
 cleanup () {
-    local hook
+    local status=$? hook
     for hook in "${cleanup_hooks[@]+"${cleanup_hooks[@]}"}"; do eval "$hook" || true; done
-    rm -rf "$work"
+    if [ -n "${HUTONG_IT_KEEP:-}" ] && [ "$status" != 0 ]; then
+        echo "# kept the scratch directory $work (HUTONG_IT_KEEP)" >&2
+    else
+        rm -rf "$work"
+    fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 cd "$work"
 
 fail () { echo "FAIL: $*" >&2; exit 1; }
@@ -39,3 +44,51 @@ make_cert () {
     "$HUTONG" cert issue --issuer "$issuer.key" --subject "$subject.key.pub" \
         --region "$region" --name "$subject" --out "$subject.cert" "$@" >/dev/null
 }
+
+#  wait_until SECONDS COMMAND...: run COMMAND every 0.2 s until it succeeds;
+#  return 1 if it still fails at the deadline (no fixed sleeps in scenarios)
+wait_until () {
+    local deadline=$(( $(date +%s%N) + ${1%.*} * 1000000000 )); shift
+    while :; do
+        "$@" && return 0
+        [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
+}
+
+#  Background processes the scenario starts, by name; all are stopped on exit
+declare -A bg_pids=()
+
+#  start_bg NAME LOGFILE COMMAND...: start COMMAND in the background
+start_bg () {
+    local name="$1" log="$2"; shift 2
+    "$@" >>"$log" 2>&1 &
+    bg_pids[$name]=$!
+}
+
+#  bg_alive NAME: true while NAME's process runs (bash reaps exited children)
+bg_alive () { [ -n "${bg_pids[$1]:-}" ] && kill -0 "${bg_pids[$1]}" 2>/dev/null; }
+bg_gone () { ! bg_alive "$1"; }
+
+#  stop_bg NAME [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 10);
+#  returns the process's exit status (137 if it had to be killed)
+stop_bg () {
+    local name="$1" grace="${2:-10}" pid="${bg_pids[$1]:-}" rc=0
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_until "$grace" bg_gone "$name"; then
+        echo "# $name (pid $pid) ignored SIGTERM for ${grace}s; killing it" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    unset "bg_pids[$name]"
+    return "$rc"
+}
+
+#  stop_all_bg: stop every process start_bg started (a cleanup hook)
+stop_all_bg () {
+    local name
+    for name in "${!bg_pids[@]}"; do kill -TERM "${bg_pids[$name]}" 2>/dev/null || true; done
+    for name in "${!bg_pids[@]}"; do stop_bg "$name" 5 || true; done
+}
+cleanup_hooks+=("stop_all_bg")

@@ -2,8 +2,11 @@
 //  one zloop: the pipe (commands), the ROUTER (children), the DEALER
 //  (parent), the client socket, the ZAP handler, and timers for
 //  heartbeats and for noticing writes made by other processes.
+#include <malloc.h>
 #include <sodium.h>
 #include "ht_node_private.h"
+
+#define S_REST_MS 2000              //  quiet this long = at rest
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 
@@ -154,7 +157,10 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
     if (!zmsg)
         return 0;
     zframe_t *routing_id = zmsg_pop (zmsg);
-    const char *user_id = routing_id? zframe_meta (routing_id, "User-Id"): NULL;
+    //  ZAP's user id rides on the frames the peer sent, not on the
+    //  routing id the ROUTER made up
+    zframe_t *first = zmsg_first (zmsg);
+    const char *user_id = routing_id && first? zframe_meta (first, "User-Id"): NULL;
     char user [2 * HT_PUBKEY_BYTES + 1] = "";
     if (user_id)
         snprintf (user, sizeof user, "%s", user_id);
@@ -213,11 +219,32 @@ s_on_poll (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+void
+ht_node_active (ht_node_t *self)
+{
+    self->last_activity_ms = ht_node_now ();
+    self->released = false;
+}
+
+//  At rest, give back what bulk work left behind: the store's mapped
+//  pages and the heap's free memory
+static void
+s_release_at_rest (ht_node_t *self)
+{
+    if (self->released || ht_node_now () - self->last_activity_ms < S_REST_MS)
+        return;
+    ht_store_release_memory (self->store);
+    malloc_trim (0);
+    self->released = true;
+}
+
 static int
 s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop; (void) timer_id;
-    return ht_repl_heartbeat ((ht_node_t *) arg);
+    ht_node_t *self = (ht_node_t *) arg;
+    s_release_at_rest (self);
+    return ht_repl_heartbeat (self);
 }
 
 //  Last endpoint a socket bound (resolves tcp://127.0.0.1:*), or ""

@@ -30,6 +30,7 @@ typedef struct {
     bool pulling;                       //  a PULL of ours is outstanding
     bool dirty;                         //  it notified us while we pulled
     int64_t pull_sent_ms;               //  when the outstanding PULL left
+    uint64_t pull_from;                 //  the cursor it asked from
     uint64_t received;                  //  records received from it
     uint64_t applied;                   //  of which became current here
     uint64_t sent;                      //  records sent to it
@@ -64,6 +65,8 @@ typedef struct {
     uint64_t refused_total;             //  connections refused
     uint64_t protocol_errors;           //  malformed or unexpected messages
     bool terminated;                    //  $TERM received
+    int64_t last_activity_ms;           //  last batch applied or served
+    bool released;                      //  memory given back since then
 } ht_node_t;
 
 //  ht_repl.c: replication
@@ -104,6 +107,8 @@ json_t *ht_service_status (ht_node_t *self);
 int64_t ht_node_now (void);
 //  Create (or recreate) the parent DEALER and say HELLO
 int ht_node_connect_parent (ht_node_t *self);
+//  Note replication or client activity (memory is given back at rest)
+void ht_node_active (ht_node_t *self);
 //  Drop the parent DEALER and schedule a reconnect after backoff
 void ht_node_reconnect_parent (ht_node_t *self, const char *why);
 

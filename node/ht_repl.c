@@ -95,6 +95,23 @@ ht_repl_hello_parent (ht_node_t *self)
     ht_repl_send (self, peer, &msg, NULL);
 }
 
+//  Ask a peer for what follows (epoch, cursor)
+static void
+s_send_pull (ht_node_t *self, ht_peer_t *peer, const uint8_t *epoch, uint64_t cursor)
+{
+    ht_msg_t msg;
+    ht_msg_init (&msg, HT_MSG_PULL);
+    memcpy (msg.epoch, epoch, HT_MSG_EPOCH_BYTES);
+    msg.has_epoch = true;
+    msg.cursor = cursor;
+    msg.max = (uint64_t) self->config.batch_records;
+    peer->pulling = true;
+    peer->dirty = false;
+    peer->pull_from = cursor;
+    peer->pull_sent_ms = ht_node_now ();
+    ht_repl_send (self, peer, &msg, NULL);
+}
+
 void
 ht_repl_pull (ht_node_t *self, ht_peer_t *peer)
 {
@@ -104,16 +121,7 @@ ht_repl_pull (ht_node_t *self, ht_peer_t *peer)
         peer->dirty = true;
         return;
     }
-    ht_msg_t msg;
-    ht_msg_init (&msg, HT_MSG_PULL);
-    memcpy (msg.epoch, peer->epoch, HT_MSG_EPOCH_BYTES);
-    msg.has_epoch = true;
-    msg.cursor = peer->cursor;
-    msg.max = (uint64_t) self->config.batch_records;
-    peer->pulling = true;
-    peer->dirty = false;
-    peer->pull_sent_ms = ht_node_now ();
-    ht_repl_send (self, peer, &msg, NULL);
+    s_send_pull (self, peer, peer->epoch, peer->cursor);
 }
 
 void
@@ -209,6 +217,8 @@ s_serve_pull (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *pull)
         return;
     }
     self->last_seq = ht_store_last_seq (self->store);
+    if (serve.count)
+        ht_node_active (self);
     ht_msg_t batch;
     ht_msg_init (&batch, HT_MSG_BATCH);
     memcpy (batch.epoch, epoch, HT_MSG_EPOCH_BYTES);
@@ -231,6 +241,18 @@ s_apply_batch (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
         zsys_warning ("node: unrequested batch from %s ignored", peer->label);
         return;
     }
+    peer->pulling = false;
+    if (peer->pull_from != peer->cursor) {
+        //  A prefetched batch whose predecessor failed to apply: drop it
+        //  and ask again from where we really are
+        ht_repl_pull (self, peer);
+        return;
+    }
+    //  Ask for the next batch before applying this one, so the sender
+    //  reads its log while we verify: the hops of a chain overlap
+    if (batch->more)
+        s_send_pull (self, peer, batch->epoch, batch->cursor);
+    ht_node_active (self);
     size_t count = zmsg_size (records);
     const uint8_t **data = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
     size_t *sizes = (size_t *) calloc (count + 1, sizeof (size_t));
@@ -244,7 +266,6 @@ s_apply_batch (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
     int rc = ht_store_apply_encoded (self->store, data, sizes, count, &origin, &stats, NULL);
     free (data);
     free (sizes);
-    peer->pulling = false;
     if (rc) {
         //  Nothing of the batch was written; the cursor stays, and the
         //  next heartbeat pulls the same records again
@@ -265,7 +286,7 @@ s_apply_batch (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
         self->last_seq = ht_store_last_seq (self->store);
         ht_repl_notify_all (self, peer);
     }
-    if (batch->more || peer->dirty)
+    if (!peer->pulling && peer->dirty)
         ht_repl_pull (self, peer);
 }
 

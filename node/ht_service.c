@@ -135,7 +135,10 @@ ht_service_handle (ht_node_t *self)
     if (!zmsg)
         return 0;
     zframe_t *routing_id = zmsg_pop (zmsg);
-    const char *user_id = routing_id? zframe_meta (routing_id, "User-Id"): NULL;
+    //  ZAP's user id rides on the frames the peer sent, not on the
+    //  routing id the ROUTER made up
+    zframe_t *first = zmsg_first (zmsg);
+    const char *user_id = routing_id && first? zframe_meta (first, "User-Id"): NULL;
     char user [2 * HT_PUBKEY_BYTES + 1] = "";
     if (user_id)
         snprintf (user, sizeof user, "%s", user_id);

@@ -51,12 +51,15 @@
 //  Threads. A store belongs to one thread (its actor). Callbacks run
 //  inside a read transaction and must not apply batches.
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/mman.h>
+#include <czmq.h>
 #include <sodium.h>
 #include "ht_store_private.h"
 
@@ -514,4 +517,40 @@ ht_store_last_seq (ht_store_t *self)
         mdb_txn_abort (txn);
     }
     return last_seq;
+}
+
+//  Drop this process's mapping of the file named path (its pages stay in
+//  the page cache). LMDB does not tell where it mapped the file unless the
+//  map is fixed, so the mapping is found by name in /proc/self/maps.
+static void
+s_unmap_pages (const char *path)
+{
+    FILE *maps = fopen ("/proc/self/maps", "r");
+    char line [PATH_MAX + 128];
+    while (maps && fgets (line, sizeof line, maps)) {
+        unsigned long start, end;
+        char name [PATH_MAX] = "";
+        if (sscanf (line, "%lx-%lx %*s %*s %*s %*s %4095s", &start, &end, name) == 3
+        &&  streq (name, path)
+        &&  madvise ((void *) start, end - start, MADV_DONTNEED) != 0)
+            zsys_debug ("store: madvise %s: %s", path, strerror (errno));
+    }
+    if (maps)
+        fclose (maps);
+}
+
+void
+ht_store_release_memory (ht_store_t *self)
+{
+    //  LMDB maps the file read-only and writes with pwrite, so every page a
+    //  read touched stays mapped and counts as our resident memory. Without
+    //  MDB_WRITEMAP the mapping holds no dirty data: dropping it is safe.
+    const char *directory = NULL;
+    char data_path [PATH_MAX + 16], real [PATH_MAX];
+    if (mdb_env_get_path (self->env, &directory) == 0 && directory
+    &&  realpath (directory, real)) {
+        snprintf (data_path, sizeof data_path, "%s/data.mdb", real);
+        s_unmap_pages (data_path);
+    }
+    ht_store__cache_forget (self);
 }

@@ -54,6 +54,11 @@ size_t ht_store_map_bytes (const ht_store_t *self);
 //  needs more fails with HT_ESTORE and writes nothing.
 void ht_store_set_map_limit (ht_store_t *self, size_t max_bytes);
 
+//  Give back memory at rest: unmap the store's pages from this process
+//  (they stay in the OS page cache and fault back in on the next read)
+//  and drop the certificate cache. Call only with no transaction open.
+void ht_store_release_memory (ht_store_t *self);
+
 //  Highest local sequence number written so far (reads the store, so it
 //  sees other processes' writes)
 uint64_t ht_store_last_seq (ht_store_t *self);

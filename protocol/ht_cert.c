@@ -33,7 +33,10 @@ s_sign_checked (ht_record_t *record, const ht_keypair_t *issuer,
         *reason = ht_strerror (rc);
     }
     else
-        rc = ht_record_validate (record, reason);
+    if ((rc = ht_record_validate (record, reason)) != HT_OK)
+        //  Validation's reason lives in the record, which dies below
+        *reason = "record fails its schema (certs: known kinds, not_before <= "
+                  "not_after, only node certificates grant cert or revocation)";
     *error = rc;
     if (rc)
         ht_record_destroy (&record);
@@ -217,6 +220,31 @@ s_is_anchor_self_cert (const ht_record_t *record, const uint8_t anchor [HT_PUBKE
         && sodium_memcmp (ht_record_author (record), anchor, HT_PUBKEY_BYTES) == 0;
 }
 
+//  A certificate may not take a key away from whoever certified it first:
+//  otherwise any node that may issue certificates could re-certify a
+//  neighbour's key for its own region, or an ancestor's key and break the
+//  chains through it. Only the anchor certifies the anchor, and a key once
+//  certified is re-certified (renewed) only by the same issuer; moving a
+//  key means revoking it and certifying a new one.
+static int
+s_check_takeover (const ht_record_t *record, const ht_cert_t *subject,
+                  const uint8_t anchor [HT_PUBKEY_BYTES],
+                  const ht_certsource_t *source, const char **reason)
+{
+    ht_cert_t existing;
+    uint8_t existing_issuer [HT_PUBKEY_BYTES];
+    if (sodium_memcmp (subject->pubkey, anchor, HT_PUBKEY_BYTES) == 0) {
+        *reason = "only the root anchor certifies itself";
+        return HT_ECHAIN;
+    }
+    if (source->cert (source->ctx, subject->pubkey, &existing, existing_issuer) == HT_OK
+    &&  sodium_memcmp (existing_issuer, ht_record_author (record), HT_PUBKEY_BYTES) != 0) {
+        *reason = "this key is already certified by another issuer";
+        return HT_ECONFLICT;
+    }
+    return HT_OK;
+}
+
 int
 ht_cert_authorize (const ht_record_t *record, const uint8_t anchor [HT_PUBKEY_BYTES],
                    const ht_certsource_t *source, const char **reason_p)
@@ -244,6 +272,11 @@ ht_cert_authorize (const ht_record_t *record, const uint8_t anchor [HT_PUBKEY_BY
             return HT_EEXPIRED;
         }
         return HT_OK;
+    }
+    if (link.is_cert) {
+        int rc = s_check_takeover (record, &link.granted, anchor, source, reason);
+        if (rc)
+            return rc;
     }
     for (int depth = 0; depth < HT_CERT_MAX_DEPTH; depth++) {
         ht_cert_t cert;

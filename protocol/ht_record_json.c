@@ -53,9 +53,14 @@ ht_record_to_json (const ht_record_t *self)
 {
     json_t *json = json_object ();
     json_object_set_new (json, "kind", json_string (self->kind->name));
-    json_object_set_new (json, "key", json_string (self->key));
-    json_object_set_new (json, "region", json_string (self->region));
-    json_object_set_new (json, "scope", json_string (self->scope));
+    //  A draft may not have these yet: leave them out rather than write ""
+    //  that ht_record_from_json would refuse
+    if (*self->key)
+        json_object_set_new (json, "key", json_string (self->key));
+    if (*self->region)
+        json_object_set_new (json, "region", json_string (self->region));
+    if (*self->scope)
+        json_object_set_new (json, "scope", json_string (self->scope));
     json_object_set_new (json, "hlc", json_integer ((json_int_t) self->hlc));
     json_object_set_new (json, "deleted", json_boolean (self->deleted));
     if (self->is_signed) {

@@ -75,6 +75,10 @@ s_check_value (const ht_field_t *field, const ht_field_slot_t *slot, const char 
                 *reason = "too many items";
                 return HT_ESCHEMA;
             }
+            if ((int64_t) slot->item_count < field->min) {
+                *reason = "too few items";     //  min counts items (kinds: 1)
+                return HT_ESCHEMA;
+            }
             for (size_t index = 0; index < slot->item_count; index++) {
                 //  Items are checked like a text of at most 100 chars
                 ht_field_t item_rule = *field;
@@ -153,7 +157,9 @@ s_hash_key (ht_record_t *self, const uint8_t *idkey)
     crypto_generichash_init (&state, idkey, idkey? HT_IDKEY_BYTES: 0, S_KEY_HASH_BYTES);
     char *names = strdup (self->kind->key_fields);
     int rc = HT_OK;
-    for (char *name = strtok (names, " "); name; name = strtok (NULL, " ")) {
+    char *cursor = NULL;            //  strtok_r: keys are derived in many actors
+    for (char *name = strtok_r (names, " ", &cursor); name;
+         name = strtok_r (NULL, " ", &cursor)) {
         int index = ht_schema_field_index (self->kind, name);
         const ht_field_slot_t *slot = &self->fields [index];
         if (slot->state != HT_FIELD_PRESENT) {

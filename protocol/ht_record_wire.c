@@ -291,7 +291,8 @@ s_check_form (ht_record_t *self, unsigned seen, s_decode_error_t *error)
     //  text off as signed (ht_record_set_mask refuses it likewise)
     for (size_t index = 0; index < self->kind->field_count; index++)
         if (self->fields [index].mask && self->fields [index].state != HT_FIELD_WITHHELD) {
-            s_fail (error, HT_EMALFORMED, "a mask is given for a field that is not withheld");
+            s_fail (error, HT_EMALFORMED, "a mask is given for a field that is "
+                    "not withheld");
             return;
         }
     if (!redacted)

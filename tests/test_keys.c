@@ -15,7 +15,7 @@
 //  A temporary directory and a path inside it
 typedef struct {
     char dir [64];                  //  mkdtemp result
-    char path [128];                //  last path built
+    char path [512];                //  last path built
 } s_temp_t;
 
 static void
@@ -28,7 +28,9 @@ s_temp_init (s_temp_t *temp)
 static const char *
 s_temp_path (s_temp_t *temp, const char *name)
 {
-    snprintf (temp->path, sizeof temp->path, "%s/%s", temp->dir, name);
+    int length = snprintf (temp->path, sizeof temp->path, "%s/%.*s", temp->dir,
+                           (int) (sizeof temp->path - sizeof temp->dir - 1), name);
+    ck_assert (length > 0 && (size_t) length < sizeof temp->path);
     return temp->path;
 }
 

@@ -1097,6 +1097,20 @@ START_TEST (json_without_a_signature_is_an_unsigned_draft)
 }
 END_TEST
 
+START_TEST (a_draft_without_key_or_region_round_trips_through_json)
+{
+    ht_record_t *draft = ht_record_new ("elder");
+    ck_assert_int_eq (ht_record_set_str (draft, "name", "张三"), 0);
+    json_t *json = ht_record_to_json (draft);
+    ht_record_t *parsed = s_from_json (json);
+    ck_assert (!ht_record_is_signed (parsed));
+    ck_assert_str_eq (ht_record_get_str (parsed, "name"), "张三");
+    ck_assert_str_eq (ht_record_key (parsed), "");
+    ht_record_destroy (&parsed);
+    ht_record_destroy (&draft);
+}
+END_TEST
+
 START_TEST (json_of_the_wrong_shape_is_refused)
 {
     const char *cases [] = {
@@ -1233,6 +1247,41 @@ s_pack_f_deep_categories (msgpack_packer *packer, const msgpack_object *old)
 {
     s_pack_fields (packer, old, "categories", s_pack_deep_array, true);
 }
+
+START_TEST (peek_reads_the_header_and_refuses_hostile_bytes)
+{
+    ht_record_t *record = s_elder_signed ();
+    size_t size = 0;
+    uint8_t *data = s_encode (record, &size);
+    ht_record_head_t head;
+    ck_assert_int_eq (ht_record_peek (data, size, &head), 0);
+    ck_assert_str_eq (head.kind, "elder");
+    ck_assert_str_eq (head.key, ht_record_key (record));
+    ck_assert_str_eq (head.region, S_COMMUNITY);
+    ck_assert_str_eq (head.scope, S_COMMUNITY);
+    ck_assert_uint_eq (head.hlc, ht_record_hlc (record));
+    for (size_t length = 0; length < size; length++) {
+        uint8_t *prefix = (uint8_t *) malloc (length? length: 1);
+        memcpy (prefix, data, length);
+        ck_assert_int_eq (ht_record_peek (prefix, length, &head), HT_EMALFORMED);
+        free (prefix);
+    }
+    uint64_t state = 0x7065656BULL;
+    for (int round = 0; round < 2000; round++) {
+        size_t length = (size_t) (s_random (&state) % 200);
+        uint8_t *garbage = (uint8_t *) malloc (length? length: 1);
+        for (size_t index = 0; index < length; index++)
+            garbage [index] = (uint8_t) s_random (&state);
+        int rc = ht_record_peek (garbage, length, &head);
+        ck_assert (rc == 0 || rc == HT_EMALFORMED);
+        free (garbage);
+    }
+    const uint8_t array [] = { 0x92, 0x01, 0x02 };
+    ck_assert_int_eq (ht_record_peek (array, sizeof array, &head), HT_EMALFORMED);
+    free (data);
+    ht_record_destroy (&record);
+}
+END_TEST
 
 START_TEST (nested_arrays_100_deep_are_refused)
 {
@@ -1727,6 +1776,27 @@ START_TEST (a_credit_record_needs_a_subject)
 }
 END_TEST
 
+START_TEST (a_list_shorter_than_its_minimum_is_refused)
+{
+    //  Field minimums of list fields count items
+    ht_record_t *record = s_inspection ();
+    ck_assert_int_eq (ht_record_unset (record, "result"), 0);
+    ck_assert_int_eq (ht_record_set_str (record, "type", "penalty"), 0);
+    ck_assert_int_eq (ht_record_set_strs (record, "penalty_types", NULL, 0), 0);
+    const char *reason = NULL;
+    ck_assert_int_eq (ht_record_validate (record, &reason), HT_ESCHEMA);
+    ck_assert_str_eq (reason, "penalty_types: too few items");
+    const char *types [] = { "罚款" };
+    ck_assert_int_eq (ht_record_set_strs (record, "penalty_types", types, 1), 0);
+    ck_assert_msg (ht_record_validate (record, &reason) == 0, "%s", reason);
+    const char *bad [] = { "罚款", "鞭刑" };
+    ck_assert_int_eq (ht_record_set_strs (record, "penalty_types", bad, 2), 0);
+    ck_assert_int_eq (ht_record_validate (record, &reason), HT_ESCHEMA);
+    ck_assert_str_eq (reason, "penalty_types: not one of the allowed values");
+    ht_record_destroy (&record);
+}
+END_TEST
+
 static ht_record_t *
 s_facility (const char *uscc, const char *serial)
 {
@@ -2059,6 +2129,7 @@ record_suite (void)
     tcase_add_test (tc, json_keeps_chinese_text_readable_and_verifies_after_parsing);
     tcase_add_test (tc, json_without_a_signature_is_an_unsigned_draft);
     tcase_add_test (tc, json_of_the_wrong_shape_is_refused);
+    tcase_add_test (tc, a_draft_without_key_or_region_round_trips_through_json);
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("hostile");
@@ -2068,6 +2139,7 @@ record_suite (void)
     tcase_add_test (tc, trailing_bytes_after_a_record_are_refused);
     tcase_add_test (tc, random_garbage_never_decodes_into_a_verified_record);
     tcase_add_test (tc, random_mutations_of_a_record_never_verify);
+    tcase_add_test (tc, peek_reads_the_header_and_refuses_hostile_bytes);
     tcase_add_test (tc, nested_arrays_100_deep_are_refused);
     tcase_add_test (tc, a_field_value_nested_100_deep_is_refused);
     tcase_add_test (tc, a_map_claiming_four_billion_entries_is_refused);
@@ -2099,6 +2171,7 @@ record_suite (void)
     tcase_add_test (tc, a_field_required_by_its_subtype_only_is_enforced_there);
     tcase_add_test (tc, an_empty_or_unknown_subtype_is_refused_promptly);
     tcase_add_test (tc, a_credit_record_needs_a_subject);
+    tcase_add_test (tc, a_list_shorter_than_its_minimum_is_refused);
     tcase_add_test (tc, a_facility_without_uscc_or_serial_is_refused);
     tcase_add_test (tc, a_facility_with_a_valid_uscc_passes);
     tcase_add_test (tc, facility_beds_and_residents_must_add_up);

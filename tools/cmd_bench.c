@@ -27,34 +27,31 @@ typedef struct {
     double per_second;              //  how fast
 } s_figure_t;
 
-//  Seconds since an arbitrary point, with sub-microsecond resolution
-static double
-s_now (void)
+double
+ht_bench_now (void)
 {
     struct timespec now;
     clock_gettime (CLOCK_MONOTONIC, &now);
     return (double) now.tv_sec + (double) now.tv_nsec / 1e9;
 }
 
-//  Raw Ed25519 verifications per second on one core
-static double
-s_raw_verify_rate (size_t count)
+double
+ht_bench_verify_rate (size_t count)
 {
     uint8_t public_key [crypto_sign_PUBLICKEYBYTES], secret_key [crypto_sign_SECRETKEYBYTES];
     uint8_t message [32], sig [crypto_sign_BYTES];
     crypto_sign_keypair (public_key, secret_key);
     randombytes_buf (message, sizeof message);
     crypto_sign_detached (sig, NULL, message, sizeof message, secret_key);
-    double start = s_now ();
+    double start = ht_bench_now ();
     for (size_t index = 0; index < count; index++)
         if (crypto_sign_verify_detached (sig, message, sizeof message, public_key) != 0)
             abort ();               //  our own signature: cannot fail
-    return (double) count / (s_now () - start);
+    return (double) count / (ht_bench_now () - start);
 }
 
-//  An unsigned elder draft with a valid, distinct citizen ID
-static ht_record_t *
-s_elder (size_t index, const uint8_t *idkey, uint64_t hlc)
+ht_record_t *
+ht_bench_elder (size_t index, const uint8_t *idkey, uint64_t hlc, const char *community)
 {
     char id [HT_CITIZEN_ID_DIGITS + 1], birth [9], region [HT_REGION_BYTES];
     snprintf (birth, sizeof birth, "19%02zu%02zu%02zu", 30 + index % 30,
@@ -62,7 +59,10 @@ s_elder (size_t index, const uint8_t *idkey, uint64_t hlc)
     snprintf (id, sizeof id, "441802%s%03zu", birth, index / 10080 % 1000);
     id [17] = ht_citizen_id_check_char (id);
     id [18] = 0;
-    snprintf (region, sizeof region, "441802001%03zu", 1 + index % 20);
+    if (community)
+        snprintf (region, sizeof region, "%s", community);
+    else
+        snprintf (region, sizeof region, "441802001%03zu", 1 + index % 20);
     ht_record_t *record = ht_record_new ("elder");
     int rc = ht_record_set_region (record, region)
           || ht_record_set_scope (record, region)
@@ -86,12 +86,12 @@ s_sign_rate (ht_record_t **records, size_t count, const ht_keypair_t *key,
 {
     ht_hlc_t clock = { 0 };
     for (size_t index = 0; index < count; index++)
-        records [index] = s_elder (index, idkey, ht_hlc_now (&clock));
-    double start = s_now ();
+        records [index] = ht_bench_elder (index, idkey, ht_hlc_now (&clock), NULL);
+    double start = ht_bench_now ();
     for (size_t index = 0; index < count; index++)
         if (ht_record_sign (records [index], key))
             abort ();
-    return (double) count / (s_now () - start);
+    return (double) count / (ht_bench_now () - start);
 }
 
 //  Decode and verify every record from its encoded form
@@ -103,14 +103,14 @@ s_verify_rate (ht_record_t **records, size_t count)
     for (size_t index = 0; index < count; index++)
         if (ht_record_encode (records [index], &data [index], &sizes [index]))
             abort ();
-    double start = s_now ();
+    double start = ht_bench_now ();
     for (size_t index = 0; index < count; index++) {
         ht_record_t *record = ht_record_decode (data [index], sizes [index], NULL, NULL);
         if (!record || ht_record_verify (record, NULL))
             abort ();
         ht_record_destroy (&record);
     }
-    double rate = (double) count / (s_now () - start);
+    double rate = (double) count / (ht_bench_now () - start);
     for (size_t index = 0; index < count; index++)
         free (data [index]);
     free (data);
@@ -138,13 +138,13 @@ s_store_rate (ht_record_t **records, size_t count, size_t batch, const char *dir
     ht_record_t *cert = store? ht_cert_issue (&spec, root, 1, NULL, NULL): NULL;
     ht_apply_stats_t stats = { 0 };
     if (cert && ht_store_apply (store, &cert, 1, NULL, &stats, NULL) == HT_OK) {
-        double start = s_now ();
+        double start = ht_bench_now ();
         for (size_t offset = 0; offset < count; offset += batch) {
             size_t size = count - offset < batch? count - offset: batch;
             if (ht_store_apply (store, records + offset, size, NULL, &stats, NULL))
                 abort ();
         }
-        rate = (double) count / (s_now () - start);
+        rate = (double) count / (ht_bench_now () - start);
         if (ht_store_count (store, "elder") != count)
             rate = -1;              //  something was refused: no figure
     }
@@ -198,7 +198,7 @@ ht_cmd_bench (int argc, char **argv)
     ht_keypair_t *root = ht_keypair_new ("bench");
     ht_record_t **records = (ht_record_t **) calloc ((size_t) count, sizeof (ht_record_t *));
     s_figure_t figures [4];
-    figures [0] = (s_figure_t) { "libsodium verify (baseline)", s_raw_verify_rate ((size_t) count) };
+    figures [0] = (s_figure_t) { "libsodium verify (baseline)", ht_bench_verify_rate ((size_t) count) };
     figures [1] = (s_figure_t) { "record sign", s_sign_rate (records, (size_t) count, root, idkey) };
     figures [2] = (s_figure_t) { "record decode+verify", s_verify_rate (records, (size_t) count) };
     figures [3] = (s_figure_t) { "store apply (durable batches)",

@@ -1,49 +1,50 @@
 //  hutong gen: realistic synthetic data for one city, as JSON lines.
 //
-//  The city gets a region tree (Qingyuan, the default, gets its eight
-//  real county-level units and 85 real township names), a plan of the
+//  The city gets a region tree (Qingyuan, the default, gets its eight real
+//  county-level units and 85 real township names), a plan of the
 //  facilities such a city has (DOMAIN.md §1: a 福利院 per county, a 敬老院
 //  per town, a centre per street, stations, 幸福院, 长者饭堂), then elders
 //  and credit records about those facilities. Records are unsigned drafts
 //  {kind, region, scope, fields}: `hutong put` derives keys and timestamps.
 //
-//  Every item draws from its own generator, seeded by (--seed, stream,
-//  item number), so item i is the same whatever else is asked for. The one
-//  exception is shared state that keeps data consistent: citizen ID
-//  sequence numbers (never reused) and the inspections that rectification
-//  records refer to.
+//  Each item draws from its own generator, seeded by (--seed, stream, item
+//  number), so item i does not depend on how many are asked for. Two
+//  pieces of state run across items to keep the data consistent: citizen
+//  ID sequence numbers (never issued twice) and the inspections that
+//  rectification records follow up.
 #include "hutong.h"
 #include "ht_valid.h"
 #include "gen_names.h"
 
 #define S_QINGYUAN "441800000000"
 #define S_DEFAULT_COUNTIES 8
-#define S_SAMPLE_FACILITIES 20      //  printed when no count is given, and
-#define S_SAMPLE_ELDERS 100         //  the facility pool without --facilities
-#define S_SAMPLE_CREDIT 20
+#define S_SAMPLE_FACILITIES 20      //  printed when no count is given; also
+#define S_SAMPLE_ELDERS 100         //  the facilities credit records are
+#define S_SAMPLE_CREDIT 20          //  about when --facilities is absent
 #define S_MAX_ELDERS 10000000
 #define S_MAX_FACILITIES 1000000    //  organisation codes stay unique below
 #define S_MAX_CREDIT 1000000
 #define S_MAX_COUNTIES 99           //  DD is two digits
 #define S_MAX_TOWNSHIPS 99          //  streets 001-099, towns 100-199
 #define S_MAX_COMMUNITIES 199       //  社区 001-199, 村 200-399
+#define S_MAX_SUBSET 16             //  largest table s_subset draws from
 #define S_PROGRESS_EVERY 10000
 #define S_NAME_BYTES 64
 #define S_TEXT_BYTES 512
 #define S_DATE_BYTES 16
 #define S_LINE_BYTES 4096
 #define S_ID_SLOTS 499              //  sequence numbers per birth day and sex
+#define S_BIRTH_DAYS 14610          //  1926-01-01 .. 1965-12-31
 #define S_CITY_LAT 23680000         //  Qingyuan, micro-degrees
 #define S_CITY_LON 113050000
-#define S_DRAFT_KEY "draft"         //  stands in for put's key while validating
-#define S_MAX_SUBSET 16             //  largest table s_subset draws from
+#define S_DRAFT_KEY "draft"         //  stands in for put's key in validation
 
 enum { S_OPT_SEED, S_OPT_CITY, S_OPT_ELDERS, S_OPT_FACILITIES, S_OPT_CREDIT,
        S_OPT_REGIONS, S_OPT_COUNTIES, S_OPT_TOWNSHIPS, S_OPT_COMMUNITIES, S_OPT_COUNT };
 
 static const ht_option_t s_gen_options [] = {
     { "seed", true, "N", "random seed (default 1)" },
-    { "city", true, "CODE", "12-digit city code (default 441800000000, 清远市)" },
+    { "city", true, "CODE", "city code or its prefix (default 4418, 清远市)" },
     { "elders", true, "N", "print N elder drafts" },
     { "facilities", true, "N", "print N facility drafts" },
     { "credit", true, "N", "print N credit drafts about those facilities" },
@@ -51,7 +52,7 @@ static const ht_option_t s_gen_options [] = {
     { "counties", true, "N", "county-level units (default 8)" },
     { "townships", true, "N", "townships per county (default about 10)" },
     { "communities", true, "N", "communities per township (default 5-20)" },
-    { NULL }
+    { 0 }
 };
 
 static const ht_command_spec_t s_gen_spec = {
@@ -61,10 +62,10 @@ static const ht_command_spec_t s_gen_spec = {
     "facilities, then elders, then credit records, as unsigned drafts for\n"
     "'hutong put' (which derives keys and timestamps). The same arguments\n"
     "give byte-identical output. With no count, prints 20 facilities, 100\n"
-    "elders and 20 credit records. Credit records, and elders living in an\n"
-    "institution, refer to the facilities --facilities N prints (N = 20\n"
-    "without it): rerun with the same --seed, --city, region options and\n"
-    "--facilities to print those facilities. --regions prints the tree:\n"
+    "elders and 20 credit records. Credit records are about the facilities\n"
+    "--facilities N prints (N = 20 without it): run gen with the same --seed,\n"
+    "--city and region options and --facilities N (or more: the first N\n"
+    "never change) to print them. --regions prints the region tree instead,\n"
     "{\"region\",\"tier\",\"name\",\"parent\"} per line.",
     s_gen_options
 };
@@ -78,7 +79,7 @@ typedef enum {
 } s_stream_t;
 
 typedef struct {
-    uint64_t state;             //  splitmix64 counter
+    uint64_t state;                 //  splitmix64 counter
 } s_rng_t;
 
 static uint64_t
@@ -136,7 +137,7 @@ s_weighted (s_rng_t *rng, const int *weights, size_t count)
     return index;
 }
 
-//  An index skewed to the front, where tables keep their frequent entries
+//  An index skewed to the front, where name tables keep frequent entries
 static size_t
 s_skewed (s_rng_t *rng, size_t count)
 {
@@ -145,7 +146,7 @@ s_skewed (s_rng_t *rng, size_t count)
     return first < second? first: second;
 }
 
-//  Index of the item whose cumulative weight first exceeds a draw
+//  The item whose cumulative weight first exceeds a draw
 static size_t
 s_cumulative (s_rng_t *rng, const uint64_t *cumulative, size_t count)
 {
@@ -176,32 +177,29 @@ s_format (char *text, size_t size, const char *format, ...)
     va_end (args);
 }
 
-//  Days since 1970-01-01 and back (H. Hinnant's civil calendar algorithms)
+//  Days since 1970-01-01 of a date, and back (H. Hinnant's algorithms,
+//  for dates after 1970-03-01 - 400 years, which is all gen needs)
 static int32_t
 s_days (int year, int month, int day)
 {
     year -= month <= 2;
-    int era = year / 400;
-    int year_of_era = year - era * 400;
+    int era = year / 400, year_of_era = year - era * 400;
     int day_of_year = (153 * (month + (month > 2? -3: 9)) + 2) / 5 + day - 1;
-    int day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    return era * 146097 + day_of_era - 719468;
+    return era * 146097 + year_of_era * 365 + year_of_era / 4 - year_of_era / 100
+         + day_of_year - 719468;
 }
 
-static char *
+static const char *
 s_date (int32_t days, char *text)
 {
     days += 719468;
-    int era = days / 146097;
-    int day_of_era = days - era * 146097;
+    int era = days / 146097, day_of_era = days - era * 146097;
     int year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524
                      - day_of_era / 146096) / 365;
     int day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    int shifted_month = (5 * day_of_year + 2) / 153;
-    int day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    int month = shifted_month < 10? shifted_month + 3: shifted_month - 9;
+    int shifted = (5 * day_of_year + 2) / 153, month = shifted < 10? shifted + 3: shifted - 9;
     s_format (text, S_DATE_BYTES, "%04d%02d%02d", year_of_era + era * 400 + (month <= 2),
-              month, day);
+              month, day_of_year - (153 * shifted + 2) / 5 + 1);
     return text;
 }
 
@@ -214,66 +212,58 @@ typedef struct {
     long elders;                    //  elders to print
     long facilities;                //  facilities to print
     long credit;                    //  credit records to print
-    long pool;                      //  facilities elders and credit refer to
+    long pool;                      //  facilities credit records are about
     bool regions;                   //  print the tree only
     long counties;                  //  county-level units
     long townships;                 //  per county, 0: realistic
     long communities;               //  per township, 0: realistic
 } s_options_t;
 
-//  Parse a whole number in [low, high]; HT_EXIT_USAGE after saying why
+//  Parse a count option if given; HT_EXIT_USAGE after saying why
 static int
-s_parse_number (const char *option, const char *text, long low, long high, long *value)
+s_parse_count (const char **values, int option, long low, long high, long *value)
 {
+    const char *text = values [option];
     char *end = NULL;
+    if (!text)
+        return 0;
     errno = 0;
-    long number = strtol (text, &end, 10);
-    if (!*text || *end || errno || number < low || number > high)
+    *value = strtol (text, &end, 10);
+    if (!*text || *end || errno || *value < low || *value > high)
         return ht_usage_error ("gen: --%s needs a whole number from %ld to %ld, not '%s'",
-                               option, low, high, text);
-    *value = number;
+                               s_gen_options [option].name, low, high, text);
     return 0;
 }
 
+//  Parse --seed, --city and the counts; HT_EXIT_USAGE after saying why
 static int
-s_parse_city (const char *text, char *city)
+s_parse_values (s_options_t *self, const char **values)
 {
-    const char *reason = NULL;
-    if (ht_region_check (text, &reason))
-        return ht_usage_error ("gen: --city %s: %s", text, reason);
-    if (ht_region_tier (text) != HT_TIER_CITY)
-        return ht_usage_error ("gen: --city %s is a %s, not a city (e.g. 441800000000)",
-                               text, ht_tier_name (ht_region_tier (text)));
-    strcpy (city, text);
-    return 0;
-}
-
-static int
-s_parse_seed (const char *text, uint64_t *seed)
-{
+    const char *seed = values [S_OPT_SEED], *city = values [S_OPT_CITY], *reason = NULL;
     char *end = NULL;
-    errno = 0;
-    *seed = strtoull (text, &end, 10);
-    if (*text < '0' || *text > '9' || *end || errno)
-        return ht_usage_error ("gen: --seed needs a whole number from 0 to 2^64-1, not '%s'", text);
-    return 0;
+    if (seed) {
+        errno = 0;
+        self->seed = strtoull (seed, &end, 10);
+        if (*seed < '0' || *seed > '9' || *end || errno)
+            return ht_usage_error ("gen: --seed needs a whole number from 0 to 2^64-1, not '%s'", seed);
+    }
+    char expanded [HT_REGION_BYTES];
+    if (city && strlen (city) < HT_REGION_DIGITS && ht_region_from_prefix (city, expanded) == HT_OK)
+        city = expanded;            //  a prefix will do: 4418, 50
+    if (city && ht_region_check (city, &reason))
+        return ht_usage_error ("gen: --city %s: %s", city, reason);
+    if (city && ht_region_tier (city) != HT_TIER_CITY)
+        return ht_usage_error ("gen: --city %s is a %s, not a city (e.g. 441800000000)",
+                               city, ht_tier_name (ht_region_tier (city)));
+    if (city)
+        strcpy (self->city, city);
+    return s_parse_count (values, S_OPT_ELDERS, 0, S_MAX_ELDERS, &self->elders)
+        || s_parse_count (values, S_OPT_FACILITIES, 0, S_MAX_FACILITIES, &self->facilities)
+        || s_parse_count (values, S_OPT_CREDIT, 0, S_MAX_CREDIT, &self->credit)
+        || s_parse_count (values, S_OPT_COUNTIES, 1, S_MAX_COUNTIES, &self->counties)
+        || s_parse_count (values, S_OPT_TOWNSHIPS, 1, S_MAX_TOWNSHIPS, &self->townships)
+        || s_parse_count (values, S_OPT_COMMUNITIES, 1, S_MAX_COMMUNITIES, &self->communities);
 }
-
-//  Each count option: its slot, where it goes, and its bounds
-typedef struct {
-    int option;                     //  S_OPT_*
-    size_t offset;                  //  offsetof (s_options_t, ...)
-    long low, high;                 //  accepted range
-} s_count_option_t;
-
-static const s_count_option_t s_counts [] = {
-    { S_OPT_ELDERS, offsetof (s_options_t, elders), 0, S_MAX_ELDERS },
-    { S_OPT_FACILITIES, offsetof (s_options_t, facilities), 0, S_MAX_FACILITIES },
-    { S_OPT_CREDIT, offsetof (s_options_t, credit), 0, S_MAX_CREDIT },
-    { S_OPT_COUNTIES, offsetof (s_options_t, counties), 1, S_MAX_COUNTIES },
-    { S_OPT_TOWNSHIPS, offsetof (s_options_t, townships), 1, S_MAX_TOWNSHIPS },
-    { S_OPT_COMMUNITIES, offsetof (s_options_t, communities), 1, S_MAX_COMMUNITIES },
-};
 
 static int
 s_options_parse (s_options_t *self, int argc, char **argv)
@@ -287,17 +277,8 @@ s_options_parse (s_options_t *self, int argc, char **argv)
         return ht_usage_error ("gen: unexpected argument '%s' (see --help)", argv [first_arg]);
     *self = (s_options_t) { 1, S_QINGYUAN, -1, -1, -1, 0, values [S_OPT_REGIONS] != NULL,
                             S_DEFAULT_COUNTIES, 0, 0 };
-    if ((values [S_OPT_SEED] && s_parse_seed (values [S_OPT_SEED], &self->seed))
-    ||  (values [S_OPT_CITY] && s_parse_city (values [S_OPT_CITY], self->city)))
+    if (s_parse_values (self, values))
         return HT_EXIT_USAGE;
-    for (size_t index = 0; index < S_COUNT (s_counts); index++) {
-        const s_count_option_t *count = &s_counts [index];
-        long *target = (long *) ((char *) self + count->offset);
-        const char *text = values [count->option];
-        if (text && s_parse_number (s_gen_options [count->option].name, text,
-                                    count->low, count->high, target))
-            return HT_EXIT_USAGE;
-    }
     bool counted = self->elders >= 0 || self->facilities >= 0 || self->credit >= 0;
     if (self->regions && counted)
         return ht_usage_error ("gen: --regions prints only the region tree; "
@@ -313,8 +294,8 @@ s_options_parse (s_options_t *self, int argc, char **argv)
 }
 
 //  --------------------------------------------------------------------------
-//  The region tree, depth first: city, county, its townships each followed
-//  by its communities, next county...
+//  The region tree, depth first: city, county, its first township and
+//  that township's communities, its next township..., next county
 
 typedef enum {
     S_CITY, S_DISTRICT, S_COUNTY,   //  市 / 区 / 县, 县级市
@@ -356,60 +337,48 @@ s_tier (s_kind_t kind)
     return kind == S_CITY? 0: kind <= S_COUNTY? 1: kind <= S_XIANG? 2: 3;
 }
 
-//  Append a place under the current county; false if memory ran out
+//  Make room for one more item of a growing array; false if out of memory
+static bool
+s_grow (void **items, size_t *capacity, size_t count, size_t item_size)
+{
+    if (count < *capacity)
+        return true;
+    size_t larger = *capacity? *capacity * 2: 1024;
+    void *grown = realloc (*items, larger * item_size);
+    if (grown) {
+        *items = grown;
+        *capacity = larger;
+    }
+    return grown != NULL;
+}
+
+//  Append a place to the current county; a community also goes on the
+//  list elders are drawn from, by weight
 static bool
 s_place_add (s_tree_t *self, const char *code, const char *name, s_kind_t kind,
-             int32_t lat, int32_t lon)
+             int32_t lat, int32_t lon, uint32_t weight)
 {
-    if (self->count == self->capacity) {
-        size_t capacity = self->capacity? self->capacity * 2: 1024;
-        s_place_t *places = (s_place_t *) realloc (self->places, capacity * sizeof *places);
-        if (!places)
-            return false;
-        self->places = places;
-        self->capacity = capacity;
-    }
+    if (!s_grow ((void **) &self->places, &self->capacity, self->count, sizeof (s_place_t)))
+        return false;
     s_place_t *place = &self->places [self->count];
     *place = (s_place_t) { "", "", kind, (uint32_t) (self->county_count? self->county_count - 1: 0),
                            (uint32_t) self->count, lat, lon };
     s_format (place->code, sizeof place->code, "%s", code);
     s_format (place->name, sizeof place->name, "%s", name);
-    //  Communities follow their township and its earlier communities
-    if (s_tier (kind) == 3)
-        place->township = place [-1].township;
     self->count++;
-    return true;
-}
-
-//  Record the last place as a community with its weight among elders
-static bool
-s_community_add (s_tree_t *self, uint32_t weight)
-{
-    if (self->community_count == self->community_capacity) {
-        size_t capacity = self->community_capacity? self->community_capacity * 2: 1024;
-        uint32_t *communities = (uint32_t *) realloc (self->communities, capacity * sizeof (uint32_t));
-        if (communities)
-            self->communities = communities;
-        uint64_t *weights = (uint64_t *) realloc (self->weights, capacity * sizeof (uint64_t));
-        if (weights)
-            self->weights = weights;
-        if (!communities || !weights)
-            return false;
-        self->community_capacity = capacity;
-    }
-    size_t index = self->community_count++;
+    if (s_tier (kind) < 3)
+        return true;
+    place->township = place [-1].township;      //  the township or a sibling
+    //  The two community arrays grow in step, from one capacity
+    size_t index = self->community_count, capacity = self->community_capacity;
+    if (!s_grow ((void **) &self->communities, &capacity, index, sizeof (uint32_t))
+    ||  !s_grow ((void **) &self->weights, &self->community_capacity, index, sizeof (uint64_t)))
+        return false;
     self->communities [index] = (uint32_t) (self->count - 1);
     self->weights [index] = weight + (index? self->weights [index - 1]: 0);
+    self->community_count++;
     self->counties [self->county_count - 1].count++;
     return true;
-}
-
-static void
-s_tree_destroy (s_tree_t *self)
-{
-    free (self->places);
-    free (self->communities);
-    free (self->weights);
 }
 
 //  True if a child of parent (children follow it, depth first) has this name
@@ -418,10 +387,9 @@ s_name_taken (const s_tree_t *self, size_t parent, int tier, const char *name)
 {
     if (parent >= self->count)
         return false;               //  the city, before it is added
-    int parent_tier = s_tier (self->places [parent].kind);
     for (size_t index = parent + 1; index < self->count; index++) {
         int place_tier = s_tier (self->places [index].kind);
-        if (place_tier <= parent_tier)
+        if (place_tier <= s_tier (self->places [parent].kind))
             break;
         if (place_tier == tier && streq (self->places [index].name, name))
             return true;
@@ -446,49 +414,36 @@ s_fresh_name (const s_tree_t *tree, s_rng_t *rng, size_t parent, s_kind_t kind,
     }
 }
 
-static bool
-s_is_qingyuan (const char *city)
-{
-    return strncmp (city, S_QINGYUAN, 4) == 0;
-}
-
 //  The real Qingyuan unit a county index stands for, or NULL
 static const s_real_county_t *
 s_real_county (const s_options_t *options, long index)
 {
-    return s_is_qingyuan (options->city) && index < (long) S_COUNT (s_qingyuan_counties)
+    bool qingyuan = strncmp (options->city, S_QINGYUAN, 4) == 0;
+    return qingyuan && index < (long) S_COUNT (s_qingyuan_counties)
          ? &s_qingyuan_counties [index]: NULL;
 }
 
-//  DD of the index'th generated county: 01, 02 ... skipping the real ones
-static int
-s_free_district (const s_options_t *options, long index)
-{
-    bool qingyuan = s_is_qingyuan (options->city);
-    int candidate = 0;
-    for (long found = -1; found < index; ) {
-        candidate++;
-        bool used = false;
-        for (size_t real = 0; qingyuan && real < S_COUNT (s_qingyuan_counties); real++)
-            used |= atoi (s_qingyuan_counties [real].code + 4) == candidate;
-        found += !used;
-    }
-    return candidate;
-}
-
-//  The index'th county code; a municipality's districts are PP01DD
+//  The index'th county code: Qingyuan's real ones, then DD = 01, 02 ...
+//  skipping those. A municipality's districts are PP01DD.
 static void
 s_county_code (const s_options_t *options, long index, char *code)
 {
     const s_real_county_t *real = s_real_county (options, index);
-    long real_count = s_is_qingyuan (options->city)? (long) S_COUNT (s_qingyuan_counties): 0;
+    bool qingyuan = s_real_county (options, 0) != NULL;
+    int district = 0;
+    for (long found = qingyuan? (long) S_COUNT (s_qingyuan_counties) - 1: -1; found < index; ) {
+        bool used = false;
+        district++;
+        for (size_t other = 0; qingyuan && other < S_COUNT (s_qingyuan_counties); other++)
+            used |= atoi (s_qingyuan_counties [other].code + 4) == district;
+        found += !used;
+    }
     bool municipality = strncmp (options->city + 2, "00", 2) == 0;
     if (real)
         s_format (code, HT_REGION_BYTES, "%s000000", real->code);
     else
         s_format (code, HT_REGION_BYTES, "%.2s%.2s%02d000000", options->city,
-                  municipality? "01": options->city + 2,
-                  s_free_district (options, index - real_count));
+                  municipality? "01": options->city + 2, district);
 }
 
 //  The index'th name of a space-separated list; false past its end
@@ -498,10 +453,9 @@ s_list_item (const char *list, long index, char *item)
     for (; index > 0 && list; index--)
         if ((list = strchr (list, ' ')) != NULL)
             list++;
-    if (!list)
-        return false;
-    s_format (item, S_NAME_BYTES, "%.*s", (int) strcspn (list, " "), list);
-    return true;
+    if (list)
+        s_format (item, S_NAME_BYTES, "%.*s", (int) strcspn (list, " "), list);
+    return list != NULL;
 }
 
 static int32_t
@@ -511,35 +465,34 @@ s_jitter (s_rng_t *rng, int32_t centre, int spread)
 }
 
 //  Communities of the township just added: 社区 first (all, in a street),
-//  then 村; town seats are more populous than villages
+//  then 村. Urban communities hold more elders than villages.
 static bool
 s_communities_build (s_tree_t *self, const s_options_t *options, s_rng_t *rng)
 {
     size_t township = self->count - 1;
     const s_place_t town = self->places [township];
+    bool street = town.kind == S_STREET;
     int count = options->communities? (int) options->communities
-              : town.kind == S_STREET? s_range (rng, 5, 15)
-              : town.kind == S_TOWN? s_range (rng, 8, 20): s_range (rng, 5, 12);
-    int urban = town.kind == S_STREET? count: town.kind == S_TOWN? s_range (rng, 1, 2): count >= 4;
-    int spread = town.kind == S_STREET? 15000: 60000;
+              : street? s_range (rng, 5, 15): town.kind == S_TOWN? s_range (rng, 8, 20): s_range (rng, 5, 12);
+    int urban = street? count: town.kind == S_TOWN? s_range (rng, 1, 2): count >= 4;
+    int spread = street? 15000: 60000;
     for (int index = 0; index < count; index++) {
         bool village = index >= urban;
         char code [HT_REGION_BYTES], name [S_NAME_BYTES];
         s_format (code, sizeof code, "%.9s%03d", town.code, village? 200 + index - urban: index + 1);
         s_fresh_name (self, rng, township, village? S_VILLAGE: S_COMMUNITY,
                       village? "村": "社区", name);
-        uint32_t weight = (uint32_t) (village? s_range (rng, 40, 150)
-                        : town.kind == S_STREET? s_range (rng, 150, 400): s_range (rng, 100, 250));
-        if (!s_place_add (self, code, name, village? S_VILLAGE: S_COMMUNITY,
-                          s_jitter (rng, town.lat, spread), s_jitter (rng, town.lon, spread))
-        ||  !s_community_add (self, weight))
+        int weight = village? s_range (rng, 40, 150): street? s_range (rng, 150, 400): s_range (rng, 100, 250);
+        if (!s_place_add (self, code, name, village? S_VILLAGE: S_COMMUNITY, s_jitter (rng, town.lat, spread),
+                          s_jitter (rng, town.lon, spread), (uint32_t) weight))
             return false;
     }
     return true;
 }
 
 //  Kind of the index'th of count generated townships: districts are
-//  mostly streets; counties are towns with a 乡 or two at the end
+//  mostly streets; counties are towns, a big one with a street at its
+//  seat, ending with a 乡 or two
 static s_kind_t
 s_township_kind (s_kind_t county_kind, long index, long count)
 {
@@ -550,28 +503,19 @@ s_township_kind (s_kind_t county_kind, long index, long count)
     return count >= 6 && index >= count - count / 8? S_XIANG: S_TOWN;
 }
 
-static long
-s_township_count (const s_options_t *options, s_rng_t *rng, const s_real_county_t *real)
-{
-    long count = 0;
-    char name [S_NAME_BYTES];
-    if (options->townships)
-        return options->townships;
-    while (real && s_list_item (real->townships, count, name))
-        count++;
-    return real? count: s_range (rng, 8, 13);
-}
-
 static bool
 s_townships_build (s_tree_t *self, const s_options_t *options, s_rng_t *rng,
                    const s_real_county_t *real)
 {
     size_t county = self->count - 1;
     const s_place_t seat = self->places [county];
-    long count = s_township_count (options, rng, real);
+    char name [S_NAME_BYTES], code [HT_REGION_BYTES];
+    long count = options->townships;
+    while (!options->townships && real && s_list_item (real->townships, count, name))
+        count++;
+    count = count? count: s_range (rng, 8, 13);
     int next [3] = { 1, 100, 200 };     //  next TTT of streets, towns, 乡
     for (long index = 0; index < count; index++) {
-        char name [S_NAME_BYTES], code [HT_REGION_BYTES];
         s_kind_t kind = s_township_kind (seat.kind, index, count);
         if (real && s_list_item (real->townships, index, name))
             kind = strstr (name, "街道")? S_STREET: strstr (name, "乡")? S_XIANG: S_TOWN;
@@ -581,7 +525,7 @@ s_townships_build (s_tree_t *self, const s_options_t *options, s_rng_t *rng,
         s_format (code, sizeof code, "%.6s%03d000", seat.code, next [kind - S_STREET]++);
         int spread = kind == S_STREET? 30000: 300000;
         if (!s_place_add (self, code, name, kind, s_jitter (rng, seat.lat, spread),
-                          s_jitter (rng, seat.lon, spread))
+                          s_jitter (rng, seat.lon, spread), 0)
         ||  !s_communities_build (self, options, rng))
             return false;
     }
@@ -595,8 +539,7 @@ s_county_build (s_tree_t *self, const s_options_t *options, s_rng_t *rng, long i
     char code [HT_REGION_BYTES], name [S_NAME_BYTES];
     s_county_code (options, index, code);
     long districts = options->counties >= 3? options->counties / 3: 1;
-    s_kind_t kind = real? (real->district? S_DISTRICT: S_COUNTY)
-                  : index < districts? S_DISTRICT: S_COUNTY;
+    s_kind_t kind = real? (real->district? S_DISTRICT: S_COUNTY): index < districts? S_DISTRICT: S_COUNTY;
     if (real)
         s_format (name, sizeof name, "%s", real->name);
     else
@@ -606,9 +549,8 @@ s_county_build (s_tree_t *self, const s_options_t *options, s_rng_t *rng, long i
     *county = (s_county_t) { (uint32_t) self->count, (uint32_t) self->community_count, 0, "" };
     //  Two CJK characters are six bytes of UTF-8
     s_format (county->short_name, sizeof county->short_name, "%.6s", real? real->short_name: name);
-    return s_place_add (self, code, name, kind,
-                        real? real->lat: s_jitter (rng, S_CITY_LAT, 600000),
-                        real? real->lon: s_jitter (rng, S_CITY_LON, 600000))
+    return s_place_add (self, code, name, kind, real? real->lat: s_jitter (rng, S_CITY_LAT, 600000),
+                        real? real->lon: s_jitter (rng, S_CITY_LON, 600000), 0)
         && s_townships_build (self, options, rng, real);
 }
 
@@ -617,12 +559,12 @@ s_tree_build (s_tree_t *self, const s_options_t *options)
 {
     s_rng_t rng = s_rng_for (options->seed, S_STREAM_TREE, 0);
     char name [S_NAME_BYTES] = "清远市";
-    bool qingyuan = s_is_qingyuan (options->city);
+    bool qingyuan = s_real_county (options, 0) != NULL;
     if (!qingyuan)
         s_fresh_name (self, &rng, 0, S_CITY, "市", name);
     s_format (self->short_name, sizeof self->short_name, "%.6s", name);
     s_format (self->area_code, sizeof self->area_code, "0%d", qingyuan? 763: s_range (&rng, 300, 999));
-    if (!s_place_add (self, options->city, name, S_CITY, S_CITY_LAT, S_CITY_LON))
+    if (!s_place_add (self, options->city, name, S_CITY, S_CITY_LAT, S_CITY_LON, 0))
         return HT_ENOMEM;
     for (long index = 0; index < options->counties; index++)
         if (!s_county_build (self, options, &rng, index))
@@ -674,7 +616,7 @@ s_tree_print (const s_tree_t *self, s_out_t *out)
 }
 
 //  --------------------------------------------------------------------------
-//  Drafts: setters note the first field they could not set
+//  Drafts: the setters note the first field that could not be set
 
 typedef struct {
     ht_record_t *record;            //  the record being filled
@@ -698,12 +640,6 @@ static void
 s_int (s_draft_t *self, const char *name, int64_t value)
 {
     s_note (self, ht_record_set_int (self->record, name, value), name);
-}
-
-static void
-s_bool (s_draft_t *self, const char *name, bool value)
-{
-    s_note (self, ht_record_set_bool (self->record, name, value), name);
 }
 
 static void
@@ -732,17 +668,14 @@ s_subset (s_draft_t *self, s_rng_t *rng, const char *name, const char *const *ta
           size_t count, int low, int high)
 {
     const char *items [S_MAX_SUBSET];
-    size_t order [S_MAX_SUBSET];
     assert (count <= S_MAX_SUBSET && (size_t) high <= count);
-    for (size_t index = 0; index < count; index++)
-        order [index] = index;
+    memcpy (items, table, count * sizeof (char *));
     size_t wanted = (size_t) s_range (rng, low, high);
     for (size_t index = 0; index < wanted; index++) {
-        size_t swap = index + s_below (rng, (uint32_t) (count - index));
-        size_t chosen = order [swap];
-        order [swap] = order [index];
-        order [index] = chosen;
-        items [index] = table [chosen];
+        size_t other = index + s_below (rng, (uint32_t) (count - index));
+        const char *item = items [other];
+        items [other] = items [index];
+        items [index] = item;
     }
     s_strs (self, name, items, wanted);
 }
@@ -751,45 +684,14 @@ s_subset (s_draft_t *self, s_rng_t *rng, const char *name, const char *const *ta
     s_subset (draft, rng, name, table, S_COUNT (table), low, high)
 
 //  --------------------------------------------------------------------------
-//  The generator's state
-
-typedef enum {
-    S_WELFARE_HOME,                 //  county 社会福利院, 公办
-    S_TOWN_HOME,                    //  township 敬老院, 公办
-    S_REGIONAL_HOME,                //  区域性敬老院, 公建民营
-    S_PRIVATE_HOME,                 //  民办 养老院
-    S_CENTER,                       //  a street's 居家养老服务中心
-    S_STATION,                      //  居家养老服务站
-    S_VILLAGE_POINT,                //  幸福院
-    S_MEAL_POINT                    //  长者饭堂
-} s_facility_kind_t;
-
-typedef struct {
-    const char *type;               //  facility type field
-    const char *uscc_prefix;        //  12 事业单位, 52 民办非企业单位
-    int beds_low, beds_high;        //  beds_total (0: none)
-    int area_low, area_high;        //  m²
-    int subject_weight;             //  how often credit records name one
-} s_profile_t;
-
-//  Beds per DOMAIN.md §1: public homes average 70, private 128, 公建民营 400
-static const s_profile_t s_profiles [] = {
-    [S_WELFARE_HOME]  = { "institution", "12", 80, 300, 3000, 15000, 6 },
-    [S_TOWN_HOME]     = { "institution", "12", 30, 110, 1500, 6000, 6 },
-    [S_REGIONAL_HOME] = { "institution", "12", 200, 700, 8000, 20000, 6 },
-    [S_PRIVATE_HOME]  = { "institution", "52", 50, 250, 2000, 10000, 8 },
-    [S_CENTER]        = { "street_center", "52", 10, 40, 500, 1500, 3 },
-    [S_STATION]       = { "community_station", "52", 0, 10, 150, 500, 1 },
-    [S_VILLAGE_POINT] = { "village_point", "52", 0, 0, 80, 300, 1 },
-    [S_MEAL_POINT]    = { "meal_point", "52", 0, 0, 60, 200, 2 },
-};
+//  The generator
 
 typedef struct {
     s_facility_kind_t kind;         //  what sort of facility
     uint32_t place;                 //  place index of its region
 } s_slot_t;
 
-//  What elders and credit records need to know of a facility
+//  What credit records need to know of a facility
 typedef struct {
     char key [HT_KEY_MAX_CHARS + 1];    //  as put derives it
     char uscc [HT_USCC_CHARS + 1];  //  "" without a legal entity
@@ -812,8 +714,7 @@ typedef struct {
     s_tree_t tree;                  //  the city's regions
     s_slot_t *plan;                 //  the city's facilities, shuffled
     size_t plan_count, plan_capacity;
-    uint32_t *center_slot;          //  per place: plan index of its centre
-    s_facility_t *pool;             //  facilities elders and credit refer to
+    s_facility_t *pool;             //  facilities credit records are about
     uint64_t *subject_weights;      //  cumulative, per pool facility
     uint16_t *id_counters;          //  IDs issued per county, birth day, sex
     s_inspection_t *open;           //  inspections awaiting rectification
@@ -887,68 +788,56 @@ s_address (const s_tree_t *tree, s_rng_t *rng, const s_place_t *place, char *tex
 }
 
 //  --------------------------------------------------------------------------
-//  Facilities. The plan lists what the city has (a 福利院 per county, a
-//  敬老院 per town, a centre per street, stations, 幸福院 and 长者饭堂 at
-//  Qingyuan's rates), shuffled so any prefix is a fair sample. Past its
-//  end, extra stations, points and private homes fill in.
+//  Facilities. The plan lists what the city has, shuffled so that any
+//  prefix is a fair sample; past its end, extras fill in (gen_names.h).
 
 static bool
 s_plan_add (s_gen_t *self, s_facility_kind_t kind, size_t place)
 {
-    if (self->plan_count == self->plan_capacity) {
-        size_t capacity = self->plan_capacity? self->plan_capacity * 2: 256;
-        s_slot_t *plan = (s_slot_t *) realloc (self->plan, capacity * sizeof *plan);
-        if (!plan)
-            return false;
-        self->plan = plan;
-        self->plan_capacity = capacity;
-    }
+    if (!s_grow ((void **) &self->plan, &self->plan_capacity, self->plan_count, sizeof (s_slot_t)))
+        return false;
     self->plan [self->plan_count++] = (s_slot_t) { kind, (uint32_t) place };
     return true;
 }
 
-//  A community of the township at place index township (they follow it)
-static size_t
-s_community_of (const s_tree_t *tree, s_rng_t *rng, size_t township)
+//  Add a facility with a chance in a thousand; false if out of memory
+static bool
+s_plan_maybe (s_gen_t *self, s_rng_t *rng, int permille, s_facility_kind_t kind, size_t place)
 {
-    size_t count = 0;
-    while (township + 1 + count < tree->count
-       &&  s_tier (tree->places [township + 1 + count].kind) == 3)
-        count++;
-    return township + 1 + s_below (rng, (uint32_t) count);
+    return !s_chance (rng, permille) || s_plan_add (self, kind, place);
 }
 
-//  Facilities at one place. Rates: 176 幸福院 in ~1,000 villages, 57
-//  rural stations, 21 private homes and 4 公建民营 in 85 townships.
+//  Facilities at one place, at Qingyuan's rates: 176 幸福院 in ~1,000
+//  villages, 57 rural stations, 21 private homes, 4 公建民营 in 85
+//  townships; a station in every urban community (one per community)
 static bool
 s_plan_place (s_gen_t *self, s_rng_t *rng, size_t index)
 {
     const s_place_t *place = &self->tree.places [index];
     bool street = self->tree.places [place->township].kind == S_STREET;
-    bool ok = true;
+    //  The seat community follows its township; a county's follows that
+    size_t seat = index + 1 + (s_tier (place->kind) == 1);
     switch (place->kind) {
         case S_DISTRICT: case S_COUNTY:
-            return s_plan_add (self, S_WELFARE_HOME, index + 2);
+            return s_plan_add (self, S_WELFARE_HOME, seat);
         case S_STREET:
-            ok = s_plan_add (self, S_CENTER, index);
-            return ok && (!s_chance (rng, 600)
-                       || s_plan_add (self, S_PRIVATE_HOME, s_community_of (&self->tree, rng, index)));
+            return s_plan_add (self, S_CENTER, index)
+                && s_plan_maybe (self, rng, 600, S_PRIVATE_HOME, seat);
         case S_TOWN: case S_XIANG:
-            ok = s_plan_add (self, S_TOWN_HOME, index + 1);
-            ok = ok && (!s_chance (rng, 50) || s_plan_add (self, S_REGIONAL_HOME, index + 1));
-            return ok && (!s_chance (rng, 200)
-                       || s_plan_add (self, S_PRIVATE_HOME, s_community_of (&self->tree, rng, index)));
+            return s_plan_add (self, S_TOWN_HOME, seat)
+                && s_plan_maybe (self, rng, 50, S_REGIONAL_HOME, seat)
+                && s_plan_maybe (self, rng, 200, S_PRIVATE_HOME, seat);
         case S_COMMUNITY:
-            ok = !(street || s_chance (rng, 350)) || s_plan_add (self, S_STATION, index);
-            return ok && (!s_chance (rng, street? 150: 100) || s_plan_add (self, S_MEAL_POINT, index));
+            return s_plan_maybe (self, rng, street? 1000: 350, S_STATION, index)
+                && s_plan_maybe (self, rng, street? 150: 100, S_MEAL_POINT, index);
         case S_VILLAGE:
-            ok = !s_chance (rng, 180) || s_plan_add (self, S_VILLAGE_POINT, index);
-            ok = ok && (!s_chance (rng, 30) || s_plan_add (self, S_STATION, index));
-            return ok && (!s_chance (rng, 10) || s_plan_add (self, S_MEAL_POINT, index));
+            return s_plan_maybe (self, rng, 180, S_VILLAGE_POINT, index)
+                && s_plan_maybe (self, rng, 30, S_STATION, index)
+                && s_plan_maybe (self, rng, 10, S_MEAL_POINT, index);
         case S_CITY:
             break;
     }
-    return ok;
+    return true;
 }
 
 static bool
@@ -964,49 +853,37 @@ s_plan_build (s_gen_t *self)
         self->plan [index - 1] = self->plan [other];
         self->plan [other] = slot;
     }
-    self->center_slot = (uint32_t *) malloc (self->tree.count * sizeof (uint32_t));
-    if (!self->center_slot)
-        return false;
-    memset (self->center_slot, 0xff, self->tree.count * sizeof (uint32_t));
-    for (size_t index = 0; index < self->plan_count; index++)
-        if (self->plan [index].kind == S_CENTER)
-            self->center_slot [self->plan [index].place] = (uint32_t) index;
     return true;
 }
 
-//  The index'th facility's kind and place
+//  The index'th facility's kind and place: the plan's, then extras
 static s_slot_t
 s_slot (const s_gen_t *self, size_t index)
 {
-    static const int weights [] = { 35, 30, 20, 15 };
-    static const s_facility_kind_t kinds [] = {
-        S_STATION, S_VILLAGE_POINT, S_MEAL_POINT, S_PRIVATE_HOME };
     if (index < self->plan_count)
         return self->plan [index];
     s_rng_t rng = s_rng_for (self->options.seed, S_STREAM_EXTRA, index);
-    s_facility_kind_t kind = kinds [S_WEIGHTED (&rng, weights)];
+    s_facility_kind_t kind = s_extra_kinds [S_WEIGHTED (&rng, s_extra_weights)];
     uint32_t place = self->tree.communities [s_below (&rng, (uint32_t) self->tree.community_count)];
     if (kind == S_VILLAGE_POINT && self->tree.places [place].kind != S_VILLAGE)
         kind = S_STATION;
     return (s_slot_t) { kind, place };
 }
 
+//  "石角镇敬老院", "九龙社区居家养老服务站", "清城区康乐护理院" ...
 static void
 s_facility_name (const s_tree_t *tree, s_rng_t *rng, const s_slot_t *slot, char *name)
 {
+    const s_profile_t *profile = &s_profiles [slot->kind];
     const s_place_t *place = &tree->places [slot->place];
-    const char *township = tree->places [place->township].name;
-    const char *county = tree->places [tree->counties [place->county].place].name;
-    const char *formats [] = {
-        [S_WELFARE_HOME] = "%s社会福利院", [S_TOWN_HOME] = "%.0s%s敬老院",
-        [S_REGIONAL_HOME] = "%s%s区域性敬老院", [S_PRIVATE_HOME] = "%s%s%s",
-        [S_CENTER] = "%.0s%s居家养老服务中心", [S_STATION] = "%.0s%.0s%s居家养老服务站",
-        [S_VILLAGE_POINT] = "%.0s%.0s%s幸福院", [S_MEAL_POINT] = "%.0s%.0s%s长者饭堂" };
+    const s_place_t *named = profile->named_by == S_BY_PLACE? place
+                           : profile->named_by == S_BY_TOWNSHIP? &tree->places [place->township]
+                           : &tree->places [tree->counties [place->county].place];
     if (slot->kind == S_PRIVATE_HOME)
-        s_format (name, S_TEXT_BYTES, formats [slot->kind], county,
-                  S_PICK (rng, s_home_brands), S_PICK (rng, s_home_suffixes));
+        s_format (name, S_TEXT_BYTES, "%s%s%s", named->name, S_PICK (rng, s_home_brands),
+                  S_PICK (rng, s_home_suffixes));
     else
-        s_format (name, S_TEXT_BYTES, formats [slot->kind], county, township, place->name);
+        s_format (name, S_TEXT_BYTES, profile->name_format, named->name);
 }
 
 //  GB 11714 check character of an 8-character organisation code body
@@ -1023,8 +900,8 @@ s_org_check (const char *body)
     return check == 11? '0': check == 10? 'X': (char) ('0' + check);
 }
 
-//  A USCC: registration prefix, county, organisation code (two letters and
-//  six digits, then its GB 11714 check), then the GB 32100 check
+//  A USCC: registration prefix, county, organisation code (two letters
+//  and six digits, then its GB 11714 check), then the GB 32100 check
 static void
 s_uscc (const char *prefix, const char *county, const char *letters, uint32_t serial, char *uscc)
 {
@@ -1035,39 +912,35 @@ s_uscc (const char *prefix, const char *county, const char *letters, uint32_t se
     uscc [HT_USCC_CHARS] = '\0';
 }
 
-//  USCC or serial, ownership, profit and the 公建民营 operator
+//  USCC (or a serial for 1 in 4 幸福院), ownership, profit, operator
 static void
 s_facility_identity (s_draft_t *draft, s_rng_t *rng, const s_slot_t *slot,
                      const char *county, size_t index, s_facility_t *summary)
 {
-    const char *ownership = "公办", *profit = "非营利";
-    const char *prefix = s_profiles [slot->kind].uscc_prefix, *letters = "MJ";
-    if (slot->kind == S_REGIONAL_HOME || slot->kind == S_CENTER
-    || (slot->kind == S_STATION && s_chance (rng, 600)))
+    s_facility_kind_t kind = slot->kind;
+    const char *ownership = "公办", *profit = "非营利", *prefix = s_profiles [kind].uscc_prefix;
+    if (kind == S_REGIONAL_HOME || kind == S_CENTER || (kind == S_STATION && s_chance (rng, 600)))
         ownership = "公建民营";
     else
-    if (slot->kind == S_MEAL_POINT || slot->kind == S_PRIVATE_HOME)
+    if (kind == S_MEAL_POINT || kind == S_PRIVATE_HOME)
         ownership = s_chance (rng, 250)? "民办公助": "民办";
-    if (slot->kind == S_PRIVATE_HOME && s_chance (rng, 300)) {
-        profit = "营利";
-        prefix = "91";          //  a company, not a 民办非企业单位
-    }
-    letters = streq (prefix, "12")? "45": streq (prefix, "91")? "MA": letters;
-    //  7919 is prime to 10^6: serials stay unique for a million facilities
+    if (kind == S_PRIVATE_HOME && s_chance (rng, 300))
+        profit = "营利", prefix = "91";     //  a company, not a 民办非企业单位
+    //  7919 is prime to 10^6: organisation codes stay unique per facility
     uint32_t serial = (uint32_t) ((index * 7919 + 13) % 1000000);
-    if (slot->kind == S_VILLAGE_POINT && s_chance (rng, 250)) {
-        char text [S_NAME_BYTES];
+    char text [S_NAME_BYTES];
+    if (kind == S_VILLAGE_POINT && s_chance (rng, 250)) {
         s_format (text, sizeof text, "XFY%06zu", index);
         s_str (draft, "serial", text);
     }
     else {
-        s_uscc (prefix, county, letters, serial, summary->uscc);
+        s_uscc (prefix, county, streq (prefix, "12")? "45": streq (prefix, "91")? "MA": "MJ",
+                serial, summary->uscc);
         s_str (draft, "uscc", summary->uscc);
     }
     if (streq (ownership, "公建民营")) {
-        char operator_uscc [HT_USCC_CHARS + 1];
-        s_uscc ("91", county, "MA", serial, operator_uscc);
-        s_str (draft, "operator_uscc", operator_uscc);
+        s_uscc ("91", county, "MA", serial, text);
+        s_str (draft, "operator_uscc", text);
     }
     s_str (draft, "ownership", ownership);
     s_str (draft, "profit", profit);
@@ -1077,10 +950,9 @@ s_facility_identity (s_draft_t *draft, s_rng_t *rng, const s_slot_t *slot,
 static void
 s_facility_capacity (s_draft_t *draft, s_rng_t *rng, const s_slot_t *slot, s_facility_t *summary)
 {
-    static const int rating_weights [] = { 100, 300, 350, 180, 70 };
     const s_profile_t *profile = &s_profiles [slot->kind];
-    int64_t area = s_range (rng, profile->area_low, profile->area_high);
-    s_int (draft, "area", area * 100 + s_below (rng, 100));
+    s_int (draft, "area", (int64_t) s_range (rng, profile->area_low, profile->area_high) * 100
+                        + s_below (rng, 100));
     int beds = profile->beds_high? s_range (rng, profile->beds_low, profile->beds_high): 0;
     if (beds)
         s_int (draft, "beds_total", beds);
@@ -1102,11 +974,12 @@ s_facility_capacity (s_draft_t *draft, s_rng_t *rng, const s_slot_t *slot, s_fac
     s_int (draft, "residents_disabled", residents * s_range (rng, 20, 65) / 100);
     s_int (draft, "staff", beds / s_range (rng, 3, 5) + 2);
     S_SUBSET (draft, rng, "services", s_institution_services, 3, 6);
-    bool clinic = s_chance (rng, beds >= 100? 300: 50);
-    s_bool (draft, "clinic", clinic);
-    s_bool (draft, "insurance_designated", clinic && s_chance (rng, 500));
+    bool clinic = s_chance (rng, beds >= 100? 300: 50);       //  医养结合
+    s_note (draft, ht_record_set_bool (draft->record, "clinic", clinic), "clinic");
+    s_note (draft, ht_record_set_bool (draft->record, "insurance_designated",
+                                       clinic && s_chance (rng, 500)), "insurance_designated");
     if (s_chance (rng, 600)) {
-        summary->rating = 1 + (int) S_WEIGHTED (rng, rating_weights);
+        summary->rating = 1 + (int) S_WEIGHTED (rng, s_rating_weights);
         s_int (draft, "rating_level", summary->rating);
     }
 }
@@ -1134,11 +1007,11 @@ s_facility_contact (s_draft_t *draft, s_rng_t *rng, const s_tree_t *tree,
         s_format (text, sizeof text, "%s民养备〔%.4s〕%03zu号",
                   tree->counties [place->county].short_name, s_date (filed, date), index % 999 + 1);
         s_str (draft, "filing_no", text);
-        s_day (draft, "filing_date", filed);
+        s_str (draft, "filing_date", date);
     }
 }
 
-//  Build facility index of the city; summary receives what others need
+//  Build the index'th facility of the city; summary gets what others need
 static s_draft_t
 s_facility_build (const s_gen_t *self, size_t index, s_facility_t *summary)
 {
@@ -1163,24 +1036,7 @@ s_facility_build (const s_gen_t *self, size_t index, s_facility_t *summary)
     return draft;
 }
 
-//  Fill pool [index]; print the facility too if asked to. A station in a
-//  street names the street's centre when that centre is in the pool.
-static int
-s_facility_run (s_gen_t *self, size_t index, bool print)
-{
-    s_draft_t draft = s_facility_build (self, index, &self->pool [index]);
-    if (!draft.record)
-        return ht_fail ("gen", HT_ENOMEM);
-    const s_place_t *place = &self->tree.places [self->pool [index].place];
-    uint32_t center = self->center_slot [place->township];
-    if (self->pool [index].kind == S_STATION && center < self->options.pool)
-        s_str (&draft, "parent_center", self->pool [center].key);
-    int rc = print? s_emit (self, &draft): HT_EXIT_OK;
-    ht_record_destroy (&draft.record);
-    return rc;
-}
-
-//  Build the pool (centres first, for parent_center), printing it if asked
+//  Build the pool credit records draw subjects from, printing it if asked
 static int
 s_facilities_run (s_gen_t *self)
 {
@@ -1190,11 +1046,12 @@ s_facilities_run (s_gen_t *self)
     if (!self->pool || !self->subject_weights)
         return ht_fail ("gen", HT_ENOMEM);
     int rc = HT_EXIT_OK;
-    for (size_t index = 0; index < self->plan_count && index < count && !rc; index++)
-        if (self->plan [index].kind == S_CENTER)
-            rc = s_facility_run (self, index, false);
     for (size_t index = 0; index < count && !rc; index++) {
-        rc = s_facility_run (self, index, self->options.facilities > 0);
+        s_draft_t draft = s_facility_build (self, index, &self->pool [index]);
+        if (!draft.record)
+            return ht_fail ("gen", HT_ENOMEM);
+        rc = self->options.facilities > 0? s_emit (self, &draft): HT_EXIT_OK;
+        ht_record_destroy (&draft.record);
         self->subject_weights [index] = (index? self->subject_weights [index - 1]: 0)
                                       + (uint64_t) s_profiles [self->pool [index].kind].subject_weight;
         if (self->options.facilities > 0)
@@ -1206,38 +1063,12 @@ s_facilities_run (s_gen_t *self)
 //  --------------------------------------------------------------------------
 //  Elders
 
-//  Birth years 1961-65, 1956-60 ... 1926-30: share of the 60+ population,
-//  share of women, and deaths per thousand, per band
-static const int s_band_weights [] = { 280, 250, 180, 120, 90, 52, 21, 7 };
-static const int s_band_women [] = { 490, 500, 510, 530, 560, 600, 650, 700 };
-static const int s_band_deaths [] = { 8, 12, 18, 25, 40, 60, 90, 130 };
-//  Ability levels 0-4 (GB/T 42195) per thousand, in the 60s, 70s, 80s, 90s+
-static const int s_ability [4][5] = {
-    { 900, 60, 25, 10, 5 }, { 780, 120, 55, 25, 20 },
-    { 560, 200, 120, 65, 55 }, { 350, 230, 180, 120, 120 } };
-static const char *const s_living [] = { "独居", "空巢", "留守", "family", "institution" };
-static const int s_urban_living [] = { 120, 380, 20, 450, 30 };
-static const int s_rural_living [] = { 100, 330, 120, 420, 30 };
-#define S_INSTITUTION 4             //  index of "institution" in s_living
-
 typedef struct {
     char id_no [S_NAME_BYTES];      //  18-character citizen ID
     int32_t birth;                  //  days since the epoch
     int sex;                        //  1 male, 2 female
     int band;                       //  index into s_band_*
 } s_identity_t;
-
-static int32_t
-s_first_birth (void)
-{
-    return s_days (1926, 1, 1);
-}
-
-static int32_t
-s_birth_days (void)
-{
-    return s_days (1966, 1, 1) - s_first_birth ();
-}
 
 //  Draw a birth day and sex, and issue a citizen ID no one else has: the
 //  n-th person of a county, day and sex gets sequence slot (h + 337n) mod
@@ -1250,8 +1081,8 @@ s_identity (s_gen_t *self, s_rng_t *rng, const s_place_t *home, s_identity_t *wh
         int32_t first = s_days (1961 - 5 * who->band, 1, 1);
         who->birth = first + (int32_t) s_below (rng, (uint32_t) (s_days (1966 - 5 * who->band, 1, 1) - first));
         who->sex = s_chance (rng, s_band_women [who->band])? 2: 1;
-        size_t cell = ((size_t) home->county * (size_t) s_birth_days ()
-                    + (size_t) (who->birth - s_first_birth ())) * 2 + (size_t) who->sex - 1;
+        size_t cell = ((size_t) home->county * S_BIRTH_DAYS
+                    + (size_t) (who->birth - s_days (1926, 1, 1))) * 2 + (size_t) who->sex - 1;
         uint32_t issued = self->id_counters [cell];
         if (issued >= S_ID_SLOTS)
             continue;
@@ -1267,18 +1098,6 @@ s_identity (s_gen_t *self, s_rng_t *rng, const s_place_t *home, s_identity_t *wh
     return false;
 }
 
-static const char *
-s_ethnicity (const s_tree_t *tree, s_rng_t *rng, const s_place_t *home)
-{
-    int zhuang = 3, yao = 3;                //  per thousand
-    if (strncmp (home->code, "441825", 6) == 0)
-        zhuang = 400, yao = 150;            //  连山壮族瑶族自治县
-    if (strncmp (home->code, "441826", 6) == 0 || strstr (tree->places [home->township].name, "瑶族"))
-        yao = 550;                          //  连南瑶族自治县, 瑶族乡
-    int draw = (int) s_below (rng, 1000);
-    return draw < zhuang? "壮族": draw < zhuang + yao? "瑶族": "汉族";
-}
-
 //  Usually the hukou community; 1 in 10 lives elsewhere in the county (人户分离)
 static const s_place_t *
 s_residence (const s_tree_t *tree, s_rng_t *rng, const s_place_t *home)
@@ -1289,22 +1108,7 @@ s_residence (const s_tree_t *tree, s_rng_t *rng, const s_place_t *home)
     return &tree->places [tree->communities [county->first + s_below (rng, county->count)]];
 }
 
-//  An institution of the pool in the elder's county, or NULL
-static const char *
-s_institution_near (const s_gen_t *self, s_rng_t *rng, const s_place_t *home)
-{
-    size_t count = (size_t) self->options.pool;
-    size_t start = count? s_below (rng, (uint32_t) count): 0;
-    for (size_t step = 0; step < count && step < 256; step++) {
-        const s_facility_t *facility = &self->pool [(start + step) % count];
-        if (facility->kind <= S_PRIVATE_HOME
-        &&  self->tree.places [facility->place].county == home->county)
-            return facility->key;
-    }
-    return NULL;
-}
-
-//  Name, phone and the family contact
+//  Name, phone, and a family contact for half of them
 static void
 s_elder_person (s_draft_t *draft, s_rng_t *rng, const s_identity_t *who)
 {
@@ -1324,24 +1128,18 @@ s_elder_person (s_draft_t *draft, s_rng_t *rng, const s_identity_t *who)
     }
 }
 
-//  Assistance categories, ability, living arrangement
+//  Assistance categories, ability and care levels, living arrangement
 static void
-s_elder_care (const s_gen_t *self, s_draft_t *draft, s_rng_t *rng,
-              const s_identity_t *who, const s_place_t *home)
+s_elder_care (s_draft_t *draft, s_rng_t *rng, const s_identity_t *who, const s_place_t *home)
 {
     bool assessed = s_chance (rng, 700);
     int ability = assessed? (int) s_weighted (rng, s_ability [who->band / 2], 5): 0;
     const char *categories [6];
     size_t count = 0;
     bool destitute = s_chance (rng, 10);
-    if (destitute)
-        categories [count++] = "特困";
-    else
-    if (s_chance (rng, 40))
-        categories [count++] = "低保";
-    else
-    if (s_chance (rng, 30))
-        categories [count++] = "低收入";
+    const char *income = destitute? "特困": s_chance (rng, 40)? "低保": s_chance (rng, 30)? "低收入": NULL;
+    if (income)
+        categories [count++] = income;
     if (s_chance (rng, 15))
         categories [count++] = "优抚";
     if (s_chance (rng, ability >= 3? 150: 15))
@@ -1358,19 +1156,6 @@ s_elder_care (const s_gen_t *self, s_draft_t *draft, s_rng_t *rng,
     if ((destitute && s_chance (rng, 400)) || (ability >= 3 && s_chance (rng, 150)))
         living = S_INSTITUTION;     //  集中供养, or too frail to stay home
     s_str (draft, "living", s_living [living]);
-    const char *facility = living == S_INSTITUTION? s_institution_near (self, rng, home): NULL;
-    if (facility)
-        s_str (draft, "facility", facility);
-}
-
-static void
-s_elder_status (s_draft_t *draft, s_rng_t *rng, const s_identity_t *who)
-{
-    int draw = (int) s_below (rng, 1000);
-    int deaths = s_band_deaths [who->band];
-    s_str (draft, "status", draw < deaths? "deceased": draw < deaths + 5? "moved": "active");
-    if (draw < deaths + 5)
-        s_day (draft, "status_date", s_range (rng, s_days (2024, 1, 1), s_days (2026, 10, 31)));
 }
 
 static int
@@ -1378,28 +1163,28 @@ s_elder_build (s_gen_t *self, size_t index, s_draft_t *draft)
 {
     const s_tree_t *tree = &self->tree;
     s_rng_t rng = s_rng_for (self->options.seed, S_STREAM_ELDER, index);
-    size_t community = s_cumulative (&rng, tree->weights, tree->community_count);
-    const s_place_t *home = &tree->places [tree->communities [community]];
+    const s_place_t *home = &tree->places [tree->communities [
+        s_cumulative (&rng, tree->weights, tree->community_count)]];
     s_identity_t who;
-    if (!s_identity (self, &rng, home, &who)) {
-        fprintf (stderr, "hutong: gen: citizen IDs of %s run out: ask for more counties\n", home->code);
-        return HT_EXIT_USAGE;
-    }
+    if (!s_identity (self, &rng, home, &who))
+        return ht_usage_error ("gen: citizen IDs of %.6s run out: ask for more counties", home->code);
     s_header (draft, home->code, home->code);
     s_str (draft, "id_type", "居民身份证");
     s_str (draft, "id_no", who.id_no);
     s_int (draft, "sex", who.sex);
     s_day (draft, "birth_date", who.birth);
     s_elder_person (draft, &rng, &who);
-    s_str (draft, "ethnicity", s_ethnicity (tree, &rng, home));
     const s_place_t *residence = s_residence (tree, &rng, home);
     char address [S_TEXT_BYTES];
     s_address (tree, &rng, residence, address);
     s_str (draft, "hukou_region", home->code);
     s_str (draft, "residence_region", residence->code);
     s_str (draft, "address", address);
-    s_elder_care (self, draft, &rng, &who, home);
-    s_elder_status (draft, &rng, &who);
+    s_elder_care (draft, &rng, &who, home);
+    int draw = (int) s_below (&rng, 1000), deaths = s_band_deaths [who.band];
+    s_str (draft, "status", draw < deaths? "deceased": draw < deaths + 5? "moved": "active");
+    if (draw < deaths + 5)
+        s_day (draft, "status_date", s_range (&rng, s_days (2024, 1, 1), s_days (2026, 10, 31)));
     return HT_EXIT_OK;
 }
 
@@ -1407,18 +1192,14 @@ static int
 s_elders_print (s_gen_t *self)
 {
     size_t total = (size_t) self->options.elders;
-    if (total == 0)
-        return HT_EXIT_OK;
-    size_t cells = self->tree.county_count * (size_t) s_birth_days () * 2;
-    self->id_counters = (uint16_t *) calloc (cells, sizeof (uint16_t));
+    self->id_counters = (uint16_t *) calloc (self->tree.county_count * S_BIRTH_DAYS * 2, sizeof (uint16_t));
     if (!self->id_counters)
         return ht_fail ("gen", HT_ENOMEM);
     int rc = HT_EXIT_OK;
     for (size_t index = 0; index < total && !rc; index++) {
         s_draft_t draft = { ht_record_new ("elder"), NULL };
         rc = draft.record? s_elder_build (self, index, &draft): ht_fail ("gen", HT_ENOMEM);
-        if (!rc)
-            rc = s_emit (self, &draft);
+        rc = rc? rc: s_emit (self, &draft);
         ht_record_destroy (&draft.record);
         s_progress (self, index + 1, total, "elders");
     }
@@ -1426,30 +1207,16 @@ s_elders_print (s_gen_t *self)
 }
 
 //  --------------------------------------------------------------------------
-//  Credit records about pool facilities, from 2024-01-01 to 2026-10-31.
-//  Inspections and rectifications come from the county; penalties, ratings
-//  and list entries from the city (DOMAIN.md §5).
-
-typedef enum {
-    S_INSPECTION, S_RECTIFICATION, S_PENALTY, S_RATING, S_LIST_ENTRY
-} s_credit_type_t;
-
-static const int s_credit_weights [] = { 600, 150, 100, 100, 50 };
-static const char *const s_credit_types [] = {
-    "inspection", "rectification", "penalty", "rating", "list_entry" };
-static const char *const s_doc_marks [] = { "检", "改", "罚", "评", "信" };
-
-static int32_t
-s_credit_day (s_rng_t *rng)
-{
-    return s_range (rng, s_days (2024, 1, 1), s_days (2026, 10, 31));
-}
+//  Credit records about pool facilities, dated 2024-01-01 to 2026-10-31
+//  (inspections end in August, so follow-ups stay in the past).
+//  Inspections and rectifications come from the county; penalties,
+//  ratings and list entries from the city (DOMAIN.md §5).
 
 //  Header, issuer, doc_no (unique: it carries the item number), subject;
 //  then the key, which rectifications cite
 static void
-s_credit_common (const s_gen_t *self, s_draft_t *draft, s_credit_type_t type, size_t facility,
-                 size_t dept, int32_t date, size_t index)
+s_credit_common (const s_gen_t *self, s_draft_t *draft, s_credit_type_t type,
+                 size_t facility, size_t dept, int32_t date, size_t index)
 {
     const s_facility_t *subject = &self->pool [facility];
     const s_place_t *place = &self->tree.places [subject->place];
@@ -1465,7 +1232,7 @@ s_credit_common (const s_gen_t *self, s_draft_t *draft, s_credit_type_t type, si
     s_str (draft, "issuer_dept", s_depts [dept].dept);
     s_str (draft, "issuer_region", issuer);
     s_str (draft, "doc_no", doc_no);
-    s_day (draft, "date", date);
+    s_str (draft, "date", day);
     if (*subject->uscc)
         s_str (draft, "subject_uscc", subject->uscc);
     s_str (draft, "subject_facility", subject->key);
@@ -1473,41 +1240,37 @@ s_credit_common (const s_gen_t *self, s_draft_t *draft, s_credit_type_t type, si
     s_note (draft, ht_record_derive_key (draft->record, NULL), "key");
 }
 
-//  双随机 plan, departments, checklist, result; an order to rectify is
-//  remembered for a later rectification record
+static size_t
+s_subject (const s_gen_t *self, s_rng_t *rng)
+{
+    return s_cumulative (rng, self->subject_weights, (size_t) self->options.pool);
+}
+
+//  Method, departments, checklist, result. An order to rectify is kept
+//  for a later rectification record.
 static void
 s_inspection (s_gen_t *self, s_draft_t *draft, s_rng_t *rng, size_t index)
 {
-    static const int dept_weights [] = { 500, 200, 200, 100 };
-    static const int method_weights [] = { 550, 200, 150, 100 };
-    static const char *const methods [] = { "双随机", "targeted", "complaint", "joint" };
-    static const int result_weights [] = { 750, 200, 40, 10 };
-    static const char *const results [] = { "合格", "责令整改", "不合格", "拒检" };
-    size_t facility = s_cumulative (rng, self->subject_weights, (size_t) self->options.pool);
-    size_t dept = S_WEIGHTED (rng, dept_weights);
-    int32_t date = s_credit_day (rng);
+    size_t facility = s_subject (self, rng), dept = S_WEIGHTED (rng, s_inspection_depts);
+    int32_t date = s_range (rng, s_days (2024, 1, 1), s_days (2026, 8, 15));
     s_credit_common (self, draft, S_INSPECTION, facility, dept, date, index);
-    size_t method = S_WEIGHTED (rng, method_weights);
-    s_str (draft, "method", methods [method]);
-    char text [S_TEXT_BYTES], day [S_DATE_BYTES];
-    if (method == 0) {
+    size_t method = S_WEIGHTED (rng, s_method_weights);
+    s_str (draft, "method", s_methods [method]);
+    char text [S_TEXT_BYTES], day [S_DATE_BYTES], first [S_NAME_BYTES], second [S_NAME_BYTES];
+    if (method == 0) {          //  双随机 inspections follow a published plan
         const s_place_t *place = &self->tree.places [self->pool [facility].place];
         s_format (text, sizeof text, "%s%s双随机〔%.4s〕%d号", self->tree.counties [place->county].short_name,
                   s_depts [dept].short_name, s_date (date, day), s_range (rng, 1, 12));
         s_str (draft, "plan_no", text);
     }
-    const char *departments [2] = { s_depts [dept].dept,
-                                    s_depts [(dept + 1 + s_below (rng, 3)) % 4].dept };
-    s_strs (draft, "departments", departments, method == 3? 2: 1);
+    const char *departments [2] = { s_depts [dept].dept, s_depts [(dept + 1 + s_below (rng, 3)) % 4].dept };
+    s_strs (draft, "departments", departments, streq (s_methods [method], "joint")? 2: 1);
     S_SUBSET (draft, rng, "checklist", s_checklist, 2, 4);
-    const char *inspectors [2];
-    char first [S_NAME_BYTES], second [S_NAME_BYTES];
     s_person_name (rng, NULL, s_range (rng, 1, 2), first);
     s_person_name (rng, NULL, s_range (rng, 1, 2), second);
-    inspectors [0] = first, inspectors [1] = second;
-    s_strs (draft, "inspectors", inspectors, 2);
-    size_t result = S_WEIGHTED (rng, result_weights);
-    s_str (draft, "result", results [result]);
+    s_strs (draft, "inspectors", (const char *[]) { first, second }, 2);
+    size_t result = S_WEIGHTED (rng, s_result_weights);
+    s_str (draft, "result", s_results [result]);
     if (method == 0 || s_chance (rng, 500))
         s_day (draft, "published_on", date + s_range (rng, 3, 20));
     if (result == 1 || result == 2) {
@@ -1522,84 +1285,75 @@ s_inspection (s_gen_t *self, s_draft_t *draft, s_rng_t *rng, size_t index)
 static void
 s_rectification (s_gen_t *self, s_draft_t *draft, s_rng_t *rng, size_t index)
 {
-    static const int outcome_weights [] = { 800, 120, 80 };
-    static const char *const outcomes [] = { "done", "partial", "overdue" };
     size_t pick = s_below (rng, (uint32_t) self->open_count);
     s_inspection_t inspection = self->open [pick];
     self->open [pick] = self->open [--self->open_count];
-    int32_t date = inspection.date + s_range (rng, 1, inspection.deadline - inspection.date);
+    int32_t date = s_range (rng, inspection.date + 1, inspection.deadline);
     s_credit_common (self, draft, S_RECTIFICATION, inspection.facility, inspection.dept, date, index);
     s_str (draft, "ref", inspection.key);
-    size_t first = s_below (rng, S_COUNT (s_rectify_actions));
-    size_t second = (first + 1 + s_below (rng, S_COUNT (s_rectify_actions) - 1)) % S_COUNT (s_rectify_actions);
-    char actions [S_TEXT_BYTES];
-    s_format (actions, sizeof actions, "%s%s%s", s_rectify_actions [first],
-              s_chance (rng, 500)? "；": "", s_chance (rng, 500)? s_rectify_actions [second]: "");
-    s_str (draft, "actions", actions);
+    size_t actions = S_COUNT (s_rectify_actions), first = s_below (rng, (uint32_t) actions);
+    size_t second = (first + 1 + s_below (rng, (uint32_t) actions - 1)) % actions;
+    char text [S_TEXT_BYTES];
+    bool both = s_chance (rng, 500);
+    s_format (text, sizeof text, "%s%s%s", s_rectify_actions [first], both? "；": "",
+              both? s_rectify_actions [second]: "");
+    s_str (draft, "actions", text);
     s_day (draft, "deadline", inspection.deadline);
-    size_t outcome = S_WEIGHTED (rng, outcome_weights);
-    s_str (draft, "outcome", outcomes [outcome]);
-    s_day (draft, "verified_on", outcome == 2? inspection.deadline + s_range (rng, 5, 30)
+    size_t outcome = S_WEIGHTED (rng, s_outcome_weights);
+    s_str (draft, "outcome", s_outcomes [outcome]);
+    s_day (draft, "verified_on", streq (s_outcomes [outcome], "overdue")
+                                 ? inspection.deadline + s_range (rng, 5, 30)
                                  : s_range (rng, date, inspection.deadline));
 }
 
 static void
 s_penalty (s_gen_t *self, s_draft_t *draft, s_rng_t *rng, size_t index)
 {
-    static const int dept_weights [] = { 400, 300, 300, 0 };
-    static const int kind_weights [] = { 350, 500, 120, 30 };
-    static const int publicity_days [] = { 180, 365, 1095, 1095 };
-    static const int fine_limits [] = { 30, 50, 100, 30 };     //  thousand yuan
-    const char *types [4][2] = { { "警告" }, { "警告", "罚款" }, { "罚款", "停业整顿" }, { "吊销" } };
-    size_t facility = s_cumulative (rng, self->subject_weights, (size_t) self->options.pool);
-    size_t dept = S_WEIGHTED (rng, dept_weights);
-    int32_t date = s_credit_day (rng);
+    size_t facility = s_subject (self, rng), dept = S_WEIGHTED (rng, s_penalty_depts);
+    int32_t date = s_range (rng, s_days (2024, 1, 1), s_days (2026, 10, 31));
     s_credit_common (self, draft, S_PENALTY, facility, dept, date, index);
     char text [S_TEXT_BYTES], day [S_DATE_BYTES];
     s_format (text, sizeof text, "%s%s罚决〔%.4s〕%04zu号", self->tree.short_name,
               s_depts [dept].short_name, s_date (date, day), index + 1);
     s_str (draft, "decision_no", text);
     s_str (draft, "legal_basis", s_depts [dept].legal_basis);
-    size_t kind = S_WEIGHTED (rng, kind_weights);
-    s_strs (draft, "penalty_types", types [kind], kind == 0 || kind == 3? 1: 2);
-    if (kind == 1 || kind == 2)         //  in fen, whole hundreds of yuan
-        s_int (draft, "fine", (int64_t) s_range (rng, 50, fine_limits [dept] * 10) * 10000);
+    size_t kind = S_WEIGHTED (rng, s_penalty_weights);
+    s_strs (draft, "penalty_types", s_penalty_types [kind], s_penalty_types [kind][1]? 2: 1);
+    if (s_penalty_types [kind][1])      //  a fine, in fen: whole hundreds of yuan
+        s_int (draft, "fine", (int64_t) s_range (rng, 50, s_fine_limits [dept] * 10) * 10000);
     s_day (draft, "publicity_from", date + 7);
-    s_day (draft, "publicity_until", date + 7 + publicity_days [kind]);
+    s_day (draft, "publicity_until", date + 7 + s_publicity_days [kind]);
 }
 
-//  GB/T 37276 grade where the facility has a rating level, else the
-//  city's credit grade
+//  A GB/T 37276 grade where the facility has a rating level (valid three
+//  years), else the city's yearly credit grade
 static void
 s_rating (s_gen_t *self, s_draft_t *draft, s_rng_t *rng, size_t index)
 {
-    static const char *const grades [] = { "A级", "B级", "C级" };
-    size_t facility = s_cumulative (rng, self->subject_weights, (size_t) self->options.pool);
-    int32_t date = s_credit_day (rng);
+    size_t facility = s_subject (self, rng);
+    int32_t date = s_range (rng, s_days (2024, 1, 1), s_days (2026, 10, 31));
     s_credit_common (self, draft, S_RATING, facility, 0, date, index);
     int rating = self->pool [facility].rating;
     char scheme [S_TEXT_BYTES];
     s_format (scheme, sizeof scheme, "%s养老服务机构信用等级", self->tree.short_name);
     s_str (draft, "scheme", rating? "GB/T 37276-2018": scheme);
-    s_str (draft, "level", rating? s_chinese_levels [rating - 1]: grades [s_skewed (rng, 3)]);
+    s_str (draft, "level", rating? s_chinese_levels [rating - 1]: S_FREQUENT (rng, s_credit_grades));
     s_day (draft, "valid_until", date + (rating? 3 * 365: 365));
 }
 
-//  Notice, then listing after 陈述申辩, sometimes removal (never past
-//  the end of the period)
+//  Notice, then listing after 陈述申辩, sometimes removal; never dated
+//  past the end of the period
 static void
 s_list_entry (s_gen_t *self, s_draft_t *draft, s_rng_t *rng, size_t index)
 {
-    static const int ground_weights [] = { 50, 100, 120, 250, 80, 200, 80, 70, 30, 20 };
-    static const char *const grounds [] = { "1", "2", "3", "4", "5", "6", "7", "8", "9", "10" };
-    size_t facility = s_cumulative (rng, self->subject_weights, (size_t) self->options.pool);
-    int32_t date = s_credit_day (rng), listed = date + s_range (rng, 15, 30);
-    int32_t last = s_days (2026, 10, 31);
+    size_t facility = s_subject (self, rng);
+    int32_t last = s_days (2026, 10, 31), date = s_range (rng, s_days (2024, 1, 1), last);
+    int32_t listed = date + s_range (rng, 15, 30);
     s_credit_common (self, draft, S_LIST_ENTRY, facility, 0, date, index);
     s_str (draft, "list", s_chance (rng, 400)? "joint_punishment": "watch");
-    size_t ground = S_WEIGHTED (rng, ground_weights), other = S_WEIGHTED (rng, ground_weights);
-    const char *chosen [2] = { grounds [ground], grounds [other] };
-    s_strs (draft, "grounds", chosen, other == ground? 1: 2);
+    size_t ground = S_WEIGHTED (rng, s_ground_weights), other = S_WEIGHTED (rng, s_ground_weights);
+    s_strs (draft, "grounds", (const char *[]) { s_grounds [ground], s_grounds [other] },
+            other == ground? 1: 2);
     char text [S_TEXT_BYTES], day [S_DATE_BYTES];
     s_format (text, sizeof text, "经查，%s%s%s%s。", self->pool [facility].name, s_ground_facts [ground],
               other == ground? "": "，并", other == ground? "": s_ground_facts [other]);
@@ -1608,8 +1362,7 @@ s_list_entry (s_gen_t *self, s_draft_t *draft, s_rng_t *rng, size_t index)
     if (s_chance (rng, 250))
         s_str (draft, "objection", "当事人提出陈述申辩，经复核不予采纳");
     int draw = (int) s_below (rng, 1000);
-    bool notice = draw < 150 || listed > last;
-    bool removed = !notice && draw >= 850 && listed + 90 <= last;
+    bool notice = draw < 150 || listed > last, removed = !notice && draw >= 850 && listed + 90 <= last;
     s_str (draft, "status", notice? "notice": removed? "removed": "listed");
     if (notice)
         return;
@@ -1631,6 +1384,9 @@ s_credit_print (s_gen_t *self)
     self->open = (s_inspection_t *) calloc (total + 1, sizeof (s_inspection_t));
     if (!self->open)
         return ht_fail ("gen", HT_ENOMEM);
+    void (*build []) (s_gen_t *, s_draft_t *, s_rng_t *, size_t) = {
+        [S_INSPECTION] = s_inspection, [S_RECTIFICATION] = s_rectification,
+        [S_PENALTY] = s_penalty, [S_RATING] = s_rating, [S_LIST_ENTRY] = s_list_entry };
     int rc = HT_EXIT_OK;
     for (size_t index = 0; index < total && !rc; index++) {
         s_draft_t draft = { ht_record_new ("credit"), NULL };
@@ -1638,11 +1394,7 @@ s_credit_print (s_gen_t *self)
             return ht_fail ("gen", HT_ENOMEM);
         s_rng_t rng = s_rng_for (self->options.seed, S_STREAM_CREDIT, index);
         s_credit_type_t type = (s_credit_type_t) S_WEIGHTED (&rng, s_credit_weights);
-        if (type == S_RECTIFICATION && self->open_count == 0)
-            type = S_INSPECTION;
-        void (*build []) (s_gen_t *, s_draft_t *, s_rng_t *, size_t) = {
-            s_inspection, s_rectification, s_penalty, s_rating, s_list_entry };
-        build [type] (self, &draft, &rng, index);
+        build [type == S_RECTIFICATION && !self->open_count? S_INSPECTION: type] (self, &draft, &rng, index);
         rc = s_emit (self, &draft);
         ht_record_destroy (&draft.record);
         s_progress (self, index + 1, total, "credit records");
@@ -1655,9 +1407,10 @@ s_credit_print (s_gen_t *self)
 static void
 s_gen_destroy (s_gen_t *self)
 {
-    s_tree_destroy (&self->tree);
+    free (self->tree.places);
+    free (self->tree.communities);
+    free (self->tree.weights);
     free (self->plan);
-    free (self->center_slot);
     free (self->pool);
     free (self->subject_weights);
     free (self->id_counters);
@@ -1676,10 +1429,8 @@ s_gen_run (s_gen_t *self)
     if (!s_plan_build (self))
         return ht_fail ("gen: planning facilities", HT_ENOMEM);
     int rc = s_facilities_run (self);
-    if (!rc)
-        rc = s_elders_print (self);
-    if (!rc)
-        rc = s_credit_print (self);
+    rc = rc? rc: s_elders_print (self);
+    rc = rc? rc: s_credit_print (self);
     if (!rc && fflush (stdout))
         rc = ht_fail ("gen: writing standard output", HT_EIO);
     return rc;

@@ -1,7 +1,8 @@
-//  gen_names: tables behind `hutong gen` — Qingyuan's county-level units
-//  and townships, and syllables for the names of people and places.
-//  Included once, by cmd_gen.c. Frequent entries come first: gen draws
-//  with a skew towards the front of each list.
+//  gen_names: the tables behind `hutong gen` — Qingyuan's county-level
+//  units and townships, syllables for names of people and places, and the
+//  shares gen draws facilities, elders and credit records by. Included
+//  once, by cmd_gen.c. Name tables list frequent entries first: gen draws
+//  with a skew towards the front. Shares are per thousand.
 #ifndef GEN_NAMES_H_INCLUDED
 #define GEN_NAMES_H_INCLUDED
 
@@ -182,5 +183,106 @@ static const char *const s_removal_reasons [] = {
 static const char *const s_chinese_levels [] = {
     "一级", "二级", "三级", "四级", "五级",
 };
+
+//  --------------------------------------------------------------------------
+//  Facilities
+
+typedef enum {
+    S_WELFARE_HOME,                 //  county 社会福利院, 公办
+    S_TOWN_HOME,                    //  township 敬老院, 公办
+    S_REGIONAL_HOME,                //  区域性敬老院, 公建民营
+    S_PRIVATE_HOME,                 //  民办 养老院
+    S_CENTER,                       //  a street's 居家养老服务中心
+    S_STATION,                      //  居家养老服务站
+    S_VILLAGE_POINT,                //  幸福院
+    S_MEAL_POINT                    //  长者饭堂
+} s_facility_kind_t;
+
+typedef enum { S_BY_COUNTY, S_BY_TOWNSHIP, S_BY_PLACE } s_named_by_t;
+
+typedef struct {
+    const char *type;               //  facility type field
+    const char *name_format;        //  "%s敬老院", filled with ...
+    s_named_by_t named_by;          //  ... the county, township or place name
+    const char *uscc_prefix;        //  12 事业单位, 52 民办非企业单位
+    int beds_low, beds_high;        //  beds_total (0: none)
+    int area_low, area_high;        //  m²
+    int subject_weight;             //  how often credit records name one
+} s_profile_t;
+
+//  Beds per DOMAIN.md §1: public homes average 70, private 128, 公建民营 400
+static const s_profile_t s_profiles [] = {
+    [S_WELFARE_HOME]  = { "institution", "%s社会福利院", S_BY_COUNTY, "12",
+                          80, 300, 3000, 15000, 6 },
+    [S_TOWN_HOME]     = { "institution", "%s敬老院", S_BY_TOWNSHIP, "12",
+                          30, 110, 1500, 6000, 6 },
+    [S_REGIONAL_HOME] = { "institution", "%s区域性敬老院", S_BY_TOWNSHIP, "12",
+                          200, 700, 8000, 20000, 6 },
+    [S_PRIVATE_HOME]  = { "institution", "%s", S_BY_COUNTY, "52",    //  + brand, suffix
+                          50, 250, 2000, 10000, 8 },
+    [S_CENTER]        = { "street_center", "%s居家养老服务中心", S_BY_TOWNSHIP, "52",
+                          10, 40, 500, 1500, 3 },
+    [S_STATION]       = { "community_station", "%s居家养老服务站", S_BY_PLACE, "52",
+                          0, 10, 150, 500, 1 },
+    [S_VILLAGE_POINT] = { "village_point", "%s幸福院", S_BY_PLACE, "52",
+                          0, 0, 80, 300, 1 },
+    [S_MEAL_POINT]    = { "meal_point", "%s长者饭堂", S_BY_PLACE, "52",
+                          0, 0, 60, 200, 2 },
+};
+
+//  Past the city's plan: extra stations, 幸福院, 饭堂 and private homes
+static const int s_extra_weights [] = { 35, 30, 20, 15 };
+static const s_facility_kind_t s_extra_kinds [] = {
+    S_STATION, S_VILLAGE_POINT, S_MEAL_POINT, S_PRIVATE_HOME };
+static const int s_rating_weights [] = { 100, 300, 350, 180, 70 };
+
+//  --------------------------------------------------------------------------
+//  Elders
+
+//  Birth years 1961-65, 1956-60 ... 1926-30 (everyone is 60 or older):
+//  share of the 60+ population, share of women, deaths, per band
+static const int s_band_weights [] = { 280, 250, 180, 120, 90, 52, 21, 7 };
+static const int s_band_women [] = { 490, 500, 510, 530, 560, 600, 650, 700 };
+static const int s_band_deaths [] = { 8, 12, 18, 25, 40, 60, 90, 130 };
+//  Ability levels 0-4 (GB/T 42195) in the 60s, 70s, 80s, 90s
+static const int s_ability [4][5] = {
+    { 900, 60, 25, 10, 5 }, { 780, 120, 55, 25, 20 },
+    { 560, 200, 120, 65, 55 }, { 350, 230, 180, 120, 120 } };
+static const char *const s_living [] = { "独居", "空巢", "留守", "family", "institution" };
+static const int s_urban_living [] = { 120, 380, 20, 450, 30 };
+static const int s_rural_living [] = { 100, 330, 120, 420, 30 };
+#define S_INSTITUTION 4             //  index of "institution" in s_living
+
+//  --------------------------------------------------------------------------
+//  Credit
+
+typedef enum {
+    S_INSPECTION, S_RECTIFICATION, S_PENALTY, S_RATING, S_LIST_ENTRY
+} s_credit_type_t;
+
+static const int s_credit_weights [] = { 600, 150, 100, 100, 50 };
+static const char *const s_credit_types [] = {
+    "inspection", "rectification", "penalty", "rating", "list_entry" };
+static const char *const s_doc_marks [] = { "检", "改", "罚", "评", "信" };
+
+static const int s_inspection_depts [] = { 500, 200, 200, 100 };
+static const int s_method_weights [] = { 550, 200, 150, 100 };
+static const char *const s_methods [] = { "双随机", "targeted", "complaint", "joint" };
+static const int s_result_weights [] = { 750, 200, 40, 10 };
+static const char *const s_results [] = { "合格", "责令整改", "不合格", "拒检" };
+static const int s_outcome_weights [] = { 800, 120, 80 };
+static const char *const s_outcomes [] = { "done", "partial", "overdue" };
+
+//  Penalties: warning; warning and fine; fine and suspension; revocation
+static const int s_penalty_depts [] = { 400, 300, 300, 0 };
+static const int s_penalty_weights [] = { 350, 500, 120, 30 };
+static const char *const s_penalty_types [][2] = {
+    { "警告" }, { "警告", "罚款" }, { "罚款", "停业整顿" }, { "吊销" } };
+static const int s_publicity_days [] = { 180, 365, 1095, 1095 };
+static const int s_fine_limits [] = { 30, 50, 100, 30 };    //  thousand yuan, per dept
+
+static const char *const s_credit_grades [] = { "A级", "B级", "C级" };
+static const int s_ground_weights [] = { 50, 100, 120, 250, 80, 200, 80, 70, 30, 20 };
+static const char *const s_grounds [] = { "1", "2", "3", "4", "5", "6", "7", "8", "9", "10" };
 
 #endif

@@ -17,6 +17,7 @@ static const ht_command_t s_commands [] = {
     { "status",      ht_cmd_status,      "a running node's peers, lag, records and quarantine" },
     { "quarantine",  ht_cmd_quarantine,  "list rejected input with its reason" },
     { "gen",         ht_cmd_gen,         "generate realistic synthetic records" },
+    { "bench network", ht_cmd_bench_network, "measure replication across running nodes" },
     { "bench",       ht_cmd_bench,       "measure signing, verifying and storing" },
 };
 

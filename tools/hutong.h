@@ -77,6 +77,16 @@ int ht_read_idkey (const char *path, uint8_t idkey [HT_IDKEY_BYTES]);
 //  True if stderr is a terminal (progress is shown only then)
 bool ht_stderr_is_tty (void);
 
+//  Benchmark helpers (cmd_bench.c)
+//  Seconds on the monotonic clock, sub-microsecond resolution
+double ht_bench_now (void);
+//  Raw libsodium Ed25519 verifications per second on one core
+double ht_bench_verify_rate (size_t count);
+//  An unsigned elder draft with a valid citizen ID distinct per index, in
+//  community (or one of twenty under 441802001 if NULL); caller owns
+ht_record_t *ht_bench_elder (size_t index, const uint8_t *idkey, uint64_t hlc,
+                             const char *community);
+
 //  Subcommands (cmd_*.c)
 int ht_cmd_keygen (int argc, char **argv);
 int ht_cmd_cert_issue (int argc, char **argv);
@@ -93,5 +103,6 @@ int ht_cmd_quarantine (int argc, char **argv);
 int ht_cmd_gen (int argc, char **argv);
 int ht_cmd_bench (int argc, char **argv);
 int ht_cmd_status (int argc, char **argv);
+int ht_cmd_bench_network (int argc, char **argv);
 
 #endif

@@ -39,7 +39,7 @@ ht_args_parse (const ht_command_spec_t *spec, int argc, char **argv,
     optind = 1;
     opterr = 0;
     int choice;
-    while ((choice = getopt_long (argc, argv, "+h", long_options, NULL)) != -1) {
+    while ((choice = getopt_long (argc, argv, "h", long_options, NULL)) != -1) {
         if (choice == 'h') {
             ht_args_help (spec);
             return 1;

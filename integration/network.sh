@@ -1,0 +1,186 @@
+#  Build and run a local Hutong network on 127.0.0.1: keys, certificates
+#  (each parent certifies its children), stores holding the certificates
+#  the holder rule gives them, configs, and hutongd processes started
+#  top-down on ephemeral ports. Source after lib.sh (which provides
+#  $work, fail, ok and the cleanup trap). Every node started is stopped
+#  on exit.
+: "${HUTONGD:?set HUTONGD to the hutongd binary}"
+
+network_regions=()                  #  in start order: parents first
+declare -A network_parent_of=()     #  region -> parent region ("" for root)
+declare -A network_pid_of=()        #  region -> pid of its hutongd
+declare -A network_node_ep=()       #  region -> node endpoint (children)
+declare -A network_client_ep=()     #  region -> client endpoint
+cleanup_hooks+=("network_stop")
+
+#  region_prefix CODE: the code without trailing zero groups
+region_prefix () {
+    local c="$1"
+    if [ "${c:9:3}" != 000 ]; then echo "$c"
+    elif [ "${c:6:3}" != 000 ]; then echo "${c:0:9}"
+    elif [ "${c:4:2}" != 00 ]; then echo "${c:0:6}"
+    elif [ "${c:2:2}" != 00 ]; then echo "${c:0:4}"
+    else echo "${c:0:2}"; fi
+}
+
+#  region_related A B: one is an ancestor-or-self of the other
+region_related () {
+    local a b
+    a="$(region_prefix "$1")"; b="$(region_prefix "$2")"
+    [[ "$b" == "$a"* || "$a" == "$b"* ]]
+}
+
+node_store () { echo "$work/$1.store"; }
+node_client () { echo "${network_client_ep[$1]}"; }
+node_pid () { echo "${network_pid_of[$1]}"; }
+node_log () { echo "$work/$1.log"; }
+
+#  network_add REGION [PARENT] [NAME]: a node with its key and certificate
+network_add () {
+    local region="$1" parent="${2:-}" name="${3:-$1}"
+    network_regions+=("$region")
+    network_parent_of[$region]="$parent"
+    "$HUTONG" keygen --out "$region.key" --name "$name" >/dev/null
+    [ -f net.idkey ] || "$HUTONG" keygen --idkey --out net.idkey >/dev/null
+    "$HUTONG" cert issue --issuer "${parent:-$region}.key" --subject "$region.key.pub" \
+        --region "$region" --name "$name" --out "$region.cert" >/dev/null
+}
+
+#  network_chain ROOT CHILD GRANDCHILD ...: each the parent of the next
+network_chain () {
+    local parent=""
+    for region in "$@"; do network_add "$region" "$parent"; parent="$region"; done
+}
+
+#  The root's region (the one without a parent)
+network_root () {
+    local region
+    for region in "${network_regions[@]}"; do
+        [ -z "${network_parent_of[$region]}" ] && { echo "$region"; return; }
+    done
+}
+
+#  True if region has a child in the network
+network_has_children () {
+    local other
+    for other in "${network_regions[@]}"; do
+        [ "${network_parent_of[$other]}" = "$1" ] && return 0
+    done
+    return 1
+}
+
+#  Create a node's store holding the certificates it should hold
+network_init_store () {
+    local region="$1" other certs=()
+    "$HUTONG" init --store "$(node_store "$region")" --region "$region" \
+        --anchor "$(network_root).key.pub" --idkey net.idkey >/dev/null
+    for other in "${network_regions[@]}"; do
+        region_related "$region" "$other" && certs+=("$other.cert")
+    done
+    "$HUTONG" put --store "$(node_store "$region")" --quiet "${certs[@]}" \
+        || fail "cannot store the certificates of $region"
+}
+
+#  Write a node's config; the parent must already be running
+network_write_config () {
+    local region="$1" parent="${network_parent_of[$1]}"
+    {
+        echo "node"
+        echo "    name = $region"
+        echo "    region = $region"
+        echo "    key = $work/$region.key"
+        echo "    anchor = $work/$(network_root).key.pub"
+        echo "    store = $(node_store "$region")"
+        echo "    client = tcp://127.0.0.1:*"
+        network_has_children "$region" && echo "    listen = tcp://127.0.0.1:*"
+        if [ -n "$parent" ]; then
+            echo "parent"
+            echo "    endpoint = ${network_node_ep[$parent]}"
+            echo "    key = $work/$parent.key.pub"
+        fi
+        echo "limits"
+        echo "    heartbeat_ms = ${NETWORK_HEARTBEAT_MS:-500}"
+        echo "    peer_timeout_ms = ${NETWORK_TIMEOUT_MS:-3000}"
+        echo "log"
+        echo "    level = ${NETWORK_LOG_LEVEL:-info}"
+    } > "$work/$region.cfg"
+}
+
+#  Start one node and learn its bound endpoints from its log
+network_start_node () {
+    local region="$1" line deadline=$((SECONDS + 20))
+    [ -d "$(node_store "$region")" ] || network_init_store "$region"
+    network_write_config "$region"
+    "$HUTONGD" --config "$work/$region.cfg" >>"$(node_log "$region")" 2>&1 &
+    network_pid_of[$region]=$!
+    until line="$(grep -a " started; node " "$(node_log "$region")" | tail -n 1)" && [ -n "$line" ]; do
+        kill -0 "${network_pid_of[$region]}" 2>/dev/null \
+            || { cat "$(node_log "$region")" >&2; fail "hutongd $region exited at start"; }
+        [ $SECONDS -lt $deadline ] || fail "hutongd $region did not start"
+        sleep 0.05
+    done
+    network_node_ep[$region]="$(sed -E 's/.* node ([^,]*), client.*/\1/' <<<"$line")"
+    network_client_ep[$region]="$(sed -E 's/.* client ([^,]*), parent.*/\1/' <<<"$line")"
+}
+
+network_start () {
+    local region
+    for region in "${network_regions[@]}"; do network_start_node "$region"; done
+}
+
+#  network_stop_node REGION: SIGTERM, then SIGKILL after 10 s
+network_stop_node () {
+    local pid="${network_pid_of[$1]:-}" deadline=$((SECONDS + 10))
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || { kill -KILL "$pid" 2>/dev/null || true; break; }
+        sleep 0.05
+    done
+    wait "$pid" 2>/dev/null || true
+    network_pid_of[$1]=""
+}
+
+network_stop () {
+    local index
+    for ((index = ${#network_regions[@]} - 1; index >= 0; index--)); do
+        network_stop_node "${network_regions[$index]}"
+    done
+}
+
+#  node_status REGION: the node's status JSON
+node_status () {
+    "$HUTONG" status --json --node "$(node_client "$1")" --node-key "$work/$1.key.pub" \
+        --key "$work/$1.key" --timeout 3000
+}
+
+#  Wait until every node's peers are all connected
+network_wait_connected () {
+    local deadline=$((SECONDS + $1)) region
+    for region in "${network_regions[@]}"; do
+        until node_status "$region" 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if s["peers"] and all(p["connected"] for p in s["peers"]) else 1)'; do
+            [ $SECONDS -lt $deadline ] || fail "node $region did not connect to its peers"
+            sleep 0.1
+        done
+    done
+}
+
+#  Wait until no node has lag toward any peer twice in a row
+network_wait_idle () {
+    local deadline=$((SECONDS + $1)) region busy quiet=0
+    while [ $quiet -lt 2 ]; do
+        busy=0
+        for region in "${network_regions[@]}"; do
+            node_status "$region" 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if all(p["connected"] and p["lag"] == 0 for p in s["peers"]) else 1)' || busy=1
+        done
+        if [ $busy = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+        [ $SECONDS -lt $deadline ] || fail "the network did not go idle"
+        sleep 0.2
+    done
+}

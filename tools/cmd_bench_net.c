@@ -1,0 +1,204 @@
+//  hutong bench network: replication figures across running nodes — the
+//  end-to-end rate of a bulk write at a community until all of it is
+//  stored at the city, and the latency of single writes on an otherwise
+//  idle network — next to the raw Ed25519 verify rate of this run.
+#include <sodium.h>
+#include "hutong.h"
+#include "ht_client.h"
+
+#define S_POLL_US 200               //  how often the city store is looked at
+#define S_LATENCY_DEADLINE_S 10.0   //  a write slower than this is lost
+
+static const ht_option_t s_options [] = {
+    { "write-store", true, "DIR", "the community node's store (bulk writes go here)" },
+    { "write-node", true, "ENDPOINT", "the community node's client endpoint (single writes)" },
+    { "write-node-key", true, "PUB", "the community node's public key" },
+    { "key", true, "KEYFILE", "the community's key (signs the elders)" },
+    { "watch-store", true, "DIR", "the city node's store, watched for arrivals" },
+    { "records", true, "N", "bulk records (default 100000)" },
+    { "writes", true, "N", "single writes timed for latency (default 200)" },
+    { "batch", true, "N", "records per write transaction (default 1000)" },
+    { "json", false, NULL, "print the figures as one JSON object" },
+    { NULL }
+};
+
+static const ht_command_spec_t s_spec = {
+    "hutong bench network --write-store DIR --write-node EP --write-node-key PUB\n"
+    "                     --key KEYFILE --watch-store DIR [--records N] [--writes N]",
+    "Against running nodes (tools/bench-network.sh starts a community ->\n"
+    "township -> county -> city chain): time N elders written into the\n"
+    "community's store until all are stored at the city, and time single\n"
+    "writes sent to the community node until each is stored at the city.\n"
+    "Prints records/s, p50/p99 latency, and the raw verify rate of this run.",
+    s_options
+};
+
+typedef struct {
+    ht_store_t *write_store;        //  community store
+    ht_store_t *watch_store;        //  city store
+    ht_client_t *client;            //  community node
+    ht_keypair_t *key;              //  community key
+    char community [HT_REGION_BYTES];   //  its region
+    ht_hlc_t clock;                 //  timestamps for drafts
+    size_t next_index;              //  next distinct elder
+} s_bench_t;
+
+//  A signed elder of the community
+static ht_record_t *
+s_signed_elder (s_bench_t *self)
+{
+    ht_record_t *record = ht_bench_elder (self->next_index++, ht_store_idkey (self->write_store),
+                                          ht_hlc_now (&self->clock), self->community);
+    if (ht_record_sign (record, self->key))
+        ht_record_destroy (&record);
+    return record;
+}
+
+//  Wait until the city holds count elders; seconds waited, or -1
+static double
+s_wait_count (s_bench_t *self, uint64_t count, double deadline_s)
+{
+    double start = ht_bench_now ();
+    while (ht_store_count (self->watch_store, "elder") < count) {
+        if (ht_bench_now () - start > deadline_s)
+            return -1;
+        usleep (S_POLL_US);
+    }
+    return ht_bench_now () - start;
+}
+
+//  Bulk: sign (untimed), then write and wait (timed); records/s or -1
+static double
+s_throughput (s_bench_t *self, size_t count, size_t batch)
+{
+    ht_record_t **records = (ht_record_t **) calloc (count, sizeof (ht_record_t *));
+    for (size_t index = 0; index < count; index++)
+        records [index] = s_signed_elder (self);
+    uint64_t target = ht_store_count (self->watch_store, "elder") + count;
+    double start = ht_bench_now ();
+    bool ok = true;
+    for (size_t offset = 0; offset < count && ok; offset += batch) {
+        size_t size = count - offset < batch? count - offset: batch;
+        ht_apply_stats_t stats = { 0 };
+        ok = ht_store_apply (self->write_store, records + offset, size, NULL, &stats, NULL) == 0
+          && stats.applied == size;
+        if (ht_stderr_is_tty ())
+            fprintf (stderr, "\rbench: wrote %zu of %zu", offset + size, count);
+    }
+    double written = ht_bench_now () - start;
+    double waited = ok? s_wait_count (self, target, 600): -1;
+    if (ht_stderr_is_tty ())
+        fprintf (stderr, "\rbench: wrote %zu in %.1fs; all at the city after %.1fs\n",
+                 count, written, written + waited);
+    for (size_t index = 0; index < count; index++)
+        ht_record_destroy (&records [index]);
+    free (records);
+    return waited < 0? -1: (double) count / (ht_bench_now () - start);
+}
+
+static int
+s_compare_doubles (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y? -1: x > y;
+}
+
+//  Single writes on an idle network: send, then watch the city store for
+//  the key; fills the sorted latencies (ms), returns how many arrived
+static size_t
+s_latency (s_bench_t *self, size_t writes, double *latencies)
+{
+    size_t arrived = 0;
+    for (size_t index = 0; index < writes; index++) {
+        ht_record_t *record = s_signed_elder (self);
+        char key [HT_KEY_MAX_CHARS + 1];
+        snprintf (key, sizeof key, "%s", ht_record_key (record));
+        int error = 0;
+        double start = ht_bench_now ();
+        json_t *reply = ht_client_put (self->client, &record, 1, &error);
+        json_decref (reply);
+        ht_record_destroy (&record);
+        ht_record_t *found = NULL;
+        while (reply && !found && ht_bench_now () - start < S_LATENCY_DEADLINE_S) {
+            found = ht_store_get (self->watch_store, "elder", key, NULL);
+            if (!found)
+                usleep (S_POLL_US);
+        }
+        if (found)
+            latencies [arrived++] = (ht_bench_now () - start) * 1000.0;
+        ht_record_destroy (&found);
+        usleep (20000);             //  let the network go idle again
+    }
+    qsort (latencies, arrived, sizeof (double), s_compare_doubles);
+    return arrived;
+}
+
+//  Open stores, key and client from the options; exit code on failure
+static int
+s_open (s_bench_t *self, const char **values)
+{
+    enum { WRITE_STORE, WRITE_NODE, WRITE_NODE_KEY, KEY, WATCH_STORE };
+    uint8_t node_key [HT_PUBKEY_BYTES];
+    for (int index = WRITE_STORE; index <= WATCH_STORE; index++)
+        if (!values [index])
+            return ht_usage_error ("bench network: --write-store, --write-node, "
+                                   "--write-node-key, --key and --watch-store are required");
+    if (ht_public_load (values [WRITE_NODE_KEY], node_key))
+        return ht_usage_error ("bench network: cannot read %s", values [WRITE_NODE_KEY]);
+    if (!(self->key = ht_load_key (values [KEY]))
+    ||  !(self->write_store = ht_open_store (values [WRITE_STORE]))
+    ||  !(self->watch_store = ht_open_store (values [WATCH_STORE])))
+        return HT_EXIT_ERROR;
+    snprintf (self->community, sizeof self->community, "%s", ht_store_region (self->write_store));
+    self->client = ht_client_new (values [WRITE_NODE], node_key, self->key, 10000);
+    if (!self->client)
+        return ht_usage_error ("bench network: cannot connect to %s", values [WRITE_NODE]);
+    //  Elders already written by an earlier run keep their keys distinct
+    self->next_index = (size_t) ht_store_count (self->write_store, "elder");
+    return HT_EXIT_OK;
+}
+
+int
+ht_cmd_bench_network (int argc, char **argv)
+{
+    enum { RECORDS = 5, WRITES, BATCH, JSON };
+    const char *values [10];
+    int first_arg, rc = ht_args_parse (&s_spec, argc, argv, values, &first_arg);
+    if (rc)
+        return rc == 1? HT_EXIT_OK: rc;
+    long records = values [RECORDS]? atol (values [RECORDS]): 100000;
+    long writes = values [WRITES]? atol (values [WRITES]): 200;
+    long batch = values [BATCH]? atol (values [BATCH]): 1000;
+    if (records < 1 || writes < 1 || batch < 1)
+        return ht_usage_error ("bench network: counts must be positive");
+    s_bench_t self = { 0 };
+    rc = s_open (&self, values);
+    double *latencies = (double *) calloc ((size_t) writes, sizeof (double));
+    if (rc == HT_EXIT_OK) {
+        double baseline = ht_bench_verify_rate (20000);
+        size_t arrived = s_latency (&self, (size_t) writes, latencies);
+        double rate = s_throughput (&self, (size_t) records, (size_t) batch);
+        double p50 = arrived? latencies [arrived / 2]: -1;
+        double p99 = arrived? latencies [(arrived * 99) / 100 < arrived? (arrived * 99) / 100: arrived - 1]: -1;
+        json_t *out = json_pack ("{s:f, s:f, s:f, s:I, s:I, s:f, s:f, s:f}",
+            "verify_per_second", baseline, "records_per_second", rate,
+            "ratio_to_verify", rate / baseline, "records", (json_int_t) records,
+            "writes_arrived", (json_int_t) arrived, "latency_p50_ms", p50,
+            "latency_p99_ms", p99, "latency_max_ms", arrived? latencies [arrived - 1]: -1.0);
+        if (values [JSON])
+            ht_print_json (out);
+        else
+            printf ("libsodium verify (baseline)  %10.0f /s\n"
+                    "end to end, community->city  %10.0f records/s  (%.3f x verify)\n"
+                    "single write latency         p50 %.1f ms, p99 %.1f ms (%zu of %ld arrived)\n",
+                    baseline, rate, rate / baseline, p50, p99, arrived, writes);
+        json_decref (out);
+        rc = rate > 0 && arrived == (size_t) writes? HT_EXIT_OK: HT_EXIT_ERROR;
+    }
+    free (latencies);
+    ht_client_destroy (&self.client);
+    ht_store_destroy (&self.write_store);
+    ht_store_destroy (&self.watch_store);
+    ht_keypair_destroy (&self.key);
+    return rc;
+}
