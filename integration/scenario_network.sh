@@ -213,6 +213,12 @@ for t in 441802001000 441802002000 441803101000; do
     put_store "$t" "facilities-$t.jsonl" "township $t stores 3 facilities"
 done
 put_node 441803100000 facilities-441803100000.jsonl "township 441803100000 puts 3 facilities through its client socket"
+facility_in 441802002001 441802000000 > township-wide.jsonl     #  refused: not counted
+expect_exit 1 "a township publishing a facility county-wide is refused" -- \
+    "$HUTONG" put --store 441802002000.store --key 441802002000.key township-wide.jsonl
+grep -q '"out_of_scope"' <("$HUTONG" quarantine --store 441802002000.store) \
+    || fail "the county-wide facility signed by a township is not quarantined as out_of_scope"
+ok "the township's county-wide facility is quarantined as out_of_scope"
 
 #  Counties: 3 facilities scoped county-wide, 4 credit records about
 #  subjects in their townships and communities
@@ -402,6 +408,15 @@ expect="cert=15,elder=$elders,facility=$facilities,credit=$credits"
 wait_converged 30 "$expect" "after the hostile input"
 for r in "${nodes[@]}"; do bg_alive "$r" || fail "hutongd $r died"; done
 ok "all 15 nodes still running"
+
+#  Stop the tree from the leaves up: each node exits 0 on SIGTERM
+unclean=()
+for r in "${communities[@]}" "${townships[@]}" "${counties[@]}" "$city"; do
+    rc=0; stop_bg "$r" 5 || rc=$?
+    [ "$rc" = 0 ] || unclean+=("$r:$rc")
+done
+if [ "${#unclean[@]}" = 0 ]; then ok "all 15 nodes stop cleanly on SIGTERM, leaves first"
+else fail_later "nodes did not stop cleanly on SIGTERM (region:exit): ${unclean[*]}"; fi
 debug_lines="$(grep -c '^D: ' ./*.log | awk -F: '{ n += $NF } END { print n + 0 }')"
 if [ "$debug_lines" = 0 ]; then ok "no debug lines in the logs at log/level = info"
 else fail_later "$debug_lines debug lines (D:) in the logs although log/level = info"; fi

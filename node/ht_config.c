@@ -263,6 +263,8 @@ static int
 s_check_type (const s_key_t *key, const char *value, char *error, size_t error_size)
 {
     const char *reason = NULL;
+    if (*value == 0 && (key->flags & S_REQUIRED))
+        return 0;                   //  s_check_required names it as missing
     switch (key->type) {
         case S_TYPE_REGION:
             if (ht_region_check (value, &reason) != 0)
@@ -510,9 +512,10 @@ s_check_relations (const ht_config_t *config, char *error, size_t error_size)
         return s_fail (error, error_size, HT_ECONFIG,
                        "limits/map_limit_mb: %zu is below limits/map_mb (%zu)",
                        config->map_limit_bytes / S_MEBIBYTE, config->map_bytes / S_MEBIBYTE);
-    //  Wildcard ports differ on every bind, so only fixed ones can clash
-    if (*config->listen && streq (config->listen, config->client_listen)
-    &&  !strchr (config->listen, '*'))
+    //  Ephemeral ports differ on every bind, so only fixed ones can clash
+    size_t length = strlen (config->listen);
+    if (length && streq (config->listen, config->client_listen)
+    &&  !(length >= 2 && streq (config->listen + length - 2, ":*")))
         return s_fail (error, error_size, HT_ECONFIG,
                        "node/client: same endpoint as node/listen (%s)", config->listen);
     return 0;

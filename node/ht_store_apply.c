@@ -6,10 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <unistd.h>
 #include "ht_store_private.h"
 #include "ht_hlc.h"
 
 #define S_QUARANTINE_MAX_DATA_BYTES (64u * 1024)
+#define S_PARALLEL_MIN_ITEMS 64     //  smaller batches verify on one thread
+#define S_MAX_THREADS 4
 
 //  One input of a batch, prepared once before the first attempt
 typedef struct {
@@ -19,8 +23,12 @@ typedef struct {
     size_t size;                    //  their size
     uint8_t *encoded;               //  canonical encoding (owned) or NULL
     size_t encoded_size;            //  its size
+    bool encoded_borrowed;          //  encoded points at data (not owned)
+    bool from_bytes;                //  came as bytes: decode when preparing
     int error;                      //  decode or encode error, 0 if none
     const char *reason;             //  static text for error
+    int verified;                   //  signature check: 0 valid, or error
+    const char *verify_reason;      //  its reason
 } s_item_t;
 
 //  The state of one attempt at a batch
@@ -360,15 +368,18 @@ s_quarantine_put (s_batch_t *batch, const s_item_t *item, int code,
 
 //  Decide whether a record may enter: 0 or the code to quarantine it with
 static int
-s_admit (s_batch_t *batch, const ht_record_t *record, const char **reason)
+s_admit (s_batch_t *batch, const s_item_t *item, const char **reason)
 {
+    const ht_record_t *record = item->record;
     //  Nodes hold full records; redacted forms are for clients only, and
     //  one stored here would lose its withheld fields for good
     if (!ht_record_is_full (record)) {
         *reason = "a redacted record cannot be stored";
         return HT_EREDACTED;
     }
-    int code = ht_record_verify (record, reason);
+    //  The signature was checked before the transaction, in parallel
+    int code = item->verified;
+    *reason = item->verify_reason;
     if (code == 0)
         code = ht_record_validate (record, reason);
     //  A version from the far future would win every merge until then
@@ -391,7 +402,7 @@ s_batch_item (s_batch_t *batch, const s_item_t *item, int *code)
     const char *reason = item->reason;
     *code = item->error;
     if (*code == 0)
-        *code = s_admit (batch, item->record, &reason);
+        *code = s_admit (batch, item, &reason);
     if (batch->fatal)
         return batch->fatal;
     if (*code != 0)
@@ -567,12 +578,82 @@ s_items_destroy (s_item_t *items, size_t count)
     for (size_t i = 0; items && i < count; i++) {
         if (items [i].owned)
             ht_record_destroy (&items [i].record);
-        free (items [i].encoded);
+        if (!items [i].encoded_borrowed)
+            free (items [i].encoded);
     }
     free (items);
 }
 
 //  Encode an item's record canonically, once for every attempt
+static void s_item_encode (s_item_t *item);
+
+//  Make an item ready for the transaction: decode it (if it came as bytes),
+//  encode it, check its signature. Touches nothing shared, so items are
+//  prepared on several threads at once: signatures are most of the cost.
+static void
+s_item_prepare (s_item_t *item)
+{
+    if (item->from_bytes) {
+        item->record = ht_record_decode (item->data, item->size, &item->error,
+                                         &item->reason);
+        item->owned = true;
+        if (!item->record && item->error == 0)
+            item->error = HT_EMALFORMED;
+        if (item->record) {
+            //  Decoding refuses anything but the canonical bytes, so the
+            //  bytes received are the bytes to store
+            item->encoded = (uint8_t *) item->data;
+            item->encoded_size = item->size;
+            item->encoded_borrowed = true;
+        }
+    }
+    else
+        s_item_encode (item);
+    if (item->error == 0)
+        item->verified = ht_record_verify (item->record, &item->verify_reason);
+}
+
+typedef struct {
+    s_item_t *items;                //  first item of this share
+    size_t count;                   //  how many
+} s_share_t;
+
+static void *
+s_prepare_share (void *arg)
+{
+    s_share_t *share = (s_share_t *) arg;
+    for (size_t i = 0; i < share->count; i++)
+        s_item_prepare (&share->items [i]);
+    return NULL;
+}
+
+//  Prepare every item, on up to S_MAX_THREADS threads (this one included)
+static void
+s_items_prepare (s_item_t *items, size_t count)
+{
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    size_t threads = count < S_PARALLEL_MIN_ITEMS || cores < 2? 1
+                   : (size_t) (cores < S_MAX_THREADS? cores: S_MAX_THREADS);
+    s_share_t shares [S_MAX_THREADS];
+    pthread_t workers [S_MAX_THREADS];
+    bool started [S_MAX_THREADS] = { false };
+    size_t per_thread = (count + threads - 1) / threads, offset = 0;
+    for (size_t t = 0; t < threads; t++) {
+        shares [t].items = items + offset;
+        shares [t].count = offset + per_thread <= count? per_thread: count - offset;
+        offset += shares [t].count;
+        //  Share 0 runs here; a thread that cannot start runs here too
+        if (t > 0)
+            started [t] = pthread_create (&workers [t], NULL, s_prepare_share, &shares [t]) == 0;
+    }
+    s_prepare_share (&shares [0]);
+    for (size_t t = 1; t < threads; t++)
+        if (started [t])
+            pthread_join (workers [t], NULL);
+        else
+            s_prepare_share (&shares [t]);
+}
+
 static void
 s_item_encode (s_item_t *item)
 {
@@ -597,10 +678,9 @@ ht_store_apply (ht_store_t *self, ht_record_t *const *records, size_t count,
     s_item_t *items = calloc (count + 1, sizeof *items);
     if (!items)
         return HT_ENOMEM;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count; i++)
         items [i].record = records [i];
-        s_item_encode (&items [i]);
-    }
+    s_items_prepare (items, count);
     int code = s_apply_items (self, items, count, origin, stats, results);
     s_items_destroy (items, count);
     return code;
@@ -621,16 +701,11 @@ ht_store_apply_encoded (ht_store_t *self, const uint8_t *const *data,
     if (!items)
         return HT_ENOMEM;
     for (size_t i = 0; i < count; i++) {
-        s_item_t *item = &items [i];
-        item->data = data [i];
-        item->size = sizes [i];
-        item->record = ht_record_decode (data [i], sizes [i], &item->error,
-                                         &item->reason);
-        item->owned = true;
-        if (!item->record && item->error == 0)
-            item->error = HT_EMALFORMED;
-        s_item_encode (item);
+        items [i].data = data [i];
+        items [i].size = sizes [i];
+        items [i].from_bytes = true;
     }
+    s_items_prepare (items, count);
     int code = s_apply_items (self, items, count, origin, stats, results);
     s_items_destroy (items, count);
     return code;

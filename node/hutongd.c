@@ -14,8 +14,9 @@
 
 #define S_VERSION "0.1.0"
 #define S_EXIT_OK 0                 //  clean stop, --check passed, --help
-#define S_EXIT_FAILURE 1            //  bad config, store, lock, node failure
+#define S_EXIT_FAILURE 1            //  could not start: config, store, lock, node
 #define S_EXIT_USAGE 2              //  bad command line
+#define S_EXIT_NODE_DIED 3          //  the node failed while running
 #define S_MESSAGE_MAX_CHARS 1024
 #define S_ENDPOINTS_TIMEOUT_MS 5000
 
@@ -39,8 +40,10 @@ s_usage (FILE *out)
         "      --check        validate FILE and open the store, then exit\n"
         "  -h, --help         show this help\n"
         "      --version      show the version\n\n"
-        "Exit codes: 0 stopped cleanly or check passed; 1 invalid configuration,\n"
-        "store unusable or locked, node failed; 2 bad command line.\n\n");
+        "Exit codes: 0 stopped cleanly, or --check passed; 1 could not start\n"
+        "(invalid configuration, store missing, mismatched or in use by another\n"
+        "hutongd, node failed to start); 2 bad command line; 3 the node failed\n"
+        "while running (worth a restart). Messages go to stderr.\n\n");
     ht_config_print_help (out);
 }
 
@@ -66,10 +69,13 @@ s_lock_store (const char *store_path)
     char lock_path [PATH_MAX + 16], pid_text [32] = "";
     snprintf (lock_path, sizeof lock_path, "%s/hutongd.lock", store_path);
     int fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
+    if (fd < 0 && errno == ENOENT)
+        s_fail ("node/store: %s does not exist (create it with 'hutong init')", store_path);
+    else
+    if (fd < 0)
         s_fail ("node/store: cannot open %s: %s", lock_path, strerror (errno));
+    if (fd < 0)
         return -1;
-    }
     if (flock (fd, LOCK_EX | LOCK_NB) != 0) {
         ssize_t size = pread (fd, pid_text, sizeof pid_text - 1, 0);
         pid_text [size > 0? strcspn (pid_text, "\n"): 0] = 0;
@@ -141,22 +147,27 @@ s_on_signal (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
-//  The node speaks only when asked, so anything unprompted means trouble
+//  The node speaks only when asked, so a message now means its thread
+//  ended (czmq then sends a signal) or something went wrong
 static int
 s_on_node (zloop_t *loop, zsock_t *pipe, void *arg)
 {
     (void) loop;
     s_daemon_t *self = (s_daemon_t *) arg;
     zmsg_t *message = zmsg_recv (pipe);
-    char *command = message? zmsg_popstr (message): NULL;
-    zsys_error ("hutongd: node actor %s; stopping",
-                !message? "is gone": zmsg_signal (message) >= 0 || !command? "stopped"
-                        : "sent an unexpected message");
-    if (command)
-        zsys_error ("hutongd: unexpected message was '%.40s'", command);
-    zstr_free (&command);
+    if (!message || zmsg_signal (message) >= 0) {
+        zsys_error ("hutongd: node actor stopped unexpectedly; exiting");
+        //  Nobody is left to answer ht_node_destroy's $TERM: do not wait
+        zsock_set_rcvtimeo (pipe, 0);
+    }
+    else {
+        char *command = zmsg_popstr (message);
+        zsys_error ("hutongd: node actor sent unexpected '%.40s'; stopping",
+                    command? command: "");
+        zstr_free (&command);
+    }
     zmsg_destroy (&message);
-    self->exit_code = S_EXIT_FAILURE;
+    self->exit_code = S_EXIT_NODE_DIED;
     return -1;
 }
 

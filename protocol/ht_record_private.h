@@ -3,6 +3,7 @@
 #ifndef HT_RECORD_PRIVATE_H_INCLUDED
 #define HT_RECORD_PRIVATE_H_INCLUDED
 
+#include <msgpack.h>
 #include "ht_record.h"
 
 #define HT_REASON_CHARS 160
@@ -46,6 +47,9 @@ struct _ht_record_t {
 //  the slot takes a copy. 0 or HT_EFIELD.
 int ht_record__load_field (ht_record_t *self, size_t index,
                            const uint8_t *value, size_t size);
+
+//  Same from a value decoding has parsed already (packed canonically here)
+int ht_record__load_object (ht_record_t *self, size_t index, const msgpack_object *object);
 
 //  Free a slot's value and caches, leaving it absent
 void ht_record__clear_field (ht_field_slot_t *slot);

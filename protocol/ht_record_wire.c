@@ -167,13 +167,7 @@ s_decode_field_map (ht_record_t *self, const msgpack_object *map, char which,
             uint8_t salt [HT_SALT_BYTES];
             bool had_salt = slot->has_salt;
             memcpy (salt, slot->salt, HT_SALT_BYTES);
-            ht_packer_t value;
-            ht_packer_init (&value);
-            msgpack_pack_object (&value.packer, pair->val);
-            int rc = ht_record__load_field (self, (size_t) field,
-                                            (const uint8_t *) value.buffer.data,
-                                            value.buffer.size);
-            ht_packer_destroy (&value);
+            int rc = ht_record__load_object (self, (size_t) field, &pair->val);
             if (rc)
                 s_fail (error, HT_EFIELD, "field value has the wrong type");
             slot->has_salt = had_salt;      //  loading clears the slot

@@ -253,6 +253,9 @@ ht_region_parent (const char *code, char *parent)
 static bool
 s_any_prefix (const char *code_or_prefix, char *prefix)
 {
+    //  Full codes (the common case: every record check) validate once
+    if (code_or_prefix && strlen (code_or_prefix) == HT_REGION_DIGITS)
+        return ht_region_prefix (code_or_prefix, prefix) > 0;
     char code [HT_REGION_BYTES];
     if (ht_region_from_prefix (code_or_prefix, code) != 0)
         return false;

@@ -13,6 +13,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,8 +202,9 @@ ht_fixture_rmrf (const char *path)
     while (dir && (entry = readdir (dir)) != NULL) {
         if (strcmp (entry->d_name, ".") == 0 || strcmp (entry->d_name, "..") == 0)
             continue;
-        char child [512];
-        snprintf (child, sizeof child, "%s/%s", path, entry->d_name);
+        char child [PATH_MAX + 256];
+        if (snprintf (child, sizeof child, "%s/%s", path, entry->d_name) >= (int) sizeof child)
+            continue;
         struct stat info;
         if (lstat (child, &info) == 0 && S_ISDIR (info.st_mode))
             ht_fixture_rmrf (child);

@@ -74,8 +74,10 @@ ht_bench_elder (size_t index, const uint8_t *idkey, uint64_t hlc, const char *co
           || ht_record_set_str (record, "hukou_region", region)
           || ht_record_set_str (record, "status", "active")
           || ht_record_derive_key (record, idkey);
-    assert (rc == 0);
-    ht_record_set_hlc (record, hlc);
+    if (rc)                         //  our own draft: a bug if it fails
+        ht_record_destroy (&record);
+    else
+        ht_record_set_hlc (record, hlc);
     return record;
 }
 
