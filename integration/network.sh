@@ -8,6 +8,7 @@
 
 network_regions=()                  #  in start order: parents first
 declare -A network_parent_of=()     #  region -> parent region ("" for root)
+declare -A network_name_of=()       #  region -> the node's name
 declare -A network_pid_of=()        #  region -> pid of its hutongd
 declare -A network_node_ep=()       #  region -> node endpoint (children)
 declare -A network_client_ep=()     #  region -> client endpoint
@@ -40,6 +41,7 @@ network_add () {
     local region="$1" parent="${2:-}" name="${3:-$1}"
     network_regions+=("$region")
     network_parent_of[$region]="$parent"
+    network_name_of[$region]="$name"
     "$HUTONG" keygen --out "$region.key" --name "$name" >/dev/null
     [ -f net.idkey ] || "$HUTONG" keygen --idkey --out net.idkey >/dev/null
     "$HUTONG" cert issue --issuer "${parent:-$region}.key" --subject "$region.key.pub" \
@@ -86,7 +88,7 @@ network_write_config () {
     local region="$1" parent="${network_parent_of[$1]}"
     {
         echo "node"
-        echo "    name = $region"
+        echo "    name = ${network_name_of[$region]:-$region}"
         echo "    region = $region"
         echo "    key = $work/$region.key"
         echo "    anchor = $work/$(network_root).key.pub"

@@ -535,7 +535,7 @@ s_zpl_problem (const char *line)
     if (spaces % 4)
         return "indent by 4 spaces per level";
     const char *scan = line + spaces;
-    while (isalnum ((unsigned char) *scan) || strchr ("$-_@.&+/", *scan))
+    while (isalnum ((unsigned char) *scan) || (*scan && strchr ("$-_@.&+/", *scan)))
         scan++;
     if (scan == line + spaces)
         return "expected 'name = value'";
@@ -550,20 +550,20 @@ s_zpl_problem (const char *line)
     return NULL;
 }
 
-//  Explain why zconfig rejected the file at path
+//  Explain why zconfig rejected text, the contents of path
 static int
-s_syntax_error (const char *path, char *error, size_t error_size)
+s_syntax_error (const char *path, char *text, char *error, size_t error_size)
 {
-    FILE *file = fopen (path, "r");
-    char line [1100];
     int line_number = 0;
     const char *problem = NULL;
-    while (file && !problem && fgets (line, sizeof line, file)) {
+    for (char *line = text; line && !problem; ) {
+        char *newline = strchr (line, '\n');
+        if (newline)
+            *newline = 0;
         line_number++;
         problem = s_zpl_problem (line);
+        line = newline? newline + 1: NULL;
     }
-    if (file)
-        fclose (file);
     if (problem)
         return s_fail (error, error_size, HT_ECONFIG, "%s: line %d: %s",
                        path, line_number, problem);
@@ -571,7 +571,9 @@ s_syntax_error (const char *path, char *error, size_t error_size)
                    "%s: not valid ZPL (indent 4 spaces per level, 'name = value')", path);
 }
 
-//  Read path into a zconfig tree, or NULL with the reason in error
+//  Read path into a zconfig tree, or NULL with the reason in error. We
+//  slurp the file ourselves: zconfig_load leaks its zfile_t when the
+//  text does not parse (czmq 4.2), and we want the text for the message.
 static zconfig_t *
 s_read_file (const char *path, int *code, char *error, size_t error_size)
 {
@@ -585,9 +587,18 @@ s_read_file (const char *path, int *code, char *error, size_t error_size)
                         S_ISDIR (info.st_mode)? strerror (EISDIR): "not a regular file");
         return NULL;
     }
-    zconfig_t *tree = info.st_size? zconfig_load (path): zconfig_new ("root", NULL);
-    if (!tree)
-        *code = s_syntax_error (path, error, error_size);
+    zchunk_t *chunk = zchunk_slurp (path, 0);
+    if (!chunk) {
+        *code = s_fail (error, error_size, HT_EIO, "cannot read %s: %s", path, strerror (errno));
+        return NULL;
+    }
+    zconfig_t *tree = zconfig_chunk_load (chunk);
+    if (!tree) {
+        char *text = zchunk_strdup (chunk);
+        *code = text? s_syntax_error (path, text, error, error_size): HT_ENOMEM;
+        zstr_free (&text);
+    }
+    zchunk_destroy (&chunk);
     return tree;
 }
 

@@ -281,7 +281,9 @@ START_TEST (a_missing_required_key_is_named)
         ck_assert_str_eq (env.error, expected);
         free (text);
     }
-    //  An empty value is as good as missing
+    //  An empty file, and an empty value, are as good as missing
+    ck_assert_int_eq (s_load_text (&env, ""), HT_ECONFIG);
+    ck_assert_str_eq (env.error, "node/region: required key is missing");
     ck_assert_int_eq (s_load_text (&env, "node\n    region = \"\"\n"), HT_ECONFIG);
     ck_assert_ptr_nonnull (strstr (env.error, "required key is missing"));
     s_env_cleanup (&env);
