@@ -93,8 +93,11 @@ network_write_config () {
         echo "    key = $work/$region.key"
         echo "    anchor = $work/$(network_root).key.pub"
         echo "    store = $(node_store "$region")"
-        echo "    client = tcp://127.0.0.1:*"
-        network_has_children "$region" && echo "    listen = tcp://127.0.0.1:*"
+        #  A restarted node binds what it bound before, so its neighbours
+        #  find it where they left it
+        echo "    client = ${network_client_ep[$region]:-tcp://127.0.0.1:*}"
+        network_has_children "$region" \
+            && echo "    listen = ${network_node_ep[$region]:-tcp://127.0.0.1:*}"
         if [ -n "$parent" ]; then
             echo "parent"
             echo "    endpoint = ${network_node_ep[$parent]}"
@@ -110,12 +113,15 @@ network_write_config () {
 
 #  Start one node and learn its bound endpoints from its log
 network_start_node () {
-    local region="$1" line deadline=$((SECONDS + 20))
+    local region="$1" line deadline=$((SECONDS + 20)) skip
     [ -d "$(node_store "$region")" ] || network_init_store "$region"
     network_write_config "$region"
+    skip=0
+    [ -f "$(node_log "$region")" ] && skip=$(wc -l < "$(node_log "$region")")
     "$HUTONGD" --config "$work/$region.cfg" >>"$(node_log "$region")" 2>&1 &
     network_pid_of[$region]=$!
-    until line="$(grep -a " started; node " "$(node_log "$region")" | tail -n 1)" && [ -n "$line" ]; do
+    until line="$(tail -n +$((skip + 1)) "$(node_log "$region")" | grep -a " started; node " | tail -n 1)" \
+          && [ -n "$line" ]; do
         kill -0 "${network_pid_of[$region]}" 2>/dev/null \
             || { cat "$(node_log "$region")" >&2; fail "hutongd $region exited at start"; }
         [ $SECONDS -lt $deadline ] || fail "hutongd $region did not start"

@@ -77,7 +77,7 @@ static const s_key_t s_keys [] = {
     { "limits/peer_timeout_ms", S_TYPE_INT, "5000", 200, 600000, S_RELOADABLE,
       S_FIELD (peer_timeout_ms), "A peer silent this long is dead; must exceed heartbeat_ms" },
     { "limits/reconnect_min_ms", S_TYPE_INT, "100", 10, 60000, S_RELOADABLE,
-      S_FIELD (reconnect_min_ms), "First reconnect delay; doubles on each failure" },
+      S_FIELD (reconnect_min_ms), "First reconnect delay; later ones back off up to reconnect_max_ms" },
     { "limits/reconnect_max_ms", S_TYPE_INT, "5000", 100, 600000, S_RELOADABLE,
       S_FIELD (reconnect_max_ms), "Reconnect delay cap; at least reconnect_min_ms" },
     { "limits/poll_ms", S_TYPE_INT, "100", 10, 10000, S_RELOADABLE,
@@ -679,8 +679,8 @@ void
 ht_config_print_help (FILE *out)
 {
     fprintf (out, "Configuration keys (ZPL: a section line, then its keys indented\n"
-                  "4 spaces as 'name = value'; required keys marked *; keys marked\n"
-                  "reload take effect on SIGHUP, others need a restart):\n\n");
+                  "4 spaces as 'name = value'; keys marked reload take effect on\n"
+                  "SIGHUP, the others need a restart):\n\n");
     for (size_t index = 0; index < S_KEY_COUNT; index++) {
         const s_key_t *key = &s_keys [index];
         char detail [S_ERROR_MAX_CHARS];
@@ -691,8 +691,8 @@ ht_config_print_help (FILE *out)
         if (key->default_value && *key->default_value)
             snprintf (detail + length, sizeof detail - (size_t) length,
                       ", default %s", key->default_value);
-        fprintf (out, "  %-24s %s%s%s\n      %s\n", key->path,
-                 key->flags & S_REQUIRED? "* ": "", detail,
+        fprintf (out, "  %-24s %s%s%s\n      %s\n", key->path, detail,
+                 key->flags & S_REQUIRED? ", required": "",
                  key->flags & S_RELOADABLE? ", reload": "", key->help);
     }
 }

@@ -7,6 +7,7 @@
 #include "ht_node_private.h"
 
 #define S_REST_MS 2000              //  quiet this long = at rest
+#define S_PARENT_QUEUE_MESSAGES 10000   //  most messages waiting for the parent
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 
@@ -29,7 +30,7 @@ s_bind_server (ht_node_t *self, const char *endpoint, const char *domain)
     zsock_set_rcvhwm (sock, 0);
     zsock_set_router_mandatory (sock, 1);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
-        zsys_error ("node: cannot bind %s socket to %s: %s", domain, endpoint,
+        HT_ERROR (self, "node: cannot bind %s socket to %s: %s", domain, endpoint,
                     zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
     }
@@ -44,14 +45,17 @@ ht_node_connect_parent (ht_node_t *self)
     zsock_set_curve_serverkey_bin (dealer, self->parent.server_curve);
     zsock_set_curve_publickey_bin (dealer, ht_keypair_curve_public (self->key));
     zsock_set_curve_secretkey_bin (dealer, ht_keypair_curve_secret (self->key));
-    zsock_set_sndhwm (dealer, 0);
     zsock_set_rcvhwm (dealer, 0);
     zsock_set_linger (dealer, 0);
-    //  Pending messages are not kept for a parent that is not there yet;
-    //  HELLO is repeated after each reconnect instead
-    zsock_set_immediate (dealer, 1);
+    //  HELLO waits in the queue for the connection (and its CURVE
+    //  handshake) to come up; nothing else is sent to a parent that has not
+    //  welcomed us, so the queue stays small. A full queue or a send that
+    //  cannot go fails at once instead of blocking the whole node; each
+    //  reconnect makes a fresh socket and says HELLO again.
+    zsock_set_sndhwm (dealer, S_PARENT_QUEUE_MESSAGES);
+    zsock_set_sndtimeo (dealer, 0);
     if (zsock_connect (dealer, "%s", self->config.parent) < 0) {
-        zsys_error ("node: cannot connect to parent %s", self->config.parent);
+        HT_ERROR (self, "node: cannot connect to parent %s", self->config.parent);
         zsock_destroy (&dealer);
         return -1;
     }
@@ -89,7 +93,7 @@ ht_node_reconnect_parent (ht_node_t *self, const char *why)
     }
     ht_peer_t *peer = ht_repl_parent_peer (self);
     if (peer->welcomed)
-        zsys_warning ("node: lost parent %s (%s); reconnecting in %d ms",
+        HT_WARNING (self, "node: lost parent %s (%s); reconnecting in %d ms",
                       self->config.parent, why, self->parent.backoff_ms);
     peer->welcomed = false;
     peer->pulling = false;
@@ -117,7 +121,7 @@ s_on_parent (zloop_t *loop, zsock_t *reader, void *arg)
         ht_repl_on_message (self, ht_repl_parent_peer (self), &msg, zmsg);
     else {
         self->protocol_errors++;
-        zsys_warning ("node: malformed message from parent: %s", reason);
+        HT_WARNING (self, "node: malformed message from parent: %s", reason);
     }
     zmsg_destroy (&zmsg);
     return 0;
@@ -170,7 +174,7 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
     ht_peer_t *peer = routing_id? s_child_by_routing_id (self, routing_id): NULL;
     if (rc) {
         self->protocol_errors++;
-        zsys_warning ("node: malformed message from a child: %s", reason);
+        HT_WARNING (self, "node: malformed message from a child: %s", reason);
         if (routing_id)
             s_send_error (reader, zframe_dup (routing_id), ht_errname (rc), reason);
     }
@@ -282,12 +286,12 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
         if (frame && zframe_size (frame) == sizeof (ht_config_t)) {
             memcpy (&self->config, zframe_data (frame), sizeof (ht_config_t));
             ht_config_apply_log (&self->config);
-            zsys_info ("node: configuration reloaded");
+            HT_INFO (self, "node: configuration reloaded");
         }
         zframe_destroy (&frame);
     }
     else
-        zsys_warning ("node: unknown command '%s' on pipe", command);
+        HT_WARNING (self, "node: unknown command '%s' on pipe", command);
     zstr_free (&command);
     zmsg_destroy (&zmsg);
     return rc;
@@ -300,14 +304,14 @@ s_load_keys (ht_node_t *self)
     int error = 0;
     self->key = ht_keypair_load (self->config.key_file, &error);
     if (!self->key) {
-        zsys_error ("node: cannot load key %s: %s", self->config.key_file, ht_strerror (error));
+        HT_ERROR (self, "node: cannot load key %s: %s", self->config.key_file, ht_strerror (error));
         return -1;
     }
     if (*self->config.parent) {
         uint8_t parent_key [HT_PUBKEY_BYTES];
         if (ht_public_load (self->config.parent_key, parent_key)
         ||  ht_curve_public_from_ed25519 (parent_key, self->parent.server_curve)) {
-            zsys_error ("node: cannot read parent key %s", self->config.parent_key);
+            HT_ERROR (self, "node: cannot read parent key %s", self->config.parent_key);
             return -1;
         }
     }
@@ -321,7 +325,7 @@ s_bind_sockets (ht_node_t *self)
     if (*self->config.listen || *self->config.client_listen) {
         self->zap = zsock_new (ZMQ_REP);
         if (zsock_bind (self->zap, S_ZAP_ENDPOINT) < 0) {
-            zsys_error ("node: cannot bind the ZAP handler (another node in this process?)");
+            HT_ERROR (self, "node: cannot bind the ZAP handler (another node in this process?)");
             return -1;
         }
         zloop_reader (self->loop, self->zap, s_on_zap, self);

@@ -69,6 +69,15 @@ typedef struct {
     bool released;                      //  memory given back since then
 } ht_node_t;
 
+//  Logging at the configured level (czmq's zsys_* log at every level):
+//  every function that logs has its node as self
+#define HT_LOG(self, level, logger, ...) \
+    do { if (ht_config_log_enabled (&(self)->config, level)) logger (__VA_ARGS__); } while (0)
+#define HT_DEBUG(self, ...) HT_LOG (self, "debug", zsys_debug, __VA_ARGS__)
+#define HT_INFO(self, ...) HT_LOG (self, "info", zsys_info, __VA_ARGS__)
+#define HT_WARNING(self, ...) HT_LOG (self, "warning", zsys_warning, __VA_ARGS__)
+#define HT_ERROR(self, ...) HT_LOG (self, "error", zsys_error, __VA_ARGS__)
+
 //  ht_repl.c: replication
 //  A message arrived from a peer (parent, or a child on the ROUTER)
 void ht_repl_on_message (ht_node_t *self, ht_peer_t *peer, ht_msg_t *msg, zmsg_t *records);

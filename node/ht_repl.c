@@ -66,7 +66,7 @@ ht_repl_send (ht_node_t *self, ht_peer_t *peer, ht_msg_t *msg, zmsg_t **records_
         zframe_t *routing_id = zframe_dup (peer->routing_id);
         zmsg_prepend (zmsg, &routing_id);
         if (zmsg_send (&zmsg, self->router) != 0)
-            zsys_debug ("node: child %s is gone", peer->label);
+            HT_DEBUG (self, "node: child %s is gone", peer->label);
     }
     zmsg_destroy (&zmsg);
 }
@@ -140,11 +140,11 @@ ht_repl_notify_all (ht_node_t *self, const ht_peer_t *skip)
 //  its store was restored from a backup, so its sequence numbers are
 //  new: restart our cursor there at zero (applying is idempotent)
 static void
-s_adopt_epoch (ht_peer_t *peer, const ht_msg_t *msg)
+s_adopt_epoch (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *msg)
 {
     if (memcmp (peer->epoch, msg->epoch, HT_MSG_EPOCH_BYTES) != 0) {
         if (peer->cursor > 0)
-            zsys_warning ("node: peer %s has a new store epoch; pulling it again from zero",
+            HT_WARNING (self, "node: peer %s has a new store epoch; pulling it again from zero",
                           peer->label);
         memcpy (peer->epoch, msg->epoch, HT_MSG_EPOCH_BYTES);
         peer->cursor = 0;
@@ -212,7 +212,7 @@ s_serve_pull (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *pull)
     s_serve_t serve = { self, peer, zmsg_new (), 0, max, cursor, false };
     int rc = ht_store_changes (self->store, cursor, max * S_SCAN_FACTOR, s_serve_change, &serve);
     if (rc < 0) {
-        zsys_error ("node: cannot read the change log for %s: %s", peer->label, ht_strerror (rc));
+        HT_ERROR (self, "node: cannot read the change log for %s: %s", peer->label, ht_strerror (rc));
         zmsg_destroy (&serve.records);
         return;
     }
@@ -238,7 +238,7 @@ s_apply_batch (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
 {
     if (!peer->pulling) {
         self->protocol_errors++;
-        zsys_warning ("node: unrequested batch from %s ignored", peer->label);
+        HT_WARNING (self, "node: unrequested batch from %s ignored", peer->label);
         return;
     }
     peer->pulling = false;
@@ -269,7 +269,7 @@ s_apply_batch (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
     if (rc) {
         //  Nothing of the batch was written; the cursor stays, and the
         //  next heartbeat pulls the same records again
-        zsys_error ("node: cannot store a batch from %s: %s; will retry",
+        HT_ERROR (self, "node: cannot store a batch from %s: %s; will retry",
                     peer->label, ht_strerror (rc));
         return;
     }
@@ -280,7 +280,7 @@ s_apply_batch (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
     peer->applied += stats.applied;
     peer->batches++;
     if (stats.quarantined)
-        zsys_warning ("node: %zu of %zu records from %s quarantined",
+        HT_WARNING (self, "node: %zu of %zu records from %s quarantined",
                       stats.quarantined, count, peer->label);
     if (stats.applied) {
         self->last_seq = ht_store_last_seq (self->store);
@@ -315,7 +315,7 @@ ht_repl_on_hello (ht_node_t *self, zframe_t *routing_id, const char *user_id, ht
         char text [HT_MSG_TEXT_CHARS + 1];
         snprintf (text, sizeof text, "protocol version %" PRIu64 " is not supported; "
                   "this node speaks version %d", msg->version, HT_PROTOCOL_VERSION);
-        zsys_warning ("node: HELLO from %s refused: %s", msg->region, text);
+        HT_WARNING (self, "node: HELLO from %s refused: %s", msg->region, text);
         s_refuse_hello (self, routing_id, "version", text);
         return;
     }
@@ -325,7 +325,7 @@ ht_repl_on_hello (ht_node_t *self, zframe_t *routing_id, const char *user_id, ht
     ||  !streq (cert.region, msg->region) || cert.role != HT_ROLE_NODE
     ||  ht_region_parent (cert.region, parent) != HT_OK
     ||  !streq (parent, self->config.region)) {
-        zsys_warning ("node: HELLO claiming region %s refused: the key is not "
+        HT_WARNING (self, "node: HELLO claiming region %s refused: the key is not "
                       "certified as that child node", msg->region);
         s_refuse_hello (self, routing_id, "not_child",
                         "your key is not certified as a child node of this region");
@@ -336,11 +336,11 @@ ht_repl_on_hello (ht_node_t *self, zframe_t *routing_id, const char *user_id, ht
         peer = s_peer_new (self, msg->region, false);
     zframe_destroy (&peer->routing_id);
     peer->routing_id = zframe_dup (routing_id);
-    s_adopt_epoch (peer, msg);
+    s_adopt_epoch (self, peer, msg);
     peer->welcomed = true;
     peer->pulling = false;
     peer->last_seen_ms = ht_node_now ();
-    zsys_info ("node: child %s (%s) connected", peer->label, peer->name);
+    HT_INFO (self, "node: child %s (%s) connected", peer->label, peer->name);
     ht_msg_t welcome;
     s_identity (self, &welcome, HT_MSG_WELCOME);
     ht_repl_send (self, peer, &welcome, NULL);
@@ -355,11 +355,11 @@ s_on_welcome (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *msg)
         self->protocol_errors++;
         return;
     }
-    s_adopt_epoch (peer, msg);
+    s_adopt_epoch (self, peer, msg);
     peer->welcomed = true;
     peer->pulling = false;
     self->parent.backoff_ms = self->config.reconnect_min_ms;
-    zsys_info ("node: connected to parent %s (%s)", peer->label, self->config.parent);
+    HT_INFO (self, "node: connected to parent %s (%s)", peer->label, self->config.parent);
     ht_repl_pull (self, peer);
 }
 
@@ -371,7 +371,7 @@ ht_repl_on_message (ht_node_t *self, ht_peer_t *peer, ht_msg_t *msg, zmsg_t *rec
         s_on_welcome (self, peer, msg);
     else
     if (streq (msg->command, HT_MSG_ERROR)) {
-        zsys_error ("node: %s says: %s: %s", peer->label, msg->error, msg->text);
+        HT_ERROR (self, "node: %s says: %s: %s", peer->label, msg->error, msg->text);
         if (peer->is_parent)
             ht_node_reconnect_parent (self, msg->error);
     }
@@ -420,7 +420,7 @@ s_heartbeat_peer (ht_node_t *self, ht_peer_t *peer, int64_t now)
         if (peer->is_parent)
             ht_node_reconnect_parent (self, "silent");
         else {
-            zsys_warning ("node: child %s silent for %d ms; waiting for it to return",
+            HT_WARNING (self, "node: child %s silent for %d ms; waiting for it to return",
                           peer->label, (int) silent);
             peer->welcomed = false;
             peer->pulling = false;

@@ -109,7 +109,7 @@ s_refused (ht_node_t *self, const char *domain, const char *curve_hex, const cha
     self->refused_total++;
     size_t count = (size_t) zhashx_lookup (self->refused, curve_hex);
     if (count == 0)
-        zsys_warning ("zap: refused %s connection from curve key %.16s...: %s",
+        HT_WARNING (self, "zap: refused %s connection from curve key %.16s...: %s",
                       domain, curve_hex, reason);
     zhashx_update (self->refused, curve_hex, (void *) (count + 1));
 }

@@ -28,6 +28,7 @@ typedef struct {
     int exit_code;                  //  set by whichever handler stops the loop
 } s_daemon_t;
 
+//  Print usage, exit codes and the configuration keys
 static void
 s_usage (FILE *out)
 {
@@ -86,7 +87,8 @@ s_lock_store (const char *store_path)
     }
     int length = snprintf (pid_text, sizeof pid_text, "%d\n", (int) getpid ());
     if (ftruncate (fd, 0) != 0 || pwrite (fd, pid_text, (size_t) length, 0) != length)
-        zsys_warning ("hutongd: cannot write pid to %s: %s", lock_path, strerror (errno));
+        fprintf (stderr, "hutongd: warning: cannot write pid to %s: %s\n",
+                 lock_path, strerror (errno));
     return fd;
 }
 
@@ -99,8 +101,8 @@ s_open_store (const ht_config_t *config)
     uint8_t anchor [HT_PUBKEY_BYTES];
     ht_store_t *store = ht_store_open (config->store_path, config->map_bytes, &code);
     if (!store && code == HT_ENOTFOUND)
-        s_fail ("node/store: %s holds no store (create it with 'hutong init')",
-                config->store_path);
+        s_fail ("node/store: %s %s (create it with 'hutong init')", config->store_path,
+                access (config->store_path, F_OK) == 0? "holds no store": "does not exist");
     else
     if (!store)
         s_fail ("node/store: cannot open %s: %s", config->store_path, ht_strerror (code));
@@ -196,30 +198,26 @@ s_log_started (s_daemon_t *self)
 static int
 s_serve (s_daemon_t *self, ht_store_t **store_p, const sigset_t *signals)
 {
-    zloop_t *loop = NULL;
     int signal_fd = signalfd (-1, signals, SFD_CLOEXEC);
-    self->exit_code = S_EXIT_FAILURE;
-    ht_config_apply_log (&self->config);
-    if (signal_fd >= 0)
-        self->node = ht_node_new (&self->config, store_p);
-    if (signal_fd >= 0 && !self->node)
-        zsys_error ("hutongd: node did not start");
-    if (!self->node || s_log_started (self) != 0)
-        goto cleanup;
-    loop = zloop_new ();
-    zmq_pollitem_t signal_item = { NULL, signal_fd, ZMQ_POLLIN, 0 };
-    if (!loop || zloop_poller (loop, &signal_item, s_on_signal, self) != 0
-    ||  zloop_reader (loop, zactor_sock (self->node), s_on_node, self) != 0)
-        goto cleanup;
-    self->exit_code = S_EXIT_OK;
-    zloop_start (loop);
-cleanup:
     if (signal_fd < 0)
-        zsys_error ("hutongd: signalfd: %s", strerror (errno));
+        return s_fail ("signalfd: %s", strerror (errno));
+    ht_config_apply_log (&self->config);
+    zloop_t *loop = zloop_new ();
+    zmq_pollitem_t signal_item = { NULL, signal_fd, ZMQ_POLLIN, 0 };
+    self->exit_code = S_EXIT_FAILURE;
+    self->node = ht_node_new (&self->config, store_p);
+    if (!self->node)
+        zsys_error ("hutongd: node did not start");
+    else
+    if (s_log_started (self) == 0
+    &&  zloop_poller (loop, &signal_item, s_on_signal, self) == 0
+    &&  zloop_reader (loop, zactor_sock (self->node), s_on_node, self) == 0) {
+        self->exit_code = S_EXIT_OK;
+        zloop_start (loop);         //  until a handler returns -1
+    }
     zloop_destroy (&loop);
     ht_node_destroy (&self->node);  //  finishes the batch in flight
-    if (signal_fd >= 0)
-        close (signal_fd);
+    close (signal_fd);
     return self->exit_code;
 }
 
@@ -232,6 +230,11 @@ s_parse_args (int argc, char **argv, s_daemon_t *self, bool *check_only)
         const char *arg = argv [index];
         if ((streq (arg, "--config") || streq (arg, "-c")) && index + 1 < argc)
             self->config_path = argv [++index];
+        else
+        if (streq (arg, "--config") || streq (arg, "-c")) {
+            fprintf (stderr, "hutongd: %s needs a FILE (see hutongd --help)\n", arg);
+            return S_EXIT_USAGE;
+        }
         else
         if (streq (arg, "--check"))
             *check_only = true;

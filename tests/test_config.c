@@ -121,6 +121,7 @@ s_assert_accepts (s_env_t *env, const char *extra)
     ck_assert_msg (rc == 0, "rejected [%s]: %s", extra, env->error);
 }
 
+//  Remove the temporary directory and everything in it
 static void
 s_env_cleanup (s_env_t *env)
 {
