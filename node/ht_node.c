@@ -284,8 +284,9 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     if (streq (command, "RELOAD")) {
         zframe_t *frame = zmsg_pop (zmsg);
         if (frame && zframe_size (frame) == sizeof (ht_config_t)) {
+            //  hutongd's main applied the log settings already; czmq's log
+            //  settings are process-wide and not for this thread to touch
             memcpy (&self->config, zframe_data (frame), sizeof (ht_config_t));
-            ht_config_apply_log (&self->config);
             HT_INFO (self, "node: configuration reloaded");
         }
         zframe_destroy (&frame);

@@ -43,6 +43,8 @@ main (int argc, char **argv)
 {
     //  czmq must not grab signals or log to stdout in a command-line tool
     setenv ("ZSYS_SIGHANDLER", "false", 0);
+    //  stdout carries results (JSON for scripts); logs go to stderr
+    zsys_set_logstream (stderr);
     if (sodium_init () < 0) {
         fprintf (stderr, "hutong: libsodium failed to initialise\n");
         return HT_EXIT_ERROR;

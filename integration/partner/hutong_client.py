@@ -1,0 +1,1023 @@
+#!/usr/bin/env python3
+"""A Hutong client in Python, written from docs/records.md and docs/protocol.md.
+
+It speaks to a node's client socket (ZeroMQ DEALER, CurveZMQ) and handles
+records entirely in Python: canonical msgpack, salts, field digests, the
+record digest, Ed25519 signatures, full and redacted forms, and the
+certificate-chain authorization rule. Needs pyzmq, msgpack and PyNaCl
+(Debian: python3-zmq python3-msgpack python3-nacl).
+
+    hutong_client.py info       --node EP --node-key PUB --key KEYFILE
+    hutong_client.py status     --node EP --node-key PUB --key KEYFILE
+    hutong_client.py put-elder  --node EP --node-key PUB --key KEYFILE --idkey FILE
+                                --region CODE --id-no ID --name NAME [...]
+    hutong_client.py verify     [--anchor PUB --chain FILE...] [--explain] FILE...
+
+Exit codes (as the hutong command): 0 success; 1 invalid input (a record
+failed verification, or the node refused a record); 2 usage error;
+3 operational error (no answer, unreadable file).
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import stat
+import sys
+import time
+
+import msgpack
+import zmq
+from nacl.bindings import (crypto_sign_ed25519_pk_to_curve25519,
+                           crypto_sign_ed25519_sk_to_curve25519)
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
+
+FORMAT_VERSION = 1              # records.md §1: v
+SUITE_ED25519_BLAKE2B = 1       # records.md §1: suite
+PROTOCOL_VERSION = 1            # protocol.md §5 (HELLO only; clients send none)
+MAX_RECORD_BYTES = 1024 * 1024  # protocol.md §7
+HLC_COUNTER_BITS = 16           # records.md §1: hlc = ms << 16 | counter
+NIL = b"\xc0"                   # records.md §4: an absent value's digest input
+
+# ---------------------------------------------------------------------------
+# Schema (records.md §10): each kind's fields in table order = digest order
+# (names sorted bytewise), with their types. Rules are the node's business;
+# a verifier needs names and types to rebuild every field digest.
+
+SCHEMA = {
+    "elder": [
+        ("ability_level", "int"), ("address", "str"), ("birth_date", "str"),
+        ("care_level", "int"), ("categories", "strs"), ("contact", "str"),
+        ("ethnicity", "str"), ("facility", "str"), ("hukou_region", "str"),
+        ("id_no", "str"), ("id_type", "str"), ("living", "str"), ("name", "str"),
+        ("phone", "str"), ("residence_region", "str"), ("sex", "int"),
+        ("status", "str"), ("status_date", "str"),
+    ],
+    "facility": [
+        ("address", "str"), ("area", "int"), ("beds_nursing", "int"),
+        ("beds_total", "int"), ("clinic", "bool"), ("filing_date", "str"),
+        ("filing_no", "str"), ("geo_lat", "int"), ("geo_lon", "int"),
+        ("insurance_designated", "bool"), ("name", "str"), ("operator_uscc", "str"),
+        ("ownership", "str"), ("parent_center", "str"), ("person_in_charge", "str"),
+        ("phone", "str"), ("profit", "str"), ("rating_level", "int"),
+        ("residents", "int"), ("residents_disabled", "int"), ("serial", "str"),
+        ("services", "strs"), ("staff", "int"), ("status", "str"), ("type", "str"),
+        ("uscc", "str"),
+    ],
+    "credit": [
+        ("actions", "str"), ("checklist", "strs"), ("date", "str"), ("deadline", "str"),
+        ("decision_no", "str"), ("departments", "strs"), ("doc_no", "str"),
+        ("facts", "str"), ("fine", "int"), ("grounds", "strs"), ("inspectors", "strs"),
+        ("issuer_dept", "str"), ("issuer_region", "str"), ("legal_basis", "str"),
+        ("level", "str"), ("list", "str"), ("listed_on", "str"), ("method", "str"),
+        ("notice_on", "str"), ("objection", "str"), ("outcome", "str"),
+        ("penalty_types", "strs"), ("plan_no", "str"), ("publicity_from", "str"),
+        ("publicity_until", "str"), ("published_on", "str"), ("ref", "str"),
+        ("removal_reason", "str"), ("removed_on", "str"), ("result", "str"),
+        ("scheme", "str"), ("status", "str"), ("subject_facility", "str"),
+        ("subject_id_no", "str"), ("subject_name", "str"), ("subject_uscc", "str"),
+        ("type", "str"), ("valid_until", "str"), ("verified_on", "str"),
+    ],
+    "cert": [
+        ("department", "str"), ("kinds", "strs"), ("name", "str"), ("not_after", "int"),
+        ("not_before", "int"), ("policy", "str"), ("pubkey", "bin"), ("role", "str"),
+    ],
+    "revocation": [
+        ("pubkey", "bin"), ("reason", "str"), ("revoked_at", "int"),
+    ],
+}
+for _fields in SCHEMA.values():
+    assert [n for n, _ in _fields] == sorted((n for n, _ in _fields), key=str.encode)
+
+KEY_PATTERN = re.compile(r"^[0-9A-Za-z_.:-]{1,64}$")
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+class RecordError(Exception):
+    """A record is refused: .error is the stable name (protocol.md §6)."""
+
+    def __init__(self, error, reason):
+        super().__init__("%s: %s" % (error, reason))
+        self.error = error
+        self.reason = reason
+
+
+# ---------------------------------------------------------------------------
+# Region codes (records.md §2)
+
+GROUPS = ((0, 2), (2, 2), (4, 2), (6, 3), (9, 3))
+PROVINCES = ((11, 15), (21, 23), (31, 37), (41, 46), (50, 54), (61, 65), (71, 71), (81, 82))
+
+
+def region_valid(code):
+    if not isinstance(code, str) or len(code) != 12 or not code.isascii() or not code.isdigit():
+        return False
+    values = [int(code[start:start + width]) for start, width in GROUPS]
+    if not any(low <= values[0] <= high for low, high in PROVINCES):
+        return False
+    if values[1] == 0 and any(values[2:]):
+        return False
+    if values[3] == 0 and values[4] != 0:
+        return False
+    return True
+
+
+def region_prefix(code):
+    """The code without its trailing all-zero groups, or None if invalid."""
+    if len(code) != 12:
+        if len(code) not in (2, 4, 6, 9):
+            return None
+        code = code + "0" * (12 - len(code))
+    if not region_valid(code):
+        return None
+    deepest = 0
+    for group in range(len(GROUPS) - 1, 0, -1):
+        start, width = GROUPS[group]
+        if int(code[start:start + width]) != 0:
+            deepest = group
+            break
+    start, width = GROUPS[deepest]
+    return code[:start + width]
+
+
+def region_covers(a, b):
+    """a ⊑ b: a is an ancestor-or-self of b."""
+    prefix_a, prefix_b = region_prefix(a), region_prefix(b)
+    return prefix_a is not None and prefix_b is not None and prefix_b.startswith(prefix_a)
+
+
+# ---------------------------------------------------------------------------
+# Canonical msgpack (records.md §3)
+
+def pack(obj):
+    """Canonical msgpack of a value: shortest ints, str vs bin, maps sorted
+    bytewise by key. No floats, no nil except where the caller asks."""
+    if isinstance(obj, dict):
+        packer = msgpack.Packer(use_bin_type=True)
+        out = bytearray(packer.pack_map_header(len(obj)))
+        for key in sorted(obj, key=lambda k: k.encode("utf-8")):
+            out += pack(key)
+            out += pack(obj[key])
+        return bytes(out)
+    if isinstance(obj, float):
+        raise RecordError("malformed", "floats are not allowed in signed data")
+    if isinstance(obj, (list, tuple)):
+        packer = msgpack.Packer(use_bin_type=True)
+        out = bytearray(packer.pack_array_header(len(obj)))
+        for item in obj:
+            out += pack(item)
+        return bytes(out)
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def check_value(kind, name, typ, value):
+    """Refuse a field value whose Python type does not match the schema type
+    (bool is not an int here, whatever Python thinks)."""
+    ok = ((typ == "str" and type(value) is str and "\0" not in value)
+          or (typ == "int" and type(value) is int and INT64_MIN <= value <= INT64_MAX)
+          or (typ == "bool" and type(value) is bool)
+          or (typ == "bin" and type(value) is bytes)
+          or (typ == "strs" and type(value) is list
+              and all(type(item) is str and "\0" not in item for item in value)))
+    if not ok:
+        raise RecordError("bad_field", "%s.%s: value is not of type %s" % (kind, name, typ))
+
+
+def blake2b(data, size, key=b""):
+    return hashlib.blake2b(data, digest_size=size, key=key).digest()
+
+
+# ---------------------------------------------------------------------------
+# Records
+
+class Record:
+    """One record, full (seed set) or redacted (salts / withheld digests)."""
+
+    def __init__(self, kind):
+        if kind not in SCHEMA:
+            raise RecordError("unknown_kind", "unknown record kind %r" % (kind,))
+        self.kind = kind
+        self.key = ""
+        self.region = ""
+        self.scope = ""
+        self.hlc = 0
+        self.author = bytes(32)
+        self.deleted = False
+        self.suite = SUITE_ED25519_BLAKE2B
+        self.sig = None             # 64 bytes once signed
+        self.seed = None            # 32 bytes: full form
+        self.fields = {}            # name -> value (None: disclosed absent)
+        self.salts = {}             # redacted: name -> 16-byte salt
+        self.withheld = {}          # redacted: name -> 32-byte digest
+        self.masks = {}             # redacted: name -> unsigned mask text
+
+    @property
+    def schema(self):
+        return SCHEMA[self.kind]
+
+    @property
+    def full(self):
+        return self.seed is not None
+
+    # -- digests (records.md §4)
+
+    def header_bytes(self):
+        return pack([FORMAT_VERSION, self.suite, self.kind, self.key, self.region,
+                     self.scope, self.hlc, self.author, self.deleted])
+
+    def salt(self, name):
+        if self.full:
+            return blake2b(name.encode("utf-8"), 16, key=self.seed)
+        if name not in self.salts:
+            raise RecordError("bad_digest", "%s is neither disclosed with its salt nor withheld"
+                              % name)
+        return self.salts[name]
+
+    def field_input(self, name, typ):
+        value = self.fields.get(name)
+        return NIL if value is None else pack(value)
+
+    def field_digest(self, name, typ):
+        if name in self.withheld:
+            return self.withheld[name]
+        return blake2b(self.salt(name) + name.encode("utf-8") + self.field_input(name, typ), 32)
+
+    def digest(self):
+        state = hashlib.blake2b(digest_size=32)
+        state.update(self.header_bytes())
+        for name, typ in self.schema:
+            state.update(self.field_digest(name, typ))
+        return state.digest()
+
+    def sign(self, secret_key):
+        """Sign with a 64-byte Ed25519 secret key (seed || public): sets the
+        author and a fresh seed. The record must be complete."""
+        if self.salts or self.withheld:
+            raise RecordError("redacted", "only a full record can be signed")
+        signing = SigningKey(secret_key[:32])
+        self.author = bytes(signing.verify_key)
+        self.suite = SUITE_ED25519_BLAKE2B
+        self.seed = os.urandom(32)
+        self.sig = signing.sign(self.digest()).signature
+
+    def verify(self):
+        """Check the signature over the recomputed digest; raises RecordError."""
+        if self.sig is None:
+            raise RecordError("bad_signature", "record is not signed")
+        if self.suite != SUITE_ED25519_BLAKE2B:
+            raise RecordError("version", "unsupported signature suite %d" % self.suite)
+        try:
+            VerifyKey(self.author).verify(self.digest(), self.sig)
+        except BadSignatureError:
+            raise RecordError("bad_signature",
+                              "signature does not match the record's content and author")
+
+    # -- header checks shared by both forms
+
+    def check_header(self):
+        if not KEY_PATTERN.match(self.key):
+            raise RecordError("invalid", "key must be 1-64 of 0-9 A-Z a-z _ . : -")
+        for item in ("region", "scope"):
+            value = getattr(self, item)
+            if type(value) is not str or len(value) != 12 or not value.isdigit():
+                raise RecordError("bad_region", "%s must be 12 digits" % item)
+        if type(self.hlc) is not int or not 0 <= self.hlc < (1 << 64):
+            raise RecordError("malformed", "hlc must be an unsigned 64-bit integer")
+        if type(self.deleted) is not bool:
+            raise RecordError("malformed", "deleted must be true or false")
+        if type(self.suite) is not int or not 0 <= self.suite <= 255:
+            raise RecordError("malformed", "suite must be 0..255")
+
+    def check_form(self):
+        """Full: values only. Redacted: every field disclosed with a salt, or
+        withheld, never both; masks only on withheld fields (records.md §5)."""
+        names = {name for name, _ in self.schema}
+        for name in list(self.fields) + list(self.salts) + list(self.withheld) + list(self.masks):
+            if name not in names:
+                raise RecordError("bad_field", "unknown field %r for kind %s" % (name, self.kind))
+        if self.full:
+            if self.salts or self.withheld or self.masks:
+                raise RecordError("malformed", "a full record carries no salts or digests")
+            if any(value is None for value in self.fields.values()):
+                raise RecordError("malformed", "a full record leaves absent fields out")
+        else:
+            for name in names:
+                disclosed = name in self.fields and name in self.salts
+                withheld = name in self.withheld
+                if disclosed == withheld or (withheld and (name in self.fields or name in self.salts)):
+                    raise RecordError("bad_digest",
+                                      "%s is neither disclosed with its salt nor withheld" % name)
+            for name in self.masks:
+                if name not in self.withheld:
+                    raise RecordError("malformed", "a mask is given for %s, which is not withheld"
+                                      % name)
+        for name, typ in self.schema:
+            if self.fields.get(name) is not None:
+                check_value(self.kind, name, typ, self.fields[name])
+
+    # -- wire form (records.md §5)
+
+    def encode(self):
+        if self.sig is None:
+            raise RecordError("invalid", "only a signed record can be encoded")
+        wire = {"author": self.author, "del": self.deleted, "hlc": self.hlc, "key": self.key,
+                "kind": self.kind, "region": self.region, "scope": self.scope,
+                "sig": self.sig, "suite": self.suite, "v": FORMAT_VERSION}
+        values = {}
+        for name, typ in self.schema:
+            if name in self.fields and (self.fields[name] is not None or not self.full):
+                values[name] = self.fields[name]
+        # pack () refuses None, so the disclosed-absent nil is written by hand
+        wire["f"] = _RawMap(values)
+        if self.full:
+            wire["seed"] = self.seed
+        else:
+            wire["s"] = dict(self.salts)
+            wire["w"] = dict(self.withheld)
+            if self.masks:
+                wire["m"] = dict(self.masks)
+        return _pack_wire(wire)
+
+    @classmethod
+    def decode(cls, data):
+        """Decode one wire record strictly: refuse anything that is not the
+        canonical encoding of what it says."""
+        if len(data) > MAX_RECORD_BYTES:
+            raise RecordError("malformed", "record is over 1 MiB")
+        try:
+            wire = msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=True)
+        except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as error:
+            raise RecordError("malformed", "not one msgpack object: %s" % error)
+        if type(wire) is not dict:
+            raise RecordError("malformed", "record is not a msgpack map")
+        allowed = {"author", "del", "f", "hlc", "key", "kind", "m", "region", "s", "scope",
+                   "seed", "sig", "suite", "v", "w"}
+        required = {"author", "del", "f", "hlc", "key", "kind", "region", "scope", "sig",
+                    "suite", "v"}
+        if not set(wire) <= allowed:
+            raise RecordError("malformed", "unknown header item")
+        if not required <= set(wire):
+            raise RecordError("malformed", "record lacks a required header item")
+        if wire["v"] != FORMAT_VERSION or type(wire["v"]) is not int:
+            raise RecordError("version", "unsupported record format version")
+        if type(wire["kind"]) is not str:
+            raise RecordError("malformed", "record has no kind")
+        record = cls(wire["kind"])
+        record.key, record.region, record.scope = wire["key"], wire["region"], wire["scope"]
+        record.hlc, record.deleted, record.suite = wire["hlc"], wire["del"], wire["suite"]
+        record.author = _bytes_of(wire["author"], 32, "author")
+        record.sig = _bytes_of(wire["sig"], 64, "sig")
+        if type(record.key) is not str:
+            raise RecordError("malformed", "key is not text")
+        record.check_header()
+        if "seed" in wire:
+            record.seed = _bytes_of(wire["seed"], 32, "seed")
+        f = _map_of(wire["f"], "f")
+        record.fields = dict(f)
+        if not record.full:
+            record.salts = {n: _bytes_of(v, 16, "salt") for n, v in _map_of(wire.get("s", {}), "s").items()}
+            record.withheld = {n: _bytes_of(v, 32, "withheld digest")
+                               for n, v in _map_of(wire.get("w", {}), "w").items()}
+            record.masks = _map_of(wire.get("m", {}), "m")
+            if any(type(mask) is not str for mask in record.masks.values()):
+                raise RecordError("malformed", "mask is not text")
+        elif "s" in wire or "w" in wire or "m" in wire:
+            raise RecordError("malformed", "a full record carries no salts or digests")
+        record.check_form()
+        if record.encode() != bytes(data):
+            raise RecordError("malformed", "record is not in canonical form (sorted keys, "
+                              "shortest integers, no nil for absent fields)")
+        return record
+
+    # -- JSON form (records.md §6)
+
+    def to_json(self):
+        out = {"kind": self.kind, "key": self.key, "region": self.region, "scope": self.scope,
+               "hlc": self.hlc, "deleted": self.deleted}
+        if self.sig is not None:
+            out.update(author=self.author.hex(), suite=self.suite, sig=self.sig.hex())
+            if self.full:
+                out["seed"] = self.seed.hex()
+        fields = {}
+        for name, typ in self.schema:
+            if name in self.fields:
+                value = self.fields[name]
+                fields[name] = value.hex() if typ == "bin" and value is not None else value
+        out["fields"] = fields
+        if self.salts:
+            out["salts"] = {n: s.hex() for n, s in self.salts.items()}
+        if self.withheld:
+            out["withheld"] = {n: d.hex() for n, d in self.withheld.items()}
+        if self.masks:
+            out["masked"] = dict(self.masks)
+        return out
+
+    @classmethod
+    def from_json(cls, obj):
+        if type(obj) is not dict:
+            raise RecordError("malformed", "a record is a JSON object")
+        items = {"kind", "key", "region", "scope", "hlc", "deleted", "author", "suite", "sig",
+                 "seed", "fields", "salts", "withheld", "masked"}
+        if not set(obj) <= items:
+            raise RecordError("malformed", "unknown item in record JSON")
+        if "sig" not in obj:
+            raise RecordError("bad_signature", "record is not signed (a draft?)")
+        if type(obj.get("kind")) is not str:
+            raise RecordError("malformed", "record has no \"kind\"")
+        record = cls(obj["kind"])
+        record.key = obj.get("key", "")
+        record.region = obj.get("region", "")
+        record.scope = obj.get("scope", "")
+        record.hlc = obj.get("hlc")
+        record.deleted = obj.get("deleted", False)
+        record.suite = obj.get("suite")
+        if type(record.key) is not str:
+            raise RecordError("invalid", "key is not text")
+        record.check_header()
+        record.author = _hex_of(obj.get("author"), 32, "author")
+        record.sig = _hex_of(obj.get("sig"), 64, "sig")
+        if "seed" in obj:
+            record.seed = _hex_of(obj["seed"], 32, "seed")
+        fields = obj.get("fields", {})
+        if type(fields) is not dict:
+            raise RecordError("malformed", "\"fields\" must be an object")
+        types = dict(record.schema)
+        for name, value in fields.items():
+            if name not in types:
+                raise RecordError("bad_field", "unknown field %r for kind %s" % (name, record.kind))
+            if types[name] == "bin" and value is not None:
+                value = _hex_of(value, None, name)
+            if value is None and record.full:
+                continue            # a full record's null is simply an absent field
+            record.fields[name] = value
+        if not record.full:
+            record.salts = {n: _hex_of(v, 16, "salt of " + n)
+                            for n, v in _json_map(obj.get("salts", {}), "salts").items()}
+            record.withheld = {n: _hex_of(v, 32, "digest of " + n)
+                               for n, v in _json_map(obj.get("withheld", {}), "withheld").items()}
+            record.masks = _json_map(obj.get("masked", {}), "masked")
+            if any(type(mask) is not str for mask in record.masks.values()):
+                raise RecordError("malformed", "a mask is not text")
+        elif "salts" in obj or "withheld" in obj or "masked" in obj:
+            raise RecordError("malformed", "a full record carries no salts or digests")
+        record.check_form()
+        return record
+
+
+class _RawMap(dict):
+    """A field map whose None values are packed as msgpack nil (redacted f)."""
+
+
+def _pack_wire(obj):
+    if isinstance(obj, _RawMap):
+        packer = msgpack.Packer(use_bin_type=True)
+        out = bytearray(packer.pack_map_header(len(obj)))
+        for key in sorted(obj, key=lambda k: k.encode("utf-8")):
+            out += pack(key)
+            out += NIL if obj[key] is None else pack(obj[key])
+        return bytes(out)
+    if isinstance(obj, dict):
+        packer = msgpack.Packer(use_bin_type=True)
+        out = bytearray(packer.pack_map_header(len(obj)))
+        for key in sorted(obj, key=lambda k: k.encode("utf-8")):
+            out += pack(key)
+            out += _pack_wire(obj[key])
+        return bytes(out)
+    return pack(obj)
+
+
+def _bytes_of(value, size, what):
+    if type(value) is not bytes or (size is not None and len(value) != size):
+        raise RecordError("malformed", "%s is not %s bytes of msgpack bin" % (what, size))
+    return value
+
+
+def _map_of(value, what):
+    if type(value) is not dict or not all(type(k) is str for k in value):
+        raise RecordError("malformed", "%s is not a map of names" % what)
+    return value
+
+
+def _json_map(value, what):
+    if type(value) is not dict:
+        raise RecordError("malformed", "\"%s\" must be an object" % what)
+    return value
+
+
+def _hex_of(value, size, what):
+    try:
+        data = bytes.fromhex(value) if type(value) is str else None
+    except ValueError:
+        data = None
+    if data is None or (size is not None and len(data) != size) or len(value) != 2 * len(data):
+        raise RecordError("malformed", "%s is not %s bytes of hex" % (what, size or "some"))
+    return data
+
+
+# ---------------------------------------------------------------------------
+# Authorization (records.md §11)
+
+class CertSource:
+    """Certificates and revocations by subject key, from records given."""
+
+    def __init__(self):
+        self.certs = {}         # hex pubkey -> current cert Record
+        self.revocations = {}   # hex pubkey -> current revocation Record
+
+    def add(self, record):
+        table = {"cert": self.certs, "revocation": self.revocations}.get(record.kind)
+        if table is None:
+            return
+        current = table.get(record.key)
+        if current is None or _order(record) > _order(current):
+            table[record.key] = record
+
+    def cert(self, pubkey):
+        record = self.certs.get(pubkey.hex())
+        if record is None or record.deleted or record.fields.get("pubkey") != pubkey:
+            return None
+        return record
+
+    def revoked_at(self, pubkey):
+        record = self.revocations.get(pubkey.hex())
+        if record is None or record.deleted or record.fields.get("pubkey") != pubkey:
+            return None
+        return record.fields.get("revoked_at")
+
+
+def _order(record):
+    return (record.hlc, record.author, record.digest())
+
+
+def _validity(cert):
+    """(not_before, not_after, kinds) of a cert record; its content must be known."""
+    fields = cert.fields
+    if any(fields.get(name) is None for name in ("not_before", "not_after", "kinds")):
+        raise RecordError("redacted", "a certificate's validity or kinds are withheld")
+    return fields["not_before"], fields["not_after"], fields["kinds"]
+
+
+def authorize(record, anchor, source):
+    """Walk the author's chain to the anchor; raises RecordError."""
+    at_ms = record.hlc >> HLC_COUNTER_BITS
+    link = {"author": record.author, "kind": record.kind, "scope": record.scope,
+            "region": record.region, "grants": None}
+    if record.kind == "cert":
+        link["grants"] = record.fields.get("kinds") or []
+        pubkey = record.fields.get("pubkey")
+        if pubkey == anchor and record.author == anchor:
+            not_before, not_after, _ = _validity(record)
+            if not not_before <= at_ms <= not_after:
+                raise RecordError("expired", "the root certificate is not valid at its own time")
+            return
+        if pubkey == anchor:
+            raise RecordError("bad_chain", "only the root anchor certifies itself")
+        existing = source.cert(pubkey) if pubkey else None
+        if existing is not None and existing.author != record.author:
+            raise RecordError("conflict", "this key is already certified by another issuer")
+    for _ in range(8):
+        cert = source.cert(link["author"])
+        if cert is None:
+            raise RecordError("no_cert", "no certificate for %s" % link["author"].hex()[:16])
+        not_before, not_after, kinds = _validity(cert)
+        if not not_before <= at_ms <= not_after:
+            raise RecordError("expired", "a certificate in the chain is not valid at the record's time")
+        revoked_at = source.revoked_at(link["author"])
+        if revoked_at is not None and revoked_at <= at_ms:
+            raise RecordError("revoked", "a key in the chain was revoked before the record's time")
+        if link["kind"] not in kinds:
+            raise RecordError("kind_not_allowed", "the signer's certificate does not permit %s"
+                              % link["kind"])
+        if link["grants"] is not None and any(kind not in kinds for kind in link["grants"]):
+            raise RecordError("kind_not_allowed", "a certificate grants a kind its issuer does not hold")
+        if not (region_covers(cert.region, link["scope"]) and region_covers(link["scope"], link["region"])):
+            raise RecordError("out_of_scope", "the signer's jurisdiction does not cover the "
+                              "record's scope and region")
+        if cert.author == link["author"]:
+            if link["author"] == anchor:
+                return
+            raise RecordError("bad_chain", "the chain ends in a self-signed key that is not the anchor")
+        link = {"author": cert.author, "kind": "cert", "scope": cert.region,
+                "region": cert.region, "grants": kinds}
+    raise RecordError("bad_chain", "certificate chain is too long")
+
+
+# ---------------------------------------------------------------------------
+# Keys (protocol.md §1, records.md §8)
+
+def load_keyfile(path):
+    """A key file {"public", "secret"}: refuse one others can read."""
+    mode = os.stat(path).st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise SystemExit("hutong_client: %s is readable by others; run: chmod 600 %s" % (path, path))
+    with open(path) as handle:
+        data = json.load(handle)
+    public, secret = bytes.fromhex(data["public"]), bytes.fromhex(data["secret"])
+    if len(public) != 32 or len(secret) != 64 or bytes(SigningKey(secret[:32]).verify_key) != public \
+            or secret[32:] != public:
+        raise SystemExit("hutong_client: %s: the public key does not match the secret" % path)
+    return public, secret
+
+
+def load_public(path_or_hex):
+    """A public key: 64 hex digits, or a (public) key file's "public"."""
+    if re.fullmatch(r"[0-9a-fA-F]{64}", path_or_hex):
+        return bytes.fromhex(path_or_hex)
+    with open(path_or_hex) as handle:
+        return bytes.fromhex(json.load(handle)["public"])
+
+
+def load_idkey(path):
+    with open(path) as handle:
+        idkey = bytes.fromhex(handle.readline().strip())
+    if len(idkey) != 32:
+        raise SystemExit("hutong_client: %s does not hold a 64-hex-digit pseudonym key" % path)
+    return idkey
+
+
+def elder_key(idkey, id_no):
+    """hex (BLAKE2b-128 keyed with idkey over canonical (id_no))."""
+    return blake2b(pack(id_no), 16, key=idkey).hex()
+
+
+# ---------------------------------------------------------------------------
+# The node's client socket (protocol.md §4)
+
+class NodeClient:
+    """Request/reply over a CURVE DEALER; tokens match replies to requests."""
+
+    def __init__(self, endpoint, node_key, public, secret, timeout_ms):
+        self.context = zmq.Context.instance()
+        self.socket = self.context.socket(zmq.DEALER)
+        self.socket.linger = 0
+        self.socket.curve_serverkey = crypto_sign_ed25519_pk_to_curve25519(node_key)
+        self.socket.curve_publickey = crypto_sign_ed25519_pk_to_curve25519(public)
+        self.socket.curve_secretkey = crypto_sign_ed25519_sk_to_curve25519(secret)
+        self.monitor = self.socket.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+            | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        self.socket.connect(endpoint)
+        self.endpoint = endpoint
+        self.timeout_ms = timeout_ms
+        self.token = 0
+        self.refusal = None
+
+    def close(self):
+        self.socket.disable_monitor()
+        self.monitor.close(0)
+        self.socket.close(0)
+
+    def _watch_monitor(self):
+        from zmq.utils.monitor import recv_monitor_message
+        while self.monitor.poll(0):
+            event = recv_monitor_message(self.monitor)
+            if event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                self.refusal = ("the node refused our key (ZAP status %s): it holds no valid "
+                                "certificate for it inside its jurisdiction" % event["value"])
+            else:
+                self.refusal = ("the CURVE handshake failed: is --node-key the node's "
+                                "public key?")
+
+    def request(self, command, frames=()):
+        """Send a request; return (reply command, body dict, extra frames)."""
+        self.token += 1
+        token = self.token
+        self.socket.send_multipart([command.encode(), pack({"token": token})] + list(frames))
+        deadline = time.monotonic() + self.timeout_ms / 1000.0
+        poller = zmq.Poller()
+        poller.register(self.socket, zmq.POLLIN)
+        poller.register(self.monitor, zmq.POLLIN)
+        while time.monotonic() < deadline:
+            ready = dict(poller.poll(max(1, int((deadline - time.monotonic()) * 1000))))
+            if self.monitor in ready:
+                self._watch_monitor()
+            if self.socket not in ready:
+                continue
+            parts = self.socket.recv_multipart()
+            if len(parts) < 2:
+                continue
+            reply = parts[0].decode("ascii", "replace")
+            body = msgpack.unpackb(parts[1], raw=False)
+            if type(body) is not dict:
+                continue
+            if reply == "ERROR" and body.get("token", 0) in (0, token):
+                raise NodeError(body.get("error", "?"), body.get("text", ""))
+            if body.get("token") == token:
+                return reply, body, parts[2:]
+            # a late answer to a request we gave up on: ignore it
+        raise NodeError("timeout", self.refusal or "no answer from %s within %d ms (check the "
+                        "endpoint, --node-key, and that the node holds a valid certificate "
+                        "for --key)" % (self.endpoint, self.timeout_ms))
+
+    def json_request(self, command, expect, frames=()):
+        reply, _, extra = self.request(command, frames)
+        if reply != expect or not extra:
+            raise NodeError("malformed", "expected %s with a JSON frame, got %s" % (expect, reply))
+        return json.loads(extra[0].decode("utf-8"))
+
+    def info(self):
+        return self.json_request("INFO", "INFO-OK")
+
+    def status(self):
+        return self.json_request("STATUS", "STATUS-OK")
+
+    def put(self, records):
+        return self.json_request("PUT", "PUT-OK", [record.encode() for record in records])
+
+
+class NodeError(Exception):
+    def __init__(self, error, text):
+        super().__init__("%s: %s" % (error, text))
+        self.error = error
+        self.text = text
+
+
+# ---------------------------------------------------------------------------
+# Elder records
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECKS = "10X98765432"
+
+
+def citizen_id_facts(id_no):
+    """(birth_date, sex) from a valid 18-character citizen ID; SystemExit if not."""
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", id_no):
+        raise SystemExit("hutong_client: %s is not 17 digits and a check character" % id_no)
+    check = ID_CHECKS[sum(int(d) * w for d, w in zip(id_no[:17], ID_WEIGHTS)) % 11]
+    if id_no[17] != check:
+        raise SystemExit("hutong_client: %s: check character should be %s" % (id_no, check))
+    return id_no[6:14], 1 if int(id_no[16]) % 2 == 1 else 2
+
+
+def make_elder(args, idkey):
+    birth_date, sex = citizen_id_facts(args.id_no)
+    record = Record("elder")
+    record.fields = {"name": args.name, "id_type": "居民身份证", "id_no": args.id_no,
+                     "sex": sex, "birth_date": birth_date,
+                     "hukou_region": args.hukou_region or args.region, "status": args.status}
+    for name in ("phone", "address", "living", "residence_region"):
+        value = getattr(args, name)
+        if value:
+            record.fields[name] = value
+    if args.categories:
+        record.fields["categories"] = args.categories.split(",")
+    if args.ability_level is not None:
+        record.fields["ability_level"] = args.ability_level
+    record.key = elder_key(idkey, args.id_no)
+    record.region = args.region
+    record.scope = args.scope or args.region
+    ms = args.hlc_ms if args.hlc_ms is not None else int(time.time() * 1000)
+    record.hlc = ms << HLC_COUNTER_BITS
+    record.check_header()
+    for name, typ in record.schema:
+        if name in record.fields:
+            check_value(record.kind, name, typ, record.fields[name])
+    return record
+
+
+# ---------------------------------------------------------------------------
+# Reading record files: JSON lines, or concatenated msgpack
+
+def read_records(path):
+    """Yield (number, Record or None, RecordError or None) for each record."""
+    data = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
+    if data.lstrip()[:1] in (b"{", b""):
+        for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                yield number, Record.from_json(json.loads(line)), None
+            except RecordError as error:
+                yield number, None, error
+            except ValueError as error:
+                yield number, None, RecordError("malformed", "not JSON: %s" % error)
+        return
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(data) + 1)
+    unpacker.feed(data)
+    number, offset = 0, 0
+    while offset < len(data):
+        number += 1
+        try:
+            unpacker.skip()
+        except (msgpack.OutOfData, ValueError, msgpack.FormatError, msgpack.StackError):
+            yield number, None, RecordError("malformed", "the msgpack stream is damaged here; stopping")
+            return
+        end = unpacker.tell()
+        try:
+            yield number, Record.decode(data[offset:end]), None
+        except RecordError as error:
+            yield number, None, error
+        offset = end
+
+
+# ---------------------------------------------------------------------------
+# Commands
+
+def connect(args):
+    public, secret = load_keyfile(args.key)
+    return NodeClient(args.node, load_public(args.node_key), public, secret, args.timeout)
+
+
+def print_json(obj):
+    print(json.dumps(obj, ensure_ascii=False, sort_keys=True))
+
+
+def cmd_info(args):
+    client = connect(args)
+    try:
+        print_json(client.info())
+    finally:
+        client.close()
+    return EXIT_OK
+
+
+def cmd_status(args):
+    client = connect(args)
+    try:
+        print_json(client.status())
+    finally:
+        client.close()
+    return EXIT_OK
+
+
+def cmd_put_elder(args):
+    if not region_valid(args.region):
+        raise SystemExit("hutong_client: --region %s is not a valid 12-digit region code" % args.region)
+    public, secret = load_keyfile(args.sign_key or args.key)
+    record = make_elder(args, load_idkey(args.idkey))
+    record.sign(secret)
+    record.verify()
+    assert Record.decode(record.encode()).digest() == record.digest()
+    if args.out:
+        with open(args.out, "w") as handle:
+            handle.write(json.dumps(record.to_json(), ensure_ascii=False, sort_keys=True) + "\n")
+    client = connect(args)
+    try:
+        reply = client.put([record])
+    finally:
+        client.close()
+    reply["key"] = record.key
+    print_json(reply)
+    results = reply.get("results", [])
+    return EXIT_OK if results == ["ok"] and "error" not in reply else EXIT_INVALID
+
+
+def explain(record, out):
+    """Print every step of records.md §4 for one record."""
+    write = lambda *parts: print(*parts, file=out)
+    write("  form:    %s" % ("full (seed %s)" % record.seed.hex() if record.full else "redacted"))
+    header = record.header_bytes()
+    write("  header:  %d bytes %s" % (len(header), header.hex()))
+    for name, typ in record.schema:
+        if name in record.withheld:
+            write("  %-20s withheld  digest %s" % (name, record.withheld[name].hex()))
+            continue
+        salt = record.salt(name)
+        value = record.field_input(name, typ)
+        write("  %-20s salt %s value %s digest %s" % (name, salt.hex(), value.hex(),
+                                                       record.field_digest(name, typ).hex()))
+    write("  digest:  %s" % record.digest().hex())
+
+
+def cmd_verify(args):
+    source, anchor = None, None
+    if args.anchor:
+        anchor = load_public(args.anchor)
+        source = CertSource()
+        for path in args.chain or args.files:
+            for _, record, error in read_records(path):
+                if record is not None and error is None:
+                    source.add(record)
+    counts = {"records": 0, "valid": 0, "invalid": 0}
+    for path in args.files:
+        for number, record, error in read_records(path):
+            counts["records"] += 1
+            if record is not None:
+                if args.explain:
+                    print("record %d (%s %s):" % (number, record.kind, record.key))
+                    try:
+                        explain(record, sys.stdout)
+                    except RecordError:
+                        pass
+                try:
+                    record.verify()
+                    if source is not None:
+                        authorize(record, anchor, source)
+                except RecordError as refused:
+                    error = refused
+            name = "%s %s" % (record.kind, record.key) if record is not None else "? ?"
+            if error is None:
+                counts["valid"] += 1
+                if args.json:
+                    print_json({"record": counts["records"], "kind": record.kind,
+                                "key": record.key, "valid": True})
+                elif args.explain:
+                    print("  valid")
+            else:
+                counts["invalid"] += 1
+                if args.json:
+                    print_json({"record": counts["records"], "kind": record.kind if record else "?",
+                                "key": record.key if record else "?", "valid": False,
+                                "error": error.error, "reason": error.reason})
+                else:
+                    print("record %d (%s): INVALID: %s: %s" % (counts["records"], name,
+                                                              error.error, error.reason))
+    if not args.json:
+        print_json(counts)
+    return EXIT_OK if counts["invalid"] == 0 else EXIT_INVALID
+
+
+def add_node_options(parser):
+    parser.add_argument("--node", required=True, metavar="ENDPOINT",
+                        help="the node's client endpoint, e.g. tcp://127.0.0.1:7701")
+    parser.add_argument("--node-key", required=True, metavar="PUB",
+                        help="the node's Ed25519 public key (.pub file or 64 hex digits); "
+                             "its CURVE server key is derived from it")
+    parser.add_argument("--key", required=True, metavar="KEYFILE",
+                        help="our key file (0600); the node admits it only if it holds a "
+                             "valid certificate for it")
+    parser.add_argument("--timeout", type=int, default=10000, metavar="MS",
+                        help="how long to wait for an answer (default 10000)")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="hutong_client.py",
+        description="A Hutong client in Python (pyzmq + msgpack + PyNaCl), written from "
+                    "docs/records.md and docs/protocol.md.",
+        epilog="Exit codes: 0 success; 1 invalid input (a record failed verification or "
+               "was refused); 2 usage error; 3 operational error.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    info = commands.add_parser("info", help="the node's identity and our certificate (INFO)")
+    add_node_options(info)
+    info.set_defaults(run=cmd_info)
+
+    status = commands.add_parser("status", help="the node's peers, records and quarantine (STATUS)")
+    add_node_options(status)
+    status.set_defaults(run=cmd_status)
+
+    put = commands.add_parser("put-elder", help="build, sign and PUT an elder record")
+    add_node_options(put)
+    put.add_argument("--sign-key", metavar="KEYFILE",
+                     help="sign with this key instead of --key (its certificate must "
+                          "authorize the record)")
+    put.add_argument("--idkey", required=True, metavar="FILE",
+                     help="the network pseudonym key (hutong keygen --idkey), for the elder's key")
+    put.add_argument("--region", required=True, metavar="CODE",
+                     help="the responsible community's 12-digit region code")
+    put.add_argument("--scope", metavar="CODE", help="how far down it is shared (default: --region)")
+    put.add_argument("--id-no", required=True, metavar="ID",
+                     help="18-character citizen ID (居民身份证); sex and birth date follow from it")
+    put.add_argument("--name", required=True, help="the elder's name")
+    put.add_argument("--hukou-region", metavar="CODE", help="household registration (default: --region)")
+    put.add_argument("--residence-region", metavar="CODE")
+    put.add_argument("--status", default="active", choices=("active", "deceased", "moved"))
+    put.add_argument("--phone")
+    put.add_argument("--address")
+    put.add_argument("--living", choices=("独居", "空巢", "留守", "family", "institution"))
+    put.add_argument("--categories", metavar="LIST", help="comma-separated, e.g. 低保,优抚")
+    put.add_argument("--ability-level", type=int, choices=range(0, 5), metavar="0-4")
+    put.add_argument("--hlc-ms", type=int, metavar="MS",
+                     help="version time in ms since 1970 (default: now)")
+    put.add_argument("--out", metavar="FILE", help="also write the signed record here (JSON line)")
+    put.set_defaults(run=cmd_put_elder)
+
+    verify = commands.add_parser(
+        "verify", help="verify records (JSON lines or msgpack, full or redacted) in Python",
+        description="Verify each record's signature over its recomputed digest: full records "
+                    "from their seed, redacted ones from disclosed values and salts plus "
+                    "withheld digests. With --anchor, also apply the authorization rule, "
+                    "with certificates and revocations from --chain (default: the FILEs).")
+    verify.add_argument("files", nargs="+", metavar="FILE", help="records; - for standard input")
+    verify.add_argument("--anchor", metavar="PUB", help="the root public key: also check each "
+                        "author's certificate chain")
+    verify.add_argument("--chain", action="append", metavar="FILE",
+                        help="records holding the certificates and revocations (repeatable)")
+    verify.add_argument("--explain", action="store_true",
+                        help="print the header, every salt and field digest, and the digest")
+    verify.add_argument("--json", action="store_true", help="one JSON result line per record")
+    verify.set_defaults(run=cmd_verify)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except NodeError as error:
+        print("hutong_client: %s: %s" % (error.error, error.text), file=sys.stderr)
+        return EXIT_ERROR
+    except RecordError as error:
+        print("hutong_client: %s" % error, file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as error:
+        print("hutong_client: %s" % error, file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
