@@ -104,6 +104,7 @@ network_write_config () {
             echo "    key = $work/$parent.key.pub"
         fi
         echo "limits"
+        echo "    batch = ${NETWORK_BATCH:-1000}"
         echo "    heartbeat_ms = ${NETWORK_HEARTBEAT_MS:-500}"
         echo "    peer_timeout_ms = ${NETWORK_TIMEOUT_MS:-3000}"
         echo "log"
@@ -116,8 +117,8 @@ network_start_node () {
     local region="$1" line deadline=$((SECONDS + 20)) skip
     [ -d "$(node_store "$region")" ] || network_init_store "$region"
     network_write_config "$region"
-    skip=0
-    [ -f "$(node_log "$region")" ] && skip=$(wc -l < "$(node_log "$region")")
+    touch "$(node_log "$region")"
+    skip=$(wc -l < "$(node_log "$region")")
     "$HUTONGD" --config "$work/$region.cfg" >>"$(node_log "$region")" 2>&1 &
     network_pid_of[$region]=$!
     until line="$(tail -n +$((skip + 1)) "$(node_log "$region")" | grep -a " started; node " | tail -n 1)" \

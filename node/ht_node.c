@@ -339,6 +339,9 @@ s_bind_sockets (ht_node_t *self)
     if (*self->config.client_listen) {
         if (!(self->client = s_bind_server (self, self->config.client_listen, "client")))
             return -1;
+        //  Clients are less trusted than neighbour nodes: a frame larger
+        //  than any record could be closes the connection
+        zsock_set_maxmsgsize (self->client, HT_MSG_MAX_FRAME_BYTES);
         zloop_reader (self->loop, self->client, s_on_client, self);
     }
     return 0;

@@ -26,6 +26,9 @@ static json_t *
 s_put (ht_node_t *self, zmsg_t *records)
 {
     size_t count = zmsg_size (records);
+    if (count > HT_PUT_MAX_RECORDS)
+        return json_pack ("{s:s, s:s}", "error", "too_many_records",
+                          "reason", "a PUT carries at most " HT_STRINGIFY (HT_PUT_MAX_RECORDS) " records");
     const uint8_t **data = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
     size_t *sizes = (size_t *) calloc (count + 1, sizeof (size_t));
     int *results = (int *) calloc (count + 1, sizeof (int));
@@ -147,8 +150,10 @@ ht_service_handle (ht_node_t *self)
     int rc = routing_id? ht_msg_decode (zmsg, &msg, &reason): HT_EMALFORMED;
     json_t *reply = NULL;
     const char *command = NULL;
-    if (rc == HT_OK && streq (msg.command, HT_MSG_PUT))
-        reply = s_put (self, zmsg), command = HT_MSG_PUT_OK;
+    if (rc == HT_OK && streq (msg.command, HT_MSG_PUT)) {
+        reply = s_put (self, zmsg);
+        command = json_object_get (reply, "reason")? HT_MSG_ERROR: HT_MSG_PUT_OK;
+    }
     else
     if (rc == HT_OK && streq (msg.command, HT_MSG_STATUS))
         reply = ht_service_status (self), command = HT_MSG_STATUS_OK;

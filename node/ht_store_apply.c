@@ -377,6 +377,14 @@ s_admit (s_batch_t *batch, const s_item_t *item, const char **reason)
         *reason = "a redacted record cannot be stored";
         return HT_EREDACTED;
     }
+    //  The holder rule: a node keeps only what its tier is entitled to —
+    //  records of its own subtree (upward flow) or shared down to it
+    const char *region = batch->store->region;
+    if (!ht_region_covers (region, ht_record_region (record))
+    &&  !ht_region_covers (ht_record_scope (record), region)) {
+        *reason = "this node does not hold records of that region and scope";
+        return HT_ESCOPE;
+    }
     //  The signature was checked before the transaction, in parallel
     int code = item->verified;
     *reason = item->verify_reason;

@@ -149,7 +149,8 @@ ht_record_validate (const ht_record_t *self, const char **reason_p)
     return HT_OK;
 }
 
-//  Hash the natural key fields (each followed by a NUL separator)
+//  Hash the canonical msgpack of each natural key field in turn (msgpack
+//  values carry their own length, so no separator is needed)
 static int
 s_hash_key (ht_record_t *self, const uint8_t *idkey)
 {

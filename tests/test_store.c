@@ -783,6 +783,32 @@ START_TEST (test_a_community_writing_another_communitys_record_is_refused_for_sc
 }
 END_TEST
 
+START_TEST (test_a_record_outside_what_the_node_holds_is_refused_even_if_authorized)
+{
+    //  A township node's store: the county may write anywhere in the
+    //  county, but an elder of another township's community belongs to
+    //  neither this township's subtree nor its scope
+    ht_fixture_t *fixture = ht_fixture_new ();
+    char dir [PATH_MAX];
+    ht_store_t *store = ht_fixture_store_new (fixture, HT_FIXTURE_TOWNSHIP, 0, dir);
+    ht_apply_stats_t stats;
+    ck_assert_int_eq (ht_store_apply (store, fixture->certs, 3, NULL, &stats, NULL), 0);
+    ht_record_t *elsewhere = ht_fixture_elder_in (fixture, fixture->keys [HT_FIXTURE_COUNTY_KEY],
+                                                  "441802002001", "441802002001", 1, "王五",
+                                                  ht_fixture_hlc (1, 0));
+    ck_assert_int_eq (s_quarantine_code (store, elsewhere), HT_ESCOPE);
+    //  The same author's elder inside the township is held
+    ht_record_t *inside = ht_fixture_elder_in (fixture, fixture->keys [HT_FIXTURE_COUNTY_KEY],
+                                               HT_FIXTURE_COMMUNITY_A, HT_FIXTURE_COMMUNITY_A, 2,
+                                               "王五", ht_fixture_hlc (1, 0));
+    ck_assert_int_eq (s_quarantine_code (store, inside), 0);
+    ht_record_destroy (&elsewhere);
+    ht_record_destroy (&inside);
+    ht_fixture_store_destroy (&store, dir);
+    ht_fixture_destroy (&fixture);
+}
+END_TEST
+
 START_TEST (test_a_scope_wider_than_the_authors_jurisdiction_is_refused)
 {
     s_env_t env;
@@ -1406,6 +1432,7 @@ s_store_suite (void)
     tcase_add_test (reject, test_a_flipped_signature_byte_in_mid_batch_quarantines_only_that_record);
     tcase_add_test (reject, test_a_community_writing_another_communitys_record_is_refused_for_scope);
     tcase_add_test (reject, test_a_scope_wider_than_the_authors_jurisdiction_is_refused);
+    tcase_add_test (reject, test_a_record_outside_what_the_node_holds_is_refused_even_if_authorized);
     tcase_add_test (reject, test_a_kind_the_cert_does_not_grant_is_refused);
     tcase_add_test (reject, test_records_after_a_revocation_are_refused_and_earlier_ones_accepted);
     tcase_add_test (reject, test_a_record_whose_author_has_no_cert_is_refused);

@@ -20,7 +20,7 @@ network_wait_connected 30
 "$HUTONG" bench network --write-store "$(node_store 441802001001)" \
     --write-node "$(node_client 441802001001)" --write-node-key 441802001001.key.pub \
     --key 441802001001.key --watch-store "$(node_store 441800000000)" \
-    --records "$records" --writes "$writes" --json > figures.json
+    --records "$records" --writes "$writes" --json ${BENCH_VIA_STORE:+--via-store} > figures.json
 python3 - figures.json <<'PY'
 import json, sys
 f = json.load(open(sys.argv[1]))

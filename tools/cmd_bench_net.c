@@ -18,6 +18,7 @@ static const ht_option_t s_options [] = {
     { "records", true, "N", "bulk records (default 100000)" },
     { "writes", true, "N", "single writes timed for latency (default 200)" },
     { "batch", true, "N", "records per write transaction (default 1000)" },
+    { "via-store", false, NULL, "bulk: write the community store directly (default: its client socket)" },
     { "json", false, NULL, "print the figures as one JSON object" },
     { NULL }
 };
@@ -67,9 +68,26 @@ s_wait_count (s_bench_t *self, uint64_t count, double deadline_s)
     return ht_bench_now () - start;
 }
 
+//  Write one batch: into the store (another process, as `hutong put
+//  --store` does; the node notices within poll_ms), or to the node over
+//  its client socket (it notices at once); true if all were applied
+static bool
+s_write_batch (s_bench_t *self, ht_record_t **records, size_t size, bool via_store)
+{
+    ht_apply_stats_t stats = { 0 };
+    if (via_store)
+        return ht_store_apply (self->write_store, records, size, NULL, &stats, NULL) == 0
+            && stats.applied == size;
+    int error = 0;
+    json_t *reply = ht_client_put (self->client, records, size, &error);
+    bool ok = reply && (size_t) json_integer_value (json_object_get (reply, "applied")) == size;
+    json_decref (reply);
+    return ok;
+}
+
 //  Bulk: sign (untimed), then write and wait (timed); records/s or -1
 static double
-s_throughput (s_bench_t *self, size_t count, size_t batch)
+s_throughput (s_bench_t *self, size_t count, size_t batch, bool via_store)
 {
     ht_record_t **records = (ht_record_t **) calloc (count, sizeof (ht_record_t *));
     for (size_t index = 0; index < count; index++)
@@ -79,9 +97,7 @@ s_throughput (s_bench_t *self, size_t count, size_t batch)
     bool ok = true;
     for (size_t offset = 0; offset < count && ok; offset += batch) {
         size_t size = count - offset < batch? count - offset: batch;
-        ht_apply_stats_t stats = { 0 };
-        ok = ht_store_apply (self->write_store, records + offset, size, NULL, &stats, NULL) == 0
-          && stats.applied == size;
+        ok = s_write_batch (self, records + offset, size, via_store);
         if (ht_stderr_is_tty ())
             fprintf (stderr, "\rbench: wrote %zu of %zu", offset + size, count);
     }
@@ -161,7 +177,7 @@ s_open (s_bench_t *self, const char **values)
 int
 ht_cmd_bench_network (int argc, char **argv)
 {
-    enum { RECORDS = 5, WRITES, BATCH, JSON };
+    enum { RECORDS = 5, WRITES, BATCH, VIA_STORE, JSON };
     const char *values [10];
     int first_arg, rc = ht_args_parse (&s_spec, argc, argv, values, &first_arg);
     if (rc)
@@ -177,7 +193,8 @@ ht_cmd_bench_network (int argc, char **argv)
     if (rc == HT_EXIT_OK) {
         double baseline = ht_bench_verify_rate (20000);
         size_t arrived = s_latency (&self, (size_t) writes, latencies);
-        double rate = s_throughput (&self, (size_t) records, (size_t) batch);
+        double rate = s_throughput (&self, (size_t) records, (size_t) batch,
+                                    values [VIA_STORE] != NULL);
         double p50 = arrived? latencies [arrived / 2]: -1;
         double p99 = arrived? latencies [(arrived * 99) / 100 < arrived? (arrived * 99) / 100: arrived - 1]: -1;
         json_t *out = json_pack ("{s:f, s:f, s:f, s:I, s:I, s:f, s:f, s:f}",

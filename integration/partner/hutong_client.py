@@ -92,7 +92,7 @@ SCHEMA = {
 for _fields in SCHEMA.values():
     assert [n for n, _ in _fields] == sorted((n for n, _ in _fields), key=str.encode)
 
-KEY_PATTERN = re.compile(r"^[0-9A-Za-z_.:-]{1,64}$")
+KEY_PATTERN = re.compile(r"[0-9A-Za-z_.:-]{1,64}")
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
@@ -278,11 +278,11 @@ class Record:
     # -- header checks shared by both forms
 
     def check_header(self):
-        if not KEY_PATTERN.match(self.key):
+        if not KEY_PATTERN.fullmatch(self.key):
             raise RecordError("invalid", "key must be 1-64 of 0-9 A-Z a-z _ . : -")
         for item in ("region", "scope"):
             value = getattr(self, item)
-            if type(value) is not str or len(value) != 12 or not value.isdigit():
+            if type(value) is not str or len(value) != 12 or not (value.isascii() and value.isdigit()):
                 raise RecordError("bad_region", "%s must be 12 digits" % item)
         if type(self.hlc) is not int or not 0 <= self.hlc < (1 << 64):
             raise RecordError("malformed", "hlc must be an unsigned 64-bit integer")
