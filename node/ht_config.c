@@ -80,7 +80,7 @@ static const s_key_t s_keys [] = {
       S_FIELD (reconnect_min_ms), "First reconnect delay; later ones back off up to reconnect_max_ms" },
     { "limits/reconnect_max_ms", S_TYPE_INT, "5000", 100, 600000, S_RELOADABLE,
       S_FIELD (reconnect_max_ms), "Reconnect delay cap; at least reconnect_min_ms" },
-    { "limits/poll_ms", S_TYPE_INT, "100", 10, 10000, S_RELOADABLE,
+    { "limits/poll_ms", S_TYPE_INT, "20", 5, 10000, S_RELOADABLE,
       S_FIELD (poll_ms), "Check the store this often for writes by 'hutong put'" },
     { "limits/map_mb", S_TYPE_MEBIBYTES, "256", 1, 1048576, 0,
       S_FIELD (map_bytes), "Initial LMDB map size in MiB; grows on demand" },

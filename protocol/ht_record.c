@@ -97,6 +97,7 @@ bool ht_record_deleted (const ht_record_t *self) { return self->deleted; }
 const uint8_t *ht_record_sig (const ht_record_t *self) { return self->sig; }
 bool ht_record_is_full (const ht_record_t *self) { return self->has_seed || !self->is_signed; }
 bool ht_record_is_signed (const ht_record_t *self) { return self->is_signed; }
+bool ht_record_signed_here (const ht_record_t *self) { return self->signed_here; }
 
 static bool
 s_key_valid (const char *key)
@@ -113,7 +114,7 @@ ht_record_set_key (ht_record_t *self, const char *key)
     if (!s_key_valid (key))
         return HT_EINVAL;
     strcpy (self->key, key);
-    self->is_signed = false;
+    self->is_signed = self->signed_here = false;
     return HT_OK;
 }
 
@@ -132,14 +133,14 @@ s_set_code (char *target, const char *code)
 int
 ht_record_set_region (ht_record_t *self, const char *region)
 {
-    self->is_signed = false;
+    self->is_signed = self->signed_here = false;
     return s_set_code (self->region, region);
 }
 
 int
 ht_record_set_scope (ht_record_t *self, const char *scope)
 {
-    self->is_signed = false;
+    self->is_signed = self->signed_here = false;
     return s_set_code (self->scope, scope);
 }
 
@@ -147,14 +148,14 @@ void
 ht_record_set_hlc (ht_record_t *self, uint64_t hlc)
 {
     self->hlc = hlc;
-    self->is_signed = false;
+    self->is_signed = self->signed_here = false;
 }
 
 void
 ht_record_set_deleted (ht_record_t *self, bool deleted)
 {
     self->deleted = deleted;
-    self->is_signed = false;
+    self->is_signed = self->signed_here = false;
 }
 
 //  --------------------------------------------------------------------------
@@ -238,7 +239,7 @@ s_load_slot (ht_record_t *self, size_t index, const msgpack_object *object,
     memcpy (slot->value, value, size);
     slot->value_size = size;
     slot->state = HT_FIELD_PRESENT;
-    self->is_signed = false;
+    self->is_signed = self->signed_here = false;
     return HT_OK;
 }
 
@@ -355,7 +356,7 @@ ht_record_unset (ht_record_t *self, const char *name)
     if (index < 0)
         return HT_EFIELD;
     ht_record__clear_field (&self->fields [index]);
-    self->is_signed = false;
+    self->is_signed = self->signed_here = false;
     return HT_OK;
 }
 
@@ -587,7 +588,7 @@ ht_record_sign (ht_record_t *self, const ht_keypair_t *key)
         return rc;
     crypto_sign_detached (self->sig, NULL, digest, HT_DIGEST_BYTES,
                           ht_keypair_secret (key));
-    self->is_signed = true;
+    self->is_signed = self->signed_here = true;
     return HT_OK;
 }
 
@@ -655,6 +656,7 @@ ht_record_redact (const ht_record_t *self, const char *const *disclose, size_t c
     sodium_memzero (copy->seed, HT_SEED_BYTES);
     copy->has_seed = false;
     copy->is_signed = true;
+    copy->signed_here = false;      //  another form now: verify it like any
     return copy;
 }
 

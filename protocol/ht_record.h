@@ -60,6 +60,10 @@ const uint8_t *ht_record_sig (const ht_record_t *self);
 bool ht_record_is_full (const ht_record_t *self);
 //  True if the record has been signed (or decoded with a signature)
 bool ht_record_is_signed (const ht_record_t *self);
+//  True if ht_record_sign signed it in this process and nothing changed
+//  since: its signature is known good without verifying (a decoded or
+//  parsed record is never signed here)
+bool ht_record_signed_here (const ht_record_t *self);
 
 //  Setters invalidate any signature. Keys: 1-64 chars of [0-9A-Za-z_.:-].
 int ht_record_set_key (ht_record_t *self, const char *key) HT_WUR;

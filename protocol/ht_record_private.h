@@ -34,6 +34,8 @@ struct _ht_record_t {
     bool deleted;                   //  tombstone
     uint8_t suite;                  //  signature suite
     bool is_signed;                 //  sig is set and covers the content
+    bool signed_here;               //  ht_record_sign made sig from this
+                                    //  very content: no need to verify it
     uint8_t sig [HT_SIG_BYTES];     //  signature over the digest
     bool has_seed;                  //  full form: seed known
     uint8_t seed [HT_SEED_BYTES];   //  per-record salt seed

@@ -140,7 +140,7 @@ START_TEST (defaults_match_the_documented_values)
     ck_assert_int_eq (config.peer_timeout_ms, 5000);
     ck_assert_int_eq (config.reconnect_min_ms, 100);
     ck_assert_int_eq (config.reconnect_max_ms, 5000);
-    ck_assert_int_eq (config.poll_ms, 100);
+    ck_assert_int_eq (config.poll_ms, 20);
     ck_assert_uint_eq (config.map_bytes, 256 * S_MIB);
     ck_assert_uint_eq (config.map_limit_bytes, 0);
     ck_assert_str_eq (config.log_level, "info");

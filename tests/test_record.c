@@ -311,6 +311,31 @@ START_TEST (an_elder_record_validates_signs_and_verifies)
 }
 END_TEST
 
+START_TEST (only_a_record_signed_in_this_process_and_unchanged_counts_as_signed_here)
+{
+    ht_record_t *record = s_elder_signed ();
+    ck_assert (ht_record_signed_here (record));
+    //  Its bytes, decoded, are someone else's claim: verify those
+    uint8_t *data;
+    size_t size;
+    ck_assert_int_eq (ht_record_encode (record, &data, &size), 0);
+    ht_record_t *decoded = s_decode (data, size);
+    ck_assert (!ht_record_signed_here (decoded));
+    //  A redacted copy is another form
+    const char *name [] = { "name" };
+    ht_record_t *redacted = ht_record_redact (record, name, 1);
+    ck_assert (!ht_record_signed_here (redacted));
+    //  Any change after signing clears it, with the signature itself
+    ck_assert_int_eq (ht_record_set_str (record, "name", "李四"), 0);
+    ck_assert (!ht_record_signed_here (record));
+    ck_assert (!ht_record_is_signed (record));
+    ht_record_destroy (&record);
+    ht_record_destroy (&decoded);
+    ht_record_destroy (&redacted);
+    free (data);
+}
+END_TEST
+
 START_TEST (two_signatures_of_one_record_use_fresh_seeds_and_both_verify)
 {
     ht_record_t *first = s_elder_signed ();
@@ -2092,6 +2117,7 @@ record_suite (void)
     tcase_set_timeout (tc, 300);           //  the byte-flip sweeps
     tcase_add_test (tc, an_elder_record_validates_signs_and_verifies);
     tcase_add_test (tc, two_signatures_of_one_record_use_fresh_seeds_and_both_verify);
+    tcase_add_test (tc, only_a_record_signed_in_this_process_and_unchanged_counts_as_signed_here);
     tcase_add_test (tc, encode_decode_reencode_gives_identical_bytes);
     tcase_add_test (tc, an_unsigned_record_does_not_encode);
     tcase_add_test (tc, every_single_byte_change_of_the_encoding_is_refused);

@@ -3,6 +3,11 @@
 #  on 127.0.0.1 (three verifying hops), then `hutong bench network`: bulk
 #  end-to-end records/s, single-write latency p50/p99, the raw verify rate
 #  of the same run; finally each node's resident memory at rest.
+#  The bulk is signed and written into the community's store as
+#  `hutong put --store` does (its signer does not re-verify what it just
+#  signed; the township, county and city verify every record).
+#  BENCH_VIA_NODE=1 sends it to the community node's client socket
+#  instead, which adds a fourth verification at the community.
 #  Usage: tools/bench-network.sh [BUILD_DIR] [RECORDS] [WRITES]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,7 +25,7 @@ network_wait_connected 30
 "$HUTONG" bench network --write-store "$(node_store 441802001001)" \
     --write-node "$(node_client 441802001001)" --write-node-key 441802001001.key.pub \
     --key 441802001001.key --watch-store "$(node_store 441800000000)" \
-    --records "$records" --writes "$writes" --json ${BENCH_VIA_STORE:+--via-store} > figures.json
+    --records "$records" --writes "$writes" --json $([ -n "${BENCH_VIA_NODE:-}" ] || echo --via-store) > figures.json
 python3 - figures.json <<'PY'
 import json, sys
 f = json.load(open(sys.argv[1]))
