@@ -104,7 +104,7 @@ network_write_config () {
             echo "    key = $work/$parent.key.pub"
         fi
         echo "limits"
-        echo "    batch = ${NETWORK_BATCH:-1000}"
+        [ -n "${NETWORK_BATCH:-}" ] && echo "    batch = $NETWORK_BATCH"
         echo "    heartbeat_ms = ${NETWORK_HEARTBEAT_MS:-500}"
         echo "    peer_timeout_ms = ${NETWORK_TIMEOUT_MS:-3000}"
         echo "log"

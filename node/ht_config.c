@@ -70,7 +70,7 @@ static const s_key_t s_keys [] = {
       "Parent node's node/listen endpoint; empty on the root (city) node" },
     { "parent/key", S_TYPE_PUBLIC_KEY, "", 0, 0, 0, S_FIELD (parent_key),
       "Parent node's public key (file or hex); required with parent/endpoint" },
-    { "limits/batch", S_TYPE_INT, "1000", 1, 100000, S_RELOADABLE,
+    { "limits/batch", S_TYPE_INT, "5000", 1, 100000, S_RELOADABLE,
       S_FIELD (batch_records), "Most records per replication batch (one transaction)" },
     { "limits/heartbeat_ms", S_TYPE_INT, "1000", 50, 60000, S_RELOADABLE,
       S_FIELD (heartbeat_ms), "Ping an idle peer this often" },

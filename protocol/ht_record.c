@@ -24,7 +24,7 @@ ht_record_new (const char *kind)
     const ht_kind_t *schema = ht_schema_kind (kind);
     if (!schema)
         return NULL;
-    ht_record_t *self = (ht_record_t *) zmalloc (sizeof (ht_record_t));
+    ht_record_t *self = (ht_record_t *) zmalloc (HT_RECORD_BYTES (schema));
     self->kind = schema;
     self->suite = HT_SUITE_ED25519_BLAKE2B;
     return self;
@@ -60,8 +60,8 @@ ht_record_destroy (ht_record_t **self_p)
 ht_record_t *
 ht_record_dup (const ht_record_t *self)
 {
-    ht_record_t *copy = (ht_record_t *) zmalloc (sizeof (ht_record_t));
-    memcpy (copy, self, sizeof (ht_record_t));
+    ht_record_t *copy = (ht_record_t *) zmalloc (HT_RECORD_BYTES (self->kind));
+    memcpy (copy, self, HT_RECORD_BYTES (self->kind));
     for (size_t index = 0; index < self->kind->field_count; index++) {
         const ht_field_slot_t *from = &self->fields [index];
         ht_field_slot_t *to = &copy->fields [index];

@@ -42,8 +42,13 @@ struct _ht_record_t {
     char reason [HT_REASON_CHARS];  //  last validation reason, naming the
                                     //  field (written by const checkers:
                                     //  records are always heap objects)
-    ht_field_slot_t fields [HT_FIELD_MAX_COUNT];   //  by schema index
+    ht_field_slot_t fields [];      //  by schema index, as many as the
+                                    //  kind has fields
 };
+
+//  Bytes of a record of a kind (the slots follow the header)
+#define HT_RECORD_BYTES(kind) \
+    (sizeof (ht_record_t) + (kind)->field_count * sizeof (ht_field_slot_t))
 
 //  Load a field slot from canonical msgpack bytes, checking the type;
 //  the slot takes a copy. 0 or HT_EFIELD.

@@ -135,7 +135,7 @@ START_TEST (defaults_match_the_documented_values)
 {
     ht_config_t config;
     ht_config_defaults (&config);
-    ck_assert_int_eq (config.batch_records, 1000);
+    ck_assert_int_eq (config.batch_records, 5000);
     ck_assert_int_eq (config.heartbeat_ms, 1000);
     ck_assert_int_eq (config.peer_timeout_ms, 5000);
     ck_assert_int_eq (config.reconnect_min_ms, 100);
@@ -206,7 +206,7 @@ START_TEST (the_name_defaults_to_the_region_and_the_rest_to_defaults)
     s_env_init (&env);
     s_assert_accepts (&env, "");
     ck_assert_str_eq (env.loaded.name, HT_FIXTURE_COUNTY);
-    ck_assert_int_eq (env.loaded.batch_records, 1000);
+    ck_assert_int_eq (env.loaded.batch_records, 5000);
     ck_assert_str_eq (env.loaded.listen, "");
     s_env_cleanup (&env);
 }
@@ -600,7 +600,7 @@ START_TEST (help_lists_every_key_with_its_default)
         "limits/map_limit_mb", "log/level", "log/syslog" };
     for (size_t index = 0; index < sizeof keys / sizeof keys [0]; index++)
         ck_assert_msg (strstr (text, keys [index]), "help lacks %s", keys [index]);
-    ck_assert_ptr_nonnull (strstr (text, "1..100000, default 1000"));
+    ck_assert_ptr_nonnull (strstr (text, "1..100000, default 5000"));
     free (text);
 }
 END_TEST
