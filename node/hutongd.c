@@ -1,6 +1,7 @@
 //  hutongd: the node daemon. Only wiring: parse the command line, load the
 //  config, lock and open the store, start the node actor, then turn
 //  signals into actions until told to stop (malamute.c).
+#include <malloc.h>
 #include <czmq.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -295,6 +296,10 @@ main (int argc, char **argv)
     sigaddset (&signals, SIGHUP);
     sigprocmask (SIG_BLOCK, &signals, NULL);
     setenv ("ZSYS_SIGHANDLER", "false", 1);
+    //  One malloc arena for the whole process: batches are decoded on
+    //  short-lived worker threads, and per-thread arenas would keep what
+    //  they freed, so a node at rest could not give its memory back
+    mallopt (M_ARENA_MAX, 1);
 
     s_daemon_t self;
     memset (&self, 0, sizeof self);
