@@ -92,3 +92,17 @@ stop_all_bg () {
     for name in "${!bg_pids[@]}"; do stop_bg "$name" 5 || true; done
 }
 cleanup_hooks+=("stop_all_bg")
+
+#  show_logs_on_failure: on a failing exit, print the end of every node log
+#  in $work; a scenario sets scenario_done=1 once all its checks passed
+scenario_done=
+show_logs_on_failure () { cleanup_hooks=("dump_logs" "${cleanup_hooks[@]}"); }
+dump_logs () {
+    [ -z "$scenario_done" ] || return 0
+    local log
+    for log in "$work"/*.log; do
+        [ -e "$log" ] || continue
+        echo "--- last lines of $(basename "$log")" >&2
+        tail -n 15 "$log" >&2
+    done
+}

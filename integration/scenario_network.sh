@@ -35,18 +35,8 @@ parent_of () {
 }
 has_children () { local n; for n in "${nodes[@]}"; do [ "$(parent_of "$n")" = "$1" ] && return 0; done; return 1; }
 
-#  On failure, show the end of every node's log
-scenario_done=
-dump_logs () {
-    [ -z "$scenario_done" ] || return 0
-    local log
-    for log in "$work"/*.log; do
-        [ -e "$log" ] || continue
-        echo "--- last lines of $(basename "$log")" >&2
-        tail -n 12 "$log" >&2
-    done
-}
-cleanup_hooks=("dump_logs" "${cleanup_hooks[@]}")
+show_logs_on_failure
+
 
 #  fail_later WHAT: a failed check that later checks do not depend on; the
 #  scenario goes on and fails at its end

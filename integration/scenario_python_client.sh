@@ -25,18 +25,8 @@ county=441802000000
 community=441802001001                  #  the elder's region: inside the county
 id_no=441802194005120317
 
-#  On failure, show the end of each node's log
-scenario_done=
-dump_logs () {
-    [ -z "$scenario_done" ] || return 0
-    local log
-    for log in "$work"/*.log; do
-        [ -e "$log" ] || continue
-        echo "--- last lines of $(basename "$log")" >&2
-        tail -n 15 "$log" >&2
-    done
-}
-cleanup_hooks=("dump_logs" "${cleanup_hooks[@]}")
+show_logs_on_failure
+
 
 expect_exit 0 "hutong_client.py --help" -- client --help
 grep -q "put-elder" "$work/last.out" || fail "--help does not list put-elder"
