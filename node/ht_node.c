@@ -287,7 +287,6 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
             //  hutongd's main applied the log settings already; czmq's log
             //  settings are process-wide and not for this thread to touch
             memcpy (&self->config, zframe_data (frame), sizeof (ht_config_t));
-            HT_INFO (self, "node: configuration reloaded");
         }
         zframe_destroy (&frame);
     }
