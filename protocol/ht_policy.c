@@ -60,8 +60,10 @@ ht_policy_mask_text (const char *text, char *mask, size_t size)
     for (size_t offset = 0; offset < length && count < 256;
          offset += s_utf8_width ((unsigned char) text [offset]))
         starts [count++] = offset;
-    size_t head = count >= 15? 6: count >= 7? 3: 1;
-    size_t tail = count >= 7? 4: 0;
+    //  ID numbers keep 6 + 4 (441802********0317), phones 3 + 4
+    //  (138****5678); shorter texts only their first half (1940****)
+    size_t head = count >= 15? 6: count >= 11? 3: count / 2;
+    size_t tail = count >= 11? 4: 0;
     if (count <= 1)
         head = 0;
     size_t used = 0;
@@ -76,6 +78,16 @@ ht_policy_mask_text (const char *text, char *mask, size_t size)
     }
     mask [used] = 0;
     return mask;
+}
+
+//  Number of UTF-8 characters in text
+static size_t
+s_chars (const char *text)
+{
+    size_t count = 0;
+    for (const char *cursor = text; *cursor; cursor += s_utf8_width ((unsigned char) *cursor))
+        count++;
+    return count;
 }
 
 ht_record_t *
@@ -103,7 +115,10 @@ ht_policy_redact (const ht_policy_t *policy, const ht_record_t *record, int *err
     for (size_t index = 0; copy && index < kind->field_count; index++) {
         const ht_field_t *field = &kind->fields [index];
         const char *text = ht_record_get_str (record, field->name);
-        if (policy->access [field->group] == HT_ACCESS_MASKED && text) {
+        //  A mask of a short value would show most of it ("a*****" for
+        //  active, "张*"): short values stay withheld without one
+        if (policy->access [field->group] == HT_ACCESS_MASKED && text
+        &&  s_chars (text) >= HT_POLICY_MASK_MIN_CHARS) {
             char mask [256];
             ht_policy_mask_text (text, mask, sizeof mask);
             if (ht_record_set_mask (copy, field->name, mask))
