@@ -68,13 +68,18 @@ s_request (ht_client_t *self, const char *command, zmsg_t **records_p, int *erro
         ht_msg_t answer;
         const char *reason = NULL;
         int rc = reply? ht_msg_decode (reply, &answer, &reason): HT_EMALFORMED;
-        if (rc == HT_OK && answer.token == msg.token) {
+        //  A request the node could not read is answered with ERROR and
+        //  token 0; we have one request out, so that answer is ours
+        bool ours = answer.token == msg.token
+                 || (streq (answer.command, HT_MSG_ERROR) && answer.token == 0);
+        if (rc == HT_OK && ours) {
             json_t *json = NULL;
             char *text = streq (answer.command, HT_MSG_ERROR)? NULL: zmsg_popstr (reply);
             if (text)
                 json = json_loads (text, 0, NULL);
             zstr_free (&text);
-            *error = json? HT_OK: HT_EPOLICY;
+            *error = json? HT_OK: streq (answer.error, "too_many_records")
+                                  || streq (answer.error, "malformed")? HT_EINVAL: HT_EPOLICY;
             zmsg_destroy (&reply);
             return json;
         }

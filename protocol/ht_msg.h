@@ -59,7 +59,7 @@ typedef struct {
 void ht_msg_init (ht_msg_t *msg, const char *command);
 
 //  Encode a message's command and body as a new zmsg (records may then be
-//  appended as frames). HT_EINVAL for an unknown command.
+//  appended as frames). NULL for an unknown command.
 zmsg_t *ht_msg_encode (const ht_msg_t *msg);
 
 //  Decode the command and body frames from the front of zmsg (records stay

@@ -55,38 +55,45 @@ s_utf8_width (unsigned char byte)
 const char *
 ht_policy_mask_text (const char *text, char *mask, size_t size)
 {
-    //  Split into characters (input was validated as UTF-8 on the way in)
-    size_t starts [256], count = 0, length = strlen (text);
-    for (size_t offset = 0; offset < length && count < 256;
+    if (size == 0)
+        return mask;
+    //  Count characters (input was validated as UTF-8 on the way in);
+    //  every one is counted, so the tail is the text's true tail
+    size_t count = 0, length = strlen (text);
+    for (size_t offset = 0; offset < length;
          offset += s_utf8_width ((unsigned char) text [offset]))
-        starts [count++] = offset;
+        count++;
     //  ID numbers keep 6 + 4 (441802********0317), phones 3 + 4
     //  (138****5678); shorter texts only their first half (1940****)
     size_t head = count >= 15? 6: count >= 11? 3: count / 2;
     size_t tail = count >= 11? 4: 0;
     if (count <= 1)
         head = 0;
-    size_t used = 0;
+    size_t used = 0, offset = 0;
     for (size_t index = 0; index < count && used + 5 < size; index++) {
-        size_t end = index + 1 < count? starts [index + 1]: length;
+        size_t width = s_utf8_width ((unsigned char) text [offset]);
+        if (width > length - offset)
+            width = length - offset;
         if (index < head || index >= count - tail) {
-            memcpy (mask + used, text + starts [index], end - starts [index]);
-            used += end - starts [index];
+            memcpy (mask + used, text + offset, width);
+            used += width;
         }
         else
             mask [used++] = '*';
+        offset += width;
     }
     mask [used] = 0;
     return mask;
 }
 
-//  Number of UTF-8 characters in text
+//  Number of UTF-8 characters in text: bytes that do not continue a
+//  character (safe even on a cut-off sequence)
 static size_t
 s_chars (const char *text)
 {
     size_t count = 0;
-    for (const char *cursor = text; *cursor; cursor += s_utf8_width ((unsigned char) *cursor))
-        count++;
+    for (const unsigned char *cursor = (const unsigned char *) text; *cursor; cursor++)
+        count += (*cursor & 0xc0) != 0x80;
     return count;
 }
 

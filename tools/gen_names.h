@@ -1,8 +1,9 @@
 //  gen_names: the tables behind `hutong gen` — Qingyuan's county-level
 //  units and townships, syllables for names of people and places, and the
 //  shares gen draws facilities, elders and credit records by. Included
-//  once, by cmd_gen.c. Name tables list frequent entries first: gen draws
-//  with a skew towards the front. Shares are per thousand.
+//  through gen.h by every gen file; the tables are static, so each file
+//  keeps only those it uses. Name tables list frequent entries first: gen
+//  draws with a skew towards the front. Shares are per thousand.
 #ifndef GEN_NAMES_H_INCLUDED
 #define GEN_NAMES_H_INCLUDED
 
