@@ -57,8 +57,8 @@ s_print_table (json_t *status)
             snprintf (seen_text, sizeof seen_text, "never");
         else
             snprintf (seen_text, sizeof seen_text, "%.1fs ago", (double) seen / 1000.0);
-        printf ("%-16.16s %-13s %-7s %-9s %10s %8lld %10lld %10lld\n",
-                json_string_value (json_object_get (peer, "name")),
+        ht_print_column (json_string_value (json_object_get (peer, "name")), 16);
+        printf ("%-13s %-7s %-9s %10s %8lld %10lld %10lld\n",
                 json_string_value (json_object_get (peer, "region")),
                 json_string_value (json_object_get (peer, "role")),
                 json_is_true (json_object_get (peer, "connected"))? "yes": "no", seen_text,

@@ -24,12 +24,15 @@ show_holdings () {
     printf '  %-14s %-10s %6s %8s %6s %5s %10s\n' node tier elder facility credit cert quarantine
     for region in "${network_regions[@]}"; do
         node_status "$region" | python3 -c '
-import json, sys
+import json, sys, unicodedata
+def pad(text, width):
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(width - used, 0)
 s = json.load(sys.stdin); r = s["records"]; q = sum(s["quarantine"].values())
 tiers = {12: "community", 9: "township", 6: "county", 4: "city"}
 code = s["region"]; digits = len(code.rstrip("0"))
 tier = next(t for n, t in sorted(tiers.items()) if digits <= n)
-print("  %-14s %-10s %6d %8d %6d %5d %10d" % (s["name"], tier, r["elder"], r["facility"],
+print("  %s %-10s %6d %8d %6d %5d %10d" % (pad(s["name"], 14), tier, r["elder"], r["facility"],
       r["credit"], r["cert"], q))'
     done
 }

@@ -74,6 +74,10 @@ ht_keypair_t *ht_load_key (const char *path);
 //  printing why on failure; 0 or an error
 int ht_read_idkey (const char *path, uint8_t idkey [HT_IDKEY_BYTES]);
 
+//  Print text in a table column of width display columns (wide CJK
+//  characters count two), cut on a character boundary, then one space
+void ht_print_column (const char *text, int width);
+
 //  True if stderr is a terminal (progress is shown only then)
 bool ht_stderr_is_tty (void);
 

@@ -145,3 +145,36 @@ ht_read_idkey (const char *path, uint8_t idkey [HT_IDKEY_BYTES])
         fprintf (stderr, "hutong: %s does not hold a 64-hex-digit pseudonym key\n", path);
     return ok? HT_OK: HT_EKEY;
 }
+
+//  Display columns of one code point: East Asian wide characters take two
+static int
+s_columns (uint32_t code)
+{
+    return (code >= 0x1100 && code <= 0x115f) || (code >= 0x2e80 && code <= 0xa4cf)
+        || (code >= 0xac00 && code <= 0xd7a3) || (code >= 0xf900 && code <= 0xfaff)
+        || (code >= 0xfe30 && code <= 0xfe4f) || (code >= 0xff00 && code <= 0xff60)
+        || (code >= 0xffe0 && code <= 0xffe6) || (code >= 0x20000 && code <= 0x3fffd)? 2: 1;
+}
+
+void
+ht_print_column (const char *text, int width)
+{
+    const unsigned char *cursor = (const unsigned char *) (text? text: "");
+    int used = 0;
+    while (*cursor) {
+        size_t bytes = *cursor < 0x80? 1: *cursor < 0xe0? 2: *cursor < 0xf0? 3: 4;
+        uint32_t code = bytes == 1? *cursor: *cursor & (0x3f >> (bytes - 1));
+        size_t index = 1;
+        for (; index < bytes && (cursor [index] & 0xc0) == 0x80; index++)
+            code = (code << 6) | (cursor [index] & 0x3f);
+        if (index < bytes)
+            break;                  //  a cut-off character: stop before it
+        int columns = s_columns (code);
+        if (used + columns > width)
+            break;                  //  never split a character to fit
+        fwrite (cursor, 1, bytes, stdout);
+        used += columns;
+        cursor += bytes;
+    }
+    printf ("%*s", width - used + 1, "");
+}
