@@ -155,6 +155,31 @@ ht_fixture_hlc (unsigned day, uint16_t counter)
     return ht_hlc_make (HT_FIXTURE_T0_MS + (1 + day) * HT_FIXTURE_DAY_MS, counter);
 }
 
+//  The elder draft every suite builds on: a person of citizen ID id_no
+//  (sex and birth date taken from it), living in region, shared down to
+//  scope, at hlc, keyed with idkey; unsigned. The caller owns it.
+static inline ht_record_t *
+ht_fixture_elder_draft (const char *id_no, const char *name, const char *region,
+                        const char *scope, const uint8_t *idkey, uint64_t hlc)
+{
+    char birth [16];
+    snprintf (birth, sizeof birth, "%08u", (unsigned) ht_citizen_id_birth (id_no));
+    ht_record_t *record = ht_record_new ("elder");
+    ck_assert_ptr_nonnull (record);
+    ck_assert_int_eq (ht_record_set_str (record, "id_type", "居民身份证"), 0);
+    ck_assert_int_eq (ht_record_set_str (record, "id_no", id_no), 0);
+    ck_assert_int_eq (ht_record_set_str (record, "name", name), 0);
+    ck_assert_int_eq (ht_record_set_int (record, "sex", ht_citizen_id_sex (id_no)), 0);
+    ck_assert_int_eq (ht_record_set_str (record, "birth_date", birth), 0);
+    ck_assert_int_eq (ht_record_set_str (record, "hukou_region", region), 0);
+    ck_assert_int_eq (ht_record_set_str (record, "status", "active"), 0);
+    ck_assert_int_eq (ht_record_set_region (record, region), 0);
+    ck_assert_int_eq (ht_record_set_scope (record, scope), 0);
+    ck_assert_int_eq (ht_record_derive_key (record, idkey), 0);
+    ht_record_set_hlc (record, hlc);
+    return record;
+}
+
 //  A signed elder of the citizen ID serial, authored by author for
 //  region with scope, at hlc; name distinguishes versions
 static inline ht_record_t *
@@ -163,20 +188,8 @@ ht_fixture_elder_in (const ht_fixture_t *self, const ht_keypair_t *author,
                      const char *name, uint64_t hlc)
 {
     char id [19];
-    ht_record_t *record = ht_record_new ("elder");
-    ck_assert_ptr_nonnull (record);
-    ck_assert_int_eq (ht_record_set_str (record, "id_no",
-                                         ht_fixture_citizen_id (serial, id)), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "id_type", "居民身份证"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "name", name), 0);
-    ck_assert_int_eq (ht_record_set_int (record, "sex", 1), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "birth_date", "19400512"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "hukou_region", region), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "status", "active"), 0);
-    ck_assert_int_eq (ht_record_set_region (record, region), 0);
-    ck_assert_int_eq (ht_record_set_scope (record, scope), 0);
-    ck_assert_int_eq (ht_record_derive_key (record, self->idkey), 0);
-    ht_record_set_hlc (record, hlc);
+    ht_record_t *record = ht_fixture_elder_draft (ht_fixture_citizen_id (serial, id), name,
+                                                  region, scope, self->idkey, hlc);
     ck_assert_int_eq (ht_record_sign (record, author), 0);
     return record;
 }

@@ -6,6 +6,7 @@
 #include "ht_keys.h"
 #include "ht_hlc.h"
 #include "ht_test.h"
+#include "ht_fixture.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -200,20 +201,10 @@ s_revoke (s_world_t *world, const ht_keypair_t *issuer, const ht_keypair_t *subj
 static ht_record_t *
 s_elder (const ht_keypair_t *author, const char *region, const char *scope, uint64_t ms)
 {
-    ht_record_t *record = ht_record_new ("elder");
-    ck_assert_int_eq (ht_record_set_str (record, "id_type", "居民身份证"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "id_no", "441802194005120317"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "name", "张三"), 0);
-    ck_assert_int_eq (ht_record_set_int (record, "sex", 1), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "birth_date", "19400512"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "hukou_region", region), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "status", "active"), 0);
-    ck_assert_int_eq (ht_record_set_region (record, region), 0);
-    ck_assert_int_eq (ht_record_set_scope (record, scope), 0);
     uint8_t idkey [HT_IDKEY_BYTES];
     memset (idkey, 0x5a, sizeof idkey);
-    ck_assert_int_eq (ht_record_derive_key (record, idkey), 0);
-    ht_record_set_hlc (record, ht_hlc_make (ms, 0));
+    ht_record_t *record = ht_fixture_elder_draft ("441802194005120317", "张三", region, scope,
+                                                  idkey, ht_hlc_make (ms, 0));
     ck_assert_int_eq (ht_record_sign (record, author), 0);
     ck_assert_int_eq (ht_record_validate (record, NULL), 0);
     return record;

@@ -8,6 +8,7 @@
 #include "ht_keys.h"
 #include "ht_hlc.h"
 #include "ht_test.h"
+#include "ht_fixture.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -57,15 +58,11 @@ s_sign (ht_record_t *record)
 static ht_record_t *
 s_elder_draft (void)
 {
-    ht_record_t *record = ht_record_new ("elder");
-    ck_assert_ptr_nonnull (record);
-    ck_assert_int_eq (ht_record_set_str (record, "id_type", "居民身份证"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "id_no", S_ID_NO), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "name", "张三"), 0);
-    ck_assert_int_eq (ht_record_set_int (record, "sex", 1), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "birth_date", "19400512"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "hukou_region", S_COMMUNITY), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "status", "active"), 0);
+    uint8_t idkey [HT_IDKEY_BYTES];
+    for (size_t index = 0; index < sizeof idkey; index++)
+        idkey [index] = (uint8_t) (0xa0 + index);
+    ht_record_t *record = ht_fixture_elder_draft (S_ID_NO, "张三", S_COMMUNITY, S_COMMUNITY,
+                                                  idkey, ht_hlc_make (S_JAN_2026_MS, 0));
     ck_assert_int_eq (ht_record_set_str (record, "phone", S_PHONE), 0);
     ck_assert_int_eq (ht_record_set_str (record, "address", S_ADDRESS), 0);
     ck_assert_int_eq (ht_record_set_str (record, "living", "独居"), 0);
@@ -74,13 +71,6 @@ s_elder_draft (void)
     ck_assert_int_eq (ht_record_set_strs (record, "categories", categories, 2), 0);
     ck_assert_int_eq (ht_record_set_int (record, "ability_level", 2), 0);
     ck_assert_int_eq (ht_record_set_int (record, "care_level", 3), 0);
-    ck_assert_int_eq (ht_record_set_region (record, S_COMMUNITY), 0);
-    ck_assert_int_eq (ht_record_set_scope (record, S_COMMUNITY), 0);
-    uint8_t idkey [HT_IDKEY_BYTES];
-    for (size_t index = 0; index < sizeof idkey; index++)
-        idkey [index] = (uint8_t) (0xa0 + index);
-    ck_assert_int_eq (ht_record_derive_key (record, idkey), 0);
-    ht_record_set_hlc (record, ht_hlc_make (S_JAN_2026_MS, 0));
     return record;
 }
 

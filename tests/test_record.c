@@ -11,6 +11,7 @@
 #include "ht_hlc.h"
 #include "ht_valid.h"
 #include "ht_test.h"
+#include "ht_fixture.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -56,22 +57,10 @@ s_idkey (uint8_t idkey [HT_IDKEY_BYTES], uint8_t first)
 static ht_record_t *
 s_elder_draft (void)
 {
-    ht_record_t *record = ht_record_new ("elder");
-    ck_assert_ptr_nonnull (record);
-    ck_assert_int_eq (ht_record_set_str (record, "id_type", "居民身份证"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "id_no", S_ID_NO), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "name", "张三"), 0);
-    ck_assert_int_eq (ht_record_set_int (record, "sex", 1), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "birth_date", "19400512"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "hukou_region", S_COMMUNITY), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "status", "active"), 0);
-    ck_assert_int_eq (ht_record_set_region (record, S_COMMUNITY), 0);
-    ck_assert_int_eq (ht_record_set_scope (record, S_COMMUNITY), 0);
     uint8_t idkey [HT_IDKEY_BYTES];
     s_idkey (idkey, 0xa0);
-    ck_assert_int_eq (ht_record_derive_key (record, idkey), 0);
-    ht_record_set_hlc (record, ht_hlc_make (S_JAN_2026_MS, 0));
-    return record;
+    return ht_fixture_elder_draft (S_ID_NO, "张三", S_COMMUNITY, S_COMMUNITY, idkey,
+                                   ht_hlc_make (S_JAN_2026_MS, 0));
 }
 
 static void
