@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Helpers for integration/scenario_network.sh: free ports, draft rewriting,
+"""Helpers for integration/scenario_network.sh: draft rewriting,
 and the holder-rule check that every node holds exactly what it should.
 
 The holder rule (docs: DESIGN.md "Who holds what"): node n holds record R
@@ -12,10 +12,8 @@ Nodes are described by a TSV file, one line per node:
     region  parent-region-or-"-"  store  key  pub  client-endpoint
 
 Subcommands (exit 0 on success, 1 on a failed check, 2 on bad usage):
-    ports N                       N distinct free TCP ports on 127.0.0.1
     set PATH=VALUE...             rewrite every JSON line of stdin (dotted paths)
     holds REGION [FILE...]        how many records/drafts REGION should hold
-    held REGION [FILE...]         print the records/drafts REGION should hold
     converge NODES [--expect kind=N,...] [--quiet]
                                   every node holds exactly its records
     connected NODES [--quiet]     every node's parent and children are connected
@@ -26,7 +24,6 @@ Subcommands (exit 0 on success, 1 on a failed check, 2 on bad usage):
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -103,20 +100,6 @@ def rank(record):
 
 # --------------------------------------------------------------------------
 
-def cmd_ports(args):
-    count = int(args[0])
-    socks = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            socks.append(sock)
-        print(" ".join(str(sock.getsockname()[1]) for sock in socks))
-    finally:
-        for sock in socks:
-            sock.close()
-
-
 def set_path(obj, path, value):
     parts = path.split(".")
     for part in parts[:-1]:
@@ -161,13 +144,6 @@ def read_lines(files):
 def cmd_holds(args):
     region = args[0]
     print(sum(1 for record in read_lines(args[1:]) if holds(region, record)))
-
-
-def cmd_held(args):
-    region = args[0]
-    for record in read_lines(args[1:]):
-        if holds(region, record):
-            print(json.dumps(record, ensure_ascii=False, sort_keys=True))
 
 
 def describe(record):
@@ -336,7 +312,7 @@ def cmd_concurrent(args):
     return 0
 
 
-COMMANDS = {"ports": cmd_ports, "set": cmd_set, "holds": cmd_holds, "held": cmd_held, "converge": cmd_converge,
+COMMANDS = {"set": cmd_set, "holds": cmd_holds, "converge": cmd_converge,
             "connected": cmd_connected, "status": cmd_status, "keyof": cmd_keyof,
             "concurrent": cmd_concurrent}
 

@@ -24,6 +24,15 @@ region_prefix () {
     else echo "${c:0:2}"; fi
 }
 
+#  region_parent CODE: the code of the tier above ("" for a city)
+region_parent () {
+    local c="$1"
+    if [ "${c:9:3}" != 000 ]; then echo "${c:0:9}000"
+    elif [ "${c:6:3}" != 000 ]; then echo "${c:0:6}000000"
+    elif [ "${c:4:2}" != 00 ]; then echo "${c:0:4}00000000"
+    fi
+}
+
 #  region_related A B: one is an ancestor-or-self of the other
 region_related () {
     local a b
@@ -107,6 +116,8 @@ network_write_config () {
         [ -n "${NETWORK_BATCH:-}" ] && echo "    batch = $NETWORK_BATCH"
         echo "    heartbeat_ms = ${NETWORK_HEARTBEAT_MS:-500}"
         echo "    peer_timeout_ms = ${NETWORK_TIMEOUT_MS:-3000}"
+        echo "    reconnect_min_ms = 50"
+        echo "    reconnect_max_ms = ${NETWORK_RECONNECT_MAX_MS:-1000}"
         echo "log"
         echo "    level = ${NETWORK_LOG_LEVEL:-info}"
     } > "$work/$region.cfg"
@@ -137,23 +148,28 @@ network_start () {
     for region in "${network_regions[@]}"; do network_start_node "$region"; done
 }
 
-#  network_stop_node REGION: SIGTERM, then SIGKILL after 10 s
+#  network_stop_node REGION: SIGTERM, then SIGKILL after 10 s; returns
+#  the daemon's exit status (0: it stopped cleanly)
 network_stop_node () {
-    local pid="${network_pid_of[$1]:-}" deadline=$((SECONDS + 10))
+    local pid="${network_pid_of[$1]:-}" deadline=$((SECONDS + 10)) status=0
     [ -n "$pid" ] || return 0
     kill -TERM "$pid" 2>/dev/null || true
     while kill -0 "$pid" 2>/dev/null; do
         [ $SECONDS -lt $deadline ] || { kill -KILL "$pid" 2>/dev/null || true; break; }
         sleep 0.05
     done
-    wait "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || status=$?
     network_pid_of[$1]=""
+    return $status
 }
+
+#  node_alive REGION: its hutongd is running
+node_alive () { [ -n "${network_pid_of[$1]:-}" ] && kill -0 "${network_pid_of[$1]}" 2>/dev/null; }
 
 network_stop () {
     local index
     for ((index = ${#network_regions[@]} - 1; index >= 0; index--)); do
-        network_stop_node "${network_regions[$index]}"
+        network_stop_node "${network_regions[$index]}" || true
     done
 }
 

@@ -25,18 +25,8 @@ communities=(441802001001 441802001002 441802002001 441802002002
              441803100001 441803100200 441803101001 441803101200)
 nodes=("$city" "${counties[@]}" "${townships[@]}" "${communities[@]}")
 
-#  parent_of CODE: the parent tier's code ("-" for the city)
-parent_of () {
-    local r="$1"
-    if   [ "${r:9:3}" != 000 ]; then echo "${r:0:9}000"
-    elif [ "${r:6:3}" != 000 ]; then echo "${r:0:6}000000"
-    elif [ "${r:4:2}" != 00 ];  then echo "${r:0:4}00000000"
-    else echo -; fi
-}
-has_children () { local n; for n in "${nodes[@]}"; do [ "$(parent_of "$n")" = "$1" ] && return 0; done; return 1; }
-
+source "$here/network.sh"
 show_logs_on_failure
-
 
 #  fail_later WHAT: a failed check that later checks do not depend on; the
 #  scenario goes on and fails at its end
@@ -44,68 +34,30 @@ deferred=()
 fail_later () { echo "not ok - $*" >&2; deferred+=("$*"); }
 
 #  --------------------------------------------------------------------------
-#  Keys, certificates, stores, configurations
+#  Keys, certificates (each parent's for its children), stores holding what
+#  the holder rule gives them, configurations, nodes started top-down
 
-"$HUTONG" keygen --idkey --out net.idkey >/dev/null
-for r in "${nodes[@]}"; do make_key "$r"; done
-make_cert "$city" "$city" "$city"
-for r in "${nodes[@]}"; do
-    [ "$r" = "$city" ] || make_cert "$(parent_of "$r")" "$r" "$r"
-done
+NETWORK_HEARTBEAT_MS=250 NETWORK_TIMEOUT_MS=3000 NETWORK_RECONNECT_MAX_MS=500
+for r in "${nodes[@]}"; do network_add "$r" "$(region_parent "$r")"; done
 ok "15 keys; the city's root certificate and each parent's certificate for its children"
-
-read -r -a ports <<<"$(holders ports 30)"
-port_index=0
-declare -A listen_ep=() client_ep=()
+network_start
 for r in "${nodes[@]}"; do
-    if has_children "$r"; then
-        listen_ep[$r]="tcp://127.0.0.1:${ports[port_index++]}"
-    fi
-    client_ep[$r]="tcp://127.0.0.1:${ports[port_index++]}"
-done
-
-#  write_config NAME REGION KEY STORE PARENT-REGION: NAME.cfg
-write_config () {
-    local name="$1" region="$2" key="$3" store="$4" parent="$5"
-    {
-        printf 'node\n    name = %s\n    region = %s\n    key = %s\n' "$name" "$region" "$work/$key"
-        printf '    anchor = %s\n    store = %s\n' "$work/$city.key.pub" "$work/$store"
-        [ -z "${listen_ep[$name]:-}" ] || printf '    listen = %s\n' "${listen_ep[$name]}"
-        [ -z "${client_ep[$name]:-}" ] || printf '    client = %s\n' "${client_ep[$name]}"
-        if [ "$parent" != - ]; then
-            printf 'parent\n    endpoint = %s\n    key = %s\n' "${listen_ep[$parent]}" "$work/$parent.key.pub"
-        fi
-        printf 'limits\n    heartbeat_ms = 250\n    peer_timeout_ms = 3000\n'
-        printf '    reconnect_min_ms = 50\n    reconnect_max_ms = 500\n    poll_ms = 50\n'
-        printf 'log\n    level = info\n'
-    } > "$name.cfg"
-}
-
-: > nodes.tsv
-for r in "${nodes[@]}"; do
-    "$HUTONG" init --store "$r.store" --region "$r" --anchor "$city.key.pub" --idkey net.idkey >/dev/null
-    #  The chain it needs: ancestors' and its own certificate, and below it
-    #  its descendants' — exactly what the holder rule gives it
-    holders held "$r" ./*.cert > "$r.chain.jsonl"
-    "$HUTONG" put --store "$r.store" "$r.chain.jsonl" > "$r.chain.out" \
-        || fail "storing the certificate chain in $r's store: $(cat "$r.chain.out")"
-    write_config "$r" "$r" "$r.key" "$r.store" "$(parent_of "$r")"
     "$HUTONGD" --config "$r.cfg" --check >/dev/null 2>"$r.check.err" \
         || fail "hutongd --check refuses $r.cfg: $(cat "$r.check.err")"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$(parent_of "$r")" "$work/$r.store" \
-        "$work/$r.key" "$work/$r.key.pub" "${client_ep[$r]}" >> nodes.tsv
 done
 ok "15 stores hold their certificate chains; every configuration passes --check"
 
-#  --------------------------------------------------------------------------
-#  Start the network
-
-for r in "${nodes[@]}"; do start_bg "$r" "$r.log" "$HUTONGD" --config "$r.cfg"; done
+#  The table holders.py reads: region, parent, store, key, public key, client
+: > nodes.tsv
+for r in "${nodes[@]}"; do
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "${network_parent_of[$r]:--}" "$(node_store "$r")" \
+        "$work/$r.key" "$work/$r.key.pub" "$(node_client "$r")" >> nodes.tsv
+done
 if ! wait_until 30 holders connected nodes.tsv --quiet; then
     holders connected nodes.tsv || true
     fail "the 15 nodes did not all connect to their parents and children within 30 s"
 fi
-for r in "${nodes[@]}"; do bg_alive "$r" || fail "hutongd $r exited"; done
+for r in "${nodes[@]}"; do node_alive "$r" || fail "hutongd $r exited"; done
 ok "15 nodes running; every node reports its parent and children connected"
 
 #  wait_converged SECONDS EXPECT WHAT: every node holds exactly what the
@@ -139,7 +91,7 @@ put_store () {
 #  client socket, signed by SIGNER's key (default NODE's)
 put_node () {
     local node="$1" file="$2" what="$3" signer="${4:-$1}" rc=0
-    "$HUTONG" put --node "${client_ep[$node]}" --node-key "$node.key.pub" --key "$signer.key" \
+    "$HUTONG" put --node "${network_client_ep[$node]}" --node-key "$node.key.pub" --key "$signer.key" \
         --idkey net.idkey "$file" > put.out 2> put.err || rc=$?
     [ "$rc" = 0 ] || fail "$what: put --node $node exited $rc: $(cat put.out put.err)"
     ok "$what"
@@ -196,7 +148,7 @@ for t in "${townships[@]}"; do
     : > "facilities-$t.jsonl"
     facility_in "$t" "$t" >> "facilities-$t.jsonl"
     for c in "${communities[@]}"; do
-        [ "$(parent_of "$c")" = "$t" ] && facility_in "$c" "$t" >> "facilities-$t.jsonl"
+        [ "$(region_parent "$c")" = "$t" ] && facility_in "$c" "$t" >> "facilities-$t.jsonl"
     done
 done
 for t in 441802001000 441802002000 441803101000; do
@@ -214,7 +166,7 @@ ok "the township's county-wide facility is quarantined as out_of_scope"
 #  subjects in their townships and communities
 for k in "${counties[@]}"; do
     { facility_in "$k" "$k"
-      for t in "${townships[@]}"; do [ "$(parent_of "$t")" = "$k" ] && facility_in "$t" "$k"; done
+      for t in "${townships[@]}"; do [ "$(region_parent "$t")" = "$k" ] && facility_in "$t" "$k"; done
     } > "facilities-$k.jsonl"
     : > "credit-$k.jsonl"
     for c in "${communities[@]}"; do
@@ -269,7 +221,7 @@ down=441802001000
 node_status "$down" status-before.json
 echo "# $down before stopping: received $(json_get status-before.json \
     "' '.join('%s=%d' % (p['region'], p['received']) for p in j['peers'])")"
-rc=0; stop_bg "$down" || rc=$?
+rc=0; network_stop_node "$down" || rc=$?
 expect_eq "$rc" 0 "township $down stops cleanly on SIGTERM"
 
 elders_in 441802001001 5 > down-community.jsonl
@@ -307,7 +259,7 @@ for n in 441802001001 441802001002 441802000000; do
     fi
 done
 
-start_bg "$down" "$down.log" "$HUTONGD" --config "$down.cfg"
+network_start_node "$down"
 wait_until 20 holders connected nodes.tsv --quiet || { holders connected nodes.tsv || true; fail "$down did not reconnect to its parent and children"; }
 ok "township $down restarted and reconnected"
 wait_converged 30 "$expect" "after the township's restart"
@@ -356,7 +308,7 @@ node_status "$township" q-before.json
 before="$(json_get q-before.json "j['quarantine'].get('out_of_scope', 0)")"
 elders_in 441802001002 1 > foreign.jsonl     #  refused: not counted
 expect_exit 1 "an elder of 441802001002 signed by community 441802001001 is refused over the network" -- \
-    "$HUTONG" put --node "${client_ep[$township]}" --node-key "$township.key.pub" \
+    "$HUTONG" put --node "${network_client_ep[$township]}" --node-key "$township.key.pub" \
     --key 441802001001.key --idkey net.idkey foreign.jsonl
 node_status "$township" q-after.json
 expect_eq "$(json_get q-after.json "j['quarantine'].get('out_of_scope', 0)")" "$((before + 1))" \
@@ -368,7 +320,7 @@ elder_reaches_city 441802002002 "after the out-of-scope write"
 node_status "$city" refused-before.json
 refused_before="$(json_get refused-before.json "j['refused_connections']")"
 expect_exit 3 "an uncertified key gets no status from the city" -- \
-    "$HUTONG" status --node "${client_ep[$city]}" --node-key "$city.key.pub" --key stranger.key --timeout 1000
+    "$HUTONG" status --node "${network_client_ep[$city]}" --node-key "$city.key.pub" --key stranger.key --timeout 1000
 city_refused_more () { node_status "$city" refused-now.json; [ "$(json_get refused-now.json "j['refused_connections']")" -gt "$refused_before" ]; }
 wait_until 10 city_refused_more || fail "the city's refused_connections did not grow past $refused_before"
 ok "the city counted the refused connection ($(json_get refused-now.json "j['refused_connections']"))"
@@ -378,7 +330,20 @@ elder_reaches_city 441803100001 "after the uncertified client"
 rogue_county=441803000000
 "$HUTONG" keygen --out rogue.key --name rogue >/dev/null
 "$HUTONG" init --store rogue.store --region 441803102000 --anchor "$city.key.pub" --idkey net.idkey >/dev/null
-write_config rogue 441803102000 rogue.key rogue.store "$rogue_county"
+cat > rogue.cfg <<EOF
+node
+    name = rogue
+    region = 441803102000
+    key = $work/rogue.key
+    anchor = $work/$city.key.pub
+    store = $work/rogue.store
+parent
+    endpoint = ${network_node_ep[$rogue_county]}
+    key = $work/$rogue_county.key.pub
+limits
+    heartbeat_ms = 250
+    peer_timeout_ms = 3000
+EOF
 node_status "$rogue_county" rogue-before.json
 rogue_before="$(json_get rogue-before.json "j['refused_connections']")"
 start_bg rogue rogue.log "$HUTONGD" --config rogue.cfg
@@ -396,13 +361,13 @@ elder_reaches_city 441803101200 "after the rogue node"
 #  Everything settles once more
 expect="cert=15,elder=$elders,facility=$facilities,credit=$credits"
 wait_converged 30 "$expect" "after the hostile input"
-for r in "${nodes[@]}"; do bg_alive "$r" || fail "hutongd $r died"; done
+for r in "${nodes[@]}"; do node_alive "$r" || fail "hutongd $r died"; done
 ok "all 15 nodes still running"
 
 #  Stop the tree from the leaves up: each node exits 0 on SIGTERM
 unclean=()
 for r in "${communities[@]}" "${townships[@]}" "${counties[@]}" "$city"; do
-    rc=0; stop_bg "$r" 5 || rc=$?
+    rc=0; network_stop_node "$r" || rc=$?
     [ "$rc" = 0 ] || unclean+=("$r:$rc")
 done
 if [ "${#unclean[@]}" = 0 ]; then ok "all 15 nodes stop cleanly on SIGTERM, leaves first"
