@@ -35,8 +35,8 @@ expect_exit () {
 #  json_get FILE PYTHON-EXPR: evaluate an expression over the JSON in FILE (as j)
 json_get () { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
-#  make_key NAME: key pair NAME.key / NAME.key.pub
-make_key () { "$HUTONG" keygen --out "$1.key" --name "$1" >/dev/null; }
+#  make_key NAME [LABEL]: key pair NAME.key / NAME.key.pub
+make_key () { "$HUTONG" keygen --out "$1.key" --name "${2:-$1}" >/dev/null; }
 
 #  make_cert ISSUER SUBJECT REGION [extra cert-issue options]: SUBJECT.cert
 make_cert () {

@@ -51,10 +51,9 @@ network_add () {
     network_regions+=("$region")
     network_parent_of[$region]="$parent"
     network_name_of[$region]="$name"
-    "$HUTONG" keygen --out "$region.key" --name "$name" >/dev/null
+    make_key "$region" "$name"
     [ -f net.idkey ] || "$HUTONG" keygen --idkey --out net.idkey >/dev/null
-    "$HUTONG" cert issue --issuer "${parent:-$region}.key" --subject "$region.key.pub" \
-        --region "$region" --name "$name" --out "$region.cert" >/dev/null
+    make_cert "${parent:-$region}" "$region" "$region" --name "$name"
 }
 
 #  network_chain ROOT CHILD GRANDCHILD ...: each the parent of the next
