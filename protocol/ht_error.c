@@ -1,4 +1,5 @@
 //  ht_error: texts for the project's error codes.
+#include <string.h>
 #include "ht_error.h"
 
 typedef struct {
@@ -56,4 +57,13 @@ ht_errname (int code)
     if (index < 0 || index >= HT_ERROR_COUNT)
         return "unknown";
     return s_errors [index].name;
+}
+
+int
+ht_errcode (const char *name)
+{
+    for (int index = 0; name && index < HT_ERROR_COUNT; index++)
+        if (strcmp (s_errors [index].name, name) == 0)
+            return -index;
+    return HT_EINVAL;
 }

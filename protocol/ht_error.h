@@ -46,4 +46,8 @@ const char *ht_strerror (int code);
 //  e.g. "bad_signature"
 const char *ht_errname (int code);
 
+//  The code of a stable identifier from ht_errname (0 for "ok"), or
+//  HT_EINVAL if the name is unknown
+int ht_errcode (const char *name);
+
 #endif

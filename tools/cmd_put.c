@@ -145,11 +145,7 @@ s_send_batch (s_put_t *self, ht_apply_stats_t *stats, int *results)
     stats->quarantined = (size_t) json_integer_value (json_object_get (reply, "quarantined"));
     json_t *list = json_object_get (reply, "results");
     for (size_t index = 0; index < self->batch_size; index++) {
-        const char *name = json_string_value (json_array_get (list, index));
-        results [index] = 0;
-        for (int code = -1; name && !streq (name, "ok") && code > -HT_ERROR_COUNT && !results [index]; code--)
-            if (streq (ht_errname (code), name))
-                results [index] = code;
+        results [index] = ht_errcode (json_string_value (json_array_get (list, index)));
     }
     int rc = json_object_get (reply, "error")? HT_ESTORE: HT_OK;
     json_decref (reply);
