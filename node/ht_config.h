@@ -35,6 +35,8 @@ typedef struct {
     int poll_ms;                            //  limits/poll_ms: check for writes by other processes
     size_t map_bytes;                       //  limits/map_mb (MiB): initial LMDB map size
     size_t map_limit_bytes;                 //  limits/map_limit_mb (MiB): cap, 0 = none
+    int client_rate;                        //  limits/client_rate: requests/s per client key
+    int client_burst;                       //  limits/client_burst: requests at once per client key
     //  log
     char log_level [HT_LOG_LEVEL_MAX_CHARS + 1];    //  log/level: error, warning, info, debug
     bool log_syslog;                        //  log/syslog: also send to syslog

@@ -7,9 +7,44 @@
 #include "ht_node_private.h"
 
 #define S_REST_MS 2000              //  quiet this long = at rest
-#define S_PARENT_QUEUE_MESSAGES 10000   //  most messages waiting for the parent
+
+//  Frames: every socket closes a connection that sends a frame over
+//  HT_MSG_MAX_FRAME_BYTES, twice the largest record, so one record frame
+//  always fits and libzmq never allocates more than that for one frame.
+//  libzmq checks ZMQ_MAXMSGSIZE against the frame as it travels, which
+//  CURVE makes longer than the frame we read by its MESSAGE command
+//  name (8 bytes), nonce (8), flags (1) and box MAC (16).
+#define S_CURVE_FRAME_OVERHEAD_BYTES 33
+#define S_WIRE_FRAME_MAX_BYTES (HT_MSG_MAX_FRAME_BYTES + S_CURVE_FRAME_OVERHEAD_BYTES)
+
+//  Queues, in messages per connection and direction. libzmq counts whole
+//  messages whatever their frames, so a queue holds at most this many
+//  times the largest message:
+//  - neighbours: a link carries at most one BATCH each way at a time (a
+//    puller has one PULL out), otherwise small messages (a NOTIFY per
+//    write, PING and PONG per heartbeat). 100 leaves room for the small
+//    ones that wait behind a large batch on a slow line, and holds a peer
+//    that pulls without reading to 100 of our batches (each at most
+//    limits/batch records).
+//  - clients: a client waits for its answer (the C client has one
+//    request out). 32 lets a client pipeline; one that sends without
+//    reading has at most 32 answers queued (a PUT-OK names at most
+//    HT_PUT_MAX_RECORDS results) and 32 requests waiting to be read.
+#define S_PEER_HWM_MESSAGES 100
+#define S_CLIENT_HWM_MESSAGES 32
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+
+//  Anyone may make up Curve keys and try them, so what we remember of
+//  refused keys is bounded: this many keys (about 150 bytes each), one log
+//  line per key per interval, and at most this many lines per interval,
+//  then one summary line
+#define S_REFUSED_KEYS 1024
+#define S_REFUSAL_LOG_INTERVAL_MS (60 * 1000)
+#define S_REFUSAL_LOG_LINES 10
+//  Clients whose request budget is remembered (least recently seen
+//  forgotten first); only certified keys get this far
+#define S_RATE_CLIENTS 4096
 
 int64_t
 ht_node_now (void)
@@ -17,18 +52,40 @@ ht_node_now (void)
     return zclock_mono ();
 }
 
-//  Bind a CURVE server socket for a ZAP domain; NULL on failure
+int
+ht_node_send (ht_node_t *self, zsock_t *sock, zmsg_t **zmsg_p)
+{
+    //  Our sockets have a send timeout of 0, so this never waits. What a
+    //  peer cannot take now it can do without or asks for again: a lost
+    //  BATCH is pulled again after limits/peer_timeout_ms, a lost NOTIFY
+    //  or PING is made good by the next heartbeat, a client times out.
+    int rc = zmsg_send (zmsg_p, sock);
+    if (rc != 0) {
+        self->dropped_sends++;
+        zmsg_destroy (zmsg_p);      //  czmq leaves an unsent message to us
+    }
+    return rc;
+}
+
+//  Bind a CURVE server socket for a ZAP domain, with queues of hwm
+//  messages each way; NULL on failure
 static zsock_t *
-s_bind_server (ht_node_t *self, const char *endpoint, const char *domain)
+s_bind_server (ht_node_t *self, const char *endpoint, const char *domain, int hwm)
 {
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
     zsock_set_zap_domain (sock, domain);
     zsock_set_curve_server (sock, 1);
     zsock_set_curve_secretkey_bin (sock, ht_keypair_curve_secret (self->key));
     zsock_set_curve_publickey_bin (sock, ht_keypair_curve_public (self->key));
-    zsock_set_sndhwm (sock, 0);
-    zsock_set_rcvhwm (sock, 0);
+    //  libzmq copies options into a socket's listener when it binds, so
+    //  they must all be set before zsock_bind
+    zsock_set_maxmsgsize (sock, S_WIRE_FRAME_MAX_BYTES);
+    zsock_set_sndhwm (sock, hwm);
+    zsock_set_rcvhwm (sock, hwm);
+    //  Mandatory routing reports a full or gone peer as an error instead
+    //  of dropping silently; with a send timeout of 0 it never blocks
     zsock_set_router_mandatory (sock, 1);
+    zsock_set_sndtimeo (sock, 0);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         HT_ERROR (self, "node: cannot bind %s socket to %s: %s", domain, endpoint,
                     zmq_strerror (zmq_errno ()));
@@ -45,14 +102,17 @@ ht_node_connect_parent (ht_node_t *self)
     zsock_set_curve_serverkey_bin (dealer, self->parent.server_curve);
     zsock_set_curve_publickey_bin (dealer, ht_keypair_curve_public (self->key));
     zsock_set_curve_secretkey_bin (dealer, ht_keypair_curve_secret (self->key));
-    zsock_set_rcvhwm (dealer, 0);
     zsock_set_linger (dealer, 0);
+    //  The parent is a neighbour like a child: the same frame cap and
+    //  queues, set before connecting (libzmq applies them per connection)
+    zsock_set_maxmsgsize (dealer, S_WIRE_FRAME_MAX_BYTES);
+    zsock_set_rcvhwm (dealer, S_PEER_HWM_MESSAGES);
     //  HELLO waits in the queue for the connection (and its CURVE
     //  handshake) to come up; nothing else is sent to a parent that has not
     //  welcomed us, so the queue stays small. A full queue or a send that
     //  cannot go fails at once instead of blocking the whole node; each
     //  reconnect makes a fresh socket and says HELLO again.
-    zsock_set_sndhwm (dealer, S_PARENT_QUEUE_MESSAGES);
+    zsock_set_sndhwm (dealer, S_PEER_HWM_MESSAGES);
     zsock_set_sndtimeo (dealer, 0);
     if (zsock_connect (dealer, "%s", self->config.parent) < 0) {
         HT_ERROR (self, "node: cannot connect to parent %s", self->config.parent);
@@ -140,7 +200,8 @@ s_child_by_routing_id (ht_node_t *self, zframe_t *routing_id)
 
 //  Tell a connection without a handshake that it must say HELLO first
 static void
-s_send_error (zsock_t *sock, zframe_t *routing_id, const char *error, const char *text)
+s_send_error (ht_node_t *self, zsock_t *sock, zframe_t *routing_id, const char *error,
+              const char *text)
 {
     ht_msg_t msg;
     ht_msg_init (&msg, HT_MSG_ERROR);
@@ -148,7 +209,7 @@ s_send_error (zsock_t *sock, zframe_t *routing_id, const char *error, const char
     snprintf (msg.text, sizeof msg.text, "%s", text);
     zmsg_t *zmsg = ht_msg_encode (&msg);
     zmsg_prepend (zmsg, &routing_id);
-    zmsg_send (&zmsg, sock);
+    ht_node_send (self, sock, &zmsg);
 }
 
 //  A message from a child on the ROUTER
@@ -176,7 +237,7 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
         self->protocol_errors++;
         HT_WARNING (self, "node: malformed message from a child: %s", reason);
         if (routing_id)
-            s_send_error (reader, zframe_dup (routing_id), ht_errname (rc), reason);
+            s_send_error (self, reader, zframe_dup (routing_id), ht_errname (rc), reason);
     }
     else
     if (streq (msg.command, HT_MSG_HELLO))
@@ -186,7 +247,7 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
         ht_repl_on_message (self, peer, &msg, zmsg);
     else {
         self->protocol_errors++;
-        s_send_error (reader, zframe_dup (routing_id), "hello_first",
+        s_send_error (self, reader, zframe_dup (routing_id), "hello_first",
                       "say HELLO before anything else");
     }
     zframe_destroy (&routing_id);
@@ -314,6 +375,7 @@ s_load_keys (ht_node_t *self)
             HT_ERROR (self, "node: cannot read parent key %s", self->config.parent_key);
             return -1;
         }
+        memcpy (self->parent.server_ed, parent_key, HT_PUBKEY_BYTES);
     }
     return 0;
 }
@@ -331,16 +393,15 @@ s_bind_sockets (ht_node_t *self)
         zloop_reader (self->loop, self->zap, s_on_zap, self);
     }
     if (*self->config.listen) {
-        if (!(self->router = s_bind_server (self, self->config.listen, "node")))
+        if (!(self->router = s_bind_server (self, self->config.listen, "node",
+                                            S_PEER_HWM_MESSAGES)))
             return -1;
         zloop_reader (self->loop, self->router, s_on_router, self);
     }
     if (*self->config.client_listen) {
-        if (!(self->client = s_bind_server (self, self->config.client_listen, "client")))
+        if (!(self->client = s_bind_server (self, self->config.client_listen, "client",
+                                            S_CLIENT_HWM_MESSAGES)))
             return -1;
-        //  Clients are less trusted than neighbour nodes: a frame larger
-        //  than any record could be closes the connection
-        zsock_set_maxmsgsize (self->client, HT_MSG_MAX_FRAME_BYTES);
         zloop_reader (self->loop, self->client, s_on_client, self);
     }
     return 0;
@@ -360,7 +421,9 @@ s_node_new (zsock_t *pipe, const ht_config_t *config, ht_store_t *store)
     self->curve_keys = zhashx_new ();
     zhashx_set_destructor (self->curve_keys, (zhashx_destructor_fn *) zstr_free);
     zhashx_set_duplicator (self->curve_keys, (zhashx_duplicator_fn *) strdup);
-    self->refused = zhashx_new ();
+    self->refusals = ht_refusals_new (S_REFUSED_KEYS, S_REFUSAL_LOG_INTERVAL_MS,
+                                      S_REFUSAL_LOG_LINES);
+    self->client_rates = ht_ratelimit_new (S_RATE_CLIENTS);
     self->parent.backoff_ms = config->reconnect_min_ms;
     self->parent.retry_timer = -1;
     self->last_seq = ht_store_last_seq (store);
@@ -393,7 +456,8 @@ s_node_destroy (ht_node_t **self_p)
     zsock_destroy (&self->zap);
     zhashx_destroy (&self->peers);
     zhashx_destroy (&self->curve_keys);
-    zhashx_destroy (&self->refused);
+    ht_refusals_destroy (&self->refusals);
+    ht_ratelimit_destroy (&self->client_rates);
     ht_keypair_destroy (&self->key);
     ht_store_destroy (&self->store);
     free (self);

@@ -11,6 +11,9 @@
 #include "ht_cert.h"
 #include "ht_hlc.h"
 #include "ht_schema.h"
+#include "ht_gate.h"
+#include "ht_refusals.h"
+#include "ht_ratelimit.h"
 
 #define HT_PEER_PARENT "parent"         //  role names in status
 #define HT_PEER_CHILD "child"
@@ -22,6 +25,7 @@ typedef struct {
     char label [64];                    //  its name, for logs and status
     bool is_parent;                     //  reached over our DEALER
     zframe_t *routing_id;               //  ROUTER identity (children only)
+    char key_hex [2 * HT_PUBKEY_BYTES + 1];     //  its Ed25519 key (children)
     bool welcomed;                      //  handshake done
     int64_t last_seen_ms;               //  last message from it (monotonic)
     uint8_t epoch [HT_MSG_EPOCH_BYTES]; //  its store epoch, as we pull from it
@@ -41,6 +45,7 @@ typedef struct {
 typedef struct {
     zsock_t *dealer;                    //  CURVE client, or NULL between tries
     uint8_t server_curve [32];          //  the parent's Curve25519 key
+    uint8_t server_ed [HT_PUBKEY_BYTES];        //  and its Ed25519 key
     int backoff_ms;                     //  next retry delay
     int64_t hello_sent_ms;              //  when we said HELLO (0: not yet)
     int retry_timer;                    //  zloop timer id, or -1
@@ -61,8 +66,10 @@ typedef struct {
     uint64_t last_seq;                  //  our latest sequence, as last seen
     zhashx_t *curve_keys;               //  hex curve key -> hex Ed25519 key
     int64_t curve_keys_built_ms;        //  when curve_keys was rebuilt
-    zhashx_t *refused;                  //  hex curve key -> refusal count
-    uint64_t refused_total;             //  connections refused
+    ht_refusals_t *refusals;            //  refused curve keys, log budget (owned)
+    ht_ratelimit_t *client_rates;       //  request budget per client key (owned)
+    uint64_t dropped_sends;             //  messages a full or gone peer could not take
+    uint64_t rate_limited;              //  client requests refused as over the rate
     uint64_t protocol_errors;           //  malformed or unexpected messages
     bool terminated;                    //  $TERM received
     int64_t last_activity_ms;           //  last batch applied or served
@@ -104,6 +111,12 @@ void ht_peer_destroy (ht_peer_t **self_p);
 int ht_zap_handle (ht_node_t *self);
 //  Cert of the key a connection authenticated as (hex Ed25519); 0 or error
 int ht_zap_cert_of (ht_node_t *self, const char *user_id, ht_cert_t *cert);
+//  Ask the gate whether a key (hex Ed25519) may use socket now (and, if
+//  claimed_region is not NULL, is certified for it); fills *cert (may be
+//  NULL). ZAP, HELLO, each client request and the heartbeat's re-check
+//  all come here.
+int ht_zap_admit (ht_node_t *self, ht_gate_socket_t socket, const char *ed_hex,
+                  const char *claimed_region, ht_cert_t *cert, const char **reason);
 
 //  ht_service.c: client requests (put, status, info)
 //  Handle one message on the client socket
@@ -114,6 +127,10 @@ json_t *ht_service_status (ht_node_t *self);
 //  ht_node.c helpers
 //  Milliseconds on the monotonic clock
 int64_t ht_node_now (void);
+//  Send zmsg on one of our sockets without blocking; a peer at its
+//  high-water mark, or gone, costs the message (destroyed and counted in
+//  dropped_sends). Always takes the message; 0 if it went, else -1.
+int ht_node_send (ht_node_t *self, zsock_t *sock, zmsg_t **zmsg_p);
 //  Create (or recreate) the parent DEALER and say HELLO
 int ht_node_connect_parent (ht_node_t *self);
 //  Note replication or client activity (memory is given back at rest)

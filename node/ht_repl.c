@@ -60,13 +60,13 @@ ht_repl_send (ht_node_t *self, ht_peer_t *peer, ht_msg_t *msg, zmsg_t **records_
     }
     if (peer->is_parent) {
         if (self->parent.dealer)
-            zmsg_send (&zmsg, self->parent.dealer);
+            ht_node_send (self, self->parent.dealer, &zmsg);
     }
     else {
         zframe_t *routing_id = zframe_dup (peer->routing_id);
         zmsg_prepend (zmsg, &routing_id);
-        if (zmsg_send (&zmsg, self->router) != 0)
-            HT_DEBUG (self, "node: child %s is gone", peer->label);
+        if (ht_node_send (self, self->router, &zmsg) != 0)
+            HT_DEBUG (self, "node: child %s is gone or not reading; message dropped", peer->label);
     }
     zmsg_destroy (&zmsg);
 }
@@ -167,15 +167,6 @@ typedef struct {
     bool stopped;                   //  the batch filled up
 } s_serve_t;
 
-//  The holder rule: node n holds R iff n ⊑ R.region (R is n's or below:
-//  upward flow) or R.scope ⊑ n (n lies inside R's scope: downward flow)
-static bool
-s_holds (const char *node_region, const ht_record_head_t *head)
-{
-    return ht_region_covers (node_region, head->region)
-        || ht_region_covers (head->scope, node_region);
-}
-
 //  One entry of our change log: send it if the puller should hold it
 static int
 s_serve_change (void *arg, uint64_t seq, const uint8_t *data, size_t size,
@@ -191,7 +182,8 @@ s_serve_change (void *arg, uint64_t seq, const uint8_t *data, size_t size,
     if (origin && streq (origin, serve->peer->name))
         return 0;
     ht_record_head_t head;
-    if (ht_record_peek (data, size, &head) != HT_OK || !s_holds (serve->peer->name, &head))
+    if (ht_record_peek (data, size, &head) != HT_OK
+    ||  !ht_region_holds (serve->peer->name, head.region, head.scope))
         return 0;
     zmsg_addmem (serve->records, data, size);
     serve->count++;
@@ -261,7 +253,8 @@ s_apply_batch (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
         data [index] = zframe_data (frame);
         sizes [index] = zframe_size (frame);
     }
-    ht_origin_t origin = { peer->name, batch->epoch, batch->cursor };
+    ht_origin_t origin = { .peer = peer->name, .epoch = batch->epoch,
+                           .cursor = batch->cursor };
     ht_apply_stats_t stats = { 0 };
     int rc = ht_store_apply_encoded (self->store, data, sizes, count, &origin, &stats, NULL);
     free (data);
@@ -309,8 +302,6 @@ s_refuse_hello (ht_node_t *self, zframe_t *routing_id, const char *error, const 
 void
 ht_repl_on_hello (ht_node_t *self, zframe_t *routing_id, const char *user_id, ht_msg_t *msg)
 {
-    ht_cert_t cert;
-    char parent [HT_REGION_BYTES] = "";
     if (msg->version != HT_PROTOCOL_VERSION) {
         char text [HT_MSG_TEXT_CHARS + 1];
         snprintf (text, sizeof text, "protocol version %" PRIu64 " is not supported; "
@@ -319,15 +310,14 @@ ht_repl_on_hello (ht_node_t *self, zframe_t *routing_id, const char *user_id, ht
         s_refuse_hello (self, routing_id, "version", text);
         return;
     }
-    //  The key authenticated by CURVE must be certified for the region the
-    //  HELLO claims, and that region must be a direct child of ours
-    if (ht_zap_cert_of (self, user_id, &cert) != HT_OK
-    ||  !streq (cert.region, msg->region) || cert.role != HT_ROLE_NODE
-    ||  ht_region_parent (cert.region, parent) != HT_OK
-    ||  !streq (parent, self->config.region)) {
-        HT_WARNING (self, "node: HELLO claiming region %s refused: the key is not "
-                      "certified as that child node", msg->region);
-        s_refuse_hello (self, routing_id, "not_child",
+    //  The key authenticated by CURVE must be certified, now, as the
+    //  child node of ours whose region the HELLO claims
+    const char *why = NULL;
+    int rc = ht_zap_admit (self, HT_GATE_NODE_SOCKET, user_id, msg->region, NULL, &why);
+    if (rc != HT_OK) {
+        HT_WARNING (self, "node: HELLO claiming region %s refused: %s (%s)",
+                      msg->region, why, ht_errname (rc));
+        s_refuse_hello (self, routing_id, rc == HT_ESCOPE? "not_child": ht_errname (rc),
                         "your key is not certified as a child node of this region");
         return;
     }
@@ -336,6 +326,7 @@ ht_repl_on_hello (ht_node_t *self, zframe_t *routing_id, const char *user_id, ht
         peer = s_peer_new (self, msg->region, false);
     zframe_destroy (&peer->routing_id);
     peer->routing_id = zframe_dup (routing_id);
+    snprintf (peer->key_hex, sizeof peer->key_hex, "%s", user_id);
     s_adopt_epoch (self, peer, msg);
     peer->welcomed = true;
     peer->pulling = false;
@@ -347,6 +338,45 @@ ht_repl_on_hello (ht_node_t *self, zframe_t *routing_id, const char *user_id, ht
     ht_repl_pull (self, peer);
 }
 
+//  Is our parent's key still good? A parent whose certificate we hold
+//  and which is revoked or expired is not one to trust with our records.
+//  One we do not hold yet is admitted: it is where certificates come from.
+static bool
+s_parent_admitted (ht_node_t *self)
+{
+    char hex [2 * HT_PUBKEY_BYTES + 1];
+    ht_hex_encode (self->parent.server_ed, HT_PUBKEY_BYTES, hex);
+    const char *why = NULL;
+    int rc = ht_zap_admit (self, HT_GATE_PARENT_LINK, hex, NULL, NULL, &why);
+    if (rc == HT_OK || rc == HT_ENOCERT)
+        return true;
+    HT_ERROR (self, "node: parent %s refused: its key is %s (%s); not replicating with it",
+                self->config.parent, ht_errname (rc), why);
+    ht_node_reconnect_parent (self, ht_errname (rc));
+    return false;
+}
+
+//  Is a connected child's key still good? One revoked or expired while
+//  connected is dropped: told why, and forgotten until a HELLO the gate
+//  admits (which it will not)
+static bool
+s_child_admitted (ht_node_t *self, ht_peer_t *peer)
+{
+    const char *why = NULL;
+    int rc = ht_zap_admit (self, HT_GATE_NODE_SOCKET, peer->key_hex, peer->name, NULL, &why);
+    if (rc == HT_OK)
+        return true;
+    HT_WARNING (self, "node: dropping child %s: %s (%s)", peer->label, why, ht_errname (rc));
+    ht_msg_t msg;
+    ht_msg_init (&msg, HT_MSG_ERROR);
+    snprintf (msg.error, sizeof msg.error, "%s", ht_errname (rc));
+    snprintf (msg.text, sizeof msg.text, "%s", why);
+    ht_repl_send (self, peer, &msg, NULL);
+    peer->welcomed = false;
+    peer->pulling = false;
+    return false;
+}
+
 //  The parent accepted our HELLO
 static void
 s_on_welcome (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *msg)
@@ -355,6 +385,8 @@ s_on_welcome (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *msg)
         self->protocol_errors++;
         return;
     }
+    if (!s_parent_admitted (self))
+        return;
     s_adopt_epoch (self, peer, msg);
     peer->welcomed = true;
     peer->pulling = false;
@@ -415,6 +447,8 @@ s_heartbeat_peer (ht_node_t *self, ht_peer_t *peer, int64_t now)
         return;
     }
     if (!peer->welcomed)
+        return;
+    if (peer->is_parent? !s_parent_admitted (self): !s_child_admitted (self, peer))
         return;
     if (silent > self->config.peer_timeout_ms) {
         if (peer->is_parent)

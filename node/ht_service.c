@@ -18,12 +18,36 @@ s_reply (ht_node_t *self, zframe_t *routing_id, const char *command, uint64_t to
     free (text);
     zframe_t *id = zframe_dup (routing_id);
     zmsg_prepend (zmsg, &id);
-    zmsg_send (&zmsg, self->client);
+    ht_node_send (self, self->client, &zmsg);
 }
 
-//  Store the records of a PUT as local writes
+//  0 if the client may make a request now; else answer it rate_limited
+//  (an answer the client does not read is dropped, not queued)
+static int
+s_check_rate (ht_node_t *self, zframe_t *routing_id, const char *user, uint64_t token)
+{
+    if (ht_ratelimit_check (self->client_rates, user, self->config.client_rate,
+                            self->config.client_burst, ht_node_now ()) == HT_OK)
+        return HT_OK;
+    self->rate_limited++;
+    ht_msg_t error;
+    ht_msg_init (&error, HT_MSG_ERROR);
+    error.token = token;
+    snprintf (error.error, sizeof error.error, "%s", ht_errname (HT_ERATELIMIT));
+    snprintf (error.text, sizeof error.text, "more than %d requests at once or %d a second "
+              "from this key; slow down", self->config.client_burst, self->config.client_rate);
+    zmsg_t *out = ht_msg_encode (&error);
+    zframe_t *id = zframe_dup (routing_id);
+    zmsg_prepend (out, &id);
+    ht_node_send (self, self->client, &out);
+    return HT_ERATELIMIT;
+}
+
+//  Store the records of a PUT as local writes: they enter the network
+//  here, so they face the ingest window; quarantine counts them against
+//  the client that sent them
 static json_t *
-s_put (ht_node_t *self, zmsg_t *records)
+s_put (ht_node_t *self, zmsg_t *records, const char *user)
 {
     size_t count = zmsg_size (records);
     if (count > HT_PUT_MAX_RECORDS)
@@ -37,11 +61,16 @@ s_put (ht_node_t *self, zmsg_t *records)
         data [index] = zframe_data (frame);
         sizes [index] = zframe_size (frame);
     }
+    char source [32];
+    snprintf (source, sizeof source, "client:%.16s", user);
+    ht_origin_t origin = { .source = source };
     ht_apply_stats_t stats = { 0 };
-    int rc = ht_store_apply_encoded (self->store, data, sizes, count, NULL, &stats, results);
-    json_t *reply = json_pack ("{s:I, s:I, s:I, s:I}", "applied", (json_int_t) stats.applied,
+    int rc = ht_store_apply_encoded (self->store, data, sizes, count, &origin, &stats,
+                                     results);
+    json_t *reply = json_pack ("{s:I, s:I, s:I, s:I, s:I}", "applied", (json_int_t) stats.applied,
                                "unchanged", (json_int_t) stats.unchanged,
                                "historic", (json_int_t) stats.historic,
+                               "conflicts", (json_int_t) stats.conflicts,
                                "quarantined", (json_int_t) stats.quarantined);
     json_t *list = json_array ();
     for (index = 0; index < count; index++)
@@ -92,11 +121,15 @@ ht_service_status (ht_node_t *self)
 {
     int64_t now = ht_node_now ();
     char epoch [2 * HT_MSG_EPOCH_BYTES + 1];
-    json_t *status = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:I}",
+    json_t *status = json_pack ("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
         "name", self->config.name, "region", self->config.region,
         "epoch", ht_hex_encode (ht_store_epoch (self->store), HT_MSG_EPOCH_BYTES, epoch),
         "last_seq", (json_int_t) ht_store_last_seq (self->store),
-        "refused_connections", (json_int_t) self->refused_total,
+        "refused_connections", (json_int_t) ht_refusals_total (self->refusals),
+        "dropped_sends", (json_int_t) self->dropped_sends,
+        "rate_limited", (json_int_t) self->rate_limited,
+        "conflicts", (json_int_t) ht_store_counter (self->store, "conflicts"),
+        "quarantine_dropped", (json_int_t) ht_store_counter (self->store, "quarantine_dropped"),
         "protocol_errors", (json_int_t) self->protocol_errors);
     json_t *peers = json_array ();
     for (ht_peer_t *peer = (ht_peer_t *) zhashx_first (self->peers); peer;
@@ -148,10 +181,28 @@ ht_service_handle (ht_node_t *self)
     ht_msg_t msg;
     const char *reason = NULL;
     int rc = routing_id? ht_msg_decode (zmsg, &msg, &reason): HT_EMALFORMED;
+    //  The budget is per key, checked before any work but decoding the
+    //  small body (for the token), so one client cannot keep the loop
+    //  from replication and from the other clients
+    if (routing_id && s_check_rate (self, routing_id, user, rc? 0: msg.token) != HT_OK) {
+        zframe_destroy (&routing_id);
+        zmsg_destroy (&zmsg);
+        return 0;
+    }
     json_t *reply = NULL;
     const char *command = NULL;
+    //  The key may have been revoked, or its certificate expired, since
+    //  its connection was admitted: every request asks the gate again
+    const char *why = NULL;
+    int admitted = rc == HT_OK? ht_zap_admit (self, HT_GATE_CLIENT_SOCKET, user, NULL,
+                                              NULL, &why): HT_OK;
+    if (admitted != HT_OK) {
+        reply = json_pack ("{s:s, s:s}", "error", ht_errname (admitted), "reason", why);
+        command = HT_MSG_ERROR;
+    }
+    else
     if (rc == HT_OK && streq (msg.command, HT_MSG_PUT)) {
-        reply = s_put (self, zmsg);
+        reply = s_put (self, zmsg, user);
         command = json_object_get (reply, "reason")? HT_MSG_ERROR: HT_MSG_PUT_OK;
     }
     else
@@ -178,7 +229,7 @@ ht_service_handle (ht_node_t *self)
             zmsg_t *out = ht_msg_encode (&error);
             zframe_t *id = zframe_dup (routing_id);
             zmsg_prepend (out, &id);
-            zmsg_send (&out, self->client);
+            ht_node_send (self, self->client, &out);
         }
         else
             s_reply (self, routing_id, command, msg.token, reply);

@@ -11,11 +11,27 @@
 //    hist        kind NUL key NUL hlc(8) author(32) digest(32) -> encoded
 //    idx         "r" NUL kind NUL region NUL key -> ""        (live only)
 //                "f" NUL kind NUL field NUL value NUL key -> ""
+//                "x" NUL <hist key> -> code(4)   (a version the ownership
+//                                                 rule refused: why)
 //    peer        name -> epoch(16) cursor(8)
-//    quarantine  id(8) -> code(4) when_ms(8) origin_len(1) origin
-//                         reason_len(2) reason bytes
+//    quarantine  source NUL id(8) -> code(4) when_ms(8) origin_len(1)
+//                         origin reason_len(2) reason bytes
 //    meta        "format", "schema_version", "epoch", "region", "anchor",
-//                "idkey", "last_seq", "certgen", "count:<kind>"
+//                "idkey", "last_seq", "certgen", "count:<kind>",
+//                "conflicts", "ingest_window" (behind(8) ahead(8) ms),
+//                "quarantine_id", "quarantine_dropped",
+//                "qn:<source>", "qb:<source>" (entries, bytes per source)
+//
+//  Ownership. The current version of an entity is the latest legitimate
+//  one (ht_gate.h): each merge loads the entity's versions (current and
+//  history), sorts them by (hlc, author, digest) and judges them in
+//  order, so every store holding the same versions picks the same
+//  current one whatever the arrival order. Versions judged illegitimate
+//  stay in history with an "x" flag and are counted in "conflicts".
+//
+//  Quarantine is keyed by source first, so the oldest entries of one
+//  source are found at once and dropped when that source exceeds its
+//  bounds: a hostile peer or client can push out only its own entries.
 //
 //  "encoded" is always the canonical full form (ht_record_encode), never
 //  the bytes as received, so two stores holding the same versions hold
@@ -62,8 +78,9 @@
 #include <czmq.h>
 #include <sodium.h>
 #include "ht_store_private.h"
+#include "ht_gate.h"
 
-#define S_STORE_FORMAT 1            //  bump when this layout changes
+#define S_STORE_FORMAT 2            //  bump when this layout changes
 #define S_CREATE_MAP_BYTES (1024u * 1024)
 #define S_MAP_ALIGN_BYTES (64u * 1024)
 
@@ -286,6 +303,11 @@ s_meta_init (ht_store_t *self, MDB_txn *txn)
         rc = ht_store__meta_put (self, txn, "idkey", self->idkey, HT_IDKEY_BYTES);
     if (rc == 0)
         rc = ht_store__meta_put_u64 (self, txn, "last_seq", 0);
+    uint8_t window [2 * HT_STORE_U64_BYTES];
+    ht_store__put_be64 (window, HT_GATE_INGEST_BEHIND_MS);
+    ht_store__put_be64 (window + HT_STORE_U64_BYTES, HT_GATE_INGEST_AHEAD_MS);
+    if (rc == 0)
+        rc = ht_store__meta_put (self, txn, "ingest_window", window, sizeof window);
     return rc;
 }
 
@@ -447,6 +469,8 @@ ht_store_open (const char *path, size_t map_bytes, int *error)
     self = calloc (1, sizeof *self);
     if (!self || ht_store__certs_init (self) != 0)
         goto cleanup;
+    self->quarantine_max_entries = HT_STORE_QUARANTINE_ENTRIES;
+    self->quarantine_max_bytes = HT_STORE_QUARANTINE_BYTES;
 
     size_t initial = s_map_align (map_bytes? map_bytes: HT_STORE_DEFAULT_MAP_BYTES);
     int rc = s_env_open (path, initial, &self->env);
@@ -512,6 +536,46 @@ void
 ht_store_set_map_limit (ht_store_t *self, size_t max_bytes)
 {
     self->map_limit = max_bytes;
+}
+
+void
+ht_store_set_quarantine_limits (ht_store_t *self, uint64_t max_entries,
+                                uint64_t max_bytes)
+{
+    self->quarantine_max_entries = max_entries? max_entries: 1;
+    self->quarantine_max_bytes = max_bytes? max_bytes: 1;
+}
+
+int
+ht_store_set_ingest_window (ht_store_t *self, uint64_t behind_ms, uint64_t ahead_ms)
+{
+    uint8_t window [2 * HT_STORE_U64_BYTES];
+    ht_store__put_be64 (window, behind_ms);
+    ht_store__put_be64 (window + HT_STORE_U64_BYTES, ahead_ms);
+    MDB_txn *txn = NULL;
+    int rc = ht_store__txn_begin (self, 0, &txn);
+    if (rc == 0)
+        rc = ht_store__meta_put (self, txn, "ingest_window", window, sizeof window);
+    if (rc == 0) {
+        rc = mdb_txn_commit (txn);
+        txn = NULL;
+    }
+    if (txn)
+        mdb_txn_abort (txn);
+    return rc? ht_store__error ("cannot set the ingest window", rc): 0;
+}
+
+uint64_t
+ht_store_counter (ht_store_t *self, const char *name)
+{
+    MDB_txn *txn = NULL;
+    uint64_t value = 0;
+    if (ht_store__txn_begin (self, MDB_RDONLY, &txn) == 0) {
+        if (ht_store__meta_get_u64 (self, txn, name, &value) != 0)
+            value = 0;
+        mdb_txn_abort (txn);
+    }
+    return value;
 }
 
 uint64_t

@@ -24,6 +24,8 @@
 #define HT_EPOCH_BYTES 16
 #define HT_PEER_NAME_MAX_CHARS 64
 #define HT_STORE_DEFAULT_MAP_BYTES (256u * 1024 * 1024)
+#define HT_STORE_QUARANTINE_ENTRIES 10000           //  per source
+#define HT_STORE_QUARANTINE_BYTES (16u * 1024 * 1024)  //  per source
 
 typedef struct _ht_store_t ht_store_t;
 
@@ -54,6 +56,30 @@ size_t ht_store_map_bytes (const ht_store_t *self);
 //  needs more fails with HT_ESTORE and writes nothing.
 void ht_store_set_map_limit (ht_store_t *self, size_t max_bytes);
 
+//  The ingest freshness window: a local write (not an import) must carry
+//  an hlc no more than behind_ms before and ahead_ms after the wall clock
+//  at apply time. Kept in the store, so every writer of this store (the
+//  node, hutong put --store) applies the same window. New stores get
+//  HT_GATE_INGEST_BEHIND_MS / HT_GATE_INGEST_AHEAD_MS; both 0 turns the
+//  window off (tests with fixed clocks), leaving the replicated rule.
+int ht_store_set_ingest_window (ht_store_t *self, uint64_t behind_ms,
+                                uint64_t ahead_ms) HT_WUR;
+
+//  Bound quarantine per source (peer, "local", or a client label):
+//  entries and bytes. When a source exceeds either, its oldest entries
+//  are dropped and counted ("quarantine_dropped"). Defaults:
+//  HT_STORE_QUARANTINE_ENTRIES and HT_STORE_QUARANTINE_BYTES.
+void ht_store_set_quarantine_limits (ht_store_t *self, uint64_t max_entries,
+                                     uint64_t max_bytes);
+
+//  Remove quarantine entries with code (any if code is 1) written before
+//  before_ms (any if 0). Returns the count removed, or an error.
+int ht_store_quarantine_purge (ht_store_t *self, int code, uint64_t before_ms);
+
+//  A store counter: "conflicts" (versions flagged by the ownership rule),
+//  "quarantine_dropped"; 0 if never written
+uint64_t ht_store_counter (ht_store_t *self, const char *name);
+
 //  Give back memory at rest: unmap the store's pages from this process
 //  (they stay in the OS page cache and fault back in on the next read)
 //  and drop the certificate cache. Call only with no transaction open.
@@ -64,11 +90,20 @@ void ht_store_release_memory (ht_store_t *self);
 uint64_t ht_store_last_seq (ht_store_t *self);
 
 //  Where a batch came from: a peer (with the cursor it advances to) or a
-//  local writer (peer NULL)
+//  local writer (peer NULL). A NULL origin is a local writer.
+//
+//  Records from a local writer enter the network here, so they face the
+//  ingest freshness window (ht_store_set_ingest_window) unless import is
+//  set: an operator re-importing records exported from this network,
+//  which then face the rules replicated records face.
 typedef struct {
     const char *peer;               //  peer name or NULL for local writes
     const uint8_t *epoch;           //  peer's store epoch (HT_EPOCH_BYTES)
     uint64_t cursor;                //  peer's sequence after this batch
+    const char *source;             //  local writes: quarantine source label
+                                    //  (e.g. "client:<key prefix>"), NULL:
+                                    //  "local"; at most 64 characters
+    bool import;                    //  local writes: not fresh, re-imported
 } ht_origin_t;
 
 //  What applying a batch did
@@ -77,6 +112,8 @@ typedef struct {
     size_t unchanged;               //  this exact version was held already
     size_t historic;                //  older than current: kept in history
     size_t quarantined;             //  rejected: quarantined with reason
+    size_t conflicts;               //  kept in history, flagged: its author
+                                    //  may not replace the current owner
 } ht_apply_stats_t;
 
 //  Apply a batch of records in one write transaction (records are
@@ -120,9 +157,15 @@ int ht_store_find (ht_store_t *self, const char *kind, const char *field,
                    const char *value, size_t limit,
                    ht_store_each_fn *fn, void *arg);
 
-//  Superseded versions of an entity, oldest first. Returns the count.
+//  Superseded versions of an entity, oldest first: legitimate ones that
+//  lost the merge and conflicts (versions the ownership rule refused;
+//  ht_store_conflict_of names why). Returns the count.
 int ht_store_history (ht_store_t *self, const char *kind, const char *key,
                       ht_store_each_fn *fn, void *arg);
+
+//  Why a stored version of an entity is flagged as a conflict: the
+//  conflict code (HT_ENOTOWNER, HT_ENOTISSUER, HT_EFINAL, ...) or 0
+int ht_store_conflict_of (ht_store_t *self, const ht_record_t *record);
 
 //  Callback over the by-sequence log with encoded bytes (borrowed) and the
 //  peer the version came from ("" for local writes)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "ht_store_private.h"
 #include "ht_hlc.h"
+#include "ht_gate.h"
 
 #define S_QUARANTINE_MAX_DATA_BYTES (64u * 1024)
 #define S_PARALLEL_MIN_ITEMS 64     //  smaller batches verify on one thread
@@ -39,9 +40,13 @@ typedef struct {
     uint64_t now_ms;                //  wall clock when the batch began
     uint64_t last_seq;              //  highest sequence used so far
     uint64_t quarantine_id;         //  highest quarantine id used so far
+    uint64_t quarantine_dropped;    //  entries dropped to keep the bounds
     int64_t *count_delta;           //  live records gained, per kind index
     size_t kind_count;              //  entries in count_delta
     ht_certsource_t source;         //  certs as this transaction sees them
+    ht_gate_t gate;                 //  the admission gate, over source
+    ht_gate_path_t path;            //  how these records reach us
+    const char *qsource;            //  quarantine source label
     int fatal;                      //  LMDB error met inside a callback
     ht_apply_stats_t stats;         //  what the batch did
 } s_batch_t;
@@ -193,47 +198,296 @@ s_current_put (s_batch_t *batch, const s_item_t *item, const uint8_t *ekey,
     return rc;
 }
 
-//  Keep a version in history unless it is there; *added tells which
-static int
-s_history_put (s_batch_t *batch, const ht_record_t *record,
-               const uint8_t *data, size_t size, bool *added)
+//  The history key of a version: kind NUL key NUL hlc(8) author(32)
+//  digest(32); 0 if it cannot be built
+#define S_HIST_KEY_BYTES (HT_STORE_ENTITY_KEY_BYTES + 1 + HT_STORE_U64_BYTES \
+                          + HT_PUBKEY_BYTES + HT_DIGEST_BYTES)
+#define S_FLAG_KEY_BYTES (2 + S_HIST_KEY_BYTES)
+
+static size_t
+s_hist_key (const ht_record_t *record, uint8_t key [S_HIST_KEY_BYTES])
 {
-    uint8_t key [HT_STORE_ENTITY_KEY_BYTES + 1 + HT_STORE_U64_BYTES
-                 + HT_PUBKEY_BYTES + HT_DIGEST_BYTES];
     size_t used = ht_store__entity_key (ht_record_kind (record),
                                         ht_record_key (record), key);
     if (used == 0)
-        return MDB_BAD_VALSIZE;
+        return 0;
     key [used++] = 0;
     ht_store__put_be64 (key + used, ht_record_hlc (record));
     used += HT_STORE_U64_BYTES;
     memcpy (key + used, ht_record_author (record), HT_PUBKEY_BYTES);
     used += HT_PUBKEY_BYTES;
     if (ht_record_digest (record, key + used) != 0)
-        return MDB_BAD_VALSIZE;
-    used += HT_DIGEST_BYTES;
+        return 0;
+    return used + HT_DIGEST_BYTES;
+}
 
+//  The conflict flag key of a version: "x" NUL, then its history key
+static size_t
+s_flag_key (const ht_record_t *record, uint8_t key [S_FLAG_KEY_BYTES])
+{
+    key [0] = 'x';
+    key [1] = 0;
+    size_t used = s_hist_key (record, key + 2);
+    return used? used + 2: 0;
+}
+
+//  Keep a version in history unless it is there
+static int
+s_history_put (s_batch_t *batch, const ht_record_t *record,
+               const uint8_t *data, size_t size)
+{
+    uint8_t key [S_HIST_KEY_BYTES];
+    size_t used = s_hist_key (record, key);
+    if (used == 0)
+        return MDB_BAD_VALSIZE;
     MDB_val k = { used, key }, value = { size, (void *) data };
     int rc = mdb_put (batch->txn, batch->store->dbi [HT_STORE_DB_HIST], &k, &value,
                       MDB_NOOVERWRITE);
-    *added = rc == 0;
     return rc == MDB_KEYEXIST? 0: rc;
 }
 
-//  Incoming beats current: current goes to history with its index
-//  entries removed, incoming becomes current at a new sequence
+//  Take a version out of history (it becomes current)
 static int
-s_supersede (s_batch_t *batch, const s_item_t *item, const uint8_t *ekey,
-             size_t ekey_size, const ht_record_t *current,
-             const uint8_t *current_data, size_t current_size, uint64_t old_seq)
+s_history_del (s_batch_t *batch, const ht_record_t *record)
 {
-    bool added;
-    int rc = s_history_put (batch, current, current_data, current_size, &added);
+    uint8_t key [S_HIST_KEY_BYTES];
+    size_t used = s_hist_key (record, key);
+    if (used == 0)
+        return MDB_BAD_VALSIZE;
+    MDB_val k = { used, key };
+    int rc = mdb_del (batch->txn, batch->store->dbi [HT_STORE_DB_HIST], &k, NULL);
+    return rc == MDB_NOTFOUND? 0: rc;
+}
+
+//  One version of an entity, as the ownership rule sees it
+typedef struct {
+    ht_record_t *record;            //  decoded (owned, but the item's is borrowed)
+    uint8_t *data;                  //  encoded bytes (owned), NULL for the item
+    size_t size;                    //  their size
+    bool current;                   //  the current version before this merge
+    bool incoming;                  //  the version being merged
+    int flag_before;                //  conflict code flagged before, 0: none
+    int flag_after;                 //  conflict code now, 0: legitimate
+} s_version_t;
+
+//  The versions of one entity
+typedef struct {
+    s_version_t *items;
+    size_t count;
+    size_t alloc;
+} s_versions_t;
+
+static void
+s_versions_destroy (s_versions_t *self)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        if (!self->items [i].incoming)
+            ht_record_destroy (&self->items [i].record);
+        free (self->items [i].data);
+    }
+    free (self->items);
+}
+
+//  Append an empty version; NULL if out of memory
+static s_version_t *
+s_versions_append (s_versions_t *self)
+{
+    if (self->count == self->alloc) {
+        size_t alloc = self->alloc? self->alloc * 2: 4;
+        s_version_t *items = realloc (self->items, alloc * sizeof *items);
+        if (!items)
+            return NULL;
+        self->items = items;
+        self->alloc = alloc;
+    }
+    s_version_t *version = &self->items [self->count++];
+    memset (version, 0, sizeof *version);
+    return version;
+}
+
+//  Decode stored bytes and add them as a version (the bytes are copied:
+//  LMDB's pointers die at the next write)
+static int
+s_versions_load (s_versions_t *self, const uint8_t *data, size_t size, bool current)
+{
+    s_version_t *version = s_versions_append (self);
+    if (!version)
+        return ENOMEM;
+    version->current = current;
+    version->data = malloc (size? size: 1);
+    if (!version->data)
+        return ENOMEM;
+    memcpy (version->data, data, size);
+    version->size = size;
+    return ht_store__decode_stored (version->data, size, &version->record);
+}
+
+//  The stored conflict flag of a version: its code, or 0
+static int
+s_flag_get (s_batch_t *batch, const ht_record_t *record, int *code)
+{
+    uint8_t key [S_FLAG_KEY_BYTES];
+    size_t used = s_flag_key (record, key);
+    MDB_val k = { used, key }, value;
+    *code = 0;
+    if (used == 0)
+        return MDB_BAD_VALSIZE;
+    int rc = mdb_get (batch->txn, batch->store->dbi [HT_STORE_DB_IDX], &k, &value);
+    if (rc == 0 && value.mv_size == 4)
+        *code = -(int) ht_store__get_be32 (value.mv_data);
+    return rc == MDB_NOTFOUND? 0: rc;
+}
+
+//  Write or remove a version's conflict flag, keeping meta "conflicts"
+static int
+s_flag_put (s_batch_t *batch, const s_version_t *version)
+{
+    if (version->flag_after == version->flag_before)
+        return 0;
+    uint8_t key [S_FLAG_KEY_BYTES], bytes [4];
+    size_t used = s_flag_key (version->record, key);
+    if (used == 0)
+        return MDB_BAD_VALSIZE;
+    ht_store__put_be32 (bytes, (uint32_t) -version->flag_after);
+    MDB_val k = { used, key }, value = { 4, bytes };
+    MDB_dbi idx = batch->store->dbi [HT_STORE_DB_IDX];
+    int rc = version->flag_after? mdb_put (batch->txn, idx, &k, &value, 0)
+                                : mdb_del (batch->txn, idx, &k, NULL);
+    rc = rc == MDB_NOTFOUND? 0: rc;
+    uint64_t conflicts = 0;
     if (rc == 0)
-        rc = s_index_record (batch, current, false);
-    if (rc == 0) {
-        s_count_change (batch, current, -1);
-        rc = s_current_put (batch, item, ekey, ekey_size, old_seq);
+        rc = ht_store__meta_get_u64 (batch->store, batch->txn, "conflicts", &conflicts);
+    if (version->flag_after && !version->flag_before)
+        conflicts++;
+    else
+    if (!version->flag_after && conflicts)
+        conflicts--;
+    if (rc == 0)
+        rc = ht_store__meta_put_u64 (batch->store, batch->txn, "conflicts", conflicts);
+    return rc;
+}
+
+//  Load every stored version of the entity ekey: the current one (if
+//  any) and all of its history, with their conflict flags
+static int
+s_versions_collect (s_batch_t *batch, const uint8_t *ekey, size_t ekey_size,
+                    s_versions_t *versions, uint64_t *current_seq)
+{
+    ht_store_current_t found;
+    int rc = ht_store__current_get (batch->store, batch->txn, ekey, ekey_size, &found);
+    *current_seq = rc == 0? found.seq: 0;
+    if (rc == 0)
+        rc = s_versions_load (versions, found.data, found.size, true);
+    rc = rc == MDB_NOTFOUND? 0: rc;
+
+    uint8_t prefix [HT_STORE_ENTITY_KEY_BYTES + 1];
+    memcpy (prefix, ekey, ekey_size);
+    prefix [ekey_size] = 0;
+    MDB_cursor *cursor = NULL;
+    MDB_val key = { ekey_size + 1, prefix }, value;
+    if (rc == 0)
+        rc = mdb_cursor_open (batch->txn, batch->store->dbi [HT_STORE_DB_HIST], &cursor);
+    MDB_cursor_op step = MDB_SET_RANGE;
+    while (rc == 0 && (rc = mdb_cursor_get (cursor, &key, &value, step)) == 0) {
+        step = MDB_NEXT;
+        if (!ht_store__has_prefix (&key, prefix, ekey_size + 1))
+            break;
+        rc = s_versions_load (versions, value.mv_data, value.mv_size, false);
+    }
+    if (cursor)
+        mdb_cursor_close (cursor);
+    rc = rc == MDB_NOTFOUND? 0: rc;
+    for (size_t i = 0; rc == 0 && i < versions->count; i++) {
+        s_version_t *version = &versions->items [i];
+        rc = s_flag_get (batch, version->record, &version->flag_before);
+        version->flag_after = version->flag_before;
+    }
+    return rc;
+}
+
+static int
+s_version_compare (const void *a, const void *b)
+{
+    return ht_record_compare (((const s_version_t *) a)->record,
+                              ((const s_version_t *) b)->record);
+}
+
+//  The ownership rule over versions sorted by (hlc, author, digest): the
+//  first legitimate one starts the chain, each later one is legitimate
+//  only if it may succeed the latest legitimate one before it. Returns
+//  the index of the new current version (the last legitimate), or count
+//  if none is.
+static size_t
+s_versions_judge (s_batch_t *batch, s_versions_t *versions)
+{
+    size_t last = versions->count;
+    for (size_t i = 0; i < versions->count; i++) {
+        s_version_t *version = &versions->items [i];
+        version->flag_after = last == versions->count
+            ? ht_gate_may_start (&batch->gate, version->record)
+            : ht_gate_may_succeed (&batch->gate, versions->items [last].record,
+                                   version->record);
+        if (version->flag_after == HT_OK)
+            last = i;
+    }
+    return last;
+}
+
+//  Remove the entity's current version from rec and seq: no version of
+//  it is legitimate any more (its index entries are gone already)
+static int
+s_current_drop (s_batch_t *batch, const uint8_t *ekey, size_t ekey_size,
+                const ht_record_t *old, uint64_t old_seq)
+{
+    uint8_t seq_bytes [HT_STORE_U64_BYTES];
+    ht_store__put_be64 (seq_bytes, old_seq);
+    MDB_val key = { ekey_size, (void *) ekey }, seq_key = { HT_STORE_U64_BYTES, seq_bytes };
+    int rc = mdb_del (batch->txn, batch->store->dbi [HT_STORE_DB_REC], &key, NULL);
+    if (rc == 0)
+        rc = mdb_del (batch->txn, batch->store->dbi [HT_STORE_DB_SEQ], &seq_key, NULL);
+    if (rc == 0)
+        rc = ht_store__certs_changed (batch->store, batch->txn, old);
+    return rc;
+}
+
+//  Make the judgement so: the old current goes to history, the new one
+//  comes out of it (or is the item), and flags follow the verdicts
+static int
+s_versions_write (s_batch_t *batch, const s_item_t *item, const uint8_t *ekey,
+                  size_t ekey_size, s_versions_t *versions, size_t winner,
+                  uint64_t old_seq)
+{
+    s_version_t *old = NULL;
+    s_version_t *new = winner < versions->count? &versions->items [winner]: NULL;
+    for (size_t i = 0; i < versions->count; i++)
+        if (versions->items [i].current)
+            old = &versions->items [i];
+    int rc = 0;
+    if (old && old != new) {
+        rc = s_history_put (batch, old->record, old->data, old->size);
+        if (rc == 0)
+            rc = s_index_record (batch, old->record, false);
+        s_count_change (batch, old->record, -1);
+        if (rc == 0 && !new)
+            rc = s_current_drop (batch, ekey, ekey_size, old->record, old_seq);
+    }
+    if (rc == 0 && new && old != new) {
+        s_item_t promoted = *item;
+        if (!new->incoming) {
+            promoted.record = new->record;
+            promoted.encoded = new->data;
+            promoted.encoded_size = new->size;
+            rc = s_history_del (batch, new->record);
+        }
+        if (rc == 0)
+            rc = s_current_put (batch, &promoted, ekey, ekey_size, old? old_seq: 0);
+    }
+    for (size_t i = 0; rc == 0 && i < versions->count; i++) {
+        s_version_t *version = &versions->items [i];
+        if (version->incoming && version != new)
+            rc = s_history_put (batch, item->record, item->encoded, item->encoded_size);
+        if (rc == 0)
+            rc = s_flag_put (batch, version);
     }
     return rc;
 }
@@ -241,61 +495,72 @@ s_supersede (s_batch_t *batch, const s_item_t *item, const uint8_t *ekey,
 //  Warn when an author signed two different versions at one hlc: both
 //  are kept (the digest orders them), but it means a broken or stolen key
 static void
-s_check_equivocation (const ht_record_t *incoming, const ht_record_t *current)
+s_check_equivocation (const s_versions_t *versions, const ht_record_t *incoming)
 {
-    if (ht_record_hlc (incoming) == ht_record_hlc (current)
-    &&  memcmp (ht_record_author (incoming), ht_record_author (current),
-                HT_PUBKEY_BYTES) == 0)
-        zsys_warning ("store: %s/%s: one author signed two versions at one hlc",
-                      ht_record_kind (incoming), ht_record_key (incoming));
+    for (size_t i = 0; i < versions->count; i++) {
+        const ht_record_t *other = versions->items [i].record;
+        if (other != incoming && ht_record_hlc (incoming) == ht_record_hlc (other)
+        &&  memcmp (ht_record_author (incoming), ht_record_author (other),
+                    HT_PUBKEY_BYTES) == 0)
+            zsys_warning ("store: %s/%s: one author signed two versions at one hlc",
+                          ht_record_kind (incoming), ht_record_key (incoming));
+    }
 }
 
-//  Merge an admitted record with the entity's current version
-static int
-s_merge (s_batch_t *batch, const s_item_t *item)
+//  Count what merging did to the item, and its result code
+static void
+s_merge_tally (s_batch_t *batch, const s_versions_t *versions, size_t winner, int *code)
 {
-    ht_store_t *self = batch->store;
+    for (size_t i = 0; i < versions->count; i++) {
+        if (!versions->items [i].incoming)
+            continue;
+        *code = versions->items [i].flag_after;
+        if (i == winner)
+            batch->stats.applied++;
+        else
+        if (*code)
+            batch->stats.conflicts++;
+        else
+            batch->stats.historic++;
+    }
+}
+
+//  Merge an admitted record with the entity's versions under the
+//  ownership rule (ht_gate.h); *code is 0, or the conflict code the item
+//  is kept in history with
+static int
+s_merge (s_batch_t *batch, const s_item_t *item, int *code)
+{
     uint8_t ekey [HT_STORE_ENTITY_KEY_BYTES];
     size_t ekey_size = ht_store__entity_key (ht_record_kind (item->record),
                                              ht_record_key (item->record), ekey);
-    ht_store_current_t found;
-    int rc = ht_store__current_get (self, batch->txn, ekey, ekey_size, &found);
-    if (rc == MDB_NOTFOUND) {
-        batch->stats.applied++;
-        return s_current_put (batch, item, ekey, ekey_size, 0);
-    }
-    //  The bytes move to history, and LMDB's pointers die at the next
-    //  write, so take a copy first
-    ht_record_t *current = NULL;
-    uint8_t *current_data = rc? NULL: malloc (found.size);
-    if (rc == 0 && !current_data)
+    s_versions_t versions = { NULL, 0, 0 };
+    uint64_t old_seq = 0;
+    *code = 0;
+    int rc = s_versions_collect (batch, ekey, ekey_size, &versions, &old_seq);
+    bool held = false;
+    for (size_t i = 0; rc == 0 && i < versions.count; i++)
+        if (ht_record_compare (versions.items [i].record, item->record) == 0) {
+            held = true;
+            *code = versions.items [i].flag_before;
+        }
+    s_version_t *mine = rc == 0 && !held? s_versions_append (&versions): NULL;
+    if (rc == 0 && !held && !mine)
         rc = ENOMEM;
-    if (rc == 0) {
-        memcpy (current_data, found.data, found.size);
-        rc = ht_store__decode_stored (current_data, found.size, &current);
+    if (mine) {
+        //  The item's record stays the item's: the list only borrows it
+        mine->record = item->record;
+        mine->incoming = true;
+        s_check_equivocation (&versions, item->record);
+        qsort (versions.items, versions.count, sizeof (s_version_t), s_version_compare);
+        size_t winner = s_versions_judge (batch, &versions);
+        rc = s_versions_write (batch, item, ekey, ekey_size, &versions, winner, old_seq);
+        s_merge_tally (batch, &versions, winner, code);
     }
-    if (rc == 0) {
-        int order = ht_record_compare (item->record, current);
-        bool added = false;
-        if (order != 0)
-            s_check_equivocation (item->record, current);
-        if (order > 0)
-            rc = s_supersede (batch, item, ekey, ekey_size, current,
-                              current_data, found.size, found.seq);
-        else
-        if (order < 0)
-            rc = s_history_put (batch, item->record, item->encoded,
-                                item->encoded_size, &added);
-        if (order > 0)
-            batch->stats.applied++;
-        else
-        if (added)
-            batch->stats.historic++;
-        else
-            batch->stats.unchanged++;
-    }
-    ht_record_destroy (&current);
-    free (current_data);
+    else
+    if (rc == 0)
+        batch->stats.unchanged++;
+    s_versions_destroy (&versions);
     return rc;
 }
 
@@ -323,14 +588,81 @@ s_batch_revocation (void *ctx, const uint8_t pubkey [HT_PUBKEY_BYTES],
 //  --------------------------------------------------------------------------
 //  Quarantine and admission
 
-//  Write a rejected input to quarantine with its code and reason
+//  Meta name of a quarantine source's counter ("qn" entries, "qb" bytes)
+static void
+s_qcount_name (const char *what, const char *source, char *name, size_t size)
+{
+    snprintf (name, size, "%s:%s", what, source);
+}
+
+//  Drop the oldest entries of source until it is within the store's
+//  bounds again; a hostile source can only push out its own entries
+static int
+s_quarantine_trim (s_batch_t *batch, const char *source, uint64_t *entries,
+                   uint64_t *bytes)
+{
+    ht_store_t *self = batch->store;
+    uint8_t prefix [HT_PEER_NAME_MAX_CHARS + 2];
+    size_t prefix_size = strlen (source) + 1;
+    memcpy (prefix, source, prefix_size);      //  with its NUL
+    MDB_cursor *cursor = NULL;
+    int rc = mdb_cursor_open (batch->txn, self->dbi [HT_STORE_DB_QUARANTINE], &cursor);
+    while (rc == 0 && *entries > 1
+       &&  (*entries > self->quarantine_max_entries || *bytes > self->quarantine_max_bytes)) {
+        MDB_val key = { prefix_size, prefix }, value;
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+        if (rc || !ht_store__has_prefix (&key, prefix, prefix_size))
+            break;
+        size_t size = value.mv_size;
+        rc = mdb_cursor_del (cursor, 0);
+        (*entries)--;
+        *bytes = *bytes > size? *bytes - size: 0;
+        batch->quarantine_dropped++;
+    }
+    if (cursor)
+        mdb_cursor_close (cursor);
+    return rc == MDB_NOTFOUND? 0: rc;
+}
+
+//  Count an entry of size bytes in (or, negative, out of) source's share
+static int
+s_quarantine_count (s_batch_t *batch, const char *source, int64_t change, size_t size,
+                    bool trim)
+{
+    char entries_name [HT_PEER_NAME_MAX_CHARS + 8], bytes_name [HT_PEER_NAME_MAX_CHARS + 8];
+    s_qcount_name ("qn", source, entries_name, sizeof entries_name);
+    s_qcount_name ("qb", source, bytes_name, sizeof bytes_name);
+    uint64_t entries = 0, bytes = 0;
+    int rc = ht_store__meta_get_u64 (batch->store, batch->txn, entries_name, &entries);
+    if (rc == 0)
+        rc = ht_store__meta_get_u64 (batch->store, batch->txn, bytes_name, &bytes);
+    if (change > 0) {
+        entries++;
+        bytes += size;
+    }
+    else {
+        entries = entries? entries - 1: 0;
+        bytes = bytes > size? bytes - size: 0;
+    }
+    if (rc == 0 && trim)
+        rc = s_quarantine_trim (batch, source, &entries, &bytes);
+    if (rc == 0)
+        rc = ht_store__meta_put_u64 (batch->store, batch->txn, entries_name, entries);
+    if (rc == 0)
+        rc = ht_store__meta_put_u64 (batch->store, batch->txn, bytes_name, bytes);
+    return rc;
+}
+
+//  Write a rejected input to quarantine with its code and reason, under
+//  the batch's source, within that source's bounds
 static int
 s_quarantine_put (s_batch_t *batch, const s_item_t *item, int code,
                   const char *reason)
 {
     const uint8_t *data = item->data? item->data: item->encoded;
     size_t size = item->data? item->size: item->encoded_size;
-    size_t origin_size = strlen (batch->origin);
+    const char *source = batch->qsource;
+    size_t origin_size = strlen (source);
     size_t reason_size = strlen (reason);
     if (reason_size > HT_STORE_REASON_MAX_BYTES)
         reason_size = HT_STORE_REASON_MAX_BYTES;
@@ -341,13 +673,12 @@ s_quarantine_put (s_batch_t *batch, const s_item_t *item, int code,
     uint8_t *bytes = malloc (total), *cursor = bytes;
     if (!bytes)
         return ENOMEM;
-    uint32_t code_bits = (uint32_t) (int32_t) code;
-    for (int shift = 24; shift >= 0; shift -= 8)
-        *cursor++ = (uint8_t) (code_bits >> shift);
+    ht_store__put_be32 (cursor, (uint32_t) (int32_t) code);
+    cursor += 4;
     ht_store__put_be64 (cursor, batch->now_ms);
     cursor += HT_STORE_U64_BYTES;
     *cursor++ = (uint8_t) origin_size;
-    memcpy (cursor, batch->origin, origin_size);
+    memcpy (cursor, source, origin_size);
     cursor += origin_size;
     *cursor++ = (uint8_t) (reason_size >> 8);
     *cursor++ = (uint8_t) reason_size;
@@ -356,12 +687,16 @@ s_quarantine_put (s_batch_t *batch, const s_item_t *item, int code,
     if (size)
         memcpy (cursor, data, size);
 
-    uint8_t id [HT_STORE_U64_BYTES];
-    ht_store__put_be64 (id, ++batch->quarantine_id);
-    MDB_val key = { HT_STORE_U64_BYTES, id }, value = { total, bytes };
+    uint8_t key_bytes [HT_PEER_NAME_MAX_CHARS + 1 + HT_STORE_U64_BYTES];
+    memcpy (key_bytes, source, origin_size + 1);
+    ht_store__put_be64 (key_bytes + origin_size + 1, ++batch->quarantine_id);
+    MDB_val key = { origin_size + 1 + HT_STORE_U64_BYTES, key_bytes };
+    MDB_val value = { total, bytes };
     int rc = mdb_put (batch->txn, batch->store->dbi [HT_STORE_DB_QUARANTINE],
                       &key, &value, 0);
     free (bytes);
+    if (rc == 0)
+        rc = s_quarantine_count (batch, source, 1, total, true);
     batch->stats.quarantined++;
     return rc;
 }
@@ -370,36 +705,9 @@ s_quarantine_put (s_batch_t *batch, const s_item_t *item, int code,
 static int
 s_admit (s_batch_t *batch, const s_item_t *item, const char **reason)
 {
-    const ht_record_t *record = item->record;
-    //  Nodes hold full records; redacted forms are for clients only, and
-    //  one stored here would lose its withheld fields for good
-    if (!ht_record_is_full (record)) {
-        *reason = "a redacted record cannot be stored";
-        return HT_EREDACTED;
-    }
-    //  The holder rule: a node keeps only what its tier is entitled to —
-    //  records of its own subtree (upward flow) or shared down to it
-    const char *region = batch->store->region;
-    if (!ht_region_covers (region, ht_record_region (record))
-    &&  !ht_region_covers (ht_record_scope (record), region)) {
-        *reason = "this node does not hold records of that region and scope";
-        return HT_ESCOPE;
-    }
     //  The signature was checked before the transaction, in parallel
-    int code = item->verified;
-    *reason = item->verify_reason;
-    if (code == 0)
-        code = ht_record_validate (record, reason);
-    //  A version from the far future would win every merge until then
-    if (code == 0
-    &&  ht_hlc_ms (ht_record_hlc (record)) > batch->now_ms + HT_HLC_MAX_DRIFT_MS) {
-        *reason = "hlc is too far ahead of the local clock";
-        code = HT_ECLOCK;
-    }
-    if (code == 0)
-        code = ht_cert_authorize (record, batch->store->anchor, &batch->source,
-                                  reason);
-    return code;
+    return ht_gate_admit_record (&batch->gate, item->record, batch->path,
+                                 item->verified, item->verify_reason, reason);
 }
 
 //  Admit and merge one item, or quarantine it. Returns an LMDB error
@@ -416,7 +724,8 @@ s_batch_item (s_batch_t *batch, const s_item_t *item, int *code)
     if (*code != 0)
         return s_quarantine_put (batch, item, *code,
                                  reason? reason: ht_strerror (*code));
-    return s_merge (batch, item);
+    int rc = s_merge (batch, item, code);
+    return batch->fatal? batch->fatal: rc;
 }
 
 //  --------------------------------------------------------------------------
@@ -437,17 +746,23 @@ s_batch_begin (s_batch_t *batch)
     if (rc == 0)
         rc = ht_store__meta_get_u64 (self, batch->txn, "last_seq", &batch->last_seq);
 
-    MDB_cursor *cursor = NULL;
-    MDB_val key, value;
     if (rc == 0)
-        rc = mdb_cursor_open (batch->txn, self->dbi [HT_STORE_DB_QUARANTINE], &cursor);
-    if (rc == 0) {
-        rc = mdb_cursor_get (cursor, &key, &value, MDB_LAST);
-        batch->quarantine_id = rc == 0 && key.mv_size == HT_STORE_U64_BYTES?
-                               ht_store__get_be64 (key.mv_data): 0;
-        rc = rc == MDB_NOTFOUND? 0: rc;
-        mdb_cursor_close (cursor);
+        rc = ht_store__meta_get_u64 (self, batch->txn, "quarantine_id",
+                                     &batch->quarantine_id);
+    if (rc == 0)
+        rc = ht_store__meta_get_u64 (self, batch->txn, "quarantine_dropped",
+                                     &batch->quarantine_dropped);
+    uint64_t behind = HT_GATE_INGEST_BEHIND_MS, ahead = HT_GATE_INGEST_AHEAD_MS;
+    MDB_val window;
+    if (rc == 0 && ht_store__meta_get (self, batch->txn, "ingest_window", &window) == 0
+    &&  window.mv_size == 2 * HT_STORE_U64_BYTES) {
+        behind = ht_store__get_be64 (window.mv_data);
+        ahead = ht_store__get_be64 ((const uint8_t *) window.mv_data + HT_STORE_U64_BYTES);
     }
+    batch->gate = (ht_gate_t) {
+        .anchor = self->anchor, .source = &batch->source, .region = self->region,
+        .now_ms = batch->now_ms, .ingest_behind_ms = behind, .ingest_ahead_ms = ahead
+    };
     return rc;
 }
 
@@ -477,6 +792,11 @@ s_batch_end (s_batch_t *batch, const ht_origin_t *origin)
 {
     ht_store_t *self = batch->store;
     int rc = ht_store__meta_put_u64 (self, batch->txn, "last_seq", batch->last_seq);
+    if (rc == 0)
+        rc = ht_store__meta_put_u64 (self, batch->txn, "quarantine_id", batch->quarantine_id);
+    if (rc == 0)
+        rc = ht_store__meta_put_u64 (self, batch->txn, "quarantine_dropped",
+                                     batch->quarantine_dropped);
     if (rc == 0)
         rc = s_counts_write (batch);
     if (rc == 0 && origin && origin->peer) {
@@ -541,6 +861,8 @@ s_map_grow (ht_store_t *self)
 static bool
 s_origin_valid (const ht_origin_t *origin)
 {
+    if (origin && origin->source && strlen (origin->source) > HT_PEER_NAME_MAX_CHARS)
+        return false;
     if (!origin || !origin->peer)
         return true;
     size_t size = strlen (origin->peer);
@@ -556,6 +878,10 @@ s_apply_items (ht_store_t *self, const s_item_t *items, size_t count,
     memset (&batch, 0, sizeof batch);
     batch.store = self;
     batch.origin = origin && origin->peer? origin->peer: "";
+    batch.path = origin && origin->peer? HT_GATE_REPLICATED
+               : origin && origin->import? HT_GATE_IMPORT: HT_GATE_INGEST;
+    batch.qsource = *batch.origin? batch.origin
+                  : origin && origin->source && *origin->source? origin->source: "local";
     batch.source.cert = s_batch_cert;
     batch.source.revocation = s_batch_revocation;
     batch.source.ctx = &batch;
@@ -574,8 +900,7 @@ s_apply_items (ht_store_t *self, const s_item_t *items, size_t count,
         *stats = batch.stats;
     if (batch.stats.quarantined)
         zsys_warning ("store: %zu of %zu records from %s quarantined",
-                      batch.stats.quarantined, count,
-                      *batch.origin? batch.origin: "local writer");
+                      batch.stats.quarantined, count, batch.qsource);
     return 0;
 }
 
@@ -719,4 +1044,114 @@ ht_store_apply_encoded (ht_store_t *self, const uint8_t *const *data,
     int code = s_apply_items (self, items, count, origin, stats, results);
     s_items_destroy (items, count);
     return code;
+}
+
+int
+ht_store_conflict_of (ht_store_t *self, const ht_record_t *record)
+{
+    s_batch_t reader;
+    memset (&reader, 0, sizeof reader);
+    reader.store = self;
+    int code = 0;
+    if (ht_store__txn_begin (self, MDB_RDONLY, &reader.txn) == 0) {
+        if (s_flag_get (&reader, record, &code) != 0)
+            code = 0;
+        mdb_txn_abort (reader.txn);
+    }
+    return code;
+}
+
+//  Does a quarantine entry match a purge's filter?
+static bool
+s_purge_matches (const MDB_val *value, int code, uint64_t before_ms)
+{
+    if (value->mv_size < 4 + HT_STORE_U64_BYTES)
+        return true;                //  malformed: no reason to keep it
+    int entry_code = (int) (int32_t) ht_store__get_be32 (value->mv_data);
+    uint64_t when_ms = ht_store__get_be64 ((const uint8_t *) value->mv_data + 4);
+    return (code == 1 || entry_code == code) && (before_ms == 0 || when_ms < before_ms);
+}
+
+//  A quarantine key to delete, with the entry's size
+typedef struct {
+    uint8_t key [HT_PEER_NAME_MAX_CHARS + 1 + HT_STORE_U64_BYTES];
+    size_t key_size;
+    size_t size;
+} s_doomed_t;
+
+//  Delete one entry and count it out of its source (the key up to NUL)
+static int
+s_purge_one (s_batch_t *batch, const s_doomed_t *doomed)
+{
+    MDB_val key = { doomed->key_size, (void *) doomed->key };
+    int rc = mdb_del (batch->txn, batch->store->dbi [HT_STORE_DB_QUARANTINE], &key, NULL);
+    char source [HT_PEER_NAME_MAX_CHARS + 1];
+    size_t source_size = strnlen ((const char *) doomed->key, HT_PEER_NAME_MAX_CHARS);
+    memcpy (source, doomed->key, source_size);
+    source [source_size] = 0;
+    if (rc == 0)
+        rc = s_quarantine_count (batch, source, -1, doomed->size, false);
+    return rc;
+}
+
+//  One purge in an open write transaction: find the matching entries,
+//  then delete them (deleting under a walking cursor is fragile)
+static int
+s_purge_run (s_batch_t *batch, int code, uint64_t before_ms, int *purged)
+{
+    zlistx_t *doomed = zlistx_new ();
+    if (!doomed)
+        return ENOMEM;
+    zlistx_set_destructor (doomed, (zlistx_destructor_fn *) zstr_free);
+    MDB_cursor *cursor = NULL;
+    MDB_val key, value;
+    int rc = mdb_cursor_open (batch->txn, batch->store->dbi [HT_STORE_DB_QUARANTINE], &cursor);
+    MDB_cursor_op step = MDB_FIRST;
+    while (rc == 0 && (rc = mdb_cursor_get (cursor, &key, &value, step)) == 0) {
+        step = MDB_NEXT;
+        s_doomed_t *entry = NULL;
+        if (!s_purge_matches (&value, code, before_ms)
+        ||  key.mv_size > sizeof entry->key)
+            continue;
+        entry = calloc (1, sizeof *entry);
+        if (!entry) {
+            rc = ENOMEM;
+            break;
+        }
+        memcpy (entry->key, key.mv_data, key.mv_size);
+        entry->key_size = key.mv_size;
+        entry->size = value.mv_size;
+        zlistx_add_end (doomed, entry);
+    }
+    if (cursor)
+        mdb_cursor_close (cursor);
+    rc = rc == MDB_NOTFOUND? 0: rc;
+    for (s_doomed_t *entry = zlistx_first (doomed); rc == 0 && entry;
+         entry = zlistx_next (doomed)) {
+        rc = s_purge_one (batch, entry);
+        (*purged)++;
+    }
+    zlistx_destroy (&doomed);
+    return rc;
+}
+
+int
+ht_store_quarantine_purge (ht_store_t *self, int code, uint64_t before_ms)
+{
+    if (!self)
+        return HT_EINVAL;
+    s_batch_t batch;
+    memset (&batch, 0, sizeof batch);
+    batch.store = self;
+    int purged = 0;
+    int rc = ht_store__txn_begin (self, 0, &batch.txn);
+    if (rc == 0)
+        rc = s_purge_run (&batch, code, before_ms, &purged);
+    if (rc == 0) {
+        rc = mdb_txn_commit (batch.txn);
+        batch.txn = NULL;
+    }
+    if (batch.txn)
+        mdb_txn_abort (batch.txn);
+    return rc? ht_store__error ("cannot purge quarantine", rc): purged;
 }

@@ -31,6 +31,8 @@ struct _ht_store_t {
     uint8_t idkey [HT_IDKEY_BYTES];     //  network pseudonym key (secret)
     uint8_t epoch [HT_EPOCH_BYTES];     //  this store's epoch id
     size_t map_limit;                   //  cap on map growth, 0: none
+    uint64_t quarantine_max_entries;    //  per source
+    uint64_t quarantine_max_bytes;      //  per source
     zhashx_t *certs;                    //  hex pubkey -> s_cert_entry_t
     uint64_t certs_gen;                 //  meta certgen the cache reflects
     ht_certsource_t source;             //  certs through own read txns
@@ -62,6 +64,23 @@ ht_store__get_be64 (const uint8_t *in)
     for (int i = 0; i < HT_STORE_U64_BYTES; i++)
         value = (value << 8) | in [i];
     return value;
+}
+
+//  Write and read value as 4 big-endian bytes
+static inline void
+ht_store__put_be32 (uint8_t *out, uint32_t value)
+{
+    for (int i = 3; i >= 0; i--) {
+        out [i] = (uint8_t) (value & 0xff);
+        value >>= 8;
+    }
+}
+
+static inline uint32_t
+ht_store__get_be32 (const uint8_t *in)
+{
+    return ((uint32_t) in [0] << 24) | ((uint32_t) in [1] << 16)
+         | ((uint32_t) in [2] << 8) | in [3];
 }
 
 //  Join parts with NUL separators into buf; the length, or 0 if it does

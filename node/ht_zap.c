@@ -1,7 +1,8 @@
 //  ht_zap: who may connect. libzmq asks this ZAP handler about every CURVE
-//  handshake on our server sockets. A key is admitted only if the store
-//  holds a certificate for it whose chain is valid and unrevoked now, and
-//  that fits the socket: on "node", a node certified for a direct child
+//  handshake on our server sockets, and the gate (ht_gate.h) decides: a
+//  key is admitted only if the store holds a certificate for it that is
+//  valid now, the key is not revoked, its chain reaches the anchor, and
+//  it fits the socket: on "node", a node certified for a direct child
 //  region of ours; on "client", any principal inside our jurisdiction.
 //  CURVE presents Curve25519 keys while certificates name Ed25519 keys,
 //  so we keep a map from the one to the other, rebuilt on a miss.
@@ -53,65 +54,61 @@ ht_zap_cert_of (ht_node_t *self, const char *user_id, ht_cert_t *cert)
     return source->cert (source->ctx, pubkey, cert, issuer);
 }
 
-//  Is this Ed25519 key's chain valid and unrevoked right now?
-static int
-s_valid_now (ht_node_t *self, const char *ed_hex, const char **reason)
+int
+ht_zap_admit (ht_node_t *self, ht_gate_socket_t socket, const char *ed_hex,
+              const char *claimed_region, ht_cert_t *cert, const char **reason)
 {
-    int error = 0;
-    ht_record_t *cert = ht_store_get (self->store, "cert", ed_hex, &error);
-    if (!cert) {
-        *reason = "no certificate";
+    uint8_t pubkey [HT_PUBKEY_BYTES];
+    if (!ed_hex || ht_hex_decode (ed_hex, pubkey, HT_PUBKEY_BYTES) != HT_OK) {
+        *reason = "unknown key";
         return HT_ENOCERT;
     }
-    //  The chain as of now: the same rule records face, at this moment
-    ht_hlc_t clock = { 0 };
-    ht_record_set_hlc (cert, ht_hlc_now (&clock));
-    int rc = ht_cert_authorize (cert, ht_store_anchor (self->store),
-                                ht_store_certsource (self->store), reason);
-    ht_record_destroy (&cert);
-    return rc;
+    ht_gate_t gate = {
+        .anchor = ht_store_anchor (self->store),
+        .source = ht_store_certsource (self->store),
+        .region = self->config.region,
+        .now_ms = ht_hlc_wall_ms ()
+    };
+    return ht_gate_admit_key (&gate, socket, pubkey, claimed_region, cert, reason);
 }
 
 //  Decide for one key on one socket; 0 to admit, else why not
 static int
 s_admit (ht_node_t *self, const char *domain, const char *ed_hex, const char **reason)
 {
-    ht_cert_t cert;
-    char parent [HT_REGION_BYTES] = "";
-    if (!ed_hex) {
-        *reason = "unknown key";
-        return HT_ENOCERT;
-    }
-    int rc = s_valid_now (self, ed_hex, reason);
-    if (rc == HT_OK)
-        rc = ht_zap_cert_of (self, ed_hex, &cert);
-    if (rc)
-        return rc;
-    if (streq (domain, "node")) {
-        if (cert.role != HT_ROLE_NODE || ht_region_parent (cert.region, parent) != HT_OK
-        ||  !streq (parent, self->config.region)) {
-            *reason = "not a child node of this region";
-            return HT_ESCOPE;
-        }
-        return HT_OK;
-    }
-    if (!ht_region_covers (self->config.region, cert.region)) {
-        *reason = "outside this node's jurisdiction";
-        return HT_ESCOPE;
-    }
-    return HT_OK;
+    return ht_zap_admit (self, streq (domain, "node")? HT_GATE_NODE_SOCKET
+                                                     : HT_GATE_CLIENT_SOCKET,
+                         ed_hex, NULL, NULL, reason);
 }
 
-//  Count a refusal, logging each key only the first time
+//  Count a refusal; log it as the refusal table allows (ht_refusals.h:
+//  bounded lines however many keys an outsider makes up). A line names
+//  the Ed25519 key and its certificate's name when we have one (an
+//  expired, revoked or misplaced certificate), else the Curve key.
 static void
 s_refused (ht_node_t *self, const char *domain, const char *curve_hex, const char *reason)
 {
-    self->refused_total++;
-    size_t count = (size_t) zhashx_lookup (self->refused, curve_hex);
-    if (count == 0)
-        HT_WARNING (self, "zap: refused %s connection from curve key %.16s...: %s",
-                      domain, curve_hex, reason);
-    zhashx_update (self->refused, curve_hex, (void *) (count + 1));
+    ht_refusal_note_t note;
+    ht_refusals_add (self->refusals, curve_hex, ht_node_now (), &note);
+    if (note.summary_refusals)
+        HT_WARNING (self, "zap: %" PRIu64 " more refusals from %" PRIu64 " keys "
+                      "in the last interval", note.summary_refusals, note.summary_keys);
+    if (!note.log_key)
+        return;
+    //  Only for a line we write: a store read per line, not per attempt
+    const char *ed_hex = (const char *) zhashx_lookup (self->curve_keys, curve_hex);
+    int error = 0;
+    ht_record_t *cert = ed_hex? ht_store_get (self->store, "cert", ed_hex, &error): NULL;
+    const char *name = cert? ht_record_get_str (cert, "name"): NULL;
+    if (ed_hex)
+        HT_WARNING (self, "zap: refused %s connection from key %.16s... (%s): %s "
+                      "(refusal %" PRIu64 " of this key)", domain, ed_hex, name? name: "no name",
+                      reason, note.key_refusals);
+    else
+        HT_WARNING (self, "zap: refused %s connection from curve key %.16s...: %s "
+                      "(refusal %" PRIu64 " of this key)", domain, curve_hex, reason,
+                      note.key_refusals);
+    ht_record_destroy (&cert);
 }
 
 int

@@ -3,6 +3,7 @@
 //  signals into actions until told to stop (malamute.c).
 #include <malloc.h>
 #include <czmq.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
@@ -11,6 +12,7 @@
 #include "ht_config.h"
 #include "ht_keys.h"
 #include "ht_node.h"
+#include "ht_path.h"
 #include "ht_store.h"
 
 #define S_VERSION "0.1.0"
@@ -45,7 +47,10 @@ s_usage (FILE *out)
         "Exit codes: 0 stopped cleanly, or --check passed; 1 could not start\n"
         "(invalid configuration, store missing, mismatched or in use by another\n"
         "hutongd, node failed to start); 2 bad command line; 3 the node failed\n"
-        "while running (worth a restart). Messages go to stderr.\n\n");
+        "while running (worth a restart). Messages go to stderr.\n\n"
+        "hutongd refuses to start if FILE, the store directory or the directory\n"
+        "holding node/key is a symbolic link or writable by group or others\n"
+        "(fix with chmod go-w), or if <store>/hutongd.lock is not a plain file.\n\n");
     ht_config_print_help (out);
 }
 
@@ -64,18 +69,25 @@ s_fail (const char *format, ...)
 
 //  Take <store>/hutongd.lock so two daemons never serve one store (other
 //  processes, like 'hutong put', may still write: LMDB is multi-process
-//  safe). Returns the held fd, or -1 after printing why.
+//  safe). We write our pid into the lock file, so it must be our own
+//  plain file: a symbolic or hard link planted under that name would
+//  have us truncate whatever it points at. Returns the held fd, or -1
+//  after printing why.
 static int
 s_lock_store (const char *store_path)
 {
-    char lock_path [PATH_MAX + 16], pid_text [32] = "";
+    char lock_path [PATH_MAX + 16], pid_text [32] = "", reason [S_MESSAGE_MAX_CHARS];
     snprintf (lock_path, sizeof lock_path, "%s/hutongd.lock", store_path);
-    int fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 && errno == ENOENT)
+    int error = HT_OK;
+    int fd = ht_path_open (lock_path, O_RDWR | O_CREAT, 0644, &error, reason, sizeof reason);
+    if (fd < 0 && error == HT_EIO && errno == ENOENT)
         s_fail ("node/store: %s does not exist (create it with 'hutong init')", store_path);
     else
+    if (fd < 0 && error == HT_EUNSAFE)
+        s_fail ("node/store: %s (remove it: hutongd makes its own lock file)", reason);
+    else
     if (fd < 0)
-        s_fail ("node/store: cannot open %s: %s", lock_path, strerror (errno));
+        s_fail ("node/store: cannot open %s", reason);
     if (fd < 0)
         return -1;
     if (flock (fd, LOCK_EX | LOCK_NB) != 0) {
@@ -139,7 +151,8 @@ s_on_signal (zloop_t *loop, zmq_pollitem_t *item, void *arg)
         return -1;
     }
     char error [S_MESSAGE_MAX_CHARS];
-    if (ht_config_reload (self->config_path, &self->config, error, sizeof error) != 0) {
+    if (ht_path_check (self->config_path, error, sizeof error) == HT_EUNSAFE
+    ||  ht_config_reload (self->config_path, &self->config, error, sizeof error) != 0) {
         zsys_error ("hutongd: configuration not reloaded, keeping the old one: %s", error);
         return 0;
     }
@@ -261,6 +274,21 @@ s_parse_args (int argc, char **argv, s_daemon_t *self, bool *check_only)
     return -1;
 }
 
+//  Refuse a store or key directory others may write: they could swap
+//  the store or the key under us. A store that is missing is left for
+//  s_run to report. Returns 0, or S_EXIT_FAILURE after printing why.
+static int
+s_check_paths (const ht_config_t *config)
+{
+    char reason [S_MESSAGE_MAX_CHARS];
+    int code = ht_path_check (config->store_path, reason, sizeof reason);
+    if (code == HT_EUNSAFE || (code && errno != ENOENT))
+        return s_fail ("node/store: %s", reason);
+    if (ht_path_check_parent (config->key_file, reason, sizeof reason))
+        return s_fail ("node/key: %s", reason);
+    return 0;
+}
+
 //  With a loaded config: check the store, or lock it and serve
 static int
 s_run (s_daemon_t *self, bool check_only, const sigset_t *signals)
@@ -309,8 +337,13 @@ main (int argc, char **argv)
         return exit_code;
     if (sodium_init () < 0)
         return s_fail ("libsodium failed to initialise");
+    //  A config file others may write is theirs, whatever it says
     char error [S_MESSAGE_MAX_CHARS];
+    if (ht_path_check (self.config_path, error, sizeof error) == HT_EUNSAFE)
+        return s_fail ("--config: %s", error);
     if (ht_config_load (self.config_path, &self.config, error, sizeof error) != 0)
         return s_fail ("%s", error);
+    if (s_check_paths (&self.config) != 0)
+        return S_EXIT_FAILURE;
     return s_run (&self, check_only, &signals);
 }

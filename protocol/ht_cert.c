@@ -55,7 +55,8 @@ ht_cert_issue (const ht_cert_t *spec, const ht_keypair_t *issuer, uint64_t hlc,
     const char *kinds [HT_CERT_MAX_KINDS];
     for (size_t index = 0; index < spec->kind_count && index < HT_CERT_MAX_KINDS; index++)
         kinds [index] = spec->kinds [index];
-    int rc = ht_record_set_region (record, spec->region)
+    int rc = spec->kind_count > HT_CERT_MAX_KINDS
+          || ht_record_set_region (record, spec->region)
           || ht_record_set_scope (record, spec->region)
           || ht_record_set_str (record, "name", spec->name)
           || ht_record_set_str (record, "role", ht_role_name (spec->role))
@@ -104,12 +105,19 @@ ht_revocation_issue (const uint8_t pubkey [HT_PUBKEY_BYTES], const char *region,
     return s_sign_checked (record, issuer, error, reason);
 }
 
-//  Copy a STR field into a fixed buffer ("" if absent)
-static void
+//  Copy a STR field into a fixed buffer ("" if absent); false if it does
+//  not fit, which a record that passed its schema never does (the buffers
+//  are sized from the schema's limits). Never cut: a cut could split a
+//  character, and a shortened name is another name.
+static bool
 s_copy_text (const ht_record_t *record, const char *name, char *target, size_t size)
 {
     const char *text = ht_record_get_str (record, name);
-    snprintf (target, size, "%s", text? text: "");
+    size_t length = text? strlen (text): 0;
+    if (length >= size)
+        return false;
+    memcpy (target, text? text: "", length + 1);
+    return true;
 }
 
 int
@@ -130,14 +138,23 @@ ht_cert_parse (const ht_record_t *record, ht_cert_t *cert)
     cert->role = (ht_role_t) ht_role_parse (role);
     cert->not_before_ms = (uint64_t) not_before;
     cert->not_after_ms = (uint64_t) not_after;
-    s_copy_text (record, "name", cert->name, sizeof cert->name);
-    s_copy_text (record, "department", cert->department, sizeof cert->department);
-    s_copy_text (record, "policy", cert->policy, sizeof cert->policy);
-    snprintf (cert->region, sizeof cert->region, "%s", ht_record_region (record));
     size_t count = ht_record_get_strs_count (record, "kinds");
-    for (size_t index = 0; index < count && index < HT_CERT_MAX_KINDS; index++)
-        snprintf (cert->kinds [cert->kind_count++], HT_KIND_MAX_CHARS + 1, "%s",
-                  ht_record_get_strs_item (record, "kinds", index));
+    if (!s_copy_text (record, "name", cert->name, sizeof cert->name)
+    ||  !s_copy_text (record, "department", cert->department, sizeof cert->department)
+    ||  !s_copy_text (record, "policy", cert->policy, sizeof cert->policy)
+    ||  count > HT_CERT_MAX_KINDS) {
+        memset (cert, 0, sizeof (*cert));
+        return HT_EFIELD;
+    }
+    snprintf (cert->region, sizeof cert->region, "%s", ht_record_region (record));
+    for (size_t index = 0; index < count; index++) {
+        const char *kind = ht_record_get_strs_item (record, "kinds", index);
+        if (strlen (kind) > HT_KIND_MAX_CHARS) {
+            memset (cert, 0, sizeof (*cert));
+            return HT_EFIELD;
+        }
+        strcpy (cert->kinds [cert->kind_count++], kind);
+    }
     return HT_OK;
 }
 
@@ -170,17 +187,17 @@ ht_cert_permits (const ht_cert_t *cert, const char *kind)
 //  What one step of the chain walk asks of the next certificate up
 typedef struct {
     uint8_t author [HT_PUBKEY_BYTES];   //  who signed this link
-    const char *kind;                   //  what it authored
+    const char *kind;                   //  what it authored; NULL: any
     char scope [HT_REGION_BYTES];       //  how far it is shared
     char region [HT_REGION_BYTES];      //  where it belongs
     ht_cert_t granted;                  //  for cert links: what it grants
     bool is_cert;                       //  this link is a certificate
 } s_link_t;
 
-//  Check one certificate against the link it must authorize
+//  Is the key's own certificate valid, and the key unrevoked, at at_ms?
 static int
-s_check_link (const s_link_t *link, const ht_cert_t *cert, uint64_t at_ms,
-              const ht_certsource_t *source, const char **reason)
+s_check_validity (const ht_cert_t *cert, uint64_t at_ms,
+                  const ht_certsource_t *source, const char **reason)
 {
     uint64_t revoked_at;
     if (at_ms < cert->not_before_ms || at_ms > cert->not_after_ms) {
@@ -192,7 +209,18 @@ s_check_link (const s_link_t *link, const ht_cert_t *cert, uint64_t at_ms,
         *reason = "a key in the chain was revoked before the record's time";
         return HT_EREVOKED;
     }
-    if (!ht_cert_permits (cert, link->kind)) {
+    return HT_OK;
+}
+
+//  Check one certificate against the link it must authorize
+static int
+s_check_link (const s_link_t *link, const ht_cert_t *cert, uint64_t at_ms,
+              const ht_certsource_t *source, const char **reason)
+{
+    int rc = s_check_validity (cert, at_ms, source, reason);
+    if (rc)
+        return rc;
+    if (link->kind && !ht_cert_permits (cert, link->kind)) {
         *reason = "the signer's certificate does not permit this record kind";
         return HT_EKINDPERM;
     }
@@ -209,39 +237,133 @@ s_check_link (const s_link_t *link, const ht_cert_t *cert, uint64_t at_ms,
     return HT_OK;
 }
 
-//  The root's self-signed certificate authorizes itself: it is the anchor
-static bool
-s_is_anchor_self_cert (const ht_record_t *record, const uint8_t anchor [HT_PUBKEY_BYTES],
-                       ht_cert_t *cert)
+//  Walk from link up to the anchor, checking each certificate at at_ms
+static int
+s_walk_chain (s_link_t *link, uint64_t at_ms, const uint8_t anchor [HT_PUBKEY_BYTES],
+              const ht_certsource_t *source, const char **reason)
 {
-    return streq (ht_record_kind (record), "cert")
-        && ht_cert_parse (record, cert) == HT_OK
-        && sodium_memcmp (cert->pubkey, anchor, HT_PUBKEY_BYTES) == 0
-        && sodium_memcmp (ht_record_author (record), anchor, HT_PUBKEY_BYTES) == 0;
+    for (int depth = 0; depth < HT_CERT_MAX_DEPTH; depth++) {
+        ht_cert_t cert;
+        uint8_t issuer [HT_PUBKEY_BYTES];
+        if (source->cert (source->ctx, link->author, &cert, issuer)) {
+            *reason = depth == 0? "no certificate for the record's author"
+                                : "no certificate for an issuer in the chain";
+            return HT_ENOCERT;
+        }
+        int rc = s_check_link (link, &cert, at_ms, source, reason);
+        if (rc)
+            return rc;
+        if (sodium_memcmp (issuer, link->author, HT_PUBKEY_BYTES) == 0) {
+            //  Self-signed: trusted only if it is the anchor
+            if (sodium_memcmp (link->author, anchor, HT_PUBKEY_BYTES) == 0)
+                return HT_OK;
+            *reason = "the chain ends in a self-signed key that is not the root anchor";
+            return HT_ECHAIN;
+        }
+        //  Next link: the issuer must have been entitled to issue this cert
+        memcpy (link->author, issuer, HT_PUBKEY_BYTES);
+        link->kind = "cert";
+        snprintf (link->scope, sizeof link->scope, "%s", cert.region);
+        snprintf (link->region, sizeof link->region, "%s", cert.region);
+        link->granted = cert;
+        link->is_cert = true;
+    }
+    *reason = "certificate chain is too long";
+    return HT_ECHAIN;
 }
 
-//  A certificate may not take a key away from whoever certified it first:
-//  otherwise any node that may issue certificates could re-certify a
-//  neighbour's key for its own region, or an ancestor's key and break the
-//  chains through it. Only the anchor certifies the anchor, and a key once
-//  certified is re-certified (renewed) only by the same issuer; moving a
-//  key means revoking it and certifying a new one.
-static int
-s_check_takeover (const ht_record_t *record, const ht_cert_t *subject,
-                  const uint8_t anchor [HT_PUBKEY_BYTES],
-                  const ht_certsource_t *source, const char **reason)
+int
+ht_cert_subject (const ht_record_t *record, uint8_t pubkey [HT_PUBKEY_BYTES],
+                 const char **reason_p)
 {
-    ht_cert_t existing;
-    uint8_t existing_issuer [HT_PUBKEY_BYTES];
-    if (sodium_memcmp (subject->pubkey, anchor, HT_PUBKEY_BYTES) == 0) {
+    const char *ignored;
+    const char **reason = reason_p? reason_p: &ignored;
+    const char *kind = ht_record_kind (record);
+    if (!streq (kind, "cert") && !streq (kind, "revocation"))
+        return HT_EKIND;
+    //  The entity key names the subject: a cert or revocation keyed by
+    //  one key but naming another in its pubkey field would let its author
+    //  overwrite the first key's certificate with the second's
+    if (ht_hex_decode (ht_record_key (record), pubkey, HT_PUBKEY_BYTES) != HT_OK
+    ||  strlen (ht_record_key (record)) != 2 * HT_PUBKEY_BYTES) {
+        *reason = "a cert or revocation must be keyed by the hex of its public key";
+        return HT_ECERTKEY;
+    }
+    size_t size = 0;
+    const uint8_t *field = ht_record_get_bin (record, "pubkey", &size);
+    if (field && (size != HT_PUBKEY_BYTES || memcmp (field, pubkey, HT_PUBKEY_BYTES))) {
+        *reason = "the record's key and its pubkey field name different keys";
+        return HT_ECERTKEY;
+    }
+    if (!field && !ht_record_deleted (record)) {
+        *reason = "a cert or revocation must name its public key";
+        return HT_ECERTKEY;
+    }
+    return HT_OK;
+}
+
+//  A revocation binds tighter than its author's chain: its author must be
+//  on the revoked key's own chain (its issuer or an issuer above), and
+//  its region is the revoked certificate's, so it reaches every node that
+//  holds that certificate
+static int
+s_check_revocation (const ht_record_t *record, const uint8_t subject [HT_PUBKEY_BYTES],
+                    const uint8_t anchor [HT_PUBKEY_BYTES],
+                    const ht_certsource_t *source, const char **reason)
+{
+    uint8_t key [HT_PUBKEY_BYTES], issuer [HT_PUBKEY_BYTES];
+    ht_cert_t cert, revoked;
+    memcpy (key, subject, HT_PUBKEY_BYTES);
+    if (source->cert (source->ctx, key, &revoked, issuer) != HT_OK) {
+        *reason = "no certificate for the revoked key (yet)";
+        return HT_ENOCERT;
+    }
+    if (!streq (revoked.region, ht_record_region (record))) {
+        *reason = "a revocation's region must be the revoked certificate's region";
+        return HT_ESCOPE;
+    }
+    for (int depth = 0; depth < HT_CERT_MAX_DEPTH; depth++) {
+        if (sodium_memcmp (issuer, ht_record_author (record), HT_PUBKEY_BYTES) == 0)
+            return HT_OK;
+        if (sodium_memcmp (issuer, key, HT_PUBKEY_BYTES) == 0
+        ||  sodium_memcmp (issuer, anchor, HT_PUBKEY_BYTES) == 0)
+            break;                  //  reached the top without meeting the author
+        memcpy (key, issuer, HT_PUBKEY_BYTES);
+        if (source->cert (source->ctx, key, &cert, issuer) != HT_OK)
+            break;
+    }
+    *reason = "only the revoked key's issuer or an issuer above it may revoke it";
+    return HT_ENOTCHAIN;
+}
+
+//  The root's self-signed certificate authorizes itself: it is the anchor
+static bool
+s_is_anchor_self_cert (const ht_record_t *record, const ht_cert_t *granted,
+                       const uint8_t anchor [HT_PUBKEY_BYTES])
+{
+    return streq (ht_record_kind (record), "cert") && !ht_record_deleted (record)
+        && sodium_memcmp (ht_record_author (record), anchor, HT_PUBKEY_BYTES) == 0
+        && sodium_memcmp (granted->pubkey, anchor, HT_PUBKEY_BYTES) == 0;
+}
+
+//  Rules of the cert and revocation kinds beyond the author's chain
+static int
+s_check_subject (const ht_record_t *record, s_link_t *link,
+                 const uint8_t anchor [HT_PUBKEY_BYTES],
+                 const ht_certsource_t *source, const char **reason)
+{
+    uint8_t subject [HT_PUBKEY_BYTES];
+    int rc = ht_cert_subject (record, subject, reason);
+    if (rc)
+        return rc;
+    bool of_anchor = sodium_memcmp (subject, anchor, HT_PUBKEY_BYTES) == 0;
+    if (link->is_cert && of_anchor
+    &&  sodium_memcmp (ht_record_author (record), anchor, HT_PUBKEY_BYTES) != 0) {
         *reason = "only the root anchor certifies itself";
-        return HT_ECHAIN;
+        return HT_ENOTISSUER;
     }
-    if (source->cert (source->ctx, subject->pubkey, &existing, existing_issuer) == HT_OK
-    &&  sodium_memcmp (existing_issuer, ht_record_author (record), HT_PUBKEY_BYTES) != 0) {
-        *reason = "this key is already certified by another issuer";
-        return HT_ECONFLICT;
-    }
+    if (streq (link->kind, "revocation"))
+        return s_check_revocation (record, subject, anchor, source, reason);
     return HT_OK;
 }
 
@@ -258,52 +380,51 @@ ht_cert_authorize (const ht_record_t *record, const uint8_t anchor [HT_PUBKEY_BY
     link.kind = ht_record_kind (record);
     snprintf (link.scope, sizeof link.scope, "%s", ht_record_scope (record));
     snprintf (link.region, sizeof link.region, "%s", ht_record_region (record));
-    if (streq (link.kind, "cert")) {
-        if (ht_cert_parse (record, &link.granted)) {
-            *reason = "certificate record lacks its content";
-            return HT_EFIELD;
-        }
-        link.is_cert = true;
+    link.is_cert = streq (link.kind, "cert");
+    if (link.is_cert && !ht_record_deleted (record)
+    &&  ht_cert_parse (record, &link.granted)) {
+        *reason = "certificate record lacks its content";
+        return HT_EFIELD;
+    }
+    if (link.is_cert || streq (link.kind, "revocation")) {
+        int rc = s_check_subject (record, &link, anchor, source, reason);
+        if (rc)
+            return rc;
     }
     //  The anchor's own certificate is where every chain ends
-    if (link.is_cert && s_is_anchor_self_cert (record, anchor, &link.granted)) {
+    if (link.is_cert && s_is_anchor_self_cert (record, &link.granted, anchor)) {
         if (at_ms < link.granted.not_before_ms || at_ms > link.granted.not_after_ms) {
             *reason = "the root certificate is not valid at its own time";
             return HT_EEXPIRED;
         }
         return HT_OK;
     }
-    if (link.is_cert) {
-        int rc = s_check_takeover (record, &link.granted, anchor, source, reason);
-        if (rc)
-            return rc;
+    return s_walk_chain (&link, at_ms, anchor, source, reason);
+}
+
+int
+ht_cert_key_valid (const uint8_t pubkey [HT_PUBKEY_BYTES], uint64_t at_ms,
+                   const uint8_t anchor [HT_PUBKEY_BYTES],
+                   const ht_certsource_t *source, ht_cert_t *cert_p,
+                   const char **reason_p)
+{
+    const char *ignored;
+    const char **reason = reason_p? reason_p: &ignored;
+    ht_cert_t cert;
+    uint8_t issuer [HT_PUBKEY_BYTES];
+    if (source->cert (source->ctx, pubkey, &cert, issuer) != HT_OK) {
+        *reason = "no certificate for this key";
+        return HT_ENOCERT;
     }
-    for (int depth = 0; depth < HT_CERT_MAX_DEPTH; depth++) {
-        ht_cert_t cert;
-        uint8_t issuer [HT_PUBKEY_BYTES];
-        if (source->cert (source->ctx, link.author, &cert, issuer)) {
-            *reason = depth == 0? "no certificate for the record's author"
-                                : "no certificate for an issuer in the chain";
-            return HT_ENOCERT;
-        }
-        int rc = s_check_link (&link, &cert, at_ms, source, reason);
-        if (rc)
-            return rc;
-        if (sodium_memcmp (issuer, link.author, HT_PUBKEY_BYTES) == 0) {
-            //  Self-signed: trusted only if it is the anchor
-            if (sodium_memcmp (link.author, anchor, HT_PUBKEY_BYTES) == 0)
-                return HT_OK;
-            *reason = "the chain ends in a self-signed key that is not the root anchor";
-            return HT_ECHAIN;
-        }
-        //  Next link: the issuer must have been entitled to issue this cert
-        memcpy (link.author, issuer, HT_PUBKEY_BYTES);
-        link.kind = "cert";
-        snprintf (link.scope, sizeof link.scope, "%s", cert.region);
-        snprintf (link.region, sizeof link.region, "%s", cert.region);
-        link.granted = cert;
-        link.is_cert = true;
-    }
-    *reason = "certificate chain is too long";
-    return HT_ECHAIN;
+    //  The key itself first (its own window and revocation), then the
+    //  chain of issuers above it, all as of at_ms
+    s_link_t link;
+    memset (&link, 0, sizeof link);
+    memcpy (link.author, pubkey, HT_PUBKEY_BYTES);
+    snprintf (link.scope, sizeof link.scope, "%s", cert.region);
+    snprintf (link.region, sizeof link.region, "%s", cert.region);
+    int rc = s_walk_chain (&link, at_ms, anchor, source, reason);
+    if (rc == HT_OK && cert_p)
+        *cert_p = cert;
+    return rc;
 }

@@ -82,14 +82,34 @@ int ht_revocation_parse (const ht_record_t *record,
                          uint8_t pubkey [HT_PUBKEY_BYTES],
                          uint64_t *revoked_at_ms) HT_WUR;
 
+//  The public key a cert or revocation record is about: its entity key
+//  decoded from hex, which must equal its pubkey field (tombstones may
+//  lack the field). 0, HT_EKIND, or HT_ECERTKEY with a static reason.
+int ht_cert_subject (const ht_record_t *record, uint8_t pubkey [HT_PUBKEY_BYTES],
+                     const char **reason) HT_WUR;
+
 //  Apply the authorization rule to a record (whose signature the caller
 //  has verified): walk the author's chain to the anchor. Certs from the
 //  source are trusted as verified (stores hold only verified records).
-//  A cert record must also grant no kind its issuer lacks.
+//  A cert record must also grant no kind its issuer lacks, be keyed by
+//  its subject (ht_cert_subject), and certify the anchor only if the
+//  anchor signed it. A revocation's author must be on the revoked key's
+//  chain (its issuer or above) and its region the revoked certificate's.
+//  Who may replace an existing cert or revocation is the ownership rule
+//  (node/ht_gate.h), which needs the entity's versions, not this.
 //  Returns 0 or HT_ENOCERT, HT_ECHAIN, HT_EEXPIRED, HT_EREVOKED,
-//  HT_EKINDPERM, HT_ESCOPE, with a static reason.
+//  HT_EKINDPERM, HT_ESCOPE, HT_ECERTKEY, HT_ENOTISSUER, HT_ENOTCHAIN,
+//  with a static reason.
 int ht_cert_authorize (const ht_record_t *record,
                        const uint8_t anchor [HT_PUBKEY_BYTES],
                        const ht_certsource_t *source, const char **reason) HT_WUR;
+
+//  Is a key usable at at_ms: its own certificate valid then and the key
+//  not revoked by then, with a valid chain to the anchor? For admitting
+//  connections (at_ms = now). Fills *cert (may be NULL). Same codes.
+int ht_cert_key_valid (const uint8_t pubkey [HT_PUBKEY_BYTES], uint64_t at_ms,
+                       const uint8_t anchor [HT_PUBKEY_BYTES],
+                       const ht_certsource_t *source, ht_cert_t *cert,
+                       const char **reason) HT_WUR;
 
 #endif

@@ -7,7 +7,8 @@ typedef struct {
     const char *text;       //  sentence for people
 } s_error_text_t;
 
-static const s_error_text_t s_errors [HT_ERROR_COUNT] = {
+//  Indexed by -code; the static assert keeps table and enum in step
+static const s_error_text_t s_errors [] = {
     { "ok",              "success" },
     { "invalid",         "invalid argument or value" },
     { "malformed",       "malformed message" },
@@ -39,7 +40,19 @@ static const s_error_text_t s_errors [HT_ERROR_COUNT] = {
     { "timeout",         "peer did not answer in time" },
     { "policy",          "unknown read policy or access refused" },
     { "conflict",        "same (hlc, author) signed twice with different content" },
+    { "cert_key_mismatch", "a cert or revocation is not keyed by the hex of its public key" },
+    { "not_issuer",      "only the key's own issuer may issue, renew or delete its certificate" },
+    { "not_on_chain",    "a revocation's author is not on the revoked key's certificate chain" },
+    { "revocation_final", "a revocation cannot be deleted, postponed or superseded" },
+    { "not_owner",       "the author's jurisdiction does not cover the entity's current owner" },
+    { "stale",           "timestamp outside the ingest freshness window of the local clock" },
+    { "rate_limited",    "too many requests from this client; slow down" },
+    { "unsafe_path",     "file or directory is writable by group or others, or is a symlink" },
+    { "store_full",      "store or quarantine is full" },
 };
+
+_Static_assert (sizeof s_errors / sizeof s_errors [0] == HT_ERROR_COUNT,
+                "one name and text per error code");
 
 const char *
 ht_strerror (int code)

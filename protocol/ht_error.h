@@ -36,7 +36,16 @@ typedef enum {
     HT_ETIMEOUT = -28,      //  peer did not answer in time
     HT_EPOLICY = -29,       //  unknown read policy, or access refused
     HT_ECONFLICT = -30,     //  same (hlc, author) with different content
-    HT_ERROR_COUNT = 31
+    HT_ECERTKEY = -31,      //  cert/revocation key is not hex(pubkey)
+    HT_ENOTISSUER = -32,    //  cert written by other than the key's issuer
+    HT_ENOTCHAIN = -33,     //  revocation by a key not on the revoked chain
+    HT_EFINAL = -34,        //  a revocation cannot be undone or postponed
+    HT_ENOTOWNER = -35,     //  author may not replace the entity's owner
+    HT_ESTALE = -36,        //  ingest hlc outside the freshness window
+    HT_ERATELIMIT = -37,    //  too many requests from one client
+    HT_EUNSAFE = -38,       //  file or directory writable by others, or a symlink
+    HT_EFULL = -39,         //  store or quarantine full
+    HT_ERROR_COUNT = 40
 } ht_error_t;
 
 //  Return a static, human-readable text for an error code

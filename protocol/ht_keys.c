@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <fcntl.h>
 #include "ht_keys.h"
+#include "ht_path.h"
 
 #define S_NAME_MAX_CHARS 63
 
@@ -87,14 +88,17 @@ ht_curve_public_from_ed25519 (const uint8_t ed_public [HT_PUBKEY_BYTES],
 }
 
 //  Write text to path with mode, atomically refusing to clobber unless
-//  overwrite; the mode is set at creation so no window leaks the secret
+//  overwrite; the mode is set at creation so no window leaks the secret.
+//  Never through a symbolic link: one planted where a key is rewritten
+//  would otherwise point our write at any file we may write.
 static int
 s_write_file (const char *path, const char *text, mode_t mode, bool overwrite)
 {
     int flags = O_WRONLY | O_CREAT | (overwrite? O_TRUNC: O_EXCL);
-    int fd = open (path, flags, mode);
+    int error = HT_OK;
+    int fd = ht_path_open (path, flags, mode, &error, NULL, 0);
     if (fd < 0)
-        return HT_EIO;
+        return error;
     size_t length = strlen (text);
     bool ok = write (fd, text, length) == (ssize_t) length
            && fchmod (fd, mode) == 0 && fsync (fd) == 0;

@@ -30,10 +30,12 @@ ht_keypair_t *ht_keypair_load (const char *path, int *error);
 void ht_keypair_destroy (ht_keypair_t **self_p);
 
 //  Save the key pair with mode 0600. Refuses to overwrite (HT_EIO, errno
-//  EEXIST) unless overwrite is true.
+//  EEXIST) unless overwrite is true, and never writes through a symbolic
+//  link or onto a file that is not a regular, singly linked one
+//  (HT_EUNSAFE; see ht_path_open).
 int ht_keypair_save (const ht_keypair_t *self, const char *path, bool overwrite) HT_WUR;
 
-//  Save only the public key (mode 0644)
+//  Save only the public key (mode 0644); same errors
 int ht_keypair_save_public (const ht_keypair_t *self, const char *path, bool overwrite) HT_WUR;
 
 //  Load a public key from a public key file or a key file (only the public

@@ -18,7 +18,7 @@
 #define HT_MSG_EPOCH_BYTES 16
 #define HT_MSG_TEXT_CHARS 255
 #define HT_PUT_MAX_RECORDS 10000    //  records in one PUT
-#define HT_MSG_MAX_FRAME_BYTES (2 * 1024 * 1024)    //  clients: larger frames are dropped
+#define HT_MSG_MAX_FRAME_BYTES (2 * 1024 * 1024)    //  any socket: a larger frame closes the connection
 #define HT_STRINGIFY_(x) #x
 #define HT_STRINGIFY(x) HT_STRINGIFY_(x)
 

@@ -286,3 +286,17 @@ ht_region_unusual (const char *code)
     int village = s_group_value (code, S_VVV);
     return township > 599 || village > 399;
 }
+
+bool
+ht_region_holds (const char *node, const char *region, const char *scope)
+{
+    return ht_region_covers (node, region) || ht_region_covers (scope, node);
+}
+
+bool
+ht_region_is_child (const char *parent, const char *child)
+{
+    char above [HT_REGION_BYTES];
+    return ht_region_valid (parent) && ht_region_parent (child, above) == HT_OK
+        && ht_region_covers (above, parent) && ht_region_covers (parent, above);
+}

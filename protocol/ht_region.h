@@ -56,6 +56,16 @@ int ht_region_parent (const char *code, char *parent) HT_WUR;
 //  Both may be 12-digit codes or prefixes; false if either is invalid.
 bool ht_region_covers (const char *a, const char *b);
 
+//  The holder rule (DESIGN.md "Who holds what"): a node of region node
+//  holds a record of (region, scope) iff node ⊑ region (the record is the
+//  node's own or below it: upward flow) or scope ⊑ node (the node lies
+//  inside the record's scope: downward flow). The one home of that rule.
+bool ht_region_holds (const char *node, const char *region, const char *scope);
+
+//  True if child is a direct child of parent (one tier down): the
+//  replication topology and node admission both ask this
+bool ht_region_is_child (const char *parent, const char *child);
+
 //  True if the TTT/VVV groups are outside the ranges DOMAIN.md lists
 //  (these only warn; never reject on them)
 bool ht_region_unusual (const char *code);

@@ -735,7 +735,7 @@ START_TEST (test_a_flipped_signature_byte_in_mid_batch_quarantines_only_that_rec
     ck_assert_int_eq (ht_store_quarantine (env.store, s_quarantine_last, &seen), 1);
     ck_assert_int_eq (seen.code, HT_EBADSIG);
     ck_assert_uint_gt (strlen (seen.reason), 0);
-    ck_assert_str_eq (seen.origin, "");
+    ck_assert_str_eq (seen.origin, "local");
     ck_assert_uint_gt (seen.when_ms, HT_FIXTURE_T0_MS);
     ck_assert (zchunk_size (seen.data) == zchunk_size (wire));
     ck_assert_mem_eq (zchunk_data (seen.data), zchunk_data (wire), zchunk_size (wire));
@@ -978,7 +978,7 @@ START_TEST (test_garbage_bytes_are_quarantined_with_a_decoding_error)
                         zchunk_size (good) };
     uint8_t epoch [HT_EPOCH_BYTES];
     memset (epoch, 0xee, sizeof epoch);
-    ht_origin_t origin = { "fengcheng", epoch, 7 };
+    ht_origin_t origin = { .peer = "fengcheng", .epoch = epoch, .cursor = 7 };
     int results [5];
     ht_apply_stats_t stats;
     ck_assert_int_eq (ht_store_apply_encoded (env.store, data, sizes, 5, &origin,
@@ -1119,7 +1119,7 @@ START_TEST (test_a_batch_that_cannot_fit_leaves_the_store_exactly_as_before)
     many [5] = stranger;
     uint8_t epoch [HT_EPOCH_BYTES];
     memset (epoch, 0xab, sizeof epoch);
-    ht_origin_t origin = { "fengcheng", epoch, 99 };
+    ht_origin_t origin = { .peer = "fengcheng", .epoch = epoch, .cursor = 99 };
     ht_apply_stats_t stats;
     ck_assert_int_eq (ht_store_apply (env.store, many, count, &origin, &stats, NULL),
                       HT_ESTORE);
@@ -1151,7 +1151,7 @@ START_TEST (test_a_peers_cursor_is_stored_with_its_batch)
     ck_assert_int_eq (ht_store_peer_get (env.store, "fengcheng", NULL, NULL), HT_ENOTFOUND);
     uint8_t epoch [HT_EPOCH_BYTES], stored [HT_EPOCH_BYTES];
     memset (epoch, 0xc3, sizeof epoch);
-    ht_origin_t origin = { "fengcheng", epoch, 42 };
+    ht_origin_t origin = { .peer = "fengcheng", .epoch = epoch, .cursor = 42 };
     ht_record_t **records = s_elders (env.fixture, 1, 2, 1);
     ck_assert_int_eq (ht_store_apply (env.store, records, 2, &origin, NULL, NULL), 0);
     uint64_t cursor = 0;
@@ -1172,10 +1172,10 @@ START_TEST (test_a_peers_cursor_is_stored_with_its_batch)
     ck_assert_mem_eq (stored, epoch, HT_EPOCH_BYTES);
     ck_assert_uint_eq (cursor, 50);
     //  Bad origins are refused before anything is written
-    ht_origin_t nameless = { "", epoch, 1 };
+    ht_origin_t nameless = { .peer = "", .epoch = epoch, .cursor = 1 };
     ck_assert_int_eq (ht_store_apply (env.store, records, 2, &nameless, NULL, NULL),
                       HT_EINVAL);
-    ht_origin_t no_epoch = { "fengcheng", NULL, 1 };
+    ht_origin_t no_epoch = { .peer = "fengcheng", .epoch = NULL, .cursor = 1 };
     ck_assert_int_eq (ht_store_apply (env.store, records, 2, &no_epoch, NULL, NULL),
                       HT_EINVAL);
     ck_assert_int_eq (ht_store_peer_get (env.store, "", NULL, NULL), HT_EINVAL);

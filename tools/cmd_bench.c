@@ -5,12 +5,15 @@
 #include "hutong.h"
 #include "ht_valid.h"
 
+#define S_MAX_RECORDS 10000000     //  all are held in memory at once
+#define S_MAX_BATCH 100000          //  as for 'hutong put'
+
 static const ht_option_t s_bench_options [] = {
-    { "records", true, "N", "records per measurement (default 20000)" },
-    { "batch", true, "N", "records per store transaction (default 1000)" },
-    { "dir", true, "DIR", "where to create the scratch store (default /tmp)" },
-    { "json", false, NULL, "print the figures as one JSON object" },
-    { NULL }
+    HT_OPTION_UINT ("records", "N", 1, S_MAX_RECORDS, "records per measurement (default 20000)"),
+    HT_OPTION_UINT ("batch", "N", 1, S_MAX_BATCH, "records per store transaction (default 1000)"),
+    HT_OPTION_TEXT ("dir", "DIR", "where to create the scratch store (default /tmp)"),
+    HT_OPTION_FLAG ("json", "print the figures as one JSON object"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_bench_spec = {
@@ -223,10 +226,8 @@ ht_cmd_bench (int argc, char **argv)
     int first_arg, rc = ht_args_parse (&s_bench_spec, argc, argv, values, &first_arg);
     if (rc)
         return rc == 1? HT_EXIT_OK: rc;
-    long count = values [RECORDS]? atol (values [RECORDS]): 20000;
-    long batch = values [BATCH]? atol (values [BATCH]): 1000;
-    if (count < 1 || batch < 1)
-        return ht_usage_error ("bench: --records and --batch must be positive");
+    long count = (long) ht_args_number (&s_bench_spec, values, RECORDS, 20000);
+    long batch = (long) ht_args_number (&s_bench_spec, values, BATCH, 1000);
     uint8_t idkey [HT_IDKEY_BYTES];
     randombytes_buf (idkey, sizeof idkey);
     ht_keypair_t *root = ht_keypair_new ("bench");

@@ -8,19 +8,22 @@
 
 #define S_POLL_US 200               //  how often the city store is looked at
 #define S_LATENCY_DEADLINE_S 10.0   //  a write slower than this is lost
+#define S_MAX_RECORDS 100000000     //  bulk records per run
+#define S_MAX_WRITES 1000000        //  single writes per run
+#define S_MAX_BATCH 100000          //  as for 'hutong put'
 
 static const ht_option_t s_options [] = {
-    { "write-store", true, "DIR", "the community node's store (bulk writes go here)" },
-    { "write-node", true, "ENDPOINT", "the community node's client endpoint (single writes)" },
-    { "write-node-key", true, "PUB", "the community node's public key" },
-    { "key", true, "KEYFILE", "the community's key (signs the elders)" },
-    { "watch-store", true, "DIR", "the city node's store, watched for arrivals" },
-    { "records", true, "N", "bulk records (default 100000)" },
-    { "writes", true, "N", "single writes timed for latency (default 200)" },
-    { "batch", true, "N", "records per write transaction (default 1000)" },
-    { "via-store", false, NULL, "bulk: write the community store directly (default: its client socket)" },
-    { "json", false, NULL, "print the figures as one JSON object" },
-    { NULL }
+    HT_OPTION_TEXT ("write-store", "DIR", "the community node's store (bulk writes go here)"),
+    HT_OPTION_TEXT ("write-node", "ENDPOINT", "the community node's client endpoint (single writes)"),
+    HT_OPTION_TEXT ("write-node-key", "PUB", "the community node's public key"),
+    HT_OPTION_TEXT ("key", "KEYFILE", "the community's key (signs the elders)"),
+    HT_OPTION_TEXT ("watch-store", "DIR", "the city node's store, watched for arrivals"),
+    HT_OPTION_UINT ("records", "N", 1, S_MAX_RECORDS, "bulk records (default 100000)"),
+    HT_OPTION_UINT ("writes", "N", 1, S_MAX_WRITES, "single writes timed for latency (default 200)"),
+    HT_OPTION_UINT ("batch", "N", 1, S_MAX_BATCH, "records per write transaction (default 1000)"),
+    HT_OPTION_FLAG ("via-store", "bulk: write the community store directly (default: its client socket)"),
+    HT_OPTION_FLAG ("json", "print the figures as one JSON object"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_spec = {
@@ -182,11 +185,9 @@ ht_cmd_bench_network (int argc, char **argv)
     int first_arg, rc = ht_args_parse (&s_spec, argc, argv, values, &first_arg);
     if (rc)
         return rc == 1? HT_EXIT_OK: rc;
-    long records = values [RECORDS]? atol (values [RECORDS]): 100000;
-    long writes = values [WRITES]? atol (values [WRITES]): 200;
-    long batch = values [BATCH]? atol (values [BATCH]): 1000;
-    if (records < 1 || writes < 1 || batch < 1)
-        return ht_usage_error ("bench network: counts must be positive");
+    long records = (long) ht_args_number (&s_spec, values, RECORDS, 100000);
+    long writes = (long) ht_args_number (&s_spec, values, WRITES, 200);
+    long batch = (long) ht_args_number (&s_spec, values, BATCH, 1000);
     s_bench_t self = { 0 };
     rc = s_open (&self, values);
     double *latencies = (double *) calloc ((size_t) writes, sizeof (double));

@@ -33,16 +33,16 @@ enum { S_OPT_SEED, S_OPT_CITY, S_OPT_ELDERS, S_OPT_FACILITIES, S_OPT_CREDIT,
        S_OPT_REGIONS, S_OPT_COUNTIES, S_OPT_TOWNSHIPS, S_OPT_COMMUNITIES, S_OPT_COUNT };
 
 static const ht_option_t s_gen_options [] = {
-    { "seed", true, "N", "random seed (default 1)" },
-    { "city", true, "CODE", "city code or its prefix (default 4418, 清远市)" },
-    { "elders", true, "N", "print N elder drafts" },
-    { "facilities", true, "N", "print N facility drafts" },
-    { "credit", true, "N", "print N credit drafts about those facilities" },
-    { "regions", false, NULL, "print the region tree instead of records" },
-    { "counties", true, "N", "county-level units (default 8)" },
-    { "townships", true, "N", "townships per county (default about 10)" },
-    { "communities", true, "N", "communities per township (default 5-20)" },
-    { 0 }
+    HT_OPTION_UINT ("seed", "N", 0, UINT64_MAX, "random seed (default 1)"),
+    HT_OPTION_TEXT ("city", "CODE", "city code or its prefix (default 4418, 清远市)"),
+    HT_OPTION_UINT ("elders", "N", 0, S_MAX_ELDERS, "print N elder drafts"),
+    HT_OPTION_UINT ("facilities", "N", 0, S_MAX_FACILITIES, "print N facility drafts"),
+    HT_OPTION_UINT ("credit", "N", 0, S_MAX_CREDIT, "print N credit drafts about those facilities"),
+    HT_OPTION_FLAG ("regions", "print the region tree instead of records"),
+    HT_OPTION_UINT ("counties", "N", 1, GEN_MAX_COUNTIES, "county-level units (default 8)"),
+    HT_OPTION_UINT ("townships", "N", 1, S_MAX_TOWNSHIPS, "townships per county (default about 10)"),
+    HT_OPTION_UINT ("communities", "N", 1, S_MAX_COMMUNITIES, "communities per township (default 5-20)"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_gen_spec = {
@@ -63,34 +63,20 @@ static const ht_command_spec_t s_gen_spec = {
 //  --------------------------------------------------------------------------
 //  Options
 
-//  Parse a count option if given; HT_EXIT_USAGE after saying why
-static int
-s_parse_count (const char **values, int option, long low, long high, long *value)
+//  A count option's value, or unset if it was not given
+static long
+s_count (const char **values, int option, long unset)
 {
-    const char *text = values [option];
-    char *end = NULL;
-    if (!text)
-        return 0;
-    errno = 0;
-    *value = strtol (text, &end, 10);
-    if (!*text || *end || errno || *value < low || *value > high)
-        return ht_usage_error ("gen: --%s needs a whole number from %ld to %ld, not '%s'",
-                               s_gen_options [option].name, low, high, text);
-    return 0;
+    return values [option]? (long) ht_args_number (&s_gen_spec, values, option, 0): unset;
 }
 
-//  Parse --seed, --city and the counts; HT_EXIT_USAGE after saying why
+//  Take --seed, --city and the counts (ht_args_parse has checked every
+//  number against the table); HT_EXIT_USAGE after saying why
 static int
 s_parse_values (gen_options_t *self, const char **values)
 {
-    const char *seed = values [S_OPT_SEED], *city = values [S_OPT_CITY], *reason = NULL;
-    char *end = NULL;
-    if (seed) {
-        errno = 0;
-        self->seed = strtoull (seed, &end, 10);
-        if (*seed < '0' || *seed > '9' || *end || errno)
-            return ht_usage_error ("gen: --seed needs a whole number from 0 to 2^64-1, not '%s'", seed);
-    }
+    const char *city = values [S_OPT_CITY], *reason = NULL;
+    self->seed = ht_args_number (&s_gen_spec, values, S_OPT_SEED, self->seed);
     char expanded [HT_REGION_BYTES];
     if (city && strlen (city) < HT_REGION_DIGITS && ht_region_from_prefix (city, expanded) == HT_OK)
         city = expanded;            //  a prefix will do: 4418, 50
@@ -101,12 +87,13 @@ s_parse_values (gen_options_t *self, const char **values)
                                city, ht_tier_name (ht_region_tier (city)));
     if (city)
         strcpy (self->city, city);
-    return s_parse_count (values, S_OPT_ELDERS, 0, S_MAX_ELDERS, &self->elders)
-        || s_parse_count (values, S_OPT_FACILITIES, 0, S_MAX_FACILITIES, &self->facilities)
-        || s_parse_count (values, S_OPT_CREDIT, 0, S_MAX_CREDIT, &self->credit)
-        || s_parse_count (values, S_OPT_COUNTIES, 1, GEN_MAX_COUNTIES, &self->counties)
-        || s_parse_count (values, S_OPT_TOWNSHIPS, 1, S_MAX_TOWNSHIPS, &self->townships)
-        || s_parse_count (values, S_OPT_COMMUNITIES, 1, S_MAX_COMMUNITIES, &self->communities);
+    self->elders = s_count (values, S_OPT_ELDERS, self->elders);
+    self->facilities = s_count (values, S_OPT_FACILITIES, self->facilities);
+    self->credit = s_count (values, S_OPT_CREDIT, self->credit);
+    self->counties = s_count (values, S_OPT_COUNTIES, self->counties);
+    self->townships = s_count (values, S_OPT_TOWNSHIPS, self->townships);
+    self->communities = s_count (values, S_OPT_COMMUNITIES, self->communities);
+    return 0;
 }
 
 static int

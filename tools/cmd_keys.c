@@ -1,19 +1,22 @@
 //  hutong keygen, cert issue, cert show, cert revoke.
 #include <sodium.h>
 #include "hutong.h"
+#include "ht_path.h"
 
 #define S_DAY_MS (24ull * 3600 * 1000)
 #define S_DEFAULT_DAYS 3650
+#define S_MAX_DAYS 36500            //  a century
+#define S_REASON_MAX_CHARS 512
 
 //  --------------------------------------------------------------------------
 //  keygen
 
 static const ht_option_t s_keygen_options [] = {
-    { "out", true, "FILE", "key file to write (0600); FILE.pub gets the public key" },
-    { "name", true, "NAME", "label stored in the key file" },
-    { "idkey", false, NULL, "write a network pseudonym key (32 random bytes) instead" },
-    { "force", false, NULL, "overwrite existing files" },
-    { NULL }
+    HT_OPTION_TEXT ("out", "FILE", "key file to write (0600); FILE.pub gets the public key"),
+    HT_OPTION_TEXT ("name", "NAME", "label stored in the key file"),
+    HT_OPTION_FLAG ("idkey", "write a network pseudonym key (32 random bytes) instead"),
+    HT_OPTION_FLAG ("force", "overwrite existing files"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_keygen_spec = {
@@ -26,23 +29,44 @@ static const ht_command_spec_t s_keygen_spec = {
     s_keygen_options
 };
 
+//  Refuse, before anything is written, any of the paths that is a
+//  symbolic link or not a plain file: rewriting a key through a link
+//  planted in its place would clobber whatever the link points at.
+//  ht_path_open enforces the same rule again at each open.
+static int
+s_check_targets (const char *key_path, const char *public_path)
+{
+    char reason [S_REASON_MAX_CHARS];
+    if (ht_path_check_target (key_path, reason, sizeof reason)
+    ||  (public_path && ht_path_check_target (public_path, reason, sizeof reason))) {
+        fprintf (stderr, "hutong: keygen: %s; nothing written (remove it or choose "
+                 "another --out)\n", reason);
+        return HT_EXIT_ERROR;
+    }
+    return HT_EXIT_OK;
+}
+
 //  Write a fresh 32-byte pseudonym key as hex, mode 0600
 static int
 s_write_idkey (const char *path, bool force)
 {
     uint8_t idkey [HT_IDKEY_BYTES];
-    char hex [2 * HT_IDKEY_BYTES + 2];
+    char hex [2 * HT_IDKEY_BYTES + 2], reason [S_REASON_MAX_CHARS];
     randombytes_buf (idkey, sizeof idkey);
     ht_hex_encode (idkey, sizeof idkey, hex);
     strcat (hex, "\n");
     sodium_memzero (idkey, sizeof idkey);
-    int fd = open (path, O_WRONLY | O_CREAT | (force? O_TRUNC: O_EXCL), 0600);
+    int error = HT_OK;
+    int fd = ht_path_open (path, O_WRONLY | O_CREAT | (force? O_TRUNC: O_EXCL), 0600,
+                           &error, reason, sizeof reason);
     bool ok = fd >= 0 && write (fd, hex, strlen (hex)) == (ssize_t) strlen (hex);
     if (fd >= 0)
         close (fd);
     sodium_memzero (hex, sizeof hex);
     if (!ok) {
-        fprintf (stderr, "hutong: cannot write %s: %s\n", path, strerror (errno));
+        fprintf (stderr, "hutong: cannot write %s: %s%s\n", path,
+                 fd < 0? reason: strerror (errno),
+                 fd < 0 && errno == EEXIST? " (use --force to overwrite)": "");
         return HT_EXIT_ERROR;
     }
     printf ("{\"idkey\":\"%s\"}\n", path);
@@ -59,16 +83,21 @@ ht_cmd_keygen (int argc, char **argv)
         return rc == 1? HT_EXIT_OK: rc;
     if (!values [OUT])
         return ht_usage_error ("keygen: --out FILE is required");
-    if (values [IDKEY])
-        return s_write_idkey (values [OUT], values [FORCE] != NULL);
-
-    ht_keypair_t *key = ht_keypair_new (values [NAME]? values [NAME]: values [OUT]);
     char public_path [PATH_MAX];
     snprintf (public_path, sizeof public_path, "%s.pub", values [OUT]);
     bool force = values [FORCE] != NULL;
-    if (ht_keypair_save (key, values [OUT], force)
-    ||  ht_keypair_save_public (key, public_path, force)) {
-        fprintf (stderr, "hutong: cannot write %s: %s%s\n", values [OUT], strerror (errno),
+    if (s_check_targets (values [OUT], values [IDKEY]? NULL: public_path))
+        return HT_EXIT_ERROR;
+    if (values [IDKEY])
+        return s_write_idkey (values [OUT], force);
+
+    ht_keypair_t *key = ht_keypair_new (values [NAME]? values [NAME]: values [OUT]);
+    rc = ht_keypair_save (key, values [OUT], force);
+    if (rc == HT_OK)
+        rc = ht_keypair_save_public (key, public_path, force);
+    if (rc) {
+        fprintf (stderr, "hutong: cannot write %s: %s%s\n", values [OUT],
+                 rc == HT_EUNSAFE? ht_strerror (rc): strerror (errno),
                  errno == EEXIST? " (use --force to overwrite)": "");
         ht_keypair_destroy (&key);
         return HT_EXIT_ERROR;
@@ -154,19 +183,20 @@ s_default_kinds (ht_role_t role, const char *department)
 //  cert issue
 
 static const ht_option_t s_issue_options [] = {
-    { "issuer", true, "KEYFILE", "the issuer's key file (the parent tier, or the root)" },
-    { "subject", true, "PUB", "the subject's public key file or 64-hex key" },
-    { "region", true, "CODE", "the subject's jurisdiction (12-digit region code)" },
-    { "role", true, "ROLE", "node, department or partner (default node)" },
-    { "department", true, "CODE", "department code: civil_affairs, health, ..." },
-    { "kinds", true, "LIST", "record kinds it may author, comma-separated" },
-    { "policy", true, "NAME", "read policy for a department or partner" },
-    { "name", true, "NAME", "the subject's name (default: from the key file)" },
-    { "days", true, "N", "validity in days from now (default 3650)" },
-    { "not-before", true, "MS", "validity start, ms since the epoch (default now)" },
-    { "out", true, "FILE", "write the certificate record here (default stdout)" },
-    { "store", true, "DIR", "also put the certificate into this node store" },
-    { NULL }
+    HT_OPTION_TEXT ("issuer", "KEYFILE", "the issuer's key file (the parent tier, or the root)"),
+    HT_OPTION_TEXT ("subject", "PUB", "the subject's public key file or 64-hex key"),
+    HT_OPTION_TEXT ("region", "CODE", "the subject's jurisdiction (12-digit region code)"),
+    HT_OPTION_TEXT ("role", "ROLE", "node, department or partner (default node)"),
+    HT_OPTION_TEXT ("department", "CODE", "department code: civil_affairs, health, ..."),
+    HT_OPTION_TEXT ("kinds", "LIST", "record kinds it may author, comma-separated"),
+    HT_OPTION_TEXT ("policy", "NAME", "read policy for a department or partner"),
+    HT_OPTION_TEXT ("name", "NAME", "the subject's name (default: from the key file)"),
+    HT_OPTION_UINT ("days", "N", 1, S_MAX_DAYS, "validity in days from --not-before (default 3650)"),
+    HT_OPTION_TIME ("not-before", "TIME", "validity start (default now)"),
+    HT_OPTION_TIME ("not-after", "TIME", "validity end, instead of --days"),
+    HT_OPTION_TEXT ("out", "FILE", "write the certificate record here (default stdout)"),
+    HT_OPTION_TEXT ("store", "DIR", "also put the certificate into this node store"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_issue_spec = {
@@ -183,7 +213,8 @@ static const ht_command_spec_t s_issue_spec = {
 static int
 s_cert_from_args (const char **values, const ht_keypair_t *issuer, ht_cert_t *cert)
 {
-    enum { ISSUER, SUBJECT, REGION, ROLE, DEPARTMENT, KINDS, POLICY, NAME, DAYS, NOT_BEFORE };
+    enum { ISSUER, SUBJECT, REGION, ROLE, DEPARTMENT, KINDS, POLICY, NAME, DAYS, NOT_BEFORE,
+           NOT_AFTER };
     memset (cert, 0, sizeof (*cert));
     if (ht_public_load (values [SUBJECT], cert->pubkey))
         return ht_usage_error ("cert issue: cannot read a public key from '%s'", values [SUBJECT]);
@@ -211,19 +242,21 @@ s_cert_from_args (const char **values, const ht_keypair_t *issuer, ht_cert_t *ce
               : self_signed? ht_keypair_name (issuer): "key");
     if (!values [NAME] && !self_signed)
         snprintf (cert->name, sizeof cert->name, "key-%.16s", subject_hex);
-    long days = values [DAYS]? atol (values [DAYS]): S_DEFAULT_DAYS;
-    if (days <= 0)
-        return ht_usage_error ("cert issue: --days must be a positive number");
-    cert->not_before_ms = values [NOT_BEFORE]? strtoull (values [NOT_BEFORE], NULL, 10)
-                        : ht_hlc_wall_ms ();
-    cert->not_after_ms = cert->not_before_ms + (uint64_t) days * S_DAY_MS;
+    if (values [DAYS] && values [NOT_AFTER])
+        return ht_usage_error ("cert issue: give --days or --not-after, not both");
+    cert->not_before_ms = ht_args_number (&s_issue_spec, values, NOT_BEFORE, ht_hlc_wall_ms ());
+    uint64_t days = ht_args_number (&s_issue_spec, values, DAYS, S_DEFAULT_DAYS);
+    cert->not_after_ms = ht_args_number (&s_issue_spec, values, NOT_AFTER,
+                                         cert->not_before_ms + days * S_DAY_MS);
+    if (cert->not_after_ms <= cert->not_before_ms)
+        return ht_usage_error ("cert issue: --not-after must be later than --not-before");
     return HT_EXIT_OK;
 }
 
 int
 ht_cmd_cert_issue (int argc, char **argv)
 {
-    enum { ISSUER, SUBJECT, REGION, OUT = 10, STORE = 11 };
+    enum { ISSUER, SUBJECT, REGION, OUT = 11, STORE = 12 };
     const char *values [16];
     int first_arg, rc = ht_args_parse (&s_issue_spec, argc, argv, values, &first_arg);
     if (rc)
@@ -256,14 +289,14 @@ ht_cmd_cert_issue (int argc, char **argv)
 //  cert revoke
 
 static const ht_option_t s_revoke_options [] = {
-    { "issuer", true, "KEYFILE", "key file of the revoking authority" },
-    { "subject", true, "PUB", "the key to revoke (public key file or hex)" },
-    { "region", true, "CODE", "the revoked key's jurisdiction" },
-    { "at", true, "MS", "revoked from this time, ms since the epoch (default now)" },
-    { "reason", true, "TEXT", "why" },
-    { "out", true, "FILE", "write the revocation record here (default stdout)" },
-    { "store", true, "DIR", "also put the revocation into this node store" },
-    { NULL }
+    HT_OPTION_TEXT ("issuer", "KEYFILE", "key file of the revoking authority"),
+    HT_OPTION_TEXT ("subject", "PUB", "the key to revoke (public key file or hex)"),
+    HT_OPTION_TEXT ("region", "CODE", "the revoked key's jurisdiction"),
+    HT_OPTION_TIME ("at", "TIME", "revoked from this time (default now)"),
+    HT_OPTION_TEXT ("reason", "TEXT", "why"),
+    HT_OPTION_TEXT ("out", "FILE", "write the revocation record here (default stdout)"),
+    HT_OPTION_TEXT ("store", "DIR", "also put the revocation into this node store"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_revoke_spec = {
@@ -291,7 +324,7 @@ ht_cmd_cert_revoke (int argc, char **argv)
         return HT_EXIT_ERROR;
     ht_hlc_t clock = { 0 };
     uint64_t now = ht_hlc_now (&clock);
-    uint64_t at = values [AT]? strtoull (values [AT], NULL, 10): ht_hlc_ms (now);
+    uint64_t at = ht_args_number (&s_revoke_spec, values, AT, ht_hlc_ms (now));
     int error;
     const char *reason = NULL;
     ht_record_t *record = ht_revocation_issue (subject, values [REGION], at, values [REASON],
@@ -311,15 +344,16 @@ ht_cmd_cert_revoke (int argc, char **argv)
 //  cert show
 
 static const ht_option_t s_show_options [] = {
-    { "store", true, "DIR", "also check the chain against this node store's certificates" },
-    { NULL }
+    HT_OPTION_TEXT ("store", "DIR", "also check the chain against this node store's certificates"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_show_spec = {
     "hutong cert show [--store DIR] FILE",
     "Show a certificate record (a JSON line from 'cert issue') and check its\n"
     "signature; with --store, also walk its chain to the store's root anchor\n"
-    "at the current time. Exit 0 if valid, 1 if not.",
+    "at the current time and report a revocation of the key (revoked_at).\n"
+    "Exit 0 if valid, 1 if not (\"error\" names why: revoked, expired, ...).",
     s_show_options
 };
 
@@ -349,12 +383,21 @@ ht_cmd_cert_show (int argc, char **argv)
     }
     int verdict = ht_record_verify (record, &reason);
     ht_store_t *store = values [0] && !verdict? ht_open_store (values [0]): NULL;
+    uint64_t revoked_at = 0;
+    bool revoked = false;
     if (store) {
         ht_record_t *now = ht_record_dup (record);
         ht_hlc_t clock = { 0 };
         ht_record_set_hlc (now, ht_hlc_now (&clock));   //  the chain as of now
-        verdict = ht_cert_authorize (now, ht_store_anchor (store),
-                                     ht_store_certsource (store), &reason);
+        const ht_certsource_t *source = ht_store_certsource (store);
+        verdict = ht_cert_authorize (now, ht_store_anchor (store), source, &reason);
+        //  The chain says the issuer could issue it; the key itself may
+        //  have been revoked since
+        revoked = source->revocation (source->ctx, cert.pubkey, &revoked_at) == HT_OK;
+        if (verdict == HT_OK && revoked && revoked_at <= ht_hlc_ms (ht_record_hlc (now))) {
+            verdict = HT_EREVOKED;
+            reason = "this key is revoked";
+        }
         ht_record_destroy (&now);
         ht_store_destroy (&store);
     }
@@ -370,6 +413,10 @@ ht_cmd_cert_show (int argc, char **argv)
     for (size_t index = 0; index < cert.kind_count; index++)
         json_array_append_new (kinds, json_string (cert.kinds [index]));
     json_object_set_new (out, "kinds", kinds);
+    if (revoked)
+        json_object_set_new (out, "revoked_at", json_integer ((json_int_t) revoked_at));
+    if (verdict)
+        json_object_set_new (out, "error", json_string (ht_errname (verdict)));
     ht_print_json (out);
     json_decref (out);
     ht_record_destroy (&record);

@@ -13,14 +13,15 @@
 #define S_MAX_REPORTED 10           //  line errors printed before going quiet
 
 static const ht_option_t s_put_options [] = {
-    { "store", true, "DIR", "the node store to write (on this machine)" },
-    { "node", true, "ENDPOINT", "or: send to a running node's client endpoint" },
-    { "node-key", true, "PUB", "with --node: the node's public key (file or hex)" },
-    { "idkey", true, "FILE", "with --node: the network pseudonym key, for elder keys" },
-    { "key", true, "KEYFILE", "sign drafts with this key (needed unless every line is signed)" },
-    { "batch", true, "N", "records per write transaction (default 1000)" },
-    { "quiet", false, NULL, "no progress, no summary" },
-    { NULL }
+    HT_OPTION_TEXT ("store", "DIR", "the node store to write (on this machine)"),
+    HT_OPTION_TEXT ("node", "ENDPOINT", "or: send to a running node's client endpoint"),
+    HT_OPTION_TEXT ("node-key", "PUB", "with --node: the node's public key (file or hex)"),
+    HT_OPTION_TEXT ("idkey", "FILE", "with --node: the network pseudonym key, for elder keys"),
+    HT_OPTION_TEXT ("key", "KEYFILE", "sign drafts with this key (needed unless every line is signed)"),
+    HT_OPTION_UINT ("batch", "N", 1, 100000, "records per write transaction (default 1000)"),
+    HT_OPTION_FLAG ("import", "with --store: re-import records exported from this network (no ingest window)"),
+    HT_OPTION_FLAG ("quiet", "no progress, no summary"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_put_spec = {
@@ -30,8 +31,12 @@ static const ht_command_spec_t s_put_spec = {
     "as they are. The store verifies and authorizes each one; rejects go to\n"
     "its quarantine ('hutong quarantine'). With --node the records go over\n"
     "CurveZMQ to a running node, which admits --key only if it holds a valid\n"
-    "certificate for it. Prints a JSON summary; progress\n"
-    "on a terminal. Exit 0 if all were stored, 1 if any line was refused.",
+    "certificate for it. A record entering the network must be fresh (its hlc\n"
+    "within the node's ingest window, 10 minutes back, 5 ahead): drafts are\n"
+    "timestamped now; re-importing exported records needs --import. A version\n"
+    "its author may not write over the current owner is kept as a conflict.\n"
+    "Prints a JSON summary; progress on a terminal. Exit 0 if all were\n"
+    "stored, 1 if any line was refused, quarantined or kept as a conflict.",
     s_put_options
 };
 
@@ -54,6 +59,7 @@ typedef struct {
     ht_apply_stats_t stats;         //  what the store did
     int64_t started_ms;             //  for the rate
     bool progress;                  //  print progress to stderr
+    bool import;                    //  --import: not fresh, re-imported
 } s_put_t;
 
 //  Report a refused line (the first few only)
@@ -143,6 +149,7 @@ s_send_batch (s_put_t *self, ht_apply_stats_t *stats, int *results)
     stats->unchanged = (size_t) json_integer_value (json_object_get (reply, "unchanged"));
     stats->historic = (size_t) json_integer_value (json_object_get (reply, "historic"));
     stats->quarantined = (size_t) json_integer_value (json_object_get (reply, "quarantined"));
+    stats->conflicts = (size_t) json_integer_value (json_object_get (reply, "conflicts"));
     json_t *list = json_object_get (reply, "results");
     for (size_t index = 0; index < self->batch_size; index++) {
         results [index] = ht_errcode (json_string_value (json_array_get (list, index)));
@@ -160,13 +167,17 @@ s_flush (s_put_t *self)
         return 0;
     int *results = (int *) calloc (self->batch_size, sizeof (int));
     ht_apply_stats_t stats = { 0 };
+    ht_origin_t origin = { .import = self->import };
     int rc = self->client? s_send_batch (self, &stats, results)
-           : ht_store_apply (self->store, self->batch, self->batch_size, NULL, &stats, results);
+           : ht_store_apply (self->store, self->batch, self->batch_size, &origin, &stats,
+                             results);
     for (size_t index = 0; index < self->batch_size; index++) {
-        if (!rc && results [index] && self->reported++ < S_MAX_REPORTED)
-            fprintf (stderr, "hutong: put: line %zu: quarantined: %s (%s)\n",
-                     self->batch_lines [index], ht_errname (results [index]),
-                     ht_strerror (results [index]));
+        int code = results [index];
+        bool conflict = code == HT_ENOTOWNER || code == HT_ENOTISSUER || code == HT_EFINAL;
+        if (!rc && code && self->reported++ < S_MAX_REPORTED)
+            fprintf (stderr, "hutong: put: line %zu: %s: %s (%s)\n",
+                     self->batch_lines [index], conflict? "kept as a conflict": "quarantined",
+                     ht_errname (code), ht_strerror (code));
         ht_record_destroy (&self->batch [index]);
     }
     free (results);
@@ -174,6 +185,7 @@ s_flush (s_put_t *self)
     self->stats.unchanged += stats.unchanged;
     self->stats.historic += stats.historic;
     self->stats.quarantined += stats.quarantined;
+    self->stats.conflicts += stats.conflicts;
     self->batch_size = 0;
     return rc;
 }
@@ -315,18 +327,19 @@ s_put_inputs (s_put_t *self, int first_arg, int argc, char **argv)
 int
 ht_cmd_put (int argc, char **argv)
 {
-    enum { STORE, NODE, NODE_KEY, IDKEY, KEY, BATCH, QUIET };
-    const char *values [8];
+    enum { STORE, NODE, NODE_KEY, IDKEY, KEY, BATCH, IMPORT, QUIET };
+    const char *values [9];
     int first_arg, rc = ht_args_parse (&s_put_spec, argc, argv, values, &first_arg);
     if (rc)
         return rc == 1? HT_EXIT_OK: rc;
     if (!values [STORE] == !values [NODE])
         return ht_usage_error ("put: name one of --store DIR or --node ENDPOINT");
-    long batch = values [BATCH]? atol (values [BATCH]): S_DEFAULT_BATCH;
-    if (batch < 1 || batch > 100000)
-        return ht_usage_error ("put: --batch must be 1..100000");
-    s_put_t self = { .batch_max = (size_t) batch, .started_ms = zclock_mono (),
-                     .progress = !values [QUIET] && ht_stderr_is_tty () };
+    if (values [IMPORT] && !values [STORE])
+        return ht_usage_error ("put: --import writes a local store: use it with --store");
+    size_t batch = (size_t) ht_args_number (&s_put_spec, values, BATCH, S_DEFAULT_BATCH);
+    s_put_t self = { .batch_max = batch, .started_ms = zclock_mono (),
+                     .progress = !values [QUIET] && ht_stderr_is_tty (),
+                     .import = values [IMPORT] != NULL };
     if (values [KEY] && !(self.key = ht_load_key (values [KEY])))
         return HT_EXIT_ERROR;
     if ((rc = s_open_sink (&self, values))) {
@@ -342,9 +355,9 @@ ht_cmd_put (int argc, char **argv)
     double seconds = (double) (zclock_mono () - self.started_ms) / 1000.0;
     if (!values [QUIET])
         printf ("{\"lines\":%zu,\"stored\":%zu,\"unchanged\":%zu,\"historic\":%zu,"
-                "\"quarantined\":%zu,\"refused\":%zu,\"seconds\":%.3f}\n",
+                "\"conflicts\":%zu,\"quarantined\":%zu,\"refused\":%zu,\"seconds\":%.3f}\n",
                 self.lines, self.stats.applied, self.stats.unchanged, self.stats.historic,
-                self.stats.quarantined, self.refused, seconds);
+                self.stats.conflicts, self.stats.quarantined, self.refused, seconds);
     for (size_t index = 0; index < self.batch_size; index++)
         ht_record_destroy (&self.batch [index]);
     free (self.batch);
@@ -358,5 +371,6 @@ ht_cmd_put (int argc, char **argv)
                  "and that the node holds a valid certificate for --key\n");
     if (rc)
         return ht_fail ("put", rc);
-    return self.refused || self.stats.quarantined? HT_EXIT_INVALID: HT_EXIT_OK;
+    return self.refused || self.stats.quarantined || self.stats.conflicts
+         ? HT_EXIT_INVALID: HT_EXIT_OK;
 }

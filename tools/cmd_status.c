@@ -3,13 +3,15 @@
 #include "hutong.h"
 #include "ht_client.h"
 
+#define S_MAX_TIMEOUT_MS 3600000    //  an hour: longer is a mistake
+
 static const ht_option_t s_status_options [] = {
-    { "node", true, "ENDPOINT", "the node's client endpoint, e.g. tcp://127.0.0.1:7201" },
-    { "node-key", true, "PUB", "the node's public key (file or hex)" },
-    { "key", true, "KEYFILE", "our key; the node admits certified keys of its region" },
-    { "timeout", true, "MS", "how long to wait for an answer (default 5000)" },
-    { "json", false, NULL, "print the status as one JSON object" },
-    { NULL }
+    HT_OPTION_TEXT ("node", "ENDPOINT", "the node's client endpoint, e.g. tcp://127.0.0.1:7201"),
+    HT_OPTION_TEXT ("node-key", "PUB", "the node's public key (file or hex)"),
+    HT_OPTION_TEXT ("key", "KEYFILE", "our key; the node admits certified keys of its region"),
+    HT_OPTION_UINT ("timeout", "MS", 1, S_MAX_TIMEOUT_MS, "how long to wait for an answer (default 5000)"),
+    HT_OPTION_FLAG ("json", "print the status as one JSON object"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_status_spec = {
@@ -89,8 +91,8 @@ ht_cmd_status (int argc, char **argv)
     ht_keypair_t *key = ht_load_key (values [KEY]);
     if (!key)
         return HT_EXIT_ERROR;
-    int timeout = values [TIMEOUT]? atoi (values [TIMEOUT]): 5000;
-    ht_client_t *client = ht_client_new (values [NODE], node_key, key, timeout > 0? timeout: 5000);
+    int timeout = (int) ht_args_number (&s_status_spec, values, TIMEOUT, 5000);
+    ht_client_t *client = ht_client_new (values [NODE], node_key, key, timeout);
     int error = HT_EINVAL;
     json_t *status = client? ht_client_status (client, &error): NULL;
     if (status && values [JSON])

@@ -1,18 +1,22 @@
 //  hutong init, get, list, history, export, quarantine: the node store
 //  from the command line. (put is in cmd_put.c.)
 #include "hutong.h"
+#include "ht_path.h"
 #include "ht_policy.h"
 #include <sodium.h>
+
+#define S_REASON_MAX_CHARS 512
+#define S_MAX_LIST 1000000000       //  --limit: beyond this, 0 (all) is meant
 
 //  --------------------------------------------------------------------------
 //  init
 
 static const ht_option_t s_init_options [] = {
-    { "store", true, "DIR", "directory for the new store" },
-    { "region", true, "CODE", "this node's region (12-digit code)" },
-    { "anchor", true, "PUB", "the city's root public key (file or hex): the trust anchor" },
-    { "idkey", true, "FILE", "the network pseudonym key file (from 'keygen --idkey')" },
-    { NULL }
+    HT_OPTION_TEXT ("store", "DIR", "directory for the new store"),
+    HT_OPTION_TEXT ("region", "CODE", "this node's region (12-digit code)"),
+    HT_OPTION_TEXT ("anchor", "PUB", "the city's root public key (file or hex): the trust anchor"),
+    HT_OPTION_TEXT ("idkey", "FILE", "the network pseudonym key file (from 'keygen --idkey')"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_init_spec = {
@@ -22,6 +26,22 @@ static const ht_command_spec_t s_init_spec = {
     "  hutong put --store DIR root.cert county.cert",
     s_init_options
 };
+
+//  Refuse a store directory, or a directory holding the pseudonym key,
+//  that group or others may write: they could swap the store or the key
+//  under every later reader. A store that does not exist yet is fine:
+//  ht_store_create makes it 0700. HT_EXIT_USAGE after saying why.
+static int
+s_check_init_paths (const char *store_path, const char *idkey_path)
+{
+    char reason [S_REASON_MAX_CHARS];
+    int code = ht_path_check (store_path, reason, sizeof reason);
+    if (code == HT_EUNSAFE || (code && errno != ENOENT))
+        return ht_usage_error ("init: --store: %s", reason);
+    if (ht_path_check_parent (idkey_path, reason, sizeof reason))
+        return ht_usage_error ("init: --idkey: %s", reason);
+    return HT_EXIT_OK;
+}
 
 int
 ht_cmd_init (int argc, char **argv)
@@ -36,6 +56,8 @@ ht_cmd_init (int argc, char **argv)
     const char *why = NULL;
     if (ht_region_check (values [REGION], &why))
         return ht_usage_error ("init: --region %s: %s", values [REGION], why);
+    if (s_check_init_paths (values [STORE], values [IDKEY]))
+        return HT_EXIT_USAGE;
     uint8_t anchor [HT_PUBKEY_BYTES], idkey [HT_IDKEY_BYTES];
     if (ht_public_load (values [ANCHOR], anchor))
         return ht_usage_error ("init: cannot read a public key from '%s'", values [ANCHOR]);
@@ -63,6 +85,7 @@ typedef struct {
     FILE *out;                      //  where to write
     size_t written;                 //  records written
     size_t hidden;                  //  records the policy may not see
+    ht_store_t *store;              //  mark conflicts from this store, or NULL
 } s_output_t;
 
 //  Write one record (redacted if a policy is set); 0 to go on
@@ -90,6 +113,9 @@ s_write_record (void *arg, const ht_record_t *record, uint64_t seq)
     }
     else {
         json_t *json = ht_record_to_json (record);
+        int conflict = output->store? ht_store_conflict_of (output->store, record): 0;
+        if (conflict)
+            json_object_set_new (json, "conflict", json_string (ht_errname (conflict)));
         char *text = json_dumps (json, JSON_COMPACT | JSON_SORT_KEYS);
         fprintf (output->out, "%s\n", text);
         free (text);
@@ -120,9 +146,9 @@ s_output_policy (s_output_t *output, const char *name)
 //  get, history
 
 static const ht_option_t s_get_options [] = {
-    { "store", true, "DIR", "the node store" },
-    { "policy", true, "NAME", "show the record as this read policy sees it" },
-    { NULL }
+    HT_OPTION_TEXT ("store", "DIR", "the node store"),
+    HT_OPTION_TEXT ("policy", "NAME", "show the record as this read policy sees it"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_get_spec = {
@@ -135,7 +161,9 @@ static const ht_command_spec_t s_get_spec = {
 static const ht_command_spec_t s_history_spec = {
     "hutong history --store DIR [--policy NAME] KIND KEY",
     "Print every version of a record as JSON lines, oldest first: the\n"
-    "superseded versions, then the current one. Exit 1 if none.",
+    "superseded versions, then the current one. A version the ownership\n"
+    "rule refused carries \"conflict\": its reason (e.g. not_owner: its\n"
+    "author may not replace the entity's owner). Exit 1 if none.",
     s_get_options
 };
 
@@ -156,8 +184,10 @@ s_get_or_history (const ht_command_spec_t *spec, bool history, int argc, char **
     if (!store)
         return HT_EXIT_ERROR;
     const char *kind = argv [first_arg], *key = argv [first_arg + 1];
+    output.store = history? store: NULL;
     if (history)
         ht_store_history (store, kind, key, s_write_record, &output);
+    output.store = NULL;
     int error = 0;
     ht_record_t *record = ht_store_get (store, kind, key, &error);
     if (record)
@@ -190,15 +220,15 @@ ht_cmd_history (int argc, char **argv)
 //  list
 
 static const ht_option_t s_list_options [] = {
-    { "store", true, "DIR", "the node store" },
-    { "kind", true, "KIND", "record kind (elder, facility, credit, cert, revocation)" },
-    { "region", true, "PREFIX", "only records under this region (code or prefix)" },
-    { "field", true, "NAME", "look up by an indexed field instead..." },
-    { "value", true, "TEXT", "...having this value" },
-    { "limit", true, "N", "at most N records (default 100; 0 for all)" },
-    { "after", true, "KEY", "page: start after this key (region listings)" },
-    { "policy", true, "NAME", "show records as this read policy sees them" },
-    { NULL }
+    HT_OPTION_TEXT ("store", "DIR", "the node store"),
+    HT_OPTION_TEXT ("kind", "KIND", "record kind (elder, facility, credit, cert, revocation)"),
+    HT_OPTION_TEXT ("region", "PREFIX", "only records under this region (code or prefix)"),
+    HT_OPTION_TEXT ("field", "NAME", "look up by an indexed field instead..."),
+    HT_OPTION_TEXT ("value", "TEXT", "...having this value"),
+    HT_OPTION_UINT ("limit", "N", 0, S_MAX_LIST, "at most N records (default 100; 0 for all)"),
+    HT_OPTION_TEXT ("after", "KEY", "page: start after this key (region listings)"),
+    HT_OPTION_TEXT ("policy", "NAME", "show records as this read policy sees them"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_list_spec = {
@@ -225,16 +255,16 @@ ht_cmd_list (int argc, char **argv)
     s_output_t output = { .out = stdout };
     if ((rc = s_output_policy (&output, values [POLICY])))
         return rc;
-    long limit = values [LIMIT]? atol (values [LIMIT]): 100;
+    size_t limit = (size_t) ht_args_number (&s_list_spec, values, LIMIT, 100);
     ht_store_t *store = ht_open_store (values [STORE]);
     if (!store)
         return HT_EXIT_ERROR;
     if (values [FIELD])
         rc = ht_store_find (store, values [KIND], values [FIELD], values [VALUE],
-                            (size_t) limit, s_write_record, &output);
+                            limit, s_write_record, &output);
     else
         rc = ht_store_list (store, values [KIND], values [REGION]? values [REGION]: "",
-                            values [AFTER], (size_t) limit, s_write_record, &output);
+                            values [AFTER], limit, s_write_record, &output);
     ht_store_destroy (&store);
     if (rc < 0)
         return ht_fail ("list", rc);
@@ -245,13 +275,13 @@ ht_cmd_list (int argc, char **argv)
 //  export
 
 static const ht_option_t s_export_options [] = {
-    { "store", true, "DIR", "the node store" },
-    { "kind", true, "KIND", "only this kind" },
-    { "region", true, "PREFIX", "only records under this region" },
-    { "policy", true, "NAME", "redact for this read policy (default: full records)" },
-    { "format", true, "FMT", "json (JSON lines, default) or msgpack (concatenated)" },
-    { "out", true, "FILE", "write here instead of stdout" },
-    { NULL }
+    HT_OPTION_TEXT ("store", "DIR", "the node store"),
+    HT_OPTION_TEXT ("kind", "KIND", "only this kind"),
+    HT_OPTION_TEXT ("region", "PREFIX", "only records under this region"),
+    HT_OPTION_TEXT ("policy", "NAME", "redact for this read policy (default: full records)"),
+    HT_OPTION_TEXT ("format", "FMT", "json (JSON lines, default) or msgpack (concatenated)"),
+    HT_OPTION_TEXT ("out", "FILE", "write here instead of stdout"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_export_spec = {
@@ -325,29 +355,59 @@ ht_cmd_export (int argc, char **argv)
 //  quarantine
 
 static const ht_option_t s_quarantine_options [] = {
-    { "store", true, "DIR", "the node store" },
-    { NULL }
+    HT_OPTION_TEXT ("store", "DIR", "the node store"),
+    HT_OPTION_FLAG ("summary", "count entries per reason and source instead of listing them"),
+    HT_OPTION_FLAG ("purge", "remove entries (all, or those --reason and --before select)"),
+    HT_OPTION_TEXT ("reason", "NAME", "only entries quarantined for this reason (e.g. bad_signature)"),
+    HT_OPTION_TIME ("before", "TIME", "only entries quarantined before this time"),
+    HT_OPTION_END
 };
 
+enum { Q_STORE, Q_SUMMARY, Q_PURGE, Q_REASON, Q_BEFORE };
+
 static const ht_command_spec_t s_quarantine_spec = {
-    "hutong quarantine --store DIR",
-    "List rejected input, oldest first, as JSON lines: the reason, where it\n"
-    "came from, when, and the record (or its bytes in hex if it did not\n"
-    "decode). Quarantined input never blocks replication.",
+    "hutong quarantine --store DIR [--summary | --purge] [--reason NAME] [--before TIME]",
+    "List rejected input as JSON lines, grouped by where it came from (a\n"
+    "neighbour's region, client:<key prefix>, or local), oldest first: the\n"
+    "reason, the source, when, the record's region and scope, and the record\n"
+    "(or its bytes in hex if it did not decode). Quarantined input never\n"
+    "blocks replication; each source keeps at most its bound of entries, the\n"
+    "oldest dropped first. --summary prints one JSON object of counts;\n"
+    "--purge removes what --reason and --before select (all without them)\n"
+    "and prints how many, e.g. {\"purged\": 12}.",
     s_quarantine_options
 };
+
+typedef struct {
+    int code;                       //  --reason's code, or 1 for any
+    uint64_t before_ms;             //  --before, or 0 for any
+    json_t *summary;                //  counts, for --summary
+} s_quarantine_t;
 
 static int
 s_print_quarantined (void *arg, int code, const char *reason, const char *origin,
                      uint64_t when_ms, const uint8_t *data, size_t size)
 {
-    (void) arg;
+    s_quarantine_t *self = (s_quarantine_t *) arg;
+    if ((self->code != 1 && code != self->code)
+    ||  (self->before_ms && when_ms >= self->before_ms))
+        return 0;
+    if (self->summary) {
+        char name [96];
+        snprintf (name, sizeof name, "%s %s", ht_errname (code), origin? origin: "");
+        json_int_t count = json_integer_value (json_object_get (self->summary, name));
+        json_object_set_new (self->summary, name, json_integer (count + 1));
+        return 0;
+    }
     json_t *json = json_pack ("{s:s, s:s, s:s, s:I}", "error", ht_errname (code),
                               "reason", reason? reason: "", "origin", origin? origin: "",
                               "when", (json_int_t) when_ms);
     ht_record_t *record = ht_record_decode (data, size, NULL, NULL);
-    if (record)
+    if (record) {
+        json_object_set_new (json, "region", json_string (ht_record_region (record)));
+        json_object_set_new (json, "scope", json_string (ht_record_scope (record)));
         json_object_set_new (json, "record", ht_record_to_json (record));
+    }
     else {
         char *hex = (char *) malloc (2 * size + 1);
         json_object_set_new (json, "bytes", json_string (ht_hex_encode (data, size, hex)));
@@ -362,16 +422,42 @@ s_print_quarantined (void *arg, int code, const char *reason, const char *origin
 int
 ht_cmd_quarantine (int argc, char **argv)
 {
-    const char *values [1];
+    const char *values [5];
     int first_arg, rc = ht_args_parse (&s_quarantine_spec, argc, argv, values, &first_arg);
     if (rc)
         return rc == 1? HT_EXIT_OK: rc;
-    if (!values [0])
+    if (!values [Q_STORE])
         return ht_usage_error ("quarantine: --store is required");
-    ht_store_t *store = ht_open_store (values [0]);
+    if (values [Q_SUMMARY] && values [Q_PURGE])
+        return ht_usage_error ("quarantine: --summary and --purge do not go together");
+    s_quarantine_t self = { 1, ht_args_number (&s_quarantine_spec, values, Q_BEFORE, 0), NULL };
+    if (values [Q_REASON]) {
+        self.code = ht_errcode (values [Q_REASON]);
+        if (self.code == HT_OK || (self.code == HT_EINVAL && strcmp (values [Q_REASON], "invalid")))
+            return ht_usage_error ("quarantine: --reason %s: not an error name "
+                                   "(e.g. bad_signature, out_of_scope, no_cert)", values [Q_REASON]);
+    }
+    ht_store_t *store = ht_open_store (values [Q_STORE]);
     if (!store)
         return HT_EXIT_ERROR;
-    rc = ht_store_quarantine (store, s_print_quarantined, NULL);
+    if (values [Q_PURGE]) {
+        rc = ht_store_quarantine_purge (store, self.code, self.before_ms);
+        if (rc >= 0) {
+            json_t *json = json_pack ("{s:i}", "purged", rc);
+            ht_print_json (json);
+            json_decref (json);
+        }
+    }
+    else {
+        self.summary = values [Q_SUMMARY]? json_object (): NULL;
+        rc = ht_store_quarantine (store, s_print_quarantined, &self);
+        if (self.summary) {
+            json_t *json = json_pack ("{s:o, s:I}", "counts", self.summary, "dropped",
+                                      (json_int_t) ht_store_counter (store, "quarantine_dropped"));
+            ht_print_json (json);
+            json_decref (json);
+        }
+    }
     ht_store_destroy (&store);
     return rc < 0? ht_fail ("quarantine", rc): HT_EXIT_OK;
 }

@@ -5,11 +5,11 @@
 #include "ht_codec.h"
 
 static const ht_option_t s_verify_options [] = {
-    { "store", true, "DIR", "also check each author's chain against this store" },
-    { "format", true, "FMT", "auto (default), json or msgpack" },
-    { "json", false, NULL, "one JSON result line per record" },
-    { "quiet", false, NULL, "print nothing; the exit code tells" },
-    { NULL }
+    HT_OPTION_TEXT ("store", "DIR", "also check each author's chain against this store"),
+    HT_OPTION_TEXT ("format", "FMT", "auto (default), json or msgpack"),
+    HT_OPTION_FLAG ("json", "one JSON result line per record"),
+    HT_OPTION_FLAG ("quiet", "print nothing; the exit code tells"),
+    HT_OPTION_END
 };
 
 static const ht_command_spec_t s_verify_spec = {

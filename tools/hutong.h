@@ -31,13 +31,41 @@ typedef struct {
 } ht_command_t;
 
 //  Options: a small getopt_long wrapper so every subcommand parses the
-//  same way and prints the same --help
+//  same way and prints the same --help. Each option's value has a type,
+//  and ht_args_parse checks every value against it (whole string, bounds)
+//  before a subcommand sees it: a time that does not parse must stop the
+//  command, never turn silently into 0.
+typedef enum {
+    HT_VALUE_NONE,              //  a flag: takes no value
+    HT_VALUE_TEXT,              //  any text; the subcommand checks it
+    HT_VALUE_UINT,              //  a whole decimal number in [min, max]
+    HT_VALUE_TIME               //  ms since 1970, or an ISO-8601 date or
+                                //  date and time (see ht_args_help)
+} ht_value_type_t;
+
+//  Latest time an option accepts: 9999-12-31T23:59:59.999Z
+#define HT_TIME_MAX_MS 253402300799999ull
+
 typedef struct {
     const char *name;           //  long name without dashes
-    bool has_value;             //  takes an argument
+    ht_value_type_t type;       //  what the value is
     const char *value_name;     //  shown in help, e.g. "FILE"
     const char *help;           //  one line
+    uint64_t min;               //  bounds of an HT_VALUE_UINT value
+    uint64_t max;
 } ht_option_t;
+
+//  Option table entries, one per value type, so every field is set
+#define HT_OPTION_FLAG(name, help) \
+    { name, HT_VALUE_NONE, NULL, help, 0, 0 }
+#define HT_OPTION_TEXT(name, value_name, help) \
+    { name, HT_VALUE_TEXT, value_name, help, 0, 0 }
+#define HT_OPTION_UINT(name, value_name, min, max, help) \
+    { name, HT_VALUE_UINT, value_name, help, min, max }
+#define HT_OPTION_TIME(name, value_name, help) \
+    { name, HT_VALUE_TIME, value_name, help, 0, HT_TIME_MAX_MS }
+#define HT_OPTION_END \
+    { NULL, HT_VALUE_NONE, NULL, NULL, 0, 0 }
 
 typedef struct {
     const char *usage;          //  "hutong put [OPTIONS] [FILE]"
@@ -47,10 +75,18 @@ typedef struct {
 
 //  Parse argv by spec into values (one per option; "" for flags that were
 //  given, NULL if absent). Handles --help (prints, returns 1 so the caller
-//  exits 0). Returns 0, 1 for help, or HT_EXIT_USAGE after printing why.
-//  *first_arg receives the index of the first positional argument.
+//  exits 0). Every value must fit its option's type, or this prints e.g.
+//  "hutong: --at: 'yesterday' is not a time (...)" and returns
+//  HT_EXIT_USAGE. Returns 0, 1 for help, or HT_EXIT_USAGE after printing
+//  why. *first_arg receives the index of the first positional argument.
 int ht_args_parse (const ht_command_spec_t *spec, int argc, char **argv,
                    const char **values, int *first_arg);
+
+//  The number an accepted HT_VALUE_UINT or HT_VALUE_TIME option stands for
+//  (ms since 1970 for a time), or fallback if it was not given. values
+//  must come from a successful ht_args_parse over the same spec.
+uint64_t ht_args_number (const ht_command_spec_t *spec, const char **values,
+                         int index, uint64_t fallback);
 
 //  Print the spec's help to stdout
 void ht_args_help (const ht_command_spec_t *spec);

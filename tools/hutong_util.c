@@ -1,23 +1,203 @@
 //  hutong_util: option parsing, errors and output shared by subcommands.
+#include <ctype.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "hutong.h"
 
 #define S_MAX_OPTIONS 32
+#define S_MS_PER_SECOND 1000
+
+//  How a value fared against its option's type
+typedef enum {
+    S_VALUE_OK,                     //  fits; the number is filled in
+    S_VALUE_MALFORMED,              //  not of the type at all
+    S_VALUE_OUT_OF_RANGE            //  of the type, but outside the bounds
+} s_verdict_t;
+
+//  --------------------------------------------------------------------------
+//  Values
+
+//  A whole decimal number: digits only, so no sign, white space or
+//  trailing text slips through strtoull, and no overflow
+static s_verdict_t
+s_parse_digits (const char *text, uint64_t *number)
+{
+    if (*text == 0 || strspn (text, "0123456789") != strlen (text))
+        return S_VALUE_MALFORMED;
+    errno = 0;
+    *number = strtoull (text, NULL, 10);
+    return errno == ERANGE? S_VALUE_OUT_OF_RANGE: S_VALUE_OK;
+}
+
+//  Read exactly count digits at text; the text after them, or NULL
+static const char *
+s_fixed_digits (const char *text, int count, int *value)
+{
+    *value = 0;
+    for (int index = 0; index < count; index++) {
+        if (!isdigit ((unsigned char) text [index]))
+            return NULL;
+        *value = *value * 10 + (text [index] - '0');
+    }
+    return text + count;
+}
+
+//  Read "Z", "+HH:MM", "-HH:MM" or nothing (UTC) into seconds east of
+//  UTC; the text after it, or NULL
+static const char *
+s_zone (const char *text, long *east_seconds)
+{
+    int hours = 0, minutes = 0;
+    *east_seconds = 0;
+    if (*text == 'Z')
+        return text + 1;
+    if (*text != '+' && *text != '-')
+        return text;
+    const char *cursor = s_fixed_digits (text + 1, 2, &hours);
+    cursor = cursor && *cursor == ':'? s_fixed_digits (cursor + 1, 2, &minutes): NULL;
+    if (!cursor || hours > 23 || minutes > 59)
+        return NULL;
+    *east_seconds = (*text == '-'? -1: 1) * (hours * 3600L + minutes * 60L);
+    return cursor;
+}
+
+//  Read YYYY-MM-DD[THH:MM[:SS][zone]] into broken-down UTC fields and a
+//  zone; the text after it, or NULL
+static const char *
+s_iso_fields (const char *text, struct tm *fields, long *east_seconds)
+{
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+    const char *cursor = s_fixed_digits (text, 4, &year);
+    cursor = cursor && *cursor == '-'? s_fixed_digits (cursor + 1, 2, &month): NULL;
+    cursor = cursor && *cursor == '-'? s_fixed_digits (cursor + 1, 2, &day): NULL;
+    *east_seconds = 0;
+    if (cursor && *cursor == 'T') {
+        cursor = s_fixed_digits (cursor + 1, 2, &hour);
+        cursor = cursor && *cursor == ':'? s_fixed_digits (cursor + 1, 2, &minute): NULL;
+        if (cursor && *cursor == ':')
+            cursor = s_fixed_digits (cursor + 1, 2, &second);
+        cursor = cursor? s_zone (cursor, east_seconds): NULL;
+    }
+    *fields = (struct tm) { .tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day,
+                            .tm_hour = hour, .tm_min = minute, .tm_sec = second };
+    return cursor;
+}
+
+//  An ISO-8601 date (UTC midnight) or date and time, to ms since 1970.
+//  timegm does the calendar; it also normalises out-of-range fields in
+//  place (February 30 becomes March 2), so any field it changed was not
+//  a real date or time.
+static s_verdict_t
+s_parse_iso (const char *text, uint64_t *ms)
+{
+    struct tm fields;
+    long east_seconds = 0;
+    const char *rest = s_iso_fields (text, &fields, &east_seconds);
+    if (!rest || *rest)
+        return S_VALUE_MALFORMED;
+    struct tm wanted = fields;
+    time_t seconds = timegm (&fields);
+    if (fields.tm_year != wanted.tm_year || fields.tm_mon != wanted.tm_mon
+    ||  fields.tm_mday != wanted.tm_mday || fields.tm_hour != wanted.tm_hour
+    ||  fields.tm_min != wanted.tm_min || fields.tm_sec != wanted.tm_sec)
+        return S_VALUE_MALFORMED;
+    int64_t utc_seconds = (int64_t) seconds - east_seconds;
+    if (utc_seconds < 0)
+        return S_VALUE_OUT_OF_RANGE;
+    *ms = (uint64_t) utc_seconds * S_MS_PER_SECOND;
+    return S_VALUE_OK;
+}
+
+//  Check text against option's type and bounds; number receives the value
+static s_verdict_t
+s_convert (const ht_option_t *option, const char *text, uint64_t *number)
+{
+    *number = 0;
+    s_verdict_t verdict = S_VALUE_OK;
+    if (option->type == HT_VALUE_UINT)
+        verdict = s_parse_digits (text, number);
+    else
+    if (option->type == HT_VALUE_TIME) {
+        verdict = s_parse_digits (text, number);
+        if (verdict == S_VALUE_MALFORMED)
+            verdict = s_parse_iso (text, number);
+    }
+    else
+        return S_VALUE_OK;          //  flags and text: the subcommand decides
+    if (verdict == S_VALUE_OK && (*number < option->min || *number > option->max))
+        verdict = S_VALUE_OUT_OF_RANGE;
+    return verdict;
+}
+
+//  Say why a value was refused; HT_EXIT_USAGE
+static int
+s_value_error (const ht_option_t *option, const char *text, s_verdict_t verdict)
+{
+    if (option->type == HT_VALUE_TIME && verdict == S_VALUE_MALFORMED)
+        return ht_usage_error ("--%s: '%s' is not a time (expected milliseconds since 1970 "
+                               "or an ISO date like 2026-12-01 or 2026-12-01T08:30:00Z)",
+                               option->name, text);
+    if (option->type == HT_VALUE_TIME)
+        return ht_usage_error ("--%s: '%s' is out of range (expected a time from 1970 "
+                               "to the end of 9999)", option->name, text);
+    return ht_usage_error ("--%s: '%s' is %s (expected %" PRIu64 " to %" PRIu64 ")",
+                           option->name, text, verdict == S_VALUE_MALFORMED
+                           ? "not a whole number": "out of range", option->min, option->max);
+}
+
+uint64_t
+ht_args_number (const ht_command_spec_t *spec, const char **values, int index,
+                uint64_t fallback)
+{
+    const ht_option_t *option = &spec->options [index];
+    assert (option->type == HT_VALUE_UINT || option->type == HT_VALUE_TIME);
+    if (!values [index])
+        return fallback;
+    uint64_t number = 0;
+    s_verdict_t verdict = s_convert (option, values [index], &number);
+    assert (verdict == S_VALUE_OK); //  ht_args_parse refused anything else
+    (void) verdict;
+    return number;
+}
+
+//  --------------------------------------------------------------------------
+//  Parsing and help
+
+//  The bounds of a number option for --help, e.g. " [1..100000]"
+static void
+s_bounds_text (const ht_option_t *option, char *text, size_t size)
+{
+    *text = 0;
+    if (option->type == HT_VALUE_UINT && option->max == UINT64_MAX)
+        snprintf (text, size, " [%" PRIu64 " or more]", option->min);
+    else
+    if (option->type == HT_VALUE_UINT)
+        snprintf (text, size, " [%" PRIu64 "..%" PRIu64 "]", option->min, option->max);
+}
 
 void
 ht_args_help (const ht_command_spec_t *spec)
 {
     printf ("Usage: %s\n\n%s\n\nOptions:\n", spec->usage, spec->description);
+    bool has_time = false;
     for (const ht_option_t *option = spec->options; option && option->name; option++) {
-        char left [64];
+        bool has_value = option->type != HT_VALUE_NONE;
+        char left [64], bounds [64];
         snprintf (left, sizeof left, "--%s%s%s", option->name,
-                  option->has_value? " ": "", option->has_value? option->value_name: "");
-        printf ("  %-24s %s\n", left, option->help);
+                  has_value? " ": "", has_value? option->value_name: "");
+        s_bounds_text (option, bounds, sizeof bounds);
+        printf ("  %-24s %s%s\n", left, option->help, bounds);
+        has_time |= option->type == HT_VALUE_TIME;
     }
     printf ("  %-24s %s\n", "--help", "show this help");
+    if (has_time)
+        printf ("\nA TIME is milliseconds since 1970, or an ISO-8601 date (UTC midnight)\n"
+                "or date and time: 2026-12-01, 2026-12-01T08:30, 2026-12-01T08:30:00Z,\n"
+                "2026-12-01T16:30:00+08:00 (no zone means UTC).\n");
 }
 
 int
@@ -30,7 +210,7 @@ ht_args_parse (const ht_command_spec_t *spec, int argc, char **argv,
         assert (count < S_MAX_OPTIONS);
         values [count] = NULL;
         long_options [count] = (struct option) {
-            option->name, option->has_value? required_argument: no_argument,
+            option->name, option->type != HT_VALUE_NONE? required_argument: no_argument,
             NULL, (int) count + 1000 };
         count++;
     }
@@ -47,6 +227,11 @@ ht_args_parse (const ht_command_spec_t *spec, int argc, char **argv,
         if (choice == '?' || choice == ':')
             return ht_usage_error ("%s: unknown option or missing value near '%s' (see --help)",
                                    argv [0], argv [optind - 1]);
+        const ht_option_t *option = &spec->options [choice - 1000];
+        uint64_t number;
+        s_verdict_t verdict = optarg? s_convert (option, optarg, &number): S_VALUE_OK;
+        if (verdict != S_VALUE_OK)
+            return s_value_error (option, optarg, verdict);
         values [choice - 1000] = optarg? optarg: "";
     }
     *first_arg = optind;

@@ -1,0 +1,163 @@
+//  ht_gate: the one admission gate (the rules are in ht_gate.h and
+//  docs/security.md).
+#include <czmq.h>
+#include <sodium.h>
+#include "ht_gate.h"
+#include "ht_hlc.h"
+
+//  --------------------------------------------------------------------------
+//  Records
+
+//  The clock rules: a record entering the network here must be fresh (so
+//  an expired or revoked key cannot back-date its way in through an
+//  honest node); any record far in the future would win every merge
+static int
+s_check_clock (const ht_gate_t *gate, const ht_record_t *record,
+               ht_gate_path_t path, const char **reason)
+{
+    uint64_t at_ms = ht_hlc_ms (ht_record_hlc (record));
+    bool windowed = path == HT_GATE_INGEST
+                 && (gate->ingest_behind_ms || gate->ingest_ahead_ms);
+    uint64_t ahead = windowed? gate->ingest_ahead_ms: HT_HLC_MAX_DRIFT_MS;
+    if (at_ms > gate->now_ms + ahead) {
+        *reason = windowed? "hlc is ahead of the ingesting node's clock by more "
+                            "than the ingest window allows"
+                          : "hlc is too far ahead of the local clock";
+        return HT_ECLOCK;
+    }
+    if (windowed && at_ms + gate->ingest_behind_ms < gate->now_ms) {
+        *reason = "hlc is behind the ingesting node's clock by more than the "
+                  "ingest window allows (a record enters the network fresh)";
+        return HT_ESTALE;
+    }
+    return HT_OK;
+}
+
+int
+ht_gate_admit_record (const ht_gate_t *gate, const ht_record_t *record,
+                      ht_gate_path_t path, int sig_code, const char *sig_reason,
+                      const char **reason)
+{
+    //  Nodes hold full records; redacted forms are for clients only, and
+    //  one stored here would lose its withheld fields for good
+    if (!ht_record_is_full (record)) {
+        *reason = "a redacted record cannot be stored";
+        return HT_EREDACTED;
+    }
+    if (!ht_region_holds (gate->region, ht_record_region (record),
+                          ht_record_scope (record))) {
+        *reason = "this node does not hold records of that region and scope";
+        return HT_ESCOPE;
+    }
+    int code = sig_code;
+    *reason = sig_reason;
+    if (code == HT_OK)
+        code = ht_record_validate (record, reason);
+    if (code == HT_OK)
+        code = s_check_clock (gate, record, path, reason);
+    if (code == HT_OK)
+        code = ht_cert_authorize (record, gate->anchor, gate->source, reason);
+    return code;
+}
+
+//  --------------------------------------------------------------------------
+//  Ownership
+
+int
+ht_gate_may_start (const ht_gate_t *gate, const ht_record_t *record)
+{
+    (void) gate;
+    //  A tombstone of a cert or revocation nobody issued here would only
+    //  squat the entity: it deletes nothing, and it would make its author
+    //  the one whose versions come next
+    if (ht_record_deleted (record) && streq (ht_record_kind (record), "cert"))
+        return HT_ENOTISSUER;
+    if (ht_record_deleted (record) && streq (ht_record_kind (record), "revocation"))
+        return HT_EFINAL;
+    return HT_OK;
+}
+
+//  A revocation is final: a later version may only move revoked_at
+//  earlier (its author is on the revoked key's chain: admission checked)
+static int
+s_revocation_succeeds (const ht_record_t *previous, const ht_record_t *record)
+{
+    uint8_t key [HT_PUBKEY_BYTES];
+    uint64_t before_ms, now_ms;
+    if (ht_record_deleted (record)
+    ||  ht_revocation_parse (previous, key, &before_ms) != HT_OK
+    ||  ht_revocation_parse (record, key, &now_ms) != HT_OK
+    ||  now_ms >= before_ms)
+        return HT_EFINAL;
+    return HT_OK;
+}
+
+int
+ht_gate_may_succeed (const ht_gate_t *gate, const ht_record_t *previous,
+                     const ht_record_t *record)
+{
+    const char *kind = ht_record_kind (record);
+    if (streq (kind, "revocation"))
+        return s_revocation_succeeds (previous, record);
+    if (streq (kind, "cert"))
+        return sodium_memcmp (ht_record_author (previous), ht_record_author (record),
+                              HT_PUBKEY_BYTES) == 0? HT_OK: HT_ENOTISSUER;
+    //  Everything else: the author's jurisdiction covers the owner's
+    //  region and scope, so a community never replaces its neighbour's
+    //  elder, and an entity moves only when a common ancestor re-authors it
+    ht_cert_t cert;
+    uint8_t issuer [HT_PUBKEY_BYTES];
+    if (gate->source->cert (gate->source->ctx, ht_record_author (record),
+                            &cert, issuer) != HT_OK)
+        return HT_ENOTOWNER;
+    if (!ht_region_covers (cert.region, ht_record_scope (previous))
+    ||  !ht_region_covers (cert.region, ht_record_region (previous)))
+        return HT_ENOTOWNER;
+    return HT_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  Keys
+
+//  Does the certificate fit the socket?
+static int
+s_fits_socket (const ht_gate_t *gate, ht_gate_socket_t socket, const ht_cert_t *cert,
+               const char **reason)
+{
+    char parent [HT_REGION_BYTES];
+    if (socket == HT_GATE_NODE_SOCKET
+    &&  (cert->role != HT_ROLE_NODE || !ht_region_is_child (gate->region, cert->region))) {
+        *reason = "not certified as a child node of this region";
+        return HT_ESCOPE;
+    }
+    if (socket == HT_GATE_PARENT_LINK
+    &&  (cert->role != HT_ROLE_NODE || ht_region_parent (gate->region, parent) != HT_OK
+         || !ht_region_is_child (cert->region, gate->region))) {
+        *reason = "not certified as the parent node of this region";
+        return HT_ESCOPE;
+    }
+    if (socket == HT_GATE_CLIENT_SOCKET && !ht_region_covers (gate->region, cert->region)) {
+        *reason = "outside this node's jurisdiction";
+        return HT_ESCOPE;
+    }
+    return HT_OK;
+}
+
+int
+ht_gate_admit_key (const ht_gate_t *gate, ht_gate_socket_t socket,
+                   const uint8_t pubkey [HT_PUBKEY_BYTES], const char *claimed_region,
+                   ht_cert_t *cert_p, const char **reason)
+{
+    ht_cert_t cert;
+    int rc = ht_cert_key_valid (pubkey, gate->now_ms, gate->anchor, gate->source,
+                                &cert, reason);
+    if (rc == HT_OK)
+        rc = s_fits_socket (gate, socket, &cert, reason);
+    if (rc == HT_OK && claimed_region && !streq (claimed_region, cert.region)) {
+        *reason = "the key is certified for another region than it claims";
+        rc = HT_ESCOPE;
+    }
+    if (rc == HT_OK && cert_p)
+        *cert_p = cert;
+    return rc;
+}

@@ -1,0 +1,92 @@
+//  ht_gate: the one admission gate. Every trust question a node asks is
+//  answered here, and nowhere else:
+//
+//  - may this record enter this store (ht_gate_admit_record): the holder
+//    rule, the full form, the signature check's verdict, the schema, the
+//    clock, ingest freshness for records entering the network here, and
+//    the authorization rule with the cert and revocation rules
+//    (protocol/ht_cert.h);
+//  - may this version of an entity become current given the versions
+//    before it (ht_gate_may_start, ht_gate_may_succeed): the ownership
+//    rule of DESIGN.md, order-independent because the store asks it over
+//    the entity's versions sorted by (hlc, author);
+//  - may this key use this socket now (ht_gate_admit_key): ZAP, HELLO,
+//    every client request, and the periodic re-check that drops a
+//    connection whose key was revoked or expired while connected.
+//
+//  The rules are written down in docs/security.md. The gate holds no
+//  state: a context names the store's view of certificates (borrowed),
+//  the anchor, the node's region, the clock and the ingest window, so the
+//  same code serves a write transaction, a read transaction and tests.
+#ifndef HT_GATE_H_INCLUDED
+#define HT_GATE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "ht_error.h"
+#include "ht_record.h"
+#include "ht_cert.h"
+
+//  Default ingest freshness window (DESIGN.md "Ingest freshness")
+#define HT_GATE_INGEST_BEHIND_MS (10 * 60 * 1000)
+#define HT_GATE_INGEST_AHEAD_MS (5 * 60 * 1000)
+
+//  What the gate decides with (all borrowed)
+typedef struct {
+    const uint8_t *anchor;              //  trust anchor (HT_PUBKEY_BYTES)
+    const ht_certsource_t *source;      //  certs and revocations as seen now
+    const char *region;                 //  this node's region
+    uint64_t now_ms;                    //  wall clock
+    uint64_t ingest_behind_ms;          //  freshness window; both 0: none
+    uint64_t ingest_ahead_ms;
+} ht_gate_t;
+
+//  How a record reaches the store
+typedef enum {
+    HT_GATE_REPLICATED = 0,             //  from a neighbour node
+    HT_GATE_INGEST = 1,                 //  enters the network here: a client
+                                        //  PUT or a local write
+    HT_GATE_IMPORT = 2                  //  an operator's import of records
+                                        //  exported from this network
+} ht_gate_path_t;
+
+//  The sockets a key may be admitted on
+typedef enum {
+    HT_GATE_NODE_SOCKET = 0,            //  a direct child node of ours
+    HT_GATE_CLIENT_SOCKET = 1,          //  a principal inside our jurisdiction
+    HT_GATE_PARENT_LINK = 2             //  our parent node (checked by a child)
+} ht_gate_socket_t;
+
+//  May record (full form, signature checked by the caller with verdict
+//  sig_code / sig_reason) enter a store of gate->region by path? 0, or the
+//  code to quarantine it with and a static reason.
+int ht_gate_admit_record (const ht_gate_t *gate, const ht_record_t *record,
+                          ht_gate_path_t path, int sig_code, const char *sig_reason,
+                          const char **reason) HT_WUR;
+
+//  Ownership: may record be an entity's first legitimate version? 0, or
+//  HT_ENOTISSUER / HT_EFINAL for a cert or revocation tombstone (there is
+//  nothing it may delete).
+int ht_gate_may_start (const ht_gate_t *gate, const ht_record_t *record) HT_WUR;
+
+//  Ownership: may record succeed previous, the latest legitimate version
+//  before it? 0 or HT_ENOTOWNER (elders, facilities, credit, audits: the
+//  author's jurisdiction must cover previous's region and scope),
+//  HT_ENOTISSUER (certs: only previous's issuer), HT_EFINAL (revocations:
+//  only an earlier revoked_at, never a tombstone).
+int ht_gate_may_succeed (const ht_gate_t *gate, const ht_record_t *previous,
+                         const ht_record_t *record) HT_WUR;
+
+//  May pubkey use socket now? Its certificate must be valid now with a
+//  chain to the anchor, the key unrevoked, and the certificate fit the
+//  socket: a node certified for a direct child region (node socket), any
+//  principal inside our jurisdiction (client socket), a node certified
+//  for our parent region (parent link). claimed_region, if not NULL, must
+//  be the certificate's region (HELLO). Fills *cert (may be NULL).
+//  0 or the refusal code with a static reason.
+int ht_gate_admit_key (const ht_gate_t *gate, ht_gate_socket_t socket,
+                       const uint8_t pubkey [HT_PUBKEY_BYTES],
+                       const char *claimed_region, ht_cert_t *cert,
+                       const char **reason) HT_WUR;
+
+#endif
