@@ -37,6 +37,10 @@ typedef struct {
     size_t map_limit_bytes;                 //  limits/map_limit_mb (MiB): cap, 0 = none
     int client_rate;                        //  limits/client_rate: requests/s per client key
     int client_burst;                       //  limits/client_burst: requests at once per client key
+    int ingest_behind_s;                    //  limits/ingest_behind_s: freshness window back
+    int ingest_ahead_s;                     //  limits/ingest_ahead_s: and ahead
+    int quarantine_entries;                 //  limits/quarantine_entries: per source
+    size_t quarantine_bytes;                //  limits/quarantine_mb (MiB): per source
     //  log
     char log_level [HT_LOG_LEVEL_MAX_CHARS + 1];    //  log/level: error, warning, info, debug
     bool log_syslog;                        //  log/syslog: also send to syslog

@@ -128,8 +128,16 @@ s_open_store (const ht_config_t *config)
     ||  memcmp (anchor, ht_store_anchor (store), HT_PUBKEY_BYTES) != 0)
         s_fail ("node/anchor: %s is not the root key the store at %s trusts",
                 config->anchor, config->store_path);
+    else
+    if (ht_store_set_ingest_window (store, (uint64_t) config->ingest_behind_s * 1000,
+                                    (uint64_t) config->ingest_ahead_s * 1000) != 0)
+        s_fail ("node/store: cannot write the ingest window into %s", config->store_path);
     else {
+        //  The window lives in the store, so hutong put --store on this
+        //  store applies the same one
         ht_store_set_map_limit (store, config->map_limit_bytes);
+        ht_store_set_quarantine_limits (store, (uint64_t) config->quarantine_entries,
+                                        config->quarantine_bytes);
         return store;
     }
     ht_store_destroy (&store);
