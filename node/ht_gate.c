@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include "ht_gate.h"
 #include "ht_hlc.h"
+#include "ht_store.h"
 
 //  --------------------------------------------------------------------------
 //  Records
@@ -160,4 +161,26 @@ ht_gate_admit_key (const ht_gate_t *gate, ht_gate_socket_t socket,
     if (rc == HT_OK && cert_p)
         *cert_p = cert;
     return rc;
+}
+
+ht_gate_t
+ht_gate_of_store (ht_store_t *store, const char *region, uint64_t now_ms)
+{
+    return (ht_gate_t) {
+        .anchor = ht_store_anchor (store), .source = ht_store_certsource (store),
+        .region = region, .now_ms = now_ms
+    };
+}
+
+int
+ht_gate_admit_hex (const ht_gate_t *gate, ht_gate_socket_t socket, const char *key_hex,
+                   const char *claimed_region, ht_cert_t *cert, const char **reason)
+{
+    uint8_t pubkey [HT_PUBKEY_BYTES];
+    if (!key_hex || strlen (key_hex) != 2 * HT_PUBKEY_BYTES
+    ||  ht_hex_decode (key_hex, pubkey, HT_PUBKEY_BYTES) != HT_OK) {
+        *reason = "unknown key";
+        return HT_ENOCERT;
+    }
+    return ht_gate_admit_key (gate, socket, pubkey, claimed_region, cert, reason);
 }

@@ -89,4 +89,15 @@ int ht_gate_admit_key (const ht_gate_t *gate, ht_gate_socket_t socket,
                        const char *claimed_region, ht_cert_t *cert,
                        const char **reason) HT_WUR;
 
+//  A gate over a store's certificates, for a node of region at now_ms
+//  (the store and region are borrowed; no ingest window: keys only)
+struct _ht_store_t;
+ht_gate_t ht_gate_of_store (struct _ht_store_t *store, const char *region, uint64_t now_ms);
+
+//  ht_gate_admit_key for a key given as hex (a ZAP user id); a key that
+//  is not 64 hex digits is refused as HT_ENOCERT
+int ht_gate_admit_hex (const ht_gate_t *gate, ht_gate_socket_t socket, const char *key_hex,
+                       const char *claimed_region, ht_cert_t *cert,
+                       const char **reason) HT_WUR;
+
 #endif

@@ -1,10 +1,20 @@
-//  ht_node: the node actor. It owns every socket and the store, and runs
+//  ht_node: the node actor. It owns the store and every socket, and runs
 //  one zloop: the pipe (commands), the ROUTER (children), the DEALER
 //  (parent), the client socket, the ZAP handler, and timers for
-//  heartbeats and for noticing writes made by other processes.
+//  heartbeats and for noticing writes made by other processes. What the
+//  messages mean is for its parts: the replication engine (ht_repl, with
+//  its peers, ht_peer), the ZAP handler (ht_zap), the client service
+//  (ht_service), all deciding trust through the gate (ht_gate). This
+//  file only moves frames between them and the sockets.
 #include <malloc.h>
 #include <sodium.h>
-#include "ht_node_private.h"
+#include "ht_node.h"
+#include "ht_keys.h"
+#include "ht_log.h"
+#include "ht_msg.h"
+#include "ht_repl.h"
+#include "ht_service.h"
+#include "ht_zap.h"
 
 #define S_REST_MS 2000              //  quiet this long = at rest
 
@@ -34,43 +44,57 @@
 #define S_CLIENT_HWM_MESSAGES 32
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define S_CURVE_KEY_BYTES 32
 
-//  Anyone may make up Curve keys and try them, so what we remember of
-//  refused keys is bounded: this many keys (about 150 bytes each), one log
-//  line per key per interval, and at most this many lines per interval,
-//  then one summary line
-#define S_REFUSED_KEYS 1024
-#define S_REFUSAL_LOG_INTERVAL_MS (60 * 1000)
-#define S_REFUSAL_LOG_LINES 10
-//  Clients whose request budget is remembered (least recently seen
-//  forgotten first); only certified keys get this far
-#define S_RATE_CLIENTS 4096
+typedef struct {
+    zsock_t *pipe;                      //  to the actor's owner
+    ht_config_t config;                 //  current configuration
+    ht_store_t *store;                  //  our store (owned)
+    ht_keypair_t *key;                  //  our key pair (owned)
+    zloop_t *loop;                      //  the reactor
+    zsock_t *router;                    //  CURVE server for children, or NULL
+    zsock_t *client;                    //  CURVE server for clients, or NULL
+    zsock_t *zap_sock;                  //  ZAP handler (REP), or NULL
+    zsock_t *dealer;                    //  CURVE client to the parent, or NULL
+    uint8_t parent_curve [S_CURVE_KEY_BYTES];   //  the parent's Curve25519 key
+    uint8_t parent_ed [HT_PUBKEY_BYTES];        //  and its Ed25519 key
+    int retry_timer;                    //  parent reconnect timer, or -1
+    uint64_t reconnects;                //  how often we reconnected
+    ht_repl_t *repl;                    //  the replication engine (owned)
+    ht_zap_t *zap;                      //  the ZAP handler (owned)
+    ht_service_t *service;              //  the client service (owned)
+    uint64_t dropped_sends;             //  messages a full or gone peer could not take
+    uint64_t protocol_errors;           //  malformed messages on our sockets
+    int64_t last_activity_ms;           //  last batch applied or served
+    bool released;                      //  memory given back since then
+} s_node_t;
 
-int64_t
-ht_node_now (void)
+static int64_t
+s_now (void)
 {
     return zclock_mono ();
 }
 
-int
-ht_node_send (ht_node_t *self, zsock_t *sock, zmsg_t **zmsg_p)
+//  Send zmsg without blocking. Our sockets have a send timeout of 0: what
+//  a peer cannot take now it can do without or asks for again — a lost
+//  BATCH is pulled again after limits/peer_timeout_ms, a lost NOTIFY or
+//  PING is made good by the next heartbeat, a client times out.
+static void
+s_send (s_node_t *self, zsock_t *sock, zmsg_t **zmsg_p)
 {
-    //  Our sockets have a send timeout of 0, so this never waits. What a
-    //  peer cannot take now it can do without or asks for again: a lost
-    //  BATCH is pulled again after limits/peer_timeout_ms, a lost NOTIFY
-    //  or PING is made good by the next heartbeat, a client times out.
-    int rc = zmsg_send (zmsg_p, sock);
-    if (rc != 0) {
+    if (!sock || zmsg_send (zmsg_p, sock) != 0) {
         self->dropped_sends++;
         zmsg_destroy (zmsg_p);      //  czmq leaves an unsent message to us
     }
-    return rc;
 }
+
+//  --------------------------------------------------------------------------
+//  Sockets
 
 //  Bind a CURVE server socket for a ZAP domain, with queues of hwm
 //  messages each way; NULL on failure
 static zsock_t *
-s_bind_server (ht_node_t *self, const char *endpoint, const char *domain, int hwm)
+s_bind_server (s_node_t *self, const char *endpoint, const char *domain, int hwm)
 {
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
     zsock_set_zap_domain (sock, domain);
@@ -87,120 +111,146 @@ s_bind_server (ht_node_t *self, const char *endpoint, const char *domain, int hw
     zsock_set_router_mandatory (sock, 1);
     zsock_set_sndtimeo (sock, 0);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
-        HT_ERROR (self, "node: cannot bind %s socket to %s: %s", domain, endpoint,
-                    zmq_strerror (zmq_errno ()));
+        HT_ERROR (&self->config, "node: cannot bind %s socket to %s: %s", domain, endpoint,
+                  zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
     }
     return sock;
 }
 
-int
-ht_node_connect_parent (ht_node_t *self)
+//  A fresh DEALER to the parent; NULL on failure
+static zsock_t *
+s_connect_parent (s_node_t *self)
 {
-    zsock_destroy (&self->parent.dealer);
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
-    zsock_set_curve_serverkey_bin (dealer, self->parent.server_curve);
+    zsock_set_curve_serverkey_bin (dealer, self->parent_curve);
     zsock_set_curve_publickey_bin (dealer, ht_keypair_curve_public (self->key));
     zsock_set_curve_secretkey_bin (dealer, ht_keypair_curve_secret (self->key));
     zsock_set_linger (dealer, 0);
     //  The parent is a neighbour like a child: the same frame cap and
-    //  queues, set before connecting (libzmq applies them per connection)
+    //  queues, set before connecting (libzmq applies them per connection).
+    //  HELLO waits in the queue for the connection (and its CURVE
+    //  handshake) to come up; a full queue or a send that cannot go fails
+    //  at once instead of blocking the whole node; each reconnect makes a
+    //  fresh socket and says HELLO again.
     zsock_set_maxmsgsize (dealer, S_WIRE_FRAME_MAX_BYTES);
     zsock_set_rcvhwm (dealer, S_PEER_HWM_MESSAGES);
-    //  HELLO waits in the queue for the connection (and its CURVE
-    //  handshake) to come up; nothing else is sent to a parent that has not
-    //  welcomed us, so the queue stays small. A full queue or a send that
-    //  cannot go fails at once instead of blocking the whole node; each
-    //  reconnect makes a fresh socket and says HELLO again.
     zsock_set_sndhwm (dealer, S_PEER_HWM_MESSAGES);
     zsock_set_sndtimeo (dealer, 0);
     if (zsock_connect (dealer, "%s", self->config.parent) < 0) {
-        HT_ERROR (self, "node: cannot connect to parent %s", self->config.parent);
+        HT_ERROR (&self->config, "node: cannot connect to parent %s", self->config.parent);
         zsock_destroy (&dealer);
-        return -1;
     }
-    self->parent.dealer = dealer;
-    return 0;
+    return dealer;
 }
 
 static int s_on_parent (zloop_t *loop, zsock_t *reader, void *arg);
+static void s_reconnect (void *arg, const char *why);
+
+//  Make the parent link and say HELLO
+static void
+s_parent_up (s_node_t *self)
+{
+    self->dealer = s_connect_parent (self);
+    if (!self->dealer) {
+        s_reconnect (self, "connect failed");
+        return;
+    }
+    zloop_reader (self->loop, self->dealer, s_on_parent, self);
+    ht_repl_parent_connecting (self->repl, s_now ());
+}
 
 //  Timer: try the parent again
 static int
 s_on_retry (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop; (void) timer_id;
-    ht_node_t *self = (ht_node_t *) arg;
-    self->parent.retry_timer = -1;
-    if (ht_node_connect_parent (self) == 0) {
-        zloop_reader (self->loop, self->parent.dealer, s_on_parent, self);
-        self->parent.hello_sent_ms = 0;
-        ht_repl_hello_parent (self);
-    }
-    else
-        ht_node_reconnect_parent (self, "connect failed");
+    s_node_t *self = (s_node_t *) arg;
+    self->retry_timer = -1;
+    s_parent_up (self);
     return 0;
 }
 
-void
-ht_node_reconnect_parent (ht_node_t *self, const char *why)
+//  The engine's io.reconnect: drop the parent link, try again after the
+//  parent peer's backoff
+static void
+s_reconnect (void *arg, const char *why)
 {
-    if (self->parent.retry_timer >= 0)
+    s_node_t *self = (s_node_t *) arg;
+    if (self->retry_timer >= 0)
         return;                     //  already scheduled
-    if (self->parent.dealer) {
-        zloop_reader_end (self->loop, self->parent.dealer);
-        zsock_destroy (&self->parent.dealer);
+    ht_peer_t *peer = ht_repl_parent (self->repl);
+    bool was_up = ht_peer_is_up (peer);
+    if (self->dealer) {
+        zloop_reader_end (self->loop, self->dealer);
+        zsock_destroy (&self->dealer);
     }
-    ht_peer_t *peer = ht_repl_parent_peer (self);
-    if (peer->welcomed)
-        HT_WARNING (self, "node: lost parent %s (%s); reconnecting in %d ms",
-                      self->config.parent, why, self->parent.backoff_ms);
-    peer->welcomed = false;
-    peer->pulling = false;
-    self->parent.reconnects++;
-    self->parent.retry_timer = zloop_timer (self->loop, (size_t) self->parent.backoff_ms,
-                                            1, s_on_retry, self);
-    //  Exponential backoff with a cap; a successful WELCOME resets it
-    self->parent.backoff_ms *= 2;
-    if (self->parent.backoff_ms > self->config.reconnect_max_ms)
-        self->parent.backoff_ms = self->config.reconnect_max_ms;
+    ht_repl_parent_lost (self->repl);
+    int64_t delay = ht_peer_backoff (peer, self->config.reconnect_min_ms,
+                                     self->config.reconnect_max_ms);
+    if (was_up)
+        HT_WARNING (&self->config, "node: lost parent %s (%s); reconnecting in %d ms",
+                    self->config.parent, why, (int) delay);
+    self->reconnects++;
+    self->retry_timer = zloop_timer (self->loop, (size_t) delay, 1, s_on_retry, self);
 }
+
+//  The engine's io.send
+static void
+s_repl_send (void *arg, ht_peer_t *peer, zmsg_t **zmsg_p)
+{
+    s_node_t *self = (s_node_t *) arg;
+    if (ht_peer_is_parent (peer)) {
+        s_send (self, self->dealer, zmsg_p);
+        return;
+    }
+    zframe_t *routing_id = ht_peer_routing_id (peer);
+    if (!routing_id) {
+        zmsg_destroy (zmsg_p);
+        return;
+    }
+    zframe_t *id = zframe_dup (routing_id);
+    zmsg_prepend (*zmsg_p, &id);
+    s_send (self, self->router, zmsg_p);
+}
+
+//  The engine's io.applied: activity (memory is given back at rest)
+static void
+s_repl_applied (void *arg, size_t count)
+{
+    (void) count;
+    s_node_t *self = (s_node_t *) arg;
+    self->last_activity_ms = s_now ();
+    self->released = false;
+}
+
+//  --------------------------------------------------------------------------
+//  Readers
 
 //  A message from the parent
 static int
 s_on_parent (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
-    ht_node_t *self = (ht_node_t *) arg;
+    s_node_t *self = (s_node_t *) arg;
     zmsg_t *zmsg = zmsg_recv (reader);
     if (!zmsg)
         return 0;
     ht_msg_t msg;
     const char *reason = NULL;
     if (ht_msg_decode (zmsg, &msg, &reason) == HT_OK)
-        ht_repl_on_message (self, ht_repl_parent_peer (self), &msg, zmsg);
+        ht_repl_on_message (self->repl, ht_repl_parent (self->repl), &msg, zmsg, s_now ());
     else {
         self->protocol_errors++;
-        HT_WARNING (self, "node: malformed message from parent: %s", reason);
+        HT_WARNING (&self->config, "node: malformed message from parent: %s", reason);
     }
     zmsg_destroy (&zmsg);
     return 0;
 }
 
-//  Find a child by its ROUTER identity
-static ht_peer_t *
-s_child_by_routing_id (ht_node_t *self, zframe_t *routing_id)
-{
-    for (ht_peer_t *peer = (ht_peer_t *) zhashx_first (self->peers); peer;
-         peer = (ht_peer_t *) zhashx_next (self->peers))
-        if (!peer->is_parent && peer->routing_id && zframe_eq (peer->routing_id, routing_id))
-            return peer;
-    return NULL;
-}
-
-//  Tell a connection without a handshake that it must say HELLO first
+//  Tell a connection it sent something we cannot take
 static void
-s_send_error (ht_node_t *self, zsock_t *sock, zframe_t *routing_id, const char *error,
+s_send_error (s_node_t *self, zsock_t *sock, zframe_t *routing_id, const char *error,
               const char *text)
 {
     ht_msg_t msg;
@@ -208,8 +258,19 @@ s_send_error (ht_node_t *self, zsock_t *sock, zframe_t *routing_id, const char *
     snprintf (msg.error, sizeof msg.error, "%s", error);
     snprintf (msg.text, sizeof msg.text, "%s", text);
     zmsg_t *zmsg = ht_msg_encode (&msg);
-    zmsg_prepend (zmsg, &routing_id);
-    ht_node_send (self, sock, &zmsg);
+    zframe_t *id = zframe_dup (routing_id);
+    zmsg_prepend (zmsg, &id);
+    s_send (self, sock, &zmsg);
+}
+
+//  The ZAP user id of a message's sender: it rides on the frames the peer
+//  sent, not on the routing id the ROUTER made up. user holds 65 bytes.
+static void
+s_user_id (zmsg_t *zmsg, char *user)
+{
+    zframe_t *first = zmsg_first (zmsg);
+    const char *user_id = first? zframe_meta (first, "User-Id"): NULL;
+    snprintf (user, 2 * HT_PUBKEY_BYTES + 1, "%s", user_id? user_id: "");
 }
 
 //  A message from a child on the ROUTER
@@ -217,57 +278,98 @@ static int
 s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
-    ht_node_t *self = (ht_node_t *) arg;
+    s_node_t *self = (s_node_t *) arg;
     zmsg_t *zmsg = zmsg_recv (reader);
-    if (!zmsg)
+    zframe_t *routing_id = zmsg? zmsg_pop (zmsg): NULL;
+    if (!routing_id) {
+        zmsg_destroy (&zmsg);
         return 0;
-    zframe_t *routing_id = zmsg_pop (zmsg);
-    //  ZAP's user id rides on the frames the peer sent, not on the
-    //  routing id the ROUTER made up
-    zframe_t *first = zmsg_first (zmsg);
-    const char *user_id = routing_id && first? zframe_meta (first, "User-Id"): NULL;
-    char user [2 * HT_PUBKEY_BYTES + 1] = "";
-    if (user_id)
-        snprintf (user, sizeof user, "%s", user_id);
+    }
+    char user [2 * HT_PUBKEY_BYTES + 1];
+    s_user_id (zmsg, user);
     ht_msg_t msg;
     const char *reason = NULL;
-    int rc = routing_id? ht_msg_decode (zmsg, &msg, &reason): HT_EMALFORMED;
-    ht_peer_t *peer = routing_id? s_child_by_routing_id (self, routing_id): NULL;
+    int rc = ht_msg_decode (zmsg, &msg, &reason);
+    ht_peer_t *peer = ht_repl_child (self->repl, routing_id);
+    int64_t now = s_now ();
     if (rc) {
         self->protocol_errors++;
-        HT_WARNING (self, "node: malformed message from a child: %s", reason);
-        if (routing_id)
-            s_send_error (self, reader, zframe_dup (routing_id), ht_errname (rc), reason);
+        HT_WARNING (&self->config, "node: malformed message from a child: %s", reason);
+        s_send_error (self, reader, routing_id, ht_errname (rc), reason);
     }
     else
     if (streq (msg.command, HT_MSG_HELLO))
-        ht_repl_on_hello (self, routing_id, user, &msg);
+        ht_repl_on_hello (self->repl, routing_id, user, &msg, now);
     else
     if (peer)
-        ht_repl_on_message (self, peer, &msg, zmsg);
+        ht_repl_on_message (self->repl, peer, &msg, zmsg, now);
     else {
         self->protocol_errors++;
-        s_send_error (self, reader, zframe_dup (routing_id), "hello_first",
-                      "say HELLO before anything else");
+        s_send_error (self, reader, routing_id, "hello_first", "say HELLO before anything else");
     }
     zframe_destroy (&routing_id);
     zmsg_destroy (&zmsg);
     return 0;
 }
 
+//  A request on the client socket
 static int
 s_on_client (zloop_t *loop, zsock_t *reader, void *arg)
 {
-    (void) loop; (void) reader;
-    return ht_service_handle ((ht_node_t *) arg);
+    (void) loop;
+    s_node_t *self = (s_node_t *) arg;
+    zmsg_t *zmsg = zmsg_recv (reader);
+    zframe_t *routing_id = zmsg? zmsg_pop (zmsg): NULL;
+    if (!routing_id) {
+        zmsg_destroy (&zmsg);
+        return 0;
+    }
+    char user [2 * HT_PUBKEY_BYTES + 1];
+    s_user_id (zmsg, user);
+    zmsg_t *reply = ht_service_answer (self->service, user, &zmsg, s_now ());
+    zmsg_prepend (reply, &routing_id);
+    s_send (self, reader, &reply);
+    return 0;
 }
 
 static int
 s_on_zap (zloop_t *loop, zsock_t *reader, void *arg)
 {
-    (void) loop; (void) reader;
-    return ht_zap_handle ((ht_node_t *) arg);
+    (void) loop;
+    s_node_t *self = (s_node_t *) arg;
+    zmsg_t *request = zmsg_recv (reader);
+    if (!request)
+        return 0;
+    zmsg_t *reply = ht_zap_answer (self->zap, &request, s_now ());
+    zmsg_send (&reply, reader);
+    zmsg_destroy (&reply);
+    return 0;
 }
+
+//  The service's io.wrote: a client PUT stored records
+static void
+s_service_wrote (void *arg)
+{
+    s_node_t *self = (s_node_t *) arg;
+    ht_repl_wrote (self->repl);
+}
+
+//  The service's io.status: the node's own part of STATUS
+static json_t *
+s_service_status (void *arg)
+{
+    s_node_t *self = (s_node_t *) arg;
+    return json_pack ("{s:o, s:I, s:I, s:I}",
+        "peers", ht_repl_status (self->repl, s_now ()),
+        "refused_connections", (json_int_t) ht_zap_refused (self->zap),
+        "dropped_sends", (json_int_t) self->dropped_sends,
+        "protocol_errors", (json_int_t) (self->protocol_errors
+                                         + ht_repl_protocol_errors (self->repl)
+                                         + ht_service_protocol_errors (self->service)));
+}
+
+//  --------------------------------------------------------------------------
+//  Timers and commands
 
 //  Timer: writes by other processes (hutong put on our store) show up as
 //  a higher sequence; tell the neighbours
@@ -275,28 +377,21 @@ static int
 s_on_poll (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop; (void) timer_id;
-    ht_node_t *self = (ht_node_t *) arg;
-    uint64_t last_seq = ht_store_last_seq (self->store);
-    if (last_seq > self->last_seq) {
-        self->last_seq = last_seq;
-        ht_repl_notify_all (self, NULL);
-    }
+    ht_repl_wrote (((s_node_t *) arg)->repl);
     return 0;
-}
-
-void
-ht_node_active (ht_node_t *self)
-{
-    self->last_activity_ms = ht_node_now ();
-    self->released = false;
 }
 
 //  At rest, give back what bulk work left behind: the store's mapped
 //  pages and the heap's free memory
 static void
-s_release_at_rest (ht_node_t *self)
+s_release_at_rest (s_node_t *self)
 {
-    if (self->released || ht_node_now () - self->last_activity_ms < S_REST_MS)
+    int64_t now = s_now ();
+    if (ht_repl_busy (self->repl)) {
+        self->last_activity_ms = now;
+        self->released = false;
+    }
+    if (self->released || now - self->last_activity_ms < S_REST_MS)
         return;
     ht_store_release_memory (self->store);
     malloc_trim (0);
@@ -307,9 +402,10 @@ static int
 s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop; (void) timer_id;
-    ht_node_t *self = (ht_node_t *) arg;
+    s_node_t *self = (s_node_t *) arg;
     s_release_at_rest (self);
-    return ht_repl_heartbeat (self);
+    ht_repl_tick (self->repl, s_now ());
+    return 0;
 }
 
 //  Last endpoint a socket bound (resolves tcp://127.0.0.1:*), or ""
@@ -324,16 +420,14 @@ static int
 s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
-    ht_node_t *self = (ht_node_t *) arg;
+    s_node_t *self = (s_node_t *) arg;
     zmsg_t *zmsg = zmsg_recv (reader);
     if (!zmsg)
         return -1;
     char *command = zmsg_popstr (zmsg);
     int rc = 0;
-    if (!command || streq (command, "$TERM")) {
-        self->terminated = true;
+    if (!command || streq (command, "$TERM"))
         rc = -1;                    //  ends zloop_start after this handler
-    }
     else
     if (streq (command, "ENDPOINTS")) {
         char *node = s_endpoint (self->router), *client = s_endpoint (self->client);
@@ -344,53 +438,55 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     else
     if (streq (command, "RELOAD")) {
         zframe_t *frame = zmsg_pop (zmsg);
-        if (frame && zframe_size (frame) == sizeof (ht_config_t)) {
-            //  hutongd's main applied the log settings already; czmq's log
-            //  settings are process-wide and not for this thread to touch
+        //  hutongd's main applied the log settings already; czmq's log
+        //  settings are process-wide and not for this thread to touch.
+        //  The parts hold a pointer to self->config: they see the change.
+        if (frame && zframe_size (frame) == sizeof (ht_config_t))
             memcpy (&self->config, zframe_data (frame), sizeof (ht_config_t));
-        }
         zframe_destroy (&frame);
     }
     else
-        HT_WARNING (self, "node: unknown command '%s' on pipe", command);
+        HT_WARNING (&self->config, "node: unknown command '%s' on pipe", command);
     zstr_free (&command);
     zmsg_destroy (&zmsg);
     return rc;
 }
 
-//  Load our key and the parent's curve key; 0 or -1 (logged)
+//  --------------------------------------------------------------------------
+//  Life
+
+//  Load our key and the parent's keys; 0 or -1 (logged)
 static int
-s_load_keys (ht_node_t *self)
+s_load_keys (s_node_t *self)
 {
     int error = 0;
     self->key = ht_keypair_load (self->config.key_file, &error);
     if (!self->key) {
-        HT_ERROR (self, "node: cannot load key %s: %s", self->config.key_file, ht_strerror (error));
+        HT_ERROR (&self->config, "node: cannot load key %s: %s", self->config.key_file,
+                  ht_strerror (error));
         return -1;
     }
-    if (*self->config.parent) {
-        uint8_t parent_key [HT_PUBKEY_BYTES];
-        if (ht_public_load (self->config.parent_key, parent_key)
-        ||  ht_curve_public_from_ed25519 (parent_key, self->parent.server_curve)) {
-            HT_ERROR (self, "node: cannot read parent key %s", self->config.parent_key);
-            return -1;
-        }
-        memcpy (self->parent.server_ed, parent_key, HT_PUBKEY_BYTES);
+    if (*self->config.parent
+    &&  (ht_public_load (self->config.parent_key, self->parent_ed)
+         || ht_curve_public_from_ed25519 (self->parent_ed, self->parent_curve))) {
+        HT_ERROR (&self->config, "node: cannot read parent key %s", self->config.parent_key);
+        return -1;
     }
     return 0;
 }
 
 //  Bind the ZAP handler and the server sockets; 0 or -1 (logged)
 static int
-s_bind_sockets (ht_node_t *self)
+s_bind_sockets (s_node_t *self)
 {
     if (*self->config.listen || *self->config.client_listen) {
-        self->zap = zsock_new (ZMQ_REP);
-        if (zsock_bind (self->zap, S_ZAP_ENDPOINT) < 0) {
-            HT_ERROR (self, "node: cannot bind the ZAP handler (another node in this process?)");
+        self->zap_sock = zsock_new (ZMQ_REP);
+        if (zsock_bind (self->zap_sock, S_ZAP_ENDPOINT) < 0) {
+            HT_ERROR (&self->config, "node: cannot bind the ZAP handler (another node in "
+                      "this process?)");
             return -1;
         }
-        zloop_reader (self->loop, self->zap, s_on_zap, self);
+        zloop_reader (self->loop, self->zap_sock, s_on_zap, self);
     }
     if (*self->config.listen) {
         if (!(self->router = s_bind_server (self, self->config.listen, "node",
@@ -407,57 +503,48 @@ s_bind_sockets (ht_node_t *self)
     return 0;
 }
 
-//  Build the node; NULL on failure (logged)
-static ht_node_t *
+//  Build the node; on failure (logged) one without its sockets
+static s_node_t *
 s_node_new (zsock_t *pipe, const ht_config_t *config, ht_store_t *store)
 {
-    ht_node_t *self = (ht_node_t *) zmalloc (sizeof (ht_node_t));
+    s_node_t *self = (s_node_t *) zmalloc (sizeof (s_node_t));
     self->pipe = pipe;
     self->config = *config;
     self->store = store;
     self->loop = zloop_new ();
-    self->peers = zhashx_new ();
-    zhashx_set_destructor (self->peers, (zhashx_destructor_fn *) ht_peer_destroy);
-    self->curve_keys = zhashx_new ();
-    zhashx_set_destructor (self->curve_keys, (zhashx_destructor_fn *) zstr_free);
-    zhashx_set_duplicator (self->curve_keys, (zhashx_duplicator_fn *) strdup);
-    self->refusals = ht_refusals_new (S_REFUSED_KEYS, S_REFUSAL_LOG_INTERVAL_MS,
-                                      S_REFUSAL_LOG_LINES);
-    self->client_rates = ht_ratelimit_new (S_RATE_CLIENTS);
-    self->parent.backoff_ms = config->reconnect_min_ms;
-    self->parent.retry_timer = -1;
-    self->last_seq = ht_store_last_seq (store);
-    if (s_load_keys (self) || s_bind_sockets (self))
-        return self;                //  caller sees no loop readers and fails
+    self->retry_timer = -1;
+    if (s_load_keys (self))
+        return self;
+    ht_repl_io_t repl_io = { s_repl_send, s_reconnect, s_repl_applied, self };
+    self->repl = ht_repl_new (store, &self->config,
+                              *config->parent? self->parent_ed: NULL, repl_io);
+    self->zap = ht_zap_new (store, &self->config);
+    ht_service_io_t service_io = { s_service_wrote, s_service_status, self };
+    self->service = ht_service_new (store, &self->config, service_io);
+    if (s_bind_sockets (self))
+        return self;                //  caller sees no sockets and fails
     zloop_reader (self->loop, pipe, s_on_pipe, self);
     zloop_timer (self->loop, (size_t) config->poll_ms, 0, s_on_poll, self);
     zloop_timer (self->loop, (size_t) config->heartbeat_ms, 0, s_on_heartbeat, self);
-    if (*config->parent) {
-        if (ht_node_connect_parent (self) == 0) {
-            zloop_reader (self->loop, self->parent.dealer, s_on_parent, self);
-            ht_repl_hello_parent (self);
-        }
-        else
-            ht_node_reconnect_parent (self, "connect failed");
-    }
+    if (*config->parent)
+        s_parent_up (self);
     return self;
 }
 
 static void
-s_node_destroy (ht_node_t **self_p)
+s_node_destroy (s_node_t **self_p)
 {
-    ht_node_t *self = *self_p;
+    s_node_t *self = *self_p;
     if (!self)
         return;
     zloop_destroy (&self->loop);
     zsock_destroy (&self->router);
     zsock_destroy (&self->client);
-    zsock_destroy (&self->parent.dealer);
-    zsock_destroy (&self->zap);
-    zhashx_destroy (&self->peers);
-    zhashx_destroy (&self->curve_keys);
-    ht_refusals_destroy (&self->refusals);
-    ht_ratelimit_destroy (&self->client_rates);
+    zsock_destroy (&self->dealer);
+    zsock_destroy (&self->zap_sock);
+    ht_service_destroy (&self->service);
+    ht_zap_destroy (&self->zap);
+    ht_repl_destroy (&self->repl);
     ht_keypair_destroy (&self->key);
     ht_store_destroy (&self->store);
     free (self);
@@ -473,8 +560,8 @@ s_node_actor (zsock_t *pipe, void *args)
     const ht_config_t *config = (const ht_config_t *) startup [0];
     ht_store_t *store = (ht_store_t *) startup [1];
     zsock_signal (pipe, 0);
-    ht_node_t *self = s_node_new (pipe, config, store);
-    bool ready = self->key && (!*config->listen || self->router)
+    s_node_t *self = s_node_new (pipe, config, store);
+    bool ready = self->key && self->repl && (!*config->listen || self->router)
               && (!*config->client_listen || self->client);
     zstr_send (pipe, ready? "READY": "FAILED");
     if (ready)

@@ -1,55 +1,114 @@
-//  ht_repl: replication between neighbours. Each direction is pull-based:
-//  "send me what I should hold after (epoch, cursor), at most N". The
-//  sender filters its by-sequence log by the holder rule and skips what it
-//  received from that same peer; the receiver applies the batch and stores
-//  the new cursor in the same transaction, then pulls again while more
-//  waits. NOTIFY nudges a peer to pull; PING/PONG find dead peers.
-#include "ht_node_private.h"
+//  ht_repl: the replication engine (see ht_repl.h).
+#include <inttypes.h>
+#include "ht_repl.h"
+#include "ht_gate.h"
+#include "ht_hlc.h"
+#include "ht_log.h"
 
 #define S_SCAN_FACTOR 20            //  log entries examined per record wanted
+#define S_PARENT "parent"           //  the parent's key in the peer table
+
+struct _ht_repl_t {
+    ht_store_t *store;                  //  our store (borrowed)
+    const ht_config_t *config;          //  our configuration (borrowed)
+    ht_repl_io_t io;                    //  what we ask of our owner
+    zhashx_t *peers;                    //  name -> ht_peer_t (owned)
+    uint8_t parent_key [32];            //  the parent's Ed25519 key
+    bool has_parent;                    //  we have a parent
+    uint64_t last_seq;                  //  our latest sequence, as last seen
+    uint64_t protocol_errors;           //  malformed or unexpected messages
+    int64_t last_tick_ms;               //  when the last heartbeat ran
+    bool busy;                          //  applied or served since asked
+};
+
+static void
+s_peer_free (void **item_p)
+{
+    ht_peer_destroy ((ht_peer_t **) item_p);
+}
+
+//  A new peer entry under name (the peer's region), resuming from the
+//  cursor stored with the last batch we applied from it
+static ht_peer_t *
+s_peer_add (ht_repl_t *self, const char *name, bool is_parent)
+{
+    ht_peer_t *peer = ht_peer_new (name, is_parent);
+    uint8_t epoch [HT_EPOCH_BYTES];
+    uint64_t cursor = 0;
+    if (ht_store_peer_get (self->store, name, epoch, &cursor) == HT_OK)
+        ht_peer_resume (peer, epoch, cursor);
+    zhashx_insert (self->peers, is_parent? S_PARENT: name, peer);
+    return peer;
+}
+
+ht_repl_t *
+ht_repl_new (ht_store_t *store, const ht_config_t *config, const uint8_t *parent_key,
+             ht_repl_io_t io)
+{
+    ht_repl_t *self = (ht_repl_t *) zmalloc (sizeof (ht_repl_t));
+    self->store = store;
+    self->config = config;
+    self->io = io;
+    self->peers = zhashx_new ();
+    zhashx_set_destructor (self->peers, s_peer_free);
+    self->last_seq = ht_store_last_seq (store);
+    if (parent_key) {
+        memcpy (self->parent_key, parent_key, sizeof self->parent_key);
+        self->has_parent = true;
+        //  The parent's region is ours with the deepest group zeroed
+        char region [HT_REGION_BYTES] = "";
+        if (ht_region_parent (config->region, region) != HT_OK)
+            snprintf (region, sizeof region, "%s", S_PARENT);
+        s_peer_add (self, region, true);
+    }
+    return self;
+}
 
 void
-ht_peer_destroy (ht_peer_t **self_p)
+ht_repl_destroy (ht_repl_t **self_p)
 {
-    ht_peer_t *self = *self_p;
+    ht_repl_t *self = *self_p;
     if (self) {
-        zframe_destroy (&self->routing_id);
+        zhashx_destroy (&self->peers);
         free (self);
         *self_p = NULL;
     }
 }
 
-//  A new peer entry under name (the peer's region)
-static ht_peer_t *
-s_peer_new (ht_node_t *self, const char *name, bool is_parent)
+ht_peer_t *
+ht_repl_parent (ht_repl_t *self)
 {
-    ht_peer_t *peer = (ht_peer_t *) zmalloc (sizeof (ht_peer_t));
-    snprintf (peer->name, sizeof peer->name, "%s", name);
-    snprintf (peer->label, sizeof peer->label, "%s", name);
-    peer->is_parent = is_parent;
-    //  Resume from the cursor stored with the last batch we applied
-    if (ht_store_peer_get (self->store, name, peer->epoch, &peer->cursor) != HT_OK)
-        peer->cursor = 0;
-    zhashx_insert (self->peers, is_parent? HT_PEER_PARENT: name, peer);
-    return peer;
+    return (ht_peer_t *) zhashx_lookup (self->peers, S_PARENT);
 }
 
 ht_peer_t *
-ht_repl_parent_peer (ht_node_t *self)
+ht_repl_child (ht_repl_t *self, zframe_t *routing_id)
 {
-    ht_peer_t *peer = (ht_peer_t *) zhashx_lookup (self->peers, HT_PEER_PARENT);
-    if (!peer) {
-        //  The parent's region is ours with the deepest group zeroed
-        char parent_region [HT_REGION_BYTES] = "";
-        if (ht_region_parent (self->config.region, parent_region) != HT_OK)
-            snprintf (parent_region, sizeof parent_region, "parent");
-        peer = s_peer_new (self, parent_region, true);
-    }
-    return peer;
+    for (ht_peer_t *peer = (ht_peer_t *) zhashx_first (self->peers); peer;
+         peer = (ht_peer_t *) zhashx_next (self->peers))
+        if (!ht_peer_is_parent (peer) && ht_peer_routing_id (peer)
+        &&  zframe_eq (ht_peer_routing_id (peer), routing_id))
+            return peer;
+    return NULL;
 }
 
-void
-ht_repl_send (ht_node_t *self, ht_peer_t *peer, ht_msg_t *msg, zmsg_t **records_p)
+uint64_t ht_repl_protocol_errors (ht_repl_t *self) { return self->protocol_errors; }
+void ht_repl_protocol_error (ht_repl_t *self) { self->protocol_errors++; }
+
+bool
+ht_repl_busy (ht_repl_t *self)
+{
+    bool busy = self->busy;
+    self->busy = false;
+    return busy;
+}
+
+//  --------------------------------------------------------------------------
+//  Sending
+
+//  Encode msg, add record frames (consumed), and hand it to our owner
+static void
+s_send (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *msg, zmsg_t **records_p)
 {
     zmsg_t *zmsg = ht_msg_encode (msg);
     if (records_p && *records_p) {
@@ -58,107 +117,82 @@ ht_repl_send (ht_node_t *self, ht_peer_t *peer, ht_msg_t *msg, zmsg_t **records_
             zmsg_append (zmsg, &frame);
         zmsg_destroy (records_p);
     }
-    if (peer->is_parent) {
-        if (self->parent.dealer)
-            ht_node_send (self, self->parent.dealer, &zmsg);
-    }
-    else {
-        zframe_t *routing_id = zframe_dup (peer->routing_id);
-        zmsg_prepend (zmsg, &routing_id);
-        if (ht_node_send (self, self->router, &zmsg) != 0)
-            HT_DEBUG (self, "node: child %s is gone or not reading; message dropped", peer->label);
-    }
+    self->io.send (self->io.arg, peer, &zmsg);
     zmsg_destroy (&zmsg);
 }
 
 //  Fill the common HELLO/WELCOME items
 static void
-s_identity (ht_node_t *self, ht_msg_t *msg, const char *command)
+s_identity (ht_repl_t *self, ht_msg_t *msg, const char *command)
 {
     ht_msg_init (msg, command);
     msg->version = HT_PROTOCOL_VERSION;
-    snprintf (msg->region, sizeof msg->region, "%s", self->config.region);
-    snprintf (msg->name, sizeof msg->name, "%s", self->config.name);
+    snprintf (msg->region, sizeof msg->region, "%s", self->config->region);
+    snprintf (msg->name, sizeof msg->name, "%s", self->config->name);
     memcpy (msg->epoch, ht_store_epoch (self->store), HT_MSG_EPOCH_BYTES);
     msg->has_epoch = true;
     msg->last_seq = self->last_seq;
 }
 
-void
-ht_repl_hello_parent (ht_node_t *self)
+static void
+s_send_error (ht_repl_t *self, ht_peer_t *peer, const char *error, const char *text)
 {
     ht_msg_t msg;
-    s_identity (self, &msg, HT_MSG_HELLO);
-    ht_peer_t *peer = ht_repl_parent_peer (self);
-    self->parent.hello_sent_ms = ht_node_now ();
-    peer->last_seen_ms = self->parent.hello_sent_ms;
-    ht_repl_send (self, peer, &msg, NULL);
+    ht_msg_init (&msg, HT_MSG_ERROR);
+    snprintf (msg.error, sizeof msg.error, "%s", error);
+    snprintf (msg.text, sizeof msg.text, "%s", text);
+    s_send (self, peer, &msg, NULL);
 }
 
 //  Ask a peer for what follows (epoch, cursor)
 static void
-s_send_pull (ht_node_t *self, ht_peer_t *peer, const uint8_t *epoch, uint64_t cursor)
+s_send_pull (ht_repl_t *self, ht_peer_t *peer, const uint8_t *epoch, uint64_t cursor,
+             int64_t now)
 {
     ht_msg_t msg;
     ht_msg_init (&msg, HT_MSG_PULL);
     memcpy (msg.epoch, epoch, HT_MSG_EPOCH_BYTES);
     msg.has_epoch = true;
     msg.cursor = cursor;
-    msg.max = (uint64_t) self->config.batch_records;
-    peer->pulling = true;
-    peer->dirty = false;
-    peer->pull_from = cursor;
-    peer->pull_sent_ms = ht_node_now ();
-    ht_repl_send (self, peer, &msg, NULL);
+    msg.max = (uint64_t) self->config->batch_records;
+    ht_peer_pull_sent (peer, epoch, cursor, now);
+    s_send (self, peer, &msg, NULL);
 }
 
-void
-ht_repl_pull (ht_node_t *self, ht_peer_t *peer)
+//  Pull from our cursor
+static void
+s_pull (ht_repl_t *self, ht_peer_t *peer, int64_t now)
 {
-    if (!peer->welcomed)
-        return;
-    if (peer->pulling) {
-        peer->dirty = true;
-        return;
-    }
-    s_send_pull (self, peer, peer->epoch, peer->cursor);
+    s_send_pull (self, peer, ht_peer_epoch (peer), ht_peer_cursor (peer), now);
 }
 
-void
-ht_repl_notify_all (ht_node_t *self, const ht_peer_t *skip)
+//  Tell every peer that is UP, except skip, that we have news
+static void
+s_notify_all (ht_repl_t *self, const ht_peer_t *skip)
 {
     ht_msg_t msg;
     ht_msg_init (&msg, HT_MSG_NOTIFY);
     msg.last_seq = self->last_seq;
     for (ht_peer_t *peer = (ht_peer_t *) zhashx_first (self->peers); peer;
          peer = (ht_peer_t *) zhashx_next (self->peers))
-        if (peer != skip && peer->welcomed)
-            ht_repl_send (self, peer, &msg, NULL);
+        if (peer != skip && ht_peer_is_up (peer))
+            s_send (self, peer, &msg, NULL);
 }
 
-//  A peer (re)introduced itself: adopt its epoch; a changed epoch means
-//  its store was restored from a backup, so its sequence numbers are
-//  new: restart our cursor there at zero (applying is idempotent)
-static void
-s_adopt_epoch (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *msg)
+void
+ht_repl_wrote (ht_repl_t *self)
 {
-    if (memcmp (peer->epoch, msg->epoch, HT_MSG_EPOCH_BYTES) != 0) {
-        if (peer->cursor > 0)
-            HT_WARNING (self, "node: peer %s has a new store epoch; pulling it again from zero",
-                          peer->label);
-        memcpy (peer->epoch, msg->epoch, HT_MSG_EPOCH_BYTES);
-        peer->cursor = 0;
+    uint64_t last_seq = ht_store_last_seq (self->store);
+    if (last_seq > self->last_seq) {
+        self->last_seq = last_seq;
+        s_notify_all (self, NULL);
     }
-    peer->peer_last_seq = msg->last_seq;
-    if (*msg->name)
-        snprintf (peer->label, sizeof peer->label, "%s", msg->name);
 }
 
 //  --------------------------------------------------------------------------
 //  Serving a PULL
 
 typedef struct {
-    ht_node_t *node;                //  us
     const ht_peer_t *peer;          //  who pulls
     zmsg_t *records;                //  frames to send
     size_t count;                   //  records in it
@@ -179,11 +213,11 @@ s_serve_change (void *arg, uint64_t seq, const uint8_t *data, size_t size,
     }
     serve->last_examined = seq;
     //  Never echo a record back to the peer it came from
-    if (origin && streq (origin, serve->peer->name))
+    if (origin && streq (origin, ht_peer_name (serve->peer)))
         return 0;
     ht_record_head_t head;
     if (ht_record_peek (data, size, &head) != HT_OK
-    ||  !ht_region_holds (serve->peer->name, head.region, head.scope))
+    ||  !ht_region_holds (ht_peer_name (serve->peer), head.region, head.scope))
         return 0;
     zmsg_addmem (serve->records, data, size);
     serve->count++;
@@ -191,60 +225,64 @@ s_serve_change (void *arg, uint64_t seq, const uint8_t *data, size_t size,
 }
 
 static void
-s_serve_pull (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *pull)
+s_serve_pull (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *pull)
 {
     const uint8_t *epoch = ht_store_epoch (self->store);
     uint64_t cursor = pull->cursor;
     //  A puller that knew another epoch of ours starts over from zero
     if (!pull->has_epoch || memcmp (pull->epoch, epoch, HT_MSG_EPOCH_BYTES) != 0)
         cursor = 0;
-    size_t max = pull->max? (size_t) pull->max: (size_t) self->config.batch_records;
-    if (max > (size_t) self->config.batch_records)
-        max = (size_t) self->config.batch_records;
-    s_serve_t serve = { self, peer, zmsg_new (), 0, max, cursor, false };
+    size_t max = pull->max? (size_t) pull->max: (size_t) self->config->batch_records;
+    if (max > (size_t) self->config->batch_records)
+        max = (size_t) self->config->batch_records;
+    s_serve_t serve = { peer, zmsg_new (), 0, max, cursor, false };
     int rc = ht_store_changes (self->store, cursor, max * S_SCAN_FACTOR, s_serve_change, &serve);
     if (rc < 0) {
-        HT_ERROR (self, "node: cannot read the change log for %s: %s", peer->label, ht_strerror (rc));
+        HT_ERROR (self->config, "node: cannot read the change log for %s: %s",
+                  ht_peer_label (peer), ht_strerror (rc));
         zmsg_destroy (&serve.records);
         return;
     }
     self->last_seq = ht_store_last_seq (self->store);
     if (serve.count)
-        ht_node_active (self);
+        self->busy = true;
     ht_msg_t batch;
     ht_msg_init (&batch, HT_MSG_BATCH);
     memcpy (batch.epoch, epoch, HT_MSG_EPOCH_BYTES);
     batch.has_epoch = true;
+    batch.from = cursor;
+    batch.has_from = true;
     batch.cursor = serve.last_examined;
     batch.more = serve.stopped || serve.last_examined < self->last_seq;
     batch.last_seq = self->last_seq;
-    peer->sent += serve.count;
-    ht_repl_send (self, peer, &batch, &serve.records);
+    ht_peer_sent_records (peer, serve.count);
+    HT_DEBUG (self->config, "node: serving %zu records after %" PRIu64 " to %s",
+              serve.count, cursor, ht_peer_label (peer));
+    s_send (self, peer, &batch, &serve.records);
 }
 
 //  --------------------------------------------------------------------------
 //  Applying a BATCH
 
 static void
-s_apply_batch (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *records)
+s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *records,
+               int64_t now)
 {
-    if (!peer->pulling) {
-        self->protocol_errors++;
-        HT_WARNING (self, "node: unrequested batch from %s ignored", peer->label);
-        return;
-    }
-    peer->pulling = false;
-    if (peer->pull_from != peer->cursor) {
-        //  A prefetched batch whose predecessor failed to apply: drop it
-        //  and ask again from where we really are
-        ht_repl_pull (self, peer);
+    ht_peer_batch_t verdict = ht_peer_batch_check (peer, batch->epoch, batch->has_from,
+                                                   batch->from);
+    if (verdict != HT_PEER_BATCH_APPLY) {
+        HT_DEBUG (self->config, "node: stale batch from %s dropped (from %" PRIu64
+                  ", our cursor %" PRIu64 ")", ht_peer_label (peer), batch->from,
+                  ht_peer_cursor (peer));
+        if (verdict == HT_PEER_BATCH_STALE)
+            s_pull (self, peer, now);
         return;
     }
     //  Ask for the next batch before applying this one, so the sender
     //  reads its log while we verify: the hops of a chain overlap
     if (batch->more)
-        s_send_pull (self, peer, batch->epoch, batch->cursor);
-    ht_node_active (self);
+        s_send_pull (self, peer, batch->epoch, batch->cursor, now);
+    self->busy = true;
     size_t count = zmsg_size (records);
     const uint8_t **data = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
     size_t *sizes = (size_t *) calloc (count + 1, sizeof (size_t));
@@ -253,7 +291,7 @@ s_apply_batch (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
         data [index] = zframe_data (frame);
         sizes [index] = zframe_size (frame);
     }
-    ht_origin_t origin = { .peer = peer->name, .epoch = batch->epoch,
+    ht_origin_t origin = { .peer = ht_peer_name (peer), .epoch = batch->epoch,
                            .cursor = batch->cursor };
     ht_apply_stats_t stats = { 0 };
     int rc = ht_store_apply_encoded (self->store, data, sizes, count, &origin, &stats, NULL);
@@ -261,98 +299,131 @@ s_apply_batch (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
     free (sizes);
     if (rc) {
         //  Nothing of the batch was written; the cursor stays, and the
-        //  next heartbeat pulls the same records again
-        HT_ERROR (self, "node: cannot store a batch from %s: %s; will retry",
-                    peer->label, ht_strerror (rc));
+        //  prefetched batch (if any) comes back stale and is pulled again
+        HT_ERROR (self->config, "node: cannot store a batch from %s: %s; will retry",
+                  ht_peer_label (peer), ht_strerror (rc));
         return;
     }
-    memcpy (peer->epoch, batch->epoch, HT_MSG_EPOCH_BYTES);
-    peer->cursor = batch->cursor;
-    peer->peer_last_seq = batch->last_seq;
-    peer->received += count;
-    peer->applied += stats.applied;
-    peer->batches++;
+    HT_DEBUG (self->config, "node: batch from %s: %zu records, %zu applied, cursor %" PRIu64,
+              ht_peer_label (peer), count, stats.applied, batch->cursor);
     if (stats.quarantined)
-        HT_WARNING (self, "node: %zu of %zu records from %s quarantined",
-                      stats.quarantined, count, peer->label);
+        HT_WARNING (self->config, "node: %zu of %zu records from %s quarantined",
+                    stats.quarantined, count, ht_peer_label (peer));
+    if (stats.conflicts)
+        HT_WARNING (self->config, "node: %zu of %zu records from %s are conflicts "
+                    "(their authors may not replace the current owners)",
+                    stats.conflicts, count, ht_peer_label (peer));
+    bool pull = ht_peer_batch_applied (peer, batch->epoch, batch->cursor, batch->last_seq,
+                                       count, stats.applied);
     if (stats.applied) {
         self->last_seq = ht_store_last_seq (self->store);
-        ht_repl_notify_all (self, peer);
+        s_notify_all (self, peer);
+        if (self->io.applied)
+            self->io.applied (self->io.arg, stats.applied);
     }
-    if (!peer->pulling && peer->dirty)
-        ht_repl_pull (self, peer);
+    if (pull)
+        s_pull (self, peer, now);
 }
 
 //  --------------------------------------------------------------------------
-//  Handshake, messages, heartbeats
+//  Handshake and messages
 
-//  Refuse a HELLO with an ERROR naming why
-static void
-s_refuse_hello (ht_node_t *self, zframe_t *routing_id, const char *error, const char *text)
+//  A gate for key questions, now
+static ht_gate_t
+s_gate (ht_repl_t *self)
 {
-    ht_peer_t stranger = { .routing_id = routing_id };
+    return ht_gate_of_store (self->store, self->config->region, ht_hlc_wall_ms ());
+}
+
+void
+ht_repl_parent_connecting (ht_repl_t *self, int64_t now)
+{
+    ht_peer_t *peer = ht_repl_parent (self);
+    if (!peer)
+        return;
+    ht_peer_connecting (peer, now);
     ht_msg_t msg;
-    ht_msg_init (&msg, HT_MSG_ERROR);
-    snprintf (msg.error, sizeof msg.error, "%s", error);
-    snprintf (msg.text, sizeof msg.text, "%s", text);
-    ht_repl_send (self, &stranger, &msg, NULL);
+    s_identity (self, &msg, HT_MSG_HELLO);
+    s_send (self, peer, &msg, NULL);
+}
+
+void
+ht_repl_parent_lost (ht_repl_t *self)
+{
+    ht_peer_t *peer = ht_repl_parent (self);
+    if (peer)
+        ht_peer_down (peer);
+}
+
+//  Refuse a HELLO with an ERROR naming why, to a connection with no peer
+static void
+s_refuse_hello (ht_repl_t *self, zframe_t *routing_id, const char *error, const char *text)
+{
+    ht_peer_t *stranger = ht_peer_new ("stranger", false);
+    ht_peer_set_routing_id (stranger, routing_id);
+    s_send_error (self, stranger, error, text);
+    ht_peer_destroy (&stranger);
     self->protocol_errors++;
 }
 
 void
-ht_repl_on_hello (ht_node_t *self, zframe_t *routing_id, const char *user_id, ht_msg_t *msg)
+ht_repl_on_hello (ht_repl_t *self, zframe_t *routing_id, const char *user_id,
+                  const ht_msg_t *msg, int64_t now)
 {
     if (msg->version != HT_PROTOCOL_VERSION) {
         char text [HT_MSG_TEXT_CHARS + 1];
         snprintf (text, sizeof text, "protocol version %" PRIu64 " is not supported; "
                   "this node speaks version %d", msg->version, HT_PROTOCOL_VERSION);
-        HT_WARNING (self, "node: HELLO from %s refused: %s", msg->region, text);
+        HT_WARNING (self->config, "node: HELLO from %s refused: %s", msg->region, text);
         s_refuse_hello (self, routing_id, "version", text);
         return;
     }
     //  The key authenticated by CURVE must be certified, now, as the
     //  child node of ours whose region the HELLO claims
     const char *why = NULL;
-    int rc = ht_zap_admit (self, HT_GATE_NODE_SOCKET, user_id, msg->region, NULL, &why);
+    ht_gate_t gate = s_gate (self);
+    int rc = ht_gate_admit_hex (&gate, HT_GATE_NODE_SOCKET, user_id, msg->region, NULL, &why);
     if (rc != HT_OK) {
-        HT_WARNING (self, "node: HELLO claiming region %s refused: %s (%s)",
-                      msg->region, why, ht_errname (rc));
+        HT_WARNING (self->config, "node: HELLO claiming region %s refused: %s (%s)",
+                    msg->region, why, ht_errname (rc));
         s_refuse_hello (self, routing_id, rc == HT_ESCOPE? "not_child": ht_errname (rc),
                         "your key is not certified as a child node of this region");
         return;
     }
     ht_peer_t *peer = (ht_peer_t *) zhashx_lookup (self->peers, msg->region);
     if (!peer)
-        peer = s_peer_new (self, msg->region, false);
-    zframe_destroy (&peer->routing_id);
-    peer->routing_id = zframe_dup (routing_id);
-    snprintf (peer->key_hex, sizeof peer->key_hex, "%s", user_id);
-    s_adopt_epoch (self, peer, msg);
-    peer->welcomed = true;
-    peer->pulling = false;
-    peer->last_seen_ms = ht_node_now ();
-    HT_INFO (self, "node: child %s (%s) connected", peer->label, peer->name);
+        peer = s_peer_add (self, msg->region, false);
+    ht_peer_set_routing_id (peer, routing_id);
+    ht_peer_set_key (peer, user_id);
+    ht_peer_set_label (peer, msg->name);
+    if (ht_peer_up (peer, msg->epoch, msg->last_seq, now))
+        HT_WARNING (self->config, "node: peer %s has a new store epoch; pulling it again "
+                    "from zero", ht_peer_label (peer));
+    HT_INFO (self->config, "node: child %s (%s) connected", ht_peer_label (peer),
+             ht_peer_name (peer));
     ht_msg_t welcome;
     s_identity (self, &welcome, HT_MSG_WELCOME);
-    ht_repl_send (self, peer, &welcome, NULL);
-    ht_repl_pull (self, peer);
+    s_send (self, peer, &welcome, NULL);
+    s_pull (self, peer, now);
 }
 
 //  Is our parent's key still good? A parent whose certificate we hold
 //  and which is revoked or expired is not one to trust with our records.
 //  One we do not hold yet is admitted: it is where certificates come from.
 static bool
-s_parent_admitted (ht_node_t *self)
+s_parent_admitted (ht_repl_t *self)
 {
-    char hex [2 * HT_PUBKEY_BYTES + 1];
-    ht_hex_encode (self->parent.server_ed, HT_PUBKEY_BYTES, hex);
+    char hex [2 * 32 + 1];
+    ht_hex_encode (self->parent_key, sizeof self->parent_key, hex);
     const char *why = NULL;
-    int rc = ht_zap_admit (self, HT_GATE_PARENT_LINK, hex, NULL, NULL, &why);
+    ht_gate_t gate = s_gate (self);
+    int rc = ht_gate_admit_hex (&gate, HT_GATE_PARENT_LINK, hex, NULL, NULL, &why);
     if (rc == HT_OK || rc == HT_ENOCERT)
         return true;
-    HT_ERROR (self, "node: parent %s refused: its key is %s (%s); not replicating with it",
-                self->config.parent, ht_errname (rc), why);
-    ht_node_reconnect_parent (self, ht_errname (rc));
+    HT_ERROR (self->config, "node: parent %s refused: its key is %s (%s); not "
+              "replicating with it", self->config->parent, ht_errname (rc), why);
+    ht_peer_down (ht_repl_parent (self));
+    self->io.reconnect (self->io.arg, ht_errname (rc));
     return false;
 }
 
@@ -360,129 +431,144 @@ s_parent_admitted (ht_node_t *self)
 //  connected is dropped: told why, and forgotten until a HELLO the gate
 //  admits (which it will not)
 static bool
-s_child_admitted (ht_node_t *self, ht_peer_t *peer)
+s_child_admitted (ht_repl_t *self, ht_peer_t *peer)
 {
     const char *why = NULL;
-    int rc = ht_zap_admit (self, HT_GATE_NODE_SOCKET, peer->key_hex, peer->name, NULL, &why);
+    ht_gate_t gate = s_gate (self);
+    int rc = ht_gate_admit_hex (&gate, HT_GATE_NODE_SOCKET, ht_peer_key (peer),
+                                ht_peer_name (peer), NULL, &why);
     if (rc == HT_OK)
         return true;
-    HT_WARNING (self, "node: dropping child %s: %s (%s)", peer->label, why, ht_errname (rc));
-    ht_msg_t msg;
-    ht_msg_init (&msg, HT_MSG_ERROR);
-    snprintf (msg.error, sizeof msg.error, "%s", ht_errname (rc));
-    snprintf (msg.text, sizeof msg.text, "%s", why);
-    ht_repl_send (self, peer, &msg, NULL);
-    peer->welcomed = false;
-    peer->pulling = false;
+    HT_WARNING (self->config, "node: dropping child %s: %s (%s)", ht_peer_label (peer),
+                why, ht_errname (rc));
+    s_send_error (self, peer, ht_errname (rc), why);
+    ht_peer_down (peer);
     return false;
 }
 
 //  The parent accepted our HELLO
 static void
-s_on_welcome (ht_node_t *self, ht_peer_t *peer, const ht_msg_t *msg)
+s_on_welcome (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *msg, int64_t now)
 {
-    if (!peer->is_parent || msg->version != HT_PROTOCOL_VERSION) {
+    if (!ht_peer_is_parent (peer) || msg->version != HT_PROTOCOL_VERSION) {
         self->protocol_errors++;
         return;
     }
     if (!s_parent_admitted (self))
         return;
-    s_adopt_epoch (self, peer, msg);
-    peer->welcomed = true;
-    peer->pulling = false;
-    self->parent.backoff_ms = self->config.reconnect_min_ms;
-    HT_INFO (self, "node: connected to parent %s (%s)", peer->label, self->config.parent);
-    ht_repl_pull (self, peer);
+    ht_peer_set_label (peer, msg->name);
+    if (ht_peer_up (peer, msg->epoch, msg->last_seq, now))
+        HT_WARNING (self->config, "node: parent %s has a new store epoch; pulling it "
+                    "again from zero", ht_peer_label (peer));
+    HT_INFO (self->config, "node: connected to parent %s (%s)", ht_peer_label (peer),
+             self->config->parent);
+    s_pull (self, peer, now);
 }
 
 void
-ht_repl_on_message (ht_node_t *self, ht_peer_t *peer, ht_msg_t *msg, zmsg_t *records)
+ht_repl_on_message (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *msg,
+                    zmsg_t *records, int64_t now)
 {
-    peer->last_seen_ms = ht_node_now ();
+    ht_peer_seen (peer, now);
     if (streq (msg->command, HT_MSG_WELCOME))
-        s_on_welcome (self, peer, msg);
+        s_on_welcome (self, peer, msg, now);
     else
     if (streq (msg->command, HT_MSG_ERROR)) {
-        HT_ERROR (self, "node: %s says: %s: %s", peer->label, msg->error, msg->text);
-        if (peer->is_parent)
-            ht_node_reconnect_parent (self, msg->error);
+        HT_ERROR (self->config, "node: %s says: %s: %s", ht_peer_label (peer), msg->error,
+                  msg->text);
+        if (ht_peer_is_parent (peer)) {
+            ht_peer_down (peer);
+            self->io.reconnect (self->io.arg, msg->error);
+        }
     }
     else
-    if (!peer->welcomed)
+    if (!ht_peer_is_up (peer))
         self->protocol_errors++;        //  nothing else before the handshake
     else
     if (streq (msg->command, HT_MSG_PULL))
         s_serve_pull (self, peer, msg);
     else
     if (streq (msg->command, HT_MSG_BATCH))
-        s_apply_batch (self, peer, msg, records);
+        s_apply_batch (self, peer, msg, records, now);
     else
     if (streq (msg->command, HT_MSG_NOTIFY)) {
-        peer->peer_last_seq = msg->last_seq;
-        ht_repl_pull (self, peer);
+        ht_peer_heard_seq (peer, msg->last_seq);
+        if (ht_peer_want_pull (peer))
+            s_pull (self, peer, now);
     }
     else
     if (streq (msg->command, HT_MSG_PING)) {
-        peer->peer_last_seq = msg->last_seq;
+        ht_peer_heard_seq (peer, msg->last_seq);
         ht_msg_t pong;
         ht_msg_init (&pong, HT_MSG_PONG);
         pong.last_seq = self->last_seq;
-        ht_repl_send (self, peer, &pong, NULL);
+        s_send (self, peer, &pong, NULL);
     }
     else
     if (streq (msg->command, HT_MSG_PONG))
-        peer->peer_last_seq = msg->last_seq;
+        ht_peer_heard_seq (peer, msg->last_seq);
     else
         self->protocol_errors++;
 }
 
-//  Check one peer's liveness; ping it if alive
+//  --------------------------------------------------------------------------
+//  Heartbeats
+
+//  One peer's heartbeat
 static void
-s_heartbeat_peer (ht_node_t *self, ht_peer_t *peer, int64_t now)
+s_tick_peer (ht_repl_t *self, ht_peer_t *peer, int64_t now)
 {
-    int64_t silent = now - peer->last_seen_ms;
-    if (peer->is_parent && !peer->welcomed) {
-        if (self->parent.dealer && silent > self->config.peer_timeout_ms)
-            ht_node_reconnect_parent (self, "no answer to HELLO");
+    if (ht_peer_is_up (peer)
+    &&  !(ht_peer_is_parent (peer)? s_parent_admitted (self): s_child_admitted (self, peer)))
+        return;
+    bool connecting = ht_peer_state (peer) == HT_PEER_CONNECTING;
+    int actions = ht_peer_tick (peer, now, self->config->peer_timeout_ms);
+    if (actions & HT_PEER_DO_LOST) {
+        if (ht_peer_is_parent (peer))
+            self->io.reconnect (self->io.arg, connecting? "no answer to HELLO": "silent");
+        else
+            HT_WARNING (self->config, "node: child %s silent for over %d ms; waiting for "
+                        "it to return", ht_peer_label (peer), self->config->peer_timeout_ms);
         return;
     }
-    if (!peer->welcomed)
-        return;
-    if (peer->is_parent? !s_parent_admitted (self): !s_child_admitted (self, peer))
-        return;
-    if (silent > self->config.peer_timeout_ms) {
-        if (peer->is_parent)
-            ht_node_reconnect_parent (self, "silent");
-        else {
-            HT_WARNING (self, "node: child %s silent for %d ms; waiting for it to return",
-                          peer->label, (int) silent);
-            peer->welcomed = false;
-            peer->pulling = false;
-        }
-        return;
+    if (actions & HT_PEER_DO_PULL)
+        s_pull (self, peer, now);
+    if (actions & HT_PEER_DO_PING) {
+        ht_msg_t ping;
+        ht_msg_init (&ping, HT_MSG_PING);
+        ping.last_seq = self->last_seq;
+        s_send (self, peer, &ping, NULL);
     }
-    //  A PULL or its BATCH lost on a dead connection: ask again
-    if (peer->pulling && now - peer->pull_sent_ms > self->config.peer_timeout_ms)
-        peer->pulling = false;
-    if (!peer->pulling && (peer->dirty || peer->peer_last_seq > peer->cursor))
-        ht_repl_pull (self, peer);
-    ht_msg_t ping;
-    ht_msg_init (&ping, HT_MSG_PING);
-    ping.last_seq = self->last_seq;
-    ht_repl_send (self, peer, &ping, NULL);
 }
 
-int
-ht_repl_heartbeat (ht_node_t *self)
+void
+ht_repl_tick (ht_repl_t *self, int64_t now)
 {
-    int64_t now = ht_node_now ();
-    //  Reconnecting may touch the table, so walk a snapshot of the names
+    //  If our own loop was too busy to tick (a long batch), what our peers
+    //  sent meanwhile waits unread in the sockets: they are not silent, we
+    //  were deaf. Count them as heard rather than drop them all.
+    bool stalled = self->last_tick_ms
+                && now - self->last_tick_ms > self->config->peer_timeout_ms / 2;
+    self->last_tick_ms = now;
+    //  Dropping a peer may reconnect, which may touch the table: walk a
+    //  snapshot of the names
     zlistx_t *names = zhashx_keys (self->peers);
     for (char *name = (char *) zlistx_first (names); name; name = (char *) zlistx_next (names)) {
         ht_peer_t *peer = (ht_peer_t *) zhashx_lookup (self->peers, name);
+        if (peer && stalled && ht_peer_state (peer) != HT_PEER_DOWN)
+            ht_peer_seen (peer, now);
         if (peer)
-            s_heartbeat_peer (self, peer, now);
+            s_tick_peer (self, peer, now);
     }
     zlistx_destroy (&names);
-    return 0;
+}
+
+json_t *
+ht_repl_status (ht_repl_t *self, int64_t now)
+{
+    json_t *peers = json_array ();
+    for (ht_peer_t *peer = (ht_peer_t *) zhashx_first (self->peers); peer;
+         peer = (ht_peer_t *) zhashx_next (self->peers))
+        json_array_append_new (peers, ht_peer_status (peer, now));
+    return peers;
 }

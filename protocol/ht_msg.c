@@ -5,12 +5,12 @@
 
 //  Body items, in canonical (bytewise) key order
 enum {
-    S_CURSOR = 1 << 0, S_EPOCH = 1 << 1, S_ERROR = 1 << 2, S_MAX = 1 << 3,
-    S_MORE = 1 << 4, S_NAME = 1 << 5, S_REGION = 1 << 6, S_SEQ = 1 << 7,
-    S_TEXT = 1 << 8, S_TOKEN = 1 << 9, S_V = 1 << 10
+    S_CURSOR = 1 << 0, S_EPOCH = 1 << 1, S_ERROR = 1 << 2, S_FROM = 1 << 3,
+    S_MAX = 1 << 4, S_MORE = 1 << 5, S_NAME = 1 << 6, S_REGION = 1 << 7,
+    S_SEQ = 1 << 8, S_TEXT = 1 << 9, S_TOKEN = 1 << 10, S_V = 1 << 11
 };
 static const char *const s_item_names [] = {
-    "cursor", "epoch", "error", "max", "more", "name", "region", "seq",
+    "cursor", "epoch", "error", "from", "max", "more", "name", "region", "seq",
     "text", "token", "v" };
 #define S_ITEM_COUNT (sizeof (s_item_names) / sizeof (s_item_names [0]))
 
@@ -24,7 +24,8 @@ static const s_command_t s_commands [] = {
     { HT_MSG_HELLO,     S_V | S_REGION | S_NAME | S_EPOCH | S_SEQ, S_V | S_REGION | S_EPOCH },
     { HT_MSG_WELCOME,   S_V | S_REGION | S_NAME | S_EPOCH | S_SEQ, S_V | S_REGION | S_EPOCH },
     { HT_MSG_PULL,      S_EPOCH | S_CURSOR | S_MAX, S_CURSOR | S_MAX },
-    { HT_MSG_BATCH,     S_EPOCH | S_CURSOR | S_MORE | S_SEQ, S_EPOCH | S_CURSOR | S_MORE },
+    { HT_MSG_BATCH,     S_EPOCH | S_CURSOR | S_FROM | S_MORE | S_SEQ,
+                        S_EPOCH | S_CURSOR | S_MORE },
     { HT_MSG_NOTIFY,    S_SEQ, 0 },
     { HT_MSG_PING,      S_SEQ, 0 },
     { HT_MSG_PONG,      S_SEQ, 0 },
@@ -62,6 +63,7 @@ s_pack_item (msgpack_packer *packer, const ht_msg_t *msg, unsigned item)
         case S_CURSOR: msgpack_pack_uint64 (packer, msg->cursor); break;
         case S_EPOCH: ht_pack_bin (packer, msg->epoch, HT_MSG_EPOCH_BYTES); break;
         case S_ERROR: ht_pack_cstr (packer, msg->error); break;
+        case S_FROM: msgpack_pack_uint64 (packer, msg->from); break;
         case S_MAX: msgpack_pack_uint64 (packer, msg->max); break;
         case S_MORE: if (msg->more) msgpack_pack_true (packer); else msgpack_pack_false (packer); break;
         case S_NAME: ht_pack_cstr (packer, msg->name); break;
@@ -82,6 +84,8 @@ ht_msg_encode (const ht_msg_t *msg)
     unsigned items = command->items;
     if (!msg->has_epoch && !(command->required & S_EPOCH))
         items &= ~(unsigned) S_EPOCH;
+    if (!msg->has_from)
+        items &= ~(unsigned) S_FROM;
     ht_packer_t body;
     ht_packer_init (&body);
     msgpack_pack_map (&body.packer, (size_t) __builtin_popcount (items));
@@ -105,6 +109,7 @@ s_read_item (const msgpack_object *value, ht_msg_t *msg, unsigned item)
         case S_CURSOR: return ht_obj_uint (value, &msg->cursor);
         case S_EPOCH: return (msg->has_epoch = ht_obj_bin (value, msg->epoch, HT_MSG_EPOCH_BYTES));
         case S_ERROR: return ht_obj_cstr (value, msg->error, sizeof msg->error);
+        case S_FROM: return (msg->has_from = ht_obj_uint (value, &msg->from));
         case S_MAX: return ht_obj_uint (value, &msg->max);
         case S_MORE:
             msg->more = value->type == MSGPACK_OBJECT_BOOLEAN && value->via.boolean;

@@ -31,6 +31,8 @@ typedef struct {
     uint8_t epoch [HT_MSG_EPOCH_BYTES];     //  epoch: a store epoch
     bool has_epoch;                         //  epoch was given
     uint64_t cursor;                        //  cursor: a sequence number
+    uint64_t from;                          //  from: the cursor a BATCH starts after
+    bool has_from;                          //  from was given
     uint64_t max;                           //  max: records wanted
     uint64_t last_seq;                      //  seq: sender's latest sequence
     bool more;                              //  more: further records wait
@@ -43,7 +45,7 @@ typedef struct {
 #define HT_MSG_HELLO "HELLO"        //  child -> parent: v region name epoch seq
 #define HT_MSG_WELCOME "WELCOME"    //  parent -> child: v region name epoch seq
 #define HT_MSG_PULL "PULL"          //  either way: epoch? cursor max
-#define HT_MSG_BATCH "BATCH"        //  reply to PULL: epoch cursor more seq + records
+#define HT_MSG_BATCH "BATCH"        //  reply to PULL: epoch from cursor more seq + records
 #define HT_MSG_NOTIFY "NOTIFY"      //  either way: seq (new writes: pull now)
 #define HT_MSG_PING "PING"          //  either way: seq
 #define HT_MSG_PONG "PONG"          //  reply to PING: seq

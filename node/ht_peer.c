@@ -1,0 +1,267 @@
+//  ht_peer: one neighbour and its link's state machine (see ht_peer.h).
+#include "ht_peer.h"
+#include "ht_region.h"
+
+struct _ht_peer_t {
+    char name [HT_REGION_BYTES];        //  its region: its identity here,
+                                        //  and the origin of what it sends
+    char label [64];                    //  its name, for logs and status
+    char key_hex [2 * 32 + 1];          //  its Ed25519 key, "" if unknown
+    bool is_parent;                     //  reached over our DEALER
+    zframe_t *routing_id;               //  ROUTER identity (children only)
+    ht_peer_state_t state;              //  handshake
+    int64_t last_seen_ms;               //  last message from it; 0: never
+    int64_t backoff_ms;                 //  next reconnect delay; 0: minimum
+    uint8_t epoch [HT_MSG_EPOCH_BYTES]; //  its store epoch, as we pull from it
+    uint64_t cursor;                    //  its sequence we have applied up to
+    uint64_t last_seq;                  //  its latest sequence, as it said
+    bool pulling;                       //  a PULL of ours is outstanding
+    uint64_t pull_from;                 //  ... from this cursor
+    int64_t pull_sent_ms;               //  ... sent then
+    bool dirty;                         //  it has news we have not pulled
+    uint64_t received;                  //  records received from it
+    uint64_t applied;                   //  of which became current here
+    uint64_t sent;                      //  records sent to it
+    uint64_t batches;                   //  batches applied from it
+    uint64_t stale;                     //  batches dropped as stale
+};
+
+ht_peer_t *
+ht_peer_new (const char *name, bool is_parent)
+{
+    ht_peer_t *self = (ht_peer_t *) zmalloc (sizeof (ht_peer_t));
+    snprintf (self->name, sizeof self->name, "%s", name);
+    snprintf (self->label, sizeof self->label, "%s", name);
+    self->is_parent = is_parent;
+    return self;
+}
+
+void
+ht_peer_destroy (ht_peer_t **self_p)
+{
+    ht_peer_t *self = *self_p;
+    if (self) {
+        zframe_destroy (&self->routing_id);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+const char *ht_peer_name (const ht_peer_t *self) { return self->name; }
+const char *ht_peer_label (const ht_peer_t *self) { return self->label; }
+bool ht_peer_is_parent (const ht_peer_t *self) { return self->is_parent; }
+const char *ht_peer_key (const ht_peer_t *self) { return self->key_hex; }
+zframe_t *ht_peer_routing_id (const ht_peer_t *self) { return self->routing_id; }
+ht_peer_state_t ht_peer_state (const ht_peer_t *self) { return self->state; }
+bool ht_peer_is_up (const ht_peer_t *self) { return self->state == HT_PEER_UP; }
+const uint8_t *ht_peer_epoch (const ht_peer_t *self) { return self->epoch; }
+uint64_t ht_peer_cursor (const ht_peer_t *self) { return self->cursor; }
+uint64_t ht_peer_last_seq (const ht_peer_t *self) { return self->last_seq; }
+bool ht_peer_pulling (const ht_peer_t *self) { return self->pulling; }
+
+void
+ht_peer_set_label (ht_peer_t *self, const char *label)
+{
+    if (label && *label)
+        snprintf (self->label, sizeof self->label, "%s", label);
+}
+
+void
+ht_peer_set_key (ht_peer_t *self, const char *key_hex)
+{
+    snprintf (self->key_hex, sizeof self->key_hex, "%s", key_hex? key_hex: "");
+}
+
+void
+ht_peer_set_routing_id (ht_peer_t *self, zframe_t *routing_id)
+{
+    zframe_destroy (&self->routing_id);
+    self->routing_id = routing_id? zframe_dup (routing_id): NULL;
+}
+
+void
+ht_peer_resume (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES], uint64_t cursor)
+{
+    memcpy (self->epoch, epoch, HT_MSG_EPOCH_BYTES);
+    self->cursor = cursor;
+}
+
+//  --------------------------------------------------------------------------
+//  Events
+
+void
+ht_peer_connecting (ht_peer_t *self, int64_t now)
+{
+    self->state = HT_PEER_CONNECTING;
+    self->pulling = false;
+    //  Silence is counted from the HELLO: no answer within the timeout
+    //  and the link is made again
+    self->last_seen_ms = now;
+}
+
+bool
+ht_peer_up (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
+            uint64_t last_seq, int64_t now)
+{
+    bool changed = memcmp (self->epoch, epoch, HT_MSG_EPOCH_BYTES) != 0;
+    bool reset = changed && self->cursor > 0;
+    if (changed) {
+        //  A store restored from a backup reissues sequence numbers: what
+        //  we knew of the old epoch's log means nothing in the new one
+        memcpy (self->epoch, epoch, HT_MSG_EPOCH_BYTES);
+        self->cursor = 0;
+    }
+    self->state = HT_PEER_UP;
+    self->last_seq = last_seq;
+    self->last_seen_ms = now;
+    self->backoff_ms = 0;
+    //  A PULL of the old connection may never be answered; a batch that
+    //  does come back for it is still applied if it starts at our cursor
+    self->pulling = false;
+    self->dirty = true;
+    return reset;
+}
+
+void
+ht_peer_down (ht_peer_t *self)
+{
+    self->state = HT_PEER_DOWN;
+    self->pulling = false;
+}
+
+void
+ht_peer_seen (ht_peer_t *self, int64_t now)
+{
+    if (now > self->last_seen_ms)
+        self->last_seen_ms = now;
+}
+
+void
+ht_peer_heard_seq (ht_peer_t *self, uint64_t last_seq)
+{
+    self->last_seq = last_seq;
+    if (last_seq > self->cursor)
+        self->dirty = true;
+}
+
+bool
+ht_peer_want_pull (ht_peer_t *self)
+{
+    self->dirty = true;
+    return self->state == HT_PEER_UP && !self->pulling;
+}
+
+void
+ht_peer_pull_sent (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
+                   uint64_t from, int64_t now)
+{
+    (void) epoch;
+    self->pulling = true;
+    self->pull_from = from;
+    self->pull_sent_ms = now;
+    self->dirty = false;
+}
+
+ht_peer_batch_t
+ht_peer_batch_check (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
+                     bool has_from, uint64_t from)
+{
+    bool answers_pull = self->pulling && self->pull_from == self->cursor;
+    bool same_epoch = memcmp (self->epoch, epoch, HT_MSG_EPOCH_BYTES) == 0;
+    //  A batch of another epoch is applicable only from the start of its
+    //  log: our cursor means nothing there
+    bool starts_here = has_from? from == (same_epoch? self->cursor: 0)
+                               : answers_pull;
+    if (self->state == HT_PEER_UP && starts_here) {
+        if (!same_epoch) {
+            memcpy (self->epoch, epoch, HT_MSG_EPOCH_BYTES);
+            self->cursor = 0;
+        }
+        //  It answers the outstanding PULL if that asked from here
+        if (self->pulling && self->pull_from == self->cursor)
+            self->pulling = false;
+        return HT_PEER_BATCH_APPLY;
+    }
+    self->stale++;
+    if (answers_pull)
+        return HT_PEER_BATCH_WAIT;      //  our real answer is on its way
+    //  A prefetched batch whose predecessor failed, or one of an old
+    //  connection: ask again from where we really are
+    self->pulling = false;
+    self->dirty = true;
+    return HT_PEER_BATCH_STALE;
+}
+
+bool
+ht_peer_batch_applied (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
+                       uint64_t cursor, uint64_t last_seq, uint64_t received,
+                       uint64_t applied)
+{
+    memcpy (self->epoch, epoch, HT_MSG_EPOCH_BYTES);
+    if (cursor > self->cursor)
+        self->cursor = cursor;
+    self->last_seq = last_seq;
+    self->received += received;
+    self->applied += applied;
+    self->batches++;
+    if (self->last_seq > self->cursor)
+        self->dirty = true;
+    return self->state == HT_PEER_UP && !self->pulling && self->dirty;
+}
+
+void
+ht_peer_sent_records (ht_peer_t *self, uint64_t count)
+{
+    self->sent += count;
+}
+
+//  --------------------------------------------------------------------------
+//  Time
+
+int
+ht_peer_tick (ht_peer_t *self, int64_t now, int64_t timeout_ms)
+{
+    if (self->state == HT_PEER_DOWN)
+        return HT_PEER_DO_NOTHING;
+    if (now - self->last_seen_ms > timeout_ms) {
+        ht_peer_down (self);
+        return HT_PEER_DO_LOST;
+    }
+    if (self->state != HT_PEER_UP)
+        return HT_PEER_DO_NOTHING;
+    //  A PULL or its BATCH lost on a dead connection or dropped at a full
+    //  queue: ask again
+    if (self->pulling && now - self->pull_sent_ms > timeout_ms) {
+        self->pulling = false;
+        self->dirty = true;
+    }
+    int actions = HT_PEER_DO_PING;
+    if (!self->pulling && (self->dirty || self->last_seq > self->cursor))
+        actions |= HT_PEER_DO_PULL;
+    return actions;
+}
+
+int64_t
+ht_peer_backoff (ht_peer_t *self, int64_t min_ms, int64_t max_ms)
+{
+    int64_t delay = self->backoff_ms < min_ms? min_ms: self->backoff_ms;
+    if (delay > max_ms)
+        delay = max_ms;
+    self->backoff_ms = delay * 2 > max_ms? max_ms: delay * 2;
+    return delay;
+}
+
+json_t *
+ht_peer_status (const ht_peer_t *self, int64_t now)
+{
+    uint64_t lag = self->last_seq > self->cursor? self->last_seq - self->cursor: 0;
+    return json_pack ("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        "name", self->label, "region", self->name,
+        "role", self->is_parent? "parent": "child",
+        "connected", self->state == HT_PEER_UP,
+        "last_seen_ms_ago", (json_int_t) (self->last_seen_ms? now - self->last_seen_ms: -1),
+        "cursor", (json_int_t) self->cursor, "peer_seq", (json_int_t) self->last_seq,
+        "lag", (json_int_t) lag, "received", (json_int_t) self->received,
+        "applied", (json_int_t) self->applied, "sent", (json_int_t) self->sent,
+        "stale_batches", (json_int_t) self->stale);
+}

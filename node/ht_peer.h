@@ -1,0 +1,150 @@
+//  ht_peer: one neighbour of a node — the parent, or a child on our
+//  ROUTER — and the state machine of our link with it. The peer owns:
+//
+//  - the handshake: DOWN, CONNECTING (parent: HELLO sent), UP (the
+//    child's HELLO admitted, or the parent's WELCOME);
+//  - liveness: when it was last heard, and the timeout;
+//  - the reconnect backoff (parent);
+//  - what we pull from it: its epoch and our cursor into its log, its
+//    latest sequence, and the one PULL we may have outstanding.
+//
+//  It is driven by events (ht_peer_up, ht_peer_seen, ...) and by
+//  ht_peer_tick (now), which returns what to do; it does no I/O and reads
+//  no clock, so tests drive it with made-up times.
+//
+//  Batches are matched by where they start, not by which PULL asked for
+//  them: a BATCH whose `from` is our cursor (in the epoch we pull) is
+//  always applicable, whichever PULL it answers — one sent before a
+//  reconnect included — and any other is stale and dropped, after which a
+//  PULL from our real cursor is due. So no batch is ever "unrequested"
+//  and ignored while the link stalls.
+#ifndef HT_PEER_H_INCLUDED
+#define HT_PEER_H_INCLUDED
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "ht_msg.h"
+
+typedef struct _ht_peer_t ht_peer_t;
+
+typedef enum {
+    HT_PEER_DOWN = 0,               //  not connected (a child: gone for now)
+    HT_PEER_CONNECTING = 1,         //  parent: HELLO sent, no WELCOME yet
+    HT_PEER_UP = 2                  //  handshake done: replicating
+} ht_peer_state_t;
+
+//  What ht_peer_tick asks of its caller (bits)
+typedef enum {
+    HT_PEER_DO_NOTHING = 0,
+    HT_PEER_DO_PING = 1 << 0,       //  send a PING
+    HT_PEER_DO_PULL = 1 << 1,       //  send a PULL from the cursor
+    HT_PEER_DO_LOST = 1 << 2        //  it is silent: it is DOWN now (a child
+                                    //  waits to return; the parent link must
+                                    //  be made again, after ht_peer_backoff)
+} ht_peer_action_t;
+
+//  What to do with a BATCH (ht_peer_batch_check)
+typedef enum {
+    HT_PEER_BATCH_APPLY = 0,        //  it starts at our cursor: apply it
+    HT_PEER_BATCH_STALE = 1,        //  it does not: drop it, a PULL is due
+    HT_PEER_BATCH_WAIT = 2          //  it does not, and a PULL from our
+                                    //  cursor is out already: just drop it
+} ht_peer_batch_t;
+
+//  A new peer named name (its region), in state DOWN. The caller owns it.
+ht_peer_t *ht_peer_new (const char *name, bool is_parent);
+
+//  Destroy a peer and set the pointer to NULL
+void ht_peer_destroy (ht_peer_t **self_p);
+
+//  Identity (strings borrowed for the peer's lifetime)
+const char *ht_peer_name (const ht_peer_t *self);
+const char *ht_peer_label (const ht_peer_t *self);
+void ht_peer_set_label (ht_peer_t *self, const char *label);
+bool ht_peer_is_parent (const ht_peer_t *self);
+//  The Ed25519 key (hex) it authenticated with ("" if unknown)
+const char *ht_peer_key (const ht_peer_t *self);
+void ht_peer_set_key (ht_peer_t *self, const char *key_hex);
+//  A child's ROUTER routing id (borrowed; NULL if none); set copies it
+zframe_t *ht_peer_routing_id (const ht_peer_t *self);
+void ht_peer_set_routing_id (ht_peer_t *self, zframe_t *routing_id);
+
+ht_peer_state_t ht_peer_state (const ht_peer_t *self);
+bool ht_peer_is_up (const ht_peer_t *self);
+
+//  What we pull from it
+const uint8_t *ht_peer_epoch (const ht_peer_t *self);
+uint64_t ht_peer_cursor (const ht_peer_t *self);
+uint64_t ht_peer_last_seq (const ht_peer_t *self);
+bool ht_peer_pulling (const ht_peer_t *self);
+
+//  Start from a stored (epoch, cursor): where the last applied batch left us
+void ht_peer_resume (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
+                     uint64_t cursor);
+
+//  --------------------------------------------------------------------------
+//  Events
+
+//  Parent: we made a fresh connection and said HELLO at now
+void ht_peer_connecting (ht_peer_t *self, int64_t now);
+
+//  The handshake completed at now (a child's HELLO admitted, or the
+//  parent's WELCOME): the peer is UP, any PULL of the old connection is
+//  forgotten, and the backoff is reset. Its store epoch is adopted: a
+//  changed epoch (a restored store) restarts our cursor at zero. Returns
+//  true if the epoch changed and the cursor was reset.
+bool ht_peer_up (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
+                 uint64_t last_seq, int64_t now);
+
+//  The link is gone (silent, refused, or the socket closed): DOWN
+void ht_peer_down (ht_peer_t *self);
+
+//  Any message from it arrived at now
+void ht_peer_seen (ht_peer_t *self, int64_t now);
+
+//  It told us its latest sequence (NOTIFY, PING, PONG, BATCH)
+void ht_peer_heard_seq (ht_peer_t *self, uint64_t last_seq);
+
+//  It has news (NOTIFY): true if a PULL should go now; false if one is out
+//  (the peer remembers to pull again when it is answered) or it is not UP
+bool ht_peer_want_pull (ht_peer_t *self);
+
+//  We sent PULL {epoch, cursor: from} at now
+void ht_peer_pull_sent (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
+                        uint64_t from, int64_t now);
+
+//  A BATCH arrived: may it be applied? epoch is the sender's; from is
+//  where it starts (has_from false for a sender that does not say: then
+//  only an answer to our outstanding PULL from the cursor is applied).
+ht_peer_batch_t ht_peer_batch_check (ht_peer_t *self,
+                                     const uint8_t epoch [HT_MSG_EPOCH_BYTES],
+                                     bool has_from, uint64_t from);
+
+//  A checked batch was applied up to cursor: received records, applied of
+//  them became current. Returns true if a PULL should go now.
+bool ht_peer_batch_applied (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
+                            uint64_t cursor, uint64_t last_seq, uint64_t received,
+                            uint64_t applied);
+
+//  We sent it records (for status)
+void ht_peer_sent_records (ht_peer_t *self, uint64_t count);
+
+//  --------------------------------------------------------------------------
+//  Time
+
+//  What to do at now, with peers silent for longer than timeout_ms dead
+//  and PULLs unanswered that long forgotten. Bits of ht_peer_action_t.
+//  A peer that is LOST is DOWN when this returns.
+int ht_peer_tick (ht_peer_t *self, int64_t now, int64_t timeout_ms);
+
+//  Parent: the delay before the next connection attempt — the current
+//  backoff, starting at min_ms and doubling with each call up to max_ms;
+//  ht_peer_up resets it
+int64_t ht_peer_backoff (ht_peer_t *self, int64_t min_ms, int64_t max_ms);
+
+//  The peer's line in the node's status (caller owns)
+json_t *ht_peer_status (const ht_peer_t *self, int64_t now);
+
+#endif

@@ -1,0 +1,93 @@
+//  ht_repl: the replication engine. It knows the protocol (HELLO,
+//  WELCOME, PULL, BATCH, NOTIFY, PING, PONG, ERROR: docs/protocol.md §3)
+//  and nothing of sockets: given a message from a peer, it applies what
+//  must be applied to the store and hands the messages to send to its
+//  io.send callback. The node wires send to its ROUTER and DEALER; tests
+//  wire two engines to each other in memory.
+//
+//  Each direction is pull-based: "send me what I should hold after
+//  (epoch, cursor), at most N". The sender filters its by-sequence log by
+//  the holder rule and skips what it received from that same peer; the
+//  receiver applies the batch and stores the new cursor in the same
+//  transaction, then pulls again while more waits (prefetching the next
+//  batch before applying one, so the hops of a chain overlap). NOTIFY
+//  nudges a peer to pull; PING/PONG find dead peers. The peers' state
+//  machines are ht_peer's; who may connect is ht_gate's.
+#ifndef HT_REPL_H_INCLUDED
+#define HT_REPL_H_INCLUDED
+
+#include <czmq.h>
+#include <jansson.h>
+#include "ht_config.h"
+#include "ht_msg.h"
+#include "ht_peer.h"
+#include "ht_store.h"
+
+typedef struct _ht_repl_t ht_repl_t;
+
+//  What the engine asks of its owner
+typedef struct {
+    //  Send zmsg (consumed) to peer: over the DEALER for the parent,
+    //  over the ROUTER with the peer's routing id for a child
+    void (*send) (void *arg, ht_peer_t *peer, zmsg_t **zmsg_p);
+    //  The parent link must be made again (no answer, silent, refused):
+    //  the owner closes it and reconnects after ht_peer_backoff
+    void (*reconnect) (void *arg, const char *why);
+    //  Records became current from a peer (e.g. to wake other services)
+    void (*applied) (void *arg, size_t count);
+    void *arg;
+} ht_repl_io_t;
+
+//  A new engine over store (borrowed) for config (borrowed: a reload
+//  updates it in place). parent_key is the parent's Ed25519 public key
+//  (NULL on the root): the engine re-checks its certificate.
+ht_repl_t *ht_repl_new (ht_store_t *store, const ht_config_t *config,
+                        const uint8_t *parent_key, ht_repl_io_t io);
+
+//  Destroy the engine and its peers; set the pointer to NULL
+void ht_repl_destroy (ht_repl_t **self_p);
+
+//  The parent's peer (NULL on the root)
+ht_peer_t *ht_repl_parent (ht_repl_t *self);
+
+//  The child whose ROUTER routing id this is, or NULL
+ht_peer_t *ht_repl_child (ht_repl_t *self, zframe_t *routing_id);
+
+//  The owner made a fresh link to the parent: say HELLO
+void ht_repl_parent_connecting (ht_repl_t *self, int64_t now);
+
+//  The owner closed the parent link
+void ht_repl_parent_lost (ht_repl_t *self);
+
+//  A HELLO arrived on the ROUTER from routing_id, whose CURVE key
+//  authenticated as user_id (hex Ed25519)
+void ht_repl_on_hello (ht_repl_t *self, zframe_t *routing_id, const char *user_id,
+                       const ht_msg_t *msg, int64_t now);
+
+//  A message (with record frames in records) arrived from peer
+void ht_repl_on_message (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *msg,
+                         zmsg_t *records, int64_t now);
+
+//  Something else wrote to the store (a client PUT, hutong put --store):
+//  tell every peer that is UP
+void ht_repl_wrote (ht_repl_t *self);
+
+//  Heartbeat at now: ping, pull what is due, drop silent peers and peers
+//  whose keys are no longer admitted
+void ht_repl_tick (ht_repl_t *self, int64_t now);
+
+//  The peers' lines for the node's status (caller owns)
+json_t *ht_repl_status (ht_repl_t *self, int64_t now);
+
+//  Malformed or unexpected messages met so far
+uint64_t ht_repl_protocol_errors (ht_repl_t *self);
+
+//  Count a protocol error found by the owner (e.g. a message that did not
+//  decode)
+void ht_repl_protocol_error (ht_repl_t *self);
+
+//  True if the engine applied or served records since the last call
+//  (the owner gives back memory after a quiet spell)
+bool ht_repl_busy (ht_repl_t *self);
+
+#endif

@@ -1,0 +1,51 @@
+//  ht_service: the client service — requests from department and partner
+//  clients on the client socket: PUT (signed records), STATUS and INFO
+//  (docs/protocol.md §4). Each request is checked against the client's
+//  rate (ht_ratelimit) and asks the gate again whether the client's key
+//  is still admitted (revoked or expired since it connected: refused).
+//  Replies carry the request's token; OK replies a JSON document as
+//  their last frame. No sockets here: the node reads a request and sends
+//  the answer; the service announces new writes through io.wrote.
+#ifndef HT_SERVICE_H_INCLUDED
+#define HT_SERVICE_H_INCLUDED
+
+#include <czmq.h>
+#include <jansson.h>
+#include "ht_config.h"
+#include "ht_store.h"
+
+typedef struct _ht_service_t ht_service_t;
+
+//  What the service asks of its owner
+typedef struct {
+    //  A PUT stored new current versions: tell the neighbours
+    void (*wrote) (void *arg);
+    //  The node's own part of STATUS (peers, counters); the service adds
+    //  the store's part. The caller owns the result.
+    json_t *(*status) (void *arg);
+    void *arg;
+} ht_service_io_t;
+
+//  A service over store and config (both borrowed). The caller owns it.
+ht_service_t *ht_service_new (ht_store_t *store, const ht_config_t *config,
+                              ht_service_io_t io);
+
+//  Destroy the service and set the pointer to NULL
+void ht_service_destroy (ht_service_t **self_p);
+
+//  Answer one request (its frames after the routing id; consumed) from a
+//  client whose CURVE key authenticated as user (hex Ed25519). Returns the
+//  reply's frames (the caller owns them, and prepends the routing id).
+//  now is the monotonic clock in ms.
+zmsg_t *ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p,
+                           int64_t now);
+
+//  The store's part of the node's status, added to status (records per
+//  kind, quarantine by reason, conflicts, epoch, last sequence)
+void ht_service_store_status (ht_service_t *self, json_t *status);
+
+//  Requests refused as over the client's rate, and malformed or unknown
+uint64_t ht_service_rate_limited (const ht_service_t *self);
+uint64_t ht_service_protocol_errors (const ht_service_t *self);
+
+#endif
