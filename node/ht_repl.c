@@ -193,32 +193,24 @@ ht_repl_wrote (ht_repl_t *self)
 //  Serving a PULL
 
 typedef struct {
-    const ht_peer_t *peer;          //  who pulls
     zmsg_t *records;                //  frames to send
     size_t count;                   //  records in it
     size_t max;                     //  records wanted
-    uint64_t last_examined;         //  the cursor to hand back
     bool stopped;                   //  the batch filled up
 } s_serve_t;
 
-//  One entry of our change log: send it if the puller should hold it
+//  One change the puller should hold (the store filtered by the holder
+//  rule and the origin already): add it, or stop when the batch is full
 static int
 s_serve_change (void *arg, uint64_t seq, const uint8_t *data, size_t size,
                 const char *origin)
 {
+    (void) seq; (void) origin;
     s_serve_t *serve = (s_serve_t *) arg;
     if (serve->count >= serve->max) {
         serve->stopped = true;
         return 1;
     }
-    serve->last_examined = seq;
-    //  Never echo a record back to the peer it came from
-    if (origin && streq (origin, ht_peer_name (serve->peer)))
-        return 0;
-    ht_record_head_t head;
-    if (ht_record_peek (data, size, &head) != HT_OK
-    ||  !ht_region_holds (ht_peer_name (serve->peer), head.region, head.scope))
-        return 0;
     zmsg_addmem (serve->records, data, size);
     serve->count++;
     return 0;
@@ -235,8 +227,13 @@ s_serve_pull (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *pull)
     size_t max = pull->max? (size_t) pull->max: (size_t) self->config->batch_records;
     if (max > (size_t) self->config->batch_records)
         max = (size_t) self->config->batch_records;
-    s_serve_t serve = { peer, zmsg_new (), 0, max, cursor, false };
-    int rc = ht_store_changes (self->store, cursor, max * S_SCAN_FACTOR, s_serve_change, &serve);
+    s_serve_t serve = { zmsg_new (), 0, max, false };
+    //  Never echo a record back to the peer it came from; send only what
+    //  it should hold (decided from the log's routing heads)
+    uint64_t last_examined = cursor;
+    int rc = ht_store_changes_for (self->store, cursor, max * S_SCAN_FACTOR,
+                                   ht_peer_name (peer), ht_peer_name (peer),
+                                   s_serve_change, &serve, &last_examined);
     if (rc < 0) {
         HT_ERROR (self->config, "node: cannot read the change log for %s: %s",
                   ht_peer_label (peer), ht_strerror (rc));
@@ -252,8 +249,8 @@ s_serve_pull (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *pull)
     batch.has_epoch = true;
     batch.from = cursor;
     batch.has_from = true;
-    batch.cursor = serve.last_examined;
-    batch.more = serve.stopped || serve.last_examined < self->last_seq;
+    batch.cursor = last_examined;
+    batch.more = serve.stopped || last_examined < self->last_seq;
     batch.last_seq = self->last_seq;
     ht_peer_sent_records (peer, serve.count);
     HT_DEBUG (self->config, "node: serving %zu records after %" PRIu64 " to %s",

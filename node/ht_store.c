@@ -6,13 +6,18 @@
 //  8-byte big-endian, so LMDB's bytewise key order is numeric order.
 //
 //    rec         kind NUL key -> seq(8) origin_len(1) origin encoded
-//    seq         seq(8) -> kind NUL key      (each entity once, at its
-//                                             latest sequence)
+//    seq         seq(8) -> region(12) scope(12) flags(1) origin_len(1)
+//                          origin kind NUL key [hlc author digest]
+//                          (each entity once, at its latest sequence,
+//                          plus its legitimate moves kept in history: the
+//                          routing head of the change log)
 //    hist        kind NUL key NUL hlc(8) author(32) digest(32) -> encoded
 //    idx         "r" NUL kind NUL region NUL key -> ""        (live only)
 //                "f" NUL kind NUL field NUL value NUL key -> ""
 //                "x" NUL <hist key> -> code(4)   (a version the ownership
 //                                                 rule refused: why)
+//                "m" NUL <hist key> -> seq(8)    (a move in history that
+//                                                 stays in the change log)
 //    peer        name -> epoch(16) cursor(8)
 //    quarantine  source NUL id(8) -> code(4) when_ms(8) origin_len(1)
 //                         origin reason_len(2) reason bytes
@@ -28,6 +33,14 @@
 //  order, so every store holding the same versions picks the same
 //  current one whatever the arrival order. Versions judged illegitimate
 //  stay in history with an "x" flag and are counted in "conflicts".
+//
+//  Moves. Replication sends current versions, but a later version may be
+//  legitimate only because of an earlier move (a township moving an elder
+//  from one community to another, then the new community updating it): a
+//  node that never saw the move would judge the update a conflict. So a
+//  legitimate version that changed the entity's region or scope stays in
+//  the change log while in history (seq entry flagged historic, and an
+//  "m" index entry naming its seq), and every holder gets it.
 //
 //  Quarantine is keyed by source first, so the oldest entries of one
 //  source are found at once and dropped when that source exceeds its
@@ -80,7 +93,7 @@
 #include "ht_store_private.h"
 #include "ht_gate.h"
 
-#define S_STORE_FORMAT 2            //  bump when this layout changes
+#define S_STORE_FORMAT 3            //  bump when this layout changes
 #define S_CREATE_MAP_BYTES (1024u * 1024)
 #define S_MAP_ALIGN_BYTES (64u * 1024)
 
@@ -626,4 +639,54 @@ ht_store_release_memory (ht_store_t *self)
         s_unmap_pages (data_path);
     }
     ht_store__cache_forget (self);
+}
+
+int
+ht_store__route_parse (const MDB_val *value, ht_store_route_t *route)
+{
+    const uint8_t *bytes = value->mv_data;
+    if (value->mv_size < HT_STORE_ROUTE_BYTES)
+        return MDB_CORRUPTED;
+    route->historic = bytes [2 * HT_REGION_DIGITS] & HT_STORE_ROUTE_HISTORIC;
+    size_t origin_size = bytes [2 * HT_REGION_DIGITS + 1];
+    size_t suffix_size = route->historic? HT_STORE_HIST_SUFFIX_BYTES: 0;
+    if (origin_size > HT_PEER_NAME_MAX_CHARS
+    ||  value->mv_size < HT_STORE_ROUTE_BYTES + origin_size + 1 + suffix_size)
+        return MDB_CORRUPTED;
+    memcpy (route->region, bytes, HT_REGION_DIGITS);
+    route->region [HT_REGION_DIGITS] = 0;
+    memcpy (route->scope, bytes + HT_REGION_DIGITS, HT_REGION_DIGITS);
+    route->scope [HT_REGION_DIGITS] = 0;
+    memcpy (route->origin, bytes + HT_STORE_ROUTE_BYTES, origin_size);
+    route->origin [origin_size] = 0;
+    route->ekey = bytes + HT_STORE_ROUTE_BYTES + origin_size;
+    route->ekey_size = value->mv_size - HT_STORE_ROUTE_BYTES - origin_size - suffix_size;
+    route->suffix = suffix_size? route->ekey + route->ekey_size: NULL;
+    return 0;
+}
+
+size_t
+ht_store__route_build (const ht_record_t *record, const char *origin,
+                       const uint8_t *ekey, size_t ekey_size, const uint8_t *suffix,
+                       uint8_t *route)
+{
+    size_t origin_size = strlen (origin);
+    if (origin_size > HT_PEER_NAME_MAX_CHARS)
+        origin_size = HT_PEER_NAME_MAX_CHARS;
+    char codes [2 * HT_REGION_BYTES];
+    snprintf (codes, HT_REGION_BYTES, "%-12.12s", ht_record_region (record));
+    snprintf (codes + HT_REGION_DIGITS, HT_REGION_BYTES, "%-12.12s", ht_record_scope (record));
+    memcpy (route, codes, 2 * HT_REGION_DIGITS);
+    size_t used = 2 * HT_REGION_DIGITS;
+    route [used++] = suffix? HT_STORE_ROUTE_HISTORIC: 0;
+    route [used++] = (uint8_t) origin_size;
+    memcpy (route + used, origin, origin_size);
+    used += origin_size;
+    memcpy (route + used, ekey, ekey_size);
+    used += ekey_size;
+    if (suffix) {
+        memcpy (route + used, suffix, HT_STORE_HIST_SUFFIX_BYTES);
+        used += HT_STORE_HIST_SUFFIX_BYTES;
+    }
+    return used;
 }

@@ -177,6 +177,18 @@ typedef int (ht_store_change_fn) (void *arg, uint64_t seq, const uint8_t *data,
 int ht_store_changes (ht_store_t *self, uint64_t after_seq, size_t limit,
                       ht_store_change_fn *fn, void *arg);
 
+//  The changes a node of region holder should hold (ht_region_holds),
+//  not received from skip_origin (NULL: any), after after_seq, in
+//  sequence order, examining at most limit log entries (0: all). The
+//  filter reads only the log's routing heads, so what is skipped costs no
+//  record read. fn returns non-zero to stop before the change it was
+//  given. *last_examined receives the sequence of the last entry
+//  examined (after_seq if none): the cursor to hand back. Returns the
+//  count examined or an error.
+int ht_store_changes_for (ht_store_t *self, uint64_t after_seq, size_t limit,
+                          const char *holder, const char *skip_origin,
+                          ht_store_change_fn *fn, void *arg, uint64_t *last_examined);
+
 //  A peer's stored epoch and cursor; HT_ENOTFOUND if never stored
 int ht_store_peer_get (ht_store_t *self, const char *peer,
                        uint8_t epoch [HT_EPOCH_BYTES], uint64_t *cursor) HT_WUR;

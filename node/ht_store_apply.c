@@ -186,8 +186,13 @@ s_current_put (s_batch_t *batch, const s_item_t *item, const uint8_t *ekey,
     MDB_val old_key = { HT_STORE_U64_BYTES, old_bytes };
     int rc = mdb_put (batch->txn, batch->store->dbi [HT_STORE_DB_REC], &key, &value, 0);
     free (bytes);
+    //  The routing head: what a PULL needs to decide, without the record
+    uint8_t route [HT_STORE_ROUTE_MAX_BYTES];
+    MDB_val route_value = { ht_store__route_build (item->record, batch->origin, ekey,
+                                                   ekey_size, NULL, route), route };
     if (rc == 0)
-        rc = mdb_put (batch->txn, batch->store->dbi [HT_STORE_DB_SEQ], &seq_key, &key, 0);
+        rc = mdb_put (batch->txn, batch->store->dbi [HT_STORE_DB_SEQ], &seq_key,
+                      &route_value, 0);
     if (rc == 0 && old_seq)
         rc = mdb_del (batch->txn, batch->store->dbi [HT_STORE_DB_SEQ], &old_key, NULL);
     if (rc == 0)
@@ -450,8 +455,77 @@ s_current_drop (s_batch_t *batch, const uint8_t *ekey, size_t ekey_size,
     return rc;
 }
 
+//  Is version i a move: legitimate, after a legitimate version of
+//  another region or scope? Holders must see it to judge what follows.
+static bool
+s_is_move (const s_versions_t *versions, size_t i)
+{
+    if (versions->items [i].flag_after)
+        return false;
+    const ht_record_t *record = versions->items [i].record;
+    for (size_t j = i; j-- > 0;)
+        if (!versions->items [j].flag_after) {
+            const ht_record_t *before = versions->items [j].record;
+            return !streq (ht_record_region (before), ht_record_region (record))
+                || !streq (ht_record_scope (before), ht_record_scope (record));
+        }
+    return false;
+}
+
+//  The "m" index key of a version in history: its change-log entry
+static size_t
+s_move_key (const ht_record_t *record, uint8_t key [S_FLAG_KEY_BYTES])
+{
+    size_t used = s_flag_key (record, key);
+    key [0] = 'm';
+    return used;
+}
+
+//  Keep a legitimate move in history in the change log, or take a version
+//  out of it: want says which. reuse_seq (0: none) is a sequence number
+//  just freed by this version, so holders that had it need not get it again.
+static int
+s_move_log (s_batch_t *batch, const ht_record_t *record, bool want, uint64_t reuse_seq)
+{
+    uint8_t key [S_FLAG_KEY_BYTES];
+    size_t used = s_move_key (record, key);
+    if (used == 0)
+        return MDB_BAD_VALSIZE;
+    MDB_dbi idx = batch->store->dbi [HT_STORE_DB_IDX], seqs = batch->store->dbi [HT_STORE_DB_SEQ];
+    MDB_val k = { used, key }, value;
+    int rc = mdb_get (batch->txn, idx, &k, &value);
+    bool has = rc == 0 && value.mv_size == HT_STORE_U64_BYTES;
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    if (has == want)
+        return 0;
+    uint8_t seq_bytes [HT_STORE_U64_BYTES];
+    if (has) {
+        memcpy (seq_bytes, value.mv_data, HT_STORE_U64_BYTES);
+        MDB_val seq_key = { HT_STORE_U64_BYTES, seq_bytes };
+        rc = mdb_del (batch->txn, seqs, &seq_key, NULL);
+        if (rc == 0 || rc == MDB_NOTFOUND)
+            rc = mdb_del (batch->txn, idx, &k, NULL);
+        return rc;
+    }
+    ht_store__put_be64 (seq_bytes, reuse_seq? reuse_seq: ++batch->last_seq);
+    uint8_t ekey [HT_STORE_ENTITY_KEY_BYTES], route [HT_STORE_ROUTE_MAX_BYTES];
+    size_t ekey_size = ht_store__entity_key (ht_record_kind (record), ht_record_key (record), ekey);
+    //  The history key's suffix: after "m" NUL kind NUL key NUL
+    const uint8_t *suffix = key + 2 + ekey_size + 1;
+    MDB_val seq_key = { HT_STORE_U64_BYTES, seq_bytes };
+    MDB_val route_value = { ht_store__route_build (record, "", ekey, ekey_size, suffix, route),
+                            route };
+    MDB_val seq_value = { HT_STORE_U64_BYTES, seq_bytes };
+    rc = mdb_put (batch->txn, seqs, &seq_key, &route_value, 0);
+    if (rc == 0)
+        rc = mdb_put (batch->txn, idx, &k, &seq_value, 0);
+    return rc;
+}
+
 //  Make the judgement so: the old current goes to history, the new one
-//  comes out of it (or is the item), and flags follow the verdicts
+//  comes out of it (or is the item), flags follow the verdicts, and moves
+//  kept in history stay in the change log
 static int
 s_versions_write (s_batch_t *batch, const s_item_t *item, const uint8_t *ekey,
                   size_t ekey_size, s_versions_t *versions, size_t winner,
@@ -478,6 +552,8 @@ s_versions_write (s_batch_t *batch, const s_item_t *item, const uint8_t *ekey,
             promoted.encoded = new->data;
             promoted.encoded_size = new->size;
             rc = s_history_del (batch, new->record);
+            if (rc == 0)
+                rc = s_move_log (batch, new->record, false, 0);
         }
         if (rc == 0)
             rc = s_current_put (batch, &promoted, ekey, ekey_size, old? old_seq: 0);
@@ -488,6 +564,9 @@ s_versions_write (s_batch_t *batch, const s_item_t *item, const uint8_t *ekey,
             rc = s_history_put (batch, item->record, item->encoded, item->encoded_size);
         if (rc == 0)
             rc = s_flag_put (batch, version);
+        if (rc == 0 && version != new)
+            rc = s_move_log (batch, version->record, s_is_move (versions, i),
+                             version == old && new? old_seq: 0);
     }
     return rc;
 }

@@ -38,6 +38,35 @@ struct _ht_store_t {
     ht_certsource_t source;             //  certs through own read txns
 };
 
+//  A seq entry's value, the routing head of the change log: region(12)
+//  scope(12) flags(1) origin_len(1) origin, then the entity key (kind NUL
+//  key), and for a historic entry the version's history key suffix (hlc,
+//  author, digest). Serving a PULL applies the holder rule and echo
+//  suppression from this alone, without touching the record.
+#define HT_STORE_ROUTE_BYTES (2 * HT_REGION_DIGITS + 2)
+#define HT_STORE_ROUTE_HISTORIC 1       //  flags: a version kept in history
+#define HT_STORE_HIST_SUFFIX_BYTES (HT_STORE_U64_BYTES + HT_PUBKEY_BYTES + HT_DIGEST_BYTES)
+typedef struct {
+    char region [HT_REGION_BYTES];                  //  the record's region
+    char scope [HT_REGION_BYTES];                   //  and scope
+    bool historic;                                  //  a history version
+    char origin [HT_PEER_NAME_MAX_CHARS + 1];       //  peer, "" if local
+    const uint8_t *ekey;                            //  entity key (borrowed)
+    size_t ekey_size;                               //  its size
+    const uint8_t *suffix;                          //  historic: hist suffix
+} ht_store_route_t;
+
+//  Build a seq value for record into route (at least
+//  HT_STORE_ROUTE_MAX_BYTES); its size
+#define HT_STORE_ROUTE_MAX_BYTES (HT_STORE_ROUTE_BYTES + HT_PEER_NAME_MAX_CHARS \
+                                  + HT_STORE_ENTITY_KEY_BYTES + HT_STORE_HIST_SUFFIX_BYTES)
+size_t ht_store__route_build (const ht_record_t *record, const char *origin,
+                              const uint8_t *ekey, size_t ekey_size,
+                              const uint8_t *suffix, uint8_t *route);
+
+//  Parse a seq value; MDB_CORRUPTED if it is not one
+int ht_store__route_parse (const MDB_val *value, ht_store_route_t *route);
+
 //  A current version as stored in rec (data borrowed from the txn)
 typedef struct {
     uint64_t seq;                                   //  local sequence

@@ -239,10 +239,48 @@ ht_store_history (ht_store_t *self, const char *kind, const char *key,
     return rc? ht_store__error ("history", rc): count;
 }
 
-//  Walk seq from first_seq, delivering each current version's bytes
+//  The bytes a seq entry stands for: the entity's current version, or a
+//  move kept in history
 static int
-s_changes_walk (ht_store_t *self, MDB_txn *txn, uint64_t first_seq,
-                size_t limit, ht_store_change_fn *fn, void *arg, int *count)
+s_change_load (ht_store_t *self, MDB_txn *txn, uint64_t seq, const ht_store_route_t *route,
+               MDB_val *data)
+{
+    if (route->historic) {
+        uint8_t key [HT_STORE_ENTITY_KEY_BYTES + 1 + HT_STORE_HIST_SUFFIX_BYTES];
+        if (route->ekey_size > HT_STORE_ENTITY_KEY_BYTES)
+            return MDB_CORRUPTED;
+        memcpy (key, route->ekey, route->ekey_size);
+        key [route->ekey_size] = 0;
+        memcpy (key + route->ekey_size + 1, route->suffix, HT_STORE_HIST_SUFFIX_BYTES);
+        MDB_val k = { route->ekey_size + 1 + HT_STORE_HIST_SUFFIX_BYTES, key };
+        return mdb_get (txn, self->dbi [HT_STORE_DB_HIST], &k, data);
+    }
+    ht_store_current_t current;
+    int rc = ht_store__current_get (self, txn, route->ekey, route->ekey_size, &current);
+    if (rc == 0 && current.seq != seq)
+        rc = MDB_CORRUPTED;
+    if (rc == 0) {
+        data->mv_data = (void *) current.data;
+        data->mv_size = current.size;
+    }
+    return rc;
+}
+
+//  What a walk of the change log delivers
+typedef struct {
+    const char *holder;             //  only records a node of this region holds
+    const char *skip_origin;        //  and not received from this peer
+    size_t limit;                   //  examine at most this many, 0: all
+    ht_store_change_fn *fn;         //  callback (may be NULL)
+    void *arg;
+    bool count_stopper;             //  count the entry fn stopped at
+    int examined;                   //  entries examined
+    uint64_t last_examined;         //  the last one's sequence
+} s_walk_t;
+
+//  Walk seq from first_seq, delivering each change that passes the filter
+static int
+s_changes_walk (ht_store_t *self, MDB_txn *txn, uint64_t first_seq, s_walk_t *walk)
 {
     uint8_t first [HT_STORE_U64_BYTES];
     ht_store__put_be64 (first, first_seq);
@@ -251,43 +289,70 @@ s_changes_walk (ht_store_t *self, MDB_txn *txn, uint64_t first_seq,
     int rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_SEQ], &cursor);
     if (rc == 0)
         rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
-    bool stop = false;
-    while (rc == 0 && !stop && (limit == 0 || (size_t) *count < limit)) {
-        ht_store_current_t current;
-        rc = key.mv_size == HT_STORE_U64_BYTES? 0: MDB_CORRUPTED;
-        if (rc == 0)
-            rc = ht_store__current_get (self, txn, value.mv_data, value.mv_size,
-                                        &current);
-        if (rc == 0 && current.seq != ht_store__get_be64 (key.mv_data))
-            rc = MDB_CORRUPTED;
-        if (rc == 0) {
-            (*count)++;
-            stop = fn && fn (arg, current.seq, current.data, current.size,
-                             current.origin) != 0;
-            rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+    while (rc == 0 && (walk->limit == 0 || (size_t) walk->examined < walk->limit)) {
+        ht_store_route_t route;
+        rc = key.mv_size == HT_STORE_U64_BYTES? ht_store__route_parse (&value, &route)
+                                              : MDB_CORRUPTED;
+        if (rc)
+            break;
+        uint64_t seq = ht_store__get_be64 (key.mv_data);
+        bool wanted = (!walk->holder || ht_region_holds (walk->holder, route.region, route.scope))
+                   && (!walk->skip_origin || !streq (route.origin, walk->skip_origin));
+        MDB_val data = { 0, NULL };
+        if (wanted)
+            rc = s_change_load (self, txn, seq, &route, &data);
+        if (rc)
+            break;
+        if (wanted && walk->fn
+        &&  walk->fn (walk->arg, seq, data.mv_data, data.mv_size, route.origin) != 0) {
+            walk->examined += walk->count_stopper;
+            break;                  //  not consumed: the caller stopped before it
         }
+        walk->examined++;
+        walk->last_examined = seq;
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
     }
     if (cursor)
         mdb_cursor_close (cursor);
     return rc == MDB_NOTFOUND? 0: rc;
 }
 
+//  Run a walk in a read transaction; the count examined or an error
+static int
+s_changes (ht_store_t *self, uint64_t after_seq, s_walk_t *walk)
+{
+    if (!self)
+        return HT_EINVAL;
+    walk->last_examined = after_seq;
+    if (after_seq == UINT64_MAX)
+        return 0;
+    MDB_txn *txn = NULL;
+    int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = s_changes_walk (self, txn, after_seq + 1, walk);
+    if (txn)
+        mdb_txn_abort (txn);
+    return rc? ht_store__error ("changes", rc): walk->examined;
+}
+
 int
 ht_store_changes (ht_store_t *self, uint64_t after_seq, size_t limit,
                   ht_store_change_fn *fn, void *arg)
 {
-    if (!self)
-        return HT_EINVAL;
-    if (after_seq == UINT64_MAX)
-        return 0;
-    int count = 0;
-    MDB_txn *txn = NULL;
-    int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
-    if (rc == 0)
-        rc = s_changes_walk (self, txn, after_seq + 1, limit, fn, arg, &count);
-    if (txn)
-        mdb_txn_abort (txn);
-    return rc? ht_store__error ("changes", rc): count;
+    s_walk_t walk = { NULL, NULL, limit, fn, arg, true, 0, 0 };
+    return s_changes (self, after_seq, &walk);
+}
+
+int
+ht_store_changes_for (ht_store_t *self, uint64_t after_seq, size_t limit,
+                      const char *holder, const char *skip_origin,
+                      ht_store_change_fn *fn, void *arg, uint64_t *last_examined)
+{
+    s_walk_t walk = { holder, skip_origin, limit, fn, arg, false, 0, 0 };
+    int rc = s_changes (self, after_seq, &walk);
+    if (last_examined)
+        *last_examined = walk.last_examined;
+    return rc;
 }
 
 int

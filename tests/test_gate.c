@@ -3,6 +3,7 @@
 //  legitimate writer relies on), played against a real store, and names
 //  the reason it must be refused with. docs/security.md lists the rules;
 //  every rule there has a test here.
+#include <czmq.h>
 #include <sodium.h>
 #include "ht_fixture.h"
 #include "ht_gate.h"
@@ -519,6 +520,68 @@ START_TEST (a_late_earlier_version_is_judged_again_with_those_after_it)
 }
 END_TEST
 
+//  Collect a store's changes (as a replica would receive them)
+typedef struct {
+    zlistx_t *chunks;
+} s_changes_t;
+
+static int
+s_collect_change (void *arg, uint64_t seq, const uint8_t *data, size_t size,
+                  const char *origin)
+{
+    (void) seq; (void) origin;
+    zlistx_add_end (((s_changes_t *) arg)->chunks, zchunk_new (data, size));
+    return 0;
+}
+
+START_TEST (a_move_in_history_stays_in_the_change_log_so_every_holder_judges_alike)
+{
+    s_env_t township, county;
+    s_env_init (&township, HT_FIXTURE_TOWNSHIP);
+    s_env_init (&county, HT_FIXTURE_COUNTY);
+    ht_record_t *versions [5];
+    size_t count = s_contested (&township, versions);
+    //  The county saw A's first version; then it was cut off while the
+    //  township moved the elder to B and B updated it
+    ck_assert_int_eq (s_apply (&county, versions [0]), HT_OK);
+    ck_assert_int_eq (s_apply (&township, versions [0]), HT_OK);
+    uint64_t seen = ht_store_last_seq (township.store);
+    ck_assert_int_eq (s_apply (&township, versions [2]), HT_OK);
+    ck_assert_int_eq (s_apply (&township, versions [4]), HT_OK);
+    //  What the county pulls after its cursor: the move (now history)
+    //  and B's update, not just the current version
+    s_changes_t changes = { zlistx_new () };
+    zlistx_set_destructor (changes.chunks, (zlistx_destructor_fn *) zchunk_destroy);
+    uint64_t last = 0;
+    ck_assert_int_eq (ht_store_changes_for (township.store, seen, 0, HT_FIXTURE_COUNTY, NULL,
+                                            s_collect_change, &changes, &last), 2);
+    ck_assert_uint_eq (last, ht_store_last_seq (township.store));
+    for (zchunk_t *chunk = zlistx_first (changes.chunks); chunk; chunk = zlistx_next (changes.chunks)) {
+        const uint8_t *data [1] = { zchunk_data (chunk) };
+        size_t size = zchunk_size (chunk);
+        uint8_t epoch [HT_EPOCH_BYTES] = { 7 };
+        ht_origin_t origin = { .peer = HT_FIXTURE_TOWNSHIP, .epoch = epoch, .cursor = 1 };
+        ck_assert_int_eq (ht_store_apply_encoded (county.store, data, &size, 1, &origin,
+                                                  NULL, NULL), 0);
+    }
+    //  Both judge B's update current
+    ck_assert (s_current_by (&county, "elder", ht_record_key (versions [0]),
+                             s_key (&county, HT_FIXTURE_COMMUNITY_B_KEY)));
+    ck_assert (s_current_by (&township, "elder", ht_record_key (versions [0]),
+                             s_key (&township, HT_FIXTURE_COMMUNITY_B_KEY)));
+    ck_assert_uint_eq (ht_store_counter (county.store, "conflicts"), 0);
+    //  Community A (the old owner) holds none of it now: the moved
+    //  versions are not A's to hold
+    ck_assert_int_eq (ht_store_changes_for (township.store, seen, 0, HT_FIXTURE_COMMUNITY_A,
+                                            NULL, NULL, NULL, NULL), 2);
+    zlistx_destroy (&changes.chunks);
+    for (size_t i = 0; i < count; i++)
+        ht_record_destroy (&versions [i]);
+    s_env_destroy (&county);
+    s_env_destroy (&township);
+}
+END_TEST
+
 //  --------------------------------------------------------------------------
 //  Ingest freshness and the clock
 
@@ -733,6 +796,7 @@ gate_suite (void)
     tcase_add_test (ownership, a_community_cannot_overwrite_or_tombstone_its_neighbours_elder);
     tcase_add_test (ownership, every_arrival_order_gives_the_same_current_version_and_conflicts);
     tcase_add_test (ownership, a_late_earlier_version_is_judged_again_with_those_after_it);
+    tcase_add_test (ownership, a_move_in_history_stays_in_the_change_log_so_every_holder_judges_alike);
     suite_add_tcase (suite, ownership);
     TCase *clock = tcase_create ("freshness");
     tcase_add_test (clock, a_local_write_must_be_fresh_and_a_replicated_one_need_not);
