@@ -458,6 +458,24 @@ s_load_leaf (s_loader_t *self, const char *path, const char *value)
     return s_set (self->config, key, value, self->error, self->error_size);
 }
 
+//  path = prefix "/" name (or name alone at the root); false if it does
+//  not fit (checked by length, not by snprintf's truncation, which
+//  optimizing compilers rightly warn about)
+static bool
+s_join_path (char *path, size_t size, const char *prefix, const char *name)
+{
+    size_t prefix_size = strlen (prefix), name_size = strlen (name);
+    size_t total = prefix_size + (prefix_size? 1: 0) + name_size;
+    if (total >= size)
+        return false;
+    memcpy (path, prefix, prefix_size);
+    if (prefix_size)
+        path [prefix_size++] = '/';
+    memcpy (path + prefix_size, name, name_size);
+    path [total] = 0;
+    return true;
+}
+
 //  Walk the children of item, whose path is prefix ("" at the root)
 static int
 s_load_children (s_loader_t *self, zconfig_t *item, const char *prefix, int depth)
@@ -465,11 +483,10 @@ s_load_children (s_loader_t *self, zconfig_t *item, const char *prefix, int dept
     for (zconfig_t *child = zconfig_child (item); child; child = zconfig_next (child)) {
         char path [S_PATH_MAX_CHARS + 1];
         const char *value = zconfig_value (child)? zconfig_value (child): "";
-        int length = snprintf (path, sizeof path, "%s%s%s", prefix, *prefix? "/": "",
-                               zconfig_name (child));
-        if (length < 0 || (size_t) length >= sizeof path || depth >= S_MAX_DEPTH)
+        if (!s_join_path (path, sizeof path, prefix, zconfig_name (child))
+        ||  depth >= S_MAX_DEPTH)
             return s_fail (self->error, self->error_size, HT_ECONFIG,
-                           "%.60s...: unknown key (nested too deep)", path);
+                           "%.60s...: unknown key (nested too deep)", prefix);
         int rc = 0;
         if (!zconfig_child (child))
             rc = s_load_leaf (self, path, value);
