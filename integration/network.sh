@@ -46,6 +46,8 @@ node_pid () { echo "${network_pid_of[$1]}"; }
 node_log () { echo "$work/$1.log"; }
 
 #  network_add REGION [PARENT] [NAME]: a node with its key and certificate
+#  (valid from NETWORK_NOT_BEFORE, ms since 1970, if set: a scenario that
+#  signs back-dated records needs chains valid at those times)
 network_add () {
     local region="$1" parent="${2:-}" name="${3:-$1}"
     network_regions+=("$region")
@@ -53,7 +55,8 @@ network_add () {
     network_name_of[$region]="$name"
     make_key "$region" "$name"
     [ -f net.idkey ] || "$HUTONG" keygen --idkey --out net.idkey >/dev/null
-    make_cert "${parent:-$region}" "$region" "$region" --name "$name"
+    make_cert "${parent:-$region}" "$region" "$region" --name "$name" \
+        ${NETWORK_NOT_BEFORE:+--not-before "$NETWORK_NOT_BEFORE"}
 }
 
 #  network_chain ROOT CHILD GRANDCHILD ...: each the parent of the next

@@ -483,6 +483,7 @@ ht_store_open (const char *path, size_t map_bytes, int *error)
     if (!self || ht_store__certs_init (self) != 0)
         goto cleanup;
     self->quarantine_max_entries = HT_STORE_QUARANTINE_ENTRIES;
+    self->verbose = true;
     self->quarantine_max_bytes = HT_STORE_QUARANTINE_BYTES;
 
     size_t initial = s_map_align (map_bytes? map_bytes: HT_STORE_DEFAULT_MAP_BYTES);
@@ -552,6 +553,12 @@ ht_store_set_map_limit (ht_store_t *self, size_t max_bytes)
 }
 
 void
+ht_store_set_verbose (ht_store_t *self, bool verbose)
+{
+    self->verbose = verbose;
+}
+
+void
 ht_store_set_quarantine_limits (ht_store_t *self, uint64_t max_entries,
                                 uint64_t max_bytes)
 {
@@ -618,7 +625,7 @@ s_unmap_pages (const char *path)
         if (sscanf (line, "%lx-%lx %*s %*s %*s %*s %4095s", &start, &end, name) == 3
         &&  streq (name, path)
         &&  madvise ((void *) start, end - start, MADV_DONTNEED) != 0)
-            zsys_debug ("store: madvise %s: %s", path, strerror (errno));
+            zsys_debug ("store: madvise %s: %s", path, strerror (errno));   //  never in production: see ht_store_release_memory
     }
     if (maps)
         fclose (maps);

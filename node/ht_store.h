@@ -65,6 +65,11 @@ void ht_store_set_map_limit (ht_store_t *self, size_t max_bytes);
 int ht_store_set_ingest_window (ht_store_t *self, uint64_t behind_ms,
                                 uint64_t ahead_ms) HT_WUR;
 
+//  Log informational lines and warnings (a grown map, an equivocating
+//  author) or only errors; a node sets this from its log/level. On by
+//  default.
+void ht_store_set_verbose (ht_store_t *self, bool verbose);
+
 //  Bound quarantine per source (peer, "local", or a client label):
 //  entries and bytes. When a source exceeds either, its oldest entries
 //  are dropped and counted ("quarantine_dropped"). Defaults:

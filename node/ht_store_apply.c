@@ -574,11 +574,12 @@ s_versions_write (s_batch_t *batch, const s_item_t *item, const uint8_t *ekey,
 //  Warn when an author signed two different versions at one hlc: both
 //  are kept (the digest orders them), but it means a broken or stolen key
 static void
-s_check_equivocation (const s_versions_t *versions, const ht_record_t *incoming)
+s_check_equivocation (const s_versions_t *versions, const ht_record_t *incoming,
+                      bool verbose)
 {
     for (size_t i = 0; i < versions->count; i++) {
         const ht_record_t *other = versions->items [i].record;
-        if (other != incoming && ht_record_hlc (incoming) == ht_record_hlc (other)
+        if (verbose && other != incoming && ht_record_hlc (incoming) == ht_record_hlc (other)
         &&  memcmp (ht_record_author (incoming), ht_record_author (other),
                     HT_PUBKEY_BYTES) == 0)
             zsys_warning ("store: %s/%s: one author signed two versions at one hlc",
@@ -630,7 +631,7 @@ s_merge (s_batch_t *batch, const s_item_t *item, int *code)
         //  The item's record stays the item's: the list only borrows it
         mine->record = item->record;
         mine->incoming = true;
-        s_check_equivocation (&versions, item->record);
+        s_check_equivocation (&versions, item->record, batch->store->verbose);
         qsort (versions.items, versions.count, sizeof (s_version_t), s_version_compare);
         size_t winner = s_versions_judge (batch, &versions);
         rc = s_versions_write (batch, item, ekey, ekey_size, &versions, winner, old_seq);
@@ -932,7 +933,8 @@ s_map_grow (ht_store_t *self)
         zsys_error ("store: cannot grow map to %zu bytes: %s", next, mdb_strerror (rc));
         return -1;
     }
-    zsys_info ("store: map full, grown to %zu bytes", next);
+    if (self->verbose)
+        zsys_info ("store: map full, grown to %zu bytes", next);
     return 0;
 }
 
@@ -977,9 +979,8 @@ s_apply_items (ht_store_t *self, const s_item_t *items, size_t count,
         return ht_store__error ("batch not applied", rc);
     if (stats)
         *stats = batch.stats;
-    if (batch.stats.quarantined)
-        zsys_warning ("store: %zu of %zu records from %s quarantined",
-                      batch.stats.quarantined, count, batch.qsource);
+    //  What was quarantined is the caller's to report (stats and results):
+    //  a node logs it at its configured level, hutong put per line
     return 0;
 }
 

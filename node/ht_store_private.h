@@ -33,6 +33,7 @@ struct _ht_store_t {
     size_t map_limit;                   //  cap on map growth, 0: none
     uint64_t quarantine_max_entries;    //  per source
     uint64_t quarantine_max_bytes;      //  per source
+    bool verbose;                       //  log info and warnings (errors always)
     zhashx_t *certs;                    //  hex pubkey -> s_cert_entry_t
     uint64_t certs_gen;                 //  meta certgen the cache reflects
     ht_certsource_t source;             //  certs through own read txns

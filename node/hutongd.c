@@ -136,6 +136,7 @@ s_open_store (const ht_config_t *config)
         //  The window lives in the store, so hutong put --store on this
         //  store applies the same one
         ht_store_set_map_limit (store, config->map_limit_bytes);
+        ht_store_set_verbose (store, ht_config_log_enabled (config, "warning"));
         ht_store_set_quarantine_limits (store, (uint64_t) config->quarantine_entries,
                                         config->quarantine_bytes);
         return store;
