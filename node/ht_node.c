@@ -17,6 +17,8 @@
 #include "ht_zap.h"
 
 #define S_REST_MS 2000              //  quiet this long = at rest
+#define S_RETRY_MS 30000            //  retry quarantine at least this often
+#define S_RETRY_MAX 1000            //  ... at most this many records at once
 
 //  Frames: every socket closes a connection that sends a frame over
 //  HT_MSG_MAX_FRAME_BYTES, twice the largest record, so one record frame
@@ -67,6 +69,8 @@ typedef struct {
     uint64_t protocol_errors;           //  malformed messages on our sockets
     int64_t last_activity_ms;           //  last batch applied or served
     bool released;                      //  memory given back since then
+    int64_t retried_ms;                 //  when quarantine was last retried
+    uint64_t retried_certgen;           //  the certificates it saw then
 } s_node_t;
 
 static int64_t
@@ -398,13 +402,33 @@ s_release_at_rest (s_node_t *self)
     self->released = true;
 }
 
+//  Records quarantined for a cause that can go away (a certificate not
+//  yet arrived, our clock behind, an unknown schema version) are tried
+//  again when certificates change, and every S_RETRY_MS otherwise
+static void
+s_retry_quarantine (s_node_t *self, int64_t now)
+{
+    uint64_t certgen = ht_store_counter (self->store, "certgen");
+    if (certgen == self->retried_certgen && now - self->retried_ms < S_RETRY_MS)
+        return;
+    self->retried_certgen = certgen;
+    self->retried_ms = now;
+    int stored = ht_store_quarantine_retry (self->store, S_RETRY_MAX);
+    if (stored > 0) {
+        HT_INFO (&self->config, "node: %d quarantined records admitted on retry", stored);
+        ht_repl_wrote (self->repl);
+    }
+}
+
 static int
 s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop; (void) timer_id;
     s_node_t *self = (s_node_t *) arg;
+    int64_t now = s_now ();
     s_release_at_rest (self);
-    ht_repl_tick (self->repl, s_now ());
+    s_retry_quarantine (self, now);
+    ht_repl_tick (self->repl, now);
     return 0;
 }
 
@@ -513,6 +537,7 @@ s_node_new (zsock_t *pipe, const ht_config_t *config, ht_store_t *store)
     self->store = store;
     self->loop = zloop_new ();
     self->retry_timer = -1;
+    self->retried_certgen = UINT64_MAX;     //  retry once at start (an upgrade)
     if (s_load_keys (self))
         return self;
     ht_repl_io_t repl_io = { s_repl_send, s_reconnect, s_repl_applied, self };

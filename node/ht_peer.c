@@ -177,8 +177,10 @@ ht_peer_batch_check (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
             memcpy (self->epoch, epoch, HT_MSG_EPOCH_BYTES);
             self->cursor = 0;
         }
-        //  It answers the outstanding PULL if that asked from here
-        if (self->pulling && self->pull_from == self->cursor)
+        //  It answers the outstanding PULL if that asked from here; a PULL
+        //  naming an epoch not the sender's is served from zero, so a
+        //  batch of a new epoch answers it wherever it asked from
+        if (self->pulling && (!same_epoch || self->pull_from == self->cursor))
             self->pulling = false;
         return HT_PEER_BATCH_APPLY;
     }

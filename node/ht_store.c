@@ -87,6 +87,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <czmq.h>
 #include <sodium.h>
@@ -484,6 +485,10 @@ ht_store_open (const char *path, size_t map_bytes, int *error)
         goto cleanup;
     self->quarantine_max_entries = HT_STORE_QUARANTINE_ENTRIES;
     self->verbose = true;
+    //  Signature checks are most of a batch's cost: one verifier per
+    //  further core, up to three, kept for the store's life
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    self->verifiers = ht_pool_new (cores > 1? (size_t) (cores - 1 < 3? cores - 1: 3): 0);
     self->quarantine_max_bytes = HT_STORE_QUARANTINE_BYTES;
 
     size_t initial = s_map_align (map_bytes? map_bytes: HT_STORE_DEFAULT_MAP_BYTES);
@@ -508,6 +513,7 @@ ht_store_destroy (ht_store_t **self_p)
     if (self->env)
         mdb_env_close (self->env);
     zhashx_destroy (&self->certs);
+    ht_pool_destroy (&self->verifiers);
     sodium_memzero (self, sizeof *self);
     free (self);
     *self_p = NULL;

@@ -81,6 +81,15 @@ void ht_store_set_quarantine_limits (ht_store_t *self, uint64_t max_entries,
 //  before_ms (any if 0). Returns the count removed, or an error.
 int ht_store_quarantine_purge (ht_store_t *self, int code, uint64_t before_ms);
 
+//  Try quarantined records from neighbours again whose cause can go away
+//  — a certificate that had not arrived (no_cert), a timestamp ahead of
+//  our clock (clock: ours may have been behind) — at most max of them
+//  (0: all).
+//  Each one admitted now leaves quarantine in the same transaction and is
+//  stored as if it had just come from its neighbour; the others stay as
+//  they were. Returns how many were stored, or an error.
+int ht_store_quarantine_retry (ht_store_t *self, size_t max);
+
 //  A store counter: "conflicts" (versions flagged by the ownership rule),
 //  "quarantine_dropped"; 0 if never written
 uint64_t ht_store_counter (ht_store_t *self, const char *name);

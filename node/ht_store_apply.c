@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <unistd.h>
 #include "ht_store_private.h"
 #include "ht_hlc.h"
@@ -14,7 +13,7 @@
 
 #define S_QUARANTINE_MAX_DATA_BYTES (64u * 1024)
 #define S_PARALLEL_MIN_ITEMS 64     //  smaller batches verify on one thread
-#define S_MAX_THREADS 4
+#define S_MAX_THREADS 4             //  the verifier pool's threads and this one
 
 //  One input of a batch, prepared once before the first attempt
 typedef struct {
@@ -30,6 +29,9 @@ typedef struct {
     const char *reason;             //  static text for error
     int verified;                   //  signature check: 0 valid, or error
     const char *verify_reason;      //  its reason
+    const uint8_t *qkey;            //  retried from quarantine: its entry's key
+    size_t qkey_size;               //  its size
+    size_t qsize;                   //  the entry's size
 } s_item_t;
 
 //  The state of one attempt at a batch
@@ -47,6 +49,8 @@ typedef struct {
     ht_gate_t gate;                 //  the admission gate, over source
     ht_gate_path_t path;            //  how these records reach us
     const char *qsource;            //  quarantine source label
+    bool retry;                     //  retrying quarantined input: refusals
+                                    //  stay where they are, no cursor moves
     int fatal;                      //  LMDB error met inside a callback
     ht_apply_stats_t stats;         //  what the batch did
 } s_batch_t;
@@ -801,10 +805,19 @@ s_batch_item (s_batch_t *batch, const s_item_t *item, int *code)
         *code = s_admit (batch, item, &reason);
     if (batch->fatal)
         return batch->fatal;
+    if (*code != 0 && batch->retry)
+        return 0;                   //  still refused: its entry stays
     if (*code != 0)
         return s_quarantine_put (batch, item, *code,
                                  reason? reason: ht_strerror (*code));
     int rc = s_merge (batch, item, code);
+    if (rc == 0 && item->qkey) {
+        //  Admitted at last: out of quarantine, in the same transaction
+        MDB_val key = { item->qkey_size, (void *) item->qkey };
+        rc = mdb_del (batch->txn, batch->store->dbi [HT_STORE_DB_QUARANTINE], &key, NULL);
+        if (rc == 0)
+            rc = s_quarantine_count (batch, batch->qsource, -1, item->qsize, false);
+    }
     return batch->fatal? batch->fatal: rc;
 }
 
@@ -879,7 +892,7 @@ s_batch_end (s_batch_t *batch, const ht_origin_t *origin)
                                      batch->quarantine_dropped);
     if (rc == 0)
         rc = s_counts_write (batch);
-    if (rc == 0 && origin && origin->peer) {
+    if (rc == 0 && origin && origin->peer && !batch->retry) {
         uint8_t bytes [HT_STORE_PEER_VALUE_BYTES];
         memcpy (bytes, origin->epoch, HT_EPOCH_BYTES);
         ht_store__put_be64 (bytes + HT_EPOCH_BYTES, origin->cursor);
@@ -953,11 +966,13 @@ s_origin_valid (const ht_origin_t *origin)
 //  Apply prepared items, growing the map and retrying while it is full
 static int
 s_apply_items (ht_store_t *self, const s_item_t *items, size_t count,
-               const ht_origin_t *origin, ht_apply_stats_t *stats, int *results)
+               const ht_origin_t *origin, ht_apply_stats_t *stats, int *results,
+               bool retry)
 {
     s_batch_t batch;
     memset (&batch, 0, sizeof batch);
     batch.store = self;
+    batch.retry = retry;
     batch.origin = origin && origin->peer? origin->peer: "";
     batch.path = origin && origin->peer? HT_GATE_REPLICATED
                : origin && origin->import? HT_GATE_IMPORT: HT_GATE_INGEST;
@@ -1033,40 +1048,32 @@ typedef struct {
     size_t count;                   //  how many
 } s_share_t;
 
-static void *
+static void
 s_prepare_share (void *arg)
 {
     s_share_t *share = (s_share_t *) arg;
     for (size_t i = 0; i < share->count; i++)
         s_item_prepare (&share->items [i]);
-    return NULL;
 }
 
-//  Prepare every item, on up to S_MAX_THREADS threads (this one included)
+//  Prepare every item: small batches on this thread, larger ones in
+//  shares across the store's verifier threads and this one
 static void
-s_items_prepare (s_item_t *items, size_t count)
+s_items_prepare (ht_store_t *self, s_item_t *items, size_t count)
 {
-    long cores = sysconf (_SC_NPROCESSORS_ONLN);
-    size_t threads = count < S_PARALLEL_MIN_ITEMS || cores < 2? 1
-                   : (size_t) (cores < S_MAX_THREADS? cores: S_MAX_THREADS);
+    size_t threads = count < S_PARALLEL_MIN_ITEMS? 1: ht_pool_size (self->verifiers) + 1;
+    if (threads > S_MAX_THREADS)
+        threads = S_MAX_THREADS;
     s_share_t shares [S_MAX_THREADS];
-    pthread_t workers [S_MAX_THREADS];
-    bool started [S_MAX_THREADS] = { false };
+    void *args [S_MAX_THREADS];
     size_t per_thread = (count + threads - 1) / threads, offset = 0;
     for (size_t t = 0; t < threads; t++) {
         shares [t].items = items + offset;
         shares [t].count = offset + per_thread <= count? per_thread: count - offset;
         offset += shares [t].count;
-        //  Share 0 runs here; a thread that cannot start runs here too
-        if (t > 0)
-            started [t] = pthread_create (&workers [t], NULL, s_prepare_share, &shares [t]) == 0;
+        args [t] = &shares [t];
     }
-    s_prepare_share (&shares [0]);
-    for (size_t t = 1; t < threads; t++)
-        if (started [t])
-            pthread_join (workers [t], NULL);
-        else
-            s_prepare_share (&shares [t]);
+    ht_pool_run (self->verifiers, s_prepare_share, args, threads);
 }
 
 static void
@@ -1095,8 +1102,8 @@ ht_store_apply (ht_store_t *self, ht_record_t *const *records, size_t count,
         return HT_ENOMEM;
     for (size_t i = 0; i < count; i++)
         items [i].record = records [i];
-    s_items_prepare (items, count);
-    int code = s_apply_items (self, items, count, origin, stats, results);
+    s_items_prepare (self, items, count);
+    int code = s_apply_items (self, items, count, origin, stats, results, false);
     s_items_destroy (items, count);
     return code;
 }
@@ -1120,8 +1127,8 @@ ht_store_apply_encoded (ht_store_t *self, const uint8_t *const *data,
         items [i].size = sizes [i];
         items [i].from_bytes = true;
     }
-    s_items_prepare (items, count);
-    int code = s_apply_items (self, items, count, origin, stats, results);
+    s_items_prepare (self, items, count);
+    int code = s_apply_items (self, items, count, origin, stats, results, false);
     s_items_destroy (items, count);
     return code;
 }
@@ -1234,4 +1241,123 @@ ht_store_quarantine_purge (ht_store_t *self, int code, uint64_t before_ms)
     if (batch.txn)
         mdb_txn_abort (batch.txn);
     return rc? ht_store__error ("cannot purge quarantine", rc): purged;
+}
+
+//  --------------------------------------------------------------------------
+//  Retrying quarantine
+
+//  A quarantined input to try again (copied out of the read transaction)
+typedef struct {
+    uint8_t key [HT_PEER_NAME_MAX_CHARS + 1 + HT_STORE_U64_BYTES];
+    size_t key_size;
+    size_t entry_size;
+    char source [HT_PEER_NAME_MAX_CHARS + 1];
+    uint8_t *data;
+    size_t size;
+} s_retry_t;
+
+static void
+s_retry_destroy (s_retry_t **self_p)
+{
+    if (*self_p) {
+        free ((*self_p)->data);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+//  Refusals whose cause can go away: a certificate that had not arrived
+//  yet, a timestamp ahead of our clock (ours may have been behind)
+static bool
+s_retryable (int code)
+{
+    return code == HT_ENOCERT || code == HT_ECLOCK;
+}
+
+//  Collect up to max retryable entries from neighbours, in key order
+static int
+s_retry_collect (ht_store_t *self, size_t max, zlistx_t *list)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cursor = NULL;
+    MDB_val key, value;
+    int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_QUARANTINE], &cursor);
+    MDB_cursor_op step = MDB_FIRST;
+    while (rc == 0 && zlistx_size (list) < max
+       &&  (rc = mdb_cursor_get (cursor, &key, &value, step)) == 0) {
+        step = MDB_NEXT;
+        ht_store_qentry_t entry;
+        //  Only a neighbour's records: a local writer was told at once
+        if (ht_store__quarantine_parse (&value, &entry) || !s_retryable (entry.code)
+        ||  !ht_region_valid (entry.origin) || key.mv_size > HT_PEER_NAME_MAX_CHARS + 9)
+            continue;
+        s_retry_t *retry = (s_retry_t *) zmalloc (sizeof (s_retry_t));
+        memcpy (retry->key, key.mv_data, key.mv_size);
+        retry->key_size = key.mv_size;
+        retry->entry_size = value.mv_size;
+        snprintf (retry->source, sizeof retry->source, "%s", entry.origin);
+        retry->data = malloc (entry.size? entry.size: 1);
+        memcpy (retry->data, entry.data, entry.size);
+        retry->size = entry.size;
+        zlistx_add_end (list, retry);
+    }
+    if (cursor)
+        mdb_cursor_close (cursor);
+    if (txn)
+        mdb_txn_abort (txn);
+    return rc == MDB_NOTFOUND? 0: rc;
+}
+
+//  Retry the collected entries of one source in one transaction
+static int
+s_retry_source (ht_store_t *self, s_retry_t **retries, size_t count, size_t *stored)
+{
+    s_item_t *items = calloc (count + 1, sizeof *items);
+    if (!items)
+        return HT_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        items [i].data = retries [i]->data;
+        items [i].size = retries [i]->size;
+        items [i].from_bytes = true;
+        items [i].qkey = retries [i]->key;
+        items [i].qkey_size = retries [i]->key_size;
+        items [i].qsize = retries [i]->entry_size;
+    }
+    s_items_prepare (self, items, count);
+    uint8_t epoch [HT_EPOCH_BYTES] = { 0 };     //  no cursor is stored
+    ht_origin_t origin = { .peer = retries [0]->source, .epoch = epoch };
+    ht_apply_stats_t stats = { 0 };
+    int code = s_apply_items (self, items, count, &origin, &stats, NULL, true);
+    *stored += stats.applied + stats.unchanged + stats.historic + stats.conflicts;
+    s_items_destroy (items, count);
+    return code;
+}
+
+int
+ht_store_quarantine_retry (ht_store_t *self, size_t max)
+{
+    if (!self)
+        return HT_EINVAL;
+    zlistx_t *list = zlistx_new ();
+    zlistx_set_destructor (list, (zlistx_destructor_fn *) s_retry_destroy);
+    int rc = s_retry_collect (self, max? max: SIZE_MAX, list);
+    int code = rc? ht_store__error ("quarantine retry", rc): 0;
+    size_t stored = 0, count = zlistx_size (list);
+    s_retry_t **all = calloc (count + 1, sizeof *all);
+    size_t index = 0;
+    for (s_retry_t *retry = zlistx_first (list); retry; retry = zlistx_next (list))
+        all [index++] = retry;
+    //  Entries are keyed by source, so each source's run is contiguous
+    for (size_t first = 0; code == 0 && first < count;) {
+        size_t end = first + 1;
+        while (end < count && streq (all [end]->source, all [first]->source))
+            end++;
+        code = s_retry_source (self, all + first, end - first, &stored);
+        first = end;
+    }
+    free (all);
+    zlistx_destroy (&list);
+    return code? code: (int) stored;
 }

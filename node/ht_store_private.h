@@ -9,6 +9,7 @@
 #include <czmq.h>
 #include <lmdb.h>
 #include "ht_store.h"
+#include "ht_pool.h"
 
 #define HT_STORE_KEY_MAX_BYTES 511  //  LMDB's default maximum key size
 #define HT_STORE_ENTITY_KEY_BYTES (HT_KIND_MAX_CHARS + 1 + HT_KEY_MAX_CHARS)
@@ -34,6 +35,7 @@ struct _ht_store_t {
     uint64_t quarantine_max_entries;    //  per source
     uint64_t quarantine_max_bytes;      //  per source
     bool verbose;                       //  log info and warnings (errors always)
+    ht_pool_t *verifiers;               //  threads that check signatures
     zhashx_t *certs;                    //  hex pubkey -> s_cert_entry_t
     uint64_t certs_gen;                 //  meta certgen the cache reflects
     ht_certsource_t source;             //  certs through own read txns
@@ -67,6 +69,19 @@ size_t ht_store__route_build (const ht_record_t *record, const char *origin,
 
 //  Parse a seq value; MDB_CORRUPTED if it is not one
 int ht_store__route_parse (const MDB_val *value, ht_store_route_t *route);
+
+//  A quarantine entry, parsed (data borrowed from the txn)
+typedef struct {
+    int code;                                       //  why it was refused
+    uint64_t when_ms;                               //  when
+    char origin [HT_PEER_NAME_MAX_CHARS + 1];       //  its source
+    char reason [HT_STORE_REASON_MAX_BYTES + 1];    //  the reason's text
+    const uint8_t *data;                            //  the input's bytes
+    size_t size;                                    //  their size
+} ht_store_qentry_t;
+
+//  Parse a quarantine value; MDB_CORRUPTED if it is not one
+int ht_store__quarantine_parse (const MDB_val *value, ht_store_qentry_t *entry);
 
 //  A current version as stored in rec (data borrowed from the txn)
 typedef struct {

@@ -398,36 +398,45 @@ ht_store_count (ht_store_t *self, const char *kind)
     return count;
 }
 
-//  Parse a quarantine entry and hand it to fn; MDB_CORRUPTED if malformed
-static int
-s_quarantine_visit (const MDB_val *value, ht_store_quarantine_fn *fn,
-                    void *arg, bool *stop)
+int
+ht_store__quarantine_parse (const MDB_val *value, ht_store_qentry_t *entry)
 {
     const uint8_t *bytes = value->mv_data, *end = bytes + value->mv_size;
     if (value->mv_size < 4 + HT_STORE_U64_BYTES + 1)
         return MDB_CORRUPTED;
-    uint32_t code_bits = (uint32_t) bytes [0] << 24 | (uint32_t) bytes [1] << 16
-                       | (uint32_t) bytes [2] << 8 | bytes [3];
-    uint64_t when_ms = ht_store__get_be64 (bytes + 4);
+    entry->code = (int) (int32_t) ht_store__get_be32 (bytes);
+    entry->when_ms = ht_store__get_be64 (bytes + 4);
     const uint8_t *cursor = bytes + 4 + HT_STORE_U64_BYTES;
-    char origin [HT_PEER_NAME_MAX_CHARS + 1], reason [HT_STORE_REASON_MAX_BYTES + 1];
     size_t origin_size = *cursor++;
     if (origin_size > HT_PEER_NAME_MAX_CHARS
     ||  end - cursor < (ptrdiff_t) origin_size + 2)
         return MDB_CORRUPTED;
-    memcpy (origin, cursor, origin_size);
-    origin [origin_size] = 0;
+    memcpy (entry->origin, cursor, origin_size);
+    entry->origin [origin_size] = 0;
     cursor += origin_size;
     size_t reason_size = (size_t) cursor [0] << 8 | cursor [1];
     cursor += 2;
     if (reason_size > HT_STORE_REASON_MAX_BYTES || end - cursor < (ptrdiff_t) reason_size)
         return MDB_CORRUPTED;
-    memcpy (reason, cursor, reason_size);
-    reason [reason_size] = 0;
+    memcpy (entry->reason, cursor, reason_size);
+    entry->reason [reason_size] = 0;
     cursor += reason_size;
-    *stop = fn && fn (arg, (int) (int32_t) code_bits, reason, origin, when_ms,
-                      cursor, (size_t) (end - cursor)) != 0;
+    entry->data = cursor;
+    entry->size = (size_t) (end - cursor);
     return 0;
+}
+
+//  Parse a quarantine entry and hand it to fn; MDB_CORRUPTED if malformed
+static int
+s_quarantine_visit (const MDB_val *value, ht_store_quarantine_fn *fn,
+                    void *arg, bool *stop)
+{
+    ht_store_qentry_t entry;
+    int rc = ht_store__quarantine_parse (value, &entry);
+    if (rc == 0)
+        *stop = fn && fn (arg, entry.code, entry.reason, entry.origin, entry.when_ms,
+                          entry.data, entry.size) != 0;
+    return rc;
 }
 
 int

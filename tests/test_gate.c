@@ -775,6 +775,56 @@ START_TEST (quarantine_keeps_each_source_within_its_bound_and_drops_its_oldest)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Retrying quarantine
+
+START_TEST (a_record_waiting_for_its_certificate_is_admitted_once_the_certificate_arrives)
+{
+    s_env_t env;
+    s_env_init (&env, HT_FIXTURE_TOWNSHIP);
+    ht_keypair_t *fresh = ht_fixture_key (0x66, "fresh");
+    //  From the county: an elder by a key whose certificate has not come yet
+    ht_record_t *elder = ht_fixture_elder_in (env.fixture, fresh, S_COMMUNITY_C, S_COMMUNITY_C,
+                                              20, "丙", ht_fixture_hlc (5, 0));
+    ck_assert_int_eq (s_apply_from (&env, elder, HT_FIXTURE_COUNTY), HT_ENOCERT);
+    //  The same from a local writer is not retried: its writer was told
+    ht_record_t *local = ht_fixture_elder_in (env.fixture, fresh, S_COMMUNITY_C, S_COMMUNITY_C,
+                                              21, "丁", ht_fixture_hlc (5, 0));
+    ck_assert_int_eq (s_apply (&env, local), HT_ENOCERT);
+    ck_assert_int_eq (ht_store_quarantine (env.store, NULL, NULL), 2);
+    //  Retrying before the certificate changes nothing, and adds nothing
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 0), 0);
+    ck_assert_int_eq (ht_store_quarantine (env.store, NULL, NULL), 2);
+    ht_record_t *cert = s_cert (s_key (&env, HT_FIXTURE_TOWNSHIP_KEY), ht_keypair_public (fresh),
+                                ht_keypair_public (fresh), S_COMMUNITY_C, "elder",
+                                ht_fixture_hlc (1, 0), false);
+    ck_assert_int_eq (s_apply_take (&env, &cert), HT_OK);
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 0), 1);
+    int error = 0;
+    ht_record_t *stored = ht_store_get (env.store, "elder", ht_record_key (elder), &error);
+    ck_assert_ptr_nonnull (stored);
+    ht_record_destroy (&stored);
+    stored = ht_store_get (env.store, "elder", ht_record_key (local), &error);
+    ck_assert_ptr_null (stored);
+    ck_assert_int_eq (ht_store_quarantine (env.store, NULL, NULL), 1);
+    //  The retried record came from the county: it is not echoed back there
+    s_changes_t to_county = { zlistx_new () }, to_all = { zlistx_new () };
+    zlistx_set_destructor (to_county.chunks, (zlistx_destructor_fn *) zchunk_destroy);
+    zlistx_set_destructor (to_all.chunks, (zlistx_destructor_fn *) zchunk_destroy);
+    ck_assert_int_ge (ht_store_changes_for (env.store, 0, 0, HT_FIXTURE_COUNTY, HT_FIXTURE_COUNTY,
+                                            s_collect_change, &to_county, NULL), 0);
+    ck_assert_int_ge (ht_store_changes_for (env.store, 0, 0, HT_FIXTURE_COUNTY, NULL,
+                                            s_collect_change, &to_all, NULL), 0);
+    ck_assert_uint_eq (zlistx_size (to_county.chunks) + 1, zlistx_size (to_all.chunks));
+    zlistx_destroy (&to_county.chunks);
+    zlistx_destroy (&to_all.chunks);
+    ht_record_destroy (&elder);
+    ht_record_destroy (&local);
+    ht_keypair_destroy (&fresh);
+    s_env_destroy (&env);
+}
+END_TEST
+
 static Suite *
 gate_suite (void)
 {
@@ -807,6 +857,7 @@ gate_suite (void)
     suite_add_tcase (suite, keys);
     TCase *bounds = tcase_create ("bounds");
     tcase_add_test (bounds, quarantine_keeps_each_source_within_its_bound_and_drops_its_oldest);
+    tcase_add_test (bounds, a_record_waiting_for_its_certificate_is_admitted_once_the_certificate_arrives);
     suite_add_tcase (suite, bounds);
     return suite;
 }

@@ -136,7 +136,9 @@ s_scratch_store (char *path, const char *dir, const ht_keypair_t *root, const ui
                        .kinds = { "elder", "cert" }, .kind_count = 2,
                        .not_before_ms = 0, .not_after_ms = UINT64_MAX >> 17 };
     memcpy (spec.pubkey, ht_keypair_public (root), HT_PUBKEY_BYTES);
-    ht_record_t *cert = store? ht_cert_issue (&spec, root, 1, NULL, NULL): NULL;
+    //  Issued now: a local write must be fresh (the ingest window)
+    ht_hlc_t clock = { 0 };
+    ht_record_t *cert = store? ht_cert_issue (&spec, root, ht_hlc_now (&clock), NULL, NULL): NULL;
     ht_apply_stats_t stats = { 0 };
     if (!cert || ht_store_apply (store, &cert, 1, NULL, &stats, NULL) != HT_OK)
         ht_store_destroy (&store);
@@ -170,6 +172,9 @@ s_store_rate (ht_record_t **records, size_t count, size_t batch, const char *dir
         if (ht_record_encode (records [index], &data [index], &sizes [index]))
             abort ();
     double rate = -1;
+    //  Received records come from a neighbour, as at a relay
+    uint8_t epoch [HT_EPOCH_BYTES] = { 1 };
+    ht_origin_t from_peer = { .peer = "bench-peer", .epoch = epoch, .cursor = 1 };
     if (store) {
         double start = ht_bench_now ();
         for (size_t offset = 0; offset < count; offset += batch) {
@@ -177,7 +182,7 @@ s_store_rate (ht_record_t **records, size_t count, size_t batch, const char *dir
             ht_apply_stats_t stats = { 0 };
             int rc = received
                    ? ht_store_apply_encoded (store, (const uint8_t *const *) data + offset,
-                                             sizes + offset, size, NULL, &stats, NULL)
+                                             sizes + offset, size, &from_peer, &stats, NULL)
                    : ht_store_apply (store, records + offset, size, NULL, &stats, NULL);
             if (rc)
                 abort ();

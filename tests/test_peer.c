@@ -1,0 +1,443 @@
+//  test_peer: one neighbour's link state machine, driven by events and by
+//  made-up monotonic times. No store, no sockets, no clock.
+#include "ht_peer.h"
+#include "ht_test.h"
+
+#define S_TIMEOUT_MS 5000
+#define S_T0_MS 100000              //  a made-up monotonic start
+#define S_REGION "441802001000"
+
+static const uint8_t s_epoch_one [HT_MSG_EPOCH_BYTES] = { 1, 1, 1, 1 };
+static const uint8_t s_epoch_two [HT_MSG_EPOCH_BYTES] = { 2, 2, 2, 2 };
+
+//  A parent peer that completed the handshake at S_T0_MS in epoch one,
+//  resuming from cursor, with the parent's latest sequence last_seq
+static ht_peer_t *
+s_up_peer (uint64_t cursor, uint64_t last_seq)
+{
+    ht_peer_t *peer = ht_peer_new (S_REGION, true);
+    ht_peer_resume (peer, s_epoch_one, cursor);
+    ht_peer_connecting (peer, S_T0_MS);
+    ht_peer_up (peer, s_epoch_one, last_seq, S_T0_MS);
+    return peer;
+}
+
+//  A peer that is up and has pulled from its cursor at S_T0_MS
+static ht_peer_t *
+s_pulling_peer (uint64_t cursor, uint64_t last_seq)
+{
+    ht_peer_t *peer = s_up_peer (cursor, last_seq);
+    ht_peer_pull_sent (peer, s_epoch_one, cursor, S_T0_MS);
+    return peer;
+}
+
+//  --------------------------------------------------------------------------
+//  Handshake and liveness
+
+START_TEST (a_parent_goes_from_down_through_connecting_to_up)
+{
+    ht_peer_t *peer = ht_peer_new (S_REGION, true);
+    ck_assert_int_eq (ht_peer_state (peer), HT_PEER_DOWN);
+    ck_assert (!ht_peer_is_up (peer));
+    ck_assert (ht_peer_is_parent (peer));
+    ck_assert_str_eq (ht_peer_name (peer), S_REGION);
+    //  A DOWN peer asks for nothing, however long it has been
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 10 * S_TIMEOUT_MS, S_TIMEOUT_MS),
+                      HT_PEER_DO_NOTHING);
+    ht_peer_connecting (peer, S_T0_MS);
+    ck_assert_int_eq (ht_peer_state (peer), HT_PEER_CONNECTING);
+    //  No PING or PULL before the WELCOME
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 100, S_TIMEOUT_MS), HT_PEER_DO_NOTHING);
+    //  A fresh peer knew no epoch: adopting the first one resets nothing
+    ck_assert (!ht_peer_up (peer, s_epoch_one, 7, S_T0_MS + 200));
+    ck_assert_int_eq (ht_peer_state (peer), HT_PEER_UP);
+    ck_assert (ht_peer_is_up (peer));
+    ck_assert_uint_eq (ht_peer_last_seq (peer), 7);
+    ck_assert_mem_eq (ht_peer_epoch (peer), s_epoch_one, HT_MSG_EPOCH_BYTES);
+    ht_peer_down (peer);
+    ck_assert_int_eq (ht_peer_state (peer), HT_PEER_DOWN);
+    ht_peer_destroy (&peer);
+    ck_assert_ptr_null (peer);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (a_hello_without_an_answer_within_the_timeout_is_lost)
+{
+    ht_peer_t *peer = ht_peer_new (S_REGION, true);
+    ht_peer_connecting (peer, S_T0_MS);
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + S_TIMEOUT_MS, S_TIMEOUT_MS),
+                      HT_PEER_DO_NOTHING);
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + S_TIMEOUT_MS + 1, S_TIMEOUT_MS),
+                      HT_PEER_DO_LOST);
+    ck_assert_int_eq (ht_peer_state (peer), HT_PEER_DOWN);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (adopting_a_changed_epoch_resets_the_cursor_and_the_same_epoch_keeps_it)
+{
+    ht_peer_t *peer = ht_peer_new (S_REGION, false);
+    ht_peer_resume (peer, s_epoch_one, 40);
+    ck_assert_uint_eq (ht_peer_cursor (peer), 40);
+    //  The same epoch again (a reconnect): the cursor stays
+    ck_assert (!ht_peer_up (peer, s_epoch_one, 50, S_T0_MS));
+    ck_assert_uint_eq (ht_peer_cursor (peer), 40);
+    ck_assert_uint_eq (ht_peer_last_seq (peer), 50);
+    //  Another epoch (a restored store): start again at zero
+    ck_assert (ht_peer_up (peer, s_epoch_two, 12, S_T0_MS + 10));
+    ck_assert_uint_eq (ht_peer_cursor (peer), 0);
+    ck_assert_mem_eq (ht_peer_epoch (peer), s_epoch_two, HT_MSG_EPOCH_BYTES);
+    ck_assert_uint_eq (ht_peer_last_seq (peer), 12);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (the_handshake_forgets_a_pull_of_the_old_connection)
+{
+    ht_peer_t *peer = s_pulling_peer (3, 9);
+    ck_assert (ht_peer_pulling (peer));
+    ht_peer_connecting (peer, S_T0_MS + 10);
+    ck_assert (!ht_peer_pulling (peer));
+    ht_peer_up (peer, s_epoch_one, 9, S_T0_MS + 20);
+    ck_assert (!ht_peer_pulling (peer));
+    //  So it pulls at once, from where it was
+    ck_assert (ht_peer_tick (peer, S_T0_MS + 30, S_TIMEOUT_MS) & HT_PEER_DO_PULL);
+    ck_assert_uint_eq (ht_peer_cursor (peer), 3);
+    ht_peer_destroy (&peer);
+
+    //  A child that says HELLO again (a reconnect) while our PULL is out
+    peer = ht_peer_new ("441802001001", false);
+    ht_peer_up (peer, s_epoch_one, 9, S_T0_MS);
+    ht_peer_pull_sent (peer, s_epoch_one, 0, S_T0_MS);
+    ck_assert (!ht_peer_want_pull (peer));
+    ht_peer_up (peer, s_epoch_one, 9, S_T0_MS + 10);
+    ck_assert (!ht_peer_pulling (peer));
+    ck_assert (ht_peer_want_pull (peer));
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (a_peer_silent_beyond_the_timeout_is_lost_and_down)
+{
+    ht_peer_t *peer = s_pulling_peer (0, 0);
+    //  Exactly the timeout is not yet silence
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + S_TIMEOUT_MS, S_TIMEOUT_MS)
+                      & HT_PEER_DO_LOST, 0);
+    //  Any message counts from when it arrived; an older time does not
+    //  move it back
+    ht_peer_seen (peer, S_T0_MS + 3000);
+    ht_peer_seen (peer, S_T0_MS + 1000);
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 3000 + S_TIMEOUT_MS, S_TIMEOUT_MS)
+                      & HT_PEER_DO_LOST, 0);
+    ck_assert (ht_peer_is_up (peer));
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 3001 + S_TIMEOUT_MS, S_TIMEOUT_MS),
+                      HT_PEER_DO_LOST);
+    ck_assert_int_eq (ht_peer_state (peer), HT_PEER_DOWN);
+    ck_assert (!ht_peer_pulling (peer));
+    //  Lost once: a DOWN peer asks for nothing more
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 9000 + S_TIMEOUT_MS, S_TIMEOUT_MS),
+                      HT_PEER_DO_NOTHING);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Pulling
+
+START_TEST (an_up_peer_pings_and_pulls_when_it_has_news)
+{
+    ht_peer_t *peer = s_up_peer (0, 0);
+    //  Just up: a first PULL is due
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 1000, S_TIMEOUT_MS),
+                      HT_PEER_DO_PING | HT_PEER_DO_PULL);
+    ht_peer_pull_sent (peer, s_epoch_one, 0, S_T0_MS + 1000);
+    //  A PULL is out: only a PING
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 2000, S_TIMEOUT_MS), HT_PEER_DO_PING);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 0), HT_PEER_BATCH_APPLY);
+    ck_assert (!ht_peer_batch_applied (peer, s_epoch_one, 5, 5, 5, 5));
+    ht_peer_seen (peer, S_T0_MS + 2500);
+    //  Caught up and no news: nothing to pull
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 3000, S_TIMEOUT_MS), HT_PEER_DO_PING);
+    //  A PONG names a later sequence: pull
+    ht_peer_heard_seq (peer, 8);
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 4000, S_TIMEOUT_MS),
+                      HT_PEER_DO_PING | HT_PEER_DO_PULL);
+    ht_peer_pull_sent (peer, s_epoch_one, 5, S_T0_MS + 4000);
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 5000, S_TIMEOUT_MS), HT_PEER_DO_PING);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (a_pull_unanswered_beyond_the_timeout_is_forgotten_and_pulled_again)
+{
+    ht_peer_t *peer = s_pulling_peer (4, 9);
+    //  The peer keeps talking (PONGs) but the BATCH never comes
+    ht_peer_seen (peer, S_T0_MS + S_TIMEOUT_MS);
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + S_TIMEOUT_MS, S_TIMEOUT_MS),
+                      HT_PEER_DO_PING);
+    ck_assert (ht_peer_pulling (peer));
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + S_TIMEOUT_MS + 1, S_TIMEOUT_MS),
+                      HT_PEER_DO_PING | HT_PEER_DO_PULL);
+    ck_assert (!ht_peer_pulling (peer));
+    ck_assert_uint_eq (ht_peer_cursor (peer), 4);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (news_while_a_pull_is_out_is_pulled_after_the_answer)
+{
+    //  Not UP: no PULL, but the news is remembered
+    ht_peer_t *down = ht_peer_new (S_REGION, false);
+    ck_assert (!ht_peer_want_pull (down));
+    ht_peer_destroy (&down);
+
+    ht_peer_t *peer = s_up_peer (0, 0);
+    ck_assert (ht_peer_want_pull (peer));
+    ht_peer_pull_sent (peer, s_epoch_one, 0, S_T0_MS);
+    //  NOTIFY while the PULL is out: not now...
+    ck_assert (!ht_peer_want_pull (peer));
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 0), HT_PEER_BATCH_APPLY);
+    //  ...but as soon as the answer is in, though the answer said it was
+    //  the peer's latest sequence
+    ck_assert (ht_peer_batch_applied (peer, s_epoch_one, 6, 6, 6, 6));
+    ht_peer_pull_sent (peer, s_epoch_one, 6, S_T0_MS + 10);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 6), HT_PEER_BATCH_APPLY);
+    //  No news since: done
+    ck_assert (!ht_peer_batch_applied (peer, s_epoch_one, 6, 6, 0, 0));
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (an_answer_that_says_more_waits_is_pulled_again)
+{
+    ht_peer_t *peer = s_pulling_peer (0, 20);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 0), HT_PEER_BATCH_APPLY);
+    //  The answer's sequence is beyond where it left us
+    ck_assert (ht_peer_batch_applied (peer, s_epoch_one, 10, 20, 10, 10));
+    ck_assert_uint_eq (ht_peer_cursor (peer), 10);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Matching batches
+
+START_TEST (a_batch_starting_at_the_cursor_is_applied)
+{
+    ht_peer_t *peer = s_pulling_peer (5, 9);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 5), HT_PEER_BATCH_APPLY);
+    //  It answered the PULL
+    ck_assert (!ht_peer_pulling (peer));
+    ht_peer_destroy (&peer);
+
+    //  Applicable with no PULL out too (one sent before a reconnect)
+    peer = s_up_peer (5, 9);
+    ck_assert (!ht_peer_pulling (peer));
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 5), HT_PEER_BATCH_APPLY);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (a_batch_starting_elsewhere_is_stale_and_a_pull_becomes_due)
+{
+    //  No PULL out: an old connection's batch from before our cursor
+    ht_peer_t *peer = s_up_peer (5, 9);
+    ht_peer_pull_sent (peer, s_epoch_one, 5, S_T0_MS);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 5), HT_PEER_BATCH_APPLY);
+    ht_peer_batch_applied (peer, s_epoch_one, 9, 9, 4, 4);
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 10, S_TIMEOUT_MS), HT_PEER_DO_PING);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 5), HT_PEER_BATCH_STALE);
+    ck_assert (!ht_peer_pulling (peer));
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 20, S_TIMEOUT_MS),
+                      HT_PEER_DO_PING | HT_PEER_DO_PULL);
+    ht_peer_destroy (&peer);
+
+    //  A prefetched batch whose predecessor failed to apply: the PULL
+    //  that is out asked from beyond our cursor, so no answer from the
+    //  cursor is coming and we must ask again
+    peer = s_pulling_peer (5, 20);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 5), HT_PEER_BATCH_APPLY);
+    ht_peer_pull_sent (peer, s_epoch_one, 10, S_T0_MS + 10);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 10), HT_PEER_BATCH_STALE);
+    ck_assert (!ht_peer_pulling (peer));
+    ck_assert (ht_peer_tick (peer, S_T0_MS + 20, S_TIMEOUT_MS) & HT_PEER_DO_PULL);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (a_batch_starting_elsewhere_waits_while_a_pull_from_the_cursor_is_out)
+{
+    ht_peer_t *peer = s_pulling_peer (5, 20);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 2), HT_PEER_BATCH_WAIT);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 9), HT_PEER_BATCH_WAIT);
+    //  The real answer is still awaited: no second PULL
+    ck_assert (ht_peer_pulling (peer));
+    ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 10, S_TIMEOUT_MS), HT_PEER_DO_PING);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 5), HT_PEER_BATCH_APPLY);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (a_batch_of_a_new_epoch_from_zero_is_applied)
+{
+    //  We pulled from 5 in epoch one; the peer's store was replaced, so it
+    //  serves our PULL from the start of its new log
+    ht_peer_t *peer = s_pulling_peer (5, 9);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_two, true, 3), HT_PEER_BATCH_WAIT);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_two, true, 0), HT_PEER_BATCH_APPLY);
+    ck_assert_mem_eq (ht_peer_epoch (peer), s_epoch_two, HT_MSG_EPOCH_BYTES);
+    ck_assert_uint_eq (ht_peer_cursor (peer), 0);
+    //  That batch answered our PULL: news is pulled at once, not after
+    //  the PULL times out
+    ck_assert (!ht_peer_pulling (peer));
+    ck_assert (!ht_peer_batch_applied (peer, s_epoch_two, 4, 4, 4, 4));
+    ck_assert_uint_eq (ht_peer_cursor (peer), 4);
+    ck_assert (ht_peer_want_pull (peer));
+    //  Its sequence numbers count from there on
+    ht_peer_pull_sent (peer, s_epoch_two, 4, S_T0_MS + 10);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_two, true, 0), HT_PEER_BATCH_WAIT);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_two, true, 4), HT_PEER_BATCH_APPLY);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (a_legacy_batch_without_from_is_applied_only_as_the_answer_to_our_pull)
+{
+    ht_peer_t *peer = s_pulling_peer (5, 9);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, false, 0), HT_PEER_BATCH_APPLY);
+    ck_assert (!ht_peer_pulling (peer));
+    ht_peer_batch_applied (peer, s_epoch_one, 9, 9, 4, 4);
+    //  Unasked for: nothing says where it starts
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, false, 0), HT_PEER_BATCH_STALE);
+    //  Asked for from elsewhere (a prefetch beyond our cursor): stale too
+    ht_peer_pull_sent (peer, s_epoch_one, 12, S_T0_MS + 10);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, false, 0), HT_PEER_BATCH_STALE);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (a_peer_that_is_not_up_applies_no_batch)
+{
+    ht_peer_t *peer = s_pulling_peer (5, 9);
+    ht_peer_down (peer);
+    ck_assert_int_ne (ht_peer_batch_check (peer, s_epoch_one, true, 5), HT_PEER_BATCH_APPLY);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Backoff and status
+
+START_TEST (the_backoff_doubles_from_min_to_max_and_resets_on_up)
+{
+    ht_peer_t *peer = ht_peer_new (S_REGION, true);
+    static const int64_t expected [] = { 100, 200, 400, 800, 1600, 3200, 5000, 5000 };
+    for (size_t index = 0; index < sizeof expected / sizeof expected [0]; index++)
+        ck_assert_int_eq (ht_peer_backoff (peer, 100, 5000), expected [index]);
+    ht_peer_connecting (peer, S_T0_MS);
+    ck_assert_int_eq (ht_peer_backoff (peer, 100, 5000), 5000);
+    ht_peer_up (peer, s_epoch_one, 0, S_T0_MS);
+    ck_assert_int_eq (ht_peer_backoff (peer, 100, 5000), 100);
+    ck_assert_int_eq (ht_peer_backoff (peer, 100, 5000), 200);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (the_status_names_the_link_and_what_was_pulled)
+{
+    ht_peer_t *peer = ht_peer_new ("441802001001", false);
+    json_t *status = ht_peer_status (peer, S_T0_MS);
+    ck_assert_str_eq (json_string_value (json_object_get (status, "name")), "441802001001");
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "last_seen_ms_ago")), -1);
+    ck_assert (json_is_false (json_object_get (status, "connected")));
+    json_decref (status);
+
+    ht_peer_set_label (peer, "community-a");
+    ht_peer_set_label (peer, "");           //  an empty name keeps the last
+    ht_peer_set_key (peer, "ab12");
+    ck_assert_str_eq (ht_peer_key (peer), "ab12");
+    ht_peer_up (peer, s_epoch_one, 30, S_T0_MS);
+    ht_peer_pull_sent (peer, s_epoch_one, 0, S_T0_MS);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 0), HT_PEER_BATCH_APPLY);
+    ht_peer_batch_applied (peer, s_epoch_one, 12, 30, 10, 7);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 3), HT_PEER_BATCH_STALE);
+    ht_peer_sent_records (peer, 4);
+    ht_peer_sent_records (peer, 2);
+    ht_peer_seen (peer, S_T0_MS + 250);
+
+    status = ht_peer_status (peer, S_T0_MS + 1000);
+    ck_assert_str_eq (json_string_value (json_object_get (status, "name")), "community-a");
+    ck_assert_str_eq (json_string_value (json_object_get (status, "region")), "441802001001");
+    ck_assert_str_eq (json_string_value (json_object_get (status, "role")), "child");
+    ck_assert (json_is_true (json_object_get (status, "connected")));
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "last_seen_ms_ago")), 750);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "cursor")), 12);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "peer_seq")), 30);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "lag")), 18);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "received")), 10);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "applied")), 7);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "sent")), 6);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "stale_batches")), 1);
+    ck_assert_uint_eq (json_object_size (status), 12);
+    json_decref (status);
+
+    ht_peer_t *parent = ht_peer_new (S_REGION, true);
+    status = ht_peer_status (parent, S_T0_MS);
+    ck_assert_str_eq (json_string_value (json_object_get (status, "role")), "parent");
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "lag")), 0);
+    json_decref (status);
+    ht_peer_destroy (&parent);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (a_child_keeps_a_copy_of_its_routing_id)
+{
+    ht_peer_t *peer = ht_peer_new ("441802001001", false);
+    ck_assert_ptr_null (ht_peer_routing_id (peer));
+    zframe_t *routing_id = zframe_new ("\0abcd", 5);
+    ht_peer_set_routing_id (peer, routing_id);
+    zframe_destroy (&routing_id);
+    ck_assert (zframe_size (ht_peer_routing_id (peer)) == 5);
+    ck_assert_mem_eq (zframe_data (ht_peer_routing_id (peer)), "\0abcd", 5);
+    ht_peer_set_routing_id (peer, NULL);
+    ck_assert_ptr_null (ht_peer_routing_id (peer));
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+static Suite *
+peer_suite (void)
+{
+    Suite *suite = suite_create ("ht_peer");
+    TCase *link = tcase_create ("link");
+    tcase_add_test (link, a_parent_goes_from_down_through_connecting_to_up);
+    tcase_add_test (link, a_hello_without_an_answer_within_the_timeout_is_lost);
+    tcase_add_test (link, adopting_a_changed_epoch_resets_the_cursor_and_the_same_epoch_keeps_it);
+    tcase_add_test (link, the_handshake_forgets_a_pull_of_the_old_connection);
+    tcase_add_test (link, a_peer_silent_beyond_the_timeout_is_lost_and_down);
+    suite_add_tcase (suite, link);
+    TCase *pulling = tcase_create ("pulling");
+    tcase_add_test (pulling, an_up_peer_pings_and_pulls_when_it_has_news);
+    tcase_add_test (pulling, a_pull_unanswered_beyond_the_timeout_is_forgotten_and_pulled_again);
+    tcase_add_test (pulling, news_while_a_pull_is_out_is_pulled_after_the_answer);
+    tcase_add_test (pulling, an_answer_that_says_more_waits_is_pulled_again);
+    suite_add_tcase (suite, pulling);
+    TCase *batches = tcase_create ("batches");
+    tcase_add_test (batches, a_batch_starting_at_the_cursor_is_applied);
+    tcase_add_test (batches, a_batch_starting_elsewhere_is_stale_and_a_pull_becomes_due);
+    tcase_add_test (batches, a_batch_starting_elsewhere_waits_while_a_pull_from_the_cursor_is_out);
+    tcase_add_test (batches, a_batch_of_a_new_epoch_from_zero_is_applied);
+    tcase_add_test (batches, a_legacy_batch_without_from_is_applied_only_as_the_answer_to_our_pull);
+    tcase_add_test (batches, a_peer_that_is_not_up_applies_no_batch);
+    suite_add_tcase (suite, batches);
+    TCase *status = tcase_create ("backoff and status");
+    tcase_add_test (status, the_backoff_doubles_from_min_to_max_and_resets_on_up);
+    tcase_add_test (status, the_status_names_the_link_and_what_was_pulled);
+    tcase_add_test (status, a_child_keeps_a_copy_of_its_routing_id);
+    suite_add_tcase (suite, status);
+    return suite;
+}
+
+HT_TEST_MAIN (peer_suite)
