@@ -1,35 +1,124 @@
 //  ht_client: request/reply over a DEALER with CURVE; tokens match replies
 //  to requests so a late answer to an abandoned request is ignored.
+//
+//  A node that refuses our key answers nothing at all: ZAP says 400 and
+//  libzmq ends the CURVE handshake. libzmq then drops the connection for
+//  good (it does not reconnect after a refusal), so without more a client
+//  would wait out its timeout, and its next send would block for ever on a
+//  DEALER with no pipe left. A socket monitor on the DEALER reports the
+//  handshake's outcome; a failed handshake ends the request at once, and
+//  the next request connects afresh.
+#include <sodium.h>
 #include "ht_client.h"
 #include "ht_msg.h"
 
+#ifndef ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+#   error "ht_client needs libzmq 4.3 or newer (handshake monitor events)"
+#endif
+
+#define S_REASON_CHARS 384          //  a node's text (255) and our words
+#define S_MONITOR_ID_BYTES 8        //  random part of the monitor's endpoint
+#define S_MONITOR_EVENT_BYTES 6     //  uint16 event, uint32 value
+#define S_WAITING 1                 //  no verdict yet: keep waiting
+#define S_HANDSHAKE_EVENTS (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH \
+                          | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL \
+                          | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+#define S_ZAP_REFUSED 400           //  ZAP status: the key is not admitted
+
 struct _ht_client_t {
-    zsock_t *dealer;                //  CURVE client to the node
-    zpoller_t *poller;              //  waits for replies
-    int timeout_ms;                 //  how long to wait
+    char *endpoint;                 //  the node's client endpoint
+    uint8_t server_curve [HT_CURVE_KEY_BYTES];     //  the node's CURVE key
+    const ht_keypair_t *key;        //  ours, borrowed
+    int timeout_ms;                 //  how long a request waits
+    zsock_t *dealer;                //  CURVE client to the node; NULL after
+                                    //  a failed handshake, until the next request
+    zsock_t *events;                //  the dealer's handshake events
+    zpoller_t *poller;              //  waits on dealer and events
+    bool handshaken;                //  this connection passed its handshake
     uint64_t token;                 //  last request's token
+    char reason [S_REASON_CHARS];   //  why the last request failed, or ""
 };
+
+//  Note why the request failed; returns code
+static int s_fail (ht_client_t *self, int code, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static int
+s_fail (ht_client_t *self, int code, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    vsnprintf (self->reason, sizeof self->reason, format, args);
+    va_end (args);
+    return code;
+}
+
+//  Close the connection and its monitor; safe when there is none
+static void
+s_disconnect (ht_client_t *self)
+{
+    zpoller_destroy (&self->poller);
+    if (self->dealer)
+        zmq_socket_monitor (zsock_resolve (self->dealer), NULL, 0);
+    zsock_destroy (&self->events);
+    zsock_destroy (&self->dealer);
+    self->handshaken = false;
+}
+
+//  A DEALER to the node with a monitor on its handshakes; HT_OK, HT_EINVAL
+//  if the endpoint is unusable, or HT_EIO. Each monitor gets a fresh
+//  random endpoint: libzmq frees an old one only after its socket is
+//  reaped, so reusing a name could find it still bound.
+static int
+s_connect (ht_client_t *self)
+{
+    uint8_t random [S_MONITOR_ID_BYTES];
+    char hex [2 * S_MONITOR_ID_BYTES + 1];
+    randombytes_buf (random, sizeof random);
+    char monitor [64];
+    snprintf (monitor, sizeof monitor, "inproc://ht-client-monitor-%s",
+              ht_hex_encode (random, sizeof random, hex));
+    self->dealer = zsock_new (ZMQ_DEALER);
+    if (!self->dealer)
+        return s_fail (self, HT_EIO, "cannot create a socket: %s", zmq_strerror (zmq_errno ()));
+    zsock_set_curve_serverkey_bin (self->dealer, self->server_curve);
+    zsock_set_curve_publickey_bin (self->dealer, ht_keypair_curve_public (self->key));
+    zsock_set_curve_secretkey_bin (self->dealer, ht_keypair_curve_secret (self->key));
+    zsock_set_linger (self->dealer, 0);
+    zsock_set_sndhwm (self->dealer, 0);
+    //  A send never blocks: on a DEALER whose connection libzmq gave up
+    //  there is no pipe, and a blocking send would wait for ever
+    zsock_set_sndtimeo (self->dealer, 0);
+    if (zmq_socket_monitor (zsock_resolve (self->dealer), monitor, S_HANDSHAKE_EVENTS)
+    ||  !(self->events = zsock_new (ZMQ_PAIR))
+    ||  zsock_connect (self->events, "%s", monitor)) {
+        int cause = zmq_errno ();
+        s_disconnect (self);
+        return s_fail (self, HT_EIO, "cannot monitor the connection: %s", zmq_strerror (cause));
+    }
+    if (zsock_connect (self->dealer, "%s", self->endpoint)) {
+        int cause = zmq_errno ();
+        s_disconnect (self);
+        return s_fail (self, HT_EINVAL, "cannot connect to '%s': %s", self->endpoint,
+                       zmq_strerror (cause));
+    }
+    self->poller = zpoller_new (self->dealer, self->events, NULL);
+    return HT_OK;
+}
 
 ht_client_t *
 ht_client_new (const char *endpoint, const uint8_t node_key [HT_PUBKEY_BYTES],
                const ht_keypair_t *key, int timeout_ms)
 {
-    uint8_t server_curve [HT_CURVE_KEY_BYTES];
-    if (ht_curve_public_from_ed25519 (node_key, server_curve))
-        return NULL;
+    assert (endpoint && node_key && key);
     ht_client_t *self = (ht_client_t *) zmalloc (sizeof (ht_client_t));
-    self->dealer = zsock_new (ZMQ_DEALER);
-    zsock_set_curve_serverkey_bin (self->dealer, server_curve);
-    zsock_set_curve_publickey_bin (self->dealer, ht_keypair_curve_public (key));
-    zsock_set_curve_secretkey_bin (self->dealer, ht_keypair_curve_secret (key));
-    zsock_set_linger (self->dealer, 0);
-    zsock_set_sndhwm (self->dealer, 0);
-    if (zsock_connect (self->dealer, "%s", endpoint) < 0) {
-        ht_client_destroy (&self);
-        return NULL;
-    }
-    self->poller = zpoller_new (self->dealer, NULL);
+    self->endpoint = strdup (endpoint);
+    self->key = key;
     self->timeout_ms = timeout_ms;
+    if (!self->endpoint
+    ||  ht_curve_public_from_ed25519 (node_key, self->server_curve)
+    ||  s_connect (self) != HT_OK)
+        ht_client_destroy (&self);
     return self;
 }
 
@@ -38,55 +127,191 @@ ht_client_destroy (ht_client_t **self_p)
 {
     ht_client_t *self = *self_p;
     if (self) {
-        zpoller_destroy (&self->poller);
-        zsock_destroy (&self->dealer);
+        s_disconnect (self);
+        free (self->endpoint);
         free (self);
         *self_p = NULL;
     }
 }
 
-//  Send a request (records frames consumed) and wait for the reply with
-//  our token; returns its JSON frame parsed, or NULL with *error
-static json_t *
-s_request (ht_client_t *self, const char *command, zmsg_t **records_p, int *error)
+const char *
+ht_client_reason (const ht_client_t *self)
 {
-    ht_msg_t msg;
-    ht_msg_init (&msg, command);
-    msg.token = ++self->token;
-    zmsg_t *zmsg = ht_msg_encode (&msg);
+    return self->reason;
+}
+
+//  Read one handshake event: S_WAITING while the handshake stands,
+//  HT_EPOLICY if the node refused our key, HT_EKEY if it dropped us
+static int
+s_on_event (ht_client_t *self)
+{
+    zmsg_t *event = zmsg_recv (self->events);
+    zframe_t *head = event? zmsg_first (event): NULL;
+    if (!head || zframe_size (head) < S_MONITOR_EVENT_BYTES) {
+        zmsg_destroy (&event);
+        return S_WAITING;
+    }
+    uint16_t number;
+    uint32_t value;
+    memcpy (&number, zframe_data (head), sizeof number);
+    memcpy (&value, zframe_data (head) + sizeof number, sizeof value);
+    zmsg_destroy (&event);
+    if (number == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        self->handshaken = true;
+        return S_WAITING;
+    }
+    self->handshaken = false;
+    if (number == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && value == S_ZAP_REFUSED)
+        return s_fail (self, HT_EPOLICY, "the node refused this key (not certified there, "
+                       "revoked, or outside its jurisdiction)");
+    if (number == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        return s_fail (self, HT_EPOLICY, "the node could not check this key (admission "
+                       "status %u); try again later", (unsigned) value);
+    if (number == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        return s_fail (self, HT_EKEY, "the CURVE handshake with the node failed (protocol "
+                       "error 0x%x): is this a node's client endpoint, and its key?",
+                       (unsigned) value);
+    //  A CURVE server that cannot open our HELLO, sealed for another key,
+    //  just closes the connection
+    return s_fail (self, HT_EKEY, "the node closed the connection during the CURVE "
+                   "handshake: is the node key right?");
+}
+
+//  Read the events that came while no request waited; true if the last
+//  of them says the connection failed (it will not recover by itself)
+static bool
+s_failed_while_idle (ht_client_t *self)
+{
+    int verdict = S_WAITING;
+    while (zsock_events (self->events) & ZMQ_POLLIN)
+        verdict = s_on_event (self);
+    return verdict != S_WAITING;
+}
+
+//  The node's ERROR answer as an error code, with its text as the reason
+static int
+s_node_error (ht_client_t *self, const ht_msg_t *answer)
+{
+    int code = ht_errcode (answer->error);
+    if (code == HT_OK)
+        return s_fail (self, HT_EMALFORMED, "the node answered ERROR without an error");
+    return s_fail (self, code, "the node answered %s: %s", answer->error,
+                   *answer->text? answer->text: ht_strerror (code));
+}
+
+//  The JSON object a reply carries after its body
+static int
+s_reply_json (ht_client_t *self, zmsg_t *reply, const ht_msg_t *answer, json_t **json)
+{
+    zframe_t *frame = zmsg_first (reply);
+    *json = frame? json_loadb ((const char *) zframe_data (frame), zframe_size (frame), 0,
+                               NULL): NULL;
+    if (json_is_object (*json))
+        return HT_OK;
+    json_decref (*json);
+    *json = NULL;
+    return s_fail (self, HT_EMALFORMED, "the node's %s carries no JSON object",
+                   answer->command);
+}
+
+//  Judge one reply to request: HT_OK with *json if it answers it, an error
+//  if it refuses it or is no answer at all, S_WAITING if it answers an
+//  earlier request. A node answers a request it could not decode with
+//  ERROR and token 0; we have one request out, so that one is ours.
+static int
+s_on_reply (ht_client_t *self, const ht_msg_t *request, const char *reply_command,
+            json_t **json)
+{
+    zmsg_t *reply = zmsg_recv (self->dealer);
+    if (!reply)
+        return S_WAITING;
+    ht_msg_t answer;
+    const char *why = NULL;
+    int rc = ht_msg_decode (reply, &answer, &why);
+    if (rc != HT_OK)
+        rc = s_fail (self, HT_EMALFORMED, "the node's reply does not decode: %s",
+                     why? why: "malformed");
+    else
+    if (streq (answer.command, HT_MSG_ERROR)
+    &&  (answer.token == request->token || answer.token == 0))
+        rc = s_node_error (self, &answer);
+    else
+    if (answer.token != request->token)
+        rc = S_WAITING;
+    else
+    if (!streq (answer.command, reply_command))
+        rc = s_fail (self, HT_EMALFORMED, "the node answered %s to %s", answer.command,
+                     request->command);
+    else
+        rc = s_reply_json (self, reply, &answer, json);
+    zmsg_destroy (&reply);
+    return rc;
+}
+
+//  Why nothing came before the deadline
+static int
+s_timed_out (ht_client_t *self)
+{
+    if (zpoller_terminated (self->poller))
+        return s_fail (self, HT_ETIMEOUT, "interrupted before the node answered");
+    if (self->handshaken)
+        return s_fail (self, HT_ETIMEOUT, "the node at %s admitted us but did not answer "
+                       "within %d ms", self->endpoint, self->timeout_ms);
+    return s_fail (self, HT_ETIMEOUT, "no answer within %d ms: is a node listening at %s?",
+                   self->timeout_ms, self->endpoint);
+}
+
+//  Send request with the frames of *records_p (consumed, may be NULL) on
+//  a working connection; S_WAITING, or an error
+static int
+s_send (ht_client_t *self, const ht_msg_t *request, zmsg_t **records_p)
+{
+    zmsg_t *zmsg = ht_msg_encode (request);
     zframe_t *frame;
     while (records_p && *records_p && (frame = zmsg_pop (*records_p)))
         zmsg_append (zmsg, &frame);
     if (records_p)
         zmsg_destroy (records_p);
-    zmsg_send (&zmsg, self->dealer);
+    if (self->dealer && s_failed_while_idle (self))
+        s_disconnect (self);
+    self->reason [0] = 0;
+    int rc = self->dealer? HT_OK: s_connect (self);
+    if (rc == HT_OK && zmsg_send (&zmsg, self->dealer))
+        rc = s_fail (self, HT_EIO, "cannot queue the request: %s", zmq_strerror (zmq_errno ()));
+    zmsg_destroy (&zmsg);
+    return rc == HT_OK? S_WAITING: rc;
+}
+
+//  Send a request and wait for its answer; the answer's JSON, or NULL
+//  with *error
+static json_t *
+s_request (ht_client_t *self, const char *command, const char *reply_command,
+           zmsg_t **records_p, int *error)
+{
+    ht_msg_t request;
+    ht_msg_init (&request, command);
+    request.token = ++self->token;
+    json_t *json = NULL;
+    int rc = s_send (self, &request, records_p);
+    bool connection_failed = rc != S_WAITING;
     int64_t deadline = zclock_mono () + self->timeout_ms;
-    while (zclock_mono () < deadline) {
-        if (!zpoller_wait (self->poller, (int) (deadline - zclock_mono ())))
-            break;
-        zmsg_t *reply = zmsg_recv (self->dealer);
-        ht_msg_t answer;
-        const char *reason = NULL;
-        int rc = reply? ht_msg_decode (reply, &answer, &reason): HT_EMALFORMED;
-        //  A request the node could not read is answered with ERROR and
-        //  token 0; we have one request out, so that answer is ours
-        bool ours = answer.token == msg.token
-                 || (streq (answer.command, HT_MSG_ERROR) && answer.token == 0);
-        if (rc == HT_OK && ours) {
-            json_t *json = NULL;
-            char *text = streq (answer.command, HT_MSG_ERROR)? NULL: zmsg_popstr (reply);
-            if (text)
-                json = json_loads (text, 0, NULL);
-            zstr_free (&text);
-            *error = json? HT_OK: streq (answer.error, "too_many_records")
-                                  || streq (answer.error, "malformed")? HT_EINVAL: HT_EPOLICY;
-            zmsg_destroy (&reply);
-            return json;
-        }
-        zmsg_destroy (&reply);          //  a late answer to an old request
+    while (rc == S_WAITING) {
+        int64_t left = deadline - zclock_mono ();
+        void *which = left > 0? zpoller_wait (self->poller, (int) left): NULL;
+        if (which == self->events)
+            connection_failed = (rc = s_on_event (self)) != S_WAITING;
+        else
+        if (which == self->dealer)
+            rc = s_on_reply (self, &request, reply_command, &json);
+        else
+            rc = s_timed_out (self);
     }
-    *error = HT_ETIMEOUT;
-    return NULL;
+    //  libzmq does not retry a refused handshake, and retrying a dropped
+    //  one with the same keys only fails again: start afresh next time
+    if (connection_failed)
+        s_disconnect (self);
+    *error = rc;
+    return json;
 }
 
 json_t *
@@ -98,23 +323,23 @@ ht_client_put (ht_client_t *self, ht_record_t *const *records, size_t count, int
         size_t size;
         if (ht_record_encode (records [index], &data, &size)) {
             zmsg_destroy (&frames);
-            *error = HT_EINVAL;
+            *error = s_fail (self, HT_EINVAL, "record %zu cannot be encoded", index);
             return NULL;
         }
         zmsg_addmem (frames, data, size);
         free (data);
     }
-    return s_request (self, HT_MSG_PUT, &frames, error);
+    return s_request (self, HT_MSG_PUT, HT_MSG_PUT_OK, &frames, error);
 }
 
 json_t *
 ht_client_status (ht_client_t *self, int *error)
 {
-    return s_request (self, HT_MSG_STATUS, NULL, error);
+    return s_request (self, HT_MSG_STATUS, HT_MSG_STATUS_OK, NULL, error);
 }
 
 json_t *
 ht_client_info (ht_client_t *self, int *error)
 {
-    return s_request (self, HT_MSG_INFO, NULL, error);
+    return s_request (self, HT_MSG_INFO, HT_MSG_INFO_OK, NULL, error);
 }

@@ -410,13 +410,12 @@ ht_valid_region (const char *code, const char **reason)
     return s_set_reason (reason, NULL);
 }
 
-//  Decode one UTF-8 sequence at text; returns its length in bytes, or 0
-//  with *problem set. Overlong forms and surrogates are refused because
-//  they let two byte strings mean one text, which breaks hashes and
-//  comparisons downstream.
-static int
-s_utf8_next (const unsigned char *text, uint32_t *code_point, const char **problem)
+//  Overlong forms and surrogates are refused because they let two byte
+//  strings mean one text, which breaks hashes and comparisons downstream.
+int
+ht_utf8_decode (const char *text_chars, uint32_t *code_point, const char **problem)
 {
+    const unsigned char *text = (const unsigned char *) text_chars;
     unsigned char lead = text [0];
     int length;
     uint32_t minimum;
@@ -454,6 +453,7 @@ s_utf8_next (const unsigned char *text, uint32_t *code_point, const char **probl
         }
         *code_point = (*code_point << 6) | (text [index] & 0x3F);
     }
+    *problem = NULL;
     if (*code_point < minimum)
         *problem = "text has an overlong UTF-8 sequence";
     else
@@ -479,7 +479,7 @@ ht_valid_text (const char *text, int max_chars, const char **reason)
     while (*cursor) {
         uint32_t code_point = 0;
         const char *problem = NULL;
-        int length = s_utf8_next (cursor, &code_point, &problem);
+        int length = ht_utf8_decode ((const char *) cursor, &code_point, &problem);
         if (length == 0)
             return s_set_reason (reason, problem);
         if (code_point < 0x20 || (code_point >= 0x7F && code_point <= 0x9F))
@@ -489,4 +489,19 @@ ht_valid_text (const char *text, int max_chars, const char **reason)
         cursor += length;
     }
     return s_set_reason (reason, NULL);
+}
+
+size_t
+ht_utf8_char_bytes (unsigned char lead)
+{
+    return lead < 0x80? 1: lead < 0xe0? 2: lead < 0xf0? 3: 4;
+}
+
+size_t
+ht_utf8_chars (const char *text)
+{
+    size_t count = 0;
+    for (const unsigned char *cursor = (const unsigned char *) text; *cursor; cursor++)
+        count += (*cursor & 0xc0) != 0x80;
+    return count;
 }

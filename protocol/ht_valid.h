@@ -5,6 +5,7 @@
 #define HT_VALID_H_INCLUDED
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "ht_error.h"
 
@@ -57,5 +58,17 @@ int ht_valid_region (const char *code, const char **reason) HT_WUR;
 
 //  Validate UTF-8 text of 1..max_chars code points, no control characters
 int ht_valid_text (const char *text, int max_chars, const char **reason) HT_WUR;
+
+//  UTF-8, one home for walking it. Decode the sequence at text: its length
+//  in bytes, or 0 with *problem naming what is wrong (not UTF-8, an
+//  overlong form, a surrogate, beyond U+10FFFF). Never reads past a NUL.
+int ht_utf8_decode (const char *text, uint32_t *code_point, const char **problem);
+
+//  Bytes of the character whose first byte is lead (for validated text)
+size_t ht_utf8_char_bytes (unsigned char lead);
+
+//  Characters in text: bytes that do not continue one (safe on a cut-off
+//  sequence)
+size_t ht_utf8_chars (const char *text);
 
 #endif

@@ -143,8 +143,10 @@ s_send_batch (s_put_t *self, ht_apply_stats_t *stats, int *results)
 {
     int error = 0;
     json_t *reply = ht_client_put (self->client, self->batch, self->batch_size, &error);
-    if (!reply)
+    if (!reply) {
+        fprintf (stderr, "hutong: put: %s\n", ht_client_reason (self->client));
         return error;
+    }
     stats->applied = (size_t) json_integer_value (json_object_get (reply, "applied"));
     stats->unchanged = (size_t) json_integer_value (json_object_get (reply, "unchanged"));
     stats->historic = (size_t) json_integer_value (json_object_get (reply, "historic"));
@@ -366,9 +368,6 @@ ht_cmd_put (int argc, char **argv)
     ht_client_destroy (&self.client);
     ht_keypair_destroy (&self.key);
     sodium_memzero (self.idkey, sizeof self.idkey);
-    if (rc == HT_ETIMEOUT)
-        fprintf (stderr, "hutong: put: the node did not answer: check --node, --node-key, "
-                 "and that the node holds a valid certificate for --key\n");
     if (rc)
         return ht_fail ("put", rc);
     return self.refused || self.stats.quarantined || self.stats.conflicts

@@ -101,9 +101,8 @@ ht_cmd_status (int argc, char **argv)
     if (status)
         s_print_table (status);
     else
-        fprintf (stderr, "hutong: status: %s did not answer (%s); check --node, --node-key, "
-                 "and that the node holds a valid certificate for --key\n",
-                 values [NODE], ht_strerror (error));
+        fprintf (stderr, "hutong: status: %s: %s\n", values [NODE],
+                 client? ht_client_reason (client): "cannot connect: check --node and --node-key");
     json_decref (status);
     ht_client_destroy (&client);
     ht_keypair_destroy (&key);

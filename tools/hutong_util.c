@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "hutong.h"
+#include "ht_valid.h"
 
 #define S_MAX_OPTIONS 32
 #define S_MS_PER_SECOND 1000
@@ -347,17 +348,15 @@ ht_print_column (const char *text, int width)
     const unsigned char *cursor = (const unsigned char *) (text? text: "");
     int used = 0;
     while (*cursor) {
-        size_t bytes = *cursor < 0x80? 1: *cursor < 0xe0? 2: *cursor < 0xf0? 3: 4;
-        uint32_t code = bytes == 1? *cursor: *cursor & (0x3f >> (bytes - 1));
-        size_t index = 1;
-        for (; index < bytes && (cursor [index] & 0xc0) == 0x80; index++)
-            code = (code << 6) | (cursor [index] & 0x3f);
-        if (index < bytes)
-            break;                  //  a cut-off character: stop before it
+        uint32_t code = 0;
+        const char *problem = NULL;
+        int bytes = ht_utf8_decode ((const char *) cursor, &code, &problem);
+        if (bytes == 0)
+            break;                  //  a cut-off or bad character: stop before it
         int columns = s_columns (code);
         if (used + columns > width)
             break;                  //  never split a character to fit
-        fwrite (cursor, 1, bytes, stdout);
+        fwrite (cursor, 1, (size_t) bytes, stdout);
         used += columns;
         cursor += bytes;
     }
