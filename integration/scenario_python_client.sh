@@ -7,7 +7,8 @@
 #  key the C code derives, and replicates to the city. The city's records,
 #  exported full and for the partner policy, verify in Python (signature,
 #  digests, certificate chain); tampered ones do not, and the C verifier
-#  agrees with the Python one both ways.
+#  agrees with the Python one both ways. The client keeps no copy of the
+#  field tables: it reads them from `hutong schema --json`.
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
 source "$here/network.sh"
@@ -19,6 +20,10 @@ for candidate in python3 /usr/bin/python3; do
 done
 [ -n "$python" ] || fail "no python3 with pyzmq, msgpack and PyNaCl (apt-get install python3-zmq python3-msgpack python3-nacl)"
 client () { "$python" "$here/partner/hutong_client.py" "$@"; }
+
+#  The schema tables the client builds and verifies records with
+"$HUTONG" schema --json > "$work/schema.json"
+export HUTONG_SCHEMA="$work/schema.json"
 
 city=441800000000
 county=441802000000
@@ -160,6 +165,7 @@ rewrite("elder-full.jsonl", "tampered-region.jsonl",
         lambda r: r.update(region="441802001002", scope="441802001002"))
 rewrite("elder-partner.jsonl", "tampered-withheld.jsonl",
         lambda r: r["withheld"].update(id_no=flip(r["withheld"]["id_no"])))
+rewrite("elder-full.jsonl", "future-version.jsonl", lambda r: r.update(sv=r["sv"] + 1))
 rewrite("elder-partner.jsonl", "tampered-disclosed.jsonl",
         lambda r: (r["fields"].update(status="active"), r.setdefault("salts", {}).update(status="00" * 16),
                    r["withheld"].pop("status"), r.get("masked", {}).pop("status", None)))
@@ -169,6 +175,35 @@ for tampered in tampered-name tampered-region tampered-withheld tampered-disclos
     grep -q "bad_signature" "$work/last.out" || fail "$tampered: no bad_signature in: $(cat "$work/last.out")"
     expect_exit 1 "the C verifier refuses $tampered too" -- "$HUTONG" verify "$tampered.jsonl"
 done
+
+#  Tables of a later release, where elder gained a field in version 2:
+#  Python still verifies every version 1 record, whose digest covers only
+#  version 1's fields
+"$python" - "$work/schema.json" "$work/schema-next.json" <<'PY'
+import json, sys
+tables = json.load(open(sys.argv[1]))
+elder = next(kind for kind in tables["kinds"] if kind["name"] == "elder")
+elder["version"] = elder["write_version"] = 2
+elder["fields"].append({"name": "hearing_aid", "type": "bool", "required": False,
+                        "since": 2, "subtypes": None, "sens": "S", "group": "ability",
+                        "indexed": False, "rule": None, "choices": None})
+elder["fields"].sort(key=lambda field: field["name"].encode())
+json.dump(tables, open(sys.argv[2], "w"))
+PY
+client --schema "$work/schema-next.json" verify --anchor "$work/$city.key.pub" city-full.jsonl \
+    > py-next.json || { cat py-next.json >&2; fail "the next release's tables refuse a version 1 record"; }
+expect_eq "$(json_get py-next.json "j['valid']")" "$total" \
+    "with a field added in elder version 2, Python still verifies every version 1 record"
+
+#  A schema version newer than the tables is refused by name, by both
+expect_exit 1 "Python refuses a record of a schema version its tables do not have" -- \
+    client verify future-version.jsonl
+grep -q "schema_version" "$work/last.out" || fail "no schema_version in: $(cat "$work/last.out")"
+expect_exit 1 "the C verifier refuses it too" -- "$HUTONG" verify future-version.jsonl
+grep -q "schema_version" "$work/last.out" || fail "C: no schema_version in: $(cat "$work/last.out")"
+expect_exit 2 "the client needs the tables to verify" -- \
+    env -u HUTONG_SCHEMA "$python" "$here/partner/hutong_client.py" verify elder-full.jsonl
+grep -q "hutong schema --json" "$work/last.err" || fail "the client does not say where tables come from"
 
 #  A record that is valid but not canonical msgpack is refused as malformed
 "$python" - "$work" <<'PY'

@@ -94,7 +94,8 @@
 #include "ht_store_private.h"
 #include "ht_gate.h"
 
-#define S_STORE_FORMAT 3            //  bump when this layout changes
+#define S_STORE_FORMAT 4            //  bump when this layout changes (4: records
+                                    //  carry their schema version)
 #define S_CREATE_MAP_BYTES (1024u * 1024)
 #define S_MAP_ALIGN_BYTES (64u * 1024)
 
@@ -216,11 +217,12 @@ ht_store__current_get (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
 
 //  Decode stored bytes; MDB_CORRUPTED if our own store holds bad bytes
 int
-ht_store__decode_stored (const uint8_t *data, size_t size, ht_record_t **record_p)
+ht_store__decode_stored (const ht_store_t *self, const uint8_t *data, size_t size,
+                         ht_record_t **record_p)
 {
     const char *reason = NULL;
     int code = 0;
-    *record_p = ht_record_decode (data, size, &code, &reason);
+    *record_p = ht_record_decode_with (self->registry, data, size, &code, &reason);
     if (*record_p)
         return 0;
     zsys_error ("store: a stored record does not decode: %s",
@@ -236,7 +238,7 @@ ht_store__record_load (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
     ht_store_current_t current;
     int rc = ht_store__current_get (self, txn, ekey, ekey_size, &current);
     if (rc == 0)
-        rc = ht_store__decode_stored (current.data, current.size, record_p);
+        rc = ht_store__decode_stored (self, current.data, current.size, record_p);
     if (rc == 0 && seq)
         *seq = current.seq;
     return rc;
@@ -413,9 +415,12 @@ s_meta_load (ht_store_t *self, MDB_txn *txn)
     if (ht_store__meta_get_u64 (self, txn, "format", &format)
     ||  ht_store__meta_get_u64 (self, txn, "schema_version", &schema_version))
         return HT_ESTORE;
-    if (format != S_STORE_FORMAT || schema_version != HT_SCHEMA_VERSION) {
+    //  Records carry their kinds' schema versions, so a store written by
+    //  an older registry opens in a newer build (an upgrade); one written
+    //  by a newer build may hold what this one cannot read
+    if (format != S_STORE_FORMAT || schema_version > HT_SCHEMA_VERSION) {
         zsys_error ("store: layout %" PRIu64 " schema %" PRIu64
-                    ", this build needs layout %d schema %d",
+                    ", this build reads layout %d, schema up to %d",
                     format, schema_version, S_STORE_FORMAT, HT_SCHEMA_VERSION);
         return HT_EVERSION;
     }
@@ -556,6 +561,12 @@ void
 ht_store_set_map_limit (ht_store_t *self, size_t max_bytes)
 {
     self->map_limit = max_bytes;
+}
+
+void
+ht_store_set_registry (ht_store_t *self, const ht_registry_t *registry)
+{
+    self->registry = registry;
 }
 
 void

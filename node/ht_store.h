@@ -65,6 +65,12 @@ void ht_store_set_map_limit (ht_store_t *self, size_t max_bytes);
 int ht_store_set_ingest_window (ht_store_t *self, uint64_t behind_ms,
                                 uint64_t ahead_ms) HT_WUR;
 
+//  Decode records with the kinds of registry (NULL, the default: this
+//  build's own). For tests and tools that model another release: a store
+//  with an older registry refuses newer schema versions (schema_version),
+//  as a node one release behind does.
+void ht_store_set_registry (ht_store_t *self, const ht_registry_t *registry);
+
 //  Log informational lines and warnings (a grown map, an equivocating
 //  author) or only errors; a node sets this from its log/level. On by
 //  default.
@@ -83,8 +89,8 @@ int ht_store_quarantine_purge (ht_store_t *self, int code, uint64_t before_ms);
 
 //  Try quarantined records from neighbours again whose cause can go away
 //  — a certificate that had not arrived (no_cert), a timestamp ahead of
-//  our clock (clock: ours may have been behind) — at most max of them
-//  (0: all).
+//  our clock (clock: ours may have been behind), a schema version this
+//  build did not know (schema_version) — at most max of them (0: all).
 //  Each one admitted now leaves quarantine in the same transaction and is
 //  stored as if it had just come from its neighbour; the others stay as
 //  they were. Returns how many were stored, or an error.
@@ -136,8 +142,9 @@ typedef struct {
 //  validate, merge by (hlc, author), index, keep history. Rejects go to
 //  quarantine. If origin has a peer, its (epoch, cursor) is stored in the
 //  same transaction. results (may be NULL) receives each record's code.
-//  Returns 0, or HT_ESTORE if the transaction failed (then nothing of the
-//  batch was written).
+//  Returns 0, or HT_EFULL if the map is full and may not grow (its limit
+//  or the disk), or HT_ESTORE if the transaction failed otherwise (then
+//  nothing of the batch was written).
 int ht_store_apply (ht_store_t *self, ht_record_t *const *records, size_t count,
                     const ht_origin_t *origin, ht_apply_stats_t *stats,
                     int *results) HT_WUR;

@@ -29,6 +29,7 @@ typedef struct {
     const char *reason;             //  static text for error
     int verified;                   //  signature check: 0 valid, or error
     const char *verify_reason;      //  its reason
+    const ht_registry_t *registry;  //  the kinds it decodes with (the store's)
     const uint8_t *qkey;            //  retried from quarantine: its entry's key
     size_t qkey_size;               //  its size
     size_t qsize;                   //  the entry's size
@@ -317,7 +318,8 @@ s_versions_append (s_versions_t *self)
 //  Decode stored bytes and add them as a version (the bytes are copied:
 //  LMDB's pointers die at the next write)
 static int
-s_versions_load (s_versions_t *self, const uint8_t *data, size_t size, bool current)
+s_versions_load (const ht_store_t *store, s_versions_t *self, const uint8_t *data,
+                 size_t size, bool current)
 {
     s_version_t *version = s_versions_append (self);
     if (!version)
@@ -328,7 +330,7 @@ s_versions_load (s_versions_t *self, const uint8_t *data, size_t size, bool curr
         return ENOMEM;
     memcpy (version->data, data, size);
     version->size = size;
-    return ht_store__decode_stored (version->data, size, &version->record);
+    return ht_store__decode_stored (store, version->data, size, &version->record);
 }
 
 //  The stored conflict flag of a version: its code, or 0
@@ -386,7 +388,7 @@ s_versions_collect (s_batch_t *batch, const uint8_t *ekey, size_t ekey_size,
     int rc = ht_store__current_get (batch->store, batch->txn, ekey, ekey_size, &found);
     *current_seq = rc == 0? found.seq: 0;
     if (rc == 0)
-        rc = s_versions_load (versions, found.data, found.size, true);
+        rc = s_versions_load (batch->store, versions, found.data, found.size, true);
     rc = rc == MDB_NOTFOUND? 0: rc;
 
     uint8_t prefix [HT_STORE_ENTITY_KEY_BYTES + 1];
@@ -401,7 +403,7 @@ s_versions_collect (s_batch_t *batch, const uint8_t *ekey, size_t ekey_size,
         step = MDB_NEXT;
         if (!ht_store__has_prefix (&key, prefix, ekey_size + 1))
             break;
-        rc = s_versions_load (versions, value.mv_data, value.mv_size, false);
+        rc = s_versions_load (batch->store, versions, value.mv_data, value.mv_size, false);
     }
     if (cursor)
         mdb_cursor_close (cursor);
@@ -990,6 +992,10 @@ s_apply_items (ht_store_t *self, const s_item_t *items, size_t count,
         if (s_map_grow (self) != 0)
             break;
     free (batch.count_delta);
+    //  A map that cannot grow (its limit, or the disk) is the one failure
+    //  a writer can act on: named store_full, logged once by s_map_grow
+    if (rc == MDB_MAP_FULL)
+        return HT_EFULL;
     if (rc)
         return ht_store__error ("batch not applied", rc);
     if (stats)
@@ -1022,7 +1028,7 @@ static void
 s_item_prepare (s_item_t *item)
 {
     if (item->from_bytes) {
-        item->record = ht_record_decode (item->data, item->size, &item->error,
+        item->record = ht_record_decode_with (item->registry, item->data, item->size, &item->error,
                                          &item->reason);
         item->owned = true;
         if (!item->record && item->error == 0)
@@ -1064,6 +1070,8 @@ s_items_prepare (ht_store_t *self, s_item_t *items, size_t count)
     size_t threads = count < S_PARALLEL_MIN_ITEMS? 1: ht_pool_size (self->verifiers) + 1;
     if (threads > S_MAX_THREADS)
         threads = S_MAX_THREADS;
+    for (size_t i = 0; i < count; i++)
+        items [i].registry = self->registry;
     s_share_t shares [S_MAX_THREADS];
     void *args [S_MAX_THREADS];
     size_t per_thread = (count + threads - 1) / threads, offset = 0;
@@ -1267,11 +1275,12 @@ s_retry_destroy (s_retry_t **self_p)
 }
 
 //  Refusals whose cause can go away: a certificate that had not arrived
-//  yet, a timestamp ahead of our clock (ours may have been behind)
+//  yet, a timestamp ahead of our clock (ours may have been behind), a
+//  schema version this build did not know
 static bool
 s_retryable (int code)
 {
-    return code == HT_ENOCERT || code == HT_ECLOCK;
+    return code == HT_ENOCERT || code == HT_ECLOCK || code == HT_ESCHEMAVERSION;
 }
 
 //  Collect up to max retryable entries from neighbours, in key order

@@ -36,6 +36,8 @@ struct _ht_store_t {
     uint64_t quarantine_max_bytes;      //  per source
     bool verbose;                       //  log info and warnings (errors always)
     ht_pool_t *verifiers;               //  threads that check signatures
+    const ht_registry_t *registry;      //  the kinds records decode with
+                                        //  (NULL: this build's own)
     zhashx_t *certs;                    //  hex pubkey -> s_cert_entry_t
     uint64_t certs_gen;                 //  meta certgen the cache reflects
     ht_certsource_t source;             //  certs through own read txns
@@ -191,7 +193,8 @@ int ht_store__current_get (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
 
 //  Decode stored bytes (caller owns the record); MDB_CORRUPTED if they
 //  do not decode
-int ht_store__decode_stored (const uint8_t *data, size_t size, ht_record_t **record_p);
+int ht_store__decode_stored (const ht_store_t *self, const uint8_t *data, size_t size,
+                             ht_record_t **record_p);
 
 //  Load and decode an entity's current version, and its seq if not NULL
 int ht_store__record_load (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,

@@ -207,7 +207,7 @@ s_history_walk (ht_store_t *self, MDB_txn *txn, const uint8_t *prefix,
     bool stop = false;
     while (rc == 0 && !stop && ht_store__has_prefix (&key, prefix, prefix_size)) {
         ht_record_t *record = NULL;
-        rc = ht_store__decode_stored (value.mv_data, value.mv_size, &record);
+        rc = ht_store__decode_stored (self, value.mv_data, value.mv_size, &record);
         if (rc == 0) {
             (*count)++;
             stop = fn && fn (arg, record, 0) != 0;

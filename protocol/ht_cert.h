@@ -16,7 +16,8 @@
 #include "ht_error.h"
 #include "ht_record.h"
 
-#define HT_CERT_MAX_KINDS 16
+//  HT_CERT_MAX_KINDS and the text limits come from the cert kind's schema
+//  (ht_schema.h), so every text the schema accepts fits its buffer whole
 #define HT_CERT_MAX_DEPTH 8         //  root, county, township, community,
                                     //  client: 5; room to spare
 
@@ -26,15 +27,16 @@ typedef enum {
     HT_ROLE_PARTNER = 2
 } ht_role_t;
 
-//  A certificate's content, as issued and as parsed back from a record
+//  A certificate's content, as issued and as parsed back from a record.
+//  Text buffers hold the schema's most characters in UTF-8 (4 bytes each).
 typedef struct {
-    char name [64];                         //  subject name (UTF-8)
+    char name [HT_TEXT_BYTES (HT_CERT_NAME_MAX_CHARS)];     //  subject name
     ht_role_t role;                         //  node, department or partner
-    char department [32];                   //  department code or ""
+    char department [HT_TEXT_BYTES (HT_CERT_CODE_MAX_CHARS)];  //  code or ""
     char region [HT_REGION_BYTES];          //  jurisdiction (12 digits)
     char kinds [HT_CERT_MAX_KINDS][HT_KIND_MAX_CHARS + 1];  //  may author
     size_t kind_count;                      //  number of kinds
-    char policy [32];                       //  read policy name or ""
+    char policy [HT_TEXT_BYTES (HT_CERT_CODE_MAX_CHARS)];  //  read policy or ""
     uint64_t not_before_ms;                 //  validity window start
     uint64_t not_after_ms;                  //  validity window end
     uint8_t pubkey [HT_PUBKEY_BYTES];       //  subject's Ed25519 key
@@ -57,7 +59,9 @@ ht_record_t *ht_revocation_issue (const uint8_t pubkey [HT_PUBKEY_BYTES],
                                   const ht_keypair_t *issuer, uint64_t hlc,
                                   int *error, const char **reason);
 
-//  Read a cert record's content into cert. 0 or HT_EKIND/HT_EFIELD.
+//  Read a cert record's content into cert. 0 or HT_EKIND/HT_EFIELD (a
+//  field missing, or a text or kind list longer than the schema allows:
+//  never cut).
 int ht_cert_parse (const ht_record_t *record, ht_cert_t *cert) HT_WUR;
 
 //  True if the cert permits authoring kind

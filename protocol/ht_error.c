@@ -49,6 +49,7 @@ static const s_error_text_t s_errors [] = {
     { "rate_limited",    "too many requests from this client; slow down" },
     { "unsafe_path",     "file or directory is writable by group or others, or is a symlink" },
     { "store_full",      "store or quarantine is full" },
+    { "schema_version",  "the record's schema version is newer than this program knows for its kind" },
 };
 
 _Static_assert (sizeof s_errors / sizeof s_errors [0] == HT_ERROR_COUNT,

@@ -45,7 +45,8 @@ typedef enum {
     HT_ERATELIMIT = -37,    //  too many requests from one client
     HT_EUNSAFE = -38,       //  file or directory writable by others, or a symlink
     HT_EFULL = -39,         //  store or quarantine full
-    HT_ERROR_COUNT = 40
+    HT_ESCHEMAVERSION = -40,    //  record's schema version is newer than known
+    HT_ERROR_COUNT = 41
 } ht_error_t;
 
 //  Return a static, human-readable text for an error code

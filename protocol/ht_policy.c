@@ -104,8 +104,12 @@ ht_policy_redact (const ht_policy_t *policy, const ht_record_t *record, int *err
     int *error = error_p? error_p: &ignored;
     const ht_kind_t *kind = ht_record_schema (record);
     const char *disclose [HT_FIELD_MAX_COUNT];
-    size_t disclosed = 0, visible = 0;
+    size_t disclosed = 0, visible = 0, fields = 0;
+    uint16_t version = ht_record_schema_version (record);
     for (size_t index = 0; index < kind->field_count; index++) {
+        if (!ht_schema_field_in_version (&kind->fields [index], version))
+            continue;               //  the record has no such field
+        fields++;
         ht_access_t access = policy->access [kind->fields [index].group];
         if (access == HT_ACCESS_FULL)
             disclose [disclosed++] = kind->fields [index].name;
@@ -116,7 +120,7 @@ ht_policy_redact (const ht_policy_t *policy, const ht_record_t *record, int *err
         *error = HT_EPOLICY;
         return NULL;
     }
-    ht_record_t *copy = disclosed == kind->field_count
+    ht_record_t *copy = disclosed == fields
                       ? ht_record_dup (record)
                       : ht_record_redact (record, disclose, disclosed);
     for (size_t index = 0; copy && index < kind->field_count; index++) {

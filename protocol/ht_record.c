@@ -4,11 +4,12 @@
 //  Wire form: a msgpack map, keys sorted bytewise:
 //    author bin32 · del bool · f {name: value} · hlc uint · key str ·
 //    kind str · m {name: mask}? · region str · s {name: salt}? ·
-//    scope str · seed bin32? · sig bin64 · suite uint · v uint ·
-//    w {name: digest}?
-//  A full form has seed and no s/w; a redacted form has no seed, and every
-//  schema field is in f (with its salt in s; nil if disclosed absent) or
-//  in w. m carries unsigned display masks for withheld fields.
+//    scope str · seed bin32? · sig bin64 · suite uint · sv uint ·
+//    v uint · w {name: digest}?
+//  sv is the kind's schema version the record is written in. A full form
+//  has seed and no s/w; a redacted form has no seed, and every field of
+//  its schema version is in f (with its salt in s; nil if disclosed
+//  absent) or in w. m carries unsigned display masks for withheld fields.
 #include <czmq.h>
 #include <sodium.h>
 #include "ht_codec.h"
@@ -22,10 +23,16 @@ ht_record_t *
 ht_record_new (const char *kind)
 {
     const ht_kind_t *schema = ht_schema_kind (kind);
-    if (!schema)
-        return NULL;
-    ht_record_t *self = (ht_record_t *) zmalloc (HT_RECORD_BYTES (schema));
-    self->kind = schema;
+    return schema? ht_record_new_of (schema): NULL;
+}
+
+ht_record_t *
+ht_record_new_of (const ht_kind_t *kind)
+{
+    assert (kind && kind->field_count <= HT_FIELD_MAX_COUNT);
+    ht_record_t *self = (ht_record_t *) zmalloc (HT_RECORD_BYTES (kind));
+    self->kind = kind;
+    self->schema_version = ht_schema_write_version (kind);
     self->suite = HT_SUITE_ED25519_BLAKE2B;
     return self;
 }
@@ -88,6 +95,7 @@ ht_record_dup (const ht_record_t *self)
 
 const ht_kind_t *ht_record_schema (const ht_record_t *self) { return self->kind; }
 const char *ht_record_kind (const ht_record_t *self) { return self->kind->name; }
+uint16_t ht_record_schema_version (const ht_record_t *self) { return self->schema_version; }
 const char *ht_record_key (const ht_record_t *self) { return self->key; }
 const char *ht_record_region (const ht_record_t *self) { return self->region; }
 const char *ht_record_scope (const ht_record_t *self) { return self->scope; }
@@ -142,6 +150,24 @@ ht_record_set_scope (ht_record_t *self, const char *scope)
 {
     self->is_signed = self->signed_here = false;
     return s_set_code (self->scope, scope);
+}
+
+int
+ht_record_set_schema_version (ht_record_t *self, uint16_t version)
+{
+    if (version == 0 || version > self->kind->version)
+        return HT_ESCHEMAVERSION;
+    //  A field the version does not have must not be set: it would be
+    //  neither signed nor sent
+    for (size_t index = 0; index < self->kind->field_count; index++) {
+        const ht_field_slot_t *slot = &self->fields [index];
+        if (!ht_schema_field_in_version (&self->kind->fields [index], version)
+        &&  (slot->state != HT_FIELD_ABSENT || slot->has_salt))
+            return HT_EFIELD;
+    }
+    self->schema_version = version;
+    self->is_signed = self->signed_here = false;
+    return HT_OK;
 }
 
 void
@@ -275,11 +301,25 @@ ht_record__load_object (ht_record_t *self, size_t index, const msgpack_object *o
     return rc;
 }
 
-//  Index of a named field of the expected type, or -1
+int
+ht_record__field_index (const ht_record_t *self, const char *name)
+{
+    int index = ht_schema_field_index (self->kind, name);
+    return index >= 0 && ht_record__in_version (self, (size_t) index)? index: -1;
+}
+
+bool
+ht_record__in_version (const ht_record_t *self, size_t index)
+{
+    return ht_schema_field_in_version (&self->kind->fields [index], self->schema_version);
+}
+
+//  Index of a named field of the record's version and the expected type,
+//  or -1
 static int
 s_field_of_type (const ht_record_t *self, const char *name, ht_type_t type)
 {
-    int index = ht_schema_field_index (self->kind, name);
+    int index = ht_record__field_index (self, name);
     if (index < 0 || self->kind->fields [index].type != type)
         return -1;
     return index;
@@ -352,7 +392,7 @@ ht_record_set_bin (ht_record_t *self, const char *name, const uint8_t *data, siz
 int
 ht_record_unset (ht_record_t *self, const char *name)
 {
-    int index = ht_schema_field_index (self->kind, name);
+    int index = ht_record__field_index (self, name);
     if (index < 0)
         return HT_EFIELD;
     ht_record__clear_field (&self->fields [index]);
@@ -363,7 +403,7 @@ ht_record_unset (ht_record_t *self, const char *name)
 ht_field_state_t
 ht_record_field_state (const ht_record_t *self, const char *name)
 {
-    int index = ht_schema_field_index (self->kind, name);
+    int index = ht_record__field_index (self, name);
     return index < 0? HT_FIELD_ABSENT: self->fields [index].state;
 }
 
@@ -446,7 +486,7 @@ ht_record_subtype (const ht_record_t *self)
 int
 ht_record_set_mask (ht_record_t *self, const char *name, const char *mask)
 {
-    int index = ht_schema_field_index (self->kind, name);
+    int index = ht_record__field_index (self, name);
     if (index < 0 || self->fields [index].state != HT_FIELD_WITHHELD)
         return HT_EFIELD;
     free (self->fields [index].mask);
@@ -457,7 +497,7 @@ ht_record_set_mask (ht_record_t *self, const char *name, const char *mask)
 const char *
 ht_record_get_mask (const ht_record_t *self, const char *name)
 {
-    int index = ht_schema_field_index (self->kind, name);
+    int index = ht_record__field_index (self, name);
     return index < 0? NULL: self->fields [index].mask;
 }
 
@@ -524,15 +564,17 @@ s_field_digest (const ht_record_t *self, size_t index,
     return HT_OK;
 }
 
-//  The canonical header: [v, suite, kind, key, region, scope, hlc,
-//  author, deleted]
+//  The canonical header: [v, suite, kind, sv, key, region, scope, hlc,
+//  author, deleted]. sv, the kind's schema version, says which fields
+//  the digests that follow are of.
 static void
 s_pack_header (const ht_record_t *self, msgpack_packer *packer)
 {
-    msgpack_pack_array (packer, 9);
+    msgpack_pack_array (packer, 10);
     msgpack_pack_uint8 (packer, HT_FORMAT_VERSION);
     msgpack_pack_uint8 (packer, self->suite);
     ht_pack_cstr (packer, self->kind->name);
+    msgpack_pack_uint16 (packer, self->schema_version);
     ht_pack_cstr (packer, self->key);
     ht_pack_cstr (packer, self->region);
     ht_pack_cstr (packer, self->scope);
@@ -560,7 +602,12 @@ ht_record_digest (const ht_record_t *self, uint8_t digest [HT_DIGEST_BYTES])
     crypto_generichash_state seeded;
     if (self->has_seed)
         s_seeded_state (self, &seeded);
+    //  Exactly the fields of the record's schema version: a field added
+    //  by a later version is no part of an older record, so the record
+    //  verifies the same before and after a reader upgrades
     for (size_t index = 0; index < self->kind->field_count; index++) {
+        if (!ht_record__in_version (self, index))
+            continue;
         uint8_t field_digest [HT_DIGEST_BYTES];
         if (s_field_digest (self, index, self->has_seed? &seeded: NULL, field_digest))
             return HT_EDIGEST;
@@ -633,8 +680,8 @@ ht_record_redact (const ht_record_t *self, const char *const *disclose, size_t c
         for (size_t which = 0; which < count && !disclosed; which++)
             disclosed = streq (disclose [which], name);
         ht_field_slot_t *slot = &copy->fields [index];
-        if (slot->state == HT_FIELD_WITHHELD)
-            continue;               //  already withheld: stays withheld
+        if (slot->state == HT_FIELD_WITHHELD || !ht_record__in_version (self, index))
+            continue;               //  already withheld, or not of its version
         if (disclosed) {
             if (s_field_salt (self, index, NULL, slot->salt)) {
                 ht_record_destroy (&copy);

@@ -1,7 +1,8 @@
 //  ht_record: one signed version of one entity, with a redactable signature.
 //
-//  The signature covers a canonical header and, for every field of the
-//  kind's schema, digest_f = BLAKE2b-256(salt_f || name || canonical(value))
+//  The signature covers a canonical header (which names the kind's schema
+//  version the record is written in) and, for every field of that schema
+//  version, digest_f = BLAKE2b-256(salt_f || name || canonical(value))
 //  (an absent value is digested as msgpack nil). salt_f is
 //  BLAKE2b-128(key = seed, name), with a random per-record seed. The full
 //  form carries the seed; a redacted form carries, per field, either the
@@ -18,7 +19,7 @@
 #include "ht_schema.h"
 #include "ht_region.h"
 
-#define HT_FORMAT_VERSION 1
+#define HT_FORMAT_VERSION 2         //  2: the header carries the schema version
 #define HT_SUITE_ED25519_BLAKE2B 1  //  room is kept for SM2/SM3 (suite 2)
 #define HT_PUBKEY_BYTES 32
 #define HT_SECRETKEY_BYTES 64
@@ -37,8 +38,13 @@ typedef enum {
     HT_FIELD_WITHHELD = 2           //  only the digest is known
 } ht_field_state_t;
 
-//  Create an empty unsigned record of a kind; NULL if the kind is unknown
+//  Create an empty unsigned record of a built-in kind, in the kind's write
+//  version (ht_schema_write_version); NULL if the kind is unknown
 ht_record_t *ht_record_new (const char *kind);
+
+//  Same for a kind descriptor from any registry (tests model a later
+//  release with their own); the descriptor must outlive the record
+ht_record_t *ht_record_new_of (const ht_kind_t *kind);
 
 //  Destroy a record and set the caller's pointer to NULL
 void ht_record_destroy (ht_record_t **self_p);
@@ -49,6 +55,8 @@ ht_record_t *ht_record_dup (const ht_record_t *self);
 //  Header items. Returned strings are borrowed for the record's lifetime.
 const ht_kind_t *ht_record_schema (const ht_record_t *self);
 const char *ht_record_kind (const ht_record_t *self);
+//  The kind's schema version the record is written in (signed)
+uint16_t ht_record_schema_version (const ht_record_t *self);
 const char *ht_record_key (const ht_record_t *self);
 const char *ht_record_region (const ht_record_t *self);
 const char *ht_record_scope (const ht_record_t *self);
@@ -70,9 +78,14 @@ int ht_record_set_key (ht_record_t *self, const char *key) HT_WUR;
 int ht_record_set_region (ht_record_t *self, const char *region) HT_WUR;
 int ht_record_set_scope (ht_record_t *self, const char *scope) HT_WUR;
 void ht_record_set_hlc (ht_record_t *self, uint64_t hlc);
+//  Write the record in another schema version of its kind (1 .. the kind's
+//  current version): HT_ESCHEMAVERSION for a version the kind does not
+//  have, HT_EFIELD if a field of a later version is set
+int ht_record_set_schema_version (ht_record_t *self, uint16_t version) HT_WUR;
 void ht_record_set_deleted (ht_record_t *self, bool deleted);
 
-//  Set a field; HT_EFIELD if the kind has no such field or the type differs.
+//  Set a field; HT_EFIELD if the record's schema version has no such field
+//  or the type differs.
 //  Values are copied. Only the field's own type rule is checked later,
 //  by ht_record_validate.
 int ht_record_set_str (ht_record_t *self, const char *name, const char *value) HT_WUR;
@@ -116,9 +129,10 @@ int ht_record_derive_key (ht_record_t *self, const uint8_t *idkey) HT_WUR;
 //  rule. Withheld fields are taken on trust (the signature covers them).
 int ht_record_validate (const ht_record_t *self, const char **reason) HT_WUR;
 
-//  The record digest: BLAKE2b-256(canonical header || field digests in
-//  schema order). This is what the signature signs. Requires a key,
-//  region and scope. Works for full and redacted forms alike.
+//  The record digest: BLAKE2b-256(canonical header || the digests of the
+//  fields of the record's schema version, in table order). This is what
+//  the signature signs. Requires a key, region and scope. Works for full
+//  and redacted forms alike.
 int ht_record_digest (const ht_record_t *self, uint8_t digest [HT_DIGEST_BYTES]) HT_WUR;
 
 //  Sign with a key pair: sets the author, a fresh seed, salts, and the
@@ -149,8 +163,15 @@ int ht_record_encode (const ht_record_t *self, uint8_t **data, size_t *size) HT_
 //  Decode msgpack bytes (full or redacted). NULL on error with *error and
 //  *reason set (either may be NULL). Never trusts the bytes: every item is
 //  type-checked, unknown fields are refused, digests are recomputed.
+//  HT_EVERSION for another record format, HT_ESCHEMAVERSION for a schema
+//  version newer than the kind's current one.
 ht_record_t *ht_record_decode (const uint8_t *data, size_t size,
                                int *error, const char **reason);
+
+//  Same, with the kinds of a registry (NULL: the built-in one)
+ht_record_t *ht_record_decode_with (const ht_registry_t *registry,
+                                    const uint8_t *data, size_t size,
+                                    int *error, const char **reason);
 
 //  The routing header of an encoded record, read without building the
 //  record or hashing anything: what a sender needs to apply the holder
@@ -167,16 +188,22 @@ typedef struct {
 int ht_record_peek (const uint8_t *data, size_t size, ht_record_head_t *head) HT_WUR;
 
 //  JSON form (UTF-8 kept readable by the caller's json_dumps flags):
-//  {"kind","key","region","scope","hlc","author","deleted","suite","sig",
-//   "seed"?, "fields":{...}, "salts"?:{...}, "withheld"?:{...},
+//  {"kind","key","region","scope","hlc","author","deleted","suite","sv",
+//   "sig", "seed"?, "fields":{...}, "salts"?:{...}, "withheld"?:{...},
 //   "masked"?:{...}}. BIN values, keys and signatures are lowercase hex.
-//  The caller owns the result.
+//  A draft (unsigned) has no author, suite, sv or sig. The caller owns
+//  the result.
 json_t *ht_record_to_json (const ht_record_t *self);
 
 //  Parse the JSON form. An object without "sig" is an unsigned draft:
-//  only kind, fields and optionally key/region/scope/hlc/deleted are read.
-//  NULL on error with *error and *reason.
+//  only kind, fields and optionally key/region/scope/hlc/deleted/sv are
+//  read (sv defaults to the kind's write version). NULL on error with
+//  *error and *reason.
 ht_record_t *ht_record_from_json (const json_t *json, int *error, const char **reason);
+
+//  Same, with the kinds of a registry (NULL: the built-in one)
+ht_record_t *ht_record_from_json_with (const ht_registry_t *registry, const json_t *json,
+                                       int *error, const char **reason);
 
 //  Total order of versions of one entity: -1, 0, +1 comparing (hlc,
 //  author), then the digest so that equivocating authors still converge

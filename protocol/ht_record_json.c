@@ -66,6 +66,7 @@ ht_record_to_json (const ht_record_t *self)
     if (self->is_signed) {
         json_object_set_new (json, "author", s_hex (self->author, HT_PUBKEY_BYTES));
         json_object_set_new (json, "suite", json_integer (self->suite));
+        json_object_set_new (json, "sv", json_integer (self->schema_version));
         json_object_set_new (json, "sig", s_hex (self->sig, HT_SIG_BYTES));
         if (self->has_seed)
             json_object_set_new (json, "seed", s_hex (self->seed, HT_SEED_BYTES));
@@ -174,9 +175,9 @@ s_parse_fields (ht_record_t *self, const json_t *fields, s_parse_error_t *error)
     const char *name;
     const json_t *value;
     json_object_foreach ((json_t *) fields, name, value) {
-        int index = ht_schema_field_index (self->kind, name);
+        int index = ht_record__field_index (self, name);
         if (index < 0) {
-            s_fail (error, HT_EFIELD, "unknown field for this kind");
+            s_fail (error, HT_EFIELD, "unknown field for this kind and schema version");
             return;
         }
         if (json_is_null (value))
@@ -212,6 +213,8 @@ s_parse_redaction (ht_record_t *self, const json_t *json, s_parse_error_t *error
     const json_t *withheld = json_object_get (json, "withheld");
     const json_t *fields = json_object_get (json, "fields");
     for (size_t index = 0; index < self->kind->field_count && !error->code; index++) {
+        if (!ht_record__in_version (self, index))
+            continue;               //  not of this record's schema version
         const char *name = self->kind->fields [index].name;
         ht_field_slot_t *slot = &self->fields [index];
         bool in_fields = json_object_get (fields, name) != NULL;
@@ -241,8 +244,10 @@ s_parse_signed (ht_record_t *self, const json_t *json, s_parse_error_t *error)
     if (!s_parse_hex (json, "author", self->author, HT_PUBKEY_BYTES)
     ||  !s_parse_hex (json, "sig", self->sig, HT_SIG_BYTES)
     ||  !json_is_integer (json_object_get (json, "hlc"))
+    ||  !json_object_get (json, "sv")
     ||  suite < 0 || suite > 255) {
-        s_fail (error, HT_EMALFORMED, "a signed record needs author, sig (hex), hlc and suite");
+        s_fail (error, HT_EMALFORMED, "a signed record needs author, sig (hex), hlc, "
+                "suite and sv");
         return;
     }
     self->suite = (uint8_t) suite;
@@ -259,7 +264,24 @@ s_parse_signed (ht_record_t *self, const json_t *json, s_parse_error_t *error)
 
 static const char *const s_json_items [] = {
     "kind", "key", "region", "scope", "hlc", "deleted", "author", "suite",
-    "sig", "seed", "fields", "salts", "withheld", "masked", NULL };
+    "sv", "sig", "seed", "fields", "salts", "withheld", "masked", NULL };
+
+//  Read the schema version, which says what fields there are: before them
+static void
+s_parse_schema_version (ht_record_t *self, const json_t *json, s_parse_error_t *error)
+{
+    const json_t *version = json_object_get (json, "sv");
+    if (!version)
+        return;                     //  a draft: the kind's write version
+    if (!json_is_integer (version) || json_integer_value (version) < 1)
+        s_fail (error, HT_EMALFORMED, "sv must be a positive integer");
+    else
+    if (json_integer_value (version) > self->kind->version)
+        s_fail (error, HT_ESCHEMAVERSION, "the record's schema version is newer than "
+                "this program knows for its kind");
+    else
+        self->schema_version = (uint16_t) json_integer_value (version);
+}
 
 //  Read key, region, scope, hlc, deleted (each optional in a draft)
 static void
@@ -289,18 +311,27 @@ s_parse_header (ht_record_t *self, const json_t *json, s_parse_error_t *error)
 ht_record_t *
 ht_record_from_json (const json_t *json, int *error_p, const char **reason_p)
 {
+    return ht_record_from_json_with (NULL, json, error_p, reason_p);
+}
+
+ht_record_t *
+ht_record_from_json_with (const ht_registry_t *registry, const json_t *json,
+                          int *error_p, const char **reason_p)
+{
     s_parse_error_t error = { 0, NULL };
     ht_record_t *self = NULL;
     const char *kind = json_string_value (json_object_get (json, "kind"));
+    const ht_kind_t *schema = kind? ht_schema_registry_kind (registry, kind): NULL;
     if (!json_is_object (json))
         s_fail (&error, HT_EMALFORMED, "a record is a JSON object");
     else
     if (!kind)
         s_fail (&error, HT_EMALFORMED, "record has no \"kind\"");
     else
-    if (!(self = ht_record_new (kind)))
+    if (!schema)
         s_fail (&error, HT_EKIND, "unknown record kind");
     else {
+        self = ht_record_new_of (schema);
         const char *item;
         const json_t *value;
         json_object_foreach ((json_t *) json, item, value) {
@@ -310,6 +341,7 @@ ht_record_from_json (const json_t *json, int *error_p, const char **reason_p)
             if (!s_json_items [index])
                 s_fail (&error, HT_EMALFORMED, "unknown item in record JSON");
         }
+        s_parse_schema_version (self, json, &error);
         s_parse_header (self, json, &error);
         const json_t *fields = json_object_get (json, "fields");
         if (fields)

@@ -26,6 +26,9 @@ typedef struct {
 
 struct _ht_record_t {
     const ht_kind_t *kind;          //  schema of this kind
+    uint16_t schema_version;        //  kind's schema version it is
+                                    //  written in: fields of later
+                                    //  versions stay absent
     char key [HT_KEY_MAX_CHARS + 1];    //  entity key within kind
     char region [HT_REGION_BYTES];  //  region the entity belongs to
     char scope [HT_REGION_BYTES];   //  how far down it is shared
@@ -57,6 +60,13 @@ int ht_record__load_field (ht_record_t *self, size_t index,
 
 //  Same from a value decoding has parsed already (packed canonically here)
 int ht_record__load_object (ht_record_t *self, size_t index, const msgpack_object *object);
+
+//  Index of a field of the record's schema version, or -1 if the kind has
+//  no such field or it came in a later version
+int ht_record__field_index (const ht_record_t *self, const char *name);
+
+//  True if field index belongs to the record's schema version
+bool ht_record__in_version (const ht_record_t *self, size_t index);
 
 //  Free a slot's value and caches, leaving it absent
 void ht_record__clear_field (ht_field_slot_t *slot);

@@ -29,14 +29,14 @@ s_in_choices (const char *const *choices, const char *text)
     return false;
 }
 
-//  Check one text against the field's length, choices and rule
+//  Check one text (a STR value or a STRS item) against the field's
+//  length in code points, choices and named rule
 static int
 s_check_text (const ht_field_t *field, const char *text, const char **reason)
 {
-    if (ht_valid_text (text, (int) field->max, reason))
+    if (ht_valid_text (text, (int) field->max_chars, reason))
         return HT_ESCHEMA;
-    if (field->type == HT_TYPE_STR && (int64_t) strlen (text) < field->min
-    &&  field->min > 1) {
+    if (ht_utf8_chars (text) < field->min_chars) {
         *reason = "too short";
         return HT_ESCHEMA;
     }
@@ -44,7 +44,7 @@ s_check_text (const ht_field_t *field, const char *text, const char **reason)
         *reason = "not one of the allowed values";
         return HT_ESCHEMA;
     }
-    if (field->check && field->check (text, reason))
+    if (field->rule && field->rule->check (text, reason))
         return HT_ESCHEMA;
     return HT_OK;
 }
@@ -65,27 +65,23 @@ s_check_value (const ht_field_t *field, const ht_field_slot_t *slot, const char 
         case HT_TYPE_BOOL:
             return HT_OK;
         case HT_TYPE_BIN:
-            if ((int64_t) slot->bin_size != field->max) {
+            if (slot->bin_size != field->bytes) {
                 *reason = "wrong number of bytes";
                 return HT_ESCHEMA;
             }
             return HT_OK;
         case HT_TYPE_STRS:
-            if ((int64_t) slot->item_count > field->max) {
+            if (slot->item_count > field->max_items) {
                 *reason = "too many items";
                 return HT_ESCHEMA;
             }
-            if ((int64_t) slot->item_count < field->min) {
-                *reason = "too few items";     //  min counts items (kinds: 1)
+            if (slot->item_count < field->min_items) {
+                *reason = "too few items";
                 return HT_ESCHEMA;
             }
-            for (size_t index = 0; index < slot->item_count; index++) {
-                //  Items are checked like a text of at most 100 chars
-                ht_field_t item_rule = *field;
-                item_rule.max = 100;
-                if (s_check_text (&item_rule, slot->items [index], reason))
+            for (size_t index = 0; index < slot->item_count; index++)
+                if (s_check_text (field, slot->items [index], reason))
                     return HT_ESCHEMA;
-            }
             return HT_OK;
     }
     return HT_EFIELD;
@@ -123,6 +119,8 @@ ht_record_validate (const ht_record_t *self, const char **reason_p)
         return rc;
     const char *subtype = ht_record_subtype (self);
     for (size_t index = 0; index < self->kind->field_count; index++) {
+        if (!ht_record__in_version (self, index))
+            continue;               //  a later version's field: not required
         const ht_field_t *field = &self->kind->fields [index];
         const ht_field_slot_t *slot = &self->fields [index];
         bool used = ht_schema_field_in_subtype (field, subtype);
@@ -156,22 +154,13 @@ s_hash_key (ht_record_t *self, const uint8_t *idkey)
 {
     crypto_generichash_state state;
     crypto_generichash_init (&state, idkey, idkey? HT_IDKEY_BYTES: 0, S_KEY_HASH_BYTES);
-    char *names = strdup (self->kind->key_fields);
-    int rc = HT_OK;
-    char *cursor = NULL;            //  strtok_r: keys are derived in many actors
-    for (char *name = strtok_r (names, " ", &cursor); name;
-         name = strtok_r (NULL, " ", &cursor)) {
-        int index = ht_schema_field_index (self->kind, name);
+    for (const char *const *name = self->kind->key_fields; *name; name++) {
+        int index = ht_schema_field_index (self->kind, *name);
+        if (index < 0 || self->fields [index].state != HT_FIELD_PRESENT)
+            return HT_EREQUIRED;
         const ht_field_slot_t *slot = &self->fields [index];
-        if (slot->state != HT_FIELD_PRESENT) {
-            rc = HT_EREQUIRED;
-            break;
-        }
         crypto_generichash_update (&state, slot->value, slot->value_size);
     }
-    free (names);
-    if (rc)
-        return rc;
     uint8_t hash [S_KEY_HASH_BYTES];
     char hex [2 * S_KEY_HASH_BYTES + 1];
     crypto_generichash_final (&state, hash, S_KEY_HASH_BYTES);
@@ -199,7 +188,7 @@ ht_record_derive_key (ht_record_t *self, const uint8_t *idkey)
             return HT_EINVAL;
         case HT_KEY_HEX: {
             size_t size = 0;
-            const uint8_t *bin = ht_record_get_bin (self, self->kind->key_fields, &size);
+            const uint8_t *bin = ht_record_get_bin (self, self->kind->key_fields [0], &size);
             char hex [2 * HT_PUBKEY_BYTES + 1];
             if (!bin || size != HT_PUBKEY_BYTES)
                 return HT_EREQUIRED;

@@ -8,7 +8,8 @@
 
 #define S_MAX_RECORD_BYTES (1024 * 1024)
 
-//  True if the field goes into "f": present, or (redacted) disclosed absent
+//  True if the field goes into "f": present, or (redacted) disclosed
+//  absent. Fields of later schema versions are never set or salted.
 static bool
 s_in_f (const ht_record_t *self, const ht_field_slot_t *slot)
 {
@@ -72,7 +73,7 @@ ht_record_encode (const ht_record_t *self, uint8_t **data, size_t *size)
     ht_packer_t out;
     ht_packer_init (&out);
     msgpack_packer *packer = &out.packer;
-    msgpack_pack_map (packer, 11 + (redacted? 2: 1) + (masks? 1: 0));
+    msgpack_pack_map (packer, 12 + (redacted? 2: 1) + (masks? 1: 0));
     ht_pack_cstr (packer, "author");
     ht_pack_bin (packer, self->author, HT_PUBKEY_BYTES);
     ht_pack_cstr (packer, "del");
@@ -105,6 +106,8 @@ ht_record_encode (const ht_record_t *self, uint8_t **data, size_t *size)
     ht_pack_bin (packer, self->sig, HT_SIG_BYTES);
     ht_pack_cstr (packer, "suite");
     msgpack_pack_uint8 (packer, self->suite);
+    ht_pack_cstr (packer, "sv");
+    msgpack_pack_uint16 (packer, self->schema_version);
     ht_pack_cstr (packer, "v");
     msgpack_pack_uint8 (packer, HT_FORMAT_VERSION);
     if (redacted) {
@@ -150,9 +153,9 @@ s_decode_field_map (ht_record_t *self, const msgpack_object *map, char which,
         char name [64];
         int field = -1;
         if (ht_obj_cstr (&pair->key, name, sizeof name))
-            field = ht_schema_field_index (self->kind, name);
+            field = ht_record__field_index (self, name);
         if (field < 0) {
-            s_fail (error, HT_EFIELD, "unknown field for this kind");
+            s_fail (error, HT_EFIELD, "unknown field for this kind and schema version");
             return;
         }
         ht_field_slot_t *slot = &self->fields [field];
@@ -201,15 +204,16 @@ s_decode_field_map (ht_record_t *self, const msgpack_object *map, char which,
 //  Names of the top-level keys, in canonical order; index = bit in "seen"
 static const char *const s_top_keys [] = {
     "author", "del", "f", "hlc", "key", "kind", "m", "region", "s",
-    "scope", "seed", "sig", "suite", "v", "w", NULL };
+    "scope", "seed", "sig", "suite", "sv", "v", "w", NULL };
 
 enum { K_AUTHOR, K_DEL, K_F, K_HLC, K_KEY, K_KIND, K_M, K_REGION, K_S,
-       K_SCOPE, K_SEED, K_SIG, K_SUITE, K_V, K_W };
+       K_SCOPE, K_SEED, K_SIG, K_SUITE, K_SV, K_V, K_W };
 
 #define S_BIT(key) (1u << (key))
 #define S_REQUIRED_KEYS (S_BIT (K_AUTHOR) | S_BIT (K_DEL) | S_BIT (K_F) | \
     S_BIT (K_HLC) | S_BIT (K_KEY) | S_BIT (K_KIND) | S_BIT (K_REGION) | \
-    S_BIT (K_SCOPE) | S_BIT (K_SIG) | S_BIT (K_SUITE) | S_BIT (K_V))
+    S_BIT (K_SCOPE) | S_BIT (K_SIG) | S_BIT (K_SUITE) | S_BIT (K_SV) | \
+    S_BIT (K_V))
 
 //  Read one header item into self
 static void
@@ -244,15 +248,11 @@ s_decode_item (ht_record_t *self, int key, const msgpack_object *value,
             ok = ht_obj_uint (value, &number) && number < 256;
             self->suite = (uint8_t) number;
             break;
-        case K_V:
-            if (!ht_obj_uint (value, &number) || number != HT_FORMAT_VERSION)
-                s_fail (error, HT_EVERSION, "unsupported record format version");
-            break;
         case K_F: s_decode_field_map (self, value, 'f', error); break;
         case K_S: s_decode_field_map (self, value, 's', error); break;
         case K_W: s_decode_field_map (self, value, 'w', error); break;
         case K_M: s_decode_field_map (self, value, 'm', error); break;
-        default: break;                 //  kind was read first
+        default: break;                 //  kind, v and sv were read first
     }
     if (!ok)
         s_fail (error, HT_EMALFORMED, "header item has the wrong type or value");
@@ -273,6 +273,8 @@ s_check_form (ht_record_t *self, unsigned seen, s_decode_error_t *error)
         return;
     }
     for (size_t index = 0; redacted && index < self->kind->field_count; index++) {
+        if (!ht_record__in_version (self, index))
+            continue;                   //  not of this record's version
         const ht_field_slot_t *slot = &self->fields [index];
         bool withheld = slot->state == HT_FIELD_WITHHELD;
         bool disclosed = error->in_f [index] && slot->has_salt;
@@ -294,9 +296,34 @@ s_check_form (ht_record_t *self, unsigned seen, s_decode_error_t *error)
             self->fields [index].has_salt = false;
 }
 
+//  Read the items that say how to read the rest: the format version and
+//  the kind's schema version (which fields exist), before any field
+static void
+s_decode_versions (ht_record_t *self, const msgpack_object *map, s_decode_error_t *error)
+{
+    uint64_t number = 0;
+    const msgpack_object *format = ht_obj_get (map, "v");
+    if (format && (!ht_obj_uint (format, &number) || number != HT_FORMAT_VERSION)) {
+        s_fail (error, HT_EVERSION, "unsupported record format version");
+        return;
+    }
+    const msgpack_object *version = ht_obj_get (map, "sv");
+    if (!version)
+        return;                         //  the form check names it missing
+    if (!ht_obj_uint (version, &number) || number == 0)
+        s_fail (error, HT_EMALFORMED, "schema version is not a positive integer");
+    else
+    if (number > self->kind->version)
+        s_fail (error, HT_ESCHEMAVERSION, "the record's schema version is newer than "
+                "this program knows for its kind");
+    else
+        self->schema_version = (uint16_t) number;
+}
+
 //  Decode a parsed top-level map
 static ht_record_t *
-s_decode_map (const msgpack_object *map, s_decode_error_t *error)
+s_decode_map (const ht_registry_t *registry, const msgpack_object *map,
+              s_decode_error_t *error)
 {
     char kind [HT_KIND_MAX_CHARS + 1];
     const msgpack_object *kind_object = ht_obj_get (map, "kind");
@@ -304,11 +331,13 @@ s_decode_map (const msgpack_object *map, s_decode_error_t *error)
         s_fail (error, HT_EMALFORMED, "record has no kind");
         return NULL;
     }
-    ht_record_t *self = ht_record_new (kind);
-    if (!self) {
+    const ht_kind_t *schema = ht_schema_registry_kind (registry, kind);
+    if (!schema) {
         s_fail (error, HT_EKIND, "unknown record kind");
         return NULL;
     }
+    ht_record_t *self = ht_record_new_of (schema);
+    s_decode_versions (self, map, error);
     unsigned seen = 0;
     for (uint32_t index = 0; index < map->via.map.size && !error->code; index++) {
         const msgpack_object_kv *pair = &map->via.map.ptr [index];
@@ -353,6 +382,13 @@ s_is_canonical (const ht_record_t *self, const uint8_t *data, size_t size)
 ht_record_t *
 ht_record_decode (const uint8_t *data, size_t size, int *error_p, const char **reason_p)
 {
+    return ht_record_decode_with (NULL, data, size, error_p, reason_p);
+}
+
+ht_record_t *
+ht_record_decode_with (const ht_registry_t *registry, const uint8_t *data, size_t size,
+                       int *error_p, const char **reason_p)
+{
     s_decode_error_t error;
     memset (&error, 0, sizeof error);
     ht_record_t *self = NULL;
@@ -371,7 +407,7 @@ ht_record_decode (const uint8_t *data, size_t size, int *error_p, const char **r
         if (unpacked.data.type != MSGPACK_OBJECT_MAP)
             s_fail (&error, HT_EMALFORMED, "record is not a msgpack map");
         else
-            self = s_decode_map (&unpacked.data, &error);
+            self = s_decode_map (registry, &unpacked.data, &error);
         msgpack_unpacked_destroy (&unpacked);
     }
     if (self && !s_is_canonical (self, data, size)) {

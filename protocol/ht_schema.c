@@ -1,14 +1,17 @@
 //  ht_schema: the schema registry. Each kind is a table of fields, sorted
 //  bytewise by name (the order field digests are signed in; a unit test
-//  checks it). Field rules come from DOMAIN.md §3.
+//  checks it). Field rules come from DOMAIN.md §3. Every field names the
+//  schema version that introduced it; a record of version v carries, and
+//  is signed over, exactly the fields of version v or earlier.
 #include <czmq.h>
+#include <stdatomic.h>
 #include <time.h>
 #include "ht_schema.h"
 #include "ht_record.h"
 #include "ht_valid.h"
 #include "ht_hlc.h"
 
-//  Validator adapters with the ht_text_check_fn shape
+//  Text rules: the validators, named for tools and docs
 static int
 s_check_uscc (const char *text, const char **reason)
 {
@@ -38,22 +41,62 @@ s_check_kind (const char *text, const char **reason)
     return HT_OK;
 }
 
-#define S_CHOICES(...)  (const char *const []) { __VA_ARGS__, NULL }
+static const ht_text_rule_t s_rule_date = { "date", "date YYYYMMDD", ht_valid_date };
+static const ht_text_rule_t s_rule_region = { "region", "region code", ht_valid_region };
+static const ht_text_rule_t s_rule_phone = { "phone", "phone", ht_valid_phone };
+static const ht_text_rule_t s_rule_key = { "record_key", "record key", s_check_key };
+static const ht_text_rule_t s_rule_uscc = { "uscc", "USCC (GB 32100)", s_check_uscc };
+static const ht_text_rule_t s_rule_kind = { "kind", "known kind", s_check_kind };
 
-//  Field shorthand: name, type, required, subtypes, sensitivity, group,
-//  indexed, check, choices, min, max
-#define F(name, type, req, sub, sens, group, idx, check, choices, min, max) \
-    { name, type, req, sub, sens, group, idx, check, choices, min, max }
+#define R_DATE   (&s_rule_date)
+#define R_REGION (&s_rule_region)
+#define R_PHONE  (&s_rule_phone)
+#define R_KEY    (&s_rule_key)
+#define R_USCC   (&s_rule_uscc)
+#define R_KIND   (&s_rule_kind)
+
+#define S_CHOICES(...)  (const char *const []) { __VA_ARGS__, NULL }
+#define SUB(...)        S_CHOICES (__VA_ARGS__)
+#define ALL             NULL        //  used by every subtype
+#define S_ITEM_MAX_CHARS 100        //  each item of a list of texts
+
+//  Field shorthands, one per type. Every line ends with the schema version
+//  that introduced the field: a new version only adds lines (with its own
+//  number), so the older versions' fields stay exactly as they were.
+//    TEXT  (name, required, subtypes, sens, group, indexed,
+//           min chars, max chars, rule, choices, since)
+//    TEXTS (..., min items, max items, rule, choices, since)
+//           each item 1..S_ITEM_MAX_CHARS chars
+//    NUM   (..., min, max, since)
+//    FLAG  (..., since)
+//    BYTES (..., exact size, since)
+//  (The subtypes argument is a compound literal with commas of its own,
+//  so it is placed in each body directly rather than through a helper.)
+#define TEXT(name_, req_, sub_, sens_, group_, idx_, lo_, hi_, rule_, choices_, since_) \
+    { .name = name_, .type = HT_TYPE_STR, .required = req_, .subtypes = sub_, \
+      .sens = sens_, .group = group_, .indexed = idx_, .min_chars = lo_, \
+      .max_chars = hi_, .rule = rule_, .choices = choices_, .since = since_ }
+#define TEXTS(name_, req_, sub_, sens_, group_, idx_, lo_, hi_, rule_, choices_, since_) \
+    { .name = name_, .type = HT_TYPE_STRS, .required = req_, .subtypes = sub_, \
+      .sens = sens_, .group = group_, .indexed = idx_, .min_items = lo_, \
+      .max_items = hi_, .min_chars = 1, .max_chars = S_ITEM_MAX_CHARS, \
+      .rule = rule_, .choices = choices_, .since = since_ }
+#define NUM(name_, req_, sub_, sens_, group_, idx_, lo_, hi_, since_) \
+    { .name = name_, .type = HT_TYPE_INT, .required = req_, .subtypes = sub_, \
+      .sens = sens_, .group = group_, .indexed = idx_, .min = lo_, .max = hi_, \
+      .since = since_ }
+#define FLAG(name_, req_, sub_, sens_, group_, idx_, since_) \
+    { .name = name_, .type = HT_TYPE_BOOL, .required = req_, .subtypes = sub_, \
+      .sens = sens_, .group = group_, .indexed = idx_, .since = since_ }
+#define BYTES(name_, req_, sub_, sens_, group_, idx_, bytes_, since_) \
+    { .name = name_, .type = HT_TYPE_BIN, .required = req_, .subtypes = sub_, \
+      .sens = sens_, .group = group_, .indexed = idx_, .bytes = bytes_, \
+      .since = since_ }
 
 #define P   HT_SENS_P
 #define I   HT_SENS_I
 #define PI  HT_SENS_PI
 #define S   HT_SENS_S
-#define STR HT_TYPE_STR
-#define INT HT_TYPE_INT
-#define BOOL HT_TYPE_BOOL
-#define STRS HT_TYPE_STRS
-#define BIN HT_TYPE_BIN
 #define G_PUB HT_GROUP_PUBLIC
 #define G_FI HT_GROUP_FACILITY_I
 #define G_CI HT_GROUP_CREDIT_I
@@ -73,24 +116,24 @@ static const char *const s_elder_status [] = {
 
 //  elder (老年人基本信息): region = responsible community
 static const ht_field_t s_elder_fields [] = {
-    F ("ability_level",    INT,  false, NULL, S,  G_AB,  false, NULL, NULL, 0, 4),
-    F ("address",          STR,  false, NULL, PI, G_ID,  false, NULL, NULL, 1, 200),
-    F ("birth_date",       STR,  true,  NULL, PI, G_ID,  false, ht_valid_date, NULL, 8, 8),
-    F ("care_level",       INT,  false, NULL, S,  G_AB,  false, NULL, NULL, 0, 4),
-    F ("categories",       STRS, false, NULL, S,  G_CAT, true,  NULL, s_categories, 0, 6),
-    F ("contact",          STR,  false, NULL, PI, G_ID,  false, NULL, NULL, 1, 100),
-    F ("ethnicity",        STR,  false, NULL, S,  G_CAT, false, NULL, NULL, 1, 20),
-    F ("facility",         STR,  false, NULL, PI, G_ID,  true,  s_check_key, NULL, 1, 64),
-    F ("hukou_region",     STR,  true,  NULL, PI, G_ID,  true,  ht_valid_region, NULL, 12, 12),
-    F ("id_no",            STR,  true,  NULL, S,  G_NO,  false, NULL, NULL, 6, 32),
-    F ("id_type",          STR,  true,  NULL, I,  G_ID,  false, NULL, s_id_types, 1, 20),
-    F ("living",           STR,  false, NULL, PI, G_ID,  true,  NULL, s_living, 1, 20),
-    F ("name",             STR,  true,  NULL, PI, G_ID,  false, NULL, NULL, 1, 50),
-    F ("phone",            STR,  false, NULL, PI, G_ID,  false, ht_valid_phone, NULL, 1, 20),
-    F ("residence_region", STR,  false, NULL, PI, G_ID,  true,  ht_valid_region, NULL, 12, 12),
-    F ("sex",              INT,  true,  NULL, PI, G_ID,  false, NULL, NULL, 1, 2),
-    F ("status",           STR,  true,  NULL, PI, G_ID,  true,  NULL, s_elder_status, 1, 20),
-    F ("status_date",      STR,  false, NULL, PI, G_ID,  false, ht_valid_date, NULL, 8, 8),
+    NUM   ("ability_level",    false, ALL, S,  G_AB,  false, 0, 4, 1),
+    TEXT  ("address",          false, ALL, PI, G_ID,  false, 1, 200, NULL, NULL, 1),
+    TEXT  ("birth_date",       true,  ALL, PI, G_ID,  false, 8, 8, R_DATE, NULL, 1),
+    NUM   ("care_level",       false, ALL, S,  G_AB,  false, 0, 4, 1),
+    TEXTS ("categories",       false, ALL, S,  G_CAT, true,  0, 6, NULL, s_categories, 1),
+    TEXT  ("contact",          false, ALL, PI, G_ID,  false, 1, 100, NULL, NULL, 1),
+    TEXT  ("ethnicity",        false, ALL, S,  G_CAT, false, 1, 20, NULL, NULL, 1),
+    TEXT  ("facility",         false, ALL, PI, G_ID,  true,  1, 64, R_KEY, NULL, 1),
+    TEXT  ("hukou_region",     true,  ALL, PI, G_ID,  true,  12, 12, R_REGION, NULL, 1),
+    TEXT  ("id_no",            true,  ALL, S,  G_NO,  false, 6, 32, NULL, NULL, 1),
+    TEXT  ("id_type",          true,  ALL, I,  G_ID,  false, 1, 20, NULL, s_id_types, 1),
+    TEXT  ("living",           false, ALL, PI, G_ID,  true,  1, 20, NULL, s_living, 1),
+    TEXT  ("name",             true,  ALL, PI, G_ID,  false, 1, 50, NULL, NULL, 1),
+    TEXT  ("phone",            false, ALL, PI, G_ID,  false, 1, 20, R_PHONE, NULL, 1),
+    TEXT  ("residence_region", false, ALL, PI, G_ID,  true,  12, 12, R_REGION, NULL, 1),
+    NUM   ("sex",              true,  ALL, PI, G_ID,  false, 1, 2, 1),
+    TEXT  ("status",           true,  ALL, PI, G_ID,  true,  1, 20, NULL, s_elder_status, 1),
+    TEXT  ("status_date",      false, ALL, PI, G_ID,  false, 8, 8, R_DATE, NULL, 1),
 };
 
 static const char *const s_facility_types [] = {
@@ -104,32 +147,32 @@ static const char *const s_facility_status [] = {
 
 //  facility (养老服务设施/机构): region = location
 static const ht_field_t s_facility_fields [] = {
-    F ("address",              STR,  false, NULL, P, G_PUB, false, NULL, NULL, 1, 200),
-    F ("area",                 INT,  false, NULL, P, G_PUB, false, NULL, NULL, 0, INT64_MAX),
-    F ("beds_nursing",         INT,  false, NULL, P, G_PUB, false, NULL, NULL, 0, 100000),
-    F ("beds_total",           INT,  false, NULL, P, G_PUB, false, NULL, NULL, 0, 100000),
-    F ("clinic",               BOOL, false, NULL, P, G_PUB, false, NULL, NULL, 0, 0),
-    F ("filing_date",          STR,  false, NULL, P, G_PUB, false, ht_valid_date, NULL, 8, 8),
-    F ("filing_no",            STR,  false, NULL, P, G_PUB, false, NULL, NULL, 1, 64),
-    F ("geo_lat",              INT,  false, NULL, P, G_PUB, false, NULL, NULL, -90000000, 90000000),
-    F ("geo_lon",              INT,  false, NULL, P, G_PUB, false, NULL, NULL, -180000000, 180000000),
-    F ("insurance_designated", BOOL, false, NULL, P, G_PUB, false, NULL, NULL, 0, 0),
-    F ("name",                 STR,  true,  NULL, P, G_PUB, true,  NULL, NULL, 1, 100),
-    F ("operator_uscc",        STR,  false, NULL, P, G_PUB, true,  s_check_uscc, NULL, 18, 18),
-    F ("ownership",            STR,  false, NULL, P, G_PUB, true,  NULL, s_ownership, 1, 20),
-    F ("parent_center",        STR,  false, NULL, P, G_PUB, true,  s_check_key, NULL, 1, 64),
-    F ("person_in_charge",     STR,  false, NULL, P, G_PUB, false, NULL, NULL, 1, 50),
-    F ("phone",                STR,  false, NULL, P, G_PUB, false, ht_valid_phone, NULL, 1, 20),
-    F ("profit",               STR,  false, NULL, P, G_PUB, false, NULL, s_profit, 1, 20),
-    F ("rating_level",         INT,  false, NULL, P, G_PUB, true,  NULL, NULL, 1, 5),
-    F ("residents",            INT,  false, NULL, I, G_FI,  false, NULL, NULL, 0, 100000),
-    F ("residents_disabled",   INT,  false, NULL, I, G_FI,  false, NULL, NULL, 0, 100000),
-    F ("serial",               STR,  false, NULL, P, G_PUB, false, NULL, NULL, 1, 32),
-    F ("services",             STRS, false, NULL, P, G_PUB, false, NULL, NULL, 0, 32),
-    F ("staff",                INT,  false, NULL, I, G_FI,  false, NULL, NULL, 0, 100000),
-    F ("status",               STR,  true,  NULL, P, G_PUB, true,  NULL, s_facility_status, 1, 20),
-    F ("type",                 STR,  true,  NULL, P, G_PUB, true,  NULL, s_facility_types, 1, 20),
-    F ("uscc",                 STR,  false, NULL, P, G_PUB, true,  s_check_uscc, NULL, 18, 18),
+    TEXT  ("address",              false, ALL, P, G_PUB, false, 1, 200, NULL, NULL, 1),
+    NUM   ("area",                 false, ALL, P, G_PUB, false, 0, INT64_MAX, 1),
+    NUM   ("beds_nursing",         false, ALL, P, G_PUB, false, 0, 100000, 1),
+    NUM   ("beds_total",           false, ALL, P, G_PUB, false, 0, 100000, 1),
+    FLAG  ("clinic",               false, ALL, P, G_PUB, false, 1),
+    TEXT  ("filing_date",          false, ALL, P, G_PUB, false, 8, 8, R_DATE, NULL, 1),
+    TEXT  ("filing_no",            false, ALL, P, G_PUB, false, 1, 64, NULL, NULL, 1),
+    NUM   ("geo_lat",              false, ALL, P, G_PUB, false, -90000000, 90000000, 1),
+    NUM   ("geo_lon",              false, ALL, P, G_PUB, false, -180000000, 180000000, 1),
+    FLAG  ("insurance_designated", false, ALL, P, G_PUB, false, 1),
+    TEXT  ("name",                 true,  ALL, P, G_PUB, true,  1, 100, NULL, NULL, 1),
+    TEXT  ("operator_uscc",        false, ALL, P, G_PUB, true,  18, 18, R_USCC, NULL, 1),
+    TEXT  ("ownership",            false, ALL, P, G_PUB, true,  1, 20, NULL, s_ownership, 1),
+    TEXT  ("parent_center",        false, ALL, P, G_PUB, true,  1, 64, R_KEY, NULL, 1),
+    TEXT  ("person_in_charge",     false, ALL, P, G_PUB, false, 1, 50, NULL, NULL, 1),
+    TEXT  ("phone",                false, ALL, P, G_PUB, false, 1, 20, R_PHONE, NULL, 1),
+    TEXT  ("profit",               false, ALL, P, G_PUB, false, 1, 20, NULL, s_profit, 1),
+    NUM   ("rating_level",         false, ALL, P, G_PUB, true,  1, 5, 1),
+    NUM   ("residents",            false, ALL, I, G_FI,  false, 0, 100000, 1),
+    NUM   ("residents_disabled",   false, ALL, I, G_FI,  false, 0, 100000, 1),
+    TEXT  ("serial",               false, ALL, P, G_PUB, false, 1, 32, NULL, NULL, 1),
+    TEXTS ("services",             false, ALL, P, G_PUB, false, 0, 32, NULL, NULL, 1),
+    NUM   ("staff",                false, ALL, I, G_FI,  false, 0, 100000, 1),
+    TEXT  ("status",               true,  ALL, P, G_PUB, true,  1, 20, NULL, s_facility_status, 1),
+    TEXT  ("type",                 true,  ALL, P, G_PUB, true,  1, 20, NULL, s_facility_types, 1),
+    TEXT  ("uscc",                 false, ALL, P, G_PUB, true,  18, 18, R_USCC, NULL, 1),
 };
 
 static const char *const s_credit_types [] = {
@@ -155,66 +198,66 @@ static const char *const s_list_status [] = {
 
 //  credit (信用监管): region = the subject's region, scope = the issuer's
 static const ht_field_t s_credit_fields [] = {
-    F ("actions",         STR,  true,  RECT, P, G_PUB, false, NULL, NULL, 1, 2000),
-    F ("checklist",       STRS, false, INSP, P, G_PUB, false, NULL, NULL, 0, 64),
-    F ("date",            STR,  true,  NULL, P, G_PUB, false, ht_valid_date, NULL, 8, 8),
-    F ("deadline",        STR,  false, INSP " " RECT, P, G_PUB, false, ht_valid_date, NULL, 8, 8),
-    F ("decision_no",     STR,  false, PEN " " LIST, P, G_PUB, true, NULL, NULL, 1, 64),
-    F ("departments",     STRS, false, INSP, P, G_PUB, false, NULL, NULL, 0, 16),
-    F ("doc_no",          STR,  true,  NULL, P, G_PUB, true,  NULL, NULL, 1, 64),
-    F ("facts",           STR,  false, LIST, P, G_PUB, false, NULL, NULL, 1, 4000),
-    F ("fine",            INT,  false, PEN,  P, G_PUB, false, NULL, NULL, 0, INT64_MAX),
-    F ("grounds",         STRS, false, LIST, P, G_PUB, false, NULL, s_grounds, 1, 10),
-    F ("inspectors",      STRS, false, INSP, I, G_CI,  false, NULL, NULL, 0, 16),
-    F ("issuer_dept",     STR,  true,  NULL, P, G_PUB, true,  NULL, NULL, 1, 32),
-    F ("issuer_region",   STR,  true,  NULL, P, G_PUB, true,  ht_valid_region, NULL, 12, 12),
-    F ("legal_basis",     STR,  false, PEN,  P, G_PUB, false, NULL, NULL, 1, 500),
-    F ("level",           STR,  false, RAT,  P, G_PUB, false, NULL, NULL, 1, 20),
-    F ("list",            STR,  false, LIST, P, G_PUB, true,  NULL, s_lists, 1, 20),
-    F ("listed_on",       STR,  false, LIST, P, G_PUB, false, ht_valid_date, NULL, 8, 8),
-    F ("method",          STR,  false, INSP, P, G_PUB, false, NULL, s_methods, 1, 20),
-    F ("notice_on",       STR,  false, LIST, P, G_PUB, false, ht_valid_date, NULL, 8, 8),
-    F ("objection",       STR,  false, LIST, P, G_PUB, false, NULL, NULL, 1, 2000),
-    F ("outcome",         STR,  false, RECT, P, G_PUB, false, NULL, s_outcomes, 1, 20),
-    F ("penalty_types",   STRS, false, PEN,  P, G_PUB, false, NULL, s_penalty_types, 1, 4),
-    F ("plan_no",         STR,  false, INSP, P, G_PUB, false, NULL, NULL, 1, 64),
-    F ("publicity_from",  STR,  false, PEN,  P, G_PUB, false, ht_valid_date, NULL, 8, 8),
-    F ("publicity_until", STR,  false, PEN,  P, G_PUB, false, ht_valid_date, NULL, 8, 8),
-    F ("published_on",    STR,  false, INSP, P, G_PUB, false, ht_valid_date, NULL, 8, 8),
-    F ("ref",             STR,  false, RECT, P, G_PUB, true,  s_check_key, NULL, 1, 64),
-    F ("removal_reason",  STR,  false, LIST, P, G_PUB, false, NULL, NULL, 1, 500),
-    F ("removed_on",      STR,  false, LIST, P, G_PUB, false, ht_valid_date, NULL, 8, 8),
-    F ("result",          STR,  false, INSP, P, G_PUB, true,  NULL, s_results, 1, 20),
-    F ("scheme",          STR,  false, RAT,  P, G_PUB, false, NULL, NULL, 1, 64),
-    F ("status",          STR,  false, LIST, P, G_PUB, true,  NULL, s_list_status, 1, 20),
-    F ("subject_facility",STR,  false, NULL, P, G_PUB, true,  s_check_key, NULL, 1, 64),
-    F ("subject_id_no",   STR,  false, NULL, S, G_NO,  false, NULL, NULL, 6, 32),
-    F ("subject_name",    STR,  true,  NULL, P, G_PUB, true,  NULL, NULL, 1, 100),
-    F ("subject_uscc",    STR,  false, NULL, P, G_PUB, true,  s_check_uscc, NULL, 18, 18),
-    F ("type",            STR,  true,  NULL, P, G_PUB, true,  NULL, s_credit_types, 1, 20),
-    F ("valid_until",     STR,  false, RAT,  P, G_PUB, false, ht_valid_date, NULL, 8, 8),
-    F ("verified_on",     STR,  false, RECT, P, G_PUB, false, ht_valid_date, NULL, 8, 8),
+    TEXT  ("actions",          true,  SUB (RECT),       P, G_PUB, false, 1, 2000, NULL, NULL, 1),
+    TEXTS ("checklist",        false, SUB (INSP),       P, G_PUB, false, 0, 64, NULL, NULL, 1),
+    TEXT  ("date",             true,  ALL,              P, G_PUB, false, 8, 8, R_DATE, NULL, 1),
+    TEXT  ("deadline",         false, SUB (INSP, RECT), P, G_PUB, false, 8, 8, R_DATE, NULL, 1),
+    TEXT  ("decision_no",      false, SUB (PEN, LIST),  P, G_PUB, true,  1, 64, NULL, NULL, 1),
+    TEXTS ("departments",      false, SUB (INSP),       P, G_PUB, false, 0, 16, NULL, NULL, 1),
+    TEXT  ("doc_no",           true,  ALL,              P, G_PUB, true,  1, 64, NULL, NULL, 1),
+    TEXT  ("facts",            false, SUB (LIST),       P, G_PUB, false, 1, 4000, NULL, NULL, 1),
+    NUM   ("fine",             false, SUB (PEN),        P, G_PUB, false, 0, INT64_MAX, 1),
+    TEXTS ("grounds",          false, SUB (LIST),       P, G_PUB, false, 1, 10, NULL, s_grounds, 1),
+    TEXTS ("inspectors",       false, SUB (INSP),       I, G_CI,  false, 0, 16, NULL, NULL, 1),
+    TEXT  ("issuer_dept",      true,  ALL,              P, G_PUB, true,  1, 32, NULL, NULL, 1),
+    TEXT  ("issuer_region",    true,  ALL,              P, G_PUB, true,  12, 12, R_REGION, NULL, 1),
+    TEXT  ("legal_basis",      false, SUB (PEN),        P, G_PUB, false, 1, 500, NULL, NULL, 1),
+    TEXT  ("level",            false, SUB (RAT),        P, G_PUB, false, 1, 20, NULL, NULL, 1),
+    TEXT  ("list",             false, SUB (LIST),       P, G_PUB, true,  1, 20, NULL, s_lists, 1),
+    TEXT  ("listed_on",        false, SUB (LIST),       P, G_PUB, false, 8, 8, R_DATE, NULL, 1),
+    TEXT  ("method",           false, SUB (INSP),       P, G_PUB, false, 1, 20, NULL, s_methods, 1),
+    TEXT  ("notice_on",        false, SUB (LIST),       P, G_PUB, false, 8, 8, R_DATE, NULL, 1),
+    TEXT  ("objection",        false, SUB (LIST),       P, G_PUB, false, 1, 2000, NULL, NULL, 1),
+    TEXT  ("outcome",          false, SUB (RECT),       P, G_PUB, false, 1, 20, NULL, s_outcomes, 1),
+    TEXTS ("penalty_types",    false, SUB (PEN),        P, G_PUB, false, 1, 4, NULL, s_penalty_types, 1),
+    TEXT  ("plan_no",          false, SUB (INSP),       P, G_PUB, false, 1, 64, NULL, NULL, 1),
+    TEXT  ("publicity_from",   false, SUB (PEN),        P, G_PUB, false, 8, 8, R_DATE, NULL, 1),
+    TEXT  ("publicity_until",  false, SUB (PEN),        P, G_PUB, false, 8, 8, R_DATE, NULL, 1),
+    TEXT  ("published_on",     false, SUB (INSP),       P, G_PUB, false, 8, 8, R_DATE, NULL, 1),
+    TEXT  ("ref",              false, SUB (RECT),       P, G_PUB, true,  1, 64, R_KEY, NULL, 1),
+    TEXT  ("removal_reason",   false, SUB (LIST),       P, G_PUB, false, 1, 500, NULL, NULL, 1),
+    TEXT  ("removed_on",       false, SUB (LIST),       P, G_PUB, false, 8, 8, R_DATE, NULL, 1),
+    TEXT  ("result",           false, SUB (INSP),       P, G_PUB, true,  1, 20, NULL, s_results, 1),
+    TEXT  ("scheme",           false, SUB (RAT),        P, G_PUB, false, 1, 64, NULL, NULL, 1),
+    TEXT  ("status",           false, SUB (LIST),       P, G_PUB, true,  1, 20, NULL, s_list_status, 1),
+    TEXT  ("subject_facility", false, ALL,              P, G_PUB, true,  1, 64, R_KEY, NULL, 1),
+    TEXT  ("subject_id_no",    false, ALL,              S, G_NO,  false, 6, 32, NULL, NULL, 1),
+    TEXT  ("subject_name",     true,  ALL,              P, G_PUB, true,  1, 100, NULL, NULL, 1),
+    TEXT  ("subject_uscc",     false, ALL,              P, G_PUB, true,  18, 18, R_USCC, NULL, 1),
+    TEXT  ("type",             true,  ALL,              P, G_PUB, true,  1, 20, NULL, s_credit_types, 1),
+    TEXT  ("valid_until",      false, SUB (RAT),        P, G_PUB, false, 8, 8, R_DATE, NULL, 1),
+    TEXT  ("verified_on",      false, SUB (RECT),       P, G_PUB, false, 8, 8, R_DATE, NULL, 1),
 };
 
 static const char *const s_roles [] = { "node", "department", "partner", NULL };
 
 //  cert: key = hex(pubkey), region = the subject's jurisdiction
 static const ht_field_t s_cert_fields [] = {
-    F ("department", STR,  false, NULL, P, G_PUB, true,  NULL, NULL, 1, 31),
-    F ("kinds",      STRS, true,  NULL, P, G_PUB, false, s_check_kind, NULL, 1, 16),
-    F ("name",       STR,  true,  NULL, P, G_PUB, false, NULL, NULL, 1, 63),
-    F ("not_after",  INT,  true,  NULL, P, G_PUB, false, NULL, NULL, 0, INT64_MAX),
-    F ("not_before", INT,  true,  NULL, P, G_PUB, false, NULL, NULL, 0, INT64_MAX),
-    F ("policy",     STR,  false, NULL, P, G_PUB, false, NULL, NULL, 1, 31),
-    F ("pubkey",     BIN,  true,  NULL, P, G_PUB, false, NULL, NULL, 0, 32),
-    F ("role",       STR,  true,  NULL, P, G_PUB, true,  NULL, s_roles, 1, 20),
+    TEXT  ("department", false, ALL, P, G_PUB, true,  1, HT_CERT_CODE_MAX_CHARS, NULL, NULL, 1),
+    TEXTS ("kinds",      true,  ALL, P, G_PUB, false, 1, HT_CERT_MAX_KINDS, R_KIND, NULL, 1),
+    TEXT  ("name",       true,  ALL, P, G_PUB, false, 1, HT_CERT_NAME_MAX_CHARS, NULL, NULL, 1),
+    NUM   ("not_after",  true,  ALL, P, G_PUB, false, 0, INT64_MAX, 1),
+    NUM   ("not_before", true,  ALL, P, G_PUB, false, 0, INT64_MAX, 1),
+    TEXT  ("policy",     false, ALL, P, G_PUB, false, 1, HT_CERT_CODE_MAX_CHARS, NULL, NULL, 1),
+    BYTES ("pubkey",     true,  ALL, P, G_PUB, false, HT_PUBKEY_BYTES, 1),
+    TEXT  ("role",       true,  ALL, P, G_PUB, true,  1, 20, NULL, s_roles, 1),
 };
 
 //  revocation: key = hex(pubkey) of the revoked key
 static const ht_field_t s_revocation_fields [] = {
-    F ("pubkey",     BIN,  true,  NULL, P, G_PUB, false, NULL, NULL, 0, 32),
-    F ("reason",     STR,  false, NULL, P, G_PUB, false, NULL, NULL, 1, 500),
-    F ("revoked_at", INT,  true,  NULL, P, G_PUB, false, NULL, NULL, 0, INT64_MAX),
+    BYTES ("pubkey",     true,  ALL, P, G_PUB, false, HT_PUBKEY_BYTES, 1),
+    TEXT  ("reason",     false, ALL, P, G_PUB, false, 1, 500, NULL, NULL, 1),
+    NUM   ("revoked_at", true,  ALL, P, G_PUB, false, 0, INT64_MAX, 1),
 };
 
 //  Cross-field rules
@@ -225,28 +268,53 @@ static int s_cert_check (const ht_record_t *record, const char **reason);
 
 #define KIND_FIELDS(table) table, sizeof (table) / sizeof (table [0])
 
+//  Columns: name, fields, current version, subtype field, default scope,
+//  key rule, natural key fields, fallback key field, cross-field rule
 static const ht_kind_t s_kinds [] = {
-    { "cert", KIND_FIELDS (s_cert_fields), NULL, HT_SCOPE_REGION,
-      HT_KEY_HEX, "pubkey", NULL, s_cert_check },
-    { "credit", KIND_FIELDS (s_credit_fields), "type", HT_SCOPE_AUTHOR,
-      HT_KEY_HASH, "type issuer_region issuer_dept doc_no", NULL, s_credit_check },
-    { "elder", KIND_FIELDS (s_elder_fields), NULL, HT_SCOPE_REGION,
-      HT_KEY_KEYED_HASH, "id_no", NULL, s_elder_check },
-    { "facility", KIND_FIELDS (s_facility_fields), NULL, HT_SCOPE_COUNTY,
-      HT_KEY_HASH, "uscc", "serial", s_facility_check },
-    { "revocation", KIND_FIELDS (s_revocation_fields), NULL, HT_SCOPE_REGION,
-      HT_KEY_HEX, "pubkey", NULL, NULL },
+    { "cert", KIND_FIELDS (s_cert_fields), 1, NULL, HT_SCOPE_REGION,
+      HT_KEY_HEX, S_CHOICES ("pubkey"), NULL, s_cert_check },
+    { "credit", KIND_FIELDS (s_credit_fields), 1, "type", HT_SCOPE_AUTHOR,
+      HT_KEY_HASH, S_CHOICES ("type", "issuer_region", "issuer_dept", "doc_no"),
+      NULL, s_credit_check },
+    { "elder", KIND_FIELDS (s_elder_fields), 1, NULL, HT_SCOPE_REGION,
+      HT_KEY_KEYED_HASH, S_CHOICES ("id_no"), NULL, s_elder_check },
+    { "facility", KIND_FIELDS (s_facility_fields), 1, NULL, HT_SCOPE_COUNTY,
+      HT_KEY_HASH, S_CHOICES ("uscc"), "serial", s_facility_check },
+    { "revocation", KIND_FIELDS (s_revocation_fields), 1, NULL, HT_SCOPE_REGION,
+      HT_KEY_HEX, S_CHOICES ("pubkey"), NULL, NULL },
 };
 
 #define S_KIND_COUNT (sizeof (s_kinds) / sizeof (s_kinds [0]))
 
+static const ht_registry_t s_registry = { s_kinds, S_KIND_COUNT };
+
+//  Write versions chosen by ht_schema_set_write_version, by kind index;
+//  0 means the kind's current version. The one piece of process-wide
+//  state here: the configuration sets it once at start-up, and readers in
+//  any thread see a whole value (atomic).
+static _Atomic uint16_t s_write_versions [S_KIND_COUNT];
+
+const ht_registry_t *
+ht_schema_registry (void)
+{
+    return &s_registry;
+}
+
+const ht_kind_t *
+ht_schema_registry_kind (const ht_registry_t *registry, const char *name)
+{
+    if (!registry)
+        registry = &s_registry;
+    for (size_t index = 0; name && index < registry->kind_count; index++)
+        if (streq (registry->kinds [index].name, name))
+            return &registry->kinds [index];
+    return NULL;
+}
+
 const ht_kind_t *
 ht_schema_kind (const char *name)
 {
-    for (size_t index = 0; index < S_KIND_COUNT; index++)
-        if (streq (s_kinds [index].name, name))
-            return &s_kinds [index];
-    return NULL;
+    return ht_schema_registry_kind (&s_registry, name);
 }
 
 const ht_kind_t *
@@ -272,22 +340,57 @@ ht_schema_field_index (const ht_kind_t *kind, const char *name)
 }
 
 bool
+ht_schema_field_in_version (const ht_field_t *field, uint16_t version)
+{
+    return field->since <= version;
+}
+
+bool
 ht_schema_field_in_subtype (const ht_field_t *field, const char *subtype)
 {
     if (!field->subtypes || !subtype)
         return true;
-    size_t length = strlen (subtype);
-    if (length == 0)
-        return false;               //  strstr finds "" everywhere: no progress
-    const char *cursor = field->subtypes;
-    while ((cursor = strstr (cursor, subtype)) != NULL) {
-        bool starts = cursor == field->subtypes || cursor [-1] == ' ';
-        bool ends = cursor [length] == '\0' || cursor [length] == ' ';
-        if (starts && ends)
+    for (const char *const *name = field->subtypes; *name; name++)
+        if (streq (*name, subtype))
             return true;
-        cursor += length;
-    }
     return false;
+}
+
+//  Index of a built-in kind, or -1 for a kind from another registry
+static int
+s_builtin_index (const ht_kind_t *kind)
+{
+    for (size_t index = 0; index < S_KIND_COUNT; index++)
+        if (&s_kinds [index] == kind)
+            return (int) index;
+    return -1;
+}
+
+uint16_t
+ht_schema_write_version (const ht_kind_t *kind)
+{
+    int index = s_builtin_index (kind);
+    uint16_t chosen = index < 0? 0: s_write_versions [index];
+    return chosen? chosen: kind->version;
+}
+
+int
+ht_schema_set_write_version (const char *kind, uint16_t version)
+{
+    const ht_kind_t *schema = ht_schema_kind (kind);
+    if (!schema)
+        return HT_EKIND;
+    if (version > schema->version)
+        return HT_ESCHEMAVERSION;
+    s_write_versions [s_builtin_index (schema)] = version;
+    return HT_OK;
+}
+
+const char *
+ht_type_name (ht_type_t type)
+{
+    static const char *const names [] = { "?", "str", "int", "bool", "strs", "bin" };
+    return type >= HT_TYPE_STR && type <= HT_TYPE_BIN? names [type]: "?";
 }
 
 const char *

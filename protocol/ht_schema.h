@@ -1,7 +1,14 @@
 //  ht_schema: the schema registry, held as data. One table per record kind
-//  lists every field with its type, rule, sensitivity, access group and
-//  whether it is indexed. The one codec, validator and redactor read these
-//  tables; no kind has code of its own except a cross-field check.
+//  lists every field with its type, limits, rule, sensitivity, access
+//  group, whether it is indexed, and the schema version that introduced
+//  it. The one codec, validator and redactor read these tables, and so do
+//  `hutong schema` and clients in other languages (through its JSON); no
+//  kind has code of its own except a cross-field check.
+//
+//  Schema versions: a kind's table only ever grows. Version v of a kind is
+//  its fields with since <= v; a record carries its version in its signed
+//  header and is digested over exactly those fields, so every record of
+//  an older version verifies unchanged after a release adds fields.
 #ifndef HT_SCHEMA_H_INCLUDED
 #define HT_SCHEMA_H_INCLUDED
 
@@ -13,6 +20,16 @@
 #define HT_KIND_MAX_CHARS 15
 #define HT_KEY_MAX_CHARS 64
 #define HT_FIELD_MAX_COUNT 48       //  no kind has more fields than this
+
+//  Bytes that hold a text of `chars` code points and its NUL: UTF-8
+//  takes at most 4 bytes per code point
+#define HT_TEXT_BYTES(chars) ((chars) * 4 + 1)
+
+//  Limits of cert fields, shared with ht_cert_t's buffers so a text the
+//  schema accepts always fits (ht_cert.h)
+#define HT_CERT_NAME_MAX_CHARS 63   //  name
+#define HT_CERT_CODE_MAX_CHARS 31   //  department and policy codes
+#define HT_CERT_MAX_KINDS 16        //  kinds it may author
 
 typedef struct _ht_record_t ht_record_t;
 
@@ -44,23 +61,37 @@ typedef enum {
     HT_GROUP_COUNT
 } ht_group_t;
 
-//  A validator for text values: 0 or HT_ESCHEMA with a static reason
-typedef int (ht_text_check_fn) (const char *text, const char **reason);
+//  A named text rule (STR values, each STRS item): the check, and how
+//  tools and docs name it. check returns 0 or HT_ESCHEMA with a static
+//  reason.
+typedef struct {
+    const char *name;               //  stable identifier: "date", "uscc"...
+    const char *label;              //  for people: "date YYYYMMDD"
+    int (*check) (const char *text, const char **reason);
+} ht_text_rule_t;
 
+//  One field of a kind. Each limit belongs to one type; the others are 0.
+//  Tables are append-only across schema versions: a later version adds
+//  fields (with a higher since), never removes, renames or retypes one.
 typedef struct {
     const char *name;               //  field name; tables sorted bytewise
     ht_type_t type;                 //  value type
     bool required;                  //  must be present (in its subtypes)
-    const char *subtypes;           //  NULL: every subtype; else a space-
-                                    //  separated list of subtypes using it
+    const char *const *subtypes;    //  subtypes using it, NULL-terminated;
+                                    //  NULL: every subtype
     ht_sens_t sens;                 //  sensitivity class
     ht_group_t group;               //  access group for read policies
     bool indexed;                   //  kept in the field index for lookups
-    ht_text_check_fn *check;        //  text rule (STR, each STRS item)
+    const ht_text_rule_t *rule;     //  named text check, or NULL
     const char *const *choices;     //  allowed texts, NULL-terminated
-    int64_t min;                    //  INT: lowest; STR: fewest chars
-    int64_t max;                    //  INT: highest; STR: most chars;
-                                    //  BIN: exact size; STRS: most items
+    uint32_t min_chars;             //  STR, each STRS item: fewest code points
+    uint32_t max_chars;             //  STR, each STRS item: most code points
+    int64_t min;                    //  INT: lowest value
+    int64_t max;                    //  INT: highest value
+    uint32_t min_items;             //  STRS: fewest items
+    uint32_t max_items;             //  STRS: most items
+    uint32_t bytes;                 //  BIN: exact size
+    uint16_t since;                 //  schema version that introduced it
 } ht_field_t;
 
 //  How a record's default scope follows from its region and author
@@ -83,12 +114,16 @@ typedef enum {
 
 typedef struct {
     const char *name;               //  kind name, e.g. "elder"
-    const ht_field_t *fields;       //  fields sorted bytewise by name
+    const ht_field_t *fields;       //  every version's fields, sorted
+                                    //  bytewise by name
     size_t field_count;             //  number of fields
+    uint16_t version;               //  current schema version: the
+                                    //  highest since of its fields
     const char *subtype_field;      //  field naming the subtype, or NULL
     ht_scope_rule_t scope_rule;     //  default scope
     ht_key_rule_t key_rule;         //  how the key is derived
-    const char *key_fields;         //  space-separated natural key fields
+    const char *const *key_fields;  //  natural key fields, NULL-terminated
+                                    //  (all of version 1: keys never change)
     const char *key_fallback;       //  field giving "region-serial" keys
                                     //  when the natural key is absent
     //  Cross-field rules, run after every field passed its own rule.
@@ -96,7 +131,22 @@ typedef struct {
     int (*check) (const ht_record_t *record, const char **reason);
 } ht_kind_t;
 
-//  Kind descriptor by name; NULL if unknown
+//  A set of kinds, sorted bytewise by name. The built-in registry is what
+//  this program knows; a test builds its own to play a later release.
+typedef struct {
+    const ht_kind_t *kinds;         //  the kinds, sorted by name
+    size_t kind_count;              //  how many
+} ht_registry_t;
+
+//  The built-in registry (static, never NULL)
+const ht_registry_t *ht_schema_registry (void);
+
+//  Kind descriptor by name in a registry (NULL: the built-in one); NULL
+//  if the registry has no such kind
+const ht_kind_t *ht_schema_registry_kind (const ht_registry_t *registry,
+                                          const char *name);
+
+//  Kind descriptor by name in the built-in registry; NULL if unknown
 const ht_kind_t *ht_schema_kind (const char *name);
 
 //  Kind descriptor by index (0..count-1); NULL past the end
@@ -106,16 +156,36 @@ const ht_kind_t *ht_schema_kind_at (size_t index);
 size_t ht_schema_kind_count (void);
 
 //  Index of a field in its kind's table, -1 if the kind has no such field
+//  (in any version)
 int ht_schema_field_index (const ht_kind_t *kind, const char *name);
+
+//  True if a field is part of schema version `version` of its kind, i.e.
+//  introduced at or before it: the fields a record of that version has
+bool ht_schema_field_in_version (const ht_field_t *field, uint16_t version);
 
 //  True if a field is used by the given subtype (NULL subtype: all)
 bool ht_schema_field_in_subtype (const ht_field_t *field, const char *subtype);
 
-//  Names of sensitivity classes and groups ("P", "identity", ...)
+//  The schema version new records of a kind are written in: its current
+//  version unless ht_schema_set_write_version chose an older one (readers
+//  are upgraded before writers switch, DESIGN.md "Schema versions"). A
+//  kind outside the built-in registry is written in its current version.
+uint16_t ht_schema_write_version (const ht_kind_t *kind);
+
+//  Choose the write version of a built-in kind, 1 .. its current version;
+//  0 restores the default (the current version). Process-wide: call it
+//  while reading the configuration, before starting threads. Returns 0,
+//  HT_EKIND for an unknown kind, or HT_ESCHEMAVERSION for a version this
+//  program does not know.
+int ht_schema_set_write_version (const char *kind, uint16_t version) HT_WUR;
+
+//  Names of types, sensitivity classes and groups ("str", "P", "identity")
+const char *ht_type_name (ht_type_t type);
 const char *ht_sens_name (ht_sens_t sens);
 const char *ht_group_name (ht_group_t group);
 
-//  Schema version, stored in every node's meta: bump when a table changes
+//  Version of the registry as a whole, kept in every node's meta. Records
+//  carry their kind's own version (ht_kind_t.version) in their header.
 #define HT_SCHEMA_VERSION 1
 
 #endif

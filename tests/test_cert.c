@@ -821,6 +821,72 @@ START_TEST (a_cert_record_parses_back_to_its_spec)
 }
 END_TEST
 
+//  A text of count copies of one UTF-8 character
+static void
+s_repeat (char *text, size_t size, const char *character, size_t count)
+{
+    text [0] = 0;
+    for (size_t index = 0; index < count; index++) {
+        ck_assert_uint_lt (strlen (text) + strlen (character), size);
+        strcat (text, character);
+    }
+}
+
+START_TEST (a_cert_with_the_longest_multibyte_texts_round_trips_exactly)
+{
+    //  63 four-byte characters (U+20BB7 𠮷) fill the name's 253 bytes; a
+    //  buffer sized in characters would cut the last one in half
+    s_world_t world;
+    s_world_init (&world);
+    ht_keypair_t *subject = s_key (0x33);
+    ht_cert_t spec = s_spec ("x", S_COUNTY, subject, "elder", HT_ROLE_DEPARTMENT,
+                             S_2020_MS, S_2030_MS);
+    s_repeat (spec.name, sizeof spec.name, "𠮷", HT_CERT_NAME_MAX_CHARS);
+    ck_assert_uint_eq (strlen (spec.name), 4 * HT_CERT_NAME_MAX_CHARS);
+    ck_assert_uint_eq (sizeof spec.name, strlen (spec.name) + 1);
+    s_repeat (spec.department, sizeof spec.department, "民", HT_CERT_CODE_MAX_CHARS);
+    s_repeat (spec.policy, sizeof spec.policy, "😀", HT_CERT_CODE_MAX_CHARS);
+    int error = 0;
+    const char *reason = NULL;
+    ht_record_t *record = ht_cert_issue (&spec, world.county, ht_hlc_make (S_2024_MS, 0),
+                                         &error, &reason);
+    ck_assert_msg (record != NULL, "%s", reason);
+    ck_assert_str_eq (ht_record_get_str (record, "name"), spec.name);
+
+    uint8_t *data = NULL;
+    size_t size = 0;
+    ck_assert_int_eq (ht_record_encode (record, &data, &size), 0);
+    ht_record_t *decoded = ht_record_decode (data, size, NULL, NULL);
+    free (data);
+    ck_assert_ptr_nonnull (decoded);
+    ck_assert_int_eq (ht_record_verify (decoded, NULL), 0);
+    ht_cert_t parsed;
+    ck_assert_int_eq (ht_cert_parse (decoded, &parsed), 0);
+    ck_assert_str_eq (parsed.name, spec.name);
+    ck_assert_str_eq (parsed.department, spec.department);
+    ck_assert_str_eq (parsed.policy, spec.policy);
+    //  Issued again from the parsed content: the same record content
+    ht_record_t *again = ht_cert_issue (&parsed, world.county, ht_hlc_make (S_2024_MS, 0),
+                                        NULL, NULL);
+    ck_assert_ptr_nonnull (again);
+    ck_assert_str_eq (ht_record_get_str (again, "name"), spec.name);
+
+    //  One character more is refused at issue, not cut
+    ht_cert_t longer = spec;
+    char name [HT_TEXT_BYTES (HT_CERT_NAME_MAX_CHARS)];
+    s_repeat (name, sizeof name, "a", HT_CERT_NAME_MAX_CHARS + 1);
+    memcpy (longer.name, name, strlen (name) + 1);
+    ck_assert_ptr_null (ht_cert_issue (&longer, world.county, ht_hlc_make (S_2024_MS, 0),
+                                       &error, NULL));
+    ck_assert_int_ne (error, 0);
+    ht_record_destroy (&again);
+    ht_record_destroy (&decoded);
+    ht_record_destroy (&record);
+    ht_keypair_destroy (&subject);
+    s_world_destroy (&world);
+}
+END_TEST
+
 START_TEST (a_revocation_parses_back_to_its_key_and_time)
 {
     s_world_t world;
@@ -906,6 +972,7 @@ cert_suite (void)
 
     tc = tcase_create ("parsing");
     tcase_add_test (tc, a_cert_record_parses_back_to_its_spec);
+    tcase_add_test (tc, a_cert_with_the_longest_multibyte_texts_round_trips_exactly);
     tcase_add_test (tc, a_revocation_parses_back_to_its_key_and_time);
     tcase_add_test (tc, role_names_round_trip);
     suite_add_tcase (suite, tc);

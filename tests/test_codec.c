@@ -7,7 +7,8 @@
 //    salt_f   = BLAKE2b-128(key = seed, name)
 //    digest_f = BLAKE2b-256(salt_f || name || canonical(value))
 //    digest   = BLAKE2b-256(header || digest_f in schema order)
-//    header   = [v, suite, kind, key, region, scope, hlc, author, deleted]
+//    header   = [v, suite, kind, sv, key, region, scope, hlc, author, deleted]
+//  over the fields of the record's schema version sv.
 #include "ht_codec.h"
 #include "ht_record.h"
 #include "ht_schema.h"
@@ -22,18 +23,20 @@
 #define S_COUNT(array) (sizeof (array) / sizeof ((array) [0]))
 
 //  The fixed revocation record: author 11.., pubkey 22.., seed 33..,
-//  sig 00.., region and scope 441802001001, hlc = (2026-01-01 ms, 0)
+//  sig 00.., region and scope 441802001001, hlc = (2026-01-01 ms, 0),
+//  schema version 1 (format 2). Recomputed for format 2 with
+//  integration/partner/hutong_client.py (Record.header_bytes, digest,
+//  encode) and checked against a bare hashlib + msgpack script.
 #define S_VECTOR_DIGEST \
-    "c3922be91bf0c120262e7ea6b417f63932d2a1e5a1f2843a6e951a8bb183a81c"
+    "62e125bac888c8628643e2900cf1a5091b9093b135c2bb008669ef6f1fbd443d"
 #define S_VECTOR_HEADER \
-    "990101aa7265766f636174696f6ed940" \
-    "3232323232323232323232323232323232323232323232323232323232323232" \
-    "3232323232323232323232323232323232323232323232323232323232323232" \
-    "ac343431383032303031303031ac343431383032303031303031" \
-    "cf019b76daa8000000" \
-    "c4201111111111111111111111111111111111111111111111111111111111111111c2"
+    "9a0201aa7265766f636174696f6e01d9403232323232323232323232323232323232" \
+    "32323232323232323232323232323232323232323232323232323232323232323232" \
+    "32323232323232323232323232ac343431383032303031303031ac34343138303230" \
+    "3031303031cf019b76daa8000000c420111111111111111111111111111111111111" \
+    "1111111111111111111111111111c2"
 #define S_VECTOR_ENCODING \
-    "8ca6617574686f72c420111111111111111111111111111111111111111111111111" \
+    "8da6617574686f72c420111111111111111111111111111111111111111111111111" \
     "1111111111111111a364656cc2a16682a67075626b6579c420222222222222222222" \
     "2222222222222222222222222222222222222222222222aa7265766f6b65645f6174" \
     "cf0000019b76daa800a3686c63cf019b76daa8000000a36b6579d940323232323232" \
@@ -43,7 +46,7 @@
     "3431383032303031303031a473656564c42033333333333333333333333333333333" \
     "33333333333333333333333333333333a3736967c440000000000000000000000000" \
     "00000000000000000000000000000000000000000000000000000000000000000000" \
-    "000000000000000000000000000000000000a5737569746501a17601"
+    "000000000000000000000000000000000000a5737569746501a2737601a17602"
 
 //  Hex to bytes (test vectors only)
 static uint8_t *
@@ -63,10 +66,10 @@ s_vector_json (void)
     memset (author, '1', 64); author [64] = 0;
     memset (seed, '3', 64); seed [64] = 0;
     memset (sig, '0', 128); sig [128] = 0;
-    json_t *json = json_pack ("{s:s, s:s, s:s, s:s, s:I, s:b, s:s, s:i, s:s, s:s, s:{s:s, s:I}}",
+    json_t *json = json_pack ("{s:s, s:s, s:s, s:s, s:I, s:b, s:s, s:i, s:i, s:s, s:s, s:{s:s, s:I}}",
         "kind", "revocation", "key", key, "region", "441802001001",
         "scope", "441802001001", "hlc", (json_int_t) ht_hlc_make (S_JAN_2026_MS, 0),
-        "deleted", 0, "author", author, "suite", 1, "sig", sig, "seed", seed,
+        "deleted", 0, "author", author, "suite", 1, "sv", 1, "sig", sig, "seed", seed,
         "fields", "pubkey", key, "revoked_at", (json_int_t) S_JAN_2026_MS);
     ck_assert_ptr_nonnull (json);
     return json;
@@ -261,10 +264,44 @@ START_TEST (the_record_digest_matches_the_independent_vector)
     char hex [2 * HT_DIGEST_BYTES + 1];
     ck_assert_str_eq (ht_hex_encode (digest, sizeof digest, hex), S_VECTOR_DIGEST);
 
-    //  The header is what the vector's digest starts from
+    //  The header is what the vector's digest starts from: an array of
+    //  ten whose fourth item is the schema version, followed by the
+    //  digests of version 1's three revocation fields
     size_t header_size = 0;
     uint8_t *header = s_unhex (S_VECTOR_HEADER, &header_size);
-    ck_assert_uint_eq (header [0], 0x99);
+    ck_assert_uint_eq (header [0], 0x9a);
+    ck_assert_uint_eq (header [1], HT_FORMAT_VERSION);
+    ck_assert_uint_eq (header [14], 0x01);             //  after "revocation"
+    uint8_t seed [HT_SEED_BYTES], pubkey [32];
+    memset (seed, 0x33, sizeof seed);
+    memset (pubkey, 0x22, sizeof pubkey);
+    uint8_t revoked_at [9] = { 0xcf };
+    for (int byte = 0; byte < 8; byte++)
+        revoked_at [1 + byte] = (uint8_t) (S_JAN_2026_MS >> (56 - 8 * byte));
+    uint8_t pubkey_value [34] = { 0xc4, 32 };
+    memcpy (pubkey_value + 2, pubkey, 32);
+    const struct { const char *name; const uint8_t *value; size_t size; } fields [] = {
+        { "pubkey", pubkey_value, sizeof pubkey_value },
+        { "reason", (const uint8_t *) "\xc0", 1 },
+        { "revoked_at", revoked_at, sizeof revoked_at } };
+    crypto_generichash_state state;
+    crypto_generichash_init (&state, NULL, 0, HT_DIGEST_BYTES);
+    crypto_generichash_update (&state, header, header_size);
+    for (size_t index = 0; index < S_COUNT (fields); index++) {
+        size_t length = strlen (fields [index].name);
+        uint8_t salt [HT_SALT_BYTES], field_digest [HT_DIGEST_BYTES];
+        crypto_generichash (salt, sizeof salt, (const uint8_t *) fields [index].name, length,
+                            seed, sizeof seed);
+        crypto_generichash_state field;
+        crypto_generichash_init (&field, NULL, 0, HT_DIGEST_BYTES);
+        crypto_generichash_update (&field, salt, sizeof salt);
+        crypto_generichash_update (&field, (const uint8_t *) fields [index].name, length);
+        crypto_generichash_update (&field, fields [index].value, fields [index].size);
+        crypto_generichash_final (&field, field_digest, sizeof field_digest);
+        crypto_generichash_update (&state, field_digest, sizeof field_digest);
+    }
+    crypto_generichash_final (&state, digest, sizeof digest);
+    ck_assert_str_eq (ht_hex_encode (digest, sizeof digest, hex), S_VECTOR_DIGEST);
     free (header);
     ht_record_destroy (&record);
 }
@@ -324,22 +361,22 @@ START_TEST (the_signature_signs_exactly_the_record_digest)
 }
 END_TEST
 
-START_TEST (a_full_record_encodes_as_a_sorted_map_of_twelve)
+START_TEST (a_full_record_encodes_as_a_sorted_map_of_thirteen)
 {
     ht_record_t *record = s_vector_record ();
     uint8_t *data = NULL;
     size_t size = 0;
     ck_assert_int_eq (ht_record_encode (record, &data, &size), 0);
-    ck_assert_uint_eq (data [0], 0x8c);
+    ck_assert_uint_eq (data [0], 0x8d);
     const char *keys [] = { "author", "del", "f", "hlc", "key", "kind", "region",
-                            "scope", "seed", "sig", "suite", "v" };
+                            "scope", "seed", "sig", "suite", "sv", "v" };
     s_assert_canonical (data, size, keys, S_COUNT (keys));
     free (data);
     ht_record_destroy (&record);
 }
 END_TEST
 
-START_TEST (a_redacted_record_encodes_as_a_sorted_map_of_thirteen)
+START_TEST (a_redacted_record_encodes_as_a_sorted_map_of_fourteen)
 {
     ck_assert_int_ge (sodium_init (), 0);
     ht_record_t *record = ht_record_new ("facility");
@@ -362,18 +399,18 @@ START_TEST (a_redacted_record_encodes_as_a_sorted_map_of_thirteen)
     uint8_t *data = NULL;
     size_t size = 0;
     ck_assert_int_eq (ht_record_encode (redacted, &data, &size), 0);
-    ck_assert_uint_eq (data [0], 0x8d);
+    ck_assert_uint_eq (data [0], 0x8e);
     const char *keys [] = { "author", "del", "f", "hlc", "key", "kind", "region",
-                            "s", "scope", "sig", "suite", "v", "w" };
+                            "s", "scope", "sig", "suite", "sv", "v", "w" };
     s_assert_canonical (data, size, keys, S_COUNT (keys));
     free (data);
 
-    //  With a mask: fourteen, m in its place
+    //  With a mask: fifteen (still a fixmap), m in its place
     ck_assert_int_eq (ht_record_set_mask (redacted, "residents", "80+"), 0);
     ck_assert_int_eq (ht_record_encode (redacted, &data, &size), 0);
-    ck_assert_uint_eq (data [0], 0x8e);
+    ck_assert_uint_eq (data [0], 0x8f);
     const char *masked_keys [] = { "author", "del", "f", "hlc", "key", "kind", "m",
-                                   "region", "s", "scope", "sig", "suite", "v", "w" };
+                                   "region", "s", "scope", "sig", "suite", "sv", "v", "w" };
     s_assert_canonical (data, size, masked_keys, S_COUNT (masked_keys));
     free (data);
     ht_keypair_destroy (&key);
@@ -678,8 +715,8 @@ codec_suite (void)
     tcase_add_test (tc, the_record_digest_matches_the_independent_vector);
     tcase_add_test (tc, the_record_encoding_matches_the_independent_vector);
     tcase_add_test (tc, the_signature_signs_exactly_the_record_digest);
-    tcase_add_test (tc, a_full_record_encodes_as_a_sorted_map_of_twelve);
-    tcase_add_test (tc, a_redacted_record_encodes_as_a_sorted_map_of_thirteen);
+    tcase_add_test (tc, a_full_record_encodes_as_a_sorted_map_of_thirteen);
+    tcase_add_test (tc, a_redacted_record_encodes_as_a_sorted_map_of_fourteen);
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("scan");

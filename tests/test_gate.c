@@ -8,6 +8,7 @@
 #include "ht_fixture.h"
 #include "ht_gate.h"
 #include "ht_test.h"
+#include "ht_next_release.h"
 
 #define S_COMMUNITY_C "441802001003"
 
@@ -825,6 +826,81 @@ START_TEST (a_record_waiting_for_its_certificate_is_admitted_once_the_certificat
 }
 END_TEST
 
+//  A facility in community A, kept by the township, of a kind from some
+//  registry at a schema version, signed by the township
+static ht_record_t *
+s_facility (s_env_t *env, const ht_kind_t *kind, uint16_t version, const char *serial)
+{
+    ht_record_t *record = ht_record_new_of (kind);
+    ck_assert_int_eq (ht_record_set_schema_version (record, version), 0);
+    ck_assert_int_eq (ht_record_set_str (record, "name", "凤城街道日间照料中心"), 0);
+    ck_assert_int_eq (ht_record_set_str (record, "type", "community_station"), 0);
+    ck_assert_int_eq (ht_record_set_str (record, "status", "open"), 0);
+    ck_assert_int_eq (ht_record_set_str (record, "serial", serial), 0);
+    ck_assert_int_eq (ht_record_set_int (record, "beds_total", 20), 0);
+    if (version >= 2)
+        ck_assert_int_eq (ht_record_set_bool (record, HT_NEXT_RELEASE_FIELD, true), 0);
+    ck_assert_int_eq (ht_record_set_region (record, HT_FIXTURE_COMMUNITY_A), 0);
+    ck_assert_int_eq (ht_record_set_scope (record, HT_FIXTURE_TOWNSHIP), 0);
+    ck_assert_int_eq (ht_record_derive_key (record, NULL), 0);
+    ht_record_set_hlc (record, ht_fixture_hlc (3, 0));
+    ck_assert_int_eq (ht_record_sign (record, s_key (env, HT_FIXTURE_TOWNSHIP_KEY)), 0);
+    return record;
+}
+
+//  Apply a record's encoding as received from peer; its result
+static int
+s_apply_bytes_from (s_env_t *env, const ht_record_t *record, const char *peer)
+{
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    ck_assert_int_eq (ht_record_encode (record, &bytes, &size), 0);
+    const uint8_t *data [1] = { bytes };
+    uint8_t epoch [HT_EPOCH_BYTES] = { 3 };
+    ht_origin_t origin = { .peer = peer, .epoch = epoch, .cursor = 1 };
+    int result = -999;
+    ck_assert_int_eq (ht_store_apply_encoded (env->store, data, &size, 1, &origin, NULL,
+                                              &result), 0);
+    free (bytes);
+    return result;
+}
+
+START_TEST (a_node_one_release_behind_quarantines_a_newer_record_and_applies_it_once_upgraded)
+{
+    s_env_t env;
+    s_env_init (&env, HT_FIXTURE_COUNTY);
+    const ht_registry_t *next = ht_next_release ();
+    const ht_kind_t *facility_v2 = ht_schema_registry_kind (next, "facility");
+    ht_record_t *old = s_facility (&env, ht_schema_kind ("facility"), 1, "8");
+    ht_record_t *new = s_facility (&env, facility_v2, 2, "9");
+    //  This release: the old record is stored, the new one waits
+    ck_assert_int_eq (s_apply_bytes_from (&env, old, HT_FIXTURE_TOWNSHIP), HT_OK);
+    ck_assert_int_eq (s_apply_bytes_from (&env, new, HT_FIXTURE_TOWNSHIP), HT_ESCHEMAVERSION);
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 0), 0);
+    ck_assert_int_eq (ht_store_quarantine (env.store, NULL, NULL), 1);
+    //  The upgrade: the node now knows version 2, and the retry applies it
+    ht_store_set_registry (env.store, next);
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 0), 1);
+    ck_assert_int_eq (ht_store_quarantine (env.store, NULL, NULL), 0);
+    int error = 0;
+    ht_record_t *stored = ht_store_get (env.store, "facility", ht_record_key (new), &error);
+    ck_assert_ptr_nonnull (stored);
+    bool flag = false;
+    ck_assert (ht_record_get_bool (stored, HT_NEXT_RELEASE_FIELD, &flag) && flag);
+    ht_record_destroy (&stored);
+    //  and the old version's record still verifies under the new tables
+    stored = ht_store_get (env.store, "facility", ht_record_key (old), &error);
+    ck_assert_ptr_nonnull (stored);
+    const char *reason = NULL;
+    ck_assert_msg (ht_record_verify (stored, &reason) == HT_OK, "%s", reason);
+    ht_record_destroy (&stored);
+    ht_store_set_registry (env.store, NULL);
+    ht_record_destroy (&old);
+    ht_record_destroy (&new);
+    s_env_destroy (&env);
+}
+END_TEST
+
 static Suite *
 gate_suite (void)
 {
@@ -858,6 +934,7 @@ gate_suite (void)
     TCase *bounds = tcase_create ("bounds");
     tcase_add_test (bounds, quarantine_keeps_each_source_within_its_bound_and_drops_its_oldest);
     tcase_add_test (bounds, a_record_waiting_for_its_certificate_is_admitted_once_the_certificate_arrives);
+    tcase_add_test (bounds, a_node_one_release_behind_quarantines_a_newer_record_and_applies_it_once_upgraded);
     suite_add_tcase (suite, bounds);
     return suite;
 }

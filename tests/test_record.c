@@ -733,7 +733,7 @@ START_TEST (redacted_bytes_hold_no_withheld_value_nor_the_seed)
 
     size_t size = 0;
     uint8_t *data = s_encode (redacted, &size);
-    ck_assert_uint_eq (data [0], 0x8d);        //  13 items: s and w, no seed
+    ck_assert_uint_eq (data [0], 0x8e);        //  14 items: s and w, no seed
     const char *withheld [] = { S_ID_NO, "19400512", "居民身份证", "seed" };
     for (size_t index = 0; index < S_COUNT (withheld); index++)
         ck_assert_msg (!s_contains_text (data, size, withheld [index]),
@@ -1000,7 +1000,7 @@ START_TEST (masks_ride_along_unsigned_on_withheld_fields_only)
 
     size_t size = 0;
     uint8_t *data = s_encode (redacted, &size);
-    ck_assert_uint_eq (data [0], 0x8e);        //  m joins s and w
+    ck_assert_uint_eq (data [0], 0x8f);        //  m joins s and w
     ht_record_t *decoded = s_decode (data, size);
     ck_assert_str_eq (ht_record_get_mask (decoded, "id_no"), "441802********0317");
     ck_assert_int_eq (ht_record_verify (decoded, NULL), 0);
@@ -1122,6 +1122,49 @@ START_TEST (a_draft_without_key_or_region_round_trips_through_json)
     ck_assert_str_eq (ht_record_key (parsed), "");
     ht_record_destroy (&parsed);
     ht_record_destroy (&draft);
+}
+END_TEST
+
+START_TEST (json_carries_the_schema_version_of_signed_records_only)
+{
+    //  A signed record names its version; a draft leaves it to the writer
+    ht_record_t *record = s_elder_signed ();
+    json_t *json = ht_record_to_json (record);
+    ck_assert_int_eq (json_integer_value (json_object_get (json, "sv")), 1);
+    ht_record_t *unsigned_draft = s_elder_draft ();
+    json_t *draft_json = ht_record_to_json (unsigned_draft);
+    ck_assert_ptr_null (json_object_get (draft_json, "sv"));
+    json_decref (draft_json);
+    ht_record_destroy (&unsigned_draft);
+
+    //  Signed without sv: refused, not guessed
+    int error = 0;
+    const char *reason = NULL;
+    json_object_del (json, "sv");
+    ck_assert_ptr_null (ht_record_from_json (json, &error, &reason));
+    ck_assert_int_eq (error, HT_EMALFORMED);
+    //  A version the kind does not have yet: refused by name
+    json_object_set_new (json, "sv", json_integer (2));
+    ck_assert_ptr_null (ht_record_from_json (json, &error, &reason));
+    ck_assert_int_eq (error, HT_ESCHEMAVERSION);
+    json_object_set_new (json, "sv", json_integer (0));
+    ck_assert_ptr_null (ht_record_from_json (json, &error, &reason));
+    ck_assert_int_eq (error, HT_EMALFORMED);
+    json_object_set_new (json, "sv", json_string ("1"));
+    ck_assert_ptr_null (ht_record_from_json (json, &error, &reason));
+    ck_assert_int_eq (error, HT_EMALFORMED);
+    //  A draft may name the version it is to be written in
+    json_t *draft = json_pack ("{s:s, s:i, s:{s:s}}", "kind", "elder", "sv", 1,
+                               "fields", "name", "张三");
+    ht_record_t *parsed = s_from_json (json_incref (draft));
+    ck_assert_uint_eq (ht_record_schema_version (parsed), 1);
+    ht_record_destroy (&parsed);
+    json_object_set_new (draft, "sv", json_integer (9));
+    ck_assert_ptr_null (ht_record_from_json (draft, &error, &reason));
+    ck_assert_int_eq (error, HT_ESCHEMAVERSION);
+    json_decref (draft);
+    json_decref (json);
+    ht_record_destroy (&record);
 }
 END_TEST
 
@@ -1494,15 +1537,74 @@ START_TEST (a_field_map_that_is_not_a_map_is_refused)
 }
 END_TEST
 
-static void s_pack_version_two (msgpack_packer *packer, const msgpack_object *old)
+static void s_pack_version_one (msgpack_packer *packer, const msgpack_object *old)
+{
+    (void) old;
+    msgpack_pack_uint8 (packer, 1);
+}
+
+static void s_pack_version_three (msgpack_packer *packer, const msgpack_object *old)
+{
+    (void) old;
+    msgpack_pack_uint8 (packer, 3);
+}
+
+START_TEST (an_unknown_format_version_is_refused)
+{
+    //  Format 1 (a header without the schema version) is no longer read
+    s_assert_rewrite_refused ("v", s_pack_version_one, HT_EVERSION);
+    s_assert_rewrite_refused ("v", s_pack_version_three, HT_EVERSION);
+}
+END_TEST
+
+static void s_pack_schema_version_two (msgpack_packer *packer, const msgpack_object *old)
 {
     (void) old;
     msgpack_pack_uint8 (packer, 2);
 }
 
-START_TEST (an_unknown_format_version_is_refused)
+static void s_pack_schema_version_big (msgpack_packer *packer, const msgpack_object *old)
 {
-    s_assert_rewrite_refused ("v", s_pack_version_two, HT_EVERSION);
+    (void) old;
+    msgpack_pack_uint64 (packer, 1ull << 40);
+}
+
+static void s_pack_schema_version_zero (msgpack_packer *packer, const msgpack_object *old)
+{
+    (void) old;
+    msgpack_pack_uint8 (packer, 0);
+}
+
+static void s_pack_schema_version_text (msgpack_packer *packer, const msgpack_object *old)
+{
+    (void) old;
+    ht_pack_cstr (packer, "1");
+}
+
+START_TEST (a_schema_version_newer_than_the_kinds_is_refused_by_name)
+{
+    //  elder is at version 1 here: version 2 comes from a later release
+    ck_assert_uint_eq (ht_schema_kind ("elder")->version, 1);
+    s_assert_rewrite_refused ("sv", s_pack_schema_version_two, HT_ESCHEMAVERSION);
+    s_assert_rewrite_refused ("sv", s_pack_schema_version_big, HT_ESCHEMAVERSION);
+    s_assert_rewrite_refused ("sv", s_pack_schema_version_zero, HT_EMALFORMED);
+    s_assert_rewrite_refused ("sv", s_pack_schema_version_text, HT_EMALFORMED);
+}
+END_TEST
+
+START_TEST (a_record_without_its_schema_version_is_refused)
+{
+    //  Rename "sv" to an unknown item: it is then both unknown and missing
+    ht_record_t *record = s_elder_signed ();
+    size_t size = 0;
+    uint8_t *data = s_encode (record, &size);
+    const uint8_t sv [] = { 0xa2, 's', 'v', 0x01 };
+    uint8_t *at = memmem (data, size, sv, sizeof sv);
+    ck_assert_ptr_nonnull (at);
+    at [2] = 'x';
+    s_assert_refused (data, size, HT_EMALFORMED);
+    free (data);
+    ht_record_destroy (&record);
 }
 END_TEST
 
@@ -2145,6 +2247,7 @@ record_suite (void)
     tcase_add_test (tc, json_without_a_signature_is_an_unsigned_draft);
     tcase_add_test (tc, json_of_the_wrong_shape_is_refused);
     tcase_add_test (tc, a_draft_without_key_or_region_round_trips_through_json);
+    tcase_add_test (tc, json_carries_the_schema_version_of_signed_records_only);
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("hostile");
@@ -2167,6 +2270,8 @@ record_suite (void)
     tcase_add_test (tc, a_float_in_place_of_an_integer_is_refused);
     tcase_add_test (tc, a_field_map_that_is_not_a_map_is_refused);
     tcase_add_test (tc, an_unknown_format_version_is_refused);
+    tcase_add_test (tc, a_schema_version_newer_than_the_kinds_is_refused_by_name);
+    tcase_add_test (tc, a_record_without_its_schema_version_is_refused);
     tcase_add_test (tc, an_unknown_kind_is_refused);
     tcase_add_test (tc, a_full_record_carrying_salts_is_refused);
     tcase_add_test (tc, a_redacted_record_missing_a_digest_is_refused);

@@ -1122,7 +1122,7 @@ START_TEST (test_a_batch_that_cannot_fit_leaves_the_store_exactly_as_before)
     ht_origin_t origin = { .peer = "fengcheng", .epoch = epoch, .cursor = 99 };
     ht_apply_stats_t stats;
     ck_assert_int_eq (ht_store_apply (env.store, many, count, &origin, &stats, NULL),
-                      HT_ESTORE);
+                      HT_EFULL);
     char *after = s_snapshot (env.store, true);
     s_assert_same_text (before, after);
     ck_assert_int_eq (ht_store_peer_get (env.store, "fengcheng", NULL, NULL), HT_ENOTFOUND);

@@ -154,7 +154,7 @@ typedef struct {
 
 //  Note name as the field that failed if rc is an error and none has yet
 void gen_note (gen_draft_t *self, int rc, const char *name);
-//  Set a text field
+//  Set a text field; a NULL value fails
 void gen_str (gen_draft_t *self, const char *name, const char *value);
 //  Set a number field
 void gen_int (gen_draft_t *self, const char *name, int64_t value);
@@ -167,6 +167,14 @@ void gen_header (gen_draft_t *self, const char *region, const char *scope);
 //  Set a list field to low..high distinct entries of a table
 void gen_subset (gen_draft_t *self, gen_rng_t *rng, const char *name,
                  const char *const *table, size_t count, int low, int high);
+
+//  The allowed value at index of a field in the schema registry, if the
+//  registry lists exactly count of them (as many as gen has weights for);
+//  else NULL, which the setters note as a failure gen_emit reports
+const char *gen_choice (const char *kind, const char *field, size_t index, size_t count);
+
+#define GEN_CHOICE(kind, field, index, weights) \
+    gen_choice (kind, field, index, S_COUNT (weights))
 
 #define GEN_SUBSET(draft, rng, name, table, low, high) \
     gen_subset (draft, rng, name, table, S_COUNT (table), low, high)

@@ -5,6 +5,11 @@
 //  that order rectification stay open until a rectification follows up.
 #include "gen.h"
 
+_Static_assert (S_COUNT (s_credit_weights) == S_CREDIT_TYPES
+             && S_COUNT (s_doc_marks) == S_CREDIT_TYPES, "one weight and mark per subtype");
+_Static_assert (S_COUNT (s_ground_facts) == S_COUNT (s_ground_weights),
+                "one fact per ground");
+
 //  An inspection that ordered rectification, not yet followed up
 struct _gen_inspection_t {
     char key [HT_KEY_MAX_CHARS + 1];    //  its key, for ref
@@ -22,14 +27,14 @@ s_credit_common (const gen_t *self, gen_draft_t *draft, s_credit_type_t type,
     const gen_facility_t *subject = &self->pool [facility];
     const gen_place_t *place = &self->tree.places [subject->place];
     const gen_county_t *county = &self->tree.counties [place->county];
-    bool by_city = type >= S_PENALTY;
+    bool by_city = type != S_INSPECTION && type != S_RECTIFICATION;
     const char *issuer = self->tree.places [by_city? 0: county->place].code;
     char doc_no [GEN_TEXT_BYTES], day [GEN_DATE_BYTES];
     gen_format (doc_no, sizeof doc_no, "%s%s%s〔%.4s〕%04zu号",
                 by_city? self->tree.short_name: county->short_name, s_depts [dept].short_name,
               s_doc_marks [type], gen_date (date, day), index + 1);
     gen_header (draft, place->code, issuer);
-    gen_str (draft, "type", s_credit_types [type]);
+    gen_str (draft, "type", gen_choice ("credit", "type", type, S_CREDIT_TYPES));
     gen_str (draft, "issuer_dept", s_depts [dept].dept);
     gen_str (draft, "issuer_region", issuer);
     gen_str (draft, "doc_no", doc_no);
@@ -55,26 +60,29 @@ s_inspection (gen_t *self, gen_draft_t *draft, gen_rng_t *rng, size_t index)
     size_t facility = s_subject (self, rng), dept = GEN_WEIGHTED (rng, s_inspection_depts);
     int32_t date = gen_range (rng, gen_days (2024, 1, 1), gen_days (2026, 8, 15));
     s_credit_common (self, draft, S_INSPECTION, facility, dept, date, index);
-    size_t method = GEN_WEIGHTED (rng, s_method_weights);
-    gen_str (draft, "method", s_methods [method]);
+    const char *method = GEN_CHOICE ("credit", "method", GEN_WEIGHTED (rng, s_method_weights),
+                                     s_method_weights);
+    gen_str (draft, "method", method);
+    bool planned = method && streq (method, "双随机");
     char text [GEN_TEXT_BYTES], day [GEN_DATE_BYTES], first [GEN_NAME_BYTES], second [GEN_NAME_BYTES];
-    if (method == 0) {          //  双随机 inspections follow a published plan
+    if (planned) {              //  双随机 inspections follow a published plan
         const gen_place_t *place = &self->tree.places [self->pool [facility].place];
         gen_format (text, sizeof text, "%s%s双随机〔%.4s〕%d号", self->tree.counties [place->county].short_name,
                     s_depts [dept].short_name, gen_date (date, day), gen_range (rng, 1, 12));
         gen_str (draft, "plan_no", text);
     }
     const char *departments [2] = { s_depts [dept].dept, s_depts [(dept + 1 + gen_below (rng, 3)) % 4].dept };
-    gen_strs (draft, "departments", departments, streq (s_methods [method], "joint")? 2: 1);
+    gen_strs (draft, "departments", departments, method && streq (method, "joint")? 2: 1);
     GEN_SUBSET (draft, rng, "checklist", s_checklist, 2, 4);
     gen_person_name (rng, NULL, gen_range (rng, 1, 2), first);
     gen_person_name (rng, NULL, gen_range (rng, 1, 2), second);
     gen_strs (draft, "inspectors", (const char *[]) { first, second }, 2);
-    size_t result = GEN_WEIGHTED (rng, s_result_weights);
-    gen_str (draft, "result", s_results [result]);
-    if (method == 0 || gen_chance (rng, 500))
+    const char *result = GEN_CHOICE ("credit", "result", GEN_WEIGHTED (rng, s_result_weights),
+                                     s_result_weights);
+    gen_str (draft, "result", result);
+    if (planned || gen_chance (rng, 500))
         gen_day (draft, "published_on", date + gen_range (rng, 3, 20));
-    if (result == 1 || result == 2) {
+    if (result && (streq (result, "责令整改") || streq (result, "不合格"))) {
         gen_inspection_t *open = &self->open [self->open_count++];
         *open = (gen_inspection_t) { "", facility, date, date + gen_range (rng, 15, 60), dept };
         gen_format (open->key, sizeof open->key, "%s", ht_record_key (draft->record));
@@ -100,9 +108,10 @@ s_rectification (gen_t *self, gen_draft_t *draft, gen_rng_t *rng, size_t index)
                 both? s_rectify_actions [second]: "");
     gen_str (draft, "actions", text);
     gen_day (draft, "deadline", inspection.deadline);
-    size_t outcome = GEN_WEIGHTED (rng, s_outcome_weights);
-    gen_str (draft, "outcome", s_outcomes [outcome]);
-    gen_day (draft, "verified_on", streq (s_outcomes [outcome], "overdue")
+    const char *outcome = GEN_CHOICE ("credit", "outcome", GEN_WEIGHTED (rng, s_outcome_weights),
+                                      s_outcome_weights);
+    gen_str (draft, "outcome", outcome);
+    gen_day (draft, "verified_on", outcome && streq (outcome, "overdue")
                                    ? inspection.deadline + gen_range (rng, 5, 30)
                                  : gen_range (rng, date, inspection.deadline));
 }
@@ -153,8 +162,12 @@ s_list_entry (gen_t *self, gen_draft_t *draft, gen_rng_t *rng, size_t index)
     s_credit_common (self, draft, S_LIST_ENTRY, facility, 0, date, index);
     gen_str (draft, "list", gen_chance (rng, 400)? "joint_punishment": "watch");
     size_t ground = GEN_WEIGHTED (rng, s_ground_weights), other = GEN_WEIGHTED (rng, s_ground_weights);
-    gen_strs (draft, "grounds", (const char *[]) { s_grounds [ground], s_grounds [other] },
-              other == ground? 1: 2);
+    const char *grounds [] = { GEN_CHOICE ("credit", "grounds", ground, s_ground_weights),
+                               GEN_CHOICE ("credit", "grounds", other, s_ground_weights) };
+    if (grounds [0] && grounds [1])
+        gen_strs (draft, "grounds", grounds, other == ground? 1: 2);
+    else
+        gen_note (draft, HT_EFIELD, "grounds");
     char text [GEN_TEXT_BYTES], day [GEN_DATE_BYTES];
     gen_format (text, sizeof text, "经查，%s%s%s%s。", self->pool [facility].name, s_ground_facts [ground],
                 other == ground? "": "，并", other == ground? "": s_ground_facts [other]);

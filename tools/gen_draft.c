@@ -40,7 +40,7 @@ gen_note (gen_draft_t *self, int rc, const char *name)
 void
 gen_str (gen_draft_t *self, const char *name, const char *value)
 {
-    gen_note (self, ht_record_set_str (self->record, name, value), name);
+    gen_note (self, value? ht_record_set_str (self->record, name, value): HT_EFIELD, name);
 }
 
 void
@@ -85,6 +85,18 @@ gen_subset (gen_draft_t *self, gen_rng_t *rng, const char *name, const char *con
         items [index] = item;
     }
     gen_strs (self, name, items, wanted);
+}
+
+const char *
+gen_choice (const char *kind, const char *field, size_t index, size_t count)
+{
+    const ht_kind_t *schema = ht_schema_kind (kind);
+    int at = schema? ht_schema_field_index (schema, field): -1;
+    const char *const *choices = at < 0? NULL: schema->fields [at].choices;
+    size_t listed = 0;
+    while (choices && choices [listed])
+        listed++;
+    return listed == count && index < count? choices [index]: NULL;
 }
 
 //  --------------------------------------------------------------------------

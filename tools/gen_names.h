@@ -4,6 +4,11 @@
 //  through gen.h by every gen file; the tables are static, so each file
 //  keeps only those it uses. Name tables list frequent entries first: gen
 //  draws with a skew towards the front. Shares are per thousand.
+//
+//  The values a field allows (statuses, subtypes, methods, results...)
+//  are not listed here: they are the schema registry's, and gen takes
+//  them from it (gen_choice). What is here is gen's own: how often each
+//  allowed value is drawn, by its position in the registry's list.
 #ifndef GEN_NAMES_H_INCLUDED
 #define GEN_NAMES_H_INCLUDED
 
@@ -249,30 +254,27 @@ static const int s_band_deaths [] = { 8, 12, 18, 25, 40, 60, 90, 130 };
 static const int s_ability [4][5] = {
     { 900, 60, 25, 10, 5 }, { 780, 120, 55, 25, 20 },
     { 560, 200, 120, 65, 55 }, { 350, 230, 180, 120, 120 } };
-static const char *const s_living [] = { "独居", "空巢", "留守", "family", "institution" };
+//  Living arrangements (elder.living), in the registry's order
 static const int s_urban_living [] = { 120, 380, 20, 450, 30 };
 static const int s_rural_living [] = { 100, 330, 120, 420, 30 };
-#define S_INSTITUTION 4             //  index of "institution" in s_living
 
 //  --------------------------------------------------------------------------
 //  Credit
 
+//  Credit subtypes (credit.type), in the registry's order: each has its
+//  own builder in gen_credit.c
 typedef enum {
-    S_INSPECTION, S_RECTIFICATION, S_PENALTY, S_RATING, S_LIST_ENTRY
+    S_INSPECTION, S_PENALTY, S_RECTIFICATION, S_RATING, S_LIST_ENTRY, S_CREDIT_TYPES
 } s_credit_type_t;
 
-static const int s_credit_weights [] = { 600, 150, 100, 100, 50 };
-static const char *const s_credit_types [] = {
-    "inspection", "rectification", "penalty", "rating", "list_entry" };
-static const char *const s_doc_marks [] = { "检", "改", "罚", "评", "信" };
+static const int s_credit_weights [] = { 600, 100, 150, 100, 50 };
+static const char *const s_doc_marks [] = { "检", "罚", "改", "评", "信" };
 
 static const int s_inspection_depts [] = { 500, 200, 200, 100 };
+//  credit.method, credit.result and credit.outcome, in the registry's order
 static const int s_method_weights [] = { 550, 200, 150, 100 };
-static const char *const s_methods [] = { "双随机", "targeted", "complaint", "joint" };
 static const int s_result_weights [] = { 750, 200, 40, 10 };
-static const char *const s_results [] = { "合格", "责令整改", "不合格", "拒检" };
 static const int s_outcome_weights [] = { 800, 120, 80 };
-static const char *const s_outcomes [] = { "done", "partial", "overdue" };
 
 //  Penalties: warning; warning and fine; fine and suspension; revocation
 static const int s_penalty_depts [] = { 400, 300, 300, 0 };
@@ -283,7 +285,7 @@ static const int s_publicity_days [] = { 180, 365, 1095, 1095 };
 static const int s_fine_limits [] = { 30, 50, 100, 30 };    //  thousand yuan, per dept
 
 static const char *const s_credit_grades [] = { "A级", "B级", "C级" };
+//  credit.grounds, in the registry's order (s_ground_facts follows it too)
 static const int s_ground_weights [] = { 50, 100, 120, 250, 80, 200, 80, 70, 30, 20 };
-static const char *const s_grounds [] = { "1", "2", "3", "4", "5", "6", "7", "8", "9", "10" };
 
 #endif

@@ -115,10 +115,13 @@ s_elder_care (gen_draft_t *draft, gen_rng_t *rng, const s_identity_t *who, const
         gen_int (draft, "ability_level", ability);
     if (ability > 0)
         gen_int (draft, "care_level", ability);
-    size_t living = gen_weighted (rng, home->kind == GEN_VILLAGE? s_rural_living: s_urban_living, 5);
+    const int *weights = home->kind == GEN_VILLAGE? s_rural_living: s_urban_living;
+    const char *living = GEN_CHOICE ("elder", "living",
+                                     gen_weighted (rng, weights, S_COUNT (s_urban_living)),
+                                     s_urban_living);
     if ((destitute && gen_chance (rng, 400)) || (ability >= 3 && gen_chance (rng, 150)))
-        living = S_INSTITUTION;     //  集中供养, or too frail to stay home
-    gen_str (draft, "living", s_living [living]);
+        living = "institution";     //  集中供养, or too frail to stay home
+    gen_str (draft, "living", living);
 }
 
 static int

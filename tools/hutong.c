@@ -16,6 +16,7 @@ static const ht_command_t s_commands [] = {
     { "verify",      ht_cmd_verify,      "verify records (JSON or msgpack), full or redacted" },
     { "status",      ht_cmd_status,      "a running node's peers, lag, records and quarantine" },
     { "quarantine",  ht_cmd_quarantine,  "list rejected input with its reason" },
+    { "schema",      ht_cmd_schema,      "print the schema tables (text, JSON or Markdown)" },
     { "gen",         ht_cmd_gen,         "generate realistic synthetic records" },
     { "bench network", ht_cmd_bench_network, "measure replication across running nodes" },
     { "bench",       ht_cmd_bench,       "measure signing, verifying and storing" },

@@ -9,9 +9,13 @@ certificate-chain authorization rule. Needs pyzmq, msgpack and PyNaCl
 
     hutong_client.py info       --node EP --node-key PUB --key KEYFILE
     hutong_client.py status     --node EP --node-key PUB --key KEYFILE
-    hutong_client.py put-elder  --node EP --node-key PUB --key KEYFILE --idkey FILE
-                                --region CODE --id-no ID --name NAME [...]
-    hutong_client.py verify     [--anchor PUB --chain FILE...] [--explain] FILE...
+    hutong_client.py [--schema FILE] put-elder --node EP --node-key PUB --key KEYFILE
+                                --idkey FILE --region CODE --id-no ID --name NAME [...]
+    hutong_client.py [--schema FILE] verify [--anchor PUB --chain FILE...] [--explain] FILE...
+
+The field tables are not copied here: they come from the schema registry,
+as `hutong schema --json` prints it (records.md §10), in the file named by
+--schema or by the environment variable HUTONG_SCHEMA.
 
 Exit codes (as the hutong command): 0 success; 1 invalid input (a record
 failed verification, or the node refused a record); 2 usage error;
@@ -35,7 +39,7 @@ from nacl.signing import SigningKey, VerifyKey
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
 
-FORMAT_VERSION = 1              # records.md §1: v
+FORMAT_VERSION = 2              # records.md §1: v
 SUITE_ED25519_BLAKE2B = 1       # records.md §1: suite
 PROTOCOL_VERSION = 1            # protocol.md §5 (HELLO only; clients send none)
 MAX_RECORD_BYTES = 1024 * 1024  # protocol.md §7
@@ -43,54 +47,58 @@ HLC_COUNTER_BITS = 16           # records.md §1: hlc = ms << 16 | counter
 NIL = b"\xc0"                   # records.md §4: an absent value's digest input
 
 # ---------------------------------------------------------------------------
-# Schema (records.md §10): each kind's fields in table order = digest order
-# (names sorted bytewise), with their types. Rules are the node's business;
-# a verifier needs names and types to rebuild every field digest.
+# Schema (records.md §10), read from `hutong schema --json`: each kind's
+# fields in table order = digest order (names sorted bytewise), with their
+# types and the schema version that introduced each. Rules are the node's
+# business; a verifier needs names, types and versions to rebuild every
+# field digest.
 
-SCHEMA = {
-    "elder": [
-        ("ability_level", "int"), ("address", "str"), ("birth_date", "str"),
-        ("care_level", "int"), ("categories", "strs"), ("contact", "str"),
-        ("ethnicity", "str"), ("facility", "str"), ("hukou_region", "str"),
-        ("id_no", "str"), ("id_type", "str"), ("living", "str"), ("name", "str"),
-        ("phone", "str"), ("residence_region", "str"), ("sex", "int"),
-        ("status", "str"), ("status_date", "str"),
-    ],
-    "facility": [
-        ("address", "str"), ("area", "int"), ("beds_nursing", "int"),
-        ("beds_total", "int"), ("clinic", "bool"), ("filing_date", "str"),
-        ("filing_no", "str"), ("geo_lat", "int"), ("geo_lon", "int"),
-        ("insurance_designated", "bool"), ("name", "str"), ("operator_uscc", "str"),
-        ("ownership", "str"), ("parent_center", "str"), ("person_in_charge", "str"),
-        ("phone", "str"), ("profit", "str"), ("rating_level", "int"),
-        ("residents", "int"), ("residents_disabled", "int"), ("serial", "str"),
-        ("services", "strs"), ("staff", "int"), ("status", "str"), ("type", "str"),
-        ("uscc", "str"),
-    ],
-    "credit": [
-        ("actions", "str"), ("checklist", "strs"), ("date", "str"), ("deadline", "str"),
-        ("decision_no", "str"), ("departments", "strs"), ("doc_no", "str"),
-        ("facts", "str"), ("fine", "int"), ("grounds", "strs"), ("inspectors", "strs"),
-        ("issuer_dept", "str"), ("issuer_region", "str"), ("legal_basis", "str"),
-        ("level", "str"), ("list", "str"), ("listed_on", "str"), ("method", "str"),
-        ("notice_on", "str"), ("objection", "str"), ("outcome", "str"),
-        ("penalty_types", "strs"), ("plan_no", "str"), ("publicity_from", "str"),
-        ("publicity_until", "str"), ("published_on", "str"), ("ref", "str"),
-        ("removal_reason", "str"), ("removed_on", "str"), ("result", "str"),
-        ("scheme", "str"), ("status", "str"), ("subject_facility", "str"),
-        ("subject_id_no", "str"), ("subject_name", "str"), ("subject_uscc", "str"),
-        ("type", "str"), ("valid_until", "str"), ("verified_on", "str"),
-    ],
-    "cert": [
-        ("department", "str"), ("kinds", "strs"), ("name", "str"), ("not_after", "int"),
-        ("not_before", "int"), ("policy", "str"), ("pubkey", "bin"), ("role", "str"),
-    ],
-    "revocation": [
-        ("pubkey", "bin"), ("reason", "str"), ("revoked_at", "int"),
-    ],
-}
-for _fields in SCHEMA.values():
-    assert [n for n, _ in _fields] == sorted((n for n, _ in _fields), key=str.encode)
+TYPES = ("str", "int", "bool", "strs", "bin")
+
+
+class Kind:
+    """One kind's table: its current version and every version's fields."""
+
+    def __init__(self, table):
+        self.name = table["name"]
+        self.version = table["version"]
+        self.write_version = table.get("write_version", self.version)
+        self.fields = [(f["name"], f["type"], f["since"]) for f in table["fields"]]
+        self.rules = {f["name"]: f for f in table["fields"]}    # every column, by name
+        names = [name for name, _, _ in self.fields]
+        if names != sorted(names, key=str.encode) or len(set(names)) != len(names):
+            raise SchemaError("%s: fields are not sorted bytewise" % self.name)
+        if any(typ not in TYPES for _, typ, _ in self.fields):
+            raise SchemaError("%s: unknown field type" % self.name)
+        if any(not 1 <= since <= self.version for _, _, since in self.fields):
+            raise SchemaError("%s: a field names a version the kind does not have" % self.name)
+
+    def fields_of(self, version):
+        """(name, type) of the fields of a schema version, in digest order."""
+        return [(name, typ) for name, typ, since in self.fields if since <= version]
+
+
+class Schema:
+    """The registry: every kind the tables file names."""
+
+    def __init__(self, tables):
+        if tables.get("format_version") != FORMAT_VERSION:
+            raise SchemaError("the tables are for record format %r, this client reads %d"
+                              % (tables.get("format_version"), FORMAT_VERSION))
+        self.kinds = {table["name"]: Kind(table) for table in tables["kinds"]}
+
+    @classmethod
+    def load(cls, path):
+        with open(path, encoding="utf-8") as handle:
+            try:
+                return cls(json.load(handle))
+            except (KeyError, TypeError, ValueError) as error:
+                raise SchemaError("%s is not `hutong schema --json` output: %s" % (path, error))
+
+
+class SchemaError(Exception):
+    """The tables file is missing or malformed."""
+
 
 KEY_PATTERN = re.compile(r"[0-9A-Za-z_.:-]{1,64}")
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
@@ -196,10 +204,12 @@ def blake2b(data, size, key=b""):
 class Record:
     """One record, full (seed set) or redacted (salts / withheld digests)."""
 
-    def __init__(self, kind):
-        if kind not in SCHEMA:
+    def __init__(self, kind, registry):
+        if kind not in registry.kinds:
             raise RecordError("unknown_kind", "unknown record kind %r" % (kind,))
         self.kind = kind
+        self.table = registry.kinds[kind]
+        self.sv = self.table.write_version  # schema version; decoding sets it
         self.key = ""
         self.region = ""
         self.scope = ""
@@ -216,7 +226,16 @@ class Record:
 
     @property
     def schema(self):
-        return SCHEMA[self.kind]
+        """(name, type) of the fields of this record's schema version."""
+        return self.table.fields_of(self.sv)
+
+    def set_schema_version(self, sv):
+        if type(sv) is not int or sv < 1:
+            raise RecordError("malformed", "sv must be a positive integer")
+        if sv > self.table.version:
+            raise RecordError("schema_version", "schema version %d of %s is newer than "
+                              "these tables know (%d)" % (sv, self.kind, self.table.version))
+        self.sv = sv
 
     @property
     def full(self):
@@ -225,7 +244,7 @@ class Record:
     # -- digests (records.md §4)
 
     def header_bytes(self):
-        return pack([FORMAT_VERSION, self.suite, self.kind, self.key, self.region,
+        return pack([FORMAT_VERSION, self.suite, self.kind, self.sv, self.key, self.region,
                      self.scope, self.hlc, self.author, self.deleted])
 
     def salt(self, name):
@@ -297,7 +316,8 @@ class Record:
         names = {name for name, _ in self.schema}
         for name in list(self.fields) + list(self.salts) + list(self.withheld) + list(self.masks):
             if name not in names:
-                raise RecordError("bad_field", "unknown field %r for kind %s" % (name, self.kind))
+                raise RecordError("bad_field", "unknown field %r for kind %s version %d"
+                                  % (name, self.kind, self.sv))
         if self.full:
             if self.salts or self.withheld or self.masks:
                 raise RecordError("malformed", "a full record carries no salts or digests")
@@ -325,7 +345,7 @@ class Record:
             raise RecordError("invalid", "only a signed record can be encoded")
         wire = {"author": self.author, "del": self.deleted, "hlc": self.hlc, "key": self.key,
                 "kind": self.kind, "region": self.region, "scope": self.scope,
-                "sig": self.sig, "suite": self.suite, "v": FORMAT_VERSION}
+                "sig": self.sig, "suite": self.suite, "sv": self.sv, "v": FORMAT_VERSION}
         values = {}
         for name, typ in self.schema:
             if name in self.fields and (self.fields[name] is not None or not self.full):
@@ -342,7 +362,7 @@ class Record:
         return _pack_wire(wire)
 
     @classmethod
-    def decode(cls, data):
+    def decode(cls, data, registry):
         """Decode one wire record strictly: refuse anything that is not the
         canonical encoding of what it says."""
         if len(data) > MAX_RECORD_BYTES:
@@ -354,18 +374,19 @@ class Record:
         if type(wire) is not dict:
             raise RecordError("malformed", "record is not a msgpack map")
         allowed = {"author", "del", "f", "hlc", "key", "kind", "m", "region", "s", "scope",
-                   "seed", "sig", "suite", "v", "w"}
+                   "seed", "sig", "suite", "sv", "v", "w"}
         required = {"author", "del", "f", "hlc", "key", "kind", "region", "scope", "sig",
-                    "suite", "v"}
+                    "suite", "sv", "v"}
         if not set(wire) <= allowed:
             raise RecordError("malformed", "unknown header item")
+        if "v" in wire and (wire["v"] != FORMAT_VERSION or type(wire["v"]) is not int):
+            raise RecordError("version", "unsupported record format version")
         if not required <= set(wire):
             raise RecordError("malformed", "record lacks a required header item")
-        if wire["v"] != FORMAT_VERSION or type(wire["v"]) is not int:
-            raise RecordError("version", "unsupported record format version")
         if type(wire["kind"]) is not str:
             raise RecordError("malformed", "record has no kind")
-        record = cls(wire["kind"])
+        record = cls(wire["kind"], registry)
+        record.set_schema_version(wire["sv"])
         record.key, record.region, record.scope = wire["key"], wire["region"], wire["scope"]
         record.hlc, record.deleted, record.suite = wire["hlc"], wire["del"], wire["suite"]
         record.author = _bytes_of(wire["author"], 32, "author")
@@ -398,7 +419,8 @@ class Record:
         out = {"kind": self.kind, "key": self.key, "region": self.region, "scope": self.scope,
                "hlc": self.hlc, "deleted": self.deleted}
         if self.sig is not None:
-            out.update(author=self.author.hex(), suite=self.suite, sig=self.sig.hex())
+            out.update(author=self.author.hex(), suite=self.suite, sv=self.sv,
+                       sig=self.sig.hex())
             if self.full:
                 out["seed"] = self.seed.hex()
         fields = {}
@@ -416,18 +438,21 @@ class Record:
         return out
 
     @classmethod
-    def from_json(cls, obj):
+    def from_json(cls, obj, registry):
         if type(obj) is not dict:
             raise RecordError("malformed", "a record is a JSON object")
-        items = {"kind", "key", "region", "scope", "hlc", "deleted", "author", "suite", "sig",
-                 "seed", "fields", "salts", "withheld", "masked"}
+        items = {"kind", "key", "region", "scope", "hlc", "deleted", "author", "suite", "sv",
+                 "sig", "seed", "fields", "salts", "withheld", "masked"}
         if not set(obj) <= items:
             raise RecordError("malformed", "unknown item in record JSON")
         if "sig" not in obj:
             raise RecordError("bad_signature", "record is not signed (a draft?)")
         if type(obj.get("kind")) is not str:
             raise RecordError("malformed", "record has no \"kind\"")
-        record = cls(obj["kind"])
+        if "sv" not in obj:
+            raise RecordError("malformed", "a signed record needs its schema version sv")
+        record = cls(obj["kind"], registry)
+        record.set_schema_version(obj["sv"])
         record.key = obj.get("key", "")
         record.region = obj.get("region", "")
         record.scope = obj.get("scope", "")
@@ -447,7 +472,8 @@ class Record:
         types = dict(record.schema)
         for name, value in fields.items():
             if name not in types:
-                raise RecordError("bad_field", "unknown field %r for kind %s" % (name, record.kind))
+                raise RecordError("bad_field", "unknown field %r for kind %s version %d"
+                                  % (name, record.kind, record.sv))
             if types[name] == "bin" and value is not None:
                 value = _hex_of(value, None, name)
             if value is None and record.full:
@@ -752,9 +778,17 @@ def citizen_id_facts(id_no):
     return id_no[6:14], 1 if int(id_no[16]) % 2 == 1 else 2
 
 
-def make_elder(args, idkey):
+def make_elder(args, idkey, registry):
     birth_date, sex = citizen_id_facts(args.id_no)
-    record = Record("elder")
+    record = Record("elder", registry)
+    rules = record.table.rules
+    for name in ("status", "living"):
+        value, choices = getattr(args, name), rules[name].get("choices")
+        if value and choices and value not in choices:
+            raise SystemExit("hutong_client: --%s must be one of: %s" % (name, ", ".join(choices)))
+    level = rules["ability_level"]
+    if args.ability_level is not None and not level["min"] <= args.ability_level <= level["max"]:
+        raise SystemExit("hutong_client: --ability-level must be %d..%d" % (level["min"], level["max"]))
     record.fields = {"name": args.name, "id_type": "居民身份证", "id_no": args.id_no,
                      "sex": sex, "birth_date": birth_date,
                      "hukou_region": args.hukou_region or args.region, "status": args.status}
@@ -781,7 +815,7 @@ def make_elder(args, idkey):
 # ---------------------------------------------------------------------------
 # Reading record files: JSON lines, or concatenated msgpack
 
-def read_records(path):
+def read_records(path, registry):
     """Yield (number, Record or None, RecordError or None) for each record."""
     data = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
     if data.lstrip()[:1] in (b"{", b""):
@@ -789,7 +823,7 @@ def read_records(path):
             if not line.strip():
                 continue
             try:
-                yield number, Record.from_json(json.loads(line)), None
+                yield number, Record.from_json(json.loads(line), registry), None
             except RecordError as error:
                 yield number, None, error
             except ValueError as error:
@@ -807,7 +841,7 @@ def read_records(path):
             return
         end = unpacker.tell()
         try:
-            yield number, Record.decode(data[offset:end]), None
+            yield number, Record.decode(data[offset:end], registry), None
         except RecordError as error:
             yield number, None, error
         offset = end
@@ -847,10 +881,11 @@ def cmd_put_elder(args):
     if not region_valid(args.region):
         raise SystemExit("hutong_client: --region %s is not a valid 12-digit region code" % args.region)
     public, secret = load_keyfile(args.sign_key or args.key)
-    record = make_elder(args, load_idkey(args.idkey))
+    registry = load_registry(args)
+    record = make_elder(args, load_idkey(args.idkey), registry)
     record.sign(secret)
     record.verify()
-    assert Record.decode(record.encode()).digest() == record.digest()
+    assert Record.decode(record.encode(), registry).digest() == record.digest()
     if args.out:
         with open(args.out, "w") as handle:
             handle.write(json.dumps(record.to_json(), ensure_ascii=False, sort_keys=True) + "\n")
@@ -869,6 +904,7 @@ def explain(record, out):
     """Print every step of records.md §4 for one record."""
     write = lambda *parts: print(*parts, file=out)
     write("  form:    %s" % ("full (seed %s)" % record.seed.hex() if record.full else "redacted"))
+    write("  schema:  %s version %d (%d fields)" % (record.kind, record.sv, len(record.schema)))
     header = record.header_bytes()
     write("  header:  %d bytes %s" % (len(header), header.hex()))
     for name, typ in record.schema:
@@ -884,16 +920,17 @@ def explain(record, out):
 
 def cmd_verify(args):
     source, anchor = None, None
+    registry = load_registry(args)
     if args.anchor:
         anchor = load_public(args.anchor)
         source = CertSource()
         for path in args.chain or args.files:
-            for _, record, error in read_records(path):
+            for _, record, error in read_records(path, registry):
                 if record is not None and error is None:
                     source.add(record)
     counts = {"records": 0, "valid": 0, "invalid": 0}
     for path in args.files:
-        for number, record, error in read_records(path):
+        for number, record, error in read_records(path, registry):
             counts["records"] += 1
             if record is not None:
                 if args.explain:
@@ -930,6 +967,20 @@ def cmd_verify(args):
     return EXIT_OK if counts["invalid"] == 0 else EXIT_INVALID
 
 
+def load_registry(args):
+    """The tables from --schema or $HUTONG_SCHEMA (`hutong schema --json`)."""
+    path = args.schema or os.environ.get("HUTONG_SCHEMA")
+    if not path:
+        print("hutong_client: no schema tables: give --schema FILE or set HUTONG_SCHEMA "
+              "(make the file with: hutong schema --json > FILE)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+    try:
+        return Schema.load(path)
+    except SchemaError as error:
+        print("hutong_client: %s" % error, file=sys.stderr)
+        raise SystemExit(EXIT_ERROR)
+
+
 def add_node_options(parser):
     parser.add_argument("--node", required=True, metavar="ENDPOINT",
                         help="the node's client endpoint, e.g. tcp://127.0.0.1:7701")
@@ -950,6 +1001,9 @@ def build_parser():
                     "docs/records.md and docs/protocol.md.",
         epilog="Exit codes: 0 success; 1 invalid input (a record failed verification or "
                "was refused); 2 usage error; 3 operational error.")
+    parser.add_argument("--schema", metavar="FILE",
+                        help="the schema tables, as `hutong schema --json` prints them "
+                             "(default: $HUTONG_SCHEMA); needed to build or verify records")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     info = commands.add_parser("info", help="the node's identity and our certificate (INFO)")
@@ -975,12 +1029,14 @@ def build_parser():
     put.add_argument("--name", required=True, help="the elder's name")
     put.add_argument("--hukou-region", metavar="CODE", help="household registration (default: --region)")
     put.add_argument("--residence-region", metavar="CODE")
-    put.add_argument("--status", default="active", choices=("active", "deceased", "moved"))
+    put.add_argument("--status", default="active",
+                     help="one of the schema's elder statuses (default active)")
     put.add_argument("--phone")
     put.add_argument("--address")
-    put.add_argument("--living", choices=("独居", "空巢", "留守", "family", "institution"))
+    put.add_argument("--living", help="one of the schema's living arrangements")
     put.add_argument("--categories", metavar="LIST", help="comma-separated, e.g. 低保,优抚")
-    put.add_argument("--ability-level", type=int, choices=range(0, 5), metavar="0-4")
+    put.add_argument("--ability-level", type=int, metavar="LEVEL",
+                     help="GB/T 42195 ability level, within the schema's range")
     put.add_argument("--hlc-ms", type=int, metavar="MS",
                      help="version time in ms since 1970 (default: now)")
     put.add_argument("--out", metavar="FILE", help="also write the signed record here (JSON line)")
