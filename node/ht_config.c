@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include "ht_config.h"
+#include "ht_schema.h"
 #include "ht_keys.h"
 
 #define S_PATH_MAX_CHARS 128        //  longest key path we build from a file
@@ -98,6 +99,16 @@ static const s_key_t s_keys [] = {
       S_FIELD (quarantine_entries), "Quarantine entries kept per source (neighbour, client); oldest dropped" },
     { "limits/quarantine_mb", S_TYPE_MEBIBYTES, "16", 1, 65536, 0,
       S_FIELD (quarantine_bytes), "Quarantine MiB kept per source (neighbour, client); oldest dropped" },
+    { "schema/write_version/cert", S_TYPE_INT, "0", 0, 65535, 0,
+      S_FIELD (write_version [0]), "Schema version cert records are written in; 0: this build's newest" },
+    { "schema/write_version/credit", S_TYPE_INT, "0", 0, 65535, 0,
+      S_FIELD (write_version [1]), "Schema version credit records are written in; 0: this build's newest" },
+    { "schema/write_version/elder", S_TYPE_INT, "0", 0, 65535, 0,
+      S_FIELD (write_version [2]), "Schema version elder records are written in; 0: this build's newest" },
+    { "schema/write_version/facility", S_TYPE_INT, "0", 0, 65535, 0,
+      S_FIELD (write_version [3]), "Schema version facility records are written in; 0: this build's newest" },
+    { "schema/write_version/revocation", S_TYPE_INT, "0", 0, 65535, 0,
+      S_FIELD (write_version [4]), "Schema version revocations are written in; 0: this build's newest" },
     { "log/level", S_TYPE_LEVEL, "info", 0, 0, S_RELOADABLE,
       S_FIELD (log_level), "Least severe level logged: error, warning, info or debug" },
     { "log/syslog", S_TYPE_BOOL, "no", 0, 0, S_RELOADABLE,
@@ -105,6 +116,9 @@ static const s_key_t s_keys [] = {
 };
 
 #define S_KEY_COUNT (sizeof (s_keys) / sizeof (s_keys [0]))
+
+const char *const ht_config_write_kinds [HT_CONFIG_WRITE_KINDS] = {
+    "cert", "credit", "elder", "facility", "revocation" };
 
 static const char *const s_levels [] = { "error", "warning", "info", "debug" };
 #define S_LEVEL_COUNT ((int) (sizeof (s_levels) / sizeof (s_levels [0])))
@@ -541,6 +555,17 @@ s_check_relations (const ht_config_t *config, char *error, size_t error_size)
         return s_fail (error, error_size, HT_ECONFIG,
                        "limits/map_limit_mb: %zu is below limits/map_mb (%zu)",
                        config->map_limit_bytes / S_MEBIBYTE, config->map_bytes / S_MEBIBYTE);
+    //  Writers switch to a schema version only once readers know it: a
+    //  version this build does not know cannot be written
+    for (size_t index = 0; index < HT_CONFIG_WRITE_KINDS; index++) {
+        const ht_kind_t *kind = ht_schema_kind (ht_config_write_kinds [index]);
+        int version = config->write_version [index];
+        if (kind && version > (int) kind->version)
+            return s_fail (error, error_size, HT_ECONFIG,
+                           "schema/write_version/%s: %d, but this build knows %s up to "
+                           "version %u (upgrade it first)", kind->name, version, kind->name,
+                           (unsigned) kind->version);
+    }
     //  Ephemeral ports differ on every bind, so only fixed ones can clash
     size_t length = strlen (config->listen);
     if (length && streq (config->listen, config->client_listen)

@@ -14,6 +14,8 @@
 #define HT_ENDPOINT_MAX_CHARS 255
 #define HT_LOG_LEVEL_MAX_CHARS 15
 
+#define HT_CONFIG_WRITE_KINDS 5     //  kinds with a schema/write_version key
+
 typedef struct {
     //  node
     char name [64];                         //  node/name: label in logs and status
@@ -41,10 +43,16 @@ typedef struct {
     int ingest_ahead_s;                     //  limits/ingest_ahead_s: and ahead
     int quarantine_entries;                 //  limits/quarantine_entries: per source
     size_t quarantine_bytes;                //  limits/quarantine_mb (MiB): per source
+    //  schema: the version each kind is written in (0: the newest known),
+    //  in the order of ht_config_write_kinds
+    int write_version [HT_CONFIG_WRITE_KINDS];
     //  log
     char log_level [HT_LOG_LEVEL_MAX_CHARS + 1];    //  log/level: error, warning, info, debug
     bool log_syslog;                        //  log/syslog: also send to syslog
 } ht_config_t;
+
+//  The kinds schema/write_version/<kind> names, in config order
+extern const char *const ht_config_write_kinds [HT_CONFIG_WRITE_KINDS];
 
 //  Fill config with every key's default
 void ht_config_defaults (ht_config_t *config);

@@ -177,6 +177,14 @@ s_info (ht_service_t *self, const char *user, s_answer_t *answer)
     ht_record_t *cert = *user? ht_store_get (self->store, "cert", user, &error): NULL;
     json_object_set_new (info, "client_cert", cert? ht_record_to_json (cert): json_null ());
     ht_record_destroy (&cert);
+    //  The schema versions this node writes in, so a client can write the same
+    json_t *versions = json_object ();
+    for (size_t index = 0; ht_schema_kind_at (index); index++) {
+        const ht_kind_t *kind = ht_schema_kind_at (index);
+        json_object_set_new (versions, kind->name,
+                             json_integer ((json_int_t) ht_schema_write_version (kind)));
+    }
+    json_object_set_new (info, "write_versions", versions);
     answer->command = HT_MSG_INFO_OK;
     answer->json = info;
 }

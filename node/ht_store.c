@@ -602,6 +602,22 @@ ht_store_set_ingest_window (ht_store_t *self, uint64_t behind_ms, uint64_t ahead
     return rc? ht_store__error ("cannot set the ingest window", rc): 0;
 }
 
+int
+ht_store_set_counter (ht_store_t *self, const char *name, uint64_t value)
+{
+    MDB_txn *txn = NULL;
+    int rc = ht_store__txn_begin (self, 0, &txn);
+    if (rc == 0)
+        rc = ht_store__meta_put_u64 (self, txn, name, value);
+    if (rc == 0) {
+        rc = mdb_txn_commit (txn);
+        txn = NULL;
+    }
+    if (txn)
+        mdb_txn_abort (txn);
+    return rc? ht_store__error ("cannot set a counter", rc): 0;
+}
+
 uint64_t
 ht_store_counter (ht_store_t *self, const char *name)
 {

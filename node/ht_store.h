@@ -97,8 +97,14 @@ int ht_store_quarantine_purge (ht_store_t *self, int code, uint64_t before_ms);
 int ht_store_quarantine_retry (ht_store_t *self, size_t max);
 
 //  A store counter: "conflicts" (versions flagged by the ownership rule),
-//  "quarantine_dropped"; 0 if never written
+//  "quarantine_dropped", "certgen", "wv:<kind>" (the schema version the
+//  node's configuration writes the kind in, 0: the newest); 0 if never
+//  written
 uint64_t ht_store_counter (ht_store_t *self, const char *name);
+
+//  Set a counter that is the node's to set ("wv:<kind>"): a writer of
+//  the store (hutong put --store) then writes as the node is configured to
+int ht_store_set_counter (ht_store_t *self, const char *name, uint64_t value) HT_WUR;
 
 //  Give back memory at rest: unmap the store's pages from this process
 //  (they stay in the OS page cache and fault back in on the next read)

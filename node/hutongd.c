@@ -12,6 +12,7 @@
 #include "ht_config.h"
 #include "ht_keys.h"
 #include "ht_node.h"
+#include "ht_schema.h"
 #include "ht_path.h"
 #include "ht_store.h"
 
@@ -106,6 +107,26 @@ s_lock_store (const char *store_path)
 }
 
 //  Open the store and check it is the one config describes; NULL after
+//  Sign in the schema versions the configuration names (readers are
+//  upgraded first, writers switched after), and leave them in the store
+//  so that hutong put --store on it writes the same
+static void
+s_write_versions (const ht_config_t *config, ht_store_t *store)
+{
+    for (size_t index = 0; index < HT_CONFIG_WRITE_KINDS; index++) {
+        const char *kind = ht_config_write_kinds [index];
+        int version = config->write_version [index];
+        const ht_kind_t *schema = ht_schema_kind (kind);
+        char name [32];
+        snprintf (name, sizeof name, "wv:%s", kind);
+        if (schema && ht_schema_set_write_version (kind, version? (uint16_t) version
+                                                               : schema->version) != HT_OK)
+            zsys_warning ("hutongd: schema/write_version/%s: %d not applied", kind, version);
+        if (ht_store_set_counter (store, name, (uint64_t) version) != HT_OK)
+            zsys_warning ("hutongd: cannot record schema/write_version/%s in the store", kind);
+    }
+}
+
 //  printing why
 static ht_store_t *
 s_open_store (const ht_config_t *config)
@@ -135,6 +156,7 @@ s_open_store (const ht_config_t *config)
     else {
         //  The window lives in the store, so hutong put --store on this
         //  store applies the same one
+        s_write_versions (config, store);
         ht_store_set_map_limit (store, config->map_limit_bytes);
         ht_store_set_verbose (store, ht_config_log_enabled (config, "warning"));
         ht_store_set_quarantine_limits (store, (uint64_t) config->quarantine_entries,

@@ -467,6 +467,21 @@ START_TEST (related_keys_must_agree)
 }
 END_TEST
 
+START_TEST (a_writer_may_not_write_a_schema_version_this_build_does_not_know)
+{
+    s_env_t env;
+    s_env_init (&env);
+    s_assert_rejects (&env, "schema\n    write_version\n        elder = 2\n",
+                      "schema/write_version/elder: 2, but this build knows elder up to version 1");
+    s_assert_accepts (&env, "schema\n    write_version\n        elder = 1\n        facility = 0\n");
+    ht_config_t config;
+    ht_config_defaults (&config);
+    for (size_t index = 0; index < HT_CONFIG_WRITE_KINDS; index++)
+        ck_assert_int_eq (config.write_version [index], 0);
+    s_env_cleanup (&env);
+}
+END_TEST
+
 START_TEST (a_key_set_twice_is_an_error)
 {
     s_env_t env;
@@ -711,6 +726,7 @@ config_suite (void)
     tcase_add_test (errors, a_key_file_readable_by_others_is_refused);
     tcase_add_test (errors, missing_or_malformed_key_files_are_named);
     tcase_add_test (errors, related_keys_must_agree);
+    tcase_add_test (errors, a_writer_may_not_write_a_schema_version_this_build_does_not_know);
     tcase_add_test (errors, a_key_set_twice_is_an_error);
     tcase_add_test (errors, a_missing_file_is_an_io_error);
     tcase_add_test (errors, a_syntax_error_names_the_line);

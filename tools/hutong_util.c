@@ -280,6 +280,18 @@ ht_open_store (const char *path)
         else
             fprintf (stderr, "hutong: cannot open store %s: %s\n", path, ht_strerror (error));
     }
+    //  Write records in the schema versions the node of this store is
+    //  configured to write (its hutongd leaves them there)
+    for (size_t index = 0; store && ht_schema_kind_at (index); index++) {
+        const ht_kind_t *kind = ht_schema_kind_at (index);
+        char name [32];
+        snprintf (name, sizeof name, "wv:%s", kind->name);
+        uint64_t version = ht_store_counter (store, name);
+        if (version && version <= kind->version
+        &&  ht_schema_set_write_version (kind->name, (uint16_t) version) != HT_OK)
+            fprintf (stderr, "hutong: %s: cannot write %s in schema version %u\n", path,
+                     kind->name, (unsigned) version);
+    }
     return store;
 }
 
