@@ -267,14 +267,24 @@ s_send_error (s_node_t *self, zsock_t *sock, zframe_t *routing_id, const char *e
     s_send (self, sock, &zmsg);
 }
 
-//  The ZAP user id of a message's sender: it rides on the frames the peer
-//  sent, not on the routing id the ROUTER made up. user holds 65 bytes.
-static void
-s_user_id (zmsg_t *zmsg, char *user)
+//  Receive a message on a ROUTER: its routing id (popped, owned by the
+//  caller) and its sender's ZAP user id, which rides on the frames the
+//  peer sent, not on the routing id the ROUTER made up (user holds 65
+//  bytes). NULL if nothing whole arrived.
+static zmsg_t *
+s_recv_routed (zsock_t *reader, zframe_t **routing_id_p, char *user)
 {
+    zmsg_t *zmsg = zmsg_recv (reader);
+    zframe_t *routing_id = zmsg? zmsg_pop (zmsg): NULL;
+    if (!routing_id) {
+        zmsg_destroy (&zmsg);
+        return NULL;
+    }
     zframe_t *first = zmsg_first (zmsg);
     const char *user_id = first? zframe_meta (first, "User-Id"): NULL;
     snprintf (user, 2 * HT_PUBKEY_BYTES + 1, "%s", user_id? user_id: "");
+    *routing_id_p = routing_id;
+    return zmsg;
 }
 
 //  A message from a child on the ROUTER
@@ -283,14 +293,11 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
     s_node_t *self = (s_node_t *) arg;
-    zmsg_t *zmsg = zmsg_recv (reader);
-    zframe_t *routing_id = zmsg? zmsg_pop (zmsg): NULL;
-    if (!routing_id) {
-        zmsg_destroy (&zmsg);
-        return 0;
-    }
+    zframe_t *routing_id = NULL;
     char user [2 * HT_PUBKEY_BYTES + 1];
-    s_user_id (zmsg, user);
+    zmsg_t *zmsg = s_recv_routed (reader, &routing_id, user);
+    if (!zmsg)
+        return 0;
     ht_msg_t msg;
     const char *reason = NULL;
     int rc = ht_msg_decode (zmsg, &msg, &reason);
@@ -322,14 +329,11 @@ s_on_client (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
     s_node_t *self = (s_node_t *) arg;
-    zmsg_t *zmsg = zmsg_recv (reader);
-    zframe_t *routing_id = zmsg? zmsg_pop (zmsg): NULL;
-    if (!routing_id) {
-        zmsg_destroy (&zmsg);
-        return 0;
-    }
+    zframe_t *routing_id = NULL;
     char user [2 * HT_PUBKEY_BYTES + 1];
-    s_user_id (zmsg, user);
+    zmsg_t *zmsg = s_recv_routed (reader, &routing_id, user);
+    if (!zmsg)
+        return 0;
     zmsg_t *reply = ht_service_answer (self->service, user, &zmsg, s_now ());
     zmsg_prepend (reply, &routing_id);
     s_send (self, reader, &reply);

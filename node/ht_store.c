@@ -583,39 +583,40 @@ ht_store_set_quarantine_limits (ht_store_t *self, uint64_t max_entries,
     self->quarantine_max_bytes = max_bytes? max_bytes: 1;
 }
 
+//  Write one meta item in a transaction of its own; 0 or an error
+static int
+s_meta_write (ht_store_t *self, const char *name, const void *data, size_t size,
+              const char *what)
+{
+    MDB_txn *txn = NULL;
+    int rc = ht_store__txn_begin (self, 0, &txn);
+    if (rc == 0)
+        rc = ht_store__meta_put (self, txn, name, data, size);
+    if (rc == 0) {
+        rc = mdb_txn_commit (txn);
+        txn = NULL;
+    }
+    if (txn)
+        mdb_txn_abort (txn);
+    return rc? ht_store__error (what, rc): 0;
+}
+
 int
 ht_store_set_ingest_window (ht_store_t *self, uint64_t behind_ms, uint64_t ahead_ms)
 {
     uint8_t window [2 * HT_STORE_U64_BYTES];
     ht_store__put_be64 (window, behind_ms);
     ht_store__put_be64 (window + HT_STORE_U64_BYTES, ahead_ms);
-    MDB_txn *txn = NULL;
-    int rc = ht_store__txn_begin (self, 0, &txn);
-    if (rc == 0)
-        rc = ht_store__meta_put (self, txn, "ingest_window", window, sizeof window);
-    if (rc == 0) {
-        rc = mdb_txn_commit (txn);
-        txn = NULL;
-    }
-    if (txn)
-        mdb_txn_abort (txn);
-    return rc? ht_store__error ("cannot set the ingest window", rc): 0;
+    return s_meta_write (self, "ingest_window", window, sizeof window,
+                         "cannot set the ingest window");
 }
 
 int
 ht_store_set_counter (ht_store_t *self, const char *name, uint64_t value)
 {
-    MDB_txn *txn = NULL;
-    int rc = ht_store__txn_begin (self, 0, &txn);
-    if (rc == 0)
-        rc = ht_store__meta_put_u64 (self, txn, name, value);
-    if (rc == 0) {
-        rc = mdb_txn_commit (txn);
-        txn = NULL;
-    }
-    if (txn)
-        mdb_txn_abort (txn);
-    return rc? ht_store__error ("cannot set a counter", rc): 0;
+    uint8_t bytes [HT_STORE_U64_BYTES];
+    ht_store__put_be64 (bytes, value);
+    return s_meta_write (self, name, bytes, sizeof bytes, "cannot set a counter");
 }
 
 uint64_t
