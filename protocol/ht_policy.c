@@ -1,6 +1,7 @@
 //  ht_policy: read policies as data (DOMAIN.md §6), and the redactor.
 #include <czmq.h>
 #include "ht_policy.h"
+#include "ht_valid.h"
 
 #define N HT_ACCESS_NONE
 #define A HT_ACCESS_COUNT
@@ -45,13 +46,6 @@ ht_policy_at (size_t index)
     return index < S_POLICY_COUNT? &s_policies [index]: NULL;
 }
 
-//  Number of bytes of the UTF-8 character starting with byte
-static size_t
-s_utf8_width (unsigned char byte)
-{
-    return byte < 0x80? 1: byte < 0xe0? 2: byte < 0xf0? 3: 4;
-}
-
 const char *
 ht_policy_mask_text (const char *text, char *mask, size_t size)
 {
@@ -61,7 +55,7 @@ ht_policy_mask_text (const char *text, char *mask, size_t size)
     //  every one is counted, so the tail is the text's true tail
     size_t count = 0, length = strlen (text);
     for (size_t offset = 0; offset < length;
-         offset += s_utf8_width ((unsigned char) text [offset]))
+         offset += ht_utf8_char_bytes ((unsigned char) text [offset]))
         count++;
     //  ID numbers keep 6 + 4 (441802********0317), phones 3 + 4
     //  (138****5678); shorter texts only their first half (1940****)
@@ -71,7 +65,7 @@ ht_policy_mask_text (const char *text, char *mask, size_t size)
         head = 0;
     size_t used = 0, offset = 0;
     for (size_t index = 0; index < count && used + 5 < size; index++) {
-        size_t width = s_utf8_width ((unsigned char) text [offset]);
+        size_t width = ht_utf8_char_bytes ((unsigned char) text [offset]);
         if (width > length - offset)
             width = length - offset;
         if (index < head || index >= count - tail) {
@@ -86,16 +80,6 @@ ht_policy_mask_text (const char *text, char *mask, size_t size)
     return mask;
 }
 
-//  Number of UTF-8 characters in text: bytes that do not continue a
-//  character (safe even on a cut-off sequence)
-static size_t
-s_chars (const char *text)
-{
-    size_t count = 0;
-    for (const unsigned char *cursor = (const unsigned char *) text; *cursor; cursor++)
-        count += (*cursor & 0xc0) != 0x80;
-    return count;
-}
 
 ht_record_t *
 ht_policy_redact (const ht_policy_t *policy, const ht_record_t *record, int *error_p)
@@ -129,7 +113,7 @@ ht_policy_redact (const ht_policy_t *policy, const ht_record_t *record, int *err
         //  A mask of a short value would show most of it ("a*****" for
         //  active, "张*"): short values stay withheld without one
         if (policy->access [field->group] == HT_ACCESS_MASKED && text
-        &&  s_chars (text) >= HT_POLICY_MASK_MIN_CHARS) {
+        &&  ht_utf8_chars (text) >= HT_POLICY_MASK_MIN_CHARS) {
             char mask [256];
             ht_policy_mask_text (text, mask, sizeof mask);
             if (ht_record_set_mask (copy, field->name, mask))
