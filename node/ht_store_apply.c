@@ -766,8 +766,8 @@ s_quarantine_put (s_batch_t *batch, const s_item_t *item, int code,
     *cursor++ = (uint8_t) origin_size;
     memcpy (cursor, source, origin_size);
     cursor += origin_size;
-    *cursor++ = (uint8_t) (reason_size >> 8);
-    *cursor++ = (uint8_t) reason_size;
+    ht_be_put (cursor, reason_size, 2);
+    cursor += 2;
     memcpy (cursor, reason, reason_size);
     cursor += reason_size;
     if (size)

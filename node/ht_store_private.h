@@ -9,6 +9,7 @@
 #include <czmq.h>
 #include <lmdb.h>
 #include "ht_store.h"
+#include "ht_codec.h"
 #include "ht_pool.h"
 
 #define HT_STORE_KEY_MAX_BYTES 511  //  LMDB's default maximum key size
@@ -93,41 +94,30 @@ typedef struct {
     size_t size;                                    //  its size
 } ht_store_current_t;
 
-//  Write value as 8 big-endian bytes
+//  Integers in keys and values are big-endian (ht_codec's one codec), so
+//  LMDB's bytewise key order is numeric order
 static inline void
 ht_store__put_be64 (uint8_t *out, uint64_t value)
 {
-    for (int i = HT_STORE_U64_BYTES - 1; i >= 0; i--) {
-        out [i] = (uint8_t) (value & 0xff);
-        value >>= 8;
-    }
+    ht_be_put (out, value, HT_STORE_U64_BYTES);
 }
 
-//  Read 8 big-endian bytes
 static inline uint64_t
 ht_store__get_be64 (const uint8_t *in)
 {
-    uint64_t value = 0;
-    for (int i = 0; i < HT_STORE_U64_BYTES; i++)
-        value = (value << 8) | in [i];
-    return value;
+    return ht_be_get (in, HT_STORE_U64_BYTES);
 }
 
-//  Write and read value as 4 big-endian bytes
 static inline void
 ht_store__put_be32 (uint8_t *out, uint32_t value)
 {
-    for (int i = 3; i >= 0; i--) {
-        out [i] = (uint8_t) (value & 0xff);
-        value >>= 8;
-    }
+    ht_be_put (out, value, 4);
 }
 
 static inline uint32_t
 ht_store__get_be32 (const uint8_t *in)
 {
-    return ((uint32_t) in [0] << 24) | ((uint32_t) in [1] << 16)
-         | ((uint32_t) in [2] << 8) | in [3];
+    return (uint32_t) ht_be_get (in, 4);
 }
 
 //  Join parts with NUL separators into buf; the length, or 0 if it does

@@ -414,7 +414,7 @@ ht_store__quarantine_parse (const MDB_val *value, ht_store_qentry_t *entry)
     memcpy (entry->origin, cursor, origin_size);
     entry->origin [origin_size] = 0;
     cursor += origin_size;
-    size_t reason_size = (size_t) cursor [0] << 8 | cursor [1];
+    size_t reason_size = (size_t) ht_be_get (cursor, 2);
     cursor += 2;
     if (reason_size > HT_STORE_REASON_MAX_BYTES || end - cursor < (ptrdiff_t) reason_size)
         return MDB_CORRUPTED;

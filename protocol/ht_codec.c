@@ -113,14 +113,22 @@ ht_obj_bin (const msgpack_object *object, uint8_t *data, size_t size)
     return true;
 }
 
-//  Big-endian length of width bytes at data
-static uint64_t
-s_read_length (const uint8_t *data, size_t width)
+uint64_t
+ht_be_get (const uint8_t *data, size_t width)
 {
-    uint64_t length = 0;
+    uint64_t value = 0;
     for (size_t index = 0; index < width; index++)
-        length = (length << 8) | data [index];
-    return length;
+        value = (value << 8) | data [index];
+    return value;
+}
+
+void
+ht_be_put (uint8_t *data, uint64_t value, size_t width)
+{
+    for (size_t index = width; index-- > 0;) {
+        data [index] = (uint8_t) (value & 0xff);
+        value >>= 8;
+    }
 }
 
 //  Size of the header at data (type byte and length bytes), the payload
@@ -188,7 +196,7 @@ ht_codec_scan_prefix (const uint8_t *data, size_t size, size_t *consumed)
             return HT_ETRUNCATED;
         if (header > 1) {
             //  Length-prefixed: the length bytes give the payload or count
-            uint64_t length = s_read_length (data + offset + 1, header - 1);
+            uint64_t length = ht_be_get (data + offset + 1, header - 1);
             if (elements)
                 elements *= length;
             else

@@ -54,6 +54,11 @@ bool ht_obj_bin (const msgpack_object *object, uint8_t *data, size_t size);
 //  True if a str object equals a NUL-terminated text
 bool ht_obj_str_eq (const msgpack_object *object, const char *text);
 
+//  Big-endian integers of width bytes (1..8), the one codec for them: the
+//  store's keys and values, msgpack's length prefixes
+uint64_t ht_be_get (const uint8_t *data, size_t width);
+void ht_be_put (uint8_t *data, uint64_t value, size_t width);
+
 #endif
 
 //  Walk msgpack bytes without allocating and check that every declared
