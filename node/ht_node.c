@@ -46,7 +46,7 @@
 #define S_CLIENT_HWM_MESSAGES 32
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define S_CURVE_KEY_BYTES 32
+#define S_CURVE_KEY_BYTES HT_CURVE_KEY_BYTES
 
 typedef struct {
     zsock_t *pipe;                      //  to the actor's owner

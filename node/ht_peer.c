@@ -1,12 +1,13 @@
 //  ht_peer: one neighbour and its link's state machine (see ht_peer.h).
 #include "ht_peer.h"
 #include "ht_region.h"
+#include "ht_record.h"
 
 struct _ht_peer_t {
     char name [HT_REGION_BYTES];        //  its region: its identity here,
                                         //  and the origin of what it sends
     char label [64];                    //  its name, for logs and status
-    char key_hex [2 * 32 + 1];          //  its Ed25519 key, "" if unknown
+    char key_hex [2 * HT_PUBKEY_BYTES + 1];     //  its Ed25519 key, "" if unknown
     bool is_parent;                     //  reached over our DEALER
     zframe_t *routing_id;               //  ROUTER identity (children only)
     ht_peer_state_t state;              //  handshake

@@ -13,7 +13,7 @@ struct _ht_repl_t {
     const ht_config_t *config;          //  our configuration (borrowed)
     ht_repl_io_t io;                    //  what we ask of our owner
     zhashx_t *peers;                    //  name -> ht_peer_t (owned)
-    uint8_t parent_key [32];            //  the parent's Ed25519 key
+    uint8_t parent_key [HT_PUBKEY_BYTES];   //  the parent's Ed25519 key
     bool has_parent;                    //  we have a parent
     uint64_t last_seq;                  //  our latest sequence, as last seen
     uint64_t protocol_errors;           //  malformed or unexpected messages
@@ -410,7 +410,7 @@ ht_repl_on_hello (ht_repl_t *self, zframe_t *routing_id, const char *user_id,
 static bool
 s_parent_admitted (ht_repl_t *self)
 {
-    char hex [2 * 32 + 1];
+    char hex [2 * HT_PUBKEY_BYTES + 1];
     ht_hex_encode (self->parent_key, sizeof self->parent_key, hex);
     const char *why = NULL;
     ht_gate_t gate = s_gate (self);

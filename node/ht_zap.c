@@ -12,7 +12,7 @@
 
 #define S_REBUILD_MIN_MS 1000       //  at most one rebuild a second
 #define S_HEX_KEY_CHARS (2 * HT_PUBKEY_BYTES)
-#define S_CURVE_KEY_BYTES 32
+#define S_CURVE_KEY_BYTES HT_CURVE_KEY_BYTES
 
 //  Anyone may make up Curve keys and try them, so what we remember of
 //  refused keys is bounded: this many keys (about 150 bytes each), one log
