@@ -67,6 +67,37 @@ s_fail (s_answer_t *answer, const char *error, const char *reason)
 //  --------------------------------------------------------------------------
 //  Requests
 
+//  The records of a PUT, by index, that are not their entity's current
+//  version after it, each with the current version's hlc: a writer that
+//  timestamped an update from its own clock learns that a version which
+//  sorts after it was here already. Only looked for when the PUT kept
+//  records as history.
+static json_t *
+s_historic_records (ht_service_t *self, const uint8_t *const *data, const size_t *sizes,
+                    const int *results, size_t count)
+{
+    json_t *list = json_array ();
+    for (size_t index = 0; index < count; index++) {
+        ht_record_head_t head;
+        if (results [index] || ht_record_peek (data [index], sizes [index], &head))
+            continue;
+        ht_record_t *current = ht_store_get (self->store, head.kind, head.key, NULL);
+        bool behind = current && ht_record_hlc (current) > head.hlc;
+        //  One hlc, two versions: the merge order decides (rare enough
+        //  to decode for)
+        if (current && ht_record_hlc (current) == head.hlc) {
+            ht_record_t *record = ht_record_decode (data [index], sizes [index], NULL, NULL);
+            behind = record && ht_record_compare (current, record) > 0;
+            ht_record_destroy (&record);
+        }
+        if (behind)
+            json_array_append_new (list, json_pack ("{s:I, s:I}", "index", (json_int_t) index,
+                "current_hlc", (json_int_t) ht_record_hlc (current)));
+        ht_record_destroy (&current);
+    }
+    return list;
+}
+
 //  Store the records of a PUT as local writes: they enter the network
 //  here, so they face the ingest window; quarantine counts them against
 //  the client that sent them
@@ -102,6 +133,8 @@ s_put (ht_service_t *self, zmsg_t *records, const char *user, s_answer_t *answer
     for (index = 0; index < count; index++)
         json_array_append_new (list, json_string (ht_errname (rc? rc: results [index])));
     json_object_set_new (reply, "results", list);
+    json_object_set_new (reply, "historic_records", rc == 0 && stats.historic
+                         ? s_historic_records (self, data, sizes, results, count): json_array ());
     if (rc)
         json_object_set_new (reply, "error", json_string (ht_strerror (rc)));
     free (data);

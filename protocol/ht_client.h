@@ -37,7 +37,9 @@ void ht_client_destroy (ht_client_t **self_p);
 //  so a key certified there since is admitted.
 
 //  Send signed records; the answer is {applied, unchanged, historic,
-//  conflicts, quarantined, results: [error name per record]}
+//  conflicts, quarantined, results: [error name per record],
+//  historic_records: [{index, current_hlc} per record kept behind a newer
+//  current version]} (docs/protocol.md §4)
 json_t *ht_client_put (ht_client_t *self, ht_record_t *const *records, size_t count,
                        int *error);
 

@@ -3,6 +3,7 @@
 //  across machines as ratios.
 #include <sodium.h>
 #include "hutong.h"
+#include "ht_record_complete.h"
 #include "ht_valid.h"
 
 #define S_MAX_RECORDS 10000000     //  all are held in memory at once
@@ -54,7 +55,7 @@ ht_bench_verify_rate (size_t count)
 }
 
 ht_record_t *
-ht_bench_elder (size_t index, const uint8_t *idkey, uint64_t hlc, const char *community)
+ht_bench_elder (size_t index, const uint8_t *idkey, ht_hlc_t *clock, const char *community)
 {
     char id [HT_CITIZEN_ID_DIGITS + 1], birth [9], region [HT_REGION_BYTES];
     snprintf (birth, sizeof birth, "19%02zu%02zu%02zu", 30 + index % 30,
@@ -67,8 +68,8 @@ ht_bench_elder (size_t index, const uint8_t *idkey, uint64_t hlc, const char *co
     else
         snprintf (region, sizeof region, "441802001%03zu", 1 + index % 20);
     ht_record_t *record = ht_record_new ("elder");
+    ht_complete_t context = { .idkey = idkey, .clock = clock };
     int rc = ht_record_set_region (record, region)
-          || ht_record_set_scope (record, region)
           || ht_record_set_str (record, "id_type", "居民身份证")
           || ht_record_set_str (record, "id_no", id)
           || ht_record_set_str (record, "name", "测试老人")
@@ -76,11 +77,9 @@ ht_bench_elder (size_t index, const uint8_t *idkey, uint64_t hlc, const char *co
           || ht_record_set_str (record, "birth_date", birth)
           || ht_record_set_str (record, "hukou_region", region)
           || ht_record_set_str (record, "status", "active")
-          || ht_record_derive_key (record, idkey);
+          || ht_record_complete (record, &context, NULL);
     if (rc)                         //  our own draft: a bug if it fails
         ht_record_destroy (&record);
-    else
-        ht_record_set_hlc (record, hlc);
     return record;
 }
 
@@ -91,7 +90,7 @@ s_sign_rate (ht_record_t **records, size_t count, const ht_keypair_t *key,
 {
     ht_hlc_t clock = { 0 };
     for (size_t index = 0; index < count; index++)
-        records [index] = ht_bench_elder (index, idkey, ht_hlc_now (&clock), NULL);
+        records [index] = ht_bench_elder (index, idkey, &clock, NULL);
     double start = ht_bench_now ();
     for (size_t index = 0; index < count; index++)
         if (ht_record_sign (records [index], key))

@@ -52,7 +52,7 @@ static ht_record_t *
 s_signed_elder (s_bench_t *self)
 {
     ht_record_t *record = ht_bench_elder (self->next_index++, ht_store_idkey (self->write_store),
-                                          ht_hlc_now (&self->clock), self->community);
+                                          &self->clock, self->community);
     if (ht_record_sign (record, self->key))
         ht_record_destroy (&record);
     return record;

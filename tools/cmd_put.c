@@ -1,13 +1,20 @@
 //  hutong put: JSON lines in, signed records stored.
 //
 //  A line is either a draft ({"kind","region","fields"}, optionally key and
-//  scope) which put completes — key from the natural key, default scope,
-//  a timestamp after any version it supersedes — validates and signs with
-//  --key; or an already signed record (it has "sig"), stored as it is.
-//  Records go to the store in batches, each one write transaction.
+//  scope) which put completes (ht_record_complete: key from the natural
+//  key, default scope, a timestamp after the current version) and signs
+//  with --key; or an already signed record (it has "sig"), stored as it
+//  is. Records go to the store in batches, each one write transaction.
+//
+//  Through --store, completion reads the current version from the store.
+//  Through --node it cannot (the client socket serves no reads), so the
+//  node's PUT reply names the records that landed behind a newer current
+//  version, with its hlc; a draft of ours among them is reported and
+//  fails the run, as the --store path would never let it happen silently.
 #include <sodium.h>
 #include "hutong.h"
 #include "ht_client.h"
+#include "ht_record_complete.h"
 
 #define S_DEFAULT_BATCH 1000
 #define S_MAX_REPORTED 10           //  line errors printed before going quiet
@@ -33,10 +40,12 @@ static const ht_command_spec_t s_put_spec = {
     "CurveZMQ to a running node, which admits --key only if it holds a valid\n"
     "certificate for it. A record entering the network must be fresh (its hlc\n"
     "within the node's ingest window, 10 minutes back, 5 ahead): drafts are\n"
-    "timestamped now; re-importing exported records needs --import. A version\n"
-    "its author may not write over the current owner is kept as a conflict.\n"
-    "Prints a JSON summary; progress on a terminal. Exit 0 if all were\n"
-    "stored, 1 if any line was refused, quarantined or kept as a conflict.",
+    "timestamped now, after the entity's current version; re-importing\n"
+    "exported records needs --import. A version its author may not write over\n"
+    "the current owner is kept as a conflict. Prints a JSON summary; progress\n"
+    "on a terminal. Exit 0 if all were stored, 1 if any line was refused,\n"
+    "quarantined or kept as a conflict, or a draft was kept as history\n"
+    "because the node or store holds a newer version it did not replace.",
     s_put_options
 };
 
@@ -51,10 +60,13 @@ typedef struct {
     ht_hlc_t clock;                 //  issues version timestamps
     ht_record_t **batch;            //  records waiting for the store
     size_t *batch_lines;            //  their input line numbers
+    bool *batch_drafts;             //  which of them put completed
     size_t batch_size;              //  how many are waiting
     size_t batch_max;               //  flush at this many
     size_t lines;                   //  lines read
     size_t refused;                 //  lines refused before the store
+    size_t behind;                  //  drafts kept as history behind a
+                                    //  newer current version
     size_t reported;                //  error messages printed
     ht_apply_stats_t stats;         //  what the store did
     int64_t started_ms;             //  for the rate
@@ -75,25 +87,16 @@ s_refuse (s_put_t *self, size_t line, const char *what, const char *reason)
         fprintf (stderr, "hutong: put: more lines refused; see the summary\n");
 }
 
-//  The scope a draft gets when it names none
-static int
-s_default_scope (s_put_t *self, ht_record_t *record)
+//  The hlc of the entity's current version in the store, 0 if none:
+//  completion asks once it knows the draft's key
+static uint64_t
+s_store_current_hlc (void *arg, const char *kind, const char *key)
 {
-    char scope [HT_REGION_BYTES];
-    const char *region = ht_record_region (record);
-    switch (ht_record_schema (record)->scope_rule) {
-        case HT_SCOPE_REGION:
-            return ht_record_set_scope (record, region);
-        case HT_SCOPE_COUNTY:
-            //  The county is the region's first six digits
-            snprintf (scope, sizeof scope, "%.6s000000", region);
-            return ht_record_set_scope (record, scope);
-        case HT_SCOPE_AUTHOR:
-            if (!self->have_cert)
-                return HT_ENOCERT;
-            return ht_record_set_scope (record, self->own_cert.region);
-    }
-    return HT_EINVAL;
+    s_put_t *self = (s_put_t *) arg;
+    ht_record_t *current = ht_store_get (self->store, kind, key, NULL);
+    uint64_t hlc = current? ht_record_hlc (current): 0;
+    ht_record_destroy (&current);
+    return hlc;
 }
 
 //  Complete, validate and sign a draft; 0 or an error with *reason
@@ -104,31 +107,14 @@ s_complete_draft (s_put_t *self, ht_record_t *record, const char **reason)
         *reason = "a draft needs --key to be signed";
         return HT_EKEY;
     }
-    if (!*ht_record_region (record)) {
-        *reason = "a draft needs \"region\"";
-        return HT_EREQUIRED;
-    }
-    if (!*ht_record_key (record)
-    &&  ht_record_derive_key (record, self->have_idkey? self->idkey: NULL)) {
-        *reason = "no key given and the natural key fields are missing";
-        return HT_EREQUIRED;
-    }
-    if (!*ht_record_scope (record) && s_default_scope (self, record)) {
-        *reason = "no scope given, and the signing key has no certificate in this store";
-        return HT_ENOCERT;
-    }
-    //  A new version must sort after the one it replaces, even if that one
-    //  came from a node whose clock runs ahead of ours
-    ht_record_t *current = self->store? ht_store_get (self->store, ht_record_kind (record),
-                                                      ht_record_key (record), NULL): NULL;
-    int rc = current? ht_hlc_observe (&self->clock, ht_record_hlc (current)): HT_OK;
-    ht_record_destroy (&current);
-    if (rc) {
-        *reason = "the current version is timestamped far in the future (a bad clock?)";
-        return rc;
-    }
-    ht_record_set_hlc (record, ht_hlc_now (&self->clock));
-    rc = ht_record_validate (record, reason);
+    ht_complete_t context = {
+        .idkey = self->have_idkey? self->idkey: NULL,
+        .author_region = self->have_cert? self->own_cert.region: NULL,
+        .clock = &self->clock,
+        .current = self->store? s_store_current_hlc: NULL,
+        .current_arg = self
+    };
+    int rc = ht_record_complete (record, &context, reason);
     if (rc)
         return rc;
     rc = ht_record_sign (record, self->key);
@@ -137,9 +123,10 @@ s_complete_draft (s_put_t *self, ht_record_t *record, const char **reason)
     return rc;
 }
 
-//  Send the batch to the node; its answer fills stats and results
+//  Send the batch to the node; its answer fills stats, results, and the
+//  current version's hlc of each record that is not current (behind)
 static int
-s_send_batch (s_put_t *self, ht_apply_stats_t *stats, int *results)
+s_send_batch (s_put_t *self, ht_apply_stats_t *stats, int *results, uint64_t *behind)
 {
     int error = 0;
     json_t *reply = ht_client_put (self->client, self->batch, self->batch_size, &error);
@@ -156,9 +143,75 @@ s_send_batch (s_put_t *self, ht_apply_stats_t *stats, int *results)
     for (size_t index = 0; index < self->batch_size; index++) {
         results [index] = ht_errcode (json_string_value (json_array_get (list, index)));
     }
+    size_t at;
+    json_t *item;
+    json_array_foreach (json_object_get (reply, "historic_records"), at, item) {
+        json_int_t index = json_integer_value (json_object_get (item, "index"));
+        json_int_t hlc = json_integer_value (json_object_get (item, "current_hlc"));
+        if (index >= 0 && (size_t) index < self->batch_size && hlc > 0)
+            behind [index] = (uint64_t) hlc;
+    }
     int rc = json_object_get (reply, "error")? HT_ESTORE: HT_OK;
     json_decref (reply);
     return rc;
+}
+
+//  After a store batch: the current version's hlc of each draft of ours
+//  that is not current (a writer got in between completion and the batch,
+//  or a later line of the batch replaced it)
+static void
+s_store_behind (s_put_t *self, const ht_apply_stats_t *stats, const int *results,
+                uint64_t *behind)
+{
+    for (size_t index = 0; stats->historic && index < self->batch_size; index++) {
+        ht_record_t *record = self->batch [index];
+        if (!self->batch_drafts [index] || results [index])
+            continue;
+        ht_record_t *current = ht_store_get (self->store, ht_record_kind (record),
+                                             ht_record_key (record), NULL);
+        if (current && ht_record_compare (current, record) > 0)
+            behind [index] = ht_record_hlc (current);
+        ht_record_destroy (&current);
+    }
+}
+
+//  True if the version a record was kept behind is another record of this
+//  batch: a later line updated the same entity again, so the record was
+//  replaced by our own newer version, not passed over
+static bool
+s_behind_our_own (const s_put_t *self, size_t index, uint64_t current_hlc)
+{
+    const ht_record_t *record = self->batch [index];
+    for (size_t other = 0; other < self->batch_size; other++) {
+        const ht_record_t *candidate = self->batch [other];
+        if (other != index && ht_record_hlc (candidate) == current_hlc
+        &&  streq (ht_record_key (candidate), ht_record_key (record))
+        &&  streq (ht_record_kind (candidate), ht_record_kind (record)))
+            return true;
+    }
+    return false;
+}
+
+//  Report what the store or node did with one record of the batch
+static void
+s_report (s_put_t *self, size_t index, int code, uint64_t behind)
+{
+    bool conflict = code == HT_ENOTOWNER || code == HT_ENOTISSUER || code == HT_EFINAL;
+    bool kept_behind = !code && behind && self->batch_drafts [index]
+                    && !s_behind_our_own (self, index, behind);
+    if (kept_behind)
+        self->behind++;
+    if ((!code && !kept_behind) || self->reported++ >= S_MAX_REPORTED)
+        return;
+    char when [32];
+    if (kept_behind)
+        fprintf (stderr, "hutong: put: line %zu: kept as history: the %s holds a newer "
+                 "version (hlc %s) that this one did not replace\n", self->batch_lines [index],
+                 self->client? "node": "store", ht_hlc_format (behind, when, sizeof when));
+    else
+        fprintf (stderr, "hutong: put: line %zu: %s: %s (%s)\n",
+                 self->batch_lines [index], conflict? "kept as a conflict": "quarantined",
+                 ht_errname (code), ht_strerror (code));
 }
 
 //  Apply the waiting batch in one transaction, reporting rejects
@@ -168,21 +221,20 @@ s_flush (s_put_t *self)
     if (self->batch_size == 0)
         return 0;
     int *results = (int *) calloc (self->batch_size, sizeof (int));
+    uint64_t *behind = (uint64_t *) calloc (self->batch_size, sizeof (uint64_t));
     ht_apply_stats_t stats = { 0 };
     ht_origin_t origin = { .import = self->import };
-    int rc = self->client? s_send_batch (self, &stats, results)
+    int rc = self->client? s_send_batch (self, &stats, results, behind)
            : ht_store_apply (self->store, self->batch, self->batch_size, &origin, &stats,
                              results);
-    for (size_t index = 0; index < self->batch_size; index++) {
-        int code = results [index];
-        bool conflict = code == HT_ENOTOWNER || code == HT_ENOTISSUER || code == HT_EFINAL;
-        if (!rc && code && self->reported++ < S_MAX_REPORTED)
-            fprintf (stderr, "hutong: put: line %zu: %s: %s (%s)\n",
-                     self->batch_lines [index], conflict? "kept as a conflict": "quarantined",
-                     ht_errname (code), ht_strerror (code));
+    if (!rc && self->store)
+        s_store_behind (self, &stats, results, behind);
+    for (size_t index = 0; index < self->batch_size && !rc; index++)
+        s_report (self, index, results [index], behind [index]);
+    for (size_t index = 0; index < self->batch_size; index++)
         ht_record_destroy (&self->batch [index]);
-    }
     free (results);
+    free (behind);
     self->stats.applied += stats.applied;
     self->stats.unchanged += stats.unchanged;
     self->stats.historic += stats.historic;
@@ -222,11 +274,13 @@ s_put_line (s_put_t *self, const char *line, size_t length)
         s_refuse (self, self->lines, ht_strerror (error), reason);
         return 0;
     }
-    if (!ht_record_is_signed (record) && (error = s_complete_draft (self, record, &reason))) {
+    bool draft = !ht_record_is_signed (record);
+    if (draft && (error = s_complete_draft (self, record, &reason))) {
         s_refuse (self, self->lines, ht_errname (error), reason);
         ht_record_destroy (&record);
         return 0;
     }
+    self->batch_drafts [self->batch_size] = draft;
     self->batch_lines [self->batch_size] = self->lines;
     self->batch [self->batch_size++] = record;
     int rc = self->batch_size == self->batch_max? s_flush (self): 0;
@@ -352,6 +406,7 @@ ht_cmd_put (int argc, char **argv)
     s_find_own_cert (&self);
     self.batch = (ht_record_t **) calloc (self.batch_max, sizeof (ht_record_t *));
     self.batch_lines = (size_t *) calloc (self.batch_max, sizeof (size_t));
+    self.batch_drafts = (bool *) calloc (self.batch_max, sizeof (bool));
     rc = s_put_inputs (&self, first_arg, argc, argv);
     s_show_progress (&self, true);
     double seconds = (double) (zclock_mono () - self.started_ms) / 1000.0;
@@ -364,12 +419,13 @@ ht_cmd_put (int argc, char **argv)
         ht_record_destroy (&self.batch [index]);
     free (self.batch);
     free (self.batch_lines);
+    free (self.batch_drafts);
     ht_store_destroy (&self.store);
     ht_client_destroy (&self.client);
     ht_keypair_destroy (&self.key);
     sodium_memzero (self.idkey, sizeof self.idkey);
     if (rc)
         return ht_fail ("put", rc);
-    return self.refused || self.stats.quarantined || self.stats.conflicts
+    return self.refused || self.stats.quarantined || self.stats.conflicts || self.behind
          ? HT_EXIT_INVALID: HT_EXIT_OK;
 }

@@ -122,9 +122,11 @@ bool ht_stderr_is_tty (void);
 double ht_bench_now (void);
 //  Raw libsodium Ed25519 verifications per second on one core
 double ht_bench_verify_rate (size_t count);
-//  An unsigned elder draft with a valid citizen ID distinct per index, in
-//  community (or one of twenty under 441802001 if NULL); caller owns
-ht_record_t *ht_bench_elder (size_t index, const uint8_t *idkey, uint64_t hlc,
+//  An elder draft with a valid citizen ID distinct per index, in
+//  community (or one of twenty under 441802001 if NULL), completed with
+//  idkey and clock (ht_record_complete), unsigned; caller owns, NULL on
+//  failure
+ht_record_t *ht_bench_elder (size_t index, const uint8_t *idkey, ht_hlc_t *clock,
                              const char *community);
 
 //  Subcommands (cmd_*.c)
