@@ -679,6 +679,10 @@ class NodeClient:
         self.context = zmq.Context.instance()
         self.socket = self.context.socket(zmq.DEALER)
         self.socket.linger = 0
+        # A send must never block: after a refused handshake libzmq drops
+        # the connection and does not reconnect, and a blocking send would
+        # then wait for ever
+        self.socket.sndtimeo = 0
         self.socket.curve_serverkey = crypto_sign_ed25519_pk_to_curve25519(node_key)
         self.socket.curve_publickey = crypto_sign_ed25519_pk_to_curve25519(public)
         self.socket.curve_secretkey = crypto_sign_ed25519_sk_to_curve25519(secret)
@@ -711,8 +715,24 @@ class NodeClient:
         """Send a request; return (reply command, body dict, extra frames)."""
         self.token += 1
         token = self.token
-        self.socket.send_multipart([command.encode(), pack({"token": token})] + list(frames))
+        self._watch_monitor()
+        if self.refusal:
+            raise NodeError("refused", self.refusal)
         deadline = time.monotonic() + self.timeout_ms / 1000.0
+        message = [command.encode(), pack({"token": token})] + list(frames)
+        while True:
+            try:
+                self.socket.send_multipart(message, flags=zmq.NOBLOCK)
+                break
+            except zmq.Again:
+                # no connection to queue on yet: wait for it, or its refusal
+                self._watch_monitor()
+                if self.refusal:
+                    raise NodeError("refused", self.refusal)
+                if time.monotonic() >= deadline:
+                    raise NodeError("timeout", "cannot reach %s within %d ms"
+                                    % (self.endpoint, self.timeout_ms))
+                time.sleep(0.005)
         poller = zmq.Poller()
         poller.register(self.socket, zmq.POLLIN)
         poller.register(self.monitor, zmq.POLLIN)
@@ -720,6 +740,8 @@ class NodeClient:
             ready = dict(poller.poll(max(1, int((deadline - time.monotonic()) * 1000))))
             if self.monitor in ready:
                 self._watch_monitor()
+                if self.refusal:
+                    raise NodeError("refused", self.refusal)
             if self.socket not in ready:
                 continue
             parts = self.socket.recv_multipart()
