@@ -97,6 +97,9 @@ network_init_store () {
 #  Write a node's config; the parent must already be running
 network_write_config () {
     local region="$1" parent="${network_parent_of[$1]}"
+    local client_ep="${network_client_ep[$1]:-}" node_ep="${network_node_ep[$1]:-}"
+    [ -n "$client_ep" ] || network_pick_port client_ep
+    [ -n "$node_ep" ] || network_pick_port node_ep
     {
         echo "node"
         echo "    name = ${network_name_of[$region]:-$region}"
@@ -106,9 +109,8 @@ network_write_config () {
         echo "    store = $(node_store "$region")"
         #  A restarted node binds what it bound before, so its neighbours
         #  find it where they left it
-        echo "    client = ${network_client_ep[$region]:-tcp://127.0.0.1:*}"
-        network_has_children "$region" \
-            && echo "    listen = ${network_node_ep[$region]:-tcp://127.0.0.1:*}"
+        echo "    client = $client_ep"
+        network_has_children "$region" && echo "    listen = $node_ep"
         if [ -n "$parent" ]; then
             echo "parent"
             echo "    endpoint = ${network_node_ep[$parent]}"
@@ -123,6 +125,29 @@ network_write_config () {
         echo "log"
         echo "    level = ${NETWORK_LOG_LEVEL:-info}"
     } > "$work/$region.cfg"
+}
+
+#  A free port below the kernel's ephemeral range (32768 and up). A node
+#  restarted on a port inside that range can find it taken: while it was
+#  down, its children's reconnect attempts walk the local ports and one
+#  may connect to itself on that very port (TCP self-connect), or another
+#  process's connection may be given it. Ports below the range are never
+#  handed out for outgoing connections.
+network_port_next=$(( 20000 + ($$ * 97) % 10000 ))
+#  network_pick_port VAR: set VAR to such an endpoint (no subshell, so
+#  each call moves on to the next port)
+network_pick_port () {
+    local tries=0 endpoint="tcp://127.0.0.1:*"
+    while (( tries++ < 200 )); do
+        network_port_next=$(( network_port_next + 1 ))
+        (( network_port_next < 32000 )) || network_port_next=20000
+        #  Nothing accepts a connection there: nobody listens on it
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$network_port_next") 2>/dev/null; then
+            endpoint="tcp://127.0.0.1:$network_port_next"
+            break
+        fi
+    done
+    printf -v "$1" '%s' "$endpoint"
 }
 
 #  Start one node and learn its bound endpoints from its log
