@@ -329,6 +329,24 @@ s_find_own_cert (s_put_t *self)
                       ? ht_record_from_json (cert_json, NULL, NULL): NULL;
     self->have_cert = cert && ht_cert_parse (cert, &self->own_cert) == HT_OK;
     ht_record_destroy (&cert);
+    //  Sign drafts in the schema versions the node writes in, so every node
+    //  it replicates to can read them (docs/operations.md "Upgrades")
+    const char *kind;
+    json_t *version;
+    json_object_foreach (json_object_get (info, "write_versions"), kind, version) {
+        const ht_kind_t *schema = ht_schema_kind (kind);
+        json_int_t wanted = json_integer_value (version);
+        if (!schema || wanted < 1)
+            continue;
+        if (wanted > (json_int_t) schema->version)
+            fprintf (stderr, "hutong: put: the node writes %s in schema version %d, which "
+                     "this build does not know; writing version %u\n", kind, (int) wanted,
+                     (unsigned) schema->version);
+        else
+        if (ht_schema_set_write_version (kind, (uint16_t) wanted) != HT_OK)
+            fprintf (stderr, "hutong: put: cannot write %s in schema version %d\n", kind,
+                     (int) wanted);
+    }
     json_decref (info);
 }
 
