@@ -19,7 +19,9 @@ static const ht_command_spec_t s_status_spec = {
     "Ask a running node for its status: each peer (parent or child), whether\n"
     "it is connected, when it was last heard, our cursor into its log and\n"
     "how many of its sequence numbers we have not yet examined (lag);\n"
-    "records per kind; quarantined input by reason; refused connections.\n"
+    "records per kind; quarantined input by reason; conflicts (versions the\n"
+    "ownership rule keeps out), quarantine entries dropped, refused\n"
+    "connections, rate-limited requests, dropped sends, protocol errors.\n"
     "Exit 3 if the node does not answer.",
     s_status_options
 };
@@ -71,8 +73,15 @@ s_print_table (json_t *status)
     printf ("\n");
     s_print_counts ("records", json_object_get (status, "records"));
     s_print_counts ("quarantine", json_object_get (status, "quarantine"));
-    printf ("%-12s%lld\n", "refused", (long long) json_integer_value (
-            json_object_get (status, "refused_connections")));
+    //  What an operator acts on: conflicts point at a misbehaving key,
+    //  drops at a flooding source, the rest at hostile or broken peers
+    static const char *const counters [][2] = {
+        { "conflicts", "conflicts" }, { "quarantine_dropped", "q dropped" },
+        { "refused_connections", "refused" }, { "rate_limited", "rate limit" },
+        { "dropped_sends", "send drops" }, { "protocol_errors", "proto errs" } };
+    for (size_t item = 0; item < sizeof counters / sizeof counters [0]; item++)
+        printf ("%-12s%lld\n", counters [item][1], (long long) json_integer_value (
+                json_object_get (status, counters [item][0])));
 }
 
 int
