@@ -74,8 +74,11 @@
 //
 //  Files. ht_store.c: environment, meta, create and open;
 //  ht_store_certs.c: the certificate source and its cache;
-//  ht_store_apply.c: the write path; ht_store_read.c: the read path;
-//  ht_store_private.h: the layout they share.
+//  ht_store_apply.c: the write path (batches and their transaction),
+//  with ht_store_merge.c (ownership, history, conflicts, moves) and
+//  ht_store_quarantine.c (bounded quarantine, purge, retry), which share
+//  ht_store_write.h; ht_store_read.c: the read path;
+//  ht_store_private.h: the layout they all share.
 //
 //  Threads. A store belongs to one thread (its actor). Callbacks run
 //  inside a read transaction and must not apply batches.

@@ -1,6 +1,7 @@
 //  ht_store_private: the store's layout and helpers, shared by ht_store.c
 //  (environment, meta, create and open), ht_store_certs.c (certificate
-//  source and cache), ht_store_apply.c (the write path) and
+//  source and cache), the write path (ht_store_apply.c, ht_store_merge.c,
+//  ht_store_quarantine.c, which also share ht_store_write.h) and
 //  ht_store_read.c (the read path). Not public.
 #ifndef HT_STORE_PRIVATE_H_INCLUDED
 #define HT_STORE_PRIVATE_H_INCLUDED
