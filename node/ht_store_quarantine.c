@@ -23,6 +23,8 @@ s_quarantine_trim (ht_store_batch_t *batch, const char *source, uint64_t *entrie
                    uint64_t *bytes)
 {
     ht_store_t *self = batch->store;
+    if (*entries <= self->quarantine_max_entries && *bytes <= self->quarantine_max_bytes)
+        return 0;                   //  within bounds: the common case
     uint8_t prefix [HT_PEER_NAME_MAX_CHARS + 2];
     size_t prefix_size = strlen (source) + 1;
     memcpy (prefix, source, prefix_size);      //  with its NUL

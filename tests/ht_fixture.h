@@ -206,6 +206,25 @@ ht_fixture_elder (const ht_fixture_t *self, ht_fixture_principal_t community,
                                 serial, name, hlc);
 }
 
+//  A facility draft in region (清城区颐康养老院, 120 beds), with a USCC
+//  and/or a serial, no scope and no hlc. The caller owns it.
+static inline ht_record_t *
+ht_fixture_facility_draft (const char *region, const char *uscc, const char *serial)
+{
+    ht_record_t *record = ht_record_new ("facility");
+    ck_assert_ptr_nonnull (record);
+    ck_assert_int_eq (ht_record_set_region (record, region), 0);
+    ck_assert_int_eq (ht_record_set_str (record, "name", "清城区颐康养老院"), 0);
+    ck_assert_int_eq (ht_record_set_str (record, "type", "institution"), 0);
+    ck_assert_int_eq (ht_record_set_str (record, "status", "open"), 0);
+    ck_assert_int_eq (ht_record_set_int (record, "beds_total", 120), 0);
+    if (uscc)
+        ck_assert_int_eq (ht_record_set_str (record, "uscc", uscc), 0);
+    if (serial)
+        ck_assert_int_eq (ht_record_set_str (record, "serial", serial), 0);
+    return record;
+}
+
 //  Remove a directory tree (test stores only; no symlinks followed)
 static inline void
 ht_fixture_rmrf (const char *path)

@@ -8,6 +8,7 @@
 #include "ht_keys.h"
 #include "ht_hlc.h"
 #include "ht_test.h"
+#include "ht_fixture.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -60,18 +61,7 @@ s_elder (void)
 static ht_record_t *
 s_facility (const char *uscc, const char *serial)
 {
-    ht_record_t *record = ht_record_new ("facility");
-    ck_assert_ptr_nonnull (record);
-    ck_assert_int_eq (ht_record_set_region (record, S_COMMUNITY), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "name", "清城区颐康养老院"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "type", "institution"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "status", "open"), 0);
-    ck_assert_int_eq (ht_record_set_int (record, "beds_total", 120), 0);
-    if (uscc)
-        ck_assert_int_eq (ht_record_set_str (record, "uscc", uscc), 0);
-    if (serial)
-        ck_assert_int_eq (ht_record_set_str (record, "serial", serial), 0);
-    return record;
+    return ht_fixture_facility_draft (S_COMMUNITY, uscc, serial);
 }
 
 //  An inspection by the county's civil affairs of a facility in the community

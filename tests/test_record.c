@@ -697,16 +697,7 @@ END_TEST
 static ht_record_t *
 s_facility (const char *uscc, const char *serial)
 {
-    ht_record_t *record = ht_record_new ("facility");
-    ck_assert_int_eq (ht_record_set_str (record, "name", "清城区颐康养老院"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "type", "institution"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "status", "open"), 0);
-    ck_assert_int_eq (ht_record_set_int (record, "beds_total", 120), 0);
-    if (uscc)
-        ck_assert_int_eq (ht_record_set_str (record, "uscc", uscc), 0);
-    if (serial)
-        ck_assert_int_eq (ht_record_set_str (record, "serial", serial), 0);
-    ck_assert_int_eq (ht_record_set_region (record, HT_FIXTURE_COMMUNITY_A), 0);
+    ht_record_t *record = ht_fixture_facility_draft (HT_FIXTURE_COMMUNITY_A, uscc, serial);
     ck_assert_int_eq (ht_record_set_scope (record, HT_FIXTURE_COUNTY), 0);
     ht_record_set_hlc (record, ht_hlc_make (HT_RECORD_FIXTURE_JAN_2026_MS, 0));
     return record;
