@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include "ht_config.h"
+#include "ht_policy.h"
 #include "ht_schema.h"
 #include "ht_keys.h"
 
@@ -109,6 +110,8 @@ static const s_key_t s_keys [] = {
       S_FIELD (write_version [3]), "Schema version facility records are written in; 0: this build's newest" },
     { "schema/write_version/revocation", S_TYPE_INT, "0", 0, 65535, 0,
       S_FIELD (write_version [4]), "Schema version revocations are written in; 0: this build's newest" },
+    { "policy/file", S_TYPE_PATH, "", 0, 0, S_RELOADABLE, S_FIELD (policy_file),
+      "Read policy file (conf/policy.cfg's format); empty: the built-in conf/policy.cfg" },
     { "log/level", S_TYPE_LEVEL, "info", 0, 0, S_RELOADABLE,
       S_FIELD (log_level), "Least severe level logged: error, warning, info or debug" },
     { "log/syslog", S_TYPE_BOOL, "no", 0, 0, S_RELOADABLE,
@@ -565,6 +568,16 @@ s_check_relations (const ht_config_t *config, char *error, size_t error_size)
                            "schema/write_version/%s: %d, but this build knows %s up to "
                            "version %u (upgrade it first)", kind->name, version, kind->name,
                            (unsigned) kind->version);
+    }
+    //  A policy file with a mistake is refused as a whole (and on SIGHUP
+    //  the node keeps the policies it had)
+    if (*config->policy_file) {
+        char problem [320];
+        ht_policyset_t *policies = ht_policyset_load (config->policy_file, problem,
+                                                      sizeof problem);
+        if (!policies)
+            return s_fail (error, error_size, HT_ECONFIG, "policy/file: %s", problem);
+        ht_policyset_destroy (&policies);
     }
     //  Ephemeral ports differ on every bind, so only fixed ones can clash
     size_t length = strlen (config->listen);

@@ -49,6 +49,7 @@ typedef struct {
     //  log
     char log_level [HT_LOG_LEVEL_MAX_CHARS + 1];    //  log/level: error, warning, info, debug
     bool log_syslog;                        //  log/syslog: also send to syslog
+    char policy_file [PATH_MAX];            //  policy/file: read policies ("" = built in)
 } ht_config_t;
 
 //  The kinds schema/write_version/<kind> names, in config order

@@ -135,7 +135,12 @@ s_fits_socket (const ht_gate_t *gate, ht_gate_socket_t socket, const ht_cert_t *
         *reason = "not certified as the parent node of this region";
         return HT_ESCOPE;
     }
-    if (socket == HT_GATE_CLIENT_SOCKET && !ht_region_covers (gate->region, cert->region)) {
+    //  Clients of this region and below; and operator and node keys of
+    //  this node's region or above (the tiers that run or supervise it)
+    bool above = (cert->role == HT_ROLE_OPERATOR || cert->role == HT_ROLE_NODE)
+              && ht_region_covers (cert->region, gate->region);
+    if (socket == HT_GATE_CLIENT_SOCKET && !above
+    &&  !ht_region_covers (gate->region, cert->region)) {
         *reason = "outside this node's jurisdiction";
         return HT_ESCOPE;
     }

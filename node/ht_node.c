@@ -12,6 +12,8 @@
 #include "ht_keys.h"
 #include "ht_log.h"
 #include "ht_msg.h"
+#include "ht_audit.h"
+#include "ht_reader.h"
 #include "ht_repl.h"
 #include "ht_service.h"
 #include "ht_zap.h"
@@ -19,6 +21,7 @@
 #define S_REST_MS 2000              //  quiet this long = at rest
 #define S_RETRY_MS 30000            //  retry quarantine at least this often
 #define S_RETRY_MAX 1000            //  ... at most this many records at once
+#define S_READ_BURST 256            //  reads whose audits commit together
 
 //  Frames: every socket closes a connection that sends a frame over
 //  HT_MSG_MAX_FRAME_BYTES, twice the largest record, so one record frame
@@ -65,6 +68,8 @@ typedef struct {
     ht_repl_t *repl;                    //  the replication engine (owned)
     ht_zap_t *zap;                      //  the ZAP handler (owned)
     ht_service_t *service;              //  the client service (owned)
+    zactor_t *reader;                   //  the reader thread (owned)
+    ht_audit_t *audit;                  //  writes audit records (owned)
     uint64_t dropped_sends;             //  messages a full or gone peer could not take
     uint64_t protocol_errors;           //  malformed messages on our sockets
     int64_t last_activity_ms;           //  last batch applied or served
@@ -149,6 +154,7 @@ s_connect_parent (s_node_t *self)
 }
 
 static int s_on_parent (zloop_t *loop, zsock_t *reader, void *arg);
+static int s_load_policies (s_node_t *self);
 static void s_reconnect (void *arg, const char *why);
 
 //  Make the parent link and say HELLO
@@ -334,9 +340,60 @@ s_on_client (zloop_t *loop, zsock_t *reader, void *arg)
     zmsg_t *zmsg = s_recv_routed (reader, &routing_id, user);
     if (!zmsg)
         return 0;
-    zmsg_t *reply = ht_service_answer (self->service, user, &zmsg, s_now ());
-    zmsg_prepend (reply, &routing_id);
-    s_send (self, reader, &reply);
+    ht_service_read_t read;
+    zmsg_t *reply = ht_service_answer (self->service, user, &zmsg, s_now (), &read);
+    //  A read goes to the reader thread, which answers through s_on_reader
+    if (!reply && ht_reader_send (self->reader, routing_id, &read.client, &read.msg) != HT_OK)
+        reply = ht_query_error (read.msg.token, HT_ERATELIMIT,
+                                "the node's reader is busy; retry shortly");
+    if (reply) {
+        zmsg_prepend (reply, &routing_id);
+        s_send (self, reader, &reply);
+    }
+    zframe_destroy (&routing_id);
+    return 0;
+}
+
+//  Answers from the reader thread. Those of a burst of reads are sent
+//  once their audit records are stored, all in one transaction (group
+//  commit); a read whose audit could not be stored is refused instead.
+static int
+s_on_reader (zloop_t *loop, zsock_t *pipe, void *arg)
+{
+    (void) loop; (void) pipe;
+    s_node_t *self = (s_node_t *) arg;
+    zframe_t *routing [S_READ_BURST];
+    zmsg_t *replies [S_READ_BURST];
+    ht_record_t *audits [S_READ_BURST], *drafts [S_READ_BURST];
+    int results [S_READ_BURST];
+    size_t count = 0, draft_count = 0;
+    while (count < S_READ_BURST
+    &&     (replies [count] = ht_reader_recv (self->reader, &routing [count], &audits [count])))
+        if (audits [count++])
+            drafts [draft_count++] = audits [count - 1];
+    if (draft_count) {
+        ht_audit_commit (self->audit, drafts, draft_count, results);
+        self->last_activity_ms = s_now ();
+    }
+    for (size_t index = 0, draft = 0; index < count; index++) {
+        if (audits [index]) {
+            int rc = results [draft++];
+            if (rc != HT_OK) {
+                HT_ERROR (&self->config, "node: audit record not stored (%s): read refused",
+                          ht_strerror (rc));
+                ht_msg_t msg;
+                const char *reason = NULL;
+                uint64_t token = ht_msg_decode (replies [index], &msg, &reason) == HT_OK
+                               ? msg.token: 0;
+                zmsg_destroy (&replies [index]);
+                replies [index] = ht_query_error (token, HT_EAUDIT,
+                    "the node could not store this read's audit record, so it does not answer");
+            }
+            ht_record_destroy (&audits [index]);
+        }
+        zmsg_prepend (replies [index], &routing [index]);
+        s_send (self, self->client, &replies [index]);
+    }
     return 0;
 }
 
@@ -472,6 +529,7 @@ s_on_pipe (zloop_t *loop, zsock_t *reader, void *arg)
         if (frame && zframe_size (frame) == sizeof (ht_config_t))
             memcpy (&self->config, zframe_data (frame), sizeof (ht_config_t));
         zframe_destroy (&frame);
+        s_load_policies (self);
     }
     else
         HT_WARNING (&self->config, "node: unknown command '%s' on pipe", command);
@@ -503,6 +561,26 @@ s_load_keys (s_node_t *self)
     return 0;
 }
 
+//  Give the reader the policy file's policies (hutongd checked the file
+//  before a reload; should it have changed since, the old ones stay)
+static int
+s_load_policies (s_node_t *self)
+{
+    ht_policyset_t *policies = NULL;
+    char error [320];
+    if (*self->config.policy_file
+    &&  !(policies = ht_policyset_load (self->config.policy_file, error, sizeof error))) {
+        HT_ERROR (&self->config, "node: policies not loaded, keeping those in force: %s",
+                  error);
+        return -1;
+    }
+    if (self->reader)
+        ht_reader_set_policies (self->reader, policies);
+    HT_INFO (&self->config, "node: read policies from %s",
+             *self->config.policy_file? self->config.policy_file: "the built-in policy.cfg");
+    return 0;
+}
+
 //  Bind the ZAP handler and the server sockets; 0 or -1 (logged)
 static int
 s_bind_sockets (s_node_t *self)
@@ -527,6 +605,10 @@ s_bind_sockets (s_node_t *self)
                                             S_CLIENT_HWM_MESSAGES)))
             return -1;
         zloop_reader (self->loop, self->client, s_on_client, self);
+        self->reader = ht_reader_new (self->store, self->config.region, NULL);
+        if (!self->reader || s_load_policies (self))
+            return -1;
+        zloop_reader (self->loop, zactor_sock (self->reader), s_on_reader, self);
     }
     return 0;
 }
@@ -550,6 +632,7 @@ s_node_new (zsock_t *pipe, const ht_config_t *config, ht_store_t *store)
     self->zap = ht_zap_new (store, &self->config);
     ht_service_io_t service_io = { s_service_wrote, s_service_status, self };
     self->service = ht_service_new (store, &self->config, service_io);
+    self->audit = ht_audit_new (store, self->key, self->config.region);
     if (s_bind_sockets (self))
         return self;                //  caller sees no sockets and fails
     zloop_reader (self->loop, pipe, s_on_pipe, self);
@@ -567,6 +650,8 @@ s_node_destroy (s_node_t **self_p)
     if (!self)
         return;
     zloop_destroy (&self->loop);
+    ht_reader_destroy (&self->reader);
+    ht_audit_destroy (&self->audit);
     zsock_destroy (&self->router);
     zsock_destroy (&self->client);
     zsock_destroy (&self->dealer);

@@ -6,6 +6,7 @@
 #include "ht_log.h"
 #include "ht_msg.h"
 #include "ht_ratelimit.h"
+#include "ht_region.h"
 #include "ht_schema.h"
 
 //  Clients whose request budget is remembered (least recently seen
@@ -185,9 +186,24 @@ ht_service_store_status (ht_service_t *self, json_t *status)
     json_object_set_new (status, "quarantine", quarantine);
 }
 
-static void
-s_status (ht_service_t *self, s_answer_t *answer)
+//  A node's status (its peers, keys and counters) is for those who run
+//  it or the tiers above: operator and node keys whose region covers
+//  this node's. A partner, a department or a lower tier is refused.
+static bool
+s_may_read_status (ht_service_t *self, const ht_cert_t *cert)
 {
+    return (cert->role == HT_ROLE_OPERATOR || cert->role == HT_ROLE_NODE)
+        && ht_region_covers (cert->region, self->config->region);
+}
+
+static void
+s_status (ht_service_t *self, const ht_cert_t *cert, s_answer_t *answer)
+{
+    if (!s_may_read_status (self, cert)) {
+        s_fail (answer, ht_errname (HT_EFORBIDDEN), "a node's status is for operator and "
+                "node keys of its own region or above");
+        return;
+    }
     json_t *status = self->io.status? self->io.status (self->io.arg): json_object ();
     json_object_set_new (status, "name", json_string (self->config->name));
     json_object_set_new (status, "region", json_string (self->config->region));
@@ -248,25 +264,28 @@ s_encode (const s_answer_t *answer, uint64_t token)
 //  Dispatch a decoded request from an admitted client
 static void
 s_dispatch (ht_service_t *self, const ht_msg_t *msg, zmsg_t *records, const char *user,
-            s_answer_t *answer)
+            const ht_cert_t *cert, s_answer_t *answer)
 {
     if (streq (msg->command, HT_MSG_PUT))
         s_put (self, records, user, answer);
     else
     if (streq (msg->command, HT_MSG_STATUS))
-        s_status (self, answer);
+        s_status (self, cert, answer);
     else
     if (streq (msg->command, HT_MSG_INFO))
         s_info (self, user, answer);
     else {
         self->protocol_errors++;
-        s_fail (answer, "unknown_request", "expected PUT, STATUS or INFO");
+        s_fail (answer, "unknown_request",
+                "expected PUT, STATUS, INFO, GET, FIND, LIST, COUNT or HISTORY");
     }
 }
 
 zmsg_t *
-ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p, int64_t now)
+ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p, int64_t now,
+                   ht_service_read_t *read)
 {
+    ht_cert_t cert;
     ht_msg_t msg;
     const char *reason = NULL;
     s_answer_t answer = { NULL, NULL, NULL, "" };
@@ -294,11 +313,21 @@ ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p, int
     else
     //  The key may have been revoked, or its certificate expired, since
     //  its connection was admitted: every request asks the gate again
-    if ((admitted = ht_gate_admit_hex (&gate, HT_GATE_CLIENT_SOCKET, user, NULL, NULL,
+    if ((admitted = ht_gate_admit_hex (&gate, HT_GATE_CLIENT_SOCKET, user, NULL, &cert,
                                        &why)) != HT_OK)
         s_fail (&answer, ht_errname (admitted), why);
     else
-        s_dispatch (self, &msg, *request_p, user, &answer);
+    if (ht_query_handles (msg.command)) {
+        //  Reads go to the reader thread
+        memset (read, 0, sizeof (*read));
+        snprintf (read->client.user, sizeof read->client.user, "%s", user);
+        read->client.cert = cert;
+        read->msg = msg;
+        zmsg_destroy (request_p);
+        return NULL;
+    }
+    else
+        s_dispatch (self, &msg, *request_p, user, &cert, &answer);
     zmsg_t *reply = s_encode (&answer, token);
     json_decref (answer.json);
     zmsg_destroy (request_p);

@@ -1,6 +1,8 @@
 //  ht_service: the client service — requests from department and partner
 //  clients on the client socket: PUT (signed records), STATUS and INFO
-//  (docs/protocol.md §4). Each request is checked against the client's
+//  (docs/protocol.md §4), and the admission of read requests, which the
+//  node's reader thread answers (ht_query). STATUS is for operators and
+//  node keys at or above this node's region only. Each request is checked against the client's
 //  rate (ht_ratelimit) and asks the gate again whether the client's key
 //  is still admitted (revoked or expired since it connected: refused).
 //  Replies carry the request's token; OK replies a JSON document as
@@ -12,6 +14,8 @@
 #include <czmq.h>
 #include <jansson.h>
 #include "ht_config.h"
+#include "ht_msg.h"
+#include "ht_query.h"
 #include "ht_store.h"
 
 typedef struct _ht_service_t ht_service_t;
@@ -33,12 +37,20 @@ ht_service_t *ht_service_new (ht_store_t *store, const ht_config_t *config,
 //  Destroy the service and set the pointer to NULL
 void ht_service_destroy (ht_service_t **self_p);
 
+//  A read request the service admitted, for the reader thread (ht_query)
+typedef struct {
+    ht_query_client_t client;           //  who asks, with its certificate
+    ht_msg_t msg;                       //  the decoded request
+} ht_service_read_t;
+
 //  Answer one request (its frames after the routing id; consumed) from a
 //  client whose CURVE key authenticated as user (hex Ed25519). Returns the
-//  reply's frames (the caller owns them, and prepends the routing id).
-//  now is the monotonic clock in ms.
+//  reply's frames (the caller owns them, and prepends the routing id);
+//  or, for an admitted read request (GET, FIND, LIST, COUNT, HISTORY),
+//  NULL with *read filled for the reader. now is the monotonic clock in
+//  ms.
 zmsg_t *ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p,
-                           int64_t now);
+                           int64_t now, ht_service_read_t *read);
 
 //  The store's part of the node's status, added to status (records per
 //  kind, quarantine by reason, conflicts, epoch, last sequence)

@@ -109,16 +109,43 @@ static const char *const s_db_names [HT_STORE_DB_COUNT] = {
 //  --------------------------------------------------------------------------
 //  Transactions and errors
 
-//  Begin a transaction, adopting a map another process has grown
+//  Begin a transaction, adopting a map another process has grown. A
+//  read transaction holds the map lock shared until ht_store__read_end,
+//  so no thread remaps the store under it (ht_store__map_resize)
 int
 ht_store__txn_begin (ht_store_t *self, unsigned flags, MDB_txn **txn_p)
 {
+    bool reading = (flags & MDB_RDONLY) != 0;
+    if (reading)
+        pthread_rwlock_rdlock (&self->map_lock);
     int rc = mdb_txn_begin (self->env, NULL, flags, txn_p);
     if (rc == MDB_MAP_RESIZED) {
-        rc = mdb_env_set_mapsize (self->env, 0);
+        if (reading)
+            pthread_rwlock_unlock (&self->map_lock);
+        rc = ht_store__map_resize (self, 0);
+        if (reading)
+            pthread_rwlock_rdlock (&self->map_lock);
         if (rc == 0)
             rc = mdb_txn_begin (self->env, NULL, flags, txn_p);
     }
+    if (rc && reading)
+        pthread_rwlock_unlock (&self->map_lock);
+    return rc;
+}
+
+void
+ht_store__read_end (ht_store_t *self, MDB_txn *txn)
+{
+    mdb_txn_abort (txn);
+    pthread_rwlock_unlock (&self->map_lock);
+}
+
+int
+ht_store__map_resize (ht_store_t *self, size_t bytes)
+{
+    pthread_rwlock_wrlock (&self->map_lock);
+    int rc = mdb_env_set_mapsize (self->env, bytes);
+    pthread_rwlock_unlock (&self->map_lock);
     return rc;
 }
 
@@ -454,11 +481,12 @@ s_store_load (ht_store_t *self)
     else
         code = s_meta_load (self, txn);
     if (code != 0) {
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
         return code;
     }
     //  Committing makes the database handles usable by later transactions
     rc = mdb_txn_commit (txn);
+    pthread_rwlock_unlock (&self->map_lock);
     return rc? ht_store__error ("cannot open databases", rc): 0;
 }
 
@@ -489,7 +517,12 @@ ht_store_open (const char *path, size_t map_bytes, int *error)
         goto cleanup;
     code = HT_ENOMEM;
     self = calloc (1, sizeof *self);
-    if (!self || ht_store__certs_init (self) != 0)
+    if (!self || pthread_rwlock_init (&self->map_lock, NULL) != 0) {
+        free (self);
+        self = NULL;
+        goto cleanup;
+    }
+    if (ht_store__certs_init (self) != 0)
         goto cleanup;
     self->quarantine_max_entries = HT_STORE_QUARANTINE_ENTRIES;
     self->verbose = true;
@@ -522,6 +555,7 @@ ht_store_destroy (ht_store_t **self_p)
         mdb_env_close (self->env);
     zhashx_destroy (&self->certs);
     ht_pool_destroy (&self->verifiers);
+    pthread_rwlock_destroy (&self->map_lock);
     sodium_memzero (self, sizeof *self);
     free (self);
     *self_p = NULL;
@@ -630,7 +664,7 @@ ht_store_counter (ht_store_t *self, const char *name)
     if (ht_store__txn_begin (self, MDB_RDONLY, &txn) == 0) {
         if (ht_store__meta_get_u64 (self, txn, name, &value) != 0)
             value = 0;
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
     }
     return value;
 }
@@ -643,7 +677,7 @@ ht_store_last_seq (ht_store_t *self)
     if (ht_store__txn_begin (self, MDB_RDONLY, &txn) == 0) {
         if (ht_store__meta_get_u64 (self, txn, "last_seq", &last_seq) != 0)
             last_seq = 0;
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
     }
     return last_seq;
 }

@@ -173,7 +173,8 @@ typedef int (ht_store_each_fn) (void *arg, const ht_record_t *record, uint64_t s
 
 //  Current records of kind whose region lies under region_prefix ("" for
 //  all), ordered by region then key; at most limit (0: no limit), starting
-//  after after_key if not NULL (paging). Returns the count or an error.
+//  after after_key if not NULL (paging: an entity key, or a cursor from
+//  ht_store_list_cursor). Returns the count or an error.
 int ht_store_list (ht_store_t *self, const char *kind, const char *region_prefix,
                    const char *after_key, size_t limit,
                    ht_store_each_fn *fn, void *arg);
@@ -183,6 +184,25 @@ int ht_store_list (ht_store_t *self, const char *kind, const char *region_prefix
 int ht_store_find (ht_store_t *self, const char *kind, const char *field,
                    const char *value, size_t limit,
                    ht_store_each_fn *fn, void *arg);
+
+//  Same, resuming after entity key after_key (NULL: from the start):
+//  entries of one value are ordered by key, so pages are stable
+int ht_store_find_after (ht_store_t *self, const char *kind, const char *field,
+                         const char *value, const char *after_key, size_t limit,
+                         ht_store_each_fn *fn, void *arg);
+
+//  The cursor ht_store_list resumes after exactly, whatever the record
+//  became since: "region:key" of the last record a page delivered
+#define HT_STORE_CURSOR_BYTES (HT_REGION_DIGITS + 1 + HT_KEY_MAX_CHARS + 1)
+const char *ht_store_list_cursor (const ht_record_t *record, char *cursor, size_t size);
+
+//  Count current records of kind under region_prefix, grouped by the
+//  first digits of their region: fn gets each group's region code (its
+//  first digits, zeros after) and count, in region order. Reads index
+//  keys only. Returns the total (capped at INT32_MAX) or an error.
+typedef void (ht_store_region_count_fn) (void *arg, const char *region, uint64_t count);
+int ht_store_count_regions (ht_store_t *self, const char *kind, const char *region_prefix,
+                            size_t digits, ht_store_region_count_fn *fn, void *arg);
 
 //  Superseded versions of an entity, oldest first: legitimate ones that
 //  lost the merge and conflicts (versions the ownership rule refused;

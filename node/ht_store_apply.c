@@ -347,7 +347,7 @@ s_map_grow (ht_store_t *self)
         zsys_error ("store: map full at %zu bytes and cannot grow", current);
         return -1;
     }
-    int rc = mdb_env_set_mapsize (self->env, next);
+    int rc = ht_store__map_resize (self, next);
     if (rc) {
         zsys_error ("store: cannot grow map to %zu bytes: %s", next, mdb_strerror (rc));
         return -1;

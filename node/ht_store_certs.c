@@ -188,7 +188,7 @@ s_read_cert (void *ctx, const uint8_t pubkey [HT_PUBKEY_BYTES],
     &&  ht_store__cache_sync (self, txn) == 0)
         code = ht_store__lookup_cert (self, txn, pubkey, cert, issuer, &fatal);
     if (txn)
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
     if (fatal)
         zsys_error ("store: cert lookup failed: %s", mdb_strerror (fatal));
     return code;
@@ -207,7 +207,7 @@ s_read_revocation (void *ctx, const uint8_t pubkey [HT_PUBKEY_BYTES],
     &&  ht_store__cache_sync (self, txn) == 0)
         code = ht_store__lookup_revocation (self, txn, pubkey, revoked_at_ms, &fatal);
     if (txn)
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
     //  Fail closed: a revocation we cannot read must not pass as absent
     if (fatal) {
         zsys_error ("store: revocation lookup failed: %s", mdb_strerror (fatal));

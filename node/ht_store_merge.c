@@ -460,7 +460,7 @@ ht_store_conflict_of (ht_store_t *self, const ht_record_t *record)
     if (ht_store__txn_begin (self, MDB_RDONLY, &reader.txn) == 0) {
         if (s_flag_get (&reader, record, &code) != 0)
             code = 0;
-        mdb_txn_abort (reader.txn);
+        ht_store__read_end (self, reader.txn);
     }
     return code;
 }

@@ -6,6 +6,7 @@
 #ifndef HT_STORE_PRIVATE_H_INCLUDED
 #define HT_STORE_PRIVATE_H_INCLUDED
 
+#include <pthread.h>
 #include <string.h>
 #include <czmq.h>
 #include <lmdb.h>
@@ -43,6 +44,10 @@ struct _ht_store_t {
     zhashx_t *certs;                    //  hex pubkey -> s_cert_entry_t
     uint64_t certs_gen;                 //  meta certgen the cache reflects
     ht_certsource_t source;             //  certs through own read txns
+    pthread_rwlock_t map_lock;          //  read txns shared, remaps exclusive:
+                                        //  readers in other threads (the
+                                        //  node's query reader) never see
+                                        //  the map move under them
 };
 
 //  A seq entry's value, the routing head of the change log: region(12)
@@ -158,8 +163,14 @@ ht_store__has_prefix (const MDB_val *key, const uint8_t *prefix, size_t prefix_s
         && memcmp (key->mv_data, prefix, prefix_size) == 0;
 }
 
-//  Begin a transaction, adopting a map another process has grown
+//  Begin a transaction, adopting a map another process has grown. A read
+//  transaction (MDB_RDONLY) holds the map lock shared: end it with
+//  ht_store__read_end, never mdb_txn_abort
 int ht_store__txn_begin (ht_store_t *self, unsigned flags, MDB_txn **txn_p);
+void ht_store__read_end (ht_store_t *self, MDB_txn *txn);
+
+//  Change the map size (0: adopt the file's) while no thread reads
+int ht_store__map_resize (ht_store_t *self, size_t bytes);
 
 //  Map an LMDB or system error to HT_ESTORE (or HT_ENOMEM), logging it
 int ht_store__error (const char *what, int rc);

@@ -283,7 +283,7 @@ s_retry_collect (ht_store_t *self, size_t max, zlistx_t *list)
     if (cursor)
         mdb_cursor_close (cursor);
     if (txn)
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
     return rc == MDB_NOTFOUND? 0: rc;
 }
 

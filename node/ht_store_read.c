@@ -36,7 +36,7 @@ ht_store_get (ht_store_t *self, const char *kind, const char *key, int *error)
         code = ht_store__error ("get", rc);
 cleanup:
     if (txn)
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
     if (error)
         *error = code;
     return record;
@@ -115,11 +115,21 @@ s_region_prefix (const char *region_prefix, char *prefix)
     return 0;
 }
 
-//  Where a listing page resumes: the region index key of after_key
+//  Where a listing page resumes: the region index key of after_key, an
+//  entity key or a cursor "region:key" (ht_store_list_cursor)
 static int
 s_list_resume (ht_store_t *self, MDB_txn *txn, const char *kind,
                const char *after_key, uint8_t *start, size_t *start_size)
 {
+    if (strlen (after_key) > HT_REGION_DIGITS && after_key [HT_REGION_DIGITS] == ':'
+    &&  strspn (after_key, "0123456789") == HT_REGION_DIGITS) {
+        char region [HT_REGION_BYTES];
+        memcpy (region, after_key, HT_REGION_DIGITS);
+        region [HT_REGION_DIGITS] = 0;
+        const char *parts [] = { "r", kind, region, after_key + HT_REGION_DIGITS + 1 };
+        *start_size = ht_store__join (start, HT_STORE_KEY_MAX_BYTES, parts, 4);
+        return *start_size? 0: MDB_NOTFOUND;
+    }
     uint8_t ekey [HT_STORE_ENTITY_KEY_BYTES];
     size_t ekey_size = ht_store__entity_key (kind, after_key, ekey);
     ht_record_t *record = NULL;
@@ -161,16 +171,31 @@ ht_store_list (ht_store_t *self, const char *kind, const char *region_prefix,
         rc = s_index_walk (self, txn, kind, prefix, prefix_size, start,
                            start_size, after_key != NULL, &visit);
     if (txn)
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
     if (rc == MDB_NOTFOUND)
         return HT_ENOTFOUND;        //  after_key names no entity
     return rc? ht_store__error ("list", rc): (int) visit.count;
+}
+
+const char *
+ht_store_list_cursor (const ht_record_t *record, char *cursor, size_t size)
+{
+    snprintf (cursor, size, "%s:%s", ht_record_region (record), ht_record_key (record));
+    return cursor;
 }
 
 int
 ht_store_find (ht_store_t *self, const char *kind, const char *field,
                const char *value, size_t limit,
                ht_store_each_fn *fn, void *arg)
+{
+    return ht_store_find_after (self, kind, field, value, NULL, limit, fn, arg);
+}
+
+int
+ht_store_find_after (ht_store_t *self, const char *kind, const char *field,
+                     const char *value, const char *after_key, size_t limit,
+                     ht_store_each_fn *fn, void *arg)
 {
     const ht_kind_t *schema = self && kind? ht_schema_kind (kind): NULL;
     if (!schema)
@@ -183,14 +208,25 @@ ht_store_find (ht_store_t *self, const char *kind, const char *field,
     size_t prefix_size = ht_store__join (prefix, sizeof prefix, parts, 5);
     if (prefix_size == 0)
         return 0;                   //  too long to have been indexed
+    //  Entries of one value are ordered by entity key: a page resumes
+    //  after the last key it delivered
+    uint8_t start [HT_STORE_KEY_MAX_BYTES];
+    size_t start_size = prefix_size;
+    memcpy (start, prefix, prefix_size);
+    if (after_key) {
+        const char *resume [] = { "f", kind, field, value, after_key };
+        start_size = ht_store__join (start, sizeof start, resume, 5);
+        if (start_size == 0)
+            return HT_EINVAL;
+    }
     s_visit_t visit = { fn, arg, limit, 0, false };
     MDB_txn *txn = NULL;
     int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
     if (rc == 0)
-        rc = s_index_walk (self, txn, kind, prefix, prefix_size, prefix,
-                           prefix_size, false, &visit);
+        rc = s_index_walk (self, txn, kind, prefix, prefix_size, start,
+                           start_size, after_key != NULL, &visit);
     if (txn)
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
     return rc? ht_store__error ("find", rc): (int) visit.count;
 }
 
@@ -235,7 +271,7 @@ ht_store_history (ht_store_t *self, const char *kind, const char *key,
     if (rc == 0)
         rc = s_history_walk (self, txn, prefix, prefix_size, fn, arg, &count);
     if (txn)
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
     return rc? ht_store__error ("history", rc): count;
 }
 
@@ -331,7 +367,7 @@ s_changes (ht_store_t *self, uint64_t after_seq, s_walk_t *walk)
     if (rc == 0)
         rc = s_changes_walk (self, txn, after_seq + 1, walk);
     if (txn)
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
     return rc? ht_store__error ("changes", rc): walk->examined;
 }
 
@@ -375,7 +411,7 @@ ht_store_peer_get (ht_store_t *self, const char *peer,
             *cursor = ht_store__get_be64 ((uint8_t *) value.mv_data + HT_EPOCH_BYTES);
     }
     if (txn)
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
     if (rc == MDB_NOTFOUND)
         return HT_ENOTFOUND;
     return rc? ht_store__error ("peer", rc): 0;
@@ -393,7 +429,7 @@ ht_store_count (ht_store_t *self, const char *kind)
     if (ht_store__txn_begin (self, MDB_RDONLY, &txn) == 0) {
         if (ht_store__meta_get_u64 (self, txn, name, &count) != 0)
             count = 0;
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
     }
     return count;
 }
@@ -464,6 +500,59 @@ ht_store_quarantine (ht_store_t *self, ht_store_quarantine_fn *fn, void *arg)
     if (cursor)
         mdb_cursor_close (cursor);
     if (txn)
-        mdb_txn_abort (txn);
+        ht_store__read_end (self, txn);
     return rc && rc != MDB_NOTFOUND? ht_store__error ("quarantine", rc): count;
+}
+
+int
+ht_store_count_regions (ht_store_t *self, const char *kind, const char *region_prefix,
+                        size_t digits, ht_store_region_count_fn *fn, void *arg)
+{
+    char region [HT_REGION_BYTES];
+    if (!self || !kind || !ht_schema_kind (kind))
+        return HT_EKIND;
+    if (s_region_prefix (region_prefix, region) != 0 || digits > HT_REGION_DIGITS)
+        return HT_EREGION;
+    const char *parts [] = { "r", kind, region };
+    uint8_t prefix [HT_STORE_KEY_MAX_BYTES];
+    size_t prefix_size = ht_store__join (prefix, sizeof prefix, parts, 3);
+    //  Index keys are "r NUL kind NUL region NUL key": the region starts
+    //  after the second NUL, so counting reads keys only, never records
+    size_t region_at = 2 + strlen (kind) + 1;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cursor = NULL;
+    int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
+    if (rc)
+        return ht_store__error ("count", rc);
+    rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_IDX], &cursor);
+    MDB_val key = { prefix_size, prefix }, value;
+    if (rc == 0)
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+    char group [HT_REGION_BYTES] = "";
+    uint64_t count = 0, total = 0;
+    while (rc == 0 && ht_store__has_prefix (&key, prefix, prefix_size)
+    &&     key.mv_size > region_at + HT_REGION_DIGITS) {
+        const char *code = (const char *) key.mv_data + region_at;
+        if (count && memcmp (code, group, digits) != 0) {
+            fn (arg, group, count);
+            count = 0;
+        }
+        if (count == 0) {
+            //  The group's region code: its first digits, zeros after
+            memset (group, '0', HT_REGION_DIGITS);
+            memcpy (group, code, digits);
+            group [HT_REGION_DIGITS] = 0;
+        }
+        count++;
+        total++;
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+    }
+    if (count)
+        fn (arg, group, count);
+    if (cursor)
+        mdb_cursor_close (cursor);
+    ht_store__read_end (self, txn);
+    if (rc && rc != MDB_NOTFOUND)
+        return ht_store__error ("count", rc);
+    return total > INT32_MAX? INT32_MAX: (int) total;
 }

@@ -6,18 +6,18 @@
 #include "ht_hlc.h"
 #include "ht_keys.h"
 
-static const char *const s_role_names [] = { "node", "department", "partner" };
+static const char *const s_role_names [] = { "node", "department", "partner", "operator" };
 
 const char *
 ht_role_name (ht_role_t role)
 {
-    return role <= HT_ROLE_PARTNER? s_role_names [role]: "?";
+    return role <= HT_ROLE_OPERATOR? s_role_names [role]: "?";
 }
 
 int
 ht_role_parse (const char *name)
 {
-    for (int role = HT_ROLE_NODE; role <= HT_ROLE_PARTNER; role++)
+    for (int role = HT_ROLE_NODE; role <= HT_ROLE_OPERATOR; role++)
         if (streq (s_role_names [role], name))
             return role;
     return -1;
@@ -222,6 +222,11 @@ s_check_link (const s_link_t *link, const ht_cert_t *cert, uint64_t at_ms,
         return rc;
     if (link->kind && !ht_cert_permits (cert, link->kind)) {
         *reason = "the signer's certificate does not permit this record kind";
+        return HT_EKINDPERM;
+    }
+    //  Operators run nodes and read their status; they author nothing
+    if (link->kind && cert->role == HT_ROLE_OPERATOR) {
+        *reason = "an operator certificate authors no records";
         return HT_EKINDPERM;
     }
     for (size_t index = 0; link->is_cert && index < link->granted.kind_count; index++)

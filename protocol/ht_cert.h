@@ -24,14 +24,15 @@
 typedef enum {
     HT_ROLE_NODE = 0,
     HT_ROLE_DEPARTMENT = 1,
-    HT_ROLE_PARTNER = 2
+    HT_ROLE_PARTNER = 2,
+    HT_ROLE_OPERATOR = 3            //  node operators: status and audit reads
 } ht_role_t;
 
 //  A certificate's content, as issued and as parsed back from a record.
 //  Text buffers hold the schema's most characters in UTF-8 (4 bytes each).
 typedef struct {
     char name [HT_TEXT_BYTES (HT_CERT_NAME_MAX_CHARS)];     //  subject name
-    ht_role_t role;                         //  node, department or partner
+    ht_role_t role;                         //  node, department, partner, operator
     char department [HT_TEXT_BYTES (HT_CERT_CODE_MAX_CHARS)];  //  code or ""
     char region [HT_REGION_BYTES];          //  jurisdiction (12 digits)
     char kinds [HT_CERT_MAX_KINDS][HT_KIND_MAX_CHARS + 1];  //  may author

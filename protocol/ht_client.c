@@ -199,13 +199,40 @@ s_node_error (ht_client_t *self, const ht_msg_t *answer)
                    *answer->text? answer->text: ht_strerror (code));
 }
 
-//  The JSON object a reply carries after its body
+//  The JSON object a reply carries after its body, and the records after
+//  it (reads), each decoded and verified into *records_p if not NULL
 static int
-s_reply_json (ht_client_t *self, zmsg_t *reply, const ht_msg_t *answer, json_t **json)
+s_reply_json (ht_client_t *self, zmsg_t *reply, const ht_msg_t *answer, json_t **json,
+              zlistx_t **records_p)
 {
     zframe_t *frame = zmsg_first (reply);
     *json = frame? json_loadb ((const char *) zframe_data (frame), zframe_size (frame), 0,
                                NULL): NULL;
+    if (json_is_object (*json) && records_p) {
+        zlistx_t *records = zlistx_new ();
+        zlistx_set_destructor (records, (czmq_destructor *) ht_record_destroy);
+        size_t index = 0;
+        for (frame = zmsg_next (reply); frame; frame = zmsg_next (reply), index++) {
+            int error = 0;
+            const char *reason = NULL;
+            ht_record_t *record = ht_record_decode (zframe_data (frame), zframe_size (frame),
+                                                    &error, &reason);
+            //  Every field we got must be the signer's: a record that does
+            //  not verify fails the whole answer
+            if (record && (error = ht_record_verify (record, &reason)) != HT_OK)
+                ht_record_destroy (&record);
+            if (!record) {
+                zlistx_destroy (&records);
+                json_decref (*json);
+                *json = NULL;
+                return s_fail (self, error? error: HT_EMALFORMED, "record %zu of the node's "
+                               "%s does not verify: %s", index, answer->command,
+                               reason? reason: ht_strerror (error));
+            }
+            zlistx_add_end (records, record);
+        }
+        *records_p = records;
+    }
     if (json_is_object (*json))
         return HT_OK;
     json_decref (*json);
@@ -220,7 +247,7 @@ s_reply_json (ht_client_t *self, zmsg_t *reply, const ht_msg_t *answer, json_t *
 //  ERROR and token 0; we have one request out, so that one is ours.
 static int
 s_on_reply (ht_client_t *self, const ht_msg_t *request, const char *reply_command,
-            json_t **json)
+            json_t **json, zlistx_t **records_p)
 {
     zmsg_t *reply = zmsg_recv (self->dealer);
     if (!reply)
@@ -243,7 +270,7 @@ s_on_reply (ht_client_t *self, const ht_msg_t *request, const char *reply_comman
         rc = s_fail (self, HT_EMALFORMED, "the node answered %s to %s", answer.command,
                      request->command);
     else
-        rc = s_reply_json (self, reply, &answer, json);
+        rc = s_reply_json (self, reply, &answer, json, records_p);
     zmsg_destroy (&reply);
     return rc;
 }
@@ -282,14 +309,14 @@ s_send (ht_client_t *self, const ht_msg_t *request, zmsg_t **records_p)
     return rc == HT_OK? S_WAITING: rc;
 }
 
-//  Send a request and wait for its answer; the answer's JSON, or NULL
-//  with *error
+//  Send a request (its items set; we give it a token) and wait for its
+//  answer; the answer's JSON, or NULL with *error. Records the answer
+//  carries go to *replied_p (if not NULL), verified.
 static json_t *
-s_request (ht_client_t *self, const char *command, const char *reply_command,
-           zmsg_t **records_p, int *error)
+s_request_msg (ht_client_t *self, ht_msg_t *request_p, const char *reply_command,
+               zmsg_t **records_p, zlistx_t **replied_p, int *error)
 {
-    ht_msg_t request;
-    ht_msg_init (&request, command);
+    ht_msg_t request = *request_p;
     request.token = ++self->token;
     json_t *json = NULL;
     int rc = s_send (self, &request, records_p);
@@ -302,7 +329,7 @@ s_request (ht_client_t *self, const char *command, const char *reply_command,
             connection_failed = (rc = s_on_event (self)) != S_WAITING;
         else
         if (which == self->dealer)
-            rc = s_on_reply (self, &request, reply_command, &json);
+            rc = s_on_reply (self, &request, reply_command, &json, replied_p);
         else
             rc = s_timed_out (self);
     }
@@ -312,6 +339,15 @@ s_request (ht_client_t *self, const char *command, const char *reply_command,
         s_disconnect (self);
     *error = rc;
     return json;
+}
+
+static json_t *
+s_request (ht_client_t *self, const char *command, const char *reply_command,
+           zmsg_t **records_p, int *error)
+{
+    ht_msg_t request;
+    ht_msg_init (&request, command);
+    return s_request_msg (self, &request, reply_command, records_p, NULL, error);
 }
 
 json_t *
@@ -342,4 +378,110 @@ json_t *
 ht_client_info (ht_client_t *self, int *error)
 {
     return s_request (self, HT_MSG_INFO, HT_MSG_INFO_OK, NULL, error);
+}
+
+//  --------------------------------------------------------------------------
+//  Reads
+
+void
+ht_client_result_free (ht_client_result_t *result)
+{
+    for (size_t index = 0; index < result->count; index++)
+        ht_record_destroy (&result->records [index]);
+    free (result->records);
+    json_decref (result->json);
+    memset (result, 0, sizeof (*result));
+}
+
+//  Copy text into a request item; false if it does not fit
+static bool
+s_item (char *item, size_t size, const char *text)
+{
+    if (!text)
+        return true;
+    if (strlen (text) >= size)
+        return false;
+    strcpy (item, text);
+    return true;
+}
+
+//  One read request: fill, send, collect the verified records
+static int
+s_read (ht_client_t *self, const char *command, const char *reply_command,
+        const char *kind, const char *key, const ht_client_query_t *query,
+        ht_client_result_t *result)
+{
+    memset (result, 0, sizeof (*result));
+    ht_msg_t request;
+    ht_msg_init (&request, command);
+    ht_client_query_t none = { 0 };
+    if (!query)
+        query = &none;
+    if (!s_item (request.kind, sizeof request.kind, kind)
+    ||  !s_item (request.key, sizeof request.key, key)
+    ||  !s_item (request.purpose, sizeof request.purpose, query->purpose)
+    ||  !s_item (request.region, sizeof request.region, query->region)
+    ||  !s_item (request.field, sizeof request.field, query->field)
+    ||  !s_item (request.value, sizeof request.value, query->value)
+    ||  !s_item (request.after, sizeof request.after, query->after))
+        return s_fail (self, HT_EINVAL, "a request item is too long");
+    request.max = query->max;
+    zlistx_t *records = NULL;
+    int error = 0;
+    result->json = s_request_msg (self, &request, reply_command, NULL, &records, &error);
+    if (!result->json) {
+        zlistx_destroy (&records);
+        return error;
+    }
+    result->count = records? zlistx_size (records): 0;
+    result->records = (ht_record_t **) calloc (result->count + 1, sizeof (ht_record_t *));
+    size_t index = 0;
+    while (records && zlistx_size (records))
+        result->records [index++] = (ht_record_t *) zlistx_detach (records, NULL);
+    zlistx_destroy (&records);
+    return HT_OK;
+}
+
+int
+ht_client_get (ht_client_t *self, const char *kind, const char *key, const char *purpose,
+               ht_client_result_t *result)
+{
+    ht_client_query_t query = { .purpose = purpose };
+    return s_read (self, HT_MSG_GET, HT_MSG_GET_OK, kind, key, &query, result);
+}
+
+int
+ht_client_find (ht_client_t *self, const char *kind, const char *natural_key,
+                const char *purpose, ht_client_result_t *result)
+{
+    ht_client_query_t query = { .purpose = purpose, .value = natural_key };
+    return s_read (self, HT_MSG_FIND, HT_MSG_FIND_OK, kind, NULL, &query, result);
+}
+
+int
+ht_client_list (ht_client_t *self, const char *kind, const ht_client_query_t *query,
+                ht_client_result_t *result)
+{
+    return s_read (self, HT_MSG_LIST, HT_MSG_LIST_OK, kind, NULL, query, result);
+}
+
+int
+ht_client_history (ht_client_t *self, const char *kind, const char *key, const char *purpose,
+                   ht_client_result_t *result)
+{
+    ht_client_query_t query = { .purpose = purpose };
+    return s_read (self, HT_MSG_HISTORY, HT_MSG_HISTORY_OK, kind, key, &query, result);
+}
+
+json_t *
+ht_client_count (ht_client_t *self, const char *kind, const char *region,
+                 const char *purpose, int *error)
+{
+    ht_client_query_t query = { .purpose = purpose, .region = region };
+    ht_client_result_t result;
+    *error = s_read (self, HT_MSG_COUNT, HT_MSG_COUNT_OK, kind, NULL, &query, &result);
+    json_t *json = result.json;
+    result.json = NULL;
+    ht_client_result_free (&result);
+    return json;
 }

@@ -1,5 +1,8 @@
 //  ht_client: a client of a node's client socket (CURVE): put signed
-//  records, ask for status and info. Blocking calls with a timeout.
+//  records; read them (get, find, list with paging, count, history)
+//  through the client's read policy, every record verified as it
+//  arrives; ask for status and info. Blocking calls with a timeout; a
+//  refused handshake fails at once (never hangs). docs/protocol.md §4.
 #ifndef HT_CLIENT_H_INCLUDED
 #define HT_CLIENT_H_INCLUDED
 
@@ -48,6 +51,58 @@ json_t *ht_client_status (ht_client_t *self, int *error);
 
 //  The node's identity and our own certificate as it holds it
 json_t *ht_client_info (ht_client_t *self, int *error);
+
+//  Reads. Every request may name a purpose (docs/protocol.md §4 lists
+//  the codes): a read that would show personal fields needs one its read
+//  policy allows. A result holds the node's JSON answer and the records
+//  it sent, each decoded and verified (signature over the disclosed
+//  fields and the digests of the withheld ones) — a record that does not
+//  verify fails the call with its error. The caller frees a result with
+//  ht_client_result_free.
+typedef struct {
+    json_t *json;                   //  the answer (count, next, policy, ...)
+    ht_record_t **records;          //  the records, as the policy shows them
+    size_t count;                   //  how many
+} ht_client_result_t;
+
+void ht_client_result_free (ht_client_result_t *result);
+
+//  What a LIST asks for; unset items are NULL or 0
+typedef struct {
+    const char *purpose;            //  why (a purpose code), or NULL
+    const char *region;             //  region code or prefix; NULL: the
+                                    //  client's own jurisdiction
+    const char *field;              //  an indexed field, with value
+    const char *value;
+    const char *after;              //  the previous page's json "next"
+    size_t max;                     //  records per page (0: 100; at most 1000)
+} ht_client_query_t;
+
+//  One entity's current version by kind and key. HT_OK or an error
+//  (HT_ENOTFOUND: none here that this client may see).
+int ht_client_get (ht_client_t *self, const char *kind, const char *key,
+                   const char *purpose, ht_client_result_t *result);
+
+//  An elder by citizen ID number, or a facility by USCC: the node derives
+//  the key (an elder's with the network's pseudonym key)
+int ht_client_find (ht_client_t *self, const char *kind, const char *natural_key,
+                    const char *purpose, ht_client_result_t *result);
+
+//  One page of a kind by region or by an indexed field; json "next" is
+//  the cursor of the next page, or null at the end
+int ht_client_list (ht_client_t *self, const char *kind, const ht_client_query_t *query,
+                    ht_client_result_t *result);
+
+//  One entity's versions, oldest first, the current one last; json
+//  "versions"[i] says of record i whether it is a conflict and current
+int ht_client_history (ht_client_t *self, const char *kind, const char *key,
+                       const char *purpose, ht_client_result_t *result);
+
+//  Counts of a kind in a region, grouped by the next tier down:
+//  {"total": N, "by": {"<region>": n, ...}, "region": ...}; NULL with
+//  *error
+json_t *ht_client_count (ht_client_t *self, const char *kind, const char *region,
+                         const char *purpose, int *error);
 
 //  Why the last request failed, a sentence for people ("" after a
 //  success). Borrowed: valid until the next call on this client.

@@ -50,6 +50,10 @@ static const s_error_text_t s_errors [] = {
     { "unsafe_path",     "file or directory is writable by group or others, or is a symlink" },
     { "store_full",      "store or quarantine is full" },
     { "schema_version",  "the record's schema version is newer than this program knows for its kind" },
+    { "purpose_required", "the request would disclose personal fields and names no purpose" },
+    { "purpose_not_allowed", "the purpose is unknown, or not one this read policy allows" },
+    { "forbidden",       "this key's role may not make this request at this node" },
+    { "audit_failed",    "the read could not be audited, so it was not answered" },
 };
 
 _Static_assert (sizeof s_errors / sizeof s_errors [0] == HT_ERROR_COUNT,

@@ -46,7 +46,11 @@ typedef enum {
     HT_EUNSAFE = -38,       //  file or directory writable by others, or a symlink
     HT_EFULL = -39,         //  store or quarantine full
     HT_ESCHEMAVERSION = -40,    //  record's schema version is newer than known
-    HT_ERROR_COUNT = 41
+    HT_ENOPURPOSE = -41,    //  a read disclosing personal fields names no purpose
+    HT_EPURPOSE = -42,      //  purpose unknown, or not allowed to this policy
+    HT_EFORBIDDEN = -43,    //  this key's role may not make this request here
+    HT_EAUDIT = -44,        //  the read's audit record could not be stored
+    HT_ERROR_COUNT = 45
 } ht_error_t;
 
 //  Return a static, human-readable text for an error code

@@ -5,13 +5,15 @@
 
 //  Body items, in canonical (bytewise) key order
 enum {
-    S_CURSOR = 1 << 0, S_EPOCH = 1 << 1, S_ERROR = 1 << 2, S_FROM = 1 << 3,
-    S_MAX = 1 << 4, S_MORE = 1 << 5, S_NAME = 1 << 6, S_REGION = 1 << 7,
-    S_SEQ = 1 << 8, S_TEXT = 1 << 9, S_TOKEN = 1 << 10, S_V = 1 << 11
+    S_AFTER = 1 << 0, S_CURSOR = 1 << 1, S_EPOCH = 1 << 2, S_ERROR = 1 << 3,
+    S_FIELD = 1 << 4, S_FROM = 1 << 5, S_KEY = 1 << 6, S_KIND = 1 << 7,
+    S_MAX = 1 << 8, S_MORE = 1 << 9, S_NAME = 1 << 10, S_PURPOSE = 1 << 11,
+    S_REGION = 1 << 12, S_SEQ = 1 << 13, S_TEXT = 1 << 14, S_TOKEN = 1 << 15,
+    S_V = 1 << 16, S_VALUE = 1 << 17
 };
 static const char *const s_item_names [] = {
-    "cursor", "epoch", "error", "from", "max", "more", "name", "region", "seq",
-    "text", "token", "v" };
+    "after", "cursor", "epoch", "error", "field", "from", "key", "kind", "max",
+    "more", "name", "purpose", "region", "seq", "text", "token", "v", "value" };
 #define S_ITEM_COUNT (sizeof (s_item_names) / sizeof (s_item_names [0]))
 
 typedef struct {
@@ -36,6 +38,17 @@ static const s_command_t s_commands [] = {
     { HT_MSG_STATUS_OK, S_TOKEN, 0 },
     { HT_MSG_INFO,      S_TOKEN, 0 },
     { HT_MSG_INFO_OK,   S_TOKEN, 0 },
+    { HT_MSG_GET,       S_TOKEN | S_PURPOSE | S_KIND | S_KEY, S_KIND | S_KEY },
+    { HT_MSG_GET_OK,    S_TOKEN, 0 },
+    { HT_MSG_FIND,      S_TOKEN | S_PURPOSE | S_KIND | S_VALUE, S_KIND | S_VALUE },
+    { HT_MSG_FIND_OK,   S_TOKEN, 0 },
+    { HT_MSG_LIST,      S_TOKEN | S_PURPOSE | S_KIND | S_REGION | S_FIELD | S_VALUE | S_AFTER
+                        | S_MAX, S_KIND },
+    { HT_MSG_LIST_OK,   S_TOKEN, 0 },
+    { HT_MSG_COUNT,     S_TOKEN | S_PURPOSE | S_KIND | S_REGION, S_KIND },
+    { HT_MSG_COUNT_OK,  S_TOKEN, 0 },
+    { HT_MSG_HISTORY,   S_TOKEN | S_PURPOSE | S_KIND | S_KEY, S_KIND | S_KEY },
+    { HT_MSG_HISTORY_OK, S_TOKEN, 0 },
 };
 #define S_COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands [0]))
 
@@ -60,18 +73,24 @@ static void
 s_pack_item (msgpack_packer *packer, const ht_msg_t *msg, unsigned item)
 {
     switch (item) {
+        case S_AFTER: ht_pack_cstr (packer, msg->after); break;
         case S_CURSOR: msgpack_pack_uint64 (packer, msg->cursor); break;
         case S_EPOCH: ht_pack_bin (packer, msg->epoch, HT_MSG_EPOCH_BYTES); break;
         case S_ERROR: ht_pack_cstr (packer, msg->error); break;
+        case S_FIELD: ht_pack_cstr (packer, msg->field); break;
         case S_FROM: msgpack_pack_uint64 (packer, msg->from); break;
+        case S_KEY: ht_pack_cstr (packer, msg->key); break;
+        case S_KIND: ht_pack_cstr (packer, msg->kind); break;
         case S_MAX: msgpack_pack_uint64 (packer, msg->max); break;
         case S_MORE: if (msg->more) msgpack_pack_true (packer); else msgpack_pack_false (packer); break;
         case S_NAME: ht_pack_cstr (packer, msg->name); break;
+        case S_PURPOSE: ht_pack_cstr (packer, msg->purpose); break;
         case S_REGION: ht_pack_cstr (packer, msg->region); break;
         case S_SEQ: msgpack_pack_uint64 (packer, msg->last_seq); break;
         case S_TEXT: ht_pack_cstr (packer, msg->text); break;
         case S_TOKEN: msgpack_pack_uint64 (packer, msg->token); break;
         case S_V: msgpack_pack_uint64 (packer, msg->version); break;
+        case S_VALUE: ht_pack_cstr (packer, msg->value); break;
     }
 }
 
@@ -86,6 +105,16 @@ ht_msg_encode (const ht_msg_t *msg)
         items &= ~(unsigned) S_EPOCH;
     if (!msg->has_from)
         items &= ~(unsigned) S_FROM;
+    //  Optional texts of requests travel only when given
+    const struct { unsigned item; const char *text; } texts [] = {
+        { S_AFTER, msg->after }, { S_FIELD, msg->field }, { S_KEY, msg->key },
+        { S_KIND, msg->kind }, { S_PURPOSE, msg->purpose }, { S_REGION, msg->region },
+        { S_VALUE, msg->value } };
+    for (size_t index = 0; index < sizeof texts / sizeof texts [0]; index++)
+        if (!(command->required & texts [index].item) && !*texts [index].text)
+            items &= ~texts [index].item;
+    if (!(command->required & S_MAX) && msg->max == 0)
+        items &= ~(unsigned) S_MAX;
     ht_packer_t body;
     ht_packer_init (&body);
     msgpack_pack_map (&body.packer, (size_t) __builtin_popcount (items));
@@ -106,20 +135,26 @@ static bool
 s_read_item (const msgpack_object *value, ht_msg_t *msg, unsigned item)
 {
     switch (item) {
+        case S_AFTER: return ht_obj_cstr (value, msg->after, sizeof msg->after);
         case S_CURSOR: return ht_obj_uint (value, &msg->cursor);
         case S_EPOCH: return (msg->has_epoch = ht_obj_bin (value, msg->epoch, HT_MSG_EPOCH_BYTES));
         case S_ERROR: return ht_obj_cstr (value, msg->error, sizeof msg->error);
+        case S_FIELD: return ht_obj_cstr (value, msg->field, sizeof msg->field);
         case S_FROM: return (msg->has_from = ht_obj_uint (value, &msg->from));
+        case S_KEY: return ht_obj_cstr (value, msg->key, sizeof msg->key);
+        case S_KIND: return ht_obj_cstr (value, msg->kind, sizeof msg->kind);
         case S_MAX: return ht_obj_uint (value, &msg->max);
         case S_MORE:
             msg->more = value->type == MSGPACK_OBJECT_BOOLEAN && value->via.boolean;
             return value->type == MSGPACK_OBJECT_BOOLEAN;
         case S_NAME: return ht_obj_cstr (value, msg->name, sizeof msg->name);
+        case S_PURPOSE: return ht_obj_cstr (value, msg->purpose, sizeof msg->purpose);
         case S_REGION: return ht_obj_cstr (value, msg->region, sizeof msg->region);
         case S_SEQ: return ht_obj_uint (value, &msg->last_seq);
         case S_TEXT: return ht_obj_cstr (value, msg->text, sizeof msg->text);
         case S_TOKEN: return ht_obj_uint (value, &msg->token);
         case S_V: return ht_obj_uint (value, &msg->version);
+        case S_VALUE: return ht_obj_cstr (value, msg->value, sizeof msg->value);
     }
     return false;
 }

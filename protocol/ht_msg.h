@@ -19,6 +19,12 @@
 #define HT_MSG_TEXT_CHARS 255
 #define HT_PUT_MAX_RECORDS 10000    //  records in one PUT
 #define HT_MSG_MAX_FRAME_BYTES (2 * 1024 * 1024)    //  any socket: a larger frame closes the connection
+#define HT_MSG_KIND_BYTES 16
+#define HT_MSG_KEY_BYTES 65
+#define HT_MSG_FIELD_BYTES 32
+#define HT_MSG_VALUE_BYTES 512      //  an indexed text of up to 100 characters fits
+#define HT_MSG_AFTER_BYTES 96       //  "region:key"
+#define HT_MSG_PURPOSE_BYTES 32
 #define HT_STRINGIFY_(x) #x
 #define HT_STRINGIFY(x) HT_STRINGIFY_(x)
 
@@ -39,6 +45,13 @@ typedef struct {
     uint64_t token;                         //  token: matches reply to request
     char error [32];                        //  error: stable error name
     char text [HT_MSG_TEXT_CHARS + 1];      //  text: a reason
+    //  Read requests (docs/protocol.md section 4); "" when not given
+    char kind [HT_MSG_KIND_BYTES];          //  kind: a record kind
+    char key [HT_MSG_KEY_BYTES];            //  key: an entity key
+    char field [HT_MSG_FIELD_BYTES];        //  field: an indexed field
+    char value [HT_MSG_VALUE_BYTES];        //  value: its value, or a natural key
+    char after [HT_MSG_AFTER_BYTES];        //  after: a listing's cursor
+    char purpose [HT_MSG_PURPOSE_BYTES];    //  purpose: why the client reads
 } ht_msg_t;
 
 //  Commands
@@ -56,6 +69,17 @@ typedef struct {
 #define HT_MSG_STATUS_OK "STATUS-OK"    //  node -> client: token + a JSON frame
 #define HT_MSG_INFO "INFO"          //  client -> node: token
 #define HT_MSG_INFO_OK "INFO-OK"    //  node -> client: token + a JSON frame
+//  Reads: each OK reply carries the token, a JSON frame, then records
+#define HT_MSG_GET "GET"            //  client -> node: token purpose? kind key
+#define HT_MSG_GET_OK "GET-OK"
+#define HT_MSG_FIND "FIND"          //  client -> node: token purpose? kind value
+#define HT_MSG_FIND_OK "FIND-OK"
+#define HT_MSG_LIST "LIST"          //  client -> node: token purpose? kind region?
+#define HT_MSG_LIST_OK "LIST-OK"    //    (field value)? after? max?
+#define HT_MSG_COUNT "COUNT"        //  client -> node: token purpose? kind region?
+#define HT_MSG_COUNT_OK "COUNT-OK"
+#define HT_MSG_HISTORY "HISTORY"    //  client -> node: token purpose? kind key
+#define HT_MSG_HISTORY_OK "HISTORY-OK"
 
 //  Clear a message and set its command
 void ht_msg_init (ht_msg_t *msg, const char *command);

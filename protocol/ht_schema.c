@@ -104,6 +104,7 @@ static const ht_text_rule_t s_rule_kind = { "kind", "known kind", s_check_kind }
 #define G_NO HT_GROUP_ID_NO
 #define G_CAT HT_GROUP_CATEGORIES
 #define G_AB HT_GROUP_ABILITY
+#define G_AUD HT_GROUP_AUDIT
 
 static const char *const s_id_types [] = {
     "居民身份证", "港澳台居民居住证", "外国人永久居留身份证", NULL };
@@ -239,7 +240,7 @@ static const ht_field_t s_credit_fields [] = {
     TEXT  ("verified_on",      false, SUB (RECT),       P, G_PUB, false, 8, 8, R_DATE, NULL, 1),
 };
 
-static const char *const s_roles [] = { "node", "department", "partner", NULL };
+static const char *const s_roles [] = { "node", "department", "partner", "operator", NULL };
 
 //  cert: key = hex(pubkey), region = the subject's jurisdiction
 static const ht_field_t s_cert_fields [] = {
@@ -260,7 +261,41 @@ static const ht_field_t s_revocation_fields [] = {
     NUM   ("revoked_at", true,  ALL, P, G_PUB, false, 0, INT64_MAX, 1),
 };
 
+static const char *const s_requests [] = {
+    "get", "find", "list", "history", "feed", NULL };
+
+//  audit: one disclosing read, written by the node that answered it;
+//  region = scope = the node's region, so it flows up to its ancestors
+static const ht_field_t s_audit_fields [] = {
+    NUM   ("at",           true,  ALL, I, G_AUD, false, 0, INT64_MAX, 1),
+    TEXT  ("client",       true,  ALL, I, G_AUD, true,  64, 64, R_KEY, NULL, 1),
+    TEXT  ("client_name",  true,  ALL, I, G_AUD, false, 1, HT_CERT_NAME_MAX_CHARS, NULL, NULL, 1),
+    TEXT  ("department",   false, ALL, I, G_AUD, true,  1, HT_CERT_CODE_MAX_CHARS, NULL, NULL, 1),
+    TEXT  ("emergency",    false, ALL, I, G_AUD, true,  1, 64, R_KEY, NULL, 1),
+    NUM   ("events",       false, ALL, I, G_AUD, false, 0, INT64_MAX, 1),
+    TEXTS ("fields",       false, ALL, I, G_AUD, false, 0, HT_FIELD_MAX_COUNT, NULL, NULL, 1),
+    TEXTS ("masked",       false, ALL, I, G_AUD, false, 0, HT_FIELD_MAX_COUNT, NULL, NULL, 1),
+    TEXT  ("policy",       true,  ALL, I, G_AUD, true,  1, HT_CERT_CODE_MAX_CHARS, NULL, NULL, 1),
+    TEXT  ("purpose",      false, ALL, I, G_AUD, true,  1, HT_CERT_CODE_MAX_CHARS, NULL, NULL, 1),
+    TEXT  ("request",      true,  ALL, I, G_AUD, true,  1, 16, NULL, s_requests, 1),
+    TEXT  ("subject_kind", true,  ALL, I, G_AUD, true,  1, HT_KIND_MAX_CHARS, R_KIND, NULL, 1),
+    TEXTS ("subjects",     true,  ALL, I, G_AUD, true,  1, HT_AUDIT_MAX_SUBJECTS, R_KEY, NULL, 1),
+};
+
+//  emergency: a declared emergency (PIPL Art. 13(4)) in region, from
+//  starts to ends (ms): clients of read policy `policy` read as policy
+//  `grant` there meanwhile, every read audited
+static const ht_field_t s_emergency_fields [] = {
+    TEXT  ("doc_no", true,  ALL, P, G_PUB, true,  1, 64, NULL, NULL, 1),
+    NUM   ("ends",   true,  ALL, P, G_PUB, false, 0, INT64_MAX, 1),
+    TEXT  ("grant",  true,  ALL, P, G_PUB, false, 1, HT_CERT_CODE_MAX_CHARS, NULL, NULL, 1),
+    TEXT  ("policy", true,  ALL, P, G_PUB, false, 1, HT_CERT_CODE_MAX_CHARS, NULL, NULL, 1),
+    TEXT  ("reason", true,  ALL, P, G_PUB, false, 1, 500, NULL, NULL, 1),
+    NUM   ("starts", true,  ALL, P, G_PUB, false, 0, INT64_MAX, 1),
+};
+
 //  Cross-field rules
+static int s_emergency_check (const ht_record_t *record, const char **reason);
 static int s_elder_check (const ht_record_t *record, const char **reason);
 static int s_facility_check (const ht_record_t *record, const char **reason);
 static int s_credit_check (const ht_record_t *record, const char **reason);
@@ -271,6 +306,8 @@ static int s_cert_check (const ht_record_t *record, const char **reason);
 //  Columns: name, fields, current version, subtype field, default scope,
 //  key rule, natural key fields, fallback key field, cross-field rule
 static const ht_kind_t s_kinds [] = {
+    { "audit", KIND_FIELDS (s_audit_fields), 1, NULL, HT_SCOPE_REGION,
+      HT_KEY_GIVEN, NULL, NULL, NULL },
     { "cert", KIND_FIELDS (s_cert_fields), 1, NULL, HT_SCOPE_REGION,
       HT_KEY_HEX, S_CHOICES ("pubkey"), NULL, s_cert_check },
     { "credit", KIND_FIELDS (s_credit_fields), 1, "type", HT_SCOPE_AUTHOR,
@@ -278,6 +315,8 @@ static const ht_kind_t s_kinds [] = {
       NULL, s_credit_check },
     { "elder", KIND_FIELDS (s_elder_fields), 1, NULL, HT_SCOPE_REGION,
       HT_KEY_KEYED_HASH, S_CHOICES ("id_no"), NULL, s_elder_check },
+    { "emergency", KIND_FIELDS (s_emergency_fields), 1, NULL, HT_SCOPE_REGION,
+      HT_KEY_HASH, S_CHOICES ("doc_no"), NULL, s_emergency_check },
     { "facility", KIND_FIELDS (s_facility_fields), 1, NULL, HT_SCOPE_COUNTY,
       HT_KEY_HASH, S_CHOICES ("uscc"), "serial", s_facility_check },
     { "revocation", KIND_FIELDS (s_revocation_fields), 1, NULL, HT_SCOPE_REGION,
@@ -405,7 +444,7 @@ ht_group_name (ht_group_t group)
 {
     static const char *const names [HT_GROUP_COUNT] = {
         "public", "facility_internal", "credit_internal", "identity",
-        "id_no", "categories", "ability", "subsidy" };
+        "id_no", "categories", "ability", "subsidy", "audit" };
     return group < HT_GROUP_COUNT? names [group]: "?";
 }
 
@@ -537,10 +576,20 @@ s_cert_check (const ht_record_t *record, const char **reason)
     size_t count = ht_record_get_strs_count (record, "kinds");
     for (size_t index = 0; role && !streq (role, "node") && index < count; index++) {
         const char *kind = ht_record_get_strs_item (record, "kinds", index);
-        if (streq (kind, "cert") || streq (kind, "revocation")) {
-            *reason = "only node certificates may grant cert or revocation";
+        if (streq (kind, "cert") || streq (kind, "revocation") || streq (kind, "audit")) {
+            *reason = "only node certificates may grant cert, revocation or audit";
             return HT_ESCHEMA;
         }
+    }
+    return HT_OK;
+}
+
+static int
+s_emergency_check (const ht_record_t *record, const char **reason)
+{
+    if (s_int_exceeds (record, "starts", "ends")) {
+        *reason = "ends is before starts";
+        return HT_ESCHEMA;
     }
     return HT_OK;
 }

@@ -30,6 +30,7 @@
 #define HT_CERT_NAME_MAX_CHARS 63   //  name
 #define HT_CERT_CODE_MAX_CHARS 31   //  department and policy codes
 #define HT_CERT_MAX_KINDS 16        //  kinds it may author
+#define HT_AUDIT_MAX_SUBJECTS 1000  //  entities one audit record names
 
 typedef struct _ht_record_t ht_record_t;
 
@@ -58,6 +59,7 @@ typedef enum {
     HT_GROUP_CATEGORIES,            //  assistance categories, ethnicity
     HT_GROUP_ABILITY,               //  ability and care levels, assessments
     HT_GROUP_SUBSIDY,               //  subsidies and accounts
+    HT_GROUP_AUDIT,                 //  audit records: who read whom
     HT_GROUP_COUNT
 } ht_group_t;
 

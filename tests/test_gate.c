@@ -668,10 +668,14 @@ START_TEST (sockets_admit_only_fitting_valid_unrevoked_keys)
                       HT_ESCOPE);
     ck_assert_int_eq (ht_gate_admit_key (&township, HT_GATE_NODE_SOCKET, a,
                                          HT_FIXTURE_COMMUNITY_B, NULL, &reason), HT_ESCOPE);
-    //  Clients: inside the jurisdiction only
+    //  Clients: inside the jurisdiction; and node (or operator) keys of
+    //  the tiers above, which may read its status — never a sibling's
     ck_assert_int_eq (ht_gate_admit_key (&county, HT_GATE_CLIENT_SOCKET, a, NULL, NULL, &reason), 0);
     ck_assert_int_eq (ht_gate_admit_key (&community, HT_GATE_CLIENT_SOCKET, t, NULL, NULL, &reason),
-                      HT_ESCOPE);
+                      0);
+    const uint8_t *sibling = ht_keypair_public (s_key (&env, HT_FIXTURE_COMMUNITY_B_KEY));
+    ck_assert_int_eq (ht_gate_admit_key (&community, HT_GATE_CLIENT_SOCKET, sibling, NULL, NULL,
+                                         &reason), HT_ESCOPE);
     //  The parent link: the township is community A's parent
     ck_assert_int_eq (ht_gate_admit_key (&community, HT_GATE_PARENT_LINK, t, NULL, NULL, &reason), 0);
     ck_assert_int_eq (ht_gate_admit_key (&community, HT_GATE_PARENT_LINK, a, NULL, NULL, &reason),

@@ -24,10 +24,11 @@
 
 #define S_COUNT(array) (sizeof (array) / sizeof ((array) [0]))
 
-//  Every policy, in table order
+//  Every policy, in the order of conf/policy.cfg (the built-in set)
 static const char *const s_names [] = {
-    "full", "civil_affairs", "health", "market_regulation", "fire",
-    "medical_insurance", "emergency", "finance", "partner", "public" };
+    "node", "operator", "civil_affairs", "health", "market_regulation", "fire",
+    "medical_insurance", "emergency", "emergency_declared", "finance", "partner",
+    "public", "full" };
 
 //  --------------------------------------------------------------------------
 //  Helpers
@@ -243,6 +244,7 @@ START_TEST (the_access_table_matches_domain_section_6)
         [HT_GROUP_CATEGORIES]  = { F, M, N, N, M, A, M, N },
         [HT_GROUP_ABILITY]     = { F, F, N, A, F, A, M, M },
         [HT_GROUP_SUBSIDY]     = { F, N, N, N, N, N, F, N },
+        [HT_GROUP_AUDIT]       = { F, N, N, N, N, N, N, N },   //  supervision
     };
     for (size_t column = 0; column < S_COUNT (columns); column++) {
         const ht_policy_t *policy = s_policy (columns [column]);
@@ -427,9 +429,12 @@ START_TEST (every_redacted_record_verifies_and_holds_none_of_its_withheld_values
         free (data);
         ht_record_destroy (&seen);
     }
-    //  full, civil_affairs, health, medical_insurance, finance, partner
-    ck_assert_uint_eq (redacted_count, 6);
-    ck_assert_uint_eq (id_withheld_count, 2);               //  finance, partner
+    //  node, civil_affairs, health, medical_insurance, emergency_declared,
+    //  finance, partner, full (operator, market_regulation, fire, emergency
+    //  and public see no elder field)
+    ck_assert_uint_eq (redacted_count, 8);
+    //  emergency_declared, finance, partner
+    ck_assert_uint_eq (id_withheld_count, 3);
     free (full);
     ht_record_destroy (&record);
 }

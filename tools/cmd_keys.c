@@ -171,11 +171,13 @@ static const char *
 s_default_kinds (ht_role_t role, const char *department)
 {
     if (role == HT_ROLE_NODE)
-        return "elder,facility,credit,cert,revocation";
+        return "elder,facility,credit,cert,revocation,audit,emergency";
     if (role == HT_ROLE_DEPARTMENT && department && streq (department, "civil_affairs"))
         return "elder,facility,credit";
     if (role == HT_ROLE_DEPARTMENT)
         return "credit";
+    if (role == HT_ROLE_OPERATOR)
+        return "elder";             //  a kind it may not use outside its own region
     return NULL;
 }
 
@@ -186,7 +188,7 @@ static const ht_option_t s_issue_options [] = {
     HT_OPTION_TEXT ("issuer", "KEYFILE", "the issuer's key file (the parent tier, or the root)"),
     HT_OPTION_TEXT ("subject", "PUB", "the subject's public key file or 64-hex key"),
     HT_OPTION_TEXT ("region", "CODE", "the subject's jurisdiction (12-digit region code)"),
-    HT_OPTION_TEXT ("role", "ROLE", "node, department or partner (default node)"),
+    HT_OPTION_TEXT ("role", "ROLE", "node, department, partner or operator (default node)"),
     HT_OPTION_TEXT ("department", "CODE", "department code: civil_affairs, health, ..."),
     HT_OPTION_TEXT ("kinds", "LIST", "record kinds it may author, comma-separated"),
     HT_OPTION_TEXT ("policy", "NAME", "read policy for a department or partner"),
@@ -224,7 +226,7 @@ s_cert_from_args (const char **values, const ht_keypair_t *issuer, ht_cert_t *ce
     strcpy (cert->region, values [REGION]);
     int role = ht_role_parse (values [ROLE]? values [ROLE]: "node");
     if (role < 0)
-        return ht_usage_error ("cert issue: --role must be node, department or partner");
+        return ht_usage_error ("cert issue: --role must be node, department, partner or operator");
     cert->role = (ht_role_t) role;
     const char *kinds = values [KINDS]? values [KINDS]
                       : s_default_kinds (cert->role, values [DEPARTMENT]);

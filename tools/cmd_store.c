@@ -153,7 +153,9 @@ static const ht_option_t s_get_options [] = {
 
 static const ht_command_spec_t s_get_spec = {
     "hutong get --store DIR [--policy NAME] KIND KEY",
-    "Print the current version of a record as one JSON line.\n"
+    "Print the current version of a record as one JSON line, from a store\n"
+    "on this machine (with --node instead: from a running node; see\n"
+    "hutong get --node x --help).\n"
     "Exit 1 if there is no such record.",
     s_get_options
 };
@@ -207,12 +209,16 @@ s_get_or_history (const ht_command_spec_t *spec, bool history, int argc, char **
 int
 ht_cmd_get (int argc, char **argv)
 {
+    if (ht_query_wanted (argc, argv))
+        return ht_cmd_query_get (argc, argv);
     return s_get_or_history (&s_get_spec, false, argc, argv);
 }
 
 int
 ht_cmd_history (int argc, char **argv)
 {
+    if (ht_query_wanted (argc, argv))
+        return ht_cmd_query_history (argc, argv);
     return s_get_or_history (&s_history_spec, true, argc, argv);
 }
 
@@ -241,6 +247,8 @@ static const ht_command_spec_t s_list_spec = {
 int
 ht_cmd_list (int argc, char **argv)
 {
+    if (ht_query_wanted (argc, argv))
+        return ht_cmd_query_list (argc, argv);
     enum { STORE, KIND, REGION, FIELD, VALUE, LIMIT, AFTER, POLICY };
     const char *values [8];
     int first_arg, rc = ht_args_parse (&s_list_spec, argc, argv, values, &first_arg);

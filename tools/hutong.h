@@ -147,5 +147,16 @@ int ht_cmd_bench (int argc, char **argv);
 int ht_cmd_status (int argc, char **argv);
 int ht_cmd_bench_network (int argc, char **argv);
 int ht_cmd_schema (int argc, char **argv);
+int ht_cmd_find (int argc, char **argv);
+int ht_cmd_count (int argc, char **argv);
+int ht_cmd_audit (int argc, char **argv);
+int ht_cmd_purposes (int argc, char **argv);
+int ht_cmd_query_get (int argc, char **argv);
+int ht_cmd_query_list (int argc, char **argv);
+int ht_cmd_query_history (int argc, char **argv);
+
+//  True if the command line names --node: get, list and history then
+//  read from a running node instead of a local store
+bool ht_query_wanted (int argc, char **argv);
 
 #endif

@@ -1,0 +1,603 @@
+//  ht_query: read requests through read policies (see ht_query.h).
+#include <inttypes.h>
+#include "ht_query.h"
+#include "ht_hlc.h"
+#include "ht_region.h"
+#include "ht_schema.h"
+
+struct _ht_query_t {
+    ht_store_t *store;                  //  what we read (borrowed)
+    char region [HT_REGION_BYTES];      //  this node's region
+    ht_policyset_t *policies;           //  owned; NULL: the built-in set
+};
+
+//  An active emergency declaration (an `emergency` record)
+typedef struct {
+    char key [HT_KEY_MAX_CHARS + 1];            //  the declaration's key
+    char region [HT_REGION_BYTES];              //  where it applies
+    char policy [HT_POLICY_NAME_BYTES];         //  whose reads it widens
+    char grant [HT_POLICY_NAME_BYTES];          //  the policy they read as
+} s_emergency_t;
+
+//  One read in progress: who asks, under what, and what it disclosed
+typedef struct {
+    ht_query_t *self;
+    const ht_query_client_t *client;
+    const ht_msg_t *msg;
+    const ht_kind_t *kind;                      //  the kind asked for
+    const ht_policy_t *policy;                  //  the client's own policy
+    char limit [HT_REGION_BYTES];               //  the client's region limit
+    uint64_t now_ms;
+    s_emergency_t emergencies [HT_QUERY_MAX_EMERGENCIES];
+    size_t emergency_count;
+    const char *emergency_used;                 //  a declaration widened a record
+    zmsg_t *records;                            //  encoded records to send
+    json_t *versions;                           //  HISTORY: per-record notes
+    size_t count;                               //  records in the reply
+    zlistx_t *subjects;                         //  keys of records shown with
+                                                //  PI / S fields (audit)
+    bool disclosed [HT_FIELD_MAX_COUNT];        //  fields of kind shown in full
+    bool masked [HT_FIELD_MAX_COUNT];           //  and masked
+    int error;                                  //  first refusal, or 0
+    const char *reason;                         //  and why
+    //  LIST paging
+    size_t page;                                //  records wanted
+    size_t examined, scan_limit;                //  entries looked at, and cap
+    char cursor [HT_STORE_CURSOR_BYTES];        //  last entry examined
+    bool stopped;                               //  stopped before the end
+    const char *prefix;                         //  LIST: region filter
+    bool field_list;                            //  LIST by indexed field
+} s_read_t;
+
+ht_query_t *
+ht_query_new (ht_store_t *store, const char *region, ht_policyset_t *policies)
+{
+    ht_query_t *self = (ht_query_t *) zmalloc (sizeof (ht_query_t));
+    self->store = store;
+    snprintf (self->region, sizeof self->region, "%s", region);
+    self->policies = policies;
+    return self;
+}
+
+void
+ht_query_destroy (ht_query_t **self_p)
+{
+    ht_query_t *self = *self_p;
+    if (self) {
+        ht_policyset_destroy (&self->policies);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+ht_query_set_policies (ht_query_t *self, ht_policyset_t *policies)
+{
+    ht_policyset_destroy (&self->policies);
+    self->policies = policies;
+}
+
+const ht_policy_t *
+ht_query_policy (const ht_query_t *self, const ht_cert_t *cert)
+{
+    const char *name = *cert->policy? cert->policy
+                     : *cert->department? cert->department: ht_role_name (cert->role);
+    return ht_policyset_find (self->policies? self->policies: ht_policyset_default (), name);
+}
+
+bool
+ht_query_handles (const char *command)
+{
+    return streq (command, HT_MSG_GET) || streq (command, HT_MSG_FIND)
+        || streq (command, HT_MSG_LIST) || streq (command, HT_MSG_COUNT)
+        || streq (command, HT_MSG_HISTORY);
+}
+
+zmsg_t *
+ht_query_error (uint64_t token, int code, const char *reason)
+{
+    ht_msg_t msg;
+    ht_msg_init (&msg, HT_MSG_ERROR);
+    msg.token = token;
+    snprintf (msg.error, sizeof msg.error, "%s", ht_errname (code));
+    snprintf (msg.text, sizeof msg.text, "%s", reason? reason: ht_strerror (code));
+    return ht_msg_encode (&msg);
+}
+
+static int
+s_refuse (s_read_t *read, int code, const char *reason)
+{
+    if (!read->error) {
+        read->error = code;
+        read->reason = reason;
+    }
+    return code;
+}
+
+//  --------------------------------------------------------------------------
+//  Regions and emergencies
+
+//  A request's region (a 12-digit code or a prefix of 2, 4, 6 or 9
+//  digits) as a code; "" gives the client's limit
+static int
+s_request_region (const s_read_t *read, char *code)
+{
+    const char *text = read->msg->region;
+    if (!*text) {
+        memcpy (code, read->limit, HT_REGION_BYTES);
+        return HT_OK;
+    }
+    if (strlen (text) == HT_REGION_DIGITS)
+        return ht_region_check (text, NULL) == HT_OK? (strcpy (code, text), HT_OK): HT_EREGION;
+    return ht_region_from_prefix (text, code) == HT_OK && ht_region_valid (code)
+         ? HT_OK: HT_EREGION;
+}
+
+//  Collect the declarations in force now that widen the client's policy
+static int
+s_collect_emergency (void *arg, const ht_record_t *record, uint64_t seq)
+{
+    (void) seq;
+    s_read_t *read = (s_read_t *) arg;
+    int64_t starts = 0, ends = 0;
+    const char *policy = ht_record_get_str (record, "policy");
+    const char *grant = ht_record_get_str (record, "grant");
+    if (ht_record_deleted (record) || !policy || !grant
+    ||  !ht_record_get_int (record, "starts", &starts)
+    ||  !ht_record_get_int (record, "ends", &ends)
+    ||  (int64_t) read->now_ms < starts || (int64_t) read->now_ms >= ends
+    ||  !streq (policy, read->policy->name)
+    ||  read->emergency_count == HT_QUERY_MAX_EMERGENCIES)
+        return 0;
+    s_emergency_t *emergency = &read->emergencies [read->emergency_count++];
+    snprintf (emergency->key, sizeof emergency->key, "%s", ht_record_key (record));
+    snprintf (emergency->region, sizeof emergency->region, "%s", ht_record_region (record));
+    snprintf (emergency->policy, sizeof emergency->policy, "%s", policy);
+    snprintf (emergency->grant, sizeof emergency->grant, "%s", grant);
+    return 0;
+}
+
+//  The policy a record is read under: the client's, or what a
+//  declaration in force over the record's region grants it
+static const ht_policy_t *
+s_policy_for (s_read_t *read, const ht_record_t *record, const char **emergency)
+{
+    *emergency = NULL;
+    for (size_t index = 0; index < read->emergency_count; index++) {
+        const s_emergency_t *declared = &read->emergencies [index];
+        const ht_policy_t *grant = ht_policyset_find (
+            read->self->policies? read->self->policies: ht_policyset_default (),
+            declared->grant);
+        if (grant && ht_region_covers (declared->region, ht_record_region (record))) {
+            *emergency = declared->key;
+            return grant;
+        }
+    }
+    return read->policy;
+}
+
+//  May the client see this record at all? What a node of its region
+//  would hold: its own region and below, and what is shared down to it
+static bool
+s_visible (const s_read_t *read, const ht_record_t *record)
+{
+    return ht_region_holds (read->limit, ht_record_region (record), ht_record_scope (record));
+}
+
+//  --------------------------------------------------------------------------
+//  Showing records
+
+//  Add record to the reply as policy shows it. Returns 0, or a refusal
+//  (the policy sees nothing of it, or a purpose is missing).
+static int
+s_show (s_read_t *read, const ht_record_t *record, json_t *note)
+{
+    const char *emergency = NULL;
+    const ht_policy_t *policy = s_policy_for (read, record, &emergency);
+    ht_policy_view_t view;
+    ht_policy_view (policy, record, &view);
+    const char *reason = NULL;
+    int rc = HT_OK;
+    if (ht_policy_kind_access (policy, ht_record_kind (record)) < HT_ACCESS_MASKED
+    ||  view.visible == 0)
+        return s_refuse (read, HT_EPOLICY, "the read policy shows no field of this "
+                         "kind to this client (COUNT may still be allowed)");
+    if (view.personal && (rc = ht_policy_check_purpose (policy, read->msg->purpose,
+                                                        &reason)) != HT_OK)
+        return s_refuse (read, rc, reason);
+    int error = 0;
+    ht_record_t *shown = ht_policy_redact (policy, record, &error);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (!shown || ht_record_encode (shown, &data, &size) != HT_OK) {
+        ht_record_destroy (&shown);
+        return s_refuse (read, error? error: HT_ENOMEM, "the record could not be redacted");
+    }
+    zmsg_addmem (read->records, data, size);
+    free (data);
+    ht_record_destroy (&shown);
+    read->count++;
+    if (note)
+        json_array_append_new (read->versions, note);
+    if (view.personal) {
+        const ht_kind_t *kind = ht_record_schema (record);
+        if (zlistx_size (read->subjects) < HT_AUDIT_MAX_SUBJECTS
+        &&  !zlistx_find (read->subjects, (void *) ht_record_key (record)))
+            zlistx_add_end (read->subjects, (void *) ht_record_key (record));
+        for (size_t index = 0; index < view.disclosed_count; index++)
+            read->disclosed [ht_schema_field_index (kind, view.disclosed [index])] = true;
+        for (size_t index = 0; index < view.masked_count; index++)
+            read->masked [ht_schema_field_index (kind, view.masked [index])] = true;
+        if (emergency)
+            read->emergency_used = emergency;
+    }
+    return HT_OK;
+}
+
+//  --------------------------------------------------------------------------
+//  Requests
+
+static void
+s_get (s_read_t *read, const char *key)
+{
+    int error = 0;
+    ht_record_t *record = ht_store_get (read->self->store, read->kind->name, key, &error);
+    //  What the client may not see is as absent as what is not here
+    if (!record || !s_visible (read, record))
+        s_refuse (read, HT_ENOTFOUND, "no such record here for this client");
+    else
+        s_show (read, record, NULL);
+    ht_record_destroy (&record);
+}
+
+//  The entity key of kind whose natural key field has value; HT_OK, or
+//  a refusal
+static int
+s_derive_key (const char *kind, const char *field, const char *value, s_read_t *read,
+              char *key)
+{
+    ht_record_t *probe = ht_record_new (kind);
+    *key = 0;
+    if (probe && ht_record_set_str (probe, field, value) == HT_OK
+    &&  ht_record_derive_key (probe, ht_store_idkey (read->self->store)) == HT_OK)
+        snprintf (key, HT_KEY_MAX_CHARS + 1, "%s", ht_record_key (probe));
+    ht_record_destroy (&probe);
+    if (!*key)
+        return s_refuse (read, HT_EINVAL, streq (field, "id_no")? "not a citizen ID number"
+                                                                : "not a USCC");
+    return HT_OK;
+}
+
+//  FIND: the node derives the entity key from the natural key — for an
+//  elder with the network's pseudonym key, which clients never hold
+static void
+s_find (s_read_t *read)
+{
+    const char *field = streq (read->kind->name, "elder")? "id_no"
+                      : streq (read->kind->name, "facility")? "uscc": NULL;
+    if (!field) {
+        s_refuse (read, HT_EKIND, "FIND looks up elders by id_no and facilities by uscc");
+        return;
+    }
+    char key [HT_KEY_MAX_CHARS + 1];
+    if (s_derive_key (read->kind->name, field, read->msg->value, read, key) == HT_OK)
+        s_get (read, key);
+}
+
+//  LIST visitor: filter, show, page
+static int
+s_list_each (void *arg, const ht_record_t *record, uint64_t seq)
+{
+    (void) seq;
+    s_read_t *read = (s_read_t *) arg;
+    read->examined++;
+    if (read->field_list)
+        snprintf (read->cursor, sizeof read->cursor, "%s", ht_record_key (record));
+    else
+        ht_store_list_cursor (record, read->cursor, sizeof read->cursor);
+    bool wanted = s_visible (read, record)
+               && (!read->prefix || ht_region_covers (read->prefix, ht_record_region (record)));
+    if (wanted && s_show (read, record, NULL) != HT_OK)
+        return 1;                   //  refused: the whole request is
+    if (read->count >= read->page || read->examined >= read->scan_limit) {
+        read->stopped = true;
+        return 1;
+    }
+    return 0;
+}
+
+static void
+s_list (s_read_t *read, json_t *reply)
+{
+    char code [HT_REGION_BYTES], prefix [HT_REGION_BYTES];
+    if (s_request_region (read, code) != HT_OK) {
+        s_refuse (read, HT_EREGION, "region: a 12-digit code or a prefix of 2, 4, 6 or 9 digits");
+        return;
+    }
+    //  A region inside the limit lists there; one above it lists what the
+    //  client may see of it (what is shared down); another is refused
+    if (!ht_region_covers (read->limit, code) && !ht_region_covers (code, read->limit)) {
+        s_refuse (read, HT_ESCOPE, "the region is outside this client's jurisdiction");
+        return;
+    }
+    if (ht_region_prefix (code, prefix) < 0) {
+        s_refuse (read, HT_EREGION, "bad region");
+        return;
+    }
+    read->page = read->msg->max == 0? HT_QUERY_DEFAULT_PAGE
+               : read->msg->max > HT_QUERY_MAX_PAGE? HT_QUERY_MAX_PAGE: (size_t) read->msg->max;
+    read->scan_limit = read->page * HT_QUERY_SCAN_FACTOR < 1000
+                     ? 1000: read->page * HT_QUERY_SCAN_FACTOR;
+    const char *after = *read->msg->after? read->msg->after: NULL;
+    int rc;
+    //  Audit records by an elder's ID number: the node derives the key
+    //  (clients never hold the pseudonym key)
+    const char *field = read->msg->field, *value = read->msg->value;
+    char derived [HT_KEY_MAX_CHARS + 1];
+    if (streq (read->kind->name, "audit") && streq (field, "subject_id_no")) {
+        if (s_derive_key ("elder", "id_no", value, read, derived) != HT_OK)
+            return;
+        field = "subjects";
+        value = derived;
+    }
+    if (*field) {
+        int index = ht_schema_field_index (read->kind, field);
+        if (index < 0 || !read->kind->fields [index].indexed) {
+            s_refuse (read, HT_EFIELD, "field: not an indexed field of this kind "
+                      "(`hutong schema` marks them)");
+            return;
+        }
+        //  Looking up by a field the policy does not show would tell what
+        //  it holds (who is 低保): the client must see that field in full
+        const ht_field_t *indexed = &read->kind->fields [index];
+        if (read->policy->access [indexed->group] < HT_ACCESS_FULL && read->emergency_count == 0) {
+            s_refuse (read, HT_EPOLICY, "the read policy does not show this field, so it "
+                      "cannot look records up by it");
+            return;
+        }
+        read->field_list = true;
+        read->prefix = code;
+        rc = ht_store_find_after (read->self->store, read->kind->name, field, value, after, 0,
+                                  s_list_each, read);
+    }
+    else
+        rc = ht_store_list (read->self->store, read->kind->name, prefix, after, 0,
+                            s_list_each, read);
+    if (rc < 0 && !read->error)
+        s_refuse (read, rc == HT_ENOTFOUND? HT_EINVAL: rc,
+                  rc == HT_ENOTFOUND? "after: not a cursor this node issued": NULL);
+    json_object_set_new (reply, "next", read->stopped? json_string (read->cursor): json_null ());
+    json_object_set_new (reply, "examined", json_integer ((json_int_t) read->examined));
+    json_object_set_new (reply, "region", json_string (code));
+}
+
+//  Tier digits one level below a prefix of length digits
+static size_t
+s_next_tier (size_t digits)
+{
+    return digits < 4? 4: digits < 6? 6: digits < 9? 9: HT_REGION_DIGITS;
+}
+
+static void
+s_count_each (void *arg, const char *region, uint64_t count)
+{
+    json_object_set_new ((json_t *) arg, region, json_integer ((json_int_t) count));
+}
+
+static void
+s_count (s_read_t *read, json_t *reply)
+{
+    char code [HT_REGION_BYTES], prefix [HT_REGION_BYTES];
+    if (s_request_region (read, code) != HT_OK) {
+        s_refuse (read, HT_EREGION, "region: a 12-digit code or a prefix of 2, 4, 6 or 9 digits");
+        return;
+    }
+    if (ht_policy_kind_access (read->policy, read->kind->name) < HT_ACCESS_COUNT) {
+        s_refuse (read, HT_EPOLICY, "the read policy does not cover this kind");
+        return;
+    }
+    //  Counts stay within the client's jurisdiction: a region above it
+    //  counts the client's own part
+    if (ht_region_covers (code, read->limit))
+        memcpy (code, read->limit, sizeof code);
+    else
+    if (!ht_region_covers (read->limit, code)) {
+        s_refuse (read, HT_ESCOPE, "the region is outside this client's jurisdiction");
+        return;
+    }
+    int digits = ht_region_prefix (code, prefix);
+    json_t *groups = json_object ();
+    int total = digits < 0? HT_EREGION
+              : ht_store_count_regions (read->self->store, read->kind->name, prefix,
+                                        s_next_tier ((size_t) digits), s_count_each, groups);
+    if (total < 0) {
+        json_decref (groups);
+        s_refuse (read, total, NULL);
+        return;
+    }
+    json_object_set_new (reply, "region", json_string (code));
+    json_object_set_new (reply, "total", json_integer (total));
+    json_object_set_new (reply, "by", groups);
+}
+
+//  HISTORY visitor: superseded versions, oldest first
+static int
+s_history_each (void *arg, const ht_record_t *record, uint64_t seq)
+{
+    (void) seq;
+    s_read_t *read = (s_read_t *) arg;
+    int conflict = ht_store_conflict_of (read->self->store, record);
+    json_t *note = json_pack ("{s:o, s:b}", "conflict",
+                              conflict? json_string (ht_errname (conflict)): json_null (),
+                              "current", false);
+    if (s_show (read, record, note) != HT_OK) {
+        json_decref (note);
+        return 1;
+    }
+    return 0;
+}
+
+static void
+s_history (s_read_t *read)
+{
+    ht_record_t *current = ht_store_get (read->self->store, read->kind->name,
+                                         read->msg->key, NULL);
+    //  Visibility follows the current version: the entity as it is now
+    if (!current || !s_visible (read, current)) {
+        ht_record_destroy (&current);
+        s_refuse (read, HT_ENOTFOUND, "no such record here for this client");
+        return;
+    }
+    int rc = ht_store_history (read->self->store, read->kind->name, read->msg->key,
+                               s_history_each, read);
+    if (rc < 0)
+        s_refuse (read, rc, NULL);
+    if (!read->error)
+        s_show (read, current, json_pack ("{s:n, s:b}", "conflict", "current", true));
+    ht_record_destroy (&current);
+}
+
+//  --------------------------------------------------------------------------
+//  The audit draft of a disclosing read
+
+static ht_record_t *
+s_audit_draft (s_read_t *read, const char *request)
+{
+    ht_record_t *draft = ht_record_new ("audit");
+    const char *subjects [HT_AUDIT_MAX_SUBJECTS];
+    const char *disclosed [HT_FIELD_MAX_COUNT], *masked [HT_FIELD_MAX_COUNT];
+    size_t subject_count = 0, disclosed_count = 0, masked_count = 0;
+    for (const char *key = (const char *) zlistx_first (read->subjects); key;
+         key = (const char *) zlistx_next (read->subjects))
+        subjects [subject_count++] = key;
+    for (size_t index = 0; index < read->kind->field_count; index++) {
+        if (read->disclosed [index])
+            disclosed [disclosed_count++] = read->kind->fields [index].name;
+        if (read->masked [index])
+            masked [masked_count++] = read->kind->fields [index].name;
+    }
+    const ht_cert_t *cert = &read->client->cert;
+    int rc = draft? HT_OK: HT_ENOMEM;
+    if (rc == HT_OK)
+        rc = ht_record_set_int (draft, "at", (int64_t) read->now_ms)
+          || ht_record_set_str (draft, "client", read->client->user)
+          || ht_record_set_str (draft, "client_name", cert->name)
+          || (*cert->department && ht_record_set_str (draft, "department", cert->department))
+          || (read->emergency_used && ht_record_set_str (draft, "emergency", read->emergency_used))
+          || ht_record_set_strs (draft, "fields", disclosed, disclosed_count)
+          || (masked_count && ht_record_set_strs (draft, "masked", masked, masked_count))
+          || ht_record_set_str (draft, "policy", read->policy->name)
+          || (*read->msg->purpose && ht_record_set_str (draft, "purpose", read->msg->purpose))
+          || ht_record_set_str (draft, "request", request)
+          || ht_record_set_str (draft, "subject_kind", read->kind->name)
+          || ht_record_set_strs (draft, "subjects", subjects, subject_count);
+    if (rc != HT_OK)
+        ht_record_destroy (&draft);
+    return draft;
+}
+
+//  --------------------------------------------------------------------------
+//  Dispatch
+
+//  The OK reply: command, token, JSON, records
+static zmsg_t *
+s_reply (const char *command, uint64_t token, json_t *json, zmsg_t **records_p)
+{
+    ht_msg_t msg;
+    ht_msg_init (&msg, command);
+    msg.token = token;
+    zmsg_t *reply = ht_msg_encode (&msg);
+    char *text = json_dumps (json, JSON_COMPACT | JSON_SORT_KEYS);
+    zmsg_addstr (reply, text? text: "{}");
+    free (text);
+    zframe_t *frame;
+    while ((frame = zmsg_pop (*records_p)))
+        zmsg_append (reply, &frame);
+    zmsg_destroy (records_p);
+    return reply;
+}
+
+zmsg_t *
+ht_query_answer (ht_query_t *self, const ht_query_client_t *client, const ht_msg_t *msg,
+                 uint64_t now_ms, ht_record_t **audit_p)
+{
+    *audit_p = NULL;
+    s_read_t read = { .self = self, .client = client, .msg = msg, .now_ms = now_ms };
+    read.kind = ht_schema_kind (msg->kind);
+    read.policy = ht_query_policy (self, &client->cert);
+    if (!read.kind)
+        return ht_query_error (msg->token, HT_EKIND, "unknown record kind (`hutong schema` "
+                               "lists them)");
+    if (!read.policy)
+        return ht_query_error (msg->token, HT_EPOLICY, "no read policy for this client's "
+                               "certificate in this node's policy file");
+    if (!ht_policy_permits_kind (read.policy, read.kind->name))
+        return ht_query_error (msg->token, HT_EPOLICY, "the read policy does not cover this kind");
+    //  The client's limit: its certificate's region, narrowed (never
+    //  widened) by its policy's region
+    memcpy (read.limit, client->cert.region, sizeof read.limit);
+    char narrowed [HT_REGION_BYTES];
+    if (*read.policy->region
+    &&  ht_region_from_prefix (read.policy->region, narrowed) == HT_OK
+    &&  ht_region_covers (read.limit, narrowed))
+        memcpy (read.limit, narrowed, sizeof read.limit);
+    if (!streq (msg->command, HT_MSG_COUNT) && ht_schema_kind ("emergency"))
+        ht_store_list (self->store, "emergency", "", NULL, 0, s_collect_emergency, &read);
+
+    read.records = zmsg_new ();
+    read.versions = json_array ();
+    read.subjects = zlistx_new ();
+    zlistx_set_duplicator (read.subjects, (czmq_duplicator *) strdup);
+    zlistx_set_destructor (read.subjects, (czmq_destructor *) zstr_free);
+    zlistx_set_comparator (read.subjects, (czmq_comparator *) strcmp);
+    json_t *reply = json_pack ("{s:s, s:s}", "policy", read.policy->name, "kind",
+                               read.kind->name);
+    const char *command = NULL, *request = NULL;
+    if (streq (msg->command, HT_MSG_GET)) {
+        s_get (&read, msg->key);
+        command = HT_MSG_GET_OK, request = "get";
+    }
+    else
+    if (streq (msg->command, HT_MSG_FIND)) {
+        s_find (&read);
+        command = HT_MSG_FIND_OK, request = "find";
+    }
+    else
+    if (streq (msg->command, HT_MSG_LIST)) {
+        s_list (&read, reply);
+        command = HT_MSG_LIST_OK, request = "list";
+    }
+    else
+    if (streq (msg->command, HT_MSG_COUNT)) {
+        s_count (&read, reply);
+        command = HT_MSG_COUNT_OK;
+    }
+    else
+    if (streq (msg->command, HT_MSG_HISTORY)) {
+        s_history (&read);
+        command = HT_MSG_HISTORY_OK, request = "history";
+        json_object_set (reply, "versions", read.versions);
+    }
+    zmsg_t *answer;
+    if (read.error || !command)
+        answer = ht_query_error (msg->token, read.error? read.error: HT_EINVAL, read.reason);
+    else {
+        bool audited = zlistx_size (read.subjects) > 0;
+        if (audited && !(*audit_p = s_audit_draft (&read, request)))
+            answer = ht_query_error (msg->token, HT_EAUDIT, "the audit record could not be made");
+        else {
+            json_object_set_new (reply, "count", json_integer ((json_int_t) read.count));
+            json_object_set_new (reply, "purpose", *msg->purpose? json_string (msg->purpose)
+                                                                : json_null ());
+            json_object_set_new (reply, "audited", json_boolean (audited));
+            json_object_set_new (reply, "emergency", read.emergency_used
+                                 ? json_string (read.emergency_used): json_null ());
+            answer = s_reply (command, msg->token, reply, &read.records);
+        }
+    }
+    json_decref (reply);
+    json_decref (read.versions);
+    zmsg_destroy (&read.records);
+    zlistx_destroy (&read.subjects);
+    return answer;
+}

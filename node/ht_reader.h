@@ -1,0 +1,37 @@
+//  ht_reader: the node's reader thread. Read requests from the client
+//  socket (GET, FIND, LIST, COUNT, HISTORY) are answered here, through
+//  ht_query, in LMDB read transactions, so however long a read takes the
+//  node's own thread goes on replicating and writing.
+//
+//  The node sends "READ" [routing id] [ht_query_client_t] [ht_msg_t] on
+//  the actor's pipe; the reader answers [routing id] [audit draft
+//  pointer, or NULL] [reply frames...]. "POLICIES" [pointer] hands it a
+//  new ht_policyset_t (it owns it from then on).
+#ifndef HT_READER_H_INCLUDED
+#define HT_READER_H_INCLUDED
+
+#include <czmq.h>
+#include "ht_policy.h"
+#include "ht_query.h"
+#include "ht_store.h"
+
+//  Start a reader over store (borrowed: it must outlive the reader) for a
+//  node of region, with policies (owned; NULL: the built-in set)
+zactor_t *ht_reader_new (ht_store_t *store, const char *region, ht_policyset_t *policies);
+
+//  Stop the reader and set the pointer to NULL
+void ht_reader_destroy (zactor_t **self_p);
+
+//  Hand a read to the reader without waiting; HT_ERATELIMIT if its queue
+//  is full (the caller answers the client at once)
+int ht_reader_send (zactor_t *self, zframe_t *routing_id, const ht_query_client_t *client,
+                    const ht_msg_t *msg);
+
+//  Give the reader a new policy set (owned by the reader from then on)
+void ht_reader_set_policies (zactor_t *self, ht_policyset_t *policies);
+
+//  Receive one answer without waiting: the routing id, the audit draft
+//  (or NULL) and the reply's frames; NULL if none is ready
+zmsg_t *ht_reader_recv (zactor_t *self, zframe_t **routing_id_p, ht_record_t **audit_p);
+
+#endif
