@@ -501,8 +501,8 @@ START_TEST (a_department_certificate_granting_cert_fails_validation)
     s_world_t world;
     s_world_init (&world);
     ht_keypair_t *department = s_key (0x26);
-    const char *grants [] = { "elder cert", "revocation", "cert" };
-    for (size_t index = 0; index < 3; index++) {
+    const char *grants [] = { "elder cert", "revocation", "cert", "elder audit" };
+    for (size_t index = 0; index < 4; index++) {
         ht_cert_t spec = s_spec ("民政科", S_COMMUNITY, department, grants [index],
                                  HT_ROLE_DEPARTMENT, S_2020_MS, S_2030_MS);
         int error = 0;
@@ -537,6 +537,31 @@ START_TEST (a_department_certificate_granting_cert_fails_validation)
     ck_assert_int_eq (ht_record_set_str (record, "role", "node"), 0);
     ck_assert_msg (ht_record_validate (record, &reason) == 0, "%s", reason);
     ht_record_destroy (&record);
+    ht_keypair_destroy (&department);
+    s_world_destroy (&world);
+}
+END_TEST
+
+START_TEST (an_operator_certificate_authors_nothing)
+{
+    s_world_t world;
+    s_world_init (&world);
+    //  An operator of the community, even one granted elders, signs
+    //  nothing a store accepts: operators read status and audits only
+    ht_keypair_t *operator = s_key (0x27);
+    ht_record_t *cert = s_issue (world.community, operator, S_COMMUNITY, "elder",
+                                 HT_ROLE_OPERATOR);
+    ck_assert_int_eq (s_authorize (&world, cert), 0);
+    s_source_add (&world.source, &cert);
+    ck_assert_int_eq (s_authorize_elder (&world, operator, S_COMMUNITY, S_COMMUNITY, S_2026_MS),
+                      HT_EKINDPERM);
+    //  The same grant to a department authorizes the elder
+    ht_keypair_t *department = s_key (0x28);
+    cert = s_issue (world.community, department, S_COMMUNITY, "elder", HT_ROLE_DEPARTMENT);
+    s_source_add (&world.source, &cert);
+    ck_assert_int_eq (s_authorize_elder (&world, department, S_COMMUNITY, S_COMMUNITY,
+                                         S_2026_MS), 0);
+    ht_keypair_destroy (&operator);
     ht_keypair_destroy (&department);
     s_world_destroy (&world);
 }
@@ -922,6 +947,8 @@ START_TEST (role_names_round_trip)
     ck_assert_int_eq (ht_role_parse ("node"), HT_ROLE_NODE);
     ck_assert_int_eq (ht_role_parse ("department"), HT_ROLE_DEPARTMENT);
     ck_assert_int_eq (ht_role_parse ("partner"), HT_ROLE_PARTNER);
+    ck_assert_str_eq (ht_role_name (HT_ROLE_OPERATOR), "operator");
+    ck_assert_int_eq (ht_role_parse ("operator"), HT_ROLE_OPERATOR);
     ck_assert_int_eq (ht_role_parse ("admin"), -1);
     ck_assert_int_eq (ht_role_parse (""), -1);
 }
@@ -949,6 +976,7 @@ cert_suite (void)
 
     tc = tcase_create ("kinds");
     tcase_add_test (tc, a_kind_the_certificate_does_not_permit_is_refused);
+    tcase_add_test (tc, an_operator_certificate_authors_nothing);
     tcase_add_test (tc, a_certificate_granting_a_kind_its_issuer_lacks_is_refused);
     tcase_add_test (tc, a_key_certified_by_one_issuer_cannot_be_taken_over_by_another);
     tcase_add_test (tc, a_certificate_from_an_issuer_without_cert_kind_is_refused);

@@ -7,7 +7,8 @@
 //  is. Records go to the store in batches, each one write transaction.
 //
 //  Through --store, completion reads the current version from the store.
-//  Through --node it cannot (the client socket serves no reads), so the
+//  Through --node it does not (the key's read policy need not show it the
+//  record), so the
 //  node's PUT reply names the records that landed behind a newer current
 //  version, with its hlc; a draft of ours among them is reported and
 //  fails the run, as the --store path would never let it happen silently.

@@ -673,9 +673,11 @@ def elder_key(idkey, id_no):
 # The node's client socket (protocol.md §4)
 
 class NodeClient:
-    """Request/reply over a CURVE DEALER; tokens match replies to requests."""
+    """Request/reply over a CURVE DEALER; tokens match replies to requests.
+    The reads (get, find, list, pages, count, history) need the schema
+    registry, to verify every record the node sends."""
 
-    def __init__(self, endpoint, node_key, public, secret, timeout_ms):
+    def __init__(self, endpoint, node_key, public, secret, timeout_ms, registry=None):
         self.context = zmq.Context.instance()
         self.socket = self.context.socket(zmq.DEALER)
         self.socket.linger = 0
@@ -694,6 +696,7 @@ class NodeClient:
         self.timeout_ms = timeout_ms
         self.token = 0
         self.refusal = None
+        self.registry = registry
 
     def close(self):
         self.socket.disable_monitor()
@@ -711,15 +714,17 @@ class NodeClient:
                 self.refusal = ("the CURVE handshake failed: is --node-key the node's "
                                 "public key?")
 
-    def request(self, command, frames=()):
-        """Send a request; return (reply command, body dict, extra frames)."""
+    def request(self, command, frames=(), items=None):
+        """Send a request (body: the token and items); return (reply
+        command, body dict, extra frames)."""
         self.token += 1
         token = self.token
         self._watch_monitor()
         if self.refusal:
             raise NodeError("refused", self.refusal)
         deadline = time.monotonic() + self.timeout_ms / 1000.0
-        message = [command.encode(), pack({"token": token})] + list(frames)
+        body = dict(items or {}, token=token)
+        message = [command.encode(), pack(body)] + list(frames)
         while True:
             try:
                 self.socket.send_multipart(message, flags=zmq.NOBLOCK)
@@ -752,7 +757,7 @@ class NodeClient:
             if type(body) is not dict:
                 continue
             if reply == "ERROR" and body.get("token", 0) in (0, token):
-                raise NodeError(body.get("error", "?"), body.get("text", ""))
+                raise NodeRefused(command, body.get("error", "?"), body.get("text", ""))
             if body.get("token") == token:
                 return reply, body, parts[2:]
             # a late answer to a request we gave up on: ignore it
@@ -777,10 +782,21 @@ class NodeClient:
 
 
 class NodeError(Exception):
+    """A request failed: .error is a stable name (protocol.md §6), .text why."""
+
     def __init__(self, error, text):
         super().__init__("%s: %s" % (error, text))
         self.error = error
         self.text = text
+
+
+class NodeRefused(NodeError):
+    """The node answered ERROR: .error is the name it gave (policy,
+    purpose_required, not_found, ...), .command the request it refused."""
+
+    def __init__(self, command, error, text):
+        super().__init__(error, text)
+        self.command = command
 
 
 # ---------------------------------------------------------------------------
