@@ -165,7 +165,8 @@ static const ht_command_spec_t s_history_spec = {
     "Print every version of a record as JSON lines, oldest first: the\n"
     "superseded versions, then the current one. A version the ownership\n"
     "rule refused carries \"conflict\": its reason (e.g. not_owner: its\n"
-    "author may not replace the entity's owner). Exit 1 if none.",
+    "author may not replace the entity's owner). Exit 1 if none. With --node\n"
+    "instead: from a running node (hutong history --node x --help).",
     s_get_options
 };
 
@@ -240,7 +241,9 @@ static const ht_option_t s_list_options [] = {
 static const ht_command_spec_t s_list_spec = {
     "hutong list --store DIR --kind KIND [--region PREFIX | --field NAME --value TEXT]",
     "List current records as JSON lines: by kind under a region prefix\n"
-    "(ordered by region, then key), or by an indexed field's value.",
+    "(ordered by region, then key), or by an indexed field's value, from a\n"
+    "store on this machine (with --node instead: from a running node through\n"
+    "our read policy; see hutong list --node x --help).",
     s_list_options
 };
 

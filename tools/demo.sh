@@ -3,7 +3,9 @@
 #  清城区 (county), 凤城街道 (township) and two communities — started from
 #  generated keys, certificates and sample data. Records written at each
 #  tier are shown arriving at the others as they replicate; redacted copies
-#  verify; forged and out-of-jurisdiction writes are refused. On a terminal
+#  verify; departments query the county through their read policies and
+#  their reads are audited up to the city; forged and out-of-jurisdiction
+#  writes are refused. On a terminal
 #  the network keeps running until Ctrl-C; every node is stopped on exit.
 #  Usage: tools/demo.sh [BUILD_DIR]
 set -euo pipefail
@@ -109,6 +111,42 @@ print("  masked (unsigned hints):", json.dumps(r.get("masked", {}), ensure_ascii
 print("  withheld (digests only):", ", ".join(sorted(r.get("withheld", {}))))' partner.json
 say "hutong verify partner.json"
 "$HUTONG" verify partner.json | sed 's/^/  /'
+
+bold "Departments query the county over CurveZMQ, each through its read policy"
+for department in health finance fire; do
+    make_key $department 清城区$department
+    make_cert $county $department $county --role department --department $department
+done
+make_key operator 清远市运维
+make_cert $city operator $city --role operator
+"$HUTONG" put --store "$(node_store $county)" --quiet health.cert finance.cert fire.cert
+"$HUTONG" put --store "$(node_store $city)" --quiet operator.cert
+id_no="$(head -n 1 elders.jsonl | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["fields"]["id_no"])')"
+county_read () {
+    local who="$1"; shift
+    "$HUTONG" "$1" --node "$(node_client $county)" --node-key $county.key.pub --key $who.key "${@:2}"
+}
+say "hutong find --node <清城区> --key health.key --purpose care_service elder $id_no"
+county_read health find --purpose care_service elder "$id_no" | sed 's/^/  /'
+say "hutong find --node <清城区> --key finance.key --purpose subsidy_review elder $id_no   (~ masked)"
+county_read finance find --purpose subsidy_review elder "$id_no" | sed 's/^/  /'
+say "hutong find --node <清城区> --key health.key elder $id_no   (no purpose)"
+county_read health find elder "$id_no" 2>&1 | sed 's/^/  /' || true
+say "hutong count --node <清城区> --key fire.key --kind elder   (fire may count, not read)"
+county_read fire count --kind elder | sed 's/^/  /'
+say "hutong audit --node <清远市> --key operator.key   (the reads, audited at the county, reached the city)"
+deadline=$((SECONDS + 30))
+until [ "$("$HUTONG" audit --node "$(node_client $city)" --node-key $city.key.pub --key operator.key --json | wc -l)" -ge 2 ]; do
+    [ $SECONDS -lt $deadline ] || fail "the audit records did not reach the city"
+    sleep 0.2
+done
+"$HUTONG" audit --node "$(node_client $city)" --node-key $city.key.pub --key operator.key --json \
+    | python3 -c '
+import json, sys
+for line in sys.stdin:
+    f = json.loads(line)["fields"]
+    print("  %s read %s %s for %s: %s" % (f["client_name"], f["subject_kind"], ",".join(f["subjects"])[:16],
+          f.get("purpose"), " ".join(f["fields"] + [m + "~" for m in f.get("masked", [])])))'
 
 bold "Refused: a forged record, and a community writing another community's elder"
 "$HUTONG" get --store "$(node_store $city)" elder "$key" | sed 's/"status":"active"/"status":"deceased","status_date":"20261101"/' > forged.json
