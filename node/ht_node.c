@@ -228,10 +228,11 @@ s_repl_send (void *arg, ht_peer_t *peer, zmsg_t **zmsg_p)
 static void
 s_repl_applied (void *arg, size_t count)
 {
-    (void) count;
     s_node_t *self = (s_node_t *) arg;
     self->last_activity_ms = s_now ();
     self->released = false;
+    if (count && self->reader)
+        ht_reader_wrote (self->reader);     //  feeds send the new changes
 }
 
 //  --------------------------------------------------------------------------
@@ -383,16 +384,26 @@ s_on_reader (zloop_t *loop, zsock_t *pipe, void *arg)
                           ht_strerror (rc));
                 ht_msg_t msg;
                 const char *reason = NULL;
-                uint64_t token = ht_msg_decode (replies [index], &msg, &reason) == HT_OK
-                               ? msg.token: 0;
+                zmsg_t *copy = zmsg_dup (replies [index]);
+                bool decoded = ht_msg_decode (copy, &msg, &reason) == HT_OK;
+                zmsg_destroy (&copy);
                 zmsg_destroy (&replies [index]);
-                replies [index] = ht_query_error (token, HT_EAUDIT,
-                    "the node could not store this read's audit record, so it does not answer");
+                //  Events not audited are not sent: the feed sends them
+                //  again later; a read is refused
+                if (decoded && streq (msg.command, HT_MSG_EVENTS))
+                    ht_reader_rewind (self->reader, routing [index], msg.token);
+                else
+                    replies [index] = ht_query_error (decoded? msg.token: 0, HT_EAUDIT,
+                        "the node could not store this read's audit record, so it does "
+                        "not answer");
             }
             ht_record_destroy (&audits [index]);
         }
-        zmsg_prepend (replies [index], &routing [index]);
-        s_send (self, self->client, &replies [index]);
+        if (replies [index]) {
+            zmsg_prepend (replies [index], &routing [index]);
+            s_send (self, self->client, &replies [index]);
+        }
+        zframe_destroy (&routing [index]);
     }
     return 0;
 }
@@ -417,6 +428,8 @@ s_service_wrote (void *arg)
 {
     s_node_t *self = (s_node_t *) arg;
     ht_repl_wrote (self->repl);
+    if (self->reader)
+        ht_reader_wrote (self->reader);
 }
 
 //  The service's io.status: the node's own part of STATUS

@@ -47,6 +47,12 @@ typedef struct {
     bool stopped;                               //  stopped before the end
     const char *prefix;                         //  LIST: region filter
     bool field_list;                            //  LIST by indexed field
+    //  Feeds
+    uint32_t kinds;                             //  kinds wanted, bit per
+                                                //  ht_schema_kind_at index
+    size_t credit;                              //  events that may be sent
+    uint64_t last_seq;                          //  last log entry taken
+    json_t *events;                             //  {seq, kind, key, deleted}
 } s_read_t;
 
 ht_query_t *
@@ -499,6 +505,33 @@ s_audit_draft (s_read_t *read, const char *request)
 //  --------------------------------------------------------------------------
 //  Dispatch
 
+//  The client's limit: its certificate's region, narrowed (never
+//  widened) by its policy's region
+static void
+s_set_limit (s_read_t *read)
+{
+    memcpy (read->limit, read->client->cert.region, sizeof read->limit);
+    char narrowed [HT_REGION_BYTES];
+    if (*read->policy->region
+    &&  ht_region_from_prefix (read->policy->region, narrowed) == HT_OK
+    &&  ht_region_covers (read->limit, narrowed))
+        memcpy (read->limit, narrowed, sizeof read->limit);
+}
+
+//  Does the policy show any personal (PI or S) field of kind, in full or
+//  masked?
+static bool
+s_kind_shows_personal (const ht_policy_t *policy, const ht_kind_t *kind)
+{
+    for (size_t index = 0; index < kind->field_count; index++) {
+        const ht_field_t *field = &kind->fields [index];
+        if ((field->sens == HT_SENS_PI || field->sens == HT_SENS_S)
+        &&  policy->access [field->group] >= HT_ACCESS_MASKED)
+            return true;
+    }
+    return false;
+}
+
 //  The OK reply: command, token, JSON, records
 static zmsg_t *
 s_reply (const char *command, uint64_t token, json_t *json, zmsg_t **records_p)
@@ -533,15 +566,17 @@ ht_query_answer (ht_query_t *self, const ht_query_client_t *client, const ht_msg
                                "certificate in this node's policy file");
     if (!ht_policy_permits_kind (read.policy, read.kind->name))
         return ht_query_error (msg->token, HT_EPOLICY, "the read policy does not cover this kind");
-    //  The client's limit: its certificate's region, narrowed (never
-    //  widened) by its policy's region
-    memcpy (read.limit, client->cert.region, sizeof read.limit);
-    char narrowed [HT_REGION_BYTES];
-    if (*read.policy->region
-    &&  ht_region_from_prefix (read.policy->region, narrowed) == HT_OK
-    &&  ht_region_covers (read.limit, narrowed))
-        memcpy (read.limit, narrowed, sizeof read.limit);
-    if (!streq (msg->command, HT_MSG_COUNT) && ht_schema_kind ("emergency"))
+    s_set_limit (&read);
+    //  A request that may show personal fields of the kind names an
+    //  allowed purpose before any lookup: otherwise a FIND answered
+    //  purpose_required or not_found would tell, unaudited, whether a
+    //  citizen ID is on the register
+    const char *why = NULL;
+    int allowed;
+    if (!streq (msg->command, HT_MSG_COUNT) && s_kind_shows_personal (read.policy, read.kind)
+    &&  (allowed = ht_policy_check_purpose (read.policy, msg->purpose, &why)) != HT_OK)
+        return ht_query_error (msg->token, allowed, why);
+    if (!streq (msg->command, HT_MSG_COUNT))
         ht_store_list (self->store, "emergency", "", NULL, 0, s_collect_emergency, &read);
 
     read.records = zmsg_new ();
@@ -597,6 +632,220 @@ ht_query_answer (ht_query_t *self, const ht_query_client_t *client, const ht_msg
     }
     json_decref (reply);
     json_decref (read.versions);
+    zmsg_destroy (&read.records);
+    zlistx_destroy (&read.subjects);
+    return answer;
+}
+
+//  --------------------------------------------------------------------------
+//  Change feeds
+
+//  The kinds of a SUBSCRIBE ("elder,facility"; "": every kind the policy
+//  shows records of) as a mask; 0 on an unknown or unreadable kind
+static uint32_t
+s_feed_kinds (const ht_policy_t *policy, const char *list, const char **reason)
+{
+    uint32_t kinds = 0;
+    for (size_t index = 0; ht_schema_kind_at (index); index++) {
+        const char *name = ht_schema_kind_at (index)->name;
+        size_t length = strlen (name);
+        const char *found = *list? strstr (list, name): NULL;
+        bool listed = !*list
+                   || (found && (found == list || found [-1] == ',')
+                       && (found [length] == 0 || found [length] == ','));
+        if (listed && ht_policy_kind_access (policy, name) >= HT_ACCESS_MASKED)
+            kinds |= 1u << index;
+        else
+        if (listed && *list) {
+            *reason = "the read policy shows no record of a kind asked for";
+            return 0;
+        }
+    }
+    //  Every name given must be a kind
+    for (const char *cursor = list; *cursor; ) {
+        size_t length = strcspn (cursor, ",");
+        char name [HT_KIND_MAX_CHARS + 1];
+        snprintf (name, sizeof name, "%.*s", (int) (length > HT_KIND_MAX_CHARS? 0: length),
+                  cursor);
+        if (!ht_schema_kind (name)) {
+            *reason = "unknown record kind (`hutong schema` lists them)";
+            return 0;
+        }
+        cursor += length + (cursor [length] == ',');
+    }
+    if (!kinds)
+        *reason = "the read policy shows no record of any kind";
+    return kinds;
+}
+
+int
+ht_query_subscribe_check (ht_query_t *self, const ht_query_client_t *client,
+                          const ht_msg_t *msg, uint32_t *kinds, const char **reason)
+{
+    s_read_t read = { .self = self, .client = client, .msg = msg };
+    read.policy = ht_query_policy (self, &client->cert);
+    if (!read.policy) {
+        *reason = "no read policy for this client's certificate in this node's policy file";
+        return HT_EPOLICY;
+    }
+    s_set_limit (&read);
+    if (!(*kinds = s_feed_kinds (read.policy, msg->kind, reason)))
+        return strstr (*reason, "unknown")? HT_EKIND: HT_EPOLICY;
+    char code [HT_REGION_BYTES];
+    if (s_request_region (&read, code) != HT_OK) {
+        *reason = "region: a 12-digit code or a prefix of 2, 4, 6 or 9 digits";
+        return HT_EREGION;
+    }
+    if (!ht_region_covers (read.limit, code) && !ht_region_covers (code, read.limit)) {
+        *reason = "the region is outside this client's jurisdiction";
+        return HT_ESCOPE;
+    }
+    if (*msg->field) {
+        const ht_kind_t *kind = __builtin_popcount (*kinds) == 1
+            ? ht_schema_kind_at ((size_t) __builtin_ctz (*kinds)): NULL;
+        int index = kind? ht_schema_field_index (kind, msg->field): -1;
+        if (index < 0 || !kind->fields [index].indexed) {
+            *reason = "field: an indexed field of the one kind subscribed to";
+            return HT_EFIELD;
+        }
+        if (read.policy->access [kind->fields [index].group] < HT_ACCESS_FULL) {
+            *reason = "the read policy does not show this field, so it cannot filter by it";
+            return HT_EPOLICY;
+        }
+    }
+    for (size_t index = 0; ht_schema_kind_at (index); index++)
+        if ((*kinds & (1u << index))
+        &&  s_kind_shows_personal (read.policy, ht_schema_kind_at (index))) {
+            int rc = ht_policy_check_purpose (read.policy, msg->purpose, reason);
+            if (rc != HT_OK)
+                return rc;
+            break;
+        }
+    return HT_OK;
+}
+
+//  Does the record match the subscription's field filter?
+static bool
+s_feed_field_matches (const ht_record_t *record, const char *field, const char *value)
+{
+    const char *text = ht_record_get_str (record, field);
+    if (text)
+        return streq (text, value);
+    size_t count = ht_record_get_strs_count (record, field);
+    for (size_t index = 0; index < count; index++)
+        if (streq (ht_record_get_strs_item (record, field, index), value))
+            return true;
+    int64_t number;
+    char digits [24];
+    if (ht_record_get_int (record, field, &number)) {
+        snprintf (digits, sizeof digits, "%" PRId64, number);
+        return streq (digits, value);
+    }
+    return false;
+}
+
+//  Change-log visitor: the next event, or stop before it (no credit, or
+//  it would mix kinds in one batch's audit record)
+static int
+s_feed_each (void *arg, uint64_t seq, const uint8_t *data, size_t size, const char *origin)
+{
+    (void) origin;
+    s_read_t *read = (s_read_t *) arg;
+    ht_record_t *record = ht_record_decode (data, size, NULL, NULL);
+    if (!record) {
+        read->last_seq = seq;           //  cannot happen: stored records decode
+        return 0;
+    }
+    const ht_kind_t *kind = ht_record_schema (record);
+    int index = -1;
+    for (size_t at = 0; ht_schema_kind_at (at); at++)
+        if (ht_schema_kind_at (at) == kind)
+            index = (int) at;
+    bool wanted = index >= 0 && (read->kinds & (1u << index))
+               && (!read->prefix || ht_region_covers (read->prefix, ht_record_region (record)))
+               && (!*read->msg->field
+                   || s_feed_field_matches (record, read->msg->field, read->msg->value));
+    int stop = 0;
+    if (wanted) {
+        const char *emergency = NULL;
+        ht_policy_view_t view;
+        ht_policy_view (s_policy_for (read, record, &emergency), record, &view);
+        if (read->credit == 0 || (view.personal && read->kind && read->kind != kind))
+            stop = 1;
+        else {
+            //  One batch's audit record names one kind
+            if (view.personal)
+                read->kind = kind;
+            if (s_show (read, record, NULL) == HT_OK) {
+                json_array_append_new (read->events, json_pack ("{s:I, s:s, s:s, s:b}",
+                    "seq", (json_int_t) seq, "kind", kind->name, "key", ht_record_key (record),
+                    "deleted", ht_record_deleted (record)));
+                read->credit--;
+            }
+            read->error = 0;            //  a record it may not see is skipped
+        }
+    }
+    if (!stop)
+        read->last_seq = seq;
+    ht_record_destroy (&record);
+    return stop;
+}
+
+zmsg_t *
+ht_query_events (ht_query_t *self, const ht_query_client_t *client, const ht_msg_t *subscribe,
+                 uint32_t kinds, uint64_t after_seq, size_t credit, uint64_t now_ms,
+                 ht_record_t **audit_p, uint64_t *next_seq)
+{
+    *audit_p = NULL;
+    s_read_t read = { .self = self, .client = client, .msg = subscribe, .now_ms = now_ms,
+                      .kinds = kinds, .credit = credit > HT_QUERY_MAX_PAGE? HT_QUERY_MAX_PAGE
+                                                                         : credit,
+                      .last_seq = after_seq };
+    read.policy = ht_query_policy (self, &client->cert);
+    *next_seq = after_seq;
+    if (!read.policy)
+        return NULL;
+    s_set_limit (&read);
+    char code [HT_REGION_BYTES];
+    if (*subscribe->region && s_request_region (&read, code) == HT_OK)
+        read.prefix = code;
+    ht_store_list (self->store, "emergency", "", NULL, 0, s_collect_emergency, &read);
+    read.records = zmsg_new ();
+    read.events = json_array ();
+    read.subjects = zlistx_new ();
+    zlistx_set_duplicator (read.subjects, (czmq_duplicator *) strdup);
+    zlistx_set_destructor (read.subjects, (czmq_destructor *) zstr_free);
+    zlistx_set_comparator (read.subjects, (czmq_comparator *) strcmp);
+    //  The holder rule on the log's routing heads is the visibility rule:
+    //  what the client may not see costs no record read
+    uint64_t examined = after_seq;
+    ht_store_changes_for (self->store, after_seq, HT_QUERY_FEED_SCAN, read.limit, NULL,
+                          s_feed_each, &read, &examined);
+    *next_seq = read.last_seq;
+    zmsg_t *answer = NULL;
+    if (read.count) {
+        bool audited = zlistx_size (read.subjects) > 0;
+        if (audited)
+            *audit_p = s_audit_draft (&read, "feed");
+        if (*audit_p)
+            ht_record_set_int (*audit_p, "events", (int64_t) read.count) == HT_OK
+                ? (void) 0: ht_record_destroy (audit_p);
+        if (audited && !*audit_p)
+            *next_seq = after_seq;      //  not audited: not sent, tried again
+        else {
+            char epoch [2 * HT_EPOCH_BYTES + 1];
+            json_t *reply = json_pack ("{s:s, s:I, s:I, s:o, s:s, s:b, s:o}",
+                "epoch", ht_hex_encode (ht_store_epoch (self->store), HT_EPOCH_BYTES, epoch),
+                "from", (json_int_t) after_seq, "cursor", (json_int_t) *next_seq,
+                "events", read.events,
+                "policy", read.policy->name, "audited", audited,
+                "emergency", read.emergency_used? json_string (read.emergency_used): json_null ());
+            read.events = NULL;
+            answer = s_reply (HT_MSG_EVENTS, subscribe->token, reply, &read.records);
+            json_decref (reply);
+        }
+    }
+    json_decref (read.events);
     zmsg_destroy (&read.records);
     zlistx_destroy (&read.subjects);
     return answer;

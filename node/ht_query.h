@@ -22,6 +22,7 @@
 #define HT_QUERY_SCAN_FACTOR 10     //  a page examines at most this many
                                     //  times its size (at least 1000)
 #define HT_QUERY_MAX_EMERGENCIES 64 //  declarations considered per read
+#define HT_QUERY_FEED_SCAN 5000     //  log entries one feed batch examines
 
 //  Who asks: the client's key and the certificate the node holds for it
 typedef struct {
@@ -57,6 +58,23 @@ bool ht_query_handles (const char *command);
 //  both.
 zmsg_t *ht_query_answer (ht_query_t *self, const ht_query_client_t *client,
                          const ht_msg_t *msg, uint64_t now_ms, ht_record_t **audit_p);
+
+//  Change feeds (ht_feed keeps the subscriptions): may this client
+//  subscribe as msg (a SUBSCRIBE) asks? HT_OK with the kinds as a mask
+//  (bit per ht_schema_kind_at index), or a refusal with a reason
+int ht_query_subscribe_check (ht_query_t *self, const ht_query_client_t *client,
+                              const ht_msg_t *msg, uint32_t *kinds, const char **reason);
+
+//  The next events of a subscription: changes after after_seq that the
+//  client may see and the subscription asks for, at most credit, as an
+//  EVENTS message (token: the SUBSCRIBE's), or NULL if none. *next_seq
+//  receives the cursor to go on from (past every entry examined, shown
+//  or not). An audit draft comes with events that show personal fields,
+//  as for reads. One batch examines at most HT_QUERY_FEED_SCAN entries.
+zmsg_t *ht_query_events (ht_query_t *self, const ht_query_client_t *client,
+                         const ht_msg_t *subscribe, uint32_t kinds, uint64_t after_seq,
+                         size_t credit, uint64_t now_ms, ht_record_t **audit_p,
+                         uint64_t *next_seq);
 
 //  An ERROR reply with token, error name and reason (the caller owns it)
 zmsg_t *ht_query_error (uint64_t token, int code, const char *reason);

@@ -1,6 +1,12 @@
 //  ht_reader: the reader thread (see ht_reader.h).
 #include "ht_reader.h"
+#include <inttypes.h>
+#include "ht_feed.h"
 #include "ht_hlc.h"
+
+#define S_FEED_IDLE_POLL_MS 100     //  look for new changes this often
+                                    //  when nobody said WROTE
+#define S_FEED_TURNS 16             //  feed messages between looks at the pipe
 
 typedef struct {
     ht_store_t *store;
@@ -8,9 +14,21 @@ typedef struct {
     ht_policyset_t *policies;
 } s_args_t;
 
-//  Answer one READ message
+//  Send an answer to the node: [routing id] [audit draft pointer] frames
 static void
-s_read (zsock_t *pipe, ht_query_t *query, zmsg_t *request)
+s_send_answer (zsock_t *pipe, zframe_t **routing_id_p, ht_record_t *audit, zmsg_t **reply_p)
+{
+    zmsg_pushmem (*reply_p, &audit, sizeof audit);
+    zmsg_prepend (*reply_p, routing_id_p);
+    if (zmsg_send (reply_p, pipe) != 0) {
+        zmsg_destroy (reply_p);
+        ht_record_destroy (&audit);
+    }
+}
+
+//  Answer one READ message: a read, or a feed request
+static void
+s_read (zsock_t *pipe, ht_query_t *query, ht_feed_t *feed, zmsg_t *request)
 {
     zframe_t *routing_id = zmsg_pop (request);
     zframe_t *client = zmsg_pop (request);
@@ -24,17 +42,69 @@ s_read (zsock_t *pipe, ht_query_t *query, zmsg_t *request)
         return;                     //  not from our node: cannot happen
     }
     ht_record_t *audit = NULL;
-    zmsg_t *reply = ht_query_answer (query, (const ht_query_client_t *) zframe_data (client),
-                                     (const ht_msg_t *) zframe_data (msg), ht_hlc_wall_ms (),
-                                     &audit);
-    zmsg_pushmem (reply, &audit, sizeof audit);
-    zmsg_prepend (reply, &routing_id);
-    if (zmsg_send (&reply, pipe) != 0) {
-        zmsg_destroy (&reply);
-        ht_record_destroy (&audit);
-    }
+    const ht_msg_t *decoded = (const ht_msg_t *) zframe_data (msg);
+    const ht_query_client_t *who = (const ht_query_client_t *) zframe_data (client);
+    zmsg_t *reply = ht_feed_handles (decoded->command)
+                  ? ht_feed_request (feed, routing_id, who, decoded, zclock_mono ())
+                  : ht_query_answer (query, who, decoded, ht_hlc_wall_ms (), &audit);
+    if (reply)
+        s_send_answer (pipe, &routing_id, audit, &reply);
+    zframe_destroy (&routing_id);
     zframe_destroy (&client);
     zframe_destroy (&msg);
+}
+
+//  Send what the feed's subscriptions have due, a few at a time
+static void
+s_feed_work (zsock_t *pipe, ht_feed_t *feed)
+{
+    for (int turn = 0; turn < S_FEED_TURNS; turn++) {
+        zframe_t *routing_id = NULL;
+        ht_record_t *audit = NULL;
+        zmsg_t *message = ht_feed_next (feed, zclock_mono (), &routing_id, &audit);
+        if (!message)
+            break;
+        s_send_answer (pipe, &routing_id, audit, &message);
+    }
+}
+
+//  One command from the node; false to stop
+static bool
+s_command (zsock_t *pipe, ht_query_t *query, ht_feed_t *feed)
+{
+    zmsg_t *message = zmsg_recv (pipe);
+    if (!message)
+        return false;
+    char *command = zmsg_popstr (message);
+    bool stop = !command || streq (command, "$TERM");
+    if (command && streq (command, "READ"))
+        s_read (pipe, query, feed, message);
+    else
+    if (command && streq (command, "REWIND")) {
+        zframe_t *routing_id = zmsg_pop (message);
+        char *token = zmsg_popstr (message);
+        if (routing_id && token)
+            ht_feed_rewind (feed, routing_id, strtoull (token, NULL, 10));
+        zframe_destroy (&routing_id);
+        zstr_free (&token);
+    }
+    else
+    if (command && streq (command, "POLICIES")) {
+        zframe_t *frame = zmsg_pop (message);
+        ht_policyset_t *policies = NULL;
+        if (frame && zframe_size (frame) == sizeof policies) {
+            memcpy (&policies, zframe_data (frame), sizeof policies);
+            ht_query_set_policies (query, policies);
+        }
+        zframe_destroy (&frame);
+    }
+    else
+    if (command && streq (command, "STOP"))
+        zstr_send (pipe, "STOPPED");    //  every answer before it is sent
+    //  WROTE needs nothing more: the loop looks at the store after it
+    zstr_free (&command);
+    zmsg_destroy (&message);
+    return !stop;
 }
 
 static void
@@ -42,34 +112,29 @@ s_reader_actor (zsock_t *pipe, void *arg)
 {
     s_args_t *args = (s_args_t *) arg;
     ht_query_t *query = ht_query_new (args->store, args->region, args->policies);
+    ht_feed_t *feed = ht_feed_new (query, args->store);
     free (args);
     zsock_signal (pipe, 0);
-    while (true) {
-        zmsg_t *message = zmsg_recv (pipe);
-        if (!message)
-            break;
-        char *command = zmsg_popstr (message);
-        bool stop = !command || streq (command, "$TERM");
-        if (command && streq (command, "READ"))
-            s_read (pipe, query, message);
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    bool running = true;
+    while (running) {
+        //  Feeds with credit and changes waiting are served between
+        //  requests; otherwise wait for a request, a WROTE, or the time
+        //  to look for changes and send heartbeats
+        int timeout = ht_feed_busy (feed)? 0: ht_feed_size (feed)? S_FEED_IDLE_POLL_MS: -1;
+        void *which = zpoller_wait (poller, timeout);
+        if (which == pipe)
+            running = s_command (pipe, query, feed);
         else
-        if (command && streq (command, "POLICIES")) {
-            zframe_t *frame = zmsg_pop (message);
-            ht_policyset_t *policies = NULL;
-            if (frame && zframe_size (frame) == sizeof policies) {
-                memcpy (&policies, zframe_data (frame), sizeof policies);
-                ht_query_set_policies (query, policies);
-            }
-            zframe_destroy (&frame);
-        }
-        else
-        if (command && streq (command, "STOP"))
-            zstr_send (pipe, "STOPPED");    //  every answer before it is sent
-        zstr_free (&command);
-        zmsg_destroy (&message);
-        if (stop)
+        if (zpoller_terminated (poller))
             break;
+        while (running && (zsock_events (pipe) & ZMQ_POLLIN))
+            running = s_command (pipe, query, feed);
+        if (running)
+            s_feed_work (pipe, feed);
     }
+    zpoller_destroy (&poller);
+    ht_feed_destroy (&feed);
     ht_query_destroy (&query);
 }
 
@@ -130,6 +195,24 @@ ht_reader_send (zactor_t *self, zframe_t *routing_id, const ht_query_client_t *c
         return HT_ERATELIMIT;
     }
     return HT_OK;
+}
+
+void
+ht_reader_wrote (zactor_t *self)
+{
+    zstr_send (zactor_sock (self), "WROTE");   //  a full queue drops it: the reader
+                                               //  looks for changes by itself too
+}
+
+void
+ht_reader_rewind (zactor_t *self, zframe_t *routing_id, uint64_t token)
+{
+    zmsg_t *message = zmsg_new ();
+    zmsg_addstr (message, "REWIND");
+    zmsg_addmem (message, zframe_data (routing_id), zframe_size (routing_id));
+    zmsg_addstrf (message, "%" PRIu64, token);
+    if (zmsg_send (&message, zactor_sock (self)) != 0)
+        zmsg_destroy (&message);
 }
 
 void

@@ -1,7 +1,9 @@
 //  ht_reader: the node's reader thread. Read requests from the client
 //  socket (GET, FIND, LIST, COUNT, HISTORY) are answered here, through
-//  ht_query, in LMDB read transactions, so however long a read takes the
-//  node's own thread goes on replicating and writing.
+//  ht_query, and change feeds (SUBSCRIBE, CREDIT, UNSUBSCRIBE) served
+//  (ht_feed), in LMDB read transactions, so however long a read takes,
+//  and however many partners follow, the node's own thread goes on
+//  replicating and writing.
 //
 //  The node sends "READ" [routing id] [ht_query_client_t] [ht_msg_t] on
 //  the actor's pipe; the reader answers [routing id] [audit draft
@@ -26,6 +28,13 @@ void ht_reader_destroy (zactor_t **self_p);
 //  is full (the caller answers the client at once)
 int ht_reader_send (zactor_t *self, zframe_t *routing_id, const ht_query_client_t *client,
                     const ht_msg_t *msg);
+
+//  Tell the reader the store has new changes (feeds send them); never waits
+void ht_reader_wrote (zactor_t *self);
+
+//  The EVENTS of a subscription were not sent (their audit record could
+//  not be stored): have the reader send them again
+void ht_reader_rewind (zactor_t *self, zframe_t *routing_id, uint64_t token);
 
 //  Give the reader a new policy set (owned by the reader from then on)
 void ht_reader_set_policies (zactor_t *self, ht_policyset_t *policies);

@@ -1,6 +1,7 @@
 //  ht_service: the client service (see ht_service.h).
 #include <sodium.h>
 #include "ht_service.h"
+#include "ht_feed.h"
 #include "ht_gate.h"
 #include "ht_hlc.h"
 #include "ht_log.h"
@@ -277,7 +278,8 @@ s_dispatch (ht_service_t *self, const ht_msg_t *msg, zmsg_t *records, const char
     else {
         self->protocol_errors++;
         s_fail (answer, "unknown_request",
-                "expected PUT, STATUS, INFO, GET, FIND, LIST, COUNT or HISTORY");
+                "expected PUT, STATUS, INFO, GET, FIND, LIST, COUNT, HISTORY, SUBSCRIBE, "
+                "CREDIT or UNSUBSCRIBE");
     }
 }
 
@@ -317,7 +319,7 @@ ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p, int
                                        &why)) != HT_OK)
         s_fail (&answer, ht_errname (admitted), why);
     else
-    if (ht_query_handles (msg.command)) {
+    if (ht_query_handles (msg.command) || ht_feed_handles (msg.command)) {
         //  Reads go to the reader thread
         memset (read, 0, sizeof (*read));
         snprintf (read->client.user, sizeof read->client.user, "%s", user);

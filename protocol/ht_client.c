@@ -25,6 +25,29 @@
                           | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
 #define S_ZAP_REFUSED 400           //  ZAP status: the key is not admitted
 
+//  A subscription in progress (ht_client_feed_*)
+typedef struct {
+    ht_client_feed_t spec;          //  what was asked (texts copied below)
+    char kinds [128], region [HT_REGION_BYTES], field [HT_MSG_FIELD_BYTES];
+    char value [HT_MSG_VALUE_BYTES], purpose [HT_MSG_PURPOSE_BYTES];
+    uint64_t token;                 //  names the subscription
+    bool subscribed;                //  the node holds it
+    bool has_cursor;                //  epoch and cursor are set
+    uint8_t epoch [HT_MSG_EPOCH_BYTES];
+    uint64_t cursor;                //  consumed up to here: save this
+    uint64_t received;              //  events received up to here
+    zlistx_t *queue;                //  s_event_t received, not consumed
+    uint64_t batch_end;             //  cursor after the queue's last batch
+    size_t consumed;                //  events consumed since the last CREDIT
+    uint64_t resubscribed;          //  gaps healed by subscribing again
+} s_feed_t;
+
+typedef struct {
+    uint64_t seq;
+    ht_record_t *record;
+    bool last;                      //  last of its batch
+} s_event_t;
+
 struct _ht_client_t {
     char *endpoint;                 //  the node's client endpoint
     uint8_t server_curve [HT_CURVE_KEY_BYTES];     //  the node's CURVE key
@@ -37,7 +60,10 @@ struct _ht_client_t {
     bool handshaken;                //  this connection passed its handshake
     uint64_t token;                 //  last request's token
     char reason [S_REASON_CHARS];   //  why the last request failed, or ""
+    s_feed_t *feed;                 //  the subscription, or NULL
 };
+
+static void s_feed_destroy (s_feed_t **feed_p);
 
 //  Note why the request failed; returns code
 static int s_fail (ht_client_t *self, int code, const char *format, ...)
@@ -128,6 +154,7 @@ ht_client_destroy (ht_client_t **self_p)
     ht_client_t *self = *self_p;
     if (self) {
         s_disconnect (self);
+        s_feed_destroy (&self->feed);
         free (self->endpoint);
         free (self);
         *self_p = NULL;
@@ -484,4 +511,290 @@ ht_client_count (ht_client_t *self, const char *kind, const char *region,
     result.json = NULL;
     ht_client_result_free (&result);
     return json;
+}
+
+//  --------------------------------------------------------------------------
+//  Change feeds
+
+static void
+s_event_destroy (s_event_t **event_p)
+{
+    if (*event_p) {
+        ht_record_destroy (&(*event_p)->record);
+        free (*event_p);
+        *event_p = NULL;
+    }
+}
+
+static void
+s_feed_destroy (s_feed_t **feed_p)
+{
+    if (*feed_p) {
+        zlistx_destroy (&(*feed_p)->queue);
+        free (*feed_p);
+        *feed_p = NULL;
+    }
+}
+
+#define S_FEED_WINDOW 1000          //  credit a subscription keeps granted
+
+int
+ht_client_feed_start (ht_client_t *self, const ht_client_feed_t *spec)
+{
+    s_feed_destroy (&self->feed);
+    s_feed_t *feed = (s_feed_t *) zmalloc (sizeof (s_feed_t));
+    feed->spec = *spec;
+    if (!s_item (feed->kinds, sizeof feed->kinds, spec->kinds)
+    ||  !s_item (feed->region, sizeof feed->region, spec->region)
+    ||  !s_item (feed->field, sizeof feed->field, spec->field)
+    ||  !s_item (feed->value, sizeof feed->value, spec->value)
+    ||  !s_item (feed->purpose, sizeof feed->purpose, spec->purpose)) {
+        free (feed);
+        return s_fail (self, HT_EINVAL, "a subscription item is too long");
+    }
+    if (spec->epoch) {
+        memcpy (feed->epoch, spec->epoch, HT_MSG_EPOCH_BYTES);
+        feed->cursor = feed->received = feed->batch_end = spec->cursor;
+        feed->has_cursor = true;
+    }
+    if (!feed->spec.window || feed->spec.window > 10000)
+        feed->spec.window = S_FEED_WINDOW;
+    feed->queue = zlistx_new ();
+    zlistx_set_destructor (feed->queue, (czmq_destructor *) s_event_destroy);
+    self->feed = feed;
+    return HT_OK;
+}
+
+//  Send SUBSCRIBE from where we are; the answer comes with the events
+static int
+s_feed_subscribe (ht_client_t *self)
+{
+    s_feed_t *feed = self->feed;
+    ht_msg_t request;
+    ht_msg_init (&request, HT_MSG_SUBSCRIBE);
+    request.token = feed->token = ++self->token;
+    strcpy (request.kind, feed->kinds);
+    strcpy (request.region, feed->region);
+    strcpy (request.field, feed->field);
+    strcpy (request.value, feed->value);
+    strcpy (request.purpose, feed->purpose);
+    if (feed->has_cursor) {
+        memcpy (request.epoch, feed->epoch, HT_MSG_EPOCH_BYTES);
+        request.has_epoch = true;
+        request.cursor = feed->cursor;
+    }
+    else
+        snprintf (request.after, sizeof request.after, "%s", feed->spec.from_now? "now": "start");
+    request.max = feed->spec.window;
+    //  Whatever was queued after the cursor comes again
+    zlistx_purge (feed->queue);
+    feed->received = feed->batch_end = feed->cursor;
+    feed->consumed = 0;
+    feed->subscribed = false;
+    int rc = s_send (self, &request, NULL);
+    return rc == S_WAITING? HT_OK: rc;
+}
+
+//  The JSON frame of a feed message (after the body), or NULL
+static json_t *
+s_feed_json (zmsg_t *reply)
+{
+    zframe_t *frame = zmsg_first (reply);
+    json_t *json = frame? json_loadb ((const char *) zframe_data (frame), zframe_size (frame),
+                                      0, NULL): NULL;
+    if (!json_is_object (json)) {
+        json_decref (json);
+        return NULL;
+    }
+    return json;
+}
+
+//  Take an epoch from a feed message's JSON
+static bool
+s_feed_epoch (json_t *json, uint8_t *epoch)
+{
+    const char *hex = json_string_value (json_object_get (json, "epoch"));
+    return hex && strlen (hex) == 2 * HT_MSG_EPOCH_BYTES
+        && ht_hex_decode (hex, epoch, HT_MSG_EPOCH_BYTES) == HT_OK;
+}
+
+//  One message for the subscription: queue events, follow heartbeats,
+//  heal gaps. HT_OK, S_WAITING (nothing for us), or an error.
+static int
+s_feed_on_message (ht_client_t *self)
+{
+    s_feed_t *feed = self->feed;
+    zmsg_t *reply = zmsg_recv (self->dealer);
+    if (!reply)
+        return S_WAITING;
+    ht_msg_t answer;
+    const char *why = NULL;
+    int rc = ht_msg_decode (reply, &answer, &why);
+    json_t *json = rc == HT_OK? s_feed_json (reply): NULL;
+    uint8_t epoch [HT_MSG_EPOCH_BYTES];
+    if (rc != HT_OK)
+        rc = s_fail (self, HT_EMALFORMED, "the node's feed message does not decode: %s", why);
+    else
+    if (answer.token != feed->token && !(streq (answer.command, HT_MSG_ERROR) && !answer.token))
+        rc = S_WAITING;                 //  an old subscription's, or a request's
+    else
+    if (streq (answer.command, HT_MSG_ERROR))
+        rc = s_node_error (self, &answer);
+    else
+    if (streq (answer.command, HT_MSG_RESYNC)) {
+        rc = s_fail (self, HT_ERESYNC, "the node cannot serve this cursor: %s",
+                     json? json_string_value (json_object_get (json, "reason")): "resync");
+        feed->has_cursor = false;       //  the next start is from the start
+    }
+    else
+    if (!json || !s_feed_epoch (json, epoch))
+        rc = s_fail (self, HT_EMALFORMED, "the node's %s carries no epoch", answer.command);
+    else
+    if (streq (answer.command, HT_MSG_SUBSCRIBE_OK)) {
+        feed->subscribed = true;
+        memcpy (feed->epoch, epoch, HT_MSG_EPOCH_BYTES);
+        feed->cursor = feed->received = feed->batch_end =
+            (uint64_t) json_integer_value (json_object_get (json, "cursor"));
+        feed->has_cursor = true;
+        rc = S_WAITING;
+    }
+    else
+    if (streq (answer.command, HT_MSG_FEED_HB)) {
+        uint64_t through = (uint64_t) json_integer_value (json_object_get (json, "events_through"));
+        uint64_t cursor = (uint64_t) json_integer_value (json_object_get (json, "cursor"));
+        if (through > feed->received) {
+            feed->resubscribed++;       //  an EVENTS was lost on the way
+            rc = s_feed_subscribe (self);
+            rc = rc == HT_OK? S_WAITING: rc;
+        }
+        else {
+            if (cursor > feed->received)
+                feed->received = feed->batch_end = cursor;
+            if (zlistx_size (feed->queue) == 0 && cursor > feed->cursor)
+                feed->cursor = cursor;  //  skipped entries: nothing to see
+            rc = S_WAITING;
+        }
+    }
+    else
+    if (streq (answer.command, HT_MSG_EVENTS)) {
+        uint64_t from = (uint64_t) json_integer_value (json_object_get (json, "from"));
+        uint64_t end = (uint64_t) json_integer_value (json_object_get (json, "cursor"));
+        json_t *events = json_object_get (json, "events");
+        if (from != feed->received) {
+            feed->resubscribed++;       //  a batch went missing: from our cursor
+            rc = s_feed_subscribe (self);
+            rc = rc == HT_OK? S_WAITING: rc;
+        }
+        else {
+            size_t index = 0;
+            rc = HT_OK;
+            for (zframe_t *frame = zmsg_next (reply); frame && rc == HT_OK;
+                 frame = zmsg_next (reply), index++) {
+                int error = 0;
+                const char *reason = NULL;
+                ht_record_t *record = ht_record_decode (zframe_data (frame), zframe_size (frame),
+                                                        &error, &reason);
+                if (record && (error = ht_record_verify (record, &reason)) != HT_OK)
+                    ht_record_destroy (&record);
+                if (!record)
+                    rc = s_fail (self, error? error: HT_EMALFORMED, "event %zu does not verify: %s",
+                                 index, reason? reason: ht_strerror (error));
+                else {
+                    s_event_t *event = (s_event_t *) zmalloc (sizeof (s_event_t));
+                    event->record = record;
+                    event->seq = (uint64_t) json_integer_value (json_object_get (
+                        json_array_get (events, index), "seq"));
+                    zlistx_add_end (feed->queue, event);
+                }
+            }
+            s_event_t *tail = (s_event_t *) zlistx_last (feed->queue);
+            if (tail)
+                tail->last = true;
+            feed->received = feed->batch_end = end;
+            if (rc == HT_OK && !zlistx_size (feed->queue))
+                rc = S_WAITING;
+        }
+    }
+    else
+        rc = S_WAITING;
+    json_decref (json);
+    zmsg_destroy (&reply);
+    return rc;
+}
+
+int
+ht_client_feed_next (ht_client_t *self, int timeout_ms, ht_client_event_t *event)
+{
+    memset (event, 0, sizeof (*event));
+    s_feed_t *feed = self->feed;
+    if (!feed)
+        return s_fail (self, HT_EINVAL, "no feed: call ht_client_feed_start first");
+    self->reason [0] = 0;
+    int rc = HT_OK;
+    if (!feed->subscribed && !self->dealer)
+        rc = s_connect (self);
+    if (rc == HT_OK && !feed->subscribed && feed->token == 0)
+        rc = s_feed_subscribe (self);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (rc == HT_OK && zlistx_size (feed->queue) == 0) {
+        int64_t left = deadline - zclock_mono ();
+        void *which = left > 0? zpoller_wait (self->poller, (int) left): NULL;
+        if (which == self->events)
+            rc = s_on_event (self) == S_WAITING? HT_OK: HT_EPOLICY;
+        else
+        if (which == self->dealer) {
+            rc = s_feed_on_message (self);
+            if (rc == S_WAITING)
+                rc = HT_OK;
+        }
+        else
+            return s_fail (self, HT_ETIMEOUT, "no event within %d ms", timeout_ms);
+    }
+    if (rc != HT_OK) {
+        //  A dropped connection or refusal: the next call starts afresh
+        if (rc != HT_ERESYNC && rc != HT_ETIMEOUT)
+            s_disconnect (self);
+        feed->subscribed = false;
+        feed->token = 0;
+        return rc;
+    }
+    s_event_t *next = (s_event_t *) zlistx_first (feed->queue);
+    void *handle = zlistx_cursor (feed->queue);
+    event->record = next->record;
+    next->record = NULL;
+    event->seq = next->seq;
+    feed->cursor = next->last? feed->batch_end: next->seq;
+    zlistx_delete (feed->queue, handle);
+    memcpy (event->epoch, feed->epoch, HT_MSG_EPOCH_BYTES);
+    event->cursor = feed->cursor;
+    //  Keep the window granted: give back what was consumed, in halves
+    if (++feed->consumed >= feed->spec.window / 2) {
+        ht_msg_t credit;
+        ht_msg_init (&credit, HT_MSG_CREDIT);
+        credit.token = feed->token;
+        credit.max = feed->consumed;
+        zmsg_t *zmsg = ht_msg_encode (&credit);
+        if (zmsg_send (&zmsg, self->dealer) != 0)
+            zmsg_destroy (&zmsg);
+        feed->consumed = 0;
+    }
+    return HT_OK;
+}
+
+void
+ht_client_feed_cursor (const ht_client_t *self, uint8_t epoch [HT_MSG_EPOCH_BYTES],
+                       uint64_t *cursor, bool *has_cursor)
+{
+    const s_feed_t *feed = self->feed;
+    *has_cursor = feed && feed->has_cursor;
+    if (*has_cursor) {
+        memcpy (epoch, feed->epoch, HT_MSG_EPOCH_BYTES);
+        *cursor = feed->cursor;
+    }
+}
+
+uint64_t
+ht_client_feed_resubscribed (const ht_client_t *self)
+{
+    return self->feed? self->feed->resubscribed: 0;
 }

@@ -10,6 +10,7 @@
 #include "ht_error.h"
 #include "ht_record.h"
 #include "ht_keys.h"
+#include "ht_msg.h"
 
 typedef struct _ht_client_t ht_client_t;
 
@@ -103,6 +104,48 @@ int ht_client_history (ht_client_t *self, const char *kind, const char *key,
 //  *error
 json_t *ht_client_count (ht_client_t *self, const char *kind, const char *region,
                          const char *purpose, int *error);
+
+//  Change feeds (docs/protocol.md §4 "Feeds"). One feed per client, and
+//  no other requests on that client while it runs (their answers would
+//  be taken for the feed's). Events come in sequence order, each record
+//  verified; the feed keeps the node's credit window granted by itself,
+//  and heals a lost batch by subscribing again from its cursor (at least
+//  once: an event may come twice, never not at all).
+typedef struct {
+    const char *kinds;              //  "elder,facility"; NULL: all the policy shows
+    const char *region;             //  region code or prefix, or NULL
+    const char *field, *value;      //  an indexed field filter (one kind), or NULL
+    const char *purpose;            //  needed if events show personal fields
+    const uint8_t *epoch;           //  resume: the saved epoch (16 bytes) ...
+    uint64_t cursor;                //  ... and cursor; NULL epoch: no resume
+    bool from_now;                  //  no resume: from now (else from the start)
+    size_t window;                  //  credit kept granted (0: 1000)
+} ht_client_feed_t;
+
+typedef struct {
+    ht_record_t *record;            //  the event's record (the caller owns it)
+    uint64_t seq;                   //  its position in the node's log
+    uint8_t epoch [HT_MSG_EPOCH_BYTES];     //  the cursor to save after it
+    uint64_t cursor;
+} ht_client_event_t;
+
+//  Set up the feed (subscribes on the first ht_client_feed_next)
+int ht_client_feed_start (ht_client_t *self, const ht_client_feed_t *spec);
+
+//  The next event, waiting at most timeout_ms. HT_OK with the event;
+//  HT_ETIMEOUT if none came (the cursor may still have moved on: save
+//  it); HT_ERESYNC if the node cannot serve the cursor (a restored node:
+//  start again from the start and rebuild what was built from the feed);
+//  another error if the node refused (policy, purpose...). After an
+//  error the next call subscribes again from the cursor.
+int ht_client_feed_next (ht_client_t *self, int timeout_ms, ht_client_event_t *event);
+
+//  The cursor to save: where the feed resumes after what was consumed
+void ht_client_feed_cursor (const ht_client_t *self, uint8_t epoch [HT_MSG_EPOCH_BYTES],
+                            uint64_t *cursor, bool *has_cursor);
+
+//  How often a lost batch made the feed subscribe again
+uint64_t ht_client_feed_resubscribed (const ht_client_t *self);
 
 //  Why the last request failed, a sentence for people ("" after a
 //  success). Borrowed: valid until the next call on this client.

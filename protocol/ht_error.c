@@ -54,6 +54,7 @@ static const s_error_text_t s_errors [] = {
     { "purpose_not_allowed", "the purpose is unknown, or not one this read policy allows" },
     { "forbidden",       "this key's role may not make this request at this node" },
     { "audit_failed",    "the read could not be audited, so it was not answered" },
+    { "resync",          "the node cannot serve this feed cursor: start again from the start" },
 };
 
 _Static_assert (sizeof s_errors / sizeof s_errors [0] == HT_ERROR_COUNT,

@@ -50,7 +50,8 @@ typedef enum {
     HT_EPURPOSE = -42,      //  purpose unknown, or not allowed to this policy
     HT_EFORBIDDEN = -43,    //  this key's role may not make this request here
     HT_EAUDIT = -44,        //  the read's audit record could not be stored
-    HT_ERROR_COUNT = 45
+    HT_ERESYNC = -45,       //  a feed cursor the node cannot serve: start again
+    HT_ERROR_COUNT = 46
 } ht_error_t;
 
 //  Return a static, human-readable text for an error code

@@ -49,6 +49,14 @@ static const s_command_t s_commands [] = {
     { HT_MSG_COUNT_OK,  S_TOKEN, 0 },
     { HT_MSG_HISTORY,   S_TOKEN | S_PURPOSE | S_KIND | S_KEY, S_KIND | S_KEY },
     { HT_MSG_HISTORY_OK, S_TOKEN, 0 },
+    { HT_MSG_SUBSCRIBE, S_TOKEN | S_PURPOSE | S_KIND | S_REGION | S_FIELD | S_VALUE | S_AFTER
+                        | S_EPOCH | S_CURSOR | S_MAX, S_TOKEN },
+    { HT_MSG_SUBSCRIBE_OK, S_TOKEN, 0 },
+    { HT_MSG_CREDIT,    S_TOKEN | S_MAX, S_TOKEN | S_MAX },
+    { HT_MSG_UNSUBSCRIBE, S_TOKEN, S_TOKEN },
+    { HT_MSG_EVENTS,    S_TOKEN, 0 },
+    { HT_MSG_FEED_HB,   S_TOKEN, 0 },
+    { HT_MSG_RESYNC,    S_TOKEN, 0 },
 };
 #define S_COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands [0]))
 
@@ -113,6 +121,8 @@ ht_msg_encode (const ht_msg_t *msg)
     for (size_t index = 0; index < sizeof texts / sizeof texts [0]; index++)
         if (!(command->required & texts [index].item) && !*texts [index].text)
             items &= ~texts [index].item;
+    if (!(command->required & S_CURSOR) && !msg->has_epoch)
+        items &= ~(unsigned) S_CURSOR;     //  a cursor means nothing without its epoch
     if (!(command->required & S_MAX) && msg->max == 0)
         items &= ~(unsigned) S_MAX;
     ht_packer_t body;

@@ -80,6 +80,15 @@ typedef struct {
 #define HT_MSG_COUNT_OK "COUNT-OK"
 #define HT_MSG_HISTORY "HISTORY"    //  client -> node: token purpose? kind key
 #define HT_MSG_HISTORY_OK "HISTORY-OK"
+//  Change feeds: a subscription is named by the token of its SUBSCRIBE
+#define HT_MSG_SUBSCRIBE "SUBSCRIBE"    //  client -> node: token purpose? kind? region?
+                                        //    (field value)? after? epoch? cursor? max?
+#define HT_MSG_SUBSCRIBE_OK "SUBSCRIBE-OK"  //  node -> client: token + JSON
+#define HT_MSG_CREDIT "CREDIT"          //  client -> node: token max (more events)
+#define HT_MSG_UNSUBSCRIBE "UNSUBSCRIBE"    //  client -> node: token
+#define HT_MSG_EVENTS "EVENTS"          //  node -> client: token + JSON + records
+#define HT_MSG_FEED_HB "FEED-HB"        //  node -> client: token + JSON (idle)
+#define HT_MSG_RESYNC "RESYNC"          //  node -> client: token + JSON (cursor lost)
 
 //  Clear a message and set its command
 void ht_msg_init (ht_msg_t *msg, const char *command);
