@@ -4,6 +4,7 @@
 #include "ht_hlc.h"
 #include "ht_region.h"
 #include "ht_schema.h"
+#include "ht_valid.h"
 
 struct _ht_query_t {
     ht_store_t *store;                  //  what we read (borrowed)
@@ -204,10 +205,12 @@ s_show (s_read_t *read, const ht_record_t *record, json_t *note)
     ht_policy_view (policy, record, &view);
     const char *reason = NULL;
     int rc = HT_OK;
+    //  A policy that may only count the kind (and no declaration widens
+    //  it for this record): the record is as absent, so a lookup tells
+    //  nothing the client may not know
     if (ht_policy_kind_access (policy, ht_record_kind (record)) < HT_ACCESS_MASKED
     ||  view.visible == 0)
-        return s_refuse (read, HT_EPOLICY, "the read policy shows no field of this "
-                         "kind to this client (COUNT may still be allowed)");
+        return s_refuse (read, HT_ENOTFOUND, "no such record here for this client");
     if (view.personal && (rc = ht_policy_check_purpose (policy, read->msg->purpose,
                                                         &reason)) != HT_OK)
         return s_refuse (read, rc, reason);
@@ -262,8 +265,22 @@ static int
 s_derive_key (const char *kind, const char *field, const char *value, s_read_t *read,
               char *key)
 {
-    ht_record_t *probe = ht_record_new (kind);
     *key = 0;
+    const char *why = NULL;
+    bool org_code_ok = false;
+    size_t length = strlen (value);
+    //  A citizen ID (18 characters) must be one; other ID types are 6-32
+    //  letters and digits; a USCC must be one
+    bool valid = streq (field, "uscc")
+               ? ht_valid_uscc (value, &org_code_ok, &why) == HT_OK
+               : length == 18 && strspn (value, "0123456789") >= 17
+               ? ht_valid_citizen_id (value, 0, &why) == HT_OK
+               : length >= 6 && length <= 32
+                 && strspn (value, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == length;
+    if (!valid)
+        return s_refuse (read, HT_EINVAL, streq (field, "id_no")? "not a citizen ID number "
+                         "(GB 11643) nor another ID number (6-32 of 0-9 A-Z)": "not a USCC");
+    ht_record_t *probe = ht_record_new (kind);
     if (probe && ht_record_set_str (probe, field, value) == HT_OK
     &&  ht_record_derive_key (probe, ht_store_idkey (read->self->store)) == HT_OK)
         snprintf (key, HT_KEY_MAX_CHARS + 1, "%s", ht_record_key (probe));
@@ -303,8 +320,11 @@ s_list_each (void *arg, const ht_record_t *record, uint64_t seq)
         ht_store_list_cursor (record, read->cursor, sizeof read->cursor);
     bool wanted = s_visible (read, record)
                && (!read->prefix || ht_region_covers (read->prefix, ht_record_region (record)));
-    if (wanted && s_show (read, record, NULL) != HT_OK)
-        return 1;                   //  refused: the whole request is
+    if (wanted && s_show (read, record, NULL) != HT_OK) {
+        if (read->error != HT_ENOTFOUND)
+            return 1;               //  refused: the whole request is
+        read->error = 0;            //  a record it may not see is left out
+    }
     if (read->count >= read->page || read->examined >= read->scan_limit) {
         read->stopped = true;
         return 1;
@@ -356,7 +376,7 @@ s_list (s_read_t *read, json_t *reply)
         //  Looking up by a field the policy does not show would tell what
         //  it holds (who is 低保): the client must see that field in full
         const ht_field_t *indexed = &read->kind->fields [index];
-        if (read->policy->access [indexed->group] < HT_ACCESS_FULL && read->emergency_count == 0) {
+        if (read->policy->access [indexed->group] < HT_ACCESS_FULL) {
             s_refuse (read, HT_EPOLICY, "the read policy does not show this field, so it "
                       "cannot look records up by it");
             return;
@@ -507,15 +527,35 @@ s_audit_draft (s_read_t *read, const char *request)
 
 //  The client's limit: its certificate's region, narrowed (never
 //  widened) by its policy's region
-static void
+static int
 s_set_limit (s_read_t *read)
 {
     memcpy (read->limit, read->client->cert.region, sizeof read->limit);
+    if (!*read->policy->region)
+        return HT_OK;
+    //  A policy region the certificate does not cover narrows it to
+    //  nothing: refuse rather than fall back to the certificate's
     char narrowed [HT_REGION_BYTES];
-    if (*read->policy->region
-    &&  ht_region_from_prefix (read->policy->region, narrowed) == HT_OK
-    &&  ht_region_covers (read->limit, narrowed))
-        memcpy (read->limit, narrowed, sizeof read->limit);
+    if (ht_region_from_prefix (read->policy->region, narrowed) != HT_OK
+    ||  !ht_region_covers (read->limit, narrowed))
+        return HT_ESCOPE;
+    memcpy (read->limit, narrowed, sizeof read->limit);
+    return HT_OK;
+}
+
+//  Could a declaration in force widen the client's policy to read the
+//  kind? (Only then does a counts-only policy look records up.)
+static bool
+s_may_be_widened (s_read_t *read)
+{
+    for (size_t index = 0; index < read->emergency_count; index++) {
+        const ht_policy_t *grant = ht_policyset_find (
+            read->self->policies? read->self->policies: ht_policyset_default (),
+            read->emergencies [index].grant);
+        if (grant && ht_policy_kind_access (grant, read->kind->name) >= HT_ACCESS_MASKED)
+            return true;
+    }
+    return false;
 }
 
 //  Does the policy show any personal (PI or S) field of kind, in full or
@@ -566,7 +606,9 @@ ht_query_answer (ht_query_t *self, const ht_query_client_t *client, const ht_msg
                                "certificate in this node's policy file");
     if (!ht_policy_permits_kind (read.policy, read.kind->name))
         return ht_query_error (msg->token, HT_EPOLICY, "the read policy does not cover this kind");
-    s_set_limit (&read);
+    if (s_set_limit (&read) != HT_OK)
+        return ht_query_error (msg->token, HT_ESCOPE, "the read policy's region lies outside "
+                               "this client's certificate: it may read nothing here");
     //  A request that may show personal fields of the kind names an
     //  allowed purpose before any lookup: otherwise a FIND answered
     //  purpose_required or not_found would tell, unaudited, whether a
@@ -578,6 +620,11 @@ ht_query_answer (ht_query_t *self, const ht_query_client_t *client, const ht_msg
         return ht_query_error (msg->token, allowed, why);
     if (!streq (msg->command, HT_MSG_COUNT))
         ht_store_list (self->store, "emergency", "", NULL, 0, s_collect_emergency, &read);
+    if (!streq (msg->command, HT_MSG_COUNT)
+    &&  ht_policy_kind_access (read.policy, read.kind->name) < HT_ACCESS_MASKED
+    &&  !s_may_be_widened (&read))
+        return ht_query_error (msg->token, HT_EPOLICY, "the read policy shows no field of this "
+                               "kind to this client (COUNT may still be allowed)");
 
     read.records = zmsg_new ();
     read.versions = json_array ();
@@ -688,7 +735,10 @@ ht_query_subscribe_check (ht_query_t *self, const ht_query_client_t *client,
         *reason = "no read policy for this client's certificate in this node's policy file";
         return HT_EPOLICY;
     }
-    s_set_limit (&read);
+    if (s_set_limit (&read) != HT_OK) {
+        *reason = "the read policy's region lies outside this client's certificate";
+        return HT_ESCOPE;
+    }
     if (!(*kinds = s_feed_kinds (read.policy, msg->kind, reason)))
         return strstr (*reason, "unknown")? HT_EKIND: HT_EPOLICY;
     char code [HT_REGION_BYTES];
@@ -803,9 +853,8 @@ ht_query_events (ht_query_t *self, const ht_query_client_t *client, const ht_msg
                       .last_seq = after_seq };
     read.policy = ht_query_policy (self, &client->cert);
     *next_seq = after_seq;
-    if (!read.policy)
+    if (!read.policy || s_set_limit (&read) != HT_OK)
         return NULL;
-    s_set_limit (&read);
     char code [HT_REGION_BYTES];
     if (*subscribe->region && s_request_region (&read, code) == HT_OK)
         read.prefix = code;

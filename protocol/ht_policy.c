@@ -164,10 +164,11 @@ s_parse_policy (zconfig_t *section, ht_policy_t *policy, char *problem, size_t s
         else
         if (streq (key, "region")) {
             size_t length = strlen (value);
-            if (length == 0 || length > HT_REGION_DIGITS
-            ||  strspn (value, "0123456789") != length) {
-                snprintf (problem, size, "policy/%s/region: '%.20s' is not a region prefix "
-                          "(1-12 digits)", name, value);
+            char code [HT_REGION_BYTES];
+            if (length > HT_REGION_DIGITS || strspn (value, "0123456789") != length
+            ||  ht_region_from_prefix (value, code) != HT_OK || !ht_region_valid (code)) {
+                snprintf (problem, size, "policy/%s/region: '%.20s' is not a region code or "
+                          "prefix (2, 4, 6, 9 or 12 digits)", name, value);
                 return problem;
             }
             snprintf (policy->region, sizeof policy->region, "%s", value);
