@@ -606,6 +606,9 @@ ht_query_answer (ht_query_t *self, const ht_query_client_t *client, const ht_msg
                                "certificate in this node's policy file");
     if (!ht_policy_permits_kind (read.policy, read.kind->name))
         return ht_query_error (msg->token, HT_EPOLICY, "the read policy does not cover this kind");
+    if (*msg->purpose && !ht_purpose_find (msg->purpose))
+        return ht_query_error (msg->token, HT_EPURPOSE, "unknown purpose code (`hutong "
+                               "purposes` lists them)");
     if (s_set_limit (&read) != HT_OK)
         return ht_query_error (msg->token, HT_ESCOPE, "the read policy's region lies outside "
                                "this client's certificate: it may read nothing here");
@@ -731,6 +734,10 @@ ht_query_subscribe_check (ht_query_t *self, const ht_query_client_t *client,
 {
     s_read_t read = { .self = self, .client = client, .msg = msg };
     read.policy = ht_query_policy (self, &client->cert);
+    if (*msg->purpose && !ht_purpose_find (msg->purpose)) {
+        *reason = "unknown purpose code (`hutong purposes` lists them)";
+        return HT_EPURPOSE;
+    }
     if (!read.policy) {
         *reason = "no read policy for this client's certificate in this node's policy file";
         return HT_EPOLICY;

@@ -12,14 +12,30 @@ certificate-chain authorization rule. Needs pyzmq, msgpack and PyNaCl
     hutong_client.py [--schema FILE] put-elder --node EP --node-key PUB --key KEYFILE
                                 --idkey FILE --region CODE --id-no ID --name NAME [...]
     hutong_client.py [--schema FILE] verify [--anchor PUB --chain FILE...] [--explain] FILE...
+    hutong_client.py [--schema FILE] get|history NODE-OPTIONS [--purpose CODE] KIND KEY
+    hutong_client.py [--schema FILE] find        NODE-OPTIONS [--purpose CODE] KIND ID
+    hutong_client.py [--schema FILE] list        NODE-OPTIONS [--purpose CODE] --kind KIND
+                                [--region CODE] [--field NAME --value TEXT] [--limit N]
+                                [--after CURSOR | --all]
+    hutong_client.py [--schema FILE] count       NODE-OPTIONS [--purpose CODE] --kind KIND
+                                [--region CODE]
+
+The reads print one verified record a line (records.md §6 JSON form, the
+unsigned masks under "masked"); --reply FILE keeps the node's JSON answer
+(a line a page), --wire FILE the records' bytes as the node sent them.
+As a library: NodeClient(..., registry=Schema.load(path)).find("elder",
+id_no, purpose="care_service") returns a ReadResult (json, records,
+wire); a node's ERROR raises NodeRefused (.error: its name), a record
+that does not verify RecordError.
 
 The field tables are not copied here: they come from the schema registry,
 as `hutong schema --json` prints it (records.md §10), in the file named by
 --schema or by the environment variable HUTONG_SCHEMA.
 
 Exit codes (as the hutong command): 0 success; 1 invalid input (a record
-failed verification, or the node refused a record); 2 usage error;
-3 operational error (no answer, unreadable file).
+failed verification, the node refused a record, or refused a read: policy,
+purpose, not found, out of scope, forbidden); 2 usage error; 3 operational
+error (no answer, unreadable file).
 """
 import argparse
 import hashlib
@@ -780,6 +796,151 @@ class NodeClient:
     def put(self, records):
         return self.json_request("PUT", "PUT-OK", [record.encode() for record in records])
 
+    # -- reads (protocol.md §4: GET, FIND, LIST, COUNT, HISTORY)
+
+    def get(self, kind, key, purpose=None):
+        """One entity's current version, as our read policy shows it."""
+        return self.read("GET", kind=kind, key=key, purpose=purpose)
+
+    def find(self, kind, value, purpose=None):
+        """An elder by citizen ID number, a facility by USCC: the node
+        derives the key (an elder's with the pseudonym key we never hold)."""
+        return self.read("FIND", kind=kind, value=value, purpose=purpose)
+
+    def list(self, kind, purpose=None, region=None, field=None, value=None, after=None,
+             max=None):
+        """One page: by region (a code or a prefix of 2, 4, 6 or 9 digits;
+        default our jurisdiction), or by an indexed field's value. The
+        reply's "next" is the cursor of the next page, or None at the end."""
+        if (field is None) != (value is None):
+            raise NodeError("invalid", "field and value go together")
+        return self.read("LIST", kind=kind, purpose=purpose, region=region, field=field,
+                         value=value, after=after, max=max)
+
+    def pages(self, kind, purpose=None, region=None, field=None, value=None, after=None,
+              max=None):
+        """Every page of a listing, one ReadResult each, following "next"
+        to the end."""
+        seen = set()
+        while True:
+            page = self.list(kind, purpose, region, field, value, after, max)
+            yield page
+            after = page.json.get("next")
+            if after is None:
+                return
+            if after in seen:
+                raise NodeError("malformed", "the node gave the cursor %r twice" % after)
+            seen.add(after)
+
+    def count(self, kind, region=None, purpose=None):
+        """Counts of a kind in a region, by the next tier down: the reply
+        JSON {total, by: {region: n}, region, ...}; no record is shown."""
+        return self.read("COUNT", kind=kind, region=region, purpose=purpose).json
+
+    def history(self, kind, key, purpose=None):
+        """Every version of an entity, oldest first, the current one last;
+        json "versions"[i] says of record i whether it is a conflict and
+        whether it is current."""
+        result = self.read("HISTORY", kind=kind, key=key, purpose=purpose)
+        versions = result.json.get("versions")
+        if type(versions) is not list or len(versions) != len(result.records) \
+                or any(type(note) is not dict for note in versions):
+            raise NodeError("malformed", "HISTORY-OK: \"versions\" does not match its records")
+        return result
+
+    def read(self, command, **items):
+        """Send a read request and return its ReadResult: every record
+        decoded and verified, or RecordError for the first that is not;
+        NodeRefused if the node answered ERROR. Optional items that are
+        None, "" or a max of 0 are left out, as the C client leaves them."""
+        if self.registry is None:
+            raise NodeError("invalid", "reads need the schema tables (NodeClient registry=)")
+        body = {}
+        for name, value in items.items():
+            if name in READ_REQUIRED[command] and value is None:
+                raise NodeError("invalid", "%s needs %s" % (command, name))
+            if value is None or (value == "" and name not in READ_REQUIRED[command]):
+                continue
+            if name == "max":
+                if type(value) is not int or not 0 <= value < (1 << 64):
+                    raise NodeError("invalid", "max must be a non-negative integer")
+                if value:
+                    body[name] = value
+                continue
+            if type(value) is not str or "\0" in value \
+                    or len(value.encode("utf-8")) >= READ_ITEM_BYTES[name]:
+                raise NodeError("invalid", "%s: text of at most %d bytes"
+                                % (name, READ_ITEM_BYTES[name] - 1))
+            body[name] = value
+        expect = command + "-OK"
+        reply, _, extra = self.request(command, items=body)
+        if reply != expect or not extra:
+            raise NodeError("malformed", "expected %s with a JSON frame, got %s" % (expect, reply))
+        try:
+            answer = json.loads(extra[0].decode("utf-8"))
+        except ValueError as error:
+            raise NodeError("malformed", "%s: the JSON frame does not parse: %s" % (reply, error))
+        if type(answer) is not dict:
+            raise NodeError("malformed", "%s: the JSON frame is not an object" % reply)
+        frames = [bytes(frame) for frame in extra[1:]]
+        if command == "COUNT" and frames:
+            raise NodeError("malformed", "COUNT-OK carries records")
+        if command != "COUNT" and answer.get("count") != len(frames):
+            raise NodeError("malformed", "%s says count %r but carries %d records"
+                            % (reply, answer.get("count"), len(frames)))
+        records = verify_frames(frames, self.registry, reply, kind=body.get("kind"),
+                                key=body.get("key"))
+        return ReadResult(answer, [record.to_json() for record in records], frames)
+
+
+# Read request items (protocol/ht_msg.c): the required ones of each
+# request, always sent, and the node's buffer for each text, NUL included
+READ_REQUIRED = {"GET": ("kind", "key"), "FIND": ("kind", "value"), "LIST": ("kind",),
+                 "COUNT": ("kind",), "HISTORY": ("kind", "key")}
+READ_ITEM_BYTES = {"kind": 16, "key": 65, "field": 32, "value": 512, "after": 96,
+                   "purpose": 32, "region": 13}
+
+
+class ReadResult(tuple):
+    """A read's answer: json (the reply's JSON object), records (each
+    verified record in its JSON form, records.md §6: disclosed values under
+    "fields", salts, withheld digests, and the unsigned masks under
+    "masked", which the signature does not cover), and wire (each record's
+    bytes as the node sent them). Unpacks as (json, records, wire)."""
+
+    def __new__(cls, answer, records, wire):
+        return super().__new__(cls, (answer, records, wire))
+
+    json = property(lambda self: self[0])
+    records = property(lambda self: self[1])
+    wire = property(lambda self: self[2])
+
+
+def verify_frames(frames, registry, what="reply", kind=None, key=None):
+    """Decode and verify each record frame on its own (records.md §4-§5):
+    a full one from its seed; a redacted one from its disclosed values and
+    salts and the withheld digests as given; the record digest over the
+    canonical header and every field digest in table order, and the
+    author's Ed25519 signature over it. Masks are not signed and not
+    checked. Returns the Records; RecordError names the first that fails
+    (and a record of another kind or key than asked for is refused)."""
+    records = []
+    for index, data in enumerate(frames):
+        try:
+            record = Record.decode(data, registry)
+            record.verify()
+            if kind is not None and record.kind != kind:
+                raise RecordError("malformed", "a %s record, but %s was asked for"
+                                  % (record.kind, kind))
+            if key is not None and record.key != key:
+                raise RecordError("malformed", "the record of key %s, but %s was asked for"
+                                  % (record.key, key))
+        except RecordError as error:
+            raise RecordError(error.error, "record %d of the node's %s does not verify: %s"
+                              % (index, what, error.reason))
+        records.append(record)
+    return records
+
 
 class NodeError(Exception):
     """A request failed: .error is a stable name (protocol.md §6), .text why."""
@@ -888,9 +1049,10 @@ def read_records(path, registry):
 # ---------------------------------------------------------------------------
 # Commands
 
-def connect(args):
+def connect(args, registry=None):
     public, secret = load_keyfile(args.key)
-    return NodeClient(args.node, load_public(args.node_key), public, secret, args.timeout)
+    return NodeClient(args.node, load_public(args.node_key), public, secret, args.timeout,
+                      registry)
 
 
 def print_json(obj):
@@ -936,6 +1098,58 @@ def cmd_put_elder(args):
     print_json(reply)
     results = reply.get("results", [])
     return EXIT_OK if results == ["ok"] and "error" not in reply else EXIT_INVALID
+
+
+def write_read(args, result):
+    """Print a read's records, one JSON line each; keep its reply and
+    wire bytes where --reply and --wire say (appending: one line a page)."""
+    for record in result.records:
+        print_json(record)
+    if args.reply:
+        with open(args.reply, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(result.json, ensure_ascii=False, sort_keys=True) + "\n")
+    if args.wire:
+        with open(args.wire, "ab") as handle:
+            for data in result.wire:
+                handle.write(data)
+
+
+def cmd_read(args):
+    """get, find, history: one entity"""
+    client = connect(args, load_registry(args))
+    try:
+        call = {"get": client.get, "find": client.find, "history": client.history}[args.command]
+        write_read(args, call(args.kind, args.target, purpose=args.purpose))
+    finally:
+        client.close()
+    return EXIT_OK
+
+
+def cmd_list(args):
+    if (args.field is None) != (args.value is None):
+        print("hutong_client: list: --field and --value go together", file=sys.stderr)
+        return EXIT_USAGE
+    client = connect(args, load_registry(args))
+    query = dict(purpose=args.purpose, region=args.region, field=args.field,
+                 value=args.value, after=args.after, max=args.limit)
+    try:
+        for page in (client.pages(args.kind, **query) if args.all
+                     else [client.list(args.kind, **query)]):
+            write_read(args, page)
+            if not args.all and page.json.get("next") is not None:
+                print("next page: --after %s" % page.json["next"], file=sys.stderr)
+    finally:
+        client.close()
+    return EXIT_OK
+
+
+def cmd_count(args):
+    client = connect(args, load_registry(args))
+    try:
+        print_json(client.count(args.kind, region=args.region, purpose=args.purpose))
+    finally:
+        client.close()
+    return EXIT_OK
 
 
 def explain(record, out):
@@ -1032,13 +1246,26 @@ def add_node_options(parser):
                         help="how long to wait for an answer (default 10000)")
 
 
+def add_read_options(parser, records=True):
+    add_node_options(parser)
+    parser.add_argument("--purpose", metavar="CODE",
+                        help="why we read (a purpose code): needed for personal fields")
+    if not records:
+        return
+    parser.add_argument("--reply", metavar="FILE",
+                        help="append the node's JSON answer here (a line a page)")
+    parser.add_argument("--wire", metavar="FILE",
+                        help="append the records' bytes as the node sent them (msgpack)")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="hutong_client.py",
         description="A Hutong client in Python (pyzmq + msgpack + PyNaCl), written from "
                     "docs/records.md and docs/protocol.md.",
         epilog="Exit codes: 0 success; 1 invalid input (a record failed verification or "
-               "was refused); 2 usage error; 3 operational error.")
+               "was refused, or the node refused a read for its policy, purpose, scope or "
+               "a record not found); 2 usage error; 3 operational error.")
     parser.add_argument("--schema", metavar="FILE",
                         help="the schema tables, as `hutong schema --json` prints them "
                              "(default: $HUTONG_SCHEMA); needed to build or verify records")
@@ -1095,13 +1322,56 @@ def build_parser():
                         help="print the header, every salt and field digest, and the digest")
     verify.add_argument("--json", action="store_true", help="one JSON result line per record")
     verify.set_defaults(run=cmd_verify)
+
+    reads = {
+        "get": "the current version of a record, as our read policy shows it (GET)",
+        "find": "an elder by citizen ID number or a facility by USCC (FIND)",
+        "history": "every version of a record, oldest first (HISTORY)",
+    }
+    for name, summary in reads.items():
+        read = commands.add_parser(name, help=summary, description=summary + "; every "
+                                   "record is verified before it is printed")
+        add_read_options(read)
+        read.add_argument("kind", metavar="KIND", help="record kind (elder, facility, ...)")
+        read.add_argument("target", metavar="ID" if name == "find" else "KEY",
+                          help="citizen ID number or USCC" if name == "find" else "entity key")
+        read.set_defaults(run=cmd_read)
+
+    listing = commands.add_parser("list", help="records of a kind by region or indexed "
+                                  "field, a page at a time (LIST)")
+    add_read_options(listing)
+    listing.add_argument("--kind", required=True)
+    listing.add_argument("--region", metavar="CODE",
+                         help="a region code or prefix (default: our jurisdiction)")
+    listing.add_argument("--field", metavar="NAME", help="an indexed field, with --value")
+    listing.add_argument("--value", metavar="TEXT")
+    listing.add_argument("--limit", type=int, metavar="N", help="records per page "
+                         "(the node's default 100, at most 1000)")
+    listing.add_argument("--after", metavar="CURSOR", help="start after a page's next")
+    listing.add_argument("--all", action="store_true", help="follow every page to the end")
+    listing.set_defaults(run=cmd_list)
+
+    count = commands.add_parser("count", help="counts of a kind by region (COUNT)")
+    add_read_options(count, records=False)
+    count.add_argument("--kind", required=True)
+    count.add_argument("--region", metavar="CODE")
+    count.set_defaults(run=cmd_count)
     return parser
+
+
+# A read refused for what it asks, not for how (as hutong get --node): exit 1
+READ_REFUSALS = {"not_found", "purpose_required", "purpose_not_allowed", "policy",
+                 "out_of_scope", "forbidden"}
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except NodeRefused as error:
+        print("hutong_client: the node refused %s: %s: %s"
+              % (error.command, error.error, error.text), file=sys.stderr)
+        return EXIT_INVALID if error.error in READ_REFUSALS else EXIT_ERROR
     except NodeError as error:
         print("hutong_client: %s: %s" % (error.error, error.text), file=sys.stderr)
         return EXIT_ERROR
