@@ -16,6 +16,7 @@ static const ht_command_t s_commands [] = {
     { "history",     ht_cmd_history,     "every version of a record, conflicts marked" },
     { "audit",       ht_cmd_audit,       "who read whom, when and why (audit records)" },
     { "purposes",    ht_cmd_purposes,    "the purpose codes a read names" },
+    { "feed",        ht_cmd_feed,        "follow a node's change feed (JSON lines, resumable)" },
     { "export",      ht_cmd_export,      "export records as JSON lines, full or redacted" },
     { "verify",      ht_cmd_verify,      "verify records (JSON or msgpack), full or redacted" },
     { "status",      ht_cmd_status,      "a running node's peers, lag, records and quarantine" },

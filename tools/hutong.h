@@ -151,6 +151,7 @@ int ht_cmd_find (int argc, char **argv);
 int ht_cmd_count (int argc, char **argv);
 int ht_cmd_audit (int argc, char **argv);
 int ht_cmd_purposes (int argc, char **argv);
+int ht_cmd_feed (int argc, char **argv);
 int ht_cmd_query_get (int argc, char **argv);
 int ht_cmd_query_list (int argc, char **argv);
 int ht_cmd_query_history (int argc, char **argv);
