@@ -808,20 +808,28 @@ s_feed_each (void *arg, uint64_t seq, const uint8_t *data, size_t size, const ch
 {
     (void) origin;
     s_read_t *read = (s_read_t *) arg;
+    //  Kind and region from the header first: what the subscription does
+    //  not want costs no decoding
+    ht_record_head_t head;
+    const ht_kind_t *head_kind = ht_record_peek (data, size, &head) == HT_OK
+                               ? ht_schema_kind (head.kind): NULL;
+    int kind_index = -1;
+    for (size_t at = 0; head_kind && ht_schema_kind_at (at); at++)
+        if (ht_schema_kind_at (at) == head_kind)
+            kind_index = (int) at;
+    if (kind_index < 0 || !(read->kinds & (1u << kind_index))
+    ||  (read->prefix && !ht_region_covers (read->prefix, head.region))) {
+        read->last_seq = seq;
+        return 0;
+    }
     ht_record_t *record = ht_record_decode (data, size, NULL, NULL);
     if (!record) {
         read->last_seq = seq;           //  cannot happen: stored records decode
         return 0;
     }
     const ht_kind_t *kind = ht_record_schema (record);
-    int index = -1;
-    for (size_t at = 0; ht_schema_kind_at (at); at++)
-        if (ht_schema_kind_at (at) == kind)
-            index = (int) at;
-    bool wanted = index >= 0 && (read->kinds & (1u << index))
-               && (!read->prefix || ht_region_covers (read->prefix, ht_record_region (record)))
-               && (!*read->msg->field
-                   || s_feed_field_matches (record, read->msg->field, read->msg->value));
+    bool wanted = !*read->msg->field
+               || s_feed_field_matches (record, read->msg->field, read->msg->value);
     int stop = 0;
     if (wanted) {
         const char *emergency = NULL;
