@@ -458,8 +458,10 @@ s_history_each (void *arg, const ht_record_t *record, uint64_t seq)
                               "current", false);
     if (s_show (read, record, note) != HT_OK) {
         json_decref (note);
-        return 1;
-    }
+        if (read->error != HT_ENOTFOUND)
+            return 1;
+        read->error = 0;            //  a version it may not see is left out,
+    }                               //  as LIST does
     return 0;
 }
 
@@ -478,8 +480,10 @@ s_history (s_read_t *read)
                                s_history_each, read);
     if (rc < 0)
         s_refuse (read, rc, NULL);
-    if (!read->error)
-        s_show (read, current, json_pack ("{s:n, s:b}", "conflict", "current", true));
+    json_t *note = json_pack ("{s:n, s:b}", "conflict", "current", true);
+    if (!read->error && s_show (read, current, note) == HT_OK)
+        note = NULL;                //  s_show took it
+    json_decref (note);
     ht_record_destroy (&current);
 }
 

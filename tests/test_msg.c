@@ -280,6 +280,155 @@ START_TEST (a_message_carries_only_its_own_commands_items)
 }
 END_TEST
 
+//  The read requests' items of two messages are equal too
+static void
+s_assert_same_read (const ht_msg_t *a, const ht_msg_t *b)
+{
+    s_assert_same (a, b);
+    ck_assert_str_eq (a->kind, b->kind);
+    ck_assert_str_eq (a->key, b->key);
+    ck_assert_str_eq (a->field, b->field);
+    ck_assert_str_eq (a->value, b->value);
+    ck_assert_str_eq (a->after, b->after);
+    ck_assert_str_eq (a->purpose, b->purpose);
+}
+
+//  Fill text of buffer size with the longest text it holds
+#define S_FILL(buffer, byte) \
+    (memset ((buffer), (byte), sizeof (buffer) - 1), (buffer) [sizeof (buffer) - 1] = 0)
+
+START_TEST (read_requests_round_trip_with_every_item)
+{
+    ht_msg_t in, out;
+    ht_msg_init (&in, HT_MSG_GET);
+    in.token = 0xfeedfacecafebeefULL;
+    snprintf (in.purpose, sizeof in.purpose, "%s", "subsidy_review");
+    snprintf (in.kind, sizeof in.kind, "%s", "elder");
+    snprintf (in.key, sizeof in.key, "%s", "8d5c0f6ad3e1b2a49c7e0f1d2b3a4c5d");
+    s_round_trip (&in, &out);
+    s_assert_same_read (&in, &out);
+
+    ht_msg_init (&in, HT_MSG_FIND);
+    in.token = 1;
+    snprintf (in.purpose, sizeof in.purpose, "%s", "care_service");
+    snprintf (in.kind, sizeof in.kind, "%s", "elder");
+    snprintf (in.value, sizeof in.value, "%s", "441802194005120317");
+    s_round_trip (&in, &out);
+    s_assert_same_read (&in, &out);
+
+    ht_msg_init (&in, HT_MSG_LIST);
+    in.token = 2;
+    snprintf (in.purpose, sizeof in.purpose, "%s", "inspection");
+    snprintf (in.kind, sizeof in.kind, "%s", "elder");
+    snprintf (in.region, sizeof in.region, "%s", "441802001");
+    snprintf (in.field, sizeof in.field, "%s", "categories");
+    snprintf (in.value, sizeof in.value, "%s", "低保");
+    snprintf (in.after, sizeof in.after, "%s", "441802001001:8d5c0f6ad3e1b2a49c7e0f1d2b3a4c5d");
+    in.max = 1000;
+    s_round_trip (&in, &out);
+    s_assert_same_read (&in, &out);
+
+    ht_msg_init (&in, HT_MSG_COUNT);
+    in.token = 3;
+    snprintf (in.purpose, sizeof in.purpose, "%s", "statistics");
+    snprintf (in.kind, sizeof in.kind, "%s", "facility");
+    snprintf (in.region, sizeof in.region, "%s", "4418");
+    s_round_trip (&in, &out);
+    s_assert_same_read (&in, &out);
+
+    ht_msg_init (&in, HT_MSG_HISTORY);
+    in.token = UINT64_MAX;
+    snprintf (in.purpose, sizeof in.purpose, "%s", "audit_review");
+    snprintf (in.kind, sizeof in.kind, "%s", "credit");
+    snprintf (in.key, sizeof in.key, "%s", "0123456789abcdef0123456789abcdef");
+    s_round_trip (&in, &out);
+    s_assert_same_read (&in, &out);
+
+    //  The longest texts that fit, for a LIST and a GET
+    ht_msg_init (&in, HT_MSG_LIST);
+    S_FILL (in.purpose, 'p');
+    S_FILL (in.kind, 'k');
+    S_FILL (in.field, 'f');
+    S_FILL (in.value, 'v');
+    S_FILL (in.after, 'a');
+    in.max = UINT64_MAX;
+    s_round_trip (&in, &out);
+    s_assert_same_read (&in, &out);
+    ck_assert_uint_eq (strlen (out.value), HT_MSG_VALUE_BYTES - 1);
+    ht_msg_init (&in, HT_MSG_GET);
+    S_FILL (in.kind, 'k');
+    S_FILL (in.key, 'y');
+    s_round_trip (&in, &out);
+    s_assert_same_read (&in, &out);
+    ck_assert_uint_eq (strlen (out.key), HT_MSG_KEY_BYTES - 1);
+}
+END_TEST
+
+START_TEST (read_replies_round_trip_and_keep_their_frames)
+{
+    const char *commands [] = {
+        HT_MSG_GET_OK, HT_MSG_FIND_OK, HT_MSG_LIST_OK, HT_MSG_COUNT_OK, HT_MSG_HISTORY_OK };
+    for (size_t index = 0; index < S_COUNT (commands); index++) {
+        ht_msg_t in, out;
+        ht_msg_init (&in, commands [index]);
+        in.token = 77 + index;
+        //  A reply carries no request items, whatever the struct holds
+        snprintf (in.kind, sizeof in.kind, "%s", "elder");
+        zmsg_t *zmsg = ht_msg_encode (&in);
+        ck_assert_ptr_nonnull (zmsg);
+        zmsg_addstr (zmsg, "{\"count\":1}");
+        const uint8_t record [] = { 0x8d, 0x01 };
+        zmsg_addmem (zmsg, record, sizeof record);
+        ck_assert_int_eq (ht_msg_decode (zmsg, &out, NULL), HT_OK);
+        ck_assert_str_eq (out.command, commands [index]);
+        ck_assert_uint_eq (out.token, 77 + index);
+        ck_assert_str_eq (out.kind, "");
+        ck_assert_uint_eq (zmsg_size (zmsg), 2);
+        char *json = zmsg_popstr (zmsg);
+        ck_assert_str_eq (json, "{\"count\":1}");
+        zstr_free (&json);
+        zmsg_destroy (&zmsg);
+    }
+}
+END_TEST
+
+START_TEST (a_read_request_carries_only_its_own_items)
+{
+    //  A GET's struct may hold a region, field or value: none travels
+    ht_msg_t in, out;
+    ht_msg_init (&in, HT_MSG_GET);
+    snprintf (in.kind, sizeof in.kind, "%s", "elder");
+    snprintf (in.key, sizeof in.key, "%s", "k1");
+    snprintf (in.region, sizeof in.region, "%s", "441802000000");
+    snprintf (in.field, sizeof in.field, "%s", "status");
+    snprintf (in.value, sizeof in.value, "%s", "active");
+    snprintf (in.after, sizeof in.after, "%s", "x");
+    in.max = 5;
+    zmsg_t *zmsg = ht_msg_encode (&in);
+    ck_assert_int_eq (ht_msg_decode (zmsg, &out, NULL), HT_OK);
+    zmsg_destroy (&zmsg);
+    ck_assert_str_eq (out.key, "k1");
+    ck_assert_str_eq (out.region, "");
+    ck_assert_str_eq (out.field, "");
+    ck_assert_str_eq (out.value, "");
+    ck_assert_str_eq (out.after, "");
+    ck_assert_uint_eq (out.max, 0);
+    //  A COUNT carries no key, field or after
+    ht_msg_init (&in, HT_MSG_COUNT);
+    snprintf (in.kind, sizeof in.kind, "%s", "elder");
+    snprintf (in.key, sizeof in.key, "%s", "k1");
+    snprintf (in.field, sizeof in.field, "%s", "status");
+    snprintf (in.after, sizeof in.after, "%s", "x");
+    zmsg = ht_msg_encode (&in);
+    ck_assert_int_eq (ht_msg_decode (zmsg, &out, NULL), HT_OK);
+    zmsg_destroy (&zmsg);
+    ck_assert_str_eq (out.kind, "elder");
+    ck_assert_str_eq (out.key, "");
+    ck_assert_str_eq (out.field, "");
+    ck_assert_str_eq (out.after, "");
+}
+END_TEST
+
 //  --------------------------------------------------------------------------
 //  The canonical body
 
@@ -402,6 +551,196 @@ END_TEST
 
 //  --------------------------------------------------------------------------
 //  Hostile and unknown input
+
+START_TEST (a_get_body_is_canonical_msgpack)
+{
+    ht_msg_t msg;
+    ht_msg_init (&msg, HT_MSG_GET);
+    msg.token = 7;
+    snprintf (msg.kind, sizeof msg.kind, "%s", "elder");
+    snprintf (msg.key, sizeof msg.key, "%s", "k1");
+    snprintf (msg.purpose, sizeof msg.purpose, "%s", "assessment");
+    zmsg_t *zmsg = ht_msg_encode (&msg);
+    //  key < kind < purpose < token
+    const uint8_t expected [] = {
+        0x84,
+        0xa3, 'k', 'e', 'y', 0xa2, 'k', '1',
+        0xa4, 'k', 'i', 'n', 'd', 0xa5, 'e', 'l', 'd', 'e', 'r',
+        0xa7, 'p', 'u', 'r', 'p', 'o', 's', 'e',
+            0xaa, 'a', 's', 's', 'e', 's', 's', 'm', 'e', 'n', 't',
+        0xa5, 't', 'o', 'k', 'e', 'n', 0x07 };
+    zframe_t *body = zmsg_last (zmsg);
+    ck_assert_uint_eq (zframe_size (body), sizeof expected);
+    ck_assert_mem_eq (zframe_data (body), expected, sizeof expected);
+    zmsg_destroy (&zmsg);
+}
+END_TEST
+
+START_TEST (optional_empty_read_items_are_not_encoded)
+{
+    //  A LIST of a kind and nothing else: {kind, token}; no purpose,
+    //  region, field, value, after, nor a max of 0
+    ht_msg_t msg;
+    ht_msg_init (&msg, HT_MSG_LIST);
+    snprintf (msg.kind, sizeof msg.kind, "%s", "elder");
+    zmsg_t *zmsg = ht_msg_encode (&msg);
+    const uint8_t list [] = {
+        0x82,
+        0xa4, 'k', 'i', 'n', 'd', 0xa5, 'e', 'l', 'd', 'e', 'r',
+        0xa5, 't', 'o', 'k', 'e', 'n', 0x00 };
+    zframe_t *body = zmsg_last (zmsg);
+    ck_assert_uint_eq (zframe_size (body), sizeof list);
+    ck_assert_mem_eq (zframe_data (body), list, sizeof list);
+    ht_msg_t out;
+    memset (&out, 0x5a, sizeof out);
+    ck_assert_int_eq (ht_msg_decode (zmsg, &out, NULL), HT_OK);
+    ck_assert_str_eq (out.kind, "elder");
+    ck_assert_str_eq (out.purpose, "");
+    ck_assert_str_eq (out.region, "");
+    ck_assert_str_eq (out.field, "");
+    ck_assert_str_eq (out.value, "");
+    ck_assert_str_eq (out.after, "");
+    ck_assert_uint_eq (out.max, 0);
+    zmsg_destroy (&zmsg);
+    //  A GET with no purpose: {key, kind, token}
+    ht_msg_init (&msg, HT_MSG_GET);
+    snprintf (msg.kind, sizeof msg.kind, "%s", "elder");
+    snprintf (msg.key, sizeof msg.key, "%s", "k1");
+    zmsg = ht_msg_encode (&msg);
+    const uint8_t get [] = {
+        0x83,
+        0xa3, 'k', 'e', 'y', 0xa2, 'k', '1',
+        0xa4, 'k', 'i', 'n', 'd', 0xa5, 'e', 'l', 'd', 'e', 'r',
+        0xa5, 't', 'o', 'k', 'e', 'n', 0x00 };
+    body = zmsg_last (zmsg);
+    ck_assert_uint_eq (zframe_size (body), sizeof get);
+    ck_assert_mem_eq (zframe_data (body), get, sizeof get);
+    zmsg_destroy (&zmsg);
+    //  Required items travel even when empty, so the node can name them
+    ht_msg_init (&msg, HT_MSG_HISTORY);
+    zmsg = ht_msg_encode (&msg);
+    body = zmsg_last (zmsg);
+    ck_assert_ptr_nonnull (memmem (zframe_data (body), zframe_size (body), "\xa3key\xa0", 5));
+    ck_assert_ptr_nonnull (memmem (zframe_data (body), zframe_size (body), "\xa4kind\xa0", 6));
+    zmsg_destroy (&zmsg);
+}
+END_TEST
+
+//  A body of the given text items (name, value pairs) and a token
+static zmsg_t *
+s_read_zmsg (const char *command, const char *const *items, size_t count)
+{
+    ht_packer_t body;
+    s_body_map (&body, count / 2 + 1);
+    for (size_t index = 0; index + 1 < count; index += 2) {
+        ht_pack_cstr (&body.packer, items [index]);
+        ht_pack_cstr (&body.packer, items [index + 1]);
+    }
+    s_pack_uint_item (&body, "token", 9);
+    zmsg_t *zmsg = s_zmsg (command, &body);
+    ht_packer_destroy (&body);
+    return zmsg;
+}
+
+START_TEST (a_read_request_without_its_kind_or_key_is_malformed)
+{
+    ht_msg_t msg;
+    const char *kind_only [] = { "kind", "elder" };
+    const char *key_only [] = { "key", "k1" };
+    const char *value_only [] = { "value", "441802194005120317" };
+    const char *no_kind [] = { "region", "4418", "purpose", "statistics" };
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_GET, kind_only, 2), &msg), HT_EMALFORMED);
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_GET, key_only, 2), &msg), HT_EMALFORMED);
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_HISTORY, kind_only, 2), &msg),
+                      HT_EMALFORMED);
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_HISTORY, key_only, 2), &msg),
+                      HT_EMALFORMED);
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_FIND, kind_only, 2), &msg), HT_EMALFORMED);
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_FIND, value_only, 2), &msg), HT_EMALFORMED);
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_LIST, no_kind, 4), &msg), HT_EMALFORMED);
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_COUNT, no_kind, 4), &msg), HT_EMALFORMED);
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_LIST, NULL, 0), &msg), HT_EMALFORMED);
+    //  ... and with them, whole
+    const char *get [] = { "kind", "elder", "key", "k1" };
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_GET, get, 4), &msg), HT_OK);
+    ck_assert_str_eq (msg.key, "k1");
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_HISTORY, get, 4), &msg), HT_OK);
+    const char *find [] = { "kind", "elder", "value", "441802194005120317" };
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_FIND, find, 4), &msg), HT_OK);
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_LIST, kind_only, 2), &msg), HT_OK);
+    ck_assert_int_eq (s_decode (s_read_zmsg (HT_MSG_COUNT, kind_only, 2), &msg), HT_OK);
+    //  A key of the wrong type is as bad as none
+    ht_packer_t body;
+    s_body_map (&body, 2);
+    ht_pack_cstr (&body.packer, "key");
+    msgpack_pack_uint8 (&body.packer, 1);
+    ht_pack_cstr (&body.packer, "kind");
+    ht_pack_cstr (&body.packer, "elder");
+    ck_assert_int_eq (s_decode (s_zmsg (HT_MSG_GET, &body), &msg), HT_EMALFORMED);
+    ht_packer_destroy (&body);
+}
+END_TEST
+
+START_TEST (an_over_long_read_item_is_malformed)
+{
+    //  Each text item at the most its buffer holds, and one character more
+    struct { const char *command; const char *name; size_t bytes; } cases [] = {
+        { HT_MSG_GET, "kind", HT_MSG_KIND_BYTES },
+        { HT_MSG_GET, "key", HT_MSG_KEY_BYTES },
+        { HT_MSG_GET, "purpose", HT_MSG_PURPOSE_BYTES },
+        { HT_MSG_HISTORY, "key", HT_MSG_KEY_BYTES },
+        { HT_MSG_FIND, "value", HT_MSG_VALUE_BYTES },
+        { HT_MSG_LIST, "field", HT_MSG_FIELD_BYTES },
+        { HT_MSG_LIST, "value", HT_MSG_VALUE_BYTES },
+        { HT_MSG_LIST, "after", HT_MSG_AFTER_BYTES },
+        { HT_MSG_LIST, "region", HT_REGION_BYTES },
+        { HT_MSG_COUNT, "region", HT_REGION_BYTES },
+    };
+    for (size_t index = 0; index < S_COUNT (cases); index++) {
+        const char *command = cases [index].command, *name = cases [index].name;
+        bool keyed = streq (command, HT_MSG_GET) || streq (command, HT_MSG_HISTORY);
+        for (size_t extra = 0; extra < 2; extra++) {
+            size_t length = cases [index].bytes - 1 + extra;
+            char *text = malloc (length + 1);
+            memset (text, 'x', length);
+            text [length] = 0;
+            //  The item, and the command's required ones it is not
+            const char *items [6] = { name, text };
+            size_t count = 2;
+            if (!streq (name, "kind")) {
+                items [count++] = "kind";
+                items [count++] = "elder";
+            }
+            if (keyed && !streq (name, "key")) {
+                items [count++] = "key";
+                items [count++] = "k1";
+            }
+            if (streq (command, HT_MSG_FIND) && !streq (name, "value")) {
+                items [count++] = "value";
+                items [count++] = "v";
+            }
+            ht_msg_t msg;
+            zmsg_t *zmsg = s_read_zmsg (command, items, count);
+            const char *reason = NULL;
+            int rc = ht_msg_decode (zmsg, &msg, &reason);
+            zmsg_destroy (&zmsg);
+            ck_assert_msg (rc == (extra? HT_EMALFORMED: HT_OK), "%s %s of %zu: %d",
+                           command, name, length, rc);
+            if (extra)
+                ck_assert_str_eq (reason, "a message item has the wrong type");
+            else {
+                const char *read = streq (name, "kind")? msg.kind: streq (name, "key")? msg.key
+                                 : streq (name, "purpose")? msg.purpose
+                                 : streq (name, "value")? msg.value
+                                 : streq (name, "field")? msg.field
+                                 : streq (name, "after")? msg.after: msg.region;
+                ck_assert_str_eq (read, text);
+            }
+            free (text);
+        }
+    }
+}
+END_TEST
 
 START_TEST (an_unknown_command_is_refused_as_invalid)
 {
@@ -786,12 +1125,17 @@ msg_suite (void)
     tcase_add_test (tc, error_round_trips_with_error_text_and_token);
     tcase_add_test (tc, put_status_info_and_their_replies_round_trip_with_a_token);
     tcase_add_test (tc, a_message_carries_only_its_own_commands_items);
+    tcase_add_test (tc, read_requests_round_trip_with_every_item);
+    tcase_add_test (tc, read_replies_round_trip_and_keep_their_frames);
+    tcase_add_test (tc, a_read_request_carries_only_its_own_items);
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("canonical");
     tcase_add_test (tc, a_pull_body_is_canonical_msgpack);
     tcase_add_test (tc, a_hello_body_is_canonical_msgpack);
     tcase_add_test (tc, every_body_has_sorted_keys_and_shortest_integers);
+    tcase_add_test (tc, a_get_body_is_canonical_msgpack);
+    tcase_add_test (tc, optional_empty_read_items_are_not_encoded);
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("hostile");
@@ -806,6 +1150,8 @@ msg_suite (void)
     tcase_add_test (tc, a_map_claiming_four_billion_entries_is_malformed);
     tcase_add_test (tc, a_body_nested_deeply_is_refused_without_a_crash);
     tcase_add_test (tc, a_message_without_a_body_frame_is_an_error);
+    tcase_add_test (tc, a_read_request_without_its_kind_or_key_is_malformed);
+    tcase_add_test (tc, an_over_long_read_item_is_malformed);
     tcase_add_test (tc, random_bodies_never_crash_the_decoder);
     suite_add_tcase (suite, tc);
     return suite;

@@ -655,6 +655,368 @@ START_TEST (the_public_sees_a_facility_without_its_internal_counts)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Policy files
+
+//  Parse text, asserting it is refused with a sentence containing expected
+static void
+s_assert_file_refused (const char *text, const char *expected)
+{
+    char error [300];
+    memset (error, 0, sizeof error);
+    ht_policyset_t *set = ht_policyset_parse (text, error, sizeof error);
+    ck_assert_msg (set == NULL, "accepted: %s", text);
+    ck_assert_msg (strstr (error, expected) != NULL, "error '%s' does not name '%s'",
+                   error, expected);
+    //  The error buffer is optional
+    ck_assert_ptr_null (ht_policyset_parse (text, NULL, 0));
+}
+
+//  One policy section named name whose body is body
+#define S_POLICY_FILE(name, body) "policy\n    " name "\n" body
+
+START_TEST (a_minimal_policy_file_parses)
+{
+    char error [300] = "";
+    ht_policyset_t *set = ht_policyset_parse (
+        S_POLICY_FILE ("reader", "        kinds = \"facility\"\n"), error, sizeof error);
+    ck_assert_msg (set != NULL, "%s", error);
+    const ht_policy_t *policy = ht_policyset_find (set, "reader");
+    ck_assert_ptr_nonnull (policy);
+    ck_assert_ptr_eq (ht_policyset_at (set, 0), policy);
+    ck_assert_ptr_null (ht_policyset_at (set, 1));
+    ck_assert_ptr_null (ht_policyset_find (set, "civil_affairs"));
+    ck_assert_str_eq (policy->name, "reader");
+    ck_assert_str_eq (policy->summary, "");
+    ck_assert_str_eq (policy->region, "");
+    ck_assert_uint_eq (policy->purposes, 0);
+    //  Groups not named are none: it may read facilities, and see nothing
+    ck_assert (ht_policy_permits_kind (policy, "facility"));
+    ck_assert (!ht_policy_permits_kind (policy, "elder"));
+    ck_assert (!ht_policy_permits_kind (policy, "no_such_kind"));
+    for (int group = 0; group < HT_GROUP_COUNT; group++)
+        ck_assert_int_eq (policy->access [group], HT_ACCESS_NONE);
+    ck_assert_int_eq (ht_policy_kind_access (policy, "facility"), HT_ACCESS_NONE);
+    ht_policyset_destroy (&set);
+    ck_assert_ptr_null (set);
+    ht_policyset_destroy (&set);
+
+    //  Every key, with lists separated by spaces or commas
+    set = ht_policyset_parse (
+        S_POLICY_FILE ("county_health",
+                       "        summary = \"卫健 one county\"\n"
+                       "        kinds = \"elder, facility\"\n"
+                       "        purposes = \"care_service,assessment\"\n"
+                       "        region = \"441802\"\n"
+                       "        access\n"
+                       "            public = full\n"
+                       "            identity = masked\n"
+                       "            ability = count\n"),
+        error, sizeof error);
+    ck_assert_msg (set != NULL, "%s", error);
+    policy = ht_policyset_find (set, "county_health");
+    ck_assert_str_eq (policy->summary, "卫健 one county");
+    ck_assert_str_eq (policy->region, "441802");
+    ck_assert (ht_policy_permits_kind (policy, "elder"));
+    ck_assert (ht_policy_permits_kind (policy, "facility"));
+    ck_assert (!ht_policy_permits_kind (policy, "credit"));
+    ck_assert_int_eq (policy->access [HT_GROUP_PUBLIC], HT_ACCESS_FULL);
+    ck_assert_int_eq (policy->access [HT_GROUP_IDENTITY], HT_ACCESS_MASKED);
+    ck_assert_int_eq (policy->access [HT_GROUP_ABILITY], HT_ACCESS_COUNT);
+    ck_assert_int_eq (policy->access [HT_GROUP_ID_NO], HT_ACCESS_NONE);
+    ck_assert_int_eq (ht_policy_kind_access (policy, "elder"), HT_ACCESS_MASKED);
+    const char *reason = NULL;
+    ck_assert_int_eq (ht_policy_check_purpose (policy, "assessment", &reason), HT_OK);
+    ck_assert_int_eq (ht_policy_check_purpose (policy, "care_service", &reason), HT_OK);
+    ck_assert_int_eq (ht_policy_check_purpose (policy, "subsidy_review", &reason), HT_EPURPOSE);
+    ht_policyset_destroy (&set);
+}
+END_TEST
+
+START_TEST (a_policy_file_with_a_mistake_is_refused_naming_it)
+{
+    s_assert_file_refused (S_POLICY_FILE ("x", "        kinds = \"elder\"\n"
+                                               "        access\n"
+                                               "            identiti = full\n"),
+                           "policy/x/access: unknown field group 'identiti'");
+    s_assert_file_refused (S_POLICY_FILE ("x", "        kinds = \"elder\"\n"
+                                               "        access\n"
+                                               "            identity = partial\n"),
+                           "policy/x/access/identity: 'partial' is not none, count, "
+                           "masked or full");
+    s_assert_file_refused (S_POLICY_FILE ("x", "        kinds = \"elder\"\n"
+                                               "        access\n"
+                                               "            identity = Full\n"),
+                           "'Full' is not none");
+    s_assert_file_refused (S_POLICY_FILE ("x", "        kinds = \"elder pets\"\n"),
+                           "policy/x/kinds: unknown kind 'pets'");
+    s_assert_file_refused (S_POLICY_FILE ("x", "        kinds = \"elder\"\n"
+                                               "        purposes = \"care_service fun\"\n"),
+                           "policy/x/purposes: unknown purpose 'fun'");
+    s_assert_file_refused ("policy\n"
+                           "    x\n"
+                           "        kinds = \"elder\"\n"
+                           "    y\n"
+                           "        kinds = \"elder\"\n"
+                           "    x\n"
+                           "        kinds = \"facility\"\n",
+                           "policy/x is defined twice");
+    s_assert_file_refused (S_POLICY_FILE ("x", "        summary = \"no kinds\"\n"
+                                               "        access\n"
+                                               "            public = full\n"),
+                           "policy/x: kinds is required");
+    s_assert_file_refused (S_POLICY_FILE ("x", "        kinds = \"elder\"\n"
+                                               "        colour = \"red\"\n"),
+                           "policy/x: unknown key 'colour'");
+    s_assert_file_refused (S_POLICY_FILE ("x", "        kinds = \"elder\"\n"
+                                               "        region = \"4418x\"\n"),
+                           "policy/x/region: '4418x' is not a region code or prefix");
+    s_assert_file_refused (S_POLICY_FILE ("x", "        kinds = \"elder\"\n"
+                                               "        region = \"44180\"\n"),
+                           "policy/x/region: '44180' is not a region code or prefix");
+    s_assert_file_refused (S_POLICY_FILE ("Civil", "        kinds = \"elder\"\n"),
+                           "policy name 'Civil' is not 1-31 of a-z 0-9 _");
+    s_assert_file_refused ("policies\n    x\n        kinds = \"elder\"\n",
+                           "unknown section 'policies'");
+    s_assert_file_refused ("", "no policy section");
+    s_assert_file_refused (NULL, "not valid ZPL");
+    //  One mistake refuses the whole file, however much else is right
+    s_assert_file_refused ("policy\n"
+                           "    good\n"
+                           "        kinds = \"facility\"\n"
+                           "    bad\n"
+                           "        kinds = \"facility\"\n"
+                           "        access\n"
+                           "            public = most\n",
+                           "policy/bad/access/public");
+}
+END_TEST
+
+//  Every field of two policies is equal
+static void
+s_assert_same_policy (const ht_policy_t *a, const ht_policy_t *b)
+{
+    ck_assert_str_eq (a->name, b->name);
+    ck_assert_str_eq (a->summary, b->summary);
+    for (int group = 0; group < HT_GROUP_COUNT; group++)
+        ck_assert_msg (a->access [group] == b->access [group], "%s: %s", a->name,
+                       ht_group_name ((ht_group_t) group));
+    ck_assert_uint_eq (a->kinds, b->kinds);
+    ck_assert_uint_eq (a->purposes, b->purposes);
+    ck_assert_str_eq (a->region, b->region);
+}
+
+START_TEST (the_shipped_policy_file_loads_as_the_built_in_set)
+{
+    char error [300] = "";
+    ht_policyset_t *set = ht_policyset_load (HT_SOURCE_DIR "/conf/policy.cfg", error,
+                                             sizeof error);
+    ck_assert_msg (set != NULL, "%s", error);
+    size_t count = 0;
+    for (; ht_policyset_at (set, count); count++) {
+        const ht_policy_t *loaded = ht_policyset_at (set, count);
+        const ht_policy_t *built_in = ht_policy_at (count);
+        ck_assert_msg (built_in != NULL, "%s is not built in", loaded->name);
+        s_assert_same_policy (loaded, built_in);
+        s_assert_same_policy (ht_policyset_find (set, loaded->name),
+                              ht_policy_find (loaded->name));
+    }
+    ck_assert_uint_eq (count, S_COUNT (s_names));
+    ck_assert_ptr_null (ht_policy_at (count));
+    //  NULL asks the built-in set
+    ck_assert_ptr_eq (ht_policyset_find (NULL, "health"), ht_policy_find ("health"));
+    ck_assert_ptr_eq (ht_policyset_at (NULL, 0), ht_policy_at (0));
+    ck_assert_ptr_eq (ht_policyset_at (ht_policyset_default (), 3), ht_policy_at (3));
+    ht_policyset_destroy (&set);
+}
+END_TEST
+
+START_TEST (loading_a_missing_or_wrong_policy_file_names_the_file)
+{
+    char error [400] = "";
+    ck_assert_ptr_null (ht_policyset_load ("/nonexistent/policy.cfg", error, sizeof error));
+    ck_assert_ptr_nonnull (strstr (error, "cannot read /nonexistent/policy.cfg"));
+    ck_assert_ptr_null (ht_policyset_load (NULL, error, sizeof error));
+    char path [] = "/tmp/ht_policy_XXXXXX";
+    int fd = mkstemp (path);
+    ck_assert_int_ge (fd, 0);
+    const char *text = S_POLICY_FILE ("x", "        kinds = \"elder\"\n"
+                                           "        colour = \"red\"\n");
+    ck_assert_int_eq (write (fd, text, strlen (text)), (ssize_t) strlen (text));
+    close (fd);
+    ck_assert_ptr_null (ht_policyset_load (path, error, sizeof error));
+    ck_assert_msg (strncmp (error, path, strlen (path)) == 0, "%s", error);
+    ck_assert_ptr_nonnull (strstr (error, "unknown key 'colour'"));
+    unlink (path);
+}
+END_TEST
+
+START_TEST (access_names_parse_and_print_both_ways)
+{
+    const char *names [] = { "none", "count", "masked", "full" };
+    for (int index = 0; index < (int) S_COUNT (names); index++) {
+        ck_assert_int_eq (ht_access_parse (names [index]), index);
+        ck_assert_str_eq (ht_access_name ((ht_access_t) index), names [index]);
+    }
+    ck_assert_int_eq (ht_access_parse ("Full"), -1);
+    ck_assert_int_eq (ht_access_parse (""), -1);
+    ck_assert_int_eq (ht_access_parse (NULL), -1);
+    ck_assert_str_eq (ht_access_name ((ht_access_t) 4), "?");
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Purposes
+
+START_TEST (only_personal_purposes_a_policy_lists_justify_personal_fields)
+{
+    const ht_policy_t *civil = s_policy ("civil_affairs");
+    struct { const char *purpose; int expected; } cases [] = {
+        { NULL, HT_ENOPURPOSE },
+        { "", HT_ENOPURPOSE },
+        { "statistics", HT_EPURPOSE },          //  never personal
+        { "operations", HT_EPURPOSE },
+        { "sightseeing", HT_EPURPOSE },         //  unknown
+        { "subsidy_review ", HT_EPURPOSE },
+        { "medical_insurance", HT_EPURPOSE },   //  personal, not civil affairs'
+        { "subsidy_review", HT_OK },
+        { "audit_review", HT_OK },
+    };
+    for (size_t index = 0; index < S_COUNT (cases); index++) {
+        const char *reason = NULL;
+        int rc = ht_policy_check_purpose (civil, cases [index].purpose, &reason);
+        ck_assert_msg (rc == cases [index].expected, "%s: %d",
+                       cases [index].purpose? cases [index].purpose: "(null)", rc);
+        if (rc != HT_OK)
+            ck_assert (reason != NULL && *reason);
+    }
+    //  The public lists none; the operator only audit review
+    const char *reason = NULL;
+    ck_assert_int_eq (ht_policy_check_purpose (s_policy ("public"), "care_service", &reason),
+                      HT_EPURPOSE);
+    ck_assert_int_eq (ht_policy_check_purpose (s_policy ("operator"), "audit_review", &reason),
+                      HT_OK);
+    ck_assert_int_eq (ht_policy_check_purpose (s_policy ("operator"), "inspection", &reason),
+                      HT_EPURPOSE);
+    ck_assert_int_eq (ht_policy_check_purpose (s_policy ("emergency"), "emergency_response",
+                                               &reason), HT_OK);
+    //  A policy file may list statistics, and it still justifies nothing
+    char error [300] = "";
+    ht_policyset_t *set = ht_policyset_parse (
+        S_POLICY_FILE ("stats", "        kinds = \"elder\"\n"
+                                "        purposes = \"statistics care_service\"\n"),
+        error, sizeof error);
+    ck_assert_msg (set != NULL, "%s", error);
+    const ht_policy_t *stats = ht_policyset_find (set, "stats");
+    ck_assert_int_eq (ht_policy_check_purpose (stats, "care_service", &reason), HT_OK);
+    ck_assert_int_eq (ht_policy_check_purpose (stats, "statistics", &reason), HT_EPURPOSE);
+    ht_policyset_destroy (&set);
+}
+END_TEST
+
+START_TEST (the_purpose_table_marks_statistics_and_operations_not_personal)
+{
+    size_t count = 0;
+    for (; ht_purpose_at (count); count++) {
+        const ht_purpose_t *purpose = ht_purpose_at (count);
+        ck_assert_ptr_eq (ht_purpose_find (purpose->code), purpose);
+        ck_assert_uint_gt (strlen (purpose->label), 0);
+        bool statistical = strcmp (purpose->code, "statistics") == 0
+                        || strcmp (purpose->code, "operations") == 0;
+        ck_assert_int_eq (purpose->personal, !statistical);
+    }
+    ck_assert_uint_eq (count, 9);
+    ck_assert_ptr_null (ht_purpose_at (SIZE_MAX));
+    ck_assert_ptr_null (ht_purpose_find ("nonexistent"));
+    ck_assert_ptr_null (ht_purpose_find (NULL));
+    ck_assert_ptr_nonnull (ht_purpose_find ("subsidy_review"));
+    //  No shipped policy lists a purpose that could never justify anything
+    for (size_t p = 0; ht_policy_at (p); p++)
+        for (size_t index = 0; ht_purpose_at (index); index++)
+            if (!ht_purpose_at (index)->personal)
+                ck_assert_msg (!(ht_policy_at (p)->purposes & (1u << index)),
+                               "%s lists %s", ht_policy_at (p)->name,
+                               ht_purpose_at (index)->code);
+}
+END_TEST
+
+//  --------------------------------------------------------------------------
+//  Views
+
+//  The view's names equal expected, in order
+static void
+s_assert_names (const char *const *names, size_t count, const char *const *expected,
+                size_t expected_count, const char *what)
+{
+    ck_assert_msg (count == expected_count, "%s: %zu names, expected %zu", what, count,
+                   expected_count);
+    for (size_t index = 0; index < count; index++)
+        ck_assert_msg (strcmp (names [index], expected [index]) == 0, "%s [%zu]: %s, expected %s",
+                       what, index, names [index], expected [index]);
+}
+
+START_TEST (a_view_lists_the_personal_fields_a_policy_discloses_and_masks)
+{
+    ht_record_t *record = s_elder_signed ();
+    size_t elder_fields = ht_record_schema (record)->field_count;
+    ht_policy_view_t view;
+    //  Civil affairs: every PI / S field with a value, in full
+    static const char *const all [] = {
+        "ability_level", "address", "birth_date", "care_level", "categories", "ethnicity",
+        "hukou_region", "id_no", "living", "name", "phone", "sex", "status" };
+    ht_policy_view (s_policy ("civil_affairs"), record, &view);
+    ck_assert_uint_eq (view.visible, elder_fields);
+    ck_assert (view.personal);
+    s_assert_names (view.disclosed, view.disclosed_count, all, S_COUNT (all), "civil disclosed");
+    ck_assert_uint_eq (view.masked_count, 0);
+    //  Health: categories and ethnicity are masked, and neither shows a mask
+    static const char *const health [] = {
+        "ability_level", "address", "birth_date", "care_level", "hukou_region", "id_no",
+        "living", "name", "phone", "sex", "status" };
+    ht_policy_view (s_policy ("health"), record, &view);
+    ck_assert_uint_eq (view.visible, elder_fields);
+    s_assert_names (view.disclosed, view.disclosed_count, health, S_COUNT (health),
+                    "health disclosed");
+    ck_assert_uint_eq (view.masked_count, 0);
+    //  Finance: masks of texts of seven characters or more, nothing in full
+    static const char *const finance [] = {
+        "address", "birth_date", "hukou_region", "id_no", "phone" };
+    ht_policy_view (s_policy ("finance"), record, &view);
+    ck_assert (view.personal);
+    ck_assert_uint_eq (view.disclosed_count, 0);
+    s_assert_names (view.masked, view.masked_count, finance, S_COUNT (finance), "finance masked");
+    //  A partner: identity and ability masked, no ID number at all
+    static const char *const partner [] = { "address", "birth_date", "hukou_region", "phone" };
+    ht_policy_view (s_policy ("partner"), record, &view);
+    ck_assert_uint_eq (view.disclosed_count, 0);
+    s_assert_names (view.masked, view.masked_count, partner, S_COUNT (partner), "partner masked");
+    //  emergency_declared: no ID number
+    ht_policy_view (s_policy ("emergency_declared"), record, &view);
+    for (size_t index = 0; index < view.disclosed_count; index++)
+        ck_assert_str_ne (view.disclosed [index], "id_no");
+    ck_assert_uint_eq (view.disclosed_count, S_COUNT (all) - 1);
+    //  Counts only, or nothing: no field visible, nothing personal
+    const char *blind [] = { "emergency", "fire", "operator", "market_regulation", "public" };
+    for (size_t index = 0; index < S_COUNT (blind); index++) {
+        ht_policy_view (s_policy (blind [index]), record, &view);
+        ck_assert_msg (view.visible == 0, "%s sees %zu fields", blind [index], view.visible);
+        ck_assert (!view.personal);
+        ck_assert_uint_eq (view.disclosed_count + view.masked_count, 0);
+    }
+    ht_record_destroy (&record);
+    //  A facility has no personal field: visible, never personal
+    record = s_facility_signed ();
+    ht_policy_view (s_policy ("public"), record, &view);
+    ck_assert_uint_gt (view.visible, 0);
+    ck_assert (!view.personal);
+    ht_policy_view (s_policy ("full"), record, &view);
+    ck_assert_uint_eq (view.visible, ht_record_schema (record)->field_count);
+    ck_assert (!view.personal);
+    ck_assert_uint_eq (view.disclosed_count + view.masked_count, 0);
+    ht_record_destroy (&record);
+}
+END_TEST
+
 static void
 s_setup (void)
 {
@@ -693,6 +1055,21 @@ policy_suite (void)
     tcase_add_test (tc, a_mask_never_writes_past_its_buffer);
     tcase_add_test (tc, a_long_text_keeps_only_four_trailing_characters);
     tcase_add_test (tc, masks_are_outside_the_signature);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("files");
+    tcase_add_test (tc, a_minimal_policy_file_parses);
+    tcase_add_test (tc, a_policy_file_with_a_mistake_is_refused_naming_it);
+    tcase_add_test (tc, the_shipped_policy_file_loads_as_the_built_in_set);
+    tcase_add_test (tc, loading_a_missing_or_wrong_policy_file_names_the_file);
+    tcase_add_test (tc, access_names_parse_and_print_both_ways);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("purposes and views");
+    tcase_add_unchecked_fixture (tc, s_setup, NULL);
+    tcase_add_test (tc, only_personal_purposes_a_policy_lists_justify_personal_fields);
+    tcase_add_test (tc, the_purpose_table_marks_statistics_and_operations_not_personal);
+    tcase_add_test (tc, a_view_lists_the_personal_fields_a_policy_discloses_and_masks);
     suite_add_tcase (suite, tc);
     return suite;
 }
