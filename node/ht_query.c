@@ -832,7 +832,9 @@ s_feed_each (void *arg, uint64_t seq, const uint8_t *data, size_t size, const ch
         return 0;
     }
     const ht_kind_t *kind = ht_record_schema (record);
-    bool wanted = !*read->msg->field
+    //  A tombstone has no fields: it goes to field-filtered feeds too, so
+    //  a partner holding the entity learns it is gone
+    bool wanted = !*read->msg->field || ht_record_deleted (record)
                || s_feed_field_matches (record, read->msg->field, read->msg->value);
     int stop = 0;
     if (wanted) {

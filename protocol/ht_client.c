@@ -28,7 +28,7 @@
 //  A subscription in progress (ht_client_feed_*)
 typedef struct {
     ht_client_feed_t spec;          //  what was asked (texts copied below)
-    char kinds [128], region [HT_REGION_BYTES], field [HT_MSG_FIELD_BYTES];
+    char kinds [HT_MSG_KIND_BYTES], region [HT_REGION_BYTES], field [HT_MSG_FIELD_BYTES];
     char value [HT_MSG_VALUE_BYTES], purpose [HT_MSG_PURPOSE_BYTES];
     uint64_t token;                 //  names the subscription
     bool subscribed;                //  the node holds it
@@ -570,6 +570,15 @@ static int
 s_feed_subscribe (ht_client_t *self)
 {
     s_feed_t *feed = self->feed;
+    //  The subscription we leave would go on spending its credit
+    if (feed->token && self->dealer) {
+        ht_msg_t leave;
+        ht_msg_init (&leave, HT_MSG_UNSUBSCRIBE);
+        leave.token = feed->token;
+        zmsg_t *zmsg = ht_msg_encode (&leave);
+        if (zmsg_send (&zmsg, self->dealer) != 0)
+            zmsg_destroy (&zmsg);
+    }
     ht_msg_t request;
     ht_msg_init (&request, HT_MSG_SUBSCRIBE);
     request.token = feed->token = ++self->token;

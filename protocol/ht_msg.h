@@ -19,7 +19,7 @@
 #define HT_MSG_TEXT_CHARS 255
 #define HT_PUT_MAX_RECORDS 10000    //  records in one PUT
 #define HT_MSG_MAX_FRAME_BYTES (2 * 1024 * 1024)    //  any socket: a larger frame closes the connection
-#define HT_MSG_KIND_BYTES 16
+#define HT_MSG_KIND_BYTES 128      //  one kind, or SUBSCRIBE's comma-separated list
 #define HT_MSG_KEY_BYTES 65
 #define HT_MSG_FIELD_BYTES 32
 #define HT_MSG_VALUE_BYTES 512      //  an indexed text of up to 100 characters fits

@@ -143,6 +143,9 @@ ht_cmd_feed (int argc, char **argv)
         ht_keypair_destroy (&key);
         return ht_usage_error ("feed: cannot connect to '%s'", values [NODE]);
     }
+    //  A line is out before the cursor that covers it is saved, and a
+    //  reader of a pipe sees each event as it comes
+    setvbuf (stdout, NULL, _IOLBF, 0);
     signal (SIGINT, s_on_signal);
     signal (SIGTERM, s_on_signal);
     int idle = (int) ht_args_number (&s_feed_spec, values, IDLE, 2000);
@@ -154,6 +157,7 @@ ht_cmd_feed (int argc, char **argv)
         ht_client_event_t event;
         int error = ht_client_feed_next (client, follow? 1000: idle, &event);
         if (error == HT_ETIMEOUT) {
+            fflush (stdout);
             s_save_cursor (values [CURSOR_FILE], client);
             if (follow)
                 continue;

@@ -19,6 +19,11 @@ certificate-chain authorization rule. Needs pyzmq, msgpack and PyNaCl
                                 [--after CURSOR | --all]
     hutong_client.py [--schema FILE] count       NODE-OPTIONS [--purpose CODE] --kind KIND
                                 [--region CODE]
+    hutong_client.py [--schema FILE] feed        NODE-OPTIONS [--purpose CODE] [--kinds LIST]
+                                [--region CODE] [--field NAME --value TEXT]
+                                [--since start|now|EPOCH:SEQ] [--cursor-file FILE]
+                                [--follow] [--idle MS] [--limit N] [--window N] [--wire FILE]
+                                [--stats]
 
 The reads print one verified record a line (records.md §6 JSON form, the
 unsigned masks under "masked"); --reply FILE keeps the node's JSON answer
@@ -26,7 +31,9 @@ unsigned masks under "masked"); --reply FILE keeps the node's JSON answer
 As a library: NodeClient(..., registry=Schema.load(path)).find("elder",
 id_no, purpose="care_service") returns a ReadResult (json, records,
 wire); a node's ERROR raises NodeRefused (.error: its name), a record
-that does not verify RecordError.
+that does not verify RecordError. client.subscribe(kinds=..., since=...)
+returns a Feed: next_event(timeout_ms) gives each change as a verified
+FeedEvent; FeedResync says the node cannot serve the cursor.
 
 The field tables are not copied here: they come from the schema registry,
 as `hutong schema --json` prints it (records.md §10), in the file named by
@@ -38,10 +45,12 @@ purpose, not found, out of scope, forbidden); 2 usage error; 3 operational
 error (no answer, unreadable file).
 """
 import argparse
+import collections
 import hashlib
 import json
 import os
 import re
+import signal
 import stat
 import sys
 import time
@@ -706,13 +715,18 @@ class NodeClient:
         self.socket.curve_secretkey = crypto_sign_ed25519_sk_to_curve25519(secret)
         self.monitor = self.socket.get_monitor_socket(
             zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-            | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+            | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_SUCCEEDED)
         self.socket.connect(endpoint)
         self.endpoint = endpoint
         self.timeout_ms = timeout_ms
         self.token = 0
         self.refusal = None
         self.registry = registry
+        self.handshakes = 0         # connections that passed their handshake
+        self.feeds = {}             # token -> Feed: the subscriptions on this socket
+        self.poller = zmq.Poller()  # for feeds: the socket and its handshakes
+        self.poller.register(self.socket, zmq.POLLIN)
+        self.poller.register(self.monitor, zmq.POLLIN)
 
     def close(self):
         self.socket.disable_monitor()
@@ -723,7 +737,11 @@ class NodeClient:
         from zmq.utils.monitor import recv_monitor_message
         while self.monitor.poll(0):
             event = recv_monitor_message(self.monitor)
-            if event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                # (re)connected: a feed learns from this that the node may
+                # no longer hold its subscription (protocol.md §4, Feeds)
+                self.handshakes += 1
+            elif event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                 self.refusal = ("the node refused our key (ZAP status %s): it holds no valid "
                                 "certificate for it inside its jurisdiction" % event["value"])
             else:
@@ -741,19 +759,7 @@ class NodeClient:
         deadline = time.monotonic() + self.timeout_ms / 1000.0
         body = dict(items or {}, token=token)
         message = [command.encode(), pack(body)] + list(frames)
-        while True:
-            try:
-                self.socket.send_multipart(message, flags=zmq.NOBLOCK)
-                break
-            except zmq.Again:
-                # no connection to queue on yet: wait for it, or its refusal
-                self._watch_monitor()
-                if self.refusal:
-                    raise NodeError("refused", self.refusal)
-                if time.monotonic() >= deadline:
-                    raise NodeError("timeout", "cannot reach %s within %d ms"
-                                    % (self.endpoint, self.timeout_ms))
-                time.sleep(0.005)
+        self.send(message, deadline)
         poller = zmq.Poller()
         poller.register(self.socket, zmq.POLLIN)
         poller.register(self.monitor, zmq.POLLIN)
@@ -772,6 +778,10 @@ class NodeClient:
             body = msgpack.unpackb(parts[1], raw=False)
             if type(body) is not dict:
                 continue
+            if body.get("token") in self.feeds and body.get("token") != token:
+                # a subscription's message: its feed takes it when next asked
+                self.feeds[body["token"]].pending.append(parts)
+                continue
             if reply == "ERROR" and body.get("token", 0) in (0, token):
                 raise NodeRefused(command, body.get("error", "?"), body.get("text", ""))
             if body.get("token") == token:
@@ -780,6 +790,39 @@ class NodeClient:
         raise NodeError("timeout", self.refusal or "no answer from %s within %d ms (check the "
                         "endpoint, --node-key, and that the node holds a valid certificate "
                         "for --key)" % (self.endpoint, self.timeout_ms))
+
+    def send(self, message, deadline=None):
+        """Queue a message for the node without ever blocking: wait for a
+        connection to queue on until deadline (monotonic seconds), or its
+        refusal; without a deadline, False at once if there is none."""
+        while True:
+            try:
+                self.socket.send_multipart(message, flags=zmq.NOBLOCK)
+                return True
+            except zmq.Again:
+                # no connection to queue on yet: wait for it, or its refusal
+                self._watch_monitor()
+                if self.refusal:
+                    raise NodeError("refused", self.refusal)
+                if deadline is None:
+                    return False
+                if time.monotonic() >= deadline:
+                    raise NodeError("timeout", "cannot reach %s within %d ms"
+                                    % (self.endpoint, self.timeout_ms))
+                time.sleep(0.005)
+
+    def subscribe(self, kinds=None, region=None, field=None, value=None, purpose=None,
+                  since="start", window=None):
+        """Follow the change feed of what our read policy shows
+        (protocol.md §4, Feeds): a Feed, whose next_event() returns each
+        change verified. kinds: a list or a comma-separated text (default
+        every kind the policy shows); region: a code or prefix; field and
+        value: an indexed field filter (one kind); since: "start" (a
+        snapshot of everything, then every change), "now", or a saved
+        cursor: (epoch, seq) or "EPOCHHEX:SEQ". window: the credit kept
+        granted (default 1000)."""
+        return Feed(self, kinds=kinds, region=region, field=field, value=value,
+                    purpose=purpose, since=since, window=window or FEED_WINDOW)
 
     def json_request(self, command, expect, frames=()):
         reply, _, extra = self.request(command, frames)
@@ -897,7 +940,7 @@ class NodeClient:
 # request, always sent, and the node's buffer for each text, NUL included
 READ_REQUIRED = {"GET": ("kind", "key"), "FIND": ("kind", "value"), "LIST": ("kind",),
                  "COUNT": ("kind",), "HISTORY": ("kind", "key")}
-READ_ITEM_BYTES = {"kind": 16, "key": 65, "field": 32, "value": 512, "after": 96,
+READ_ITEM_BYTES = {"kind": 128, "key": 65, "field": 32, "value": 512, "after": 96,
                    "purpose": 32, "region": 13}
 
 
@@ -958,6 +1001,420 @@ class NodeRefused(NodeError):
     def __init__(self, command, error, text):
         super().__init__(error, text)
         self.command = command
+
+
+# ---------------------------------------------------------------------------
+# Feeds (protocol.md §4: SUBSCRIBE, CREDIT, UNSUBSCRIBE)
+
+FEED_WINDOW = 1000          # credit kept granted, as the C client does
+FEED_MAX_CREDIT = 10000     # the node's bound on credit granted and not yet used
+FEED_SILENCE_MS = 5000      # the node sends FEED-HB a second while idle: this long
+                            # without a word, it no longer holds the subscription
+FEED_RETRY_MS = 200         # how often to retry a SUBSCRIBE that found no connection
+FEED_MESSAGES = ("SUBSCRIBE-OK", "EVENTS", "FEED-HB", "RESYNC", "ERROR")
+
+
+class FeedResync(NodeError):
+    """The node answered RESYNC: it cannot serve the cursor (its store was
+    restored from a backup or rebuilt: another epoch, or a cursor past its
+    log). Nothing was skipped silently: subscribe again from the start
+    (Feed.restart) and rebuild what was built from the feed. .epoch is the
+    node's epoch (hex), .text its reason."""
+
+    def __init__(self, text, epoch):
+        super().__init__("resync", text)
+        self.epoch = epoch
+
+
+class FeedEvent:
+    """One change: seq (its place in the node's log), kind, key, deleted
+    (a tombstone), record (the verified record's JSON form, records.md §6,
+    redacted as our policy says), wire (its bytes as the node sent them),
+    epoch (bytes) and cursor (int): where to resume once this event is
+    processed; cursor_text is "EPOCHHEX:CURSOR", as `hutong feed` prints it."""
+
+    __slots__ = ("seq", "kind", "key", "deleted", "record", "wire", "epoch", "cursor", "policy")
+
+    def __init__(self, seq, record, wire, epoch, policy):
+        self.seq, self.kind, self.key, self.deleted = seq, record.kind, record.key, record.deleted
+        self.record, self.wire, self.epoch, self.policy = record.to_json(), wire, epoch, policy
+        self.cursor = None
+
+    @property
+    def cursor_text(self):
+        return format_cursor(self.epoch, self.cursor)
+
+    def to_json(self):
+        """The line `hutong feed` prints: {"seq", "cursor", "record"}."""
+        return {"seq": self.seq, "cursor": self.cursor_text, "record": self.record}
+
+
+def format_cursor(epoch, cursor):
+    """A cursor as text: "EPOCHHEX:SEQ" (the form of `hutong feed --since`
+    and of its cursor files)."""
+    return "%s:%d" % (epoch.hex(), cursor)
+
+
+def parse_cursor(text):
+    """(epoch bytes, cursor int) from "EPOCHHEX:SEQ"; ValueError if it is not one."""
+    match = re.fullmatch(r"([0-9a-fA-F]{32}):([0-9]{1,20})", text.strip())
+    if not match or int(match.group(2)) >= 1 << 64:
+        raise ValueError("%r is not a cursor (EPOCH:SEQ, 32 hex digits and a number)" % text)
+    return bytes.fromhex(match.group(1)), int(match.group(2))
+
+
+def save_cursor(path, cursor):
+    """Write a cursor ((epoch, seq), as Feed.cursor gives it) to a cursor
+    file atomically: a temporary file, flushed to disk, renamed over it.
+    The file is the one `hutong feed --cursor-file` keeps (one line)."""
+    epoch, seq = cursor
+    temporary = path + ".tmp"
+    with open(temporary, "w") as handle:
+        handle.write(format_cursor(epoch, seq) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def load_cursor(path):
+    """The cursor saved in a cursor file, or None if there is none yet (no
+    file, or an empty one); ValueError if the file holds something else."""
+    try:
+        with open(path) as handle:
+            line = handle.readline()
+    except FileNotFoundError:
+        return None
+    return parse_cursor(line) if line.strip() else None
+
+
+class Feed:
+    """A subscription to a node's change feed, on its NodeClient's socket
+    (protocol.md §4, Feeds). next_event(timeout_ms) returns the next
+    change as a FeedEvent, each record decoded and verified on its own
+    (verify_frames, as for reads), or None when none came in time;
+    iterating over the feed waits for ever. The feed keeps `window` credit
+    granted (a CREDIT each time half of it was consumed), checks that every
+    batch starts where the last one ended (`from`) and that no EVENTS went
+    missing (FEED-HB `events_through`), and heals a gap, a refused CREDIT
+    (`not_found`), a reconnection or a silent node by subscribing again
+    from its cursor. Delivery is at least once: what was received and not
+    yet consumed comes again. A cursor the node cannot serve raises
+    FeedResync; restart() then subscribes from the start.
+
+    .cursor is (epoch, seq) to save after processing an event (None
+    until the node named its epoch); save_cursor and load_cursor keep
+    it in a file. .subscription is the SUBSCRIBE-OK JSON (kinds, policy,
+    last_seq, ...), .last_seq the node's latest sequence as last heard,
+    .resubscribed how many times a gap was healed."""
+
+    def __init__(self, client, kinds=None, region=None, field=None, value=None, purpose=None,
+                 since="start", window=FEED_WINDOW):
+        if client.registry is None:
+            raise NodeError("invalid", "feeds need the schema tables (NodeClient registry=)")
+        if type(window) is not int or not 1 <= window <= FEED_MAX_CREDIT:
+            raise NodeError("invalid", "window must be 1..%d" % FEED_MAX_CREDIT)
+        if isinstance(kinds, (list, tuple)):
+            kinds = ",".join(kinds)
+        if (field is None) != (value is None):
+            raise NodeError("invalid", "field and value go together")
+        self.items = {}
+        for name, text in (("kind", kinds), ("region", region), ("field", field),
+                           ("value", value), ("purpose", purpose)):
+            if text is None or text == "":
+                continue
+            if type(text) is not str or "\0" in text \
+                    or len(text.encode("utf-8")) >= READ_ITEM_BYTES[name]:
+                raise NodeError("invalid", "%s: text of at most %d bytes (the node's limit)"
+                                % ("kinds" if name == "kind" else name, READ_ITEM_BYTES[name] - 1))
+            self.items[name] = text
+        self.client = client
+        self.window = window
+        self.token = 0              # names the subscription on the node
+        self.pending = collections.deque()      # its messages another read took in
+        self.queue = collections.deque()        # (FeedEvent, last of its batch)
+        self.epoch = self.cursor_seq = None     # consumed up to here: the cursor
+        self.received = self.batch_end = 0      # received up to here
+        self.consumed = 0           # events consumed since the last CREDIT
+        self.subscribed = False     # the node answered SUBSCRIBE-OK
+        self.unsent = False         # a SUBSCRIBE waits for a connection
+        self.handshakes = 0         # the client's handshakes when it answered
+        self.heard = time.monotonic()
+        self.subscription = None
+        self.last_seq = None
+        self.resubscribed = 0
+        self.from_now = False
+        self._since(since)
+        self._subscribe()
+
+    def _since(self, since):
+        self.epoch = self.cursor_seq = None
+        self.from_now = False
+        if since in (None, "start"):
+            return
+        if since == "now":
+            self.from_now = True
+            return
+        if isinstance(since, str):
+            try:
+                since = parse_cursor(since)
+            except ValueError as error:
+                raise NodeError("invalid", str(error))
+        epoch, seq = since
+        if isinstance(epoch, str):
+            epoch = bytes.fromhex(epoch)
+        if type(epoch) is not bytes or len(epoch) != 16 or type(seq) is not int \
+                or not 0 <= seq < 1 << 64:
+            raise NodeError("invalid", "since: start, now, or (16-byte epoch, sequence)")
+        self.epoch, self.cursor_seq = epoch, seq
+
+    @property
+    def cursor(self):
+        """(epoch, seq): resume here once the events returned so far are
+        processed; None until known."""
+        return None if self.epoch is None else (self.epoch, self.cursor_seq)
+
+    @property
+    def cursor_text(self):
+        return None if self.epoch is None else format_cursor(self.epoch, self.cursor_seq)
+
+    def __iter__(self):
+        while True:
+            yield self.next_event(None)
+
+    def restart(self, since="start"):
+        """Subscribe again, from the start by default (after FeedResync)."""
+        self._since(since)
+        self._subscribe()
+
+    def close(self):
+        """UNSUBSCRIBE (no answer); the client stays open."""
+        if self.token:
+            self._send([b"UNSUBSCRIBE", pack({"token": self.token})])
+            self.client.feeds.pop(self.token, None)
+        self.token = 0
+
+    # -- the subscription
+
+    def _send(self, message):
+        try:
+            return self.client.send(message)
+        except NodeError:
+            return False
+
+    def _subscribe(self):
+        """SUBSCRIBE from our cursor (or start, or now), dropping what was
+        received and not consumed: it comes again."""
+        if self.token:
+            # the old subscription, if this connection still has it, would
+            # go on spending its credit and count against our 16
+            self._send([b"UNSUBSCRIBE", pack({"token": self.token})])
+            self.client.feeds.pop(self.token, None)
+        self.client.token += 1
+        self.token = self.client.token
+        self.client.feeds[self.token] = self
+        body = dict(self.items, token=self.token, max=self.window)
+        if self.epoch is not None:
+            body.update(epoch=self.epoch, cursor=self.cursor_seq)
+        else:
+            body["after"] = "now" if self.from_now else "start"
+        self.queue.clear()
+        self.pending.clear()
+        self.received = self.batch_end = self.cursor_seq or 0
+        self.consumed = 0
+        self.subscribed = False
+        self.heard = time.monotonic()
+        self.client._watch_monitor()
+        if self.client.refusal:
+            raise NodeError("refused", self.client.refusal)
+        self.unsent = not self.client.send([b"SUBSCRIBE", pack(body)])
+        self.body = body
+
+    def _heal(self):
+        self.resubscribed += 1
+        self._subscribe()
+
+    # -- receiving
+
+    def _receive(self, wait_ms):
+        """The next message for this feed, or None within wait_ms."""
+        if self.pending:
+            return self.pending.popleft()
+        client = self.client
+        deadline = time.monotonic() + wait_ms / 1000.0
+        while True:
+            left = max(0, int((deadline - time.monotonic()) * 1000))
+            ready = dict(client.poller.poll(left))
+            if client.monitor in ready:
+                client._watch_monitor()
+                if client.refusal:
+                    raise NodeError("refused", client.refusal)
+            if client.socket in ready:
+                parts = client.socket.recv_multipart(copy=True)
+                token = None
+                if len(parts) >= 2:
+                    try:
+                        body = msgpack.unpackb(parts[1], raw=False)
+                        token = body.get("token") if type(body) is dict else None
+                    except (ValueError, msgpack.ExtraData, msgpack.FormatError,
+                            msgpack.StackError):
+                        token = None
+                if token == self.token or (token == 0 and parts[0] == b"ERROR"):
+                    return parts
+                if token in client.feeds:
+                    client.feeds[token].pending.append(parts)
+                # else: an old subscription's, or a read we gave up on
+            if time.monotonic() >= deadline:
+                return None
+
+    def next_event(self, timeout_ms=None):
+        """The next change as a FeedEvent, or None if none came within
+        timeout_ms (None: wait for ever). Raises FeedResync, NodeRefused
+        (the node refused the subscription: policy, purpose, ...),
+        NodeError, or RecordError for an event that does not verify."""
+        deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000.0
+        while not self.queue:
+            if not self.token:
+                raise NodeError("invalid", "the feed ended (RESYNC or a refusal): restart() it")
+            now = time.monotonic()
+            client = self.client
+            client._watch_monitor()
+            if self.unsent:
+                self.unsent = not client.send([b"SUBSCRIBE", pack(self.body)])
+                if not self.unsent:
+                    self.heard = now
+            elif self.subscribed and client.handshakes > self.handshakes:
+                self._heal()        # a new connection: the node lost the old one's
+                continue
+            elif now - self.heard > FEED_SILENCE_MS / 1000.0 and not self.pending:
+                # not a word for FEED_SILENCE_MS (read whatever waits first)
+                parts = self._receive(0)
+                if parts is None:
+                    self._heal()
+                    continue
+                self._on_message(parts)
+                continue
+            wait = FEED_RETRY_MS if self.unsent else \
+                max(0, FEED_SILENCE_MS - (now - self.heard) * 1000) + 1
+            if deadline is not None:
+                left = (deadline - now) * 1000
+                if left <= 0:
+                    return None
+                wait = min(wait, left)
+            parts = self._receive(int(wait))
+            if parts is not None:
+                self._on_message(parts)
+        event, last = self.queue.popleft()
+        self.cursor_seq = self.batch_end if last else event.seq
+        event.cursor = self.cursor_seq
+        self.consumed += 1
+        if self.consumed >= max(1, self.window // 2):
+            # keep the window granted: give back what was consumed
+            self._send([b"CREDIT", pack({"max": self.consumed, "token": self.token})])
+            self.consumed = 0
+        return event
+
+    def _on_message(self, parts):
+        self.heard = time.monotonic()
+        command = parts[0].decode("ascii", "replace")
+        try:
+            body = msgpack.unpackb(parts[1], raw=False) if len(parts) > 1 else None
+        except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError):
+            body = None
+        if type(body) is not dict:
+            raise NodeError("malformed", "the node's %s body is not a msgpack map" % command)
+        if command == "ERROR":
+            if body.get("error") == "not_found" and body.get("token") == self.token:
+                self._heal()        # CREDIT for a subscription the node dropped
+                return
+            self.client.feeds.pop(self.token, None)
+            self.token = 0
+            raise NodeRefused("SUBSCRIBE", body.get("error", "?"), body.get("text", ""))
+        if command not in FEED_MESSAGES:
+            return
+        try:
+            answer = json.loads(bytes(parts[2]).decode("utf-8")) if len(parts) > 2 else None
+        except ValueError as error:
+            raise NodeError("malformed", "%s: the JSON frame does not parse: %s" % (command, error))
+        if type(answer) is not dict:
+            raise NodeError("malformed", "%s carries no JSON object" % command)
+        if command == "RESYNC":
+            # the next start is from the start: this cursor means nothing here
+            self.client.feeds.pop(self.token, None)
+            self.token = 0
+            self.epoch = self.cursor_seq = None
+            self.queue.clear()
+            raise FeedResync(answer.get("reason", "resync"), answer.get("epoch"))
+        try:
+            epoch = bytes.fromhex(answer["epoch"])
+            if len(epoch) != 16:
+                raise ValueError("not 16 bytes")
+        except (KeyError, TypeError, ValueError):
+            raise NodeError("malformed", "the node's %s carries no epoch" % command)
+        numbers = [answer.get(name) for name in ("cursor", "from", "events_through", "last_seq")]
+        if any(number is not None and (type(number) is not int or number < 0)
+               for number in numbers):
+            raise NodeError("malformed", "%s: a cursor is not a non-negative integer" % command)
+        if answer.get("last_seq") is not None:
+            self.last_seq = answer["last_seq"]
+        if command == "SUBSCRIBE-OK":
+            if type(answer.get("cursor")) is not int:
+                raise NodeError("malformed", "SUBSCRIBE-OK names no cursor")
+            self.subscribed = True
+            self.subscription = answer
+            self.client._watch_monitor()
+            self.handshakes = self.client.handshakes
+            self.epoch = epoch
+            self.cursor_seq = self.received = self.batch_end = answer["cursor"]
+            return
+        if epoch != self.epoch:
+            # the node's store changed under a live subscription: start over
+            # from our cursor, which it then answers RESYNC
+            self._heal()
+            return
+        if command == "FEED-HB":
+            through, cursor = answer.get("events_through"), answer.get("cursor")
+            if through is None or cursor is None:
+                raise NodeError("malformed", "FEED-HB lacks cursor or events_through")
+            if through > self.received:
+                self._heal()        # an EVENTS was lost on the way (a full queue)
+                return
+            if cursor > self.received:
+                # entries we may not see were passed over: nothing to see there
+                self.received = self.batch_end = cursor
+                if not self.queue and cursor > self.cursor_seq:
+                    self.cursor_seq = cursor
+            return
+        # EVENTS
+        start, end, events = answer.get("from"), answer.get("cursor"), answer.get("events")
+        if start is None or end is None or type(events) is not list:
+            raise NodeError("malformed", "EVENTS lacks from, cursor or events")
+        if start != self.received:
+            self._heal()            # a batch went missing: again from our cursor
+            return
+        frames = [bytes(frame) for frame in parts[3:]]
+        if len(frames) != len(events) or not frames:
+            raise NodeError("malformed", "EVENTS lists %d events but carries %d records"
+                            % (len(events), len(frames)))
+        records = verify_frames(frames, self.client.registry, "EVENTS")
+        previous = start
+        batch = []
+        for index, (note, record, data) in enumerate(zip(events, records, frames)):
+            if type(note) is not dict or type(note.get("seq")) is not int:
+                raise NodeError("malformed", "EVENTS: event %d has no seq" % index)
+            seq = note["seq"]
+            if not previous < seq <= end:
+                raise NodeError("malformed", "EVENTS: event %d (seq %d) is not in order "
+                                "within (%d, %d]" % (index, seq, start, end))
+            if (note.get("kind"), note.get("key"), note.get("deleted")) \
+                    != (record.kind, record.key, record.deleted):
+                raise RecordError("malformed", "event %d of the node's EVENTS names %s %s "
+                                  "but carries %s %s" % (index, note.get("kind"),
+                                                         note.get("key"), record.kind, record.key))
+            previous = seq
+            batch.append(FeedEvent(seq, record, data, epoch, answer.get("policy")))
+        for index, event in enumerate(batch):
+            self.queue.append((event, index == len(batch) - 1))
+        self.received = self.batch_end = end
 
 
 # ---------------------------------------------------------------------------
@@ -1149,6 +1606,85 @@ def cmd_count(args):
         print_json(client.count(args.kind, region=args.region, purpose=args.purpose))
     finally:
         client.close()
+    return EXIT_OK
+
+
+FEED_SAVE_MS = 200          # the cursor file is written at most this often (and at exit)
+
+
+def cmd_feed(args):
+    """Follow a feed: one JSON line an event {"seq", "cursor", "record"},
+    the cursor kept in --cursor-file (as `hutong feed` does)."""
+    if (args.field is None) != (args.value is None):
+        print("hutong_client: feed: --field and --value go together", file=sys.stderr)
+        return EXIT_USAGE
+    since = args.since
+    try:
+        if since is None and args.cursor_file:
+            saved = load_cursor(args.cursor_file)
+            since = saved if saved is not None else None
+        if isinstance(since, str) and since not in ("start", "now"):
+            since = parse_cursor(since)
+    except ValueError as error:
+        print("hutong_client: feed: %s" % error, file=sys.stderr)
+        return EXIT_USAGE
+    stop = []
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda number, frame: stop.append(number))
+    client = connect(args, load_registry(args))
+    printed, saved_at, last_saved, feed, resyncs = 0, 0.0, None, None, 0
+    wire = open(args.wire, "ab") if args.wire else None
+
+    def save():
+        nonlocal last_saved
+        if args.cursor_file and feed is not None and feed.cursor is not None \
+                and feed.cursor != last_saved:
+            sys.stdout.flush()      # the lines are out before the cursor that covers them
+            save_cursor(args.cursor_file, feed.cursor)
+            last_saved = feed.cursor
+
+    try:
+        feed = client.subscribe(kinds=args.kinds, region=args.region, field=args.field,
+                                value=args.value, purpose=args.purpose,
+                                since=since or "start", window=args.window)
+        idle_since = time.monotonic()
+        while not stop and (not args.limit or printed < args.limit):
+            try:
+                event = feed.next_event(500)
+            except FeedResync as resync:
+                print_json({"resync": True, "reason": resync.text})
+                sys.stdout.flush()
+                resyncs += 1
+                feed.restart("start")
+                idle_since = time.monotonic()
+                continue
+            if event is None:
+                save()
+                if not args.follow and time.monotonic() - idle_since >= args.idle / 1000.0:
+                    break           # caught up
+                continue
+            idle_since = time.monotonic()
+            print_json(event.to_json())
+            if wire:
+                wire.write(event.wire)
+            printed += 1
+            if time.monotonic() - saved_at >= FEED_SAVE_MS / 1000.0:
+                if wire:
+                    wire.flush()
+                save()
+                saved_at = time.monotonic()
+        feed.close()
+    finally:
+        sys.stdout.flush()
+        if wire:
+            wire.close()
+        save()
+        client.close()
+    if args.stats:
+        print(json.dumps({"events": printed, "resubscribed": feed.resubscribed if feed else 0,
+                          "resyncs": resyncs}), file=sys.stderr)
+    elif sys.stderr.isatty():
+        print("%d events" % printed, file=sys.stderr)
     return EXIT_OK
 
 
@@ -1350,6 +1886,40 @@ def build_parser():
     listing.add_argument("--after", metavar="CURSOR", help="start after a page's next")
     listing.add_argument("--all", action="store_true", help="follow every page to the end")
     listing.set_defaults(run=cmd_list)
+
+    feed = commands.add_parser(
+        "feed", help="follow a node's change feed (SUBSCRIBE), one verified event a line",
+        description="Follow the change feed of what our read policy shows: one JSON line an "
+                    "event {\"seq\", \"cursor\", \"record\"} in the node's log order, each "
+                    "record verified, redacted as the policy says; a deletion is a tombstone "
+                    "(\"deleted\": true). With --cursor-file the cursor is kept there (at most "
+                    "every 0.2 s and at exit, after the lines it covers) and a restart resumes "
+                    "from it (at least once: lines may come again). If the node cannot serve "
+                    "the cursor (a restored store) a line {\"resync\": true, \"reason\"} is "
+                    "printed and the feed starts again from the start. Without --follow it "
+                    "stops once no event came for --idle ms.")
+    add_read_options(feed, records=False)
+    feed.add_argument("--kinds", metavar="LIST",
+                      help="kinds, comma-separated (default: all our policy shows)")
+    feed.add_argument("--region", metavar="CODE", help="only records under this code or prefix")
+    feed.add_argument("--field", metavar="NAME", help="an indexed field of the one kind, with --value")
+    feed.add_argument("--value", metavar="TEXT")
+    feed.add_argument("--since", metavar="CURSOR",
+                      help="start, now, or a saved EPOCH:SEQ (default: the cursor file, else start)")
+    feed.add_argument("--cursor-file", metavar="FILE", help="resume from and keep the cursor in FILE")
+    feed.add_argument("--follow", action="store_true",
+                      help="keep waiting for new events (else stop when caught up)")
+    feed.add_argument("--idle", type=int, default=2000, metavar="MS",
+                      help="without --follow: stop after MS with no event (default 2000)")
+    feed.add_argument("--limit", type=int, default=0, metavar="N", help="stop after N events")
+    feed.add_argument("--window", type=int, default=FEED_WINDOW, metavar="N",
+                      help="credit kept granted (default %d, at most %d)"
+                           % (FEED_WINDOW, FEED_MAX_CREDIT))
+    feed.add_argument("--wire", metavar="FILE",
+                      help="append the records' bytes as the node sent them (msgpack)")
+    feed.add_argument("--stats", action="store_true",
+                      help="at exit, print {\"events\", \"resubscribed\", \"resyncs\"} on stderr")
+    feed.set_defaults(run=cmd_feed)
 
     count = commands.add_parser("count", help="counts of a kind by region (COUNT)")
     add_read_options(count, records=False)
