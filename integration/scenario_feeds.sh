@@ -527,7 +527,7 @@ PY
 if [ "$(json_get regrow.json "j['resync']")" = True ]; then
     ok "pd_follow, cursor ${follow_cursor##*:}, at the restored county after its log grew back: RESYNC"
 else
-    echo "# NOTE (limitation, node/ht_feed.c s_subscribe): pd_follow resumed from cursor ${follow_cursor##*:} of the county's old timeline after the restored log (copy at $copy_seq) grew to $(county_seq) again: no RESYNC (same epoch, cursor not past the log), and it received $(json_get regrow.json "j['received']") of the $(json_get regrow.json "j['written']") facility versions written since the restore: the others are skipped silently"
+    echo "# known limit (docs/protocol.md Feeds; restores keep the epoch): pd_follow resumed from cursor ${follow_cursor##*:} of the county's old timeline after the restored log (copy at $copy_seq) grew to $(county_seq) again: no RESYNC (same epoch, cursor not past the log), and it received $(json_get regrow.json "j['received']") of the $(json_get regrow.json "j['written']") facility versions written since the restore: the others are skipped silently"
 fi
 
 #  --------------------------------------------------------------------------
