@@ -7,7 +7,6 @@ typedef struct {
     ht_msg_t subscribe;                 //  what it asked for
     uint32_t kinds;                     //  as a mask
     uint64_t position;                  //  log entries up to here are done
-    uint64_t batch_from;                //  where the last EVENTS began
     uint64_t events_through;            //  where the last EVENTS ended
     size_t credit;                      //  events it may still be sent
     int64_t last_sent_ms;               //  when we last sent it anything
@@ -117,15 +116,17 @@ s_count_of (ht_feed_t *self, const char *user)
 static void
 s_expire (ht_feed_t *self, int64_t now_ms)
 {
-    s_sub_t *sub = (s_sub_t *) zlistx_first (self->subs);
-    while (sub) {
-        s_sub_t *next = (s_sub_t *) zlistx_next (self->subs);
-        if (now_ms - sub->last_heard_ms > HT_FEED_IDLE_MS) {
-            void *handle = zlistx_find (self->subs, sub);
-            if (handle)
-                zlistx_delete (self->subs, handle);
-        }
-        sub = next;
+    //  Deleting moves the list's cursor: start again after each one
+    bool deleted = true;
+    while (deleted) {
+        deleted = false;
+        for (s_sub_t *sub = (s_sub_t *) zlistx_first (self->subs); sub;
+             sub = (s_sub_t *) zlistx_next (self->subs))
+            if (now_ms - sub->last_heard_ms > HT_FEED_IDLE_MS) {
+                zlistx_delete (self->subs, zlistx_cursor (self->subs));
+                deleted = true;
+                break;
+            }
     }
 }
 
@@ -175,7 +176,7 @@ s_subscribe (ht_feed_t *self, zframe_t *routing_id, const ht_query_client_t *cli
     sub->client = *client;
     sub->subscribe = *msg;
     sub->kinds = kinds;
-    sub->position = sub->batch_from = sub->events_through = position;
+    sub->position = sub->events_through = position;
     sub->credit = msg->max > HT_FEED_MAX_CREDIT? HT_FEED_MAX_CREDIT: (size_t) msg->max;
     sub->last_heard_ms = sub->last_sent_ms = now_ms;
     zlistx_add_end (self->subs, sub);
@@ -212,19 +213,26 @@ ht_feed_request (ht_feed_t *self, zframe_t *routing_id, const ht_query_client_t 
     if (!sub)
         return ht_query_error (msg->token, HT_ENOTFOUND, "no such subscription here: "
                                "subscribe again from your cursor");
-    sub->credit += (size_t) msg->max;
-    if (sub->credit > HT_FEED_MAX_CREDIT)
-        sub->credit = HT_FEED_MAX_CREDIT;
+    //  Capped before adding: a huge grant must not wrap
+    sub->credit = msg->max >= HT_FEED_MAX_CREDIT - sub->credit
+                ? HT_FEED_MAX_CREDIT: sub->credit + (size_t) msg->max;
     sub->last_heard_ms = now_ms;
     return NULL;
 }
 
 void
-ht_feed_rewind (ht_feed_t *self, zframe_t *routing_id, uint64_t token)
+ht_feed_rewind (ht_feed_t *self, zframe_t *routing_id, uint64_t token, uint64_t from,
+                size_t events)
 {
+    //  Several batches may be rewound (their audit records failed
+    //  together): go back to the earliest, and give back their credit,
+    //  which the client never saw and so never gives back itself
     s_sub_t *sub = s_find (self, routing_id, token, NULL);
     if (sub) {
-        sub->position = sub->batch_from;
+        if (from < sub->position)
+            sub->position = from;
+        sub->credit = events >= HT_FEED_MAX_CREDIT - sub->credit
+                    ? HT_FEED_MAX_CREDIT: sub->credit + events;
         sub->caught_up = false;
     }
 }
@@ -268,7 +276,6 @@ ht_feed_next (ht_feed_t *self, int64_t now_ms, zframe_t **routing_id_p, ht_recor
             if (message) {
                 //  Frames: command, body, JSON, then one per event
                 size_t events = zmsg_size (message) - 3;
-                sub->batch_from = sub->position;
                 sub->credit -= events < sub->credit? events: sub->credit;
                 sub->events_through = next;
             }

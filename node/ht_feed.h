@@ -48,12 +48,15 @@ zmsg_t *ht_feed_request (ht_feed_t *self, zframe_t *routing_id,
 zmsg_t *ht_feed_next (ht_feed_t *self, int64_t now_ms, zframe_t **routing_id_p,
                       ht_record_t **audit_p);
 
-//  A subscription's events were not stored as audited (the node could
-//  not store the audit record): send them again from where they began
-void ht_feed_rewind (ht_feed_t *self, zframe_t *routing_id, uint64_t token);
+//  An EVENTS of a subscription was not sent (the node could not store its
+//  audit record): its events, from cursor from on, come again, and the
+//  credit they took is given back
+void ht_feed_rewind (ht_feed_t *self, zframe_t *routing_id, uint64_t token, uint64_t from,
+                     size_t events);
 
 //  True if a subscription has credit and changes may wait for it (call
-//  ht_feed_next again without waiting)
+//  ht_feed_next again without waiting). It also notices new writes:
+//  call it before ht_feed_next.
 bool ht_feed_busy (ht_feed_t *self);
 
 //  Subscriptions held, for status

@@ -386,13 +386,20 @@ s_on_reader (zloop_t *loop, zsock_t *pipe, void *arg)
                 const char *reason = NULL;
                 zmsg_t *copy = zmsg_dup (replies [index]);
                 bool decoded = ht_msg_decode (copy, &msg, &reason) == HT_OK;
+                //  Events not audited are not sent: the feed sends them
+                //  again later, from the batch's start; a read is refused
+                if (decoded && streq (msg.command, HT_MSG_EVENTS)) {
+                    char *text = zmsg_popstr (copy);
+                    json_t *json = text? json_loads (text, 0, NULL): NULL;
+                    ht_reader_rewind (self->reader, routing [index], msg.token,
+                        (uint64_t) json_integer_value (json_object_get (json, "from")),
+                        zmsg_size (copy));
+                    json_decref (json);
+                    zstr_free (&text);
+                }
                 zmsg_destroy (&copy);
                 zmsg_destroy (&replies [index]);
-                //  Events not audited are not sent: the feed sends them
-                //  again later; a read is refused
-                if (decoded && streq (msg.command, HT_MSG_EVENTS))
-                    ht_reader_rewind (self->reader, routing [index], msg.token);
-                else
+                if (!decoded || !streq (msg.command, HT_MSG_EVENTS))
                     replies [index] = ht_query_error (decoded? msg.token: 0, HT_EAUDIT,
                         "the node could not store this read's audit record, so it does "
                         "not answer");

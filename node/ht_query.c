@@ -858,6 +858,8 @@ s_feed_each (void *arg, uint64_t seq, const uint8_t *data, size_t size, const ch
     }
     if (!stop)
         read->last_seq = seq;
+    else
+        read->stopped = true;
     ht_record_destroy (&record);
     return stop;
 }
@@ -891,7 +893,10 @@ ht_query_events (ht_query_t *self, const ht_query_client_t *client, const ht_msg
     uint64_t examined = after_seq;
     ht_store_changes_for (self->store, after_seq, HT_QUERY_FEED_SCAN, read.limit, NULL,
                           s_feed_each, &read, &examined);
-    *next_seq = read.last_seq;
+    //  Past every entry examined, those the holder rule skipped before
+    //  the visitor saw them included; unless the visitor stopped before
+    //  one it must send next time
+    *next_seq = read.stopped || examined < read.last_seq? read.last_seq: examined;
     zmsg_t *answer = NULL;
     if (read.count) {
         bool audited = zlistx_size (read.subjects) > 0;

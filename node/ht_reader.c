@@ -82,11 +82,15 @@ s_command (zsock_t *pipe, ht_query_t *query, ht_feed_t *feed)
     else
     if (command && streq (command, "REWIND")) {
         zframe_t *routing_id = zmsg_pop (message);
-        char *token = zmsg_popstr (message);
-        if (routing_id && token)
-            ht_feed_rewind (feed, routing_id, strtoull (token, NULL, 10));
+        char *token = zmsg_popstr (message), *from = zmsg_popstr (message);
+        char *events = zmsg_popstr (message);
+        if (routing_id && token && from && events)
+            ht_feed_rewind (feed, routing_id, strtoull (token, NULL, 10),
+                            strtoull (from, NULL, 10), (size_t) strtoull (events, NULL, 10));
         zframe_destroy (&routing_id);
         zstr_free (&token);
+        zstr_free (&from);
+        zstr_free (&events);
     }
     else
     if (command && streq (command, "POLICIES")) {
@@ -205,12 +209,15 @@ ht_reader_wrote (zactor_t *self)
 }
 
 void
-ht_reader_rewind (zactor_t *self, zframe_t *routing_id, uint64_t token)
+ht_reader_rewind (zactor_t *self, zframe_t *routing_id, uint64_t token, uint64_t from,
+                  size_t events)
 {
     zmsg_t *message = zmsg_new ();
     zmsg_addstr (message, "REWIND");
     zmsg_addmem (message, zframe_data (routing_id), zframe_size (routing_id));
     zmsg_addstrf (message, "%" PRIu64, token);
+    zmsg_addstrf (message, "%" PRIu64, from);
+    zmsg_addstrf (message, "%zu", events);
     if (zmsg_send (&message, zactor_sock (self)) != 0)
         zmsg_destroy (&message);
 }

@@ -32,9 +32,11 @@ int ht_reader_send (zactor_t *self, zframe_t *routing_id, const ht_query_client_
 //  Tell the reader the store has new changes (feeds send them); never waits
 void ht_reader_wrote (zactor_t *self);
 
-//  The EVENTS of a subscription were not sent (their audit record could
-//  not be stored): have the reader send them again
-void ht_reader_rewind (zactor_t *self, zframe_t *routing_id, uint64_t token);
+//  An EVENTS of a subscription (its events from cursor from on) was not
+//  sent (its audit record could not be stored): have the reader send
+//  them again
+void ht_reader_rewind (zactor_t *self, zframe_t *routing_id, uint64_t token, uint64_t from,
+                       size_t events);
 
 //  Give the reader a new policy set (owned by the reader from then on)
 void ht_reader_set_policies (zactor_t *self, ht_policyset_t *policies);
