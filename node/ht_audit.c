@@ -73,7 +73,9 @@ ht_audit_commit (ht_audit_t *self, ht_record_t *const *drafts, size_t count, int
     for (size_t index = 0; index < count; index++)
         if (results [index] == HT_OK)
             batch [at++] = drafts [index];
-    ht_origin_t origin = { .source = "audit" };
+    //  Lazy: an audited read waits for the commit, not for the disk (the
+    //  node syncs every heartbeat); a crash of the node loses nothing
+    ht_origin_t origin = { .source = "audit", .lazy = true };
     ht_apply_stats_t stats = { 0 };
     int rc = ready? ht_store_apply (self->store, batch, ready, &origin, &stats, stored): HT_OK;
     size_t written = 0;

@@ -507,6 +507,9 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     (void) loop; (void) timer_id;
     s_node_t *self = (s_node_t *) arg;
     int64_t now = s_now ();
+    //  Audit records are committed lazily; they reach the disk here
+    if (ht_store_sync (self->store) != 0)
+        HT_ERROR (&self->config, "node: cannot sync the store");
     s_release_at_rest (self);
     s_retry_quarantine (self, now);
     ht_repl_tick (self->repl, now);

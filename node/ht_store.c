@@ -99,7 +99,7 @@
 
 #define S_STORE_FORMAT 4            //  bump when this layout changes (4: records
                                     //  carry their schema version)
-#define S_CREATE_MAP_BYTES (1024u * 1024)
+#define S_CREATE_MAP_BYTES (128u * 1024)   //  small: a store opens with at least its file
 #define S_MAP_ALIGN_BYTES (64u * 1024)
 
 static const char *const s_db_names [HT_STORE_DB_COUNT] = {
@@ -532,7 +532,15 @@ ht_store_open (const char *path, size_t map_bytes, int *error)
     self->verifiers = ht_pool_new (cores > 1? (size_t) (cores - 1 < 3? cores - 1: 3): 0);
     self->quarantine_max_bytes = HT_STORE_QUARANTINE_BYTES;
 
+    //  Never map less than the file holds: with MDB_WRITEMAP, LMDB cuts
+    //  the file to the map size asked for, and a node that has the store
+    //  open with a larger map would then fault (SIGBUS) past the new end
     size_t initial = s_map_align (map_bytes? map_bytes: HT_STORE_DEFAULT_MAP_BYTES);
+    char data_path [PATH_MAX + 16];
+    struct stat info;
+    snprintf (data_path, sizeof data_path, "%s/data.mdb", path);
+    if (stat (data_path, &info) == 0 && (size_t) info.st_size > initial)
+        initial = s_map_align ((size_t) info.st_size);
     int rc = s_env_open (path, initial, &self->env);
     code = rc? ht_store__error ("cannot open environment", rc): 0;
     if (code == 0)
@@ -551,8 +559,10 @@ ht_store_destroy (ht_store_t **self_p)
     if (!self_p || !*self_p)
         return;
     ht_store_t *self = *self_p;
-    if (self->env)
+    if (self->env) {
+        ht_store_sync (self);
         mdb_env_close (self->env);
+    }
     zhashx_destroy (&self->certs);
     ht_pool_destroy (&self->verifiers);
     pthread_rwlock_destroy (&self->map_lock);
@@ -700,6 +710,18 @@ s_unmap_pages (const char *path)
     }
     if (maps)
         fclose (maps);
+}
+
+int
+ht_store_sync (ht_store_t *self)
+{
+    if (!self->unsynced)
+        return 0;
+    int rc = mdb_env_sync (self->env, 1);
+    if (rc)
+        return ht_store__error ("sync", rc);
+    self->unsynced = false;
+    return 0;
 }
 
 void

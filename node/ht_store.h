@@ -111,6 +111,10 @@ int ht_store_set_counter (ht_store_t *self, const char *name, uint64_t value) HT
 //  and drop the certificate cache. Call only with no transaction open.
 void ht_store_release_memory (ht_store_t *self);
 
+//  Flush lazy commits to the disk (no-op if there are none). 0 or
+//  HT_ESTORE.
+int ht_store_sync (ht_store_t *self);
+
 //  Highest local sequence number written so far (reads the store, so it
 //  sees other processes' writes)
 uint64_t ht_store_last_seq (ht_store_t *self);
@@ -130,6 +134,11 @@ typedef struct {
                                     //  (e.g. "client:<key prefix>"), NULL:
                                     //  "local"; at most 64 characters
     bool import;                    //  local writes: not fresh, re-imported
+    bool lazy;                      //  commit without waiting for the disk:
+                                    //  it survives a crash of the process,
+                                    //  not of the machine, until
+                                    //  ht_store_sync (the node's audit
+                                    //  records, synced within a second)
 } ht_origin_t;
 
 //  What applying a batch did

@@ -307,7 +307,17 @@ s_batch_end (ht_store_batch_t *batch, const ht_origin_t *origin)
         rc = mdb_put (batch->txn, self->dbi [HT_STORE_DB_PEER], &key, &value, 0);
     }
     if (rc == 0) {
+        //  A lazy batch is committed to the map (it survives a crash of
+        //  this process) without waiting for the disk; ht_store_sync, or
+        //  the next durable commit, flushes it
+        bool lazy = origin && origin->lazy;
+        if (lazy)
+            mdb_env_set_flags (self->env, MDB_NOSYNC, 1);
         rc = mdb_txn_commit (batch->txn);
+        if (lazy) {
+            mdb_env_set_flags (self->env, MDB_NOSYNC, 0);
+            self->unsynced = true;
+        }
         batch->txn = NULL;          //  freed by commit, even on failure
     }
     return rc;

@@ -44,6 +44,7 @@ struct _ht_store_t {
     zhashx_t *certs;                    //  hex pubkey -> s_cert_entry_t
     uint64_t certs_gen;                 //  meta certgen the cache reflects
     ht_certsource_t source;             //  certs through own read txns
+    bool unsynced;                      //  a lazy commit awaits ht_store_sync
     pthread_rwlock_t map_lock;          //  read txns shared, remaps exclusive:
                                         //  readers in other threads (the
                                         //  node's query reader) never see
