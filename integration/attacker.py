@@ -23,7 +23,7 @@ Subcommands (JSON on stdout; exit 0 unless the tool itself failed):
               [--out FILE] SPEC...                  PUT them; per-record results
     putstore  --store DIR --sign-key K [--idkey F] [--out FILE] SPEC...
                                                     the same through hutong put --store
-    probe     --node EP --node-key PUB --key K      STATUS: ok | refused | timeout | error:NAME
+    probe     --node EP --node-key PUB --key K      INFO: ok | refused | timeout | error:NAME
     hello     --node EP --node-key PUB --key K --region R
                                                     HELLO on a node socket: welcome | refused | ...
     hold      --node EP --node-key PUB --key K --sign-key S --trigger FILE SPEC...
@@ -372,10 +372,10 @@ class Dealer:
 def cmd_probe(args):
     dealer = Dealer(args.node, args.node_key, args.key)
     try:
-        outcome = dealer.exchange([b"STATUS", hc.pack({"token": 1})], ("STATUS-OK",), args.timeout)
+        outcome = dealer.exchange([b"INFO", hc.pack({"token": 1})], ("INFO-OK",), args.timeout)
     finally:
         dealer.close()
-    print("ok" if outcome == "STATUS-OK" else outcome)
+    print("ok" if outcome == "INFO-OK" else outcome)
     return 0
 
 
@@ -392,12 +392,12 @@ def cmd_hello(args):
 
 
 def cmd_hold(args):
-    """Connect and get STATUS; wait until the trigger file appears; then,
+    """Connect and get INFO (any admitted key may: STATUS is for operators); wait until the trigger file appears; then,
     on the same connection, PUT the SPECs (signed by --sign-key)."""
     dealer = Dealer(args.node, args.node_key, args.key)
     try:
-        first = dealer.exchange([b"STATUS", hc.pack({"token": 1})], ("STATUS-OK",), args.timeout)
-        out({"first": "ok" if first == "STATUS-OK" else first})
+        first = dealer.exchange([b"INFO", hc.pack({"token": 1})], ("INFO-OK",), args.timeout)
+        out({"first": "ok" if first == "INFO-OK" else first})
         deadline = time.monotonic() + args.wait
         while not os.path.exists(args.trigger) and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -605,7 +605,7 @@ check "7 revoked dept_rev's next request on its open connection" "no service" \
 refused_before="$(refused_count "$township")"
 service () { local o; o="$(attacker probe --node "$1" --node-key "$2" --key "$3" --timeout 2000)"; [ "$o" = ok ] && echo served || echo "no service ($o)"; }
 no_service () { [[ "$1" == "no service"* ]] && echo "no service" || echo "$1"; }
-check "7 control: a valid department gets status from the township" served \
+check "7 control: a valid department is answered INFO by the township" served \
     "$(service "$(node_client "$township")" "$township.key.pub" dept.key)"
 for k in dept_rev partner_rev "$B"; do
     o="$(service "$(node_client "$township")" "$township.key.pub" "$k.key")"
