@@ -24,6 +24,7 @@ static const ht_command_t s_commands [] = {
     { "schema",      ht_cmd_schema,      "print the schema tables (text, JSON or Markdown)" },
     { "gen",         ht_cmd_gen,         "generate realistic synthetic records" },
     { "bench network", ht_cmd_bench_network, "measure replication across running nodes" },
+    { "bench query", ht_cmd_bench_query, "measure reads over a node's client socket" },
     { "bench",       ht_cmd_bench,       "measure signing, verifying and storing" },
 };
 
