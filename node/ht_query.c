@@ -37,6 +37,7 @@ typedef struct {
     size_t count;                               //  records in the reply
     zlistx_t *subjects;                         //  keys of records shown with
                                                 //  PI / S fields (audit)
+    zhashx_t *seen;                             //  the same keys, to look up
     bool disclosed [HT_FIELD_MAX_COUNT];        //  fields of kind shown in full
     bool masked [HT_FIELD_MAX_COUNT];           //  and masked
     int error;                                  //  first refusal, or 0
@@ -231,7 +232,7 @@ s_show (s_read_t *read, const ht_record_t *record, json_t *note)
     if (view.personal) {
         const ht_kind_t *kind = ht_record_schema (record);
         if (zlistx_size (read->subjects) < HT_AUDIT_MAX_SUBJECTS
-        &&  !zlistx_find (read->subjects, (void *) ht_record_key (record)))
+        &&  zhashx_insert (read->seen, ht_record_key (record), read) == 0)
             zlistx_add_end (read->subjects, (void *) ht_record_key (record));
         for (size_t index = 0; index < view.disclosed_count; index++)
             read->disclosed [ht_schema_field_index (kind, view.disclosed [index])] = true;
@@ -529,6 +530,16 @@ s_audit_draft (s_read_t *read, const char *request)
 //  --------------------------------------------------------------------------
 //  Dispatch
 
+//  The audit's subjects, in the order shown, each once
+static void
+s_subjects_new (s_read_t *read)
+{
+    read->subjects = zlistx_new ();
+    zlistx_set_duplicator (read->subjects, (czmq_duplicator *) strdup);
+    zlistx_set_destructor (read->subjects, (czmq_destructor *) zstr_free);
+    read->seen = zhashx_new ();             //  keys copied; items borrowed
+}
+
 //  The client's limit: its certificate's region, narrowed (never
 //  widened) by its policy's region
 static int
@@ -635,10 +646,7 @@ ht_query_answer (ht_query_t *self, const ht_query_client_t *client, const ht_msg
 
     read.records = zmsg_new ();
     read.versions = json_array ();
-    read.subjects = zlistx_new ();
-    zlistx_set_duplicator (read.subjects, (czmq_duplicator *) strdup);
-    zlistx_set_destructor (read.subjects, (czmq_destructor *) zstr_free);
-    zlistx_set_comparator (read.subjects, (czmq_comparator *) strcmp);
+    s_subjects_new (&read);
     json_t *reply = json_pack ("{s:s, s:s}", "policy", read.policy->name, "kind",
                                read.kind->name);
     const char *command = NULL, *request = NULL;
@@ -688,6 +696,7 @@ ht_query_answer (ht_query_t *self, const ht_query_client_t *client, const ht_msg
     json_decref (read.versions);
     zmsg_destroy (&read.records);
     zlistx_destroy (&read.subjects);
+    zhashx_destroy (&read.seen);
     return answer;
 }
 
@@ -884,10 +893,7 @@ ht_query_events (ht_query_t *self, const ht_query_client_t *client, const ht_msg
     ht_store_list (self->store, "emergency", "", NULL, 0, s_collect_emergency, &read);
     read.records = zmsg_new ();
     read.events = json_array ();
-    read.subjects = zlistx_new ();
-    zlistx_set_duplicator (read.subjects, (czmq_duplicator *) strdup);
-    zlistx_set_destructor (read.subjects, (czmq_destructor *) zstr_free);
-    zlistx_set_comparator (read.subjects, (czmq_comparator *) strcmp);
+    s_subjects_new (&read);
     //  The holder rule on the log's routing heads is the visibility rule:
     //  what the client may not see costs no record read
     uint64_t examined = after_seq;
@@ -923,5 +929,6 @@ ht_query_events (ht_query_t *self, const ht_query_client_t *client, const ht_msg
     json_decref (read.events);
     zmsg_destroy (&read.records);
     zlistx_destroy (&read.subjects);
+    zhashx_destroy (&read.seen);
     return answer;
 }
