@@ -18,7 +18,10 @@
 
 #define HT_FEED_MAX_SUBSCRIPTIONS 1024  //  per node
 #define HT_FEED_MAX_PER_KEY 16          //  per client key
-#define HT_FEED_MAX_CREDIT 10000        //  events granted and not yet sent
+#define HT_FEED_MAX_CREDIT 2000         //  events granted and not yet sent:
+                                        //  what a partner that stops reading
+                                        //  can leave queued (about 1.2 KiB
+                                        //  an event, so under 4 MiB)
 #define HT_FEED_BATCH 500               //  events in one EVENTS message
 #define HT_FEED_HEARTBEAT_MS 1000       //  FEED-HB this often while idle
 #define HT_FEED_IDLE_MS 600000          //  a subscription unheard of this

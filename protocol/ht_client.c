@@ -48,6 +48,8 @@ typedef struct {
     bool last;                      //  last of its batch
 } s_event_t;
 
+#define S_UNSUBSCRIBE_LINGER_MS 200  //  closing: time for the UNSUBSCRIBE to go
+
 struct _ht_client_t {
     char *endpoint;                 //  the node's client endpoint
     uint8_t server_curve [HT_CURVE_KEY_BYTES];     //  the node's CURVE key
@@ -153,6 +155,17 @@ ht_client_destroy (ht_client_t **self_p)
 {
     ht_client_t *self = *self_p;
     if (self) {
+        //  Leave a subscription behind and the node keeps it for ten
+        //  minutes, counted against our key
+        if (self->feed && self->feed->token && self->dealer) {
+            ht_msg_t leave;
+            ht_msg_init (&leave, HT_MSG_UNSUBSCRIBE);
+            leave.token = self->feed->token;
+            zmsg_t *zmsg = ht_msg_encode (&leave);
+            zsock_set_linger (self->dealer, S_UNSUBSCRIBE_LINGER_MS);
+            if (zmsg_send (&zmsg, self->dealer) != 0)
+                zmsg_destroy (&zmsg);
+        }
         s_disconnect (self);
         s_feed_destroy (&self->feed);
         free (self->endpoint);
@@ -537,6 +550,7 @@ s_feed_destroy (s_feed_t **feed_p)
 }
 
 #define S_FEED_WINDOW 1000          //  credit a subscription keeps granted
+#define S_FEED_WINDOW_MAX 2000      //  the most a node lets be outstanding
 
 int
 ht_client_feed_start (ht_client_t *self, const ht_client_feed_t *spec)
@@ -557,7 +571,7 @@ ht_client_feed_start (ht_client_t *self, const ht_client_feed_t *spec)
         feed->cursor = feed->received = feed->batch_end = spec->cursor;
         feed->has_cursor = true;
     }
-    if (!feed->spec.window || feed->spec.window > 10000)
+    if (!feed->spec.window || feed->spec.window > S_FEED_WINDOW_MAX)
         feed->spec.window = S_FEED_WINDOW;
     feed->queue = zlistx_new ();
     zlistx_set_destructor (feed->queue, (czmq_destructor *) s_event_destroy);
