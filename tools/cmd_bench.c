@@ -123,39 +123,6 @@ s_verify_rate (ht_record_t **records, size_t count)
 }
 
 //  A fresh store under dir holding the root's certificate; NULL on failure
-static ht_store_t *
-s_scratch_store (char *path, const char *dir, const ht_keypair_t *root, const uint8_t *idkey)
-{
-    snprintf (path, PATH_MAX, "%s/hutong-bench-XXXXXX", dir);
-    if (!mkdtemp (path)
-    ||  ht_store_create (path, "441800000000", ht_keypair_public (root), idkey) != HT_OK)
-        return NULL;
-    ht_store_t *store = ht_store_open (path, 0, NULL);
-    ht_cert_t spec = { .name = "bench root", .role = HT_ROLE_NODE, .region = "441800000000",
-                       .kinds = { "elder", "cert" }, .kind_count = 2,
-                       .not_before_ms = 0, .not_after_ms = UINT64_MAX >> 17 };
-    memcpy (spec.pubkey, ht_keypair_public (root), HT_PUBKEY_BYTES);
-    //  Issued now: a local write must be fresh (the ingest window)
-    ht_hlc_t clock = { 0 };
-    ht_record_t *cert = store? ht_cert_issue (&spec, root, ht_hlc_now (&clock), NULL, NULL): NULL;
-    ht_apply_stats_t stats = { 0 };
-    if (!cert || ht_store_apply (store, &cert, 1, NULL, &stats, NULL) != HT_OK)
-        ht_store_destroy (&store);
-    ht_record_destroy (&cert);
-    return store;
-}
-
-//  Remove a scratch store
-static void
-s_scratch_remove (ht_store_t **store_p, const char *path)
-{
-    ht_store_destroy (store_p);
-    char command [PATH_MAX + 16];
-    snprintf (command, sizeof command, "rm -rf '%s'", path);
-    if (system (command) != 0)
-        fprintf (stderr, "bench: could not remove %s\n", path);
-}
-
 //  Store every record in batches into a fresh store: as a receiving node
 //  does (encoded bytes in: decode, verify, authorize, merge, index), or
 //  as `hutong put` does (records it just signed, which need no verify)
@@ -164,7 +131,7 @@ s_store_rate (ht_record_t **records, size_t count, size_t batch, const char *dir
               const ht_keypair_t *root, const uint8_t *idkey, bool received)
 {
     char path [PATH_MAX];
-    ht_store_t *store = s_scratch_store (path, dir, root, idkey);
+    ht_store_t *store = ht_bench_scratch_store (path, dir, root, idkey);
     uint8_t **data = (uint8_t **) calloc (count, sizeof (uint8_t *));
     size_t *sizes = (size_t *) calloc (count, sizeof (size_t));
     for (size_t index = 0; received && index < count; index++)
@@ -194,7 +161,7 @@ s_store_rate (ht_record_t **records, size_t count, size_t batch, const char *dir
         free (data [index]);
     free (data);
     free (sizes);
-    s_scratch_remove (&store, path);
+    ht_bench_scratch_remove (&store, path);
     return rate;
 }
 

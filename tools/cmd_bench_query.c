@@ -646,27 +646,6 @@ s_store_baseline (s_bench_t *self, const uint32_t *sequence, size_t count)
 
 //  A fresh scratch store under dir whose root may write elders; NULL on
 //  failure (path receives its directory)
-static ht_store_t *
-s_scratch_store (char *path, const char *dir, const ht_keypair_t *root, const uint8_t *idkey)
-{
-    snprintf (path, PATH_MAX, "%s/hutong-probe-XXXXXX", dir);
-    if (!mkdtemp (path)
-    ||  ht_store_create (path, "441800000000", ht_keypair_public (root), idkey) != HT_OK)
-        return NULL;
-    ht_store_t *store = ht_store_open (path, 0, NULL);
-    ht_cert_t spec = { .name = "probe root", .role = HT_ROLE_NODE, .region = "441800000000",
-                       .kinds = { "elder", "cert" }, .kind_count = 2,
-                       .not_before_ms = 0, .not_after_ms = UINT64_MAX >> 17 };
-    memcpy (spec.pubkey, ht_keypair_public (root), HT_PUBKEY_BYTES);
-    ht_hlc_t clock = { 0 };
-    ht_record_t *cert = store? ht_cert_issue (&spec, root, ht_hlc_now (&clock), NULL, NULL): NULL;
-    ht_apply_stats_t stats = { 0 };
-    if (!cert || ht_store_apply (store, &cert, 1, NULL, &stats, NULL) != HT_OK)
-        ht_store_destroy (&store);
-    ht_record_destroy (&cert);
-    return store;
-}
-
 //  Durable one-record transactions, as the node commits one read's audit
 //  record when no other read is waiting
 static void
@@ -676,7 +655,7 @@ s_commit_probe (s_bench_t *self, const char *dir, size_t commits)
     uint8_t idkey [HT_IDKEY_BYTES];
     randombytes_buf (idkey, sizeof idkey);
     ht_keypair_t *root = ht_keypair_new ("probe");
-    ht_store_t *store = root? s_scratch_store (path, dir, root, idkey): NULL;
+    ht_store_t *store = root? ht_bench_scratch_store (path, dir, root, idkey): NULL;
     double *latencies = (double *) calloc (commits, sizeof (double));
     size_t done = 0;
     ht_hlc_t clock = { 0 };
@@ -698,18 +677,8 @@ s_commit_probe (s_bench_t *self, const char *dir, size_t commits)
     if (row)
         s_summarise (row, latencies, done);
     free (latencies);
-    ht_store_destroy (&store);
-    if (root && *path && strncmp (path, dir, strlen (dir)) == 0) {
-        //  The store's files, then its directory (nothing else is in it)
-        const char *files [] = { "data.mdb", "lock.mdb" };
-        for (size_t index = 0; index < 2; index++) {
-            char file [PATH_MAX + 16];
-            snprintf (file, sizeof file, "%s/%s", path, files [index]);
-            unlink (file);
-        }
-        if (rmdir (path) != 0)
-            fprintf (stderr, "hutong: bench query: could not remove %s\n", path);
-    }
+    if (store)
+        ht_bench_scratch_remove (&store, path);
     ht_keypair_destroy (&root);
 }
 

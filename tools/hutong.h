@@ -120,6 +120,13 @@ bool ht_stderr_is_tty (void);
 //  Benchmark helpers (cmd_bench.c)
 //  Seconds on the monotonic clock, sub-microsecond resolution
 double ht_bench_now (void);
+
+//  A fresh store in a new directory under dir (its path written to path,
+//  PATH_MAX bytes) holding a root certificate for root; NULL on failure.
+//  Remove it with ht_bench_scratch_remove.
+ht_store_t *ht_bench_scratch_store (char *path, const char *dir, const ht_keypair_t *root,
+                                    const uint8_t *idkey);
+void ht_bench_scratch_remove (ht_store_t **store_p, const char *path);
 //  Raw libsodium Ed25519 verifications per second on one core
 double ht_bench_verify_rate (size_t count);
 //  An elder draft with a valid citizen ID distinct per index, in

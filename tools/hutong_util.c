@@ -374,3 +374,36 @@ ht_print_column (const char *text, int width)
     }
     printf ("%*s", width - used + 1, "");
 }
+
+ht_store_t *
+ht_bench_scratch_store (char *path, const char *dir, const ht_keypair_t *root,
+                        const uint8_t *idkey)
+{
+    snprintf (path, PATH_MAX, "%s/hutong-bench-XXXXXX", dir);
+    if (!mkdtemp (path)
+    ||  ht_store_create (path, "441800000000", ht_keypair_public (root), idkey) != HT_OK)
+        return NULL;
+    ht_store_t *store = ht_store_open (path, 0, NULL);
+    ht_cert_t spec = { .name = "bench root", .role = HT_ROLE_NODE, .region = "441800000000",
+                       .kinds = { "elder", "cert" }, .kind_count = 2,
+                       .not_before_ms = 0, .not_after_ms = UINT64_MAX >> 17 };
+    memcpy (spec.pubkey, ht_keypair_public (root), HT_PUBKEY_BYTES);
+    //  Issued now: a local write must be fresh (the ingest window)
+    ht_hlc_t clock = { 0 };
+    ht_record_t *cert = store? ht_cert_issue (&spec, root, ht_hlc_now (&clock), NULL, NULL): NULL;
+    ht_apply_stats_t stats = { 0 };
+    if (!cert || ht_store_apply (store, &cert, 1, NULL, &stats, NULL) != HT_OK)
+        ht_store_destroy (&store);
+    ht_record_destroy (&cert);
+    return store;
+}
+
+void
+ht_bench_scratch_remove (ht_store_t **store_p, const char *path)
+{
+    ht_store_destroy (store_p);
+    char command [PATH_MAX + 16];
+    snprintf (command, sizeof command, "rm -rf '%s'", path);
+    if (system (command) != 0)
+        fprintf (stderr, "hutong: bench: could not remove %s\n", path);
+}
