@@ -540,6 +540,17 @@ s_subjects_new (s_read_t *read)
     read->seen = zhashx_new ();             //  keys copied; items borrowed
 }
 
+//  Free what a read gathered
+static void
+s_read_end (s_read_t *read)
+{
+    json_decref (read->versions);
+    json_decref (read->events);
+    zmsg_destroy (&read->records);
+    zlistx_destroy (&read->subjects);
+    zhashx_destroy (&read->seen);
+}
+
 //  The client's limit: its certificate's region, narrowed (never
 //  widened) by its policy's region
 static int
@@ -693,10 +704,7 @@ ht_query_answer (ht_query_t *self, const ht_query_client_t *client, const ht_msg
         }
     }
     json_decref (reply);
-    json_decref (read.versions);
-    zmsg_destroy (&read.records);
-    zlistx_destroy (&read.subjects);
-    zhashx_destroy (&read.seen);
+    s_read_end (&read);
     return answer;
 }
 
@@ -926,9 +934,6 @@ ht_query_events (ht_query_t *self, const ht_query_client_t *client, const ht_msg
             json_decref (reply);
         }
     }
-    json_decref (read.events);
-    zmsg_destroy (&read.records);
-    zlistx_destroy (&read.subjects);
-    zhashx_destroy (&read.seen);
+    s_read_end (&read);
     return answer;
 }

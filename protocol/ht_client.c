@@ -239,6 +239,18 @@ s_node_error (ht_client_t *self, const ht_msg_t *answer)
                    *answer->text? answer->text: ht_strerror (code));
 }
 
+//  A record frame decoded and verified (the disclosed fields and the
+//  digests of the withheld ones), or NULL with the error and its reason
+static ht_record_t *
+s_frame_record (zframe_t *frame, int *error, const char **reason)
+{
+    ht_record_t *record = ht_record_decode (zframe_data (frame), zframe_size (frame),
+                                            error, reason);
+    if (record && (*error = ht_record_verify (record, reason)) != HT_OK)
+        ht_record_destroy (&record);
+    return record;
+}
+
 //  The JSON object a reply carries after its body, and the records after
 //  it (reads), each decoded and verified into *records_p if not NULL
 static int
@@ -255,12 +267,9 @@ s_reply_json (ht_client_t *self, zmsg_t *reply, const ht_msg_t *answer, json_t *
         for (frame = zmsg_next (reply); frame; frame = zmsg_next (reply), index++) {
             int error = 0;
             const char *reason = NULL;
-            ht_record_t *record = ht_record_decode (zframe_data (frame), zframe_size (frame),
-                                                    &error, &reason);
             //  Every field we got must be the signer's: a record that does
             //  not verify fails the whole answer
-            if (record && (error = ht_record_verify (record, &reason)) != HT_OK)
-                ht_record_destroy (&record);
+            ht_record_t *record = s_frame_record (frame, &error, &reason);
             if (!record) {
                 zlistx_destroy (&records);
                 json_decref (*json);
@@ -715,10 +724,7 @@ s_feed_on_message (ht_client_t *self)
                  frame = zmsg_next (reply), index++) {
                 int error = 0;
                 const char *reason = NULL;
-                ht_record_t *record = ht_record_decode (zframe_data (frame), zframe_size (frame),
-                                                        &error, &reason);
-                if (record && (error = ht_record_verify (record, &reason)) != HT_OK)
-                    ht_record_destroy (&record);
+                ht_record_t *record = s_frame_record (frame, &error, &reason);
                 if (!record)
                     rc = s_fail (self, error? error: HT_EMALFORMED, "event %zu does not verify: %s",
                                  index, reason? reason: ht_strerror (error));
