@@ -1007,7 +1007,7 @@ class NodeRefused(NodeError):
 # Feeds (protocol.md §4: SUBSCRIBE, CREDIT, UNSUBSCRIBE)
 
 FEED_WINDOW = 1000          # credit kept granted, as the C client does
-FEED_MAX_CREDIT = 10000     # the node's bound on credit granted and not yet used
+FEED_MAX_CREDIT = 10000     # the most we ask for (a node grants at most 2,000)
 FEED_SILENCE_MS = 5000      # the node sends FEED-HB a second while idle: this long
                             # without a word, it no longer holds the subscription
 FEED_RETRY_MS = 200         # how often to retry a SUBSCRIBE that found no connection
@@ -1365,6 +1365,11 @@ class Feed:
             self.handshakes = self.client.handshakes
             self.epoch = epoch
             self.cursor_seq = self.received = self.batch_end = answer["cursor"]
+            # the node caps the credit it holds for us: keep the window we
+            # got, or we would wait for credit we never gave back
+            granted = answer.get("credit")
+            if type(granted) is int and 0 < granted < self.window:
+                self.window = granted
             return
         if epoch != self.epoch:
             # the node's store changed under a live subscription: start over
