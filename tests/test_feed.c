@@ -11,60 +11,16 @@
 #include <czmq.h>
 #include <inttypes.h>
 #include <sodium.h>
-#include "ht_fixture.h"
-#include "ht_feed.h"
-#include "ht_policy.h"
-#include "ht_query.h"
+#include "ht_read_fixture.h"
 #include "ht_test.h"
 
-#define S_COUNTY_B "441803000000"           //  清新区: the other county
-#define S_COMMUNITY_B2 "441803001001"       //  a community of county B
-#define S_COMMUNITY_T2 "441802002001"       //  a community of county A's township 2
-#define S_USCC "52441802MJ0001002K"         //  synthetic, DOMAIN.md §4
-#define S_ELDER_COUNT 10                    //  elders in county A
-#define S_DECEASED 9                        //  the index of the one not active
-#define S_KEY_BYTES (HT_KEY_MAX_CHARS + 1)
-#define S_MAX_RECORDS 600                   //  records one message may carry here
 #define S_MAX_LOG 1200                      //  events one drain may collect
 #define S_T0_MS 5000000                     //  the fake monotonic clock's start
 
-#define S_COUNT(array) (sizeof (array) / sizeof ((array) [0]))
-
-//  Every kind a node may author: the root is renewed with these
-static const char *const s_all_kinds [] = {
-    "audit", "cert", "credit", "elder", "emergency", "facility", "revocation" };
-
 //  --------------------------------------------------------------------------
-//  The store
+//  The store (ht_read_fixture.h), with the feed over its query engine
 
-typedef struct {
-    ht_fixture_t *fixture;
-    ht_store_t *store;
-    char dir [HT_FIXTURE_DIR_CHARS];
-    ht_keypair_t *county_b;                     //  清新区's node key
-    ht_query_t *query;                          //  over store, built-in policies
-    ht_feed_t *feed;                            //  over query
-    char elders [S_ELDER_COUNT][S_KEY_BYTES];   //  county A's elders
-    char elder_b [S_KEY_BYTES];                 //  an elder of county B
-    char facility [S_KEY_BYTES];                //  a care home in community A
-    char credit_city [S_KEY_BYTES];             //  county B, shared city-wide
-    char credit_b [S_KEY_BYTES];                //  county B, county B only
-    uint64_t cert_offset;                       //  next cert's hlc offset (ms)
-    unsigned credit_serial;                     //  next generated doc number
-    zframe_t *conn_a;                           //  one client connection
-    zframe_t *conn_b;                           //  and another
-} s_env_t;
-
-//  Apply one record as a local write; it must be stored
-static void
-s_put (s_env_t *env, ht_record_t **record_p)
-{
-    int result = -999;
-    ck_assert_int_eq (ht_store_apply (env->store, record_p, 1, NULL, NULL, &result), 0);
-    ck_assert_msg (result == HT_OK, "%s %s: %s", ht_record_kind (*record_p),
-                   ht_record_key (*record_p), ht_errname (result));
-    ht_record_destroy (record_p);
-}
+typedef ht_read_env_t s_env_t;
 
 //  An elder of county A (community A's key, community A), signed
 static ht_record_t *
@@ -73,27 +29,12 @@ s_elder (s_env_t *env, unsigned serial, const char *name, uint64_t hlc)
     return ht_fixture_elder (env->fixture, HT_FIXTURE_COMMUNITY_A_KEY, serial, name, hlc);
 }
 
-//  An inspection of a care home in region, by author, shared to scope
+//  An inspection of 福寿养老院 in region, by author, shared to scope
 static ht_record_t *
 s_credit (const ht_keypair_t *author, const char *region, const char *scope,
           const char *issuer_region, const char *doc_no)
 {
-    ht_record_t *record = ht_record_new ("credit");
-    ck_assert_ptr_nonnull (record);
-    ck_assert_int_eq (ht_record_set_region (record, region), 0);
-    ck_assert_int_eq (ht_record_set_scope (record, scope), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "type", "inspection"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "date", "20240310"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "doc_no", doc_no), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "issuer_dept", "market_regulation"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "issuer_region", issuer_region), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "subject_name", "福寿养老院"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "subject_uscc", S_USCC), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "result", "合格"), 0);
-    ck_assert_int_eq (ht_record_derive_key (record, NULL), 0);
-    ht_record_set_hlc (record, ht_fixture_hlc (2, 0));
-    ck_assert_int_eq (ht_record_sign (record, author), 0);
-    return record;
+    return ht_read_credit (author, region, scope, issuer_region, doc_no, "福寿养老院", NULL);
 }
 
 //  count inspections of county B (county B only), or of community A by
@@ -109,7 +50,8 @@ s_put_credits (s_env_t *env, bool county_b, size_t count)
         char doc_no [64];
         snprintf (doc_no, sizeof doc_no, "检〔2024〕%u号", env->credit_serial++);
         records [index] = county_b
-            ? s_credit (env->county_b, S_COMMUNITY_B2, S_COUNTY_B, S_COUNTY_B, doc_no)
+            ? s_credit (env->county_b, HT_READ_COMMUNITY_B2, HT_READ_COUNTY_B, HT_READ_COUNTY_B,
+                        doc_no)
             : s_credit (env->fixture->keys [HT_FIXTURE_COUNTY_KEY], HT_FIXTURE_COMMUNITY_A,
                         HT_FIXTURE_COUNTY, HT_FIXTURE_COUNTY, doc_no);
     }
@@ -133,7 +75,7 @@ s_put_tombstone (s_env_t *env, const char *key, uint64_t hlc)
     ht_record_set_deleted (tomb, true);
     ht_record_set_hlc (tomb, hlc);
     ck_assert_int_eq (ht_record_sign (tomb, env->fixture->keys [HT_FIXTURE_COMMUNITY_A_KEY]), 0);
-    s_put (env, &tomb);
+    ht_read_put (env, &tomb);
 }
 
 //  The city store: the PKI (root renewed with every kind, and county B),
@@ -144,65 +86,11 @@ s_put_tombstone (s_env_t *env, const char *key, uint64_t hlc)
 static void
 s_env_init (s_env_t *env)
 {
-    memset (env, 0, sizeof *env);
-    env->fixture = ht_fixture_new ();
-    env->store = ht_fixture_store_new (env->fixture, HT_FIXTURE_CITY, 0, env->dir);
-    ht_store_set_verbose (env->store, false);
-    ht_fixture_apply_certs (env->fixture, env->store);
-    ht_keypair_t *root = env->fixture->keys [HT_FIXTURE_ROOT];
-    ht_record_t *record = ht_fixture_cert (root, HT_FIXTURE_CITY, s_all_kinds,
-                                           S_COUNT (s_all_kinds), root, 10);
-    s_put (env, &record);
     static const char *const county_kinds [] = { "elder", "facility", "credit", "cert" };
-    env->county_b = ht_fixture_key (0x66, "qingxin");
-    record = ht_fixture_cert (env->county_b, S_COUNTY_B, county_kinds, S_COUNT (county_kinds),
-                              root, 11);
-    s_put (env, &record);
-    env->cert_offset = 20;
-
-    ht_keypair_t *const *keys = env->fixture->keys;
-    for (size_t index = 0; index < S_ELDER_COUNT; index++) {
-        unsigned serial = 20 + (unsigned) index;
-        const ht_keypair_t *author = index < 5? keys [HT_FIXTURE_COMMUNITY_A_KEY]
-                                   : index < 8? keys [HT_FIXTURE_COMMUNITY_B_KEY]
-                                   : keys [HT_FIXTURE_COUNTY_KEY];
-        const char *region = index < 5? HT_FIXTURE_COMMUNITY_A
-                           : index < 8? HT_FIXTURE_COMMUNITY_B: S_COMMUNITY_T2;
-        char id [19];
-        record = ht_fixture_elder_draft (ht_fixture_citizen_id (serial, id), "老人", region,
-                                         region, env->fixture->idkey,
-                                         ht_fixture_hlc (1, (uint16_t) index));
-        ck_assert_int_eq (ht_record_set_str (record, "phone", "13800138000"), 0);
-        if (index == S_DECEASED) {
-            ck_assert_int_eq (ht_record_set_str (record, "status", "deceased"), 0);
-            ck_assert_int_eq (ht_record_set_str (record, "status_date", "20240301"), 0);
-        }
-        ck_assert_int_eq (ht_record_sign (record, author), 0);
-        snprintf (env->elders [index], S_KEY_BYTES, "%s", ht_record_key (record));
-        s_put (env, &record);
-    }
-    record = ht_fixture_elder_in (env->fixture, env->county_b, S_COMMUNITY_B2, S_COMMUNITY_B2,
-                                  40, "清新老人", ht_fixture_hlc (1, 0));
-    snprintf (env->elder_b, sizeof env->elder_b, "%s", ht_record_key (record));
-    s_put (env, &record);
-
-    record = ht_fixture_facility_draft (HT_FIXTURE_COMMUNITY_A, S_USCC, NULL);
-    ck_assert_int_eq (ht_record_set_scope (record, HT_FIXTURE_COUNTY), 0);
-    ck_assert_int_eq (ht_record_set_int (record, "staff", 31), 0);
-    ck_assert_int_eq (ht_record_derive_key (record, NULL), 0);
-    ht_record_set_hlc (record, ht_fixture_hlc (1, 0));
-    ck_assert_int_eq (ht_record_sign (record, keys [HT_FIXTURE_COUNTY_KEY]), 0);
-    snprintf (env->facility, sizeof env->facility, "%s", ht_record_key (record));
-    s_put (env, &record);
-    record = s_credit (root, S_COMMUNITY_B2, HT_FIXTURE_CITY, HT_FIXTURE_CITY, "清远市监检〔2024〕3号");
-    snprintf (env->credit_city, sizeof env->credit_city, "%s", ht_record_key (record));
-    s_put (env, &record);
-    record = s_credit (env->county_b, S_COMMUNITY_B2, S_COUNTY_B, S_COUNTY_B, "清新市监检〔2024〕9号");
-    snprintf (env->credit_b, sizeof env->credit_b, "%s", ht_record_key (record));
-    s_put (env, &record);
-
-    env->query = ht_query_new (env->store, HT_FIXTURE_CITY, NULL);
-    ck_assert_ptr_nonnull (env->query);
+    ht_read_env_open (env, 0, county_kinds, HT_READ_COUNT (county_kinds));
+    ht_read_env_elders (env, 0, HT_READ_PHONE);
+    ht_read_env_facilities (env, "福寿养老院", NULL);
+    ht_read_env_query (env);
     env->feed = ht_feed_new (env->query, env->store);
     ck_assert_ptr_nonnull (env->feed);
     env->conn_a = zframe_new ("conn-a", 6);
@@ -217,10 +105,7 @@ s_env_destroy (s_env_t *env)
     ht_feed_destroy (&env->feed);
     ck_assert_ptr_null (env->feed);
     ht_feed_destroy (&env->feed);               //  safe twice
-    ht_query_destroy (&env->query);
-    ht_keypair_destroy (&env->county_b);
-    ht_fixture_store_destroy (&env->store, env->dir);
-    ht_fixture_destroy (&env->fixture);
+    ht_read_env_close (env);
 }
 
 //  The store's epoch as hex
@@ -233,67 +118,22 @@ s_epoch_hex (s_env_t *env, char *hex)
 //  --------------------------------------------------------------------------
 //  Clients
 
-typedef struct {
-    ht_keypair_t *key;
-    ht_query_client_t client;
-} s_client_t;
-
-//  A client key of seed byte seed with a certificate for region, issued
-//  by the node key of that region (county A or county B), stored, and
-//  parsed back as the node would hold it
-static void
-s_client_init (s_env_t *env, s_client_t *self, uint8_t seed, const char *name,
-               ht_role_t role, const char *department, const char *policy,
-               const char *region)
-{
-    memset (self, 0, sizeof *self);
-    self->key = ht_fixture_key (seed, name);
-    const ht_keypair_t *issuer = streq (region, S_COUNTY_B)? env->county_b
-                               : env->fixture->keys [HT_FIXTURE_COUNTY_KEY];
-    ht_cert_t spec;
-    memset (&spec, 0, sizeof spec);
-    snprintf (spec.name, sizeof spec.name, "%s", name);
-    spec.role = role;
-    snprintf (spec.department, sizeof spec.department, "%s", department? department: "");
-    snprintf (spec.policy, sizeof spec.policy, "%s", policy? policy: "");
-    snprintf (spec.region, sizeof spec.region, "%s", region);
-    snprintf (spec.kinds [0], sizeof spec.kinds [0], "%s", "credit");
-    spec.kind_count = 1;
-    spec.not_before_ms = HT_FIXTURE_NOT_BEFORE_MS;
-    spec.not_after_ms = HT_FIXTURE_NOT_AFTER_MS;
-    memcpy (spec.pubkey, ht_keypair_public (self->key), HT_PUBKEY_BYTES);
-    int error = 0;
-    const char *reason = NULL;
-    ht_record_t *cert = ht_cert_issue (&spec, issuer,
-                                       ht_hlc_make (HT_FIXTURE_T0_MS + env->cert_offset++, 0),
-                                       &error, &reason);
-    ck_assert_msg (cert, "cert for %s: %s", name, reason? reason: "?");
-    ck_assert_int_eq (ht_cert_parse (cert, &self->client.cert), 0);
-    s_put (env, &cert);
-    ht_hex_encode (ht_keypair_public (self->key), HT_PUBKEY_BYTES, self->client.user);
-}
+typedef ht_read_client_t s_client_t;
 
 //  An integration partner of region
 static void
 s_partner (s_env_t *env, s_client_t *self, uint8_t seed, const char *region)
 {
-    s_client_init (env, self, seed, "颐康护理 app", HT_ROLE_PARTNER, NULL, NULL, region);
+    ht_read_partner (env, self, seed, "颐康护理 app", region);
 }
 
-//  A department of county A
+//  The store, a partner of county A and county A's civil affairs
 static void
-s_department (s_env_t *env, s_client_t *self, uint8_t seed, const char *department)
+s_env_init_two (s_env_t *env, s_client_t *partner, s_client_t *civil)
 {
-    char name [64];
-    snprintf (name, sizeof name, "清城区 %s", department);
-    s_client_init (env, self, seed, name, HT_ROLE_DEPARTMENT, department, NULL,
-                   HT_FIXTURE_COUNTY);
-}
-
-static void
-s_client_destroy (s_client_t *self)
-{
-    ht_keypair_destroy (&self->key);
+    s_env_init (env);
+    s_partner (env, partner, 0x71, HT_FIXTURE_COUNTY);
+    ht_read_department (env, civil, 0x72, "civil_affairs");
 }
 
 //  --------------------------------------------------------------------------
@@ -327,16 +167,8 @@ s_subscribe_msg (uint64_t token, const char *kind, const char *purpose, uint64_t
     return msg;
 }
 
-//  One message from the feed, taken apart
-typedef struct {
-    ht_msg_t head;                              //  command, token, error
-    json_t *json;                               //  its JSON frame, or NULL
-    size_t count;                               //  records carried
-    ht_record_t *records [S_MAX_RECORDS];       //  decoded and verified
-    uint8_t *data [S_MAX_RECORDS];              //  their bytes
-    size_t sizes [S_MAX_RECORDS];
-    ht_record_t *audit;                         //  EVENTS: the audit draft
-} s_out_t;
+//  One message from the feed, taken apart (EVENTS: audit is its draft)
+typedef ht_read_reply_t s_out_t;
 
 static int64_t
 s_int (const s_out_t *out, const char *name)
@@ -352,18 +184,6 @@ s_str (const s_out_t *out, const char *name)
     json_t *value = json_object_get (out->json, name);
     ck_assert_msg (json_is_string (value), "%s: no text %s", out->head.command, name);
     return json_string_value (value);
-}
-
-static void
-s_out_destroy (s_out_t *out)
-{
-    for (size_t index = 0; index < out->count; index++) {
-        ht_record_destroy (&out->records [index]);
-        free (out->data [index]);
-    }
-    json_decref (out->json);
-    ht_record_destroy (&out->audit);
-    memset (out, 0, sizeof *out);
 }
 
 //  Take a message apart as a client would (the message is destroyed):
@@ -385,30 +205,7 @@ s_take (s_env_t *env, zmsg_t **message_p, s_out_t *out)
         zmsg_destroy (message_p);
         return;
     }
-    char *text = zmsg_popstr (message);
-    ck_assert_ptr_nonnull (text);
-    json_error_t error;
-    out->json = json_loads (text, 0, &error);
-    ck_assert_msg (out->json != NULL, "%s: %s", text, error.text);
-    zstr_free (&text);
-    zframe_t *frame;
-    while ((frame = zmsg_pop (message))) {
-        ck_assert_uint_lt (out->count, S_MAX_RECORDS);
-        size_t size = zframe_size (frame);
-        uint8_t *data = (uint8_t *) malloc (size? size: 1);
-        memcpy (data, zframe_data (frame), size);
-        zframe_destroy (&frame);
-        int decode_error = 0;
-        const char *why = NULL;
-        ht_record_t *record = ht_record_decode (data, size, &decode_error, &why);
-        ck_assert_msg (record != NULL, "record %zu: %s", out->count, why);
-        ck_assert_msg (ht_record_verify (record, &why) == HT_OK, "record %zu: %s",
-                       out->count, why);
-        out->records [out->count] = record;
-        out->data [out->count] = data;
-        out->sizes [out->count] = size;
-        out->count++;
-    }
+    ht_read_take_frames (message, out, HT_READ_MAX_RECORDS);
     zmsg_destroy (message_p);
     char epoch [2 * HT_EPOCH_BYTES + 1];
     if (!streq (out->head.command, HT_MSG_EVENTS)) {
@@ -474,6 +271,16 @@ s_subscribe_ok (s_env_t *env, const s_client_t *client, zframe_t *conn, const ht
     ck_assert (json_is_array (json_object_get (out->json, "kinds")));
 }
 
+//  Subscribe; the answer must be SUBSCRIBE-OK (and is dropped)
+static void
+s_subscribed (s_env_t *env, const s_client_t *client, zframe_t *conn, const ht_msg_t *msg,
+              int64_t now_ms)
+{
+    s_out_t out;
+    s_subscribe_ok (env, client, conn, msg, now_ms, &out);
+    ht_read_reply_destroy (&out);
+}
+
 //  Subscribe; the answer must be an ERROR named error
 static void
 s_subscribe_refused (s_env_t *env, const s_client_t *client, zframe_t *conn,
@@ -488,7 +295,7 @@ s_subscribe_refused (s_env_t *env, const s_client_t *client, zframe_t *conn,
                    "purpose %s), not %s: %s", out.head.error, msg->kind, msg->region,
                    msg->field, msg->purpose, error, out.head.text);
     ck_assert_uint_eq (ht_feed_size (env->feed), size);
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
 }
 
 //  CREDIT: no answer
@@ -518,7 +325,7 @@ s_credit_not_found (s_env_t *env, const s_client_t *client, zframe_t *conn, uint
     ck_assert (s_ask (env, client, conn, &msg, now_ms, &out));
     ck_assert_str_eq (out.head.command, HT_MSG_ERROR);
     ck_assert_str_eq (out.head.error, "not_found");
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
 }
 
 static void
@@ -570,7 +377,7 @@ typedef struct {
     int64_t events_through;                     //  where the last EVENTS ended
     size_t batches, heartbeats, audits;
     size_t count;                               //  events received
-    char keys [S_MAX_LOG][S_KEY_BYTES];
+    char keys [S_MAX_LOG][HT_READ_KEY_BYTES];
     char kinds [S_MAX_LOG][HT_KIND_MAX_CHARS + 1];
     int64_t seqs [S_MAX_LOG];
     bool deleted [S_MAX_LOG];
@@ -631,7 +438,7 @@ s_log_add (s_env_t *env, s_log_t *log, const s_out_t *out)
     for (size_t index = 0; index < out->count; index++) {
         const ht_record_t *record = out->records [index];
         ck_assert_uint_lt (log->count, S_MAX_LOG);
-        snprintf (log->keys [log->count], S_KEY_BYTES, "%s", ht_record_key (record));
+        snprintf (log->keys [log->count], HT_READ_KEY_BYTES, "%s", ht_record_key (record));
         snprintf (log->kinds [log->count], HT_KIND_MAX_CHARS + 1, "%s", ht_record_kind (record));
         log->seqs [log->count] = (int64_t) json_integer_value (
             json_object_get (json_array_get (events, index), "seq"));
@@ -699,7 +506,7 @@ s_drain (s_env_t *env, int64_t now_ms, s_log_t **logs, size_t log_count)
                        out.head.command, out.head.token);
         s_log_add (env, log, &out);
         zframe_destroy (&conn);
-        s_out_destroy (&out);
+        ht_read_reply_destroy (&out);
     }
     ck_abort_msg ("the feed never went quiet");
 }
@@ -736,7 +543,7 @@ s_expect_each (void *arg, uint64_t seq, const uint8_t *data, size_t size, const 
     &&  (!expect->prefix || ht_region_covers (expect->prefix, ht_record_region (record)))) {
         s_log_t *log = expect->log;
         ck_assert_uint_lt (log->count, S_MAX_LOG);
-        snprintf (log->keys [log->count], S_KEY_BYTES, "%s", ht_record_key (record));
+        snprintf (log->keys [log->count], HT_READ_KEY_BYTES, "%s", ht_record_key (record));
         log->seqs [log->count] = (int64_t) seq;
         log->deleted [log->count] = ht_record_deleted (record);
         log->count++;
@@ -776,7 +583,7 @@ s_feed_of (s_env_t *env, const s_client_t *client, const ht_msg_t *msg)
     s_out_t out;
     s_subscribe_ok (env, client, env->conn_a, msg, S_T0_MS, &out);
     s_log_t *log = s_log_new (msg->token, client, env->conn_a, s_int (&out, "cursor"));
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     s_drain_one (env, S_T0_MS, log);
     s_unsubscribe (env, client, env->conn_a, msg->token);
     return log;
@@ -789,24 +596,13 @@ s_log_destroy (s_log_t **log_p)
     *log_p = NULL;
 }
 
-//  True if the bytes hold text anywhere
-static bool
-s_contains (const uint8_t *data, size_t size, const char *text)
-{
-    size_t length = strlen (text);
-    for (size_t offset = 0; offset + length <= size; offset++)
-        if (memcmp (data + offset, text, length) == 0)
-            return true;
-    return false;
-}
-
 //  Take and drop whatever the feed has due at now_ms (heartbeats)
 static void
 s_discard (s_env_t *env, int64_t now_ms)
 {
     s_out_t out;
     while (s_next (env, now_ms, &out, NULL))
-        s_out_destroy (&out);
+        ht_read_reply_destroy (&out);
 }
 
 //  --------------------------------------------------------------------------
@@ -836,13 +632,13 @@ START_TEST (a_feed_from_the_start_delivers_every_visible_record_in_sequence_orde
     json_t *kinds = json_object_get (out.json, "kinds");
     ck_assert_uint_eq (json_array_size (kinds), 3);
     const char *names [] = { "credit", "elder", "facility" };
-    for (size_t index = 0; index < S_COUNT (names); index++) {
+    for (size_t index = 0; index < HT_READ_COUNT (names); index++) {
         bool listed = false;
         for (size_t at = 0; at < json_array_size (kinds); at++)
             listed |= streq (json_string_value (json_array_get (kinds, at)), names [index]);
         ck_assert_msg (listed, "kinds lacks %s", names [index]);
     }
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     ck_assert_uint_eq (ht_feed_size (env.feed), 1);
 
     //  Take each batch, then give the 3 it took back
@@ -858,7 +654,7 @@ START_TEST (a_feed_from_the_start_delivers_every_visible_record_in_sequence_orde
         now += 10;
     }
     s_log_t *expected = s_expected (&env, HT_FIXTURE_COUNTY, "credit,elder,facility", NULL, 0);
-    ck_assert_uint_eq (expected->count, S_ELDER_COUNT + 2);
+    ck_assert_uint_eq (expected->count, HT_READ_ELDER_COUNT + 2);
     s_assert_events (log, expected);
     ck_assert_uint_eq (log->batches, (expected->count + 2) / 3);
     ck_assert_uint_eq (log->audits, log->batches);  //  masked identity: audited
@@ -876,16 +672,16 @@ START_TEST (a_feed_from_the_start_delivers_every_visible_record_in_sequence_orde
     //  and not events_through (the end of the last EVENTS)
     int64_t events_through = log->events_through;
     s_client_t other;
-    s_department (&env, &other, 0x7a, "health");
+    ht_read_department (&env, &other, 0x7a, "health");
     ck_assert (ht_feed_busy (env.feed));
     s_drain_one (&env, now + 2 * HT_FEED_HEARTBEAT_MS, log);
     ck_assert_uint_eq (log->heartbeats, 2);
     ck_assert_int_eq (log->hb_cursor, (int64_t) ht_store_last_seq (env.store));
     ck_assert_int_eq (log->hb_events_through, events_through);
     ck_assert_int_lt (log->hb_events_through, log->hb_cursor);
-    s_client_destroy (&other);
+    ht_read_client_destroy (&other);
     s_log_destroy (&log);
-    s_client_destroy (&partner);
+    ht_read_client_destroy (&partner);
     s_env_destroy (&env);
 }
 END_TEST
@@ -893,18 +689,15 @@ END_TEST
 START_TEST (events_carry_the_policys_redacted_form_that_verifies)
 {
     s_env_t env;
-    s_env_init (&env);
     s_client_t partner, civil;
-    s_partner (&env, &partner, 0x71, HT_FIXTURE_COUNTY);
-    s_department (&env, &civil, 0x72, "civil_affairs");
+    s_env_init_two (&env, &partner, &civil);
     //  The partner: identity masked, the ID number not even masked
     ht_msg_t msg = s_subscribe_msg (1, "elder", "care_service", 100);
     s_out_t out;
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     ck_assert (s_next (&env, S_T0_MS, &out, NULL));
     ck_assert_str_eq (out.head.command, HT_MSG_EVENTS);
-    ck_assert_uint_eq (out.count, S_ELDER_COUNT);
+    ck_assert_uint_eq (out.count, HT_READ_ELDER_COUNT);
     for (size_t index = 0; index < out.count; index++) {
         const ht_record_t *record = out.records [index];
         ck_assert (!ht_record_is_full (record));
@@ -912,25 +705,24 @@ START_TEST (events_carry_the_policys_redacted_form_that_verifies)
         ck_assert_ptr_null (ht_record_get_mask (record, "id_no"));
         ck_assert_int_eq (ht_record_field_state (record, "phone"), HT_FIELD_WITHHELD);
         ck_assert_str_eq (ht_record_get_mask (record, "phone"), "138****8000");
-        ck_assert (!s_contains (out.data [index], out.sizes [index], "13800138000"));
+        ck_assert (!ht_read_contains (out.data [index], out.sizes [index], "13800138000"));
     }
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     //  Civil affairs: the whole record, verifiable
     msg = s_subscribe_msg (2, "elder", "subsidy_review", 100);
-    s_subscribe_ok (&env, &civil, env.conn_b, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &civil, env.conn_b, &msg, S_T0_MS);
     ck_assert (s_next (&env, S_T0_MS, &out, NULL));
     ck_assert_str_eq (out.head.command, HT_MSG_EVENTS);
     ck_assert_uint_eq (out.head.token, 2);
     ck_assert_str_eq (s_str (&out, "policy"), "civil_affairs");
-    ck_assert_uint_eq (out.count, S_ELDER_COUNT);
+    ck_assert_uint_eq (out.count, HT_READ_ELDER_COUNT);
     for (size_t index = 0; index < out.count; index++) {
         ck_assert_str_eq (ht_record_get_str (out.records [index], "phone"), "13800138000");
         ck_assert_ptr_nonnull (ht_record_get_str (out.records [index], "id_no"));
     }
-    s_out_destroy (&out);
-    s_client_destroy (&partner);
-    s_client_destroy (&civil);
+    ht_read_reply_destroy (&out);
+    ht_read_client_destroy (&partner);
+    ht_read_client_destroy (&civil);
     s_env_destroy (&env);
 }
 END_TEST
@@ -944,13 +736,10 @@ START_TEST (records_outside_the_clients_jurisdiction_never_appear)
     s_env_init (&env);
     s_client_t partner_a, partner_b;
     s_partner (&env, &partner_a, 0x71, HT_FIXTURE_COUNTY);
-    s_partner (&env, &partner_b, 0x73, S_COUNTY_B);
+    s_partner (&env, &partner_b, 0x73, HT_READ_COUNTY_B);
     ht_msg_t msg = s_subscribe_msg (1, NULL, "care_service", 1000);
-    s_out_t out;
-    s_subscribe_ok (&env, &partner_a, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
-    s_subscribe_ok (&env, &partner_b, env.conn_b, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner_a, env.conn_a, &msg, S_T0_MS);
+    s_subscribed (&env, &partner_b, env.conn_b, &msg, S_T0_MS);
     s_log_t *log_a = s_log_new (1, &partner_a, env.conn_a, 0);
     s_log_t *log_b = s_log_new (1, &partner_b, env.conn_b, 0);
     s_log_t *logs [] = { log_a, log_b };
@@ -967,16 +756,16 @@ START_TEST (records_outside_the_clients_jurisdiction_never_appear)
     ck_assert (s_log_has (log_b, env.elder_b));
     ck_assert (s_log_has (log_b, env.credit_b));
     ck_assert (s_log_has (log_b, env.credit_city));
-    for (size_t index = 0; index < S_ELDER_COUNT; index++)
+    for (size_t index = 0; index < HT_READ_ELDER_COUNT; index++)
         ck_assert (!s_log_has (log_b, env.elders [index]));
     ck_assert (!s_log_has (log_b, env.facility));
     //  Nor later: a county B write reaches only county B
-    ht_record_t *record = ht_fixture_elder_in (env.fixture, env.county_b, S_COMMUNITY_B2,
-                                               S_COMMUNITY_B2, 41, "清新老人二",
+    ht_record_t *record = ht_fixture_elder_in (env.fixture, env.county_b, HT_READ_COMMUNITY_B2,
+                                               HT_READ_COMMUNITY_B2, 41, "清新老人二",
                                                ht_fixture_hlc (3, 0));
-    char key [S_KEY_BYTES];
+    char key [HT_READ_KEY_BYTES];
     snprintf (key, sizeof key, "%s", ht_record_key (record));
-    s_put (&env, &record);
+    ht_read_put (&env, &record);
     size_t count_a = log_a->count;
     s_drain (&env, S_T0_MS + 10, logs, 2);
     ck_assert_uint_eq (log_a->count, count_a);
@@ -984,14 +773,14 @@ START_TEST (records_outside_the_clients_jurisdiction_never_appear)
     ck_assert_str_eq (log_b->keys [3], key);
     //  Nor by asking for county B's region
     msg = s_subscribe_msg (2, "elder", "care_service", 1000);
-    snprintf (msg.region, sizeof msg.region, "%s", S_COUNTY_B);
+    snprintf (msg.region, sizeof msg.region, "%s", HT_READ_COUNTY_B);
     s_subscribe_refused (&env, &partner_a, env.conn_a, &msg, "out_of_scope");
     snprintf (msg.region, sizeof msg.region, "%s", "441803");
     s_subscribe_refused (&env, &partner_a, env.conn_a, &msg, "out_of_scope");
     s_log_destroy (&log_a);
     s_log_destroy (&log_b);
-    s_client_destroy (&partner_a);
-    s_client_destroy (&partner_b);
+    ht_read_client_destroy (&partner_a);
+    ht_read_client_destroy (&partner_b);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1003,9 +792,7 @@ START_TEST (the_cursor_moves_past_changes_outside_the_jurisdiction)
     s_client_t partner;
     s_partner (&env, &partner, 0x71, HT_FIXTURE_COUNTY);
     ht_msg_t msg = s_subscribe_msg (1, NULL, "care_service", 1000);
-    s_out_t out;
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     s_log_t *log = s_log_new (1, &partner, env.conn_a, 0);
     s_drain_one (&env, S_T0_MS, log);
     ck_assert_int_eq (log->cursor, (int64_t) ht_store_last_seq (env.store));
@@ -1020,7 +807,7 @@ START_TEST (the_cursor_moves_past_changes_outside_the_jurisdiction)
                    "behind last_seq %" PRId64 " after changes the client may not see",
                    log->hb_cursor, log->hb_last_seq);
     s_log_destroy (&log);
-    s_client_destroy (&partner);
+    ht_read_client_destroy (&partner);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1032,18 +819,16 @@ START_TEST (a_long_run_of_changes_outside_the_jurisdiction_does_not_stall_the_fe
     s_client_t partner;
     s_partner (&env, &partner, 0x71, HT_FIXTURE_COUNTY);
     ht_msg_t msg = s_subscribe_msg (1, "credit,elder", "care_service", 1000);
-    s_out_t out;
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     s_log_t *log = s_log_new (1, &partner, env.conn_a, 0);
     s_drain_one (&env, S_T0_MS, log);
     size_t before = log->count;
     //  More county B changes than one batch examines, then one for county A
     s_put_credits (&env, true, HT_QUERY_FEED_SCAN + 1);
     ht_record_t *record = s_elder (&env, 60, "新老人", ht_fixture_hlc (5, 0));
-    char key [S_KEY_BYTES];
+    char key [HT_READ_KEY_BYTES];
     snprintf (key, sizeof key, "%s", ht_record_key (record));
-    s_put (&env, &record);
+    ht_read_put (&env, &record);
     int64_t now = S_T0_MS;
     for (size_t round = 0; round < 5 && log->count == before; round++) {
         now += HT_FEED_HEARTBEAT_MS;
@@ -1054,7 +839,7 @@ START_TEST (a_long_run_of_changes_outside_the_jurisdiction_does_not_stall_the_fe
                    HT_QUERY_FEED_SCAN + 1, log->hb_cursor, ht_store_last_seq (env.store));
     ck_assert_str_eq (log->keys [before], key);
     s_log_destroy (&log);
-    s_client_destroy (&partner);
+    ht_read_client_destroy (&partner);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1072,7 +857,7 @@ START_TEST (credit_bounds_the_events_and_only_heartbeats_come_until_more_is_give
     s_out_t out;
     s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
     ck_assert_int_eq (s_int (&out, "credit"), 3);
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     //  Exactly 3 events, in one EVENTS
     ck_assert (ht_feed_busy (env.feed));
     ck_assert (s_next (&env, S_T0_MS, &out, NULL));
@@ -1080,7 +865,7 @@ START_TEST (credit_bounds_the_events_and_only_heartbeats_come_until_more_is_give
     ck_assert_uint_eq (out.count, 3);
     ck_assert_int_eq (s_int (&out, "from"), 0);
     int64_t cursor = s_int (&out, "cursor");
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     //  Then nothing until a second has passed, then only FEED-HB
     ck_assert (!ht_feed_busy (env.feed));
     ck_assert (!s_next (&env, S_T0_MS, &out, NULL));
@@ -1092,19 +877,19 @@ START_TEST (credit_bounds_the_events_and_only_heartbeats_come_until_more_is_give
     ck_assert_int_eq (s_int (&out, "cursor"), cursor);
     ck_assert_int_eq (s_int (&out, "events_through"), cursor);
     ck_assert_int_eq (s_int (&out, "last_seq"), (int64_t) ht_store_last_seq (env.store));
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     ck_assert (!s_next (&env, S_T0_MS + HT_FEED_HEARTBEAT_MS, &out, NULL));
     ck_assert (!s_next (&env, S_T0_MS + 2 * HT_FEED_HEARTBEAT_MS - 1, &out, NULL));
     //  A new change waits for credit too
     ht_record_t *record = s_elder (&env, 60, "新老人", ht_fixture_hlc (5, 0));
-    s_put (&env, &record);
+    ht_read_put (&env, &record);
     ck_assert (!ht_feed_busy (env.feed));
     ck_assert (s_next (&env, S_T0_MS + 2 * HT_FEED_HEARTBEAT_MS, &out, NULL));
     ck_assert_str_eq (out.head.command, HT_MSG_FEED_HB);
     ck_assert_int_eq (s_int (&out, "credit"), 0);
     ck_assert_int_eq (s_int (&out, "cursor"), cursor);
     ck_assert_int_eq (s_int (&out, "last_seq"), (int64_t) ht_store_last_seq (env.store));
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     //  CREDIT resumes where it stopped
     int64_t now = S_T0_MS + 2 * HT_FEED_HEARTBEAT_MS + 10;
     s_credit_ok (&env, &partner, env.conn_a, 1, 2, now);
@@ -1113,22 +898,21 @@ START_TEST (credit_bounds_the_events_and_only_heartbeats_come_until_more_is_give
     ck_assert_str_eq (out.head.command, HT_MSG_EVENTS);
     ck_assert_uint_eq (out.count, 2);
     ck_assert_int_eq (s_int (&out, "from"), cursor);
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     //  And the rest with more
     s_log_t *log = s_log_new (1, &partner, env.conn_a, 0);
     s_unsubscribe (&env, &partner, env.conn_a, 1);
     msg = s_subscribe_msg (1, "elder", "care_service", 3);
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, now, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, now);
     for (size_t round = 0; round < 10; round++) {
         s_drain_one (&env, now, log);
         s_credit_ok (&env, &partner, env.conn_a, 1, 3, now);
     }
-    ck_assert_uint_eq (log->count, S_ELDER_COUNT + 1);
-    ck_assert_uint_eq (log->batches, (S_ELDER_COUNT + 1 + 2) / 3);
+    ck_assert_uint_eq (log->count, HT_READ_ELDER_COUNT + 1);
+    ck_assert_uint_eq (log->batches, (HT_READ_ELDER_COUNT + 1 + 2) / 3);
     ck_assert_uint_eq (log->heartbeats, 0);
     s_log_destroy (&log);
-    s_client_destroy (&partner);
+    ht_read_client_destroy (&partner);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1143,12 +927,12 @@ START_TEST (credit_above_the_maximum_is_capped)
     s_out_t out;
     s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
     ck_assert_int_eq (s_int (&out, "credit"), HT_FEED_MAX_CREDIT);
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     s_log_t *log = s_log_new (1, &partner, env.conn_a, 0);
     s_drain_one (&env, S_T0_MS, log);
-    ck_assert_uint_eq (log->count, S_ELDER_COUNT);
+    ck_assert_uint_eq (log->count, HT_READ_ELDER_COUNT);
     s_drain_one (&env, S_T0_MS + HT_FEED_HEARTBEAT_MS, log);
-    ck_assert_int_eq (log->hb_credit, HT_FEED_MAX_CREDIT - S_ELDER_COUNT);
+    ck_assert_int_eq (log->hb_credit, HT_FEED_MAX_CREDIT - HT_READ_ELDER_COUNT);
     //  CREDIT tops up to the maximum, not past it
     s_credit_ok (&env, &partner, env.conn_a, 1, 5000, S_T0_MS + HT_FEED_HEARTBEAT_MS);
     s_drain_one (&env, S_T0_MS + 2 * HT_FEED_HEARTBEAT_MS, log);
@@ -1159,7 +943,7 @@ START_TEST (credit_above_the_maximum_is_capped)
     s_drain_one (&env, S_T0_MS + 3 * HT_FEED_HEARTBEAT_MS, log);
     ck_assert_int_eq (log->hb_credit, HT_FEED_MAX_CREDIT);
     s_log_destroy (&log);
-    s_client_destroy (&partner);
+    ht_read_client_destroy (&partner);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1171,9 +955,7 @@ START_TEST (a_huge_credit_is_capped_and_does_not_wrap)
     s_client_t partner;
     s_partner (&env, &partner, 0x71, HT_FIXTURE_COUNTY);
     ht_msg_t msg = s_subscribe_msg (1, "elder", "care_service", 5);
-    s_out_t out;
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     s_log_t *log = s_log_new (1, &partner, env.conn_a, 0);
     s_drain_one (&env, S_T0_MS, log);
     ck_assert_uint_eq (log->count, 5);
@@ -1181,13 +963,13 @@ START_TEST (a_huge_credit_is_capped_and_does_not_wrap)
     s_credit_ok (&env, &partner, env.conn_a, 1, 3, S_T0_MS);
     s_credit_ok (&env, &partner, env.conn_a, 1, UINT64_MAX, S_T0_MS);
     s_drain_one (&env, S_T0_MS + HT_FEED_HEARTBEAT_MS, log);
-    ck_assert_msg (log->count == S_ELDER_COUNT, "credit 3, then CREDIT max=UINT64_MAX: "
-                   "%zu more events, not %d", log->count - 5, S_ELDER_COUNT - 5);
+    ck_assert_msg (log->count == HT_READ_ELDER_COUNT, "credit 3, then CREDIT max=UINT64_MAX: "
+                   "%zu more events, not %d", log->count - 5, HT_READ_ELDER_COUNT - 5);
     s_drain_one (&env, S_T0_MS + 2 * HT_FEED_HEARTBEAT_MS, log);
-    ck_assert_msg (log->hb_credit == HT_FEED_MAX_CREDIT - (S_ELDER_COUNT - 5),
+    ck_assert_msg (log->hb_credit == HT_FEED_MAX_CREDIT - (HT_READ_ELDER_COUNT - 5),
                    "credit after CREDIT max=UINT64_MAX: %" PRId64, log->hb_credit);
     s_log_destroy (&log);
-    s_client_destroy (&partner);
+    ht_read_client_destroy (&partner);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1201,20 +983,19 @@ START_TEST (a_batch_holds_at_most_HT_FEED_BATCH_events)
     s_put_credits (&env, false, HT_FEED_BATCH + 20);
     ht_msg_t msg = s_subscribe_msg (1, "credit", NULL, HT_FEED_MAX_CREDIT);
     s_out_t out;
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     ck_assert (s_next (&env, S_T0_MS, &out, NULL));
     ck_assert_str_eq (out.head.command, HT_MSG_EVENTS);
     ck_assert_uint_eq (out.count, HT_FEED_BATCH);
     ck_assert_ptr_null (out.audit);                 //  public fields only
     int64_t cursor = s_int (&out, "cursor");
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     ck_assert (s_next (&env, S_T0_MS, &out, NULL));
     ck_assert_str_eq (out.head.command, HT_MSG_EVENTS);
     ck_assert_uint_eq (out.count, 21);              //  20 and the city's
     ck_assert_int_eq (s_int (&out, "from"), cursor);
-    s_out_destroy (&out);
-    s_client_destroy (&partner);
+    ht_read_reply_destroy (&out);
+    ht_read_client_destroy (&partner);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1239,11 +1020,11 @@ START_TEST (a_saved_cursor_resumes_with_later_changes_only)
     ht_record_t *record = s_elder (&env, 21, "改名", ht_fixture_hlc (5, 0));
     ck_assert_str_eq (ht_record_key (record), env.elders [1]);
     uint64_t new_hlc = ht_record_hlc (record);
-    s_put (&env, &record);
+    ht_read_put (&env, &record);
     record = s_elder (&env, 60, "新老人", ht_fixture_hlc (5, 1));
-    char added [S_KEY_BYTES];
+    char added [HT_READ_KEY_BYTES];
     snprintf (added, sizeof added, "%s", ht_record_key (record));
-    s_put (&env, &record);
+    ht_read_put (&env, &record);
 
     msg = s_subscribe_msg (2, NULL, "care_service", 1000);
     memcpy (msg.epoch, ht_store_epoch (env.store), HT_EPOCH_BYTES);
@@ -1252,7 +1033,7 @@ START_TEST (a_saved_cursor_resumes_with_later_changes_only)
     s_out_t out;
     s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
     ck_assert_int_eq (s_int (&out, "cursor"), saved);
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     log = s_log_new (2, &partner, env.conn_a, saved);
     s_drain_one (&env, S_T0_MS, log);
     ck_assert_uint_eq (log->count, 2);
@@ -1266,15 +1047,14 @@ START_TEST (a_saved_cursor_resumes_with_later_changes_only)
 
     //  A cursor at the end: nothing but heartbeats
     msg.cursor = ht_store_last_seq (env.store);
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     log = s_log_new (2, &partner, env.conn_a, (int64_t) msg.cursor);
     s_drain_one (&env, S_T0_MS + HT_FEED_HEARTBEAT_MS, log);
     ck_assert_uint_eq (log->count, 0);
     ck_assert_uint_eq (log->heartbeats, 1);
     s_log_destroy (&log);
     s_unsubscribe (&env, &partner, env.conn_a, 2);
-    s_client_destroy (&partner);
+    ht_read_client_destroy (&partner);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1299,7 +1079,7 @@ START_TEST (a_cursor_the_store_cannot_serve_gets_resync)
     ck_assert_uint_eq (out.head.token, 3);
     ck_assert_str_eq (s_str (&out, "epoch"), epoch);
     ck_assert_uint_gt (strlen (s_str (&out, "reason")), 0);
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     ck_assert_uint_eq (ht_feed_size (env.feed), 0);
     //  Past the log's end (the store was rolled back)
     memcpy (msg.epoch, ht_store_epoch (env.store), HT_EPOCH_BYTES);
@@ -1307,11 +1087,11 @@ START_TEST (a_cursor_the_store_cannot_serve_gets_resync)
     ck_assert (s_ask (&env, &partner, env.conn_a, &msg, S_T0_MS, &out));
     ck_assert_str_eq (out.head.command, HT_MSG_RESYNC);
     ck_assert_str_eq (s_str (&out, "epoch"), epoch);
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     msg.cursor = UINT64_MAX;
     ck_assert (s_ask (&env, &partner, env.conn_a, &msg, S_T0_MS, &out));
     ck_assert_str_eq (out.head.command, HT_MSG_RESYNC);
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     ck_assert_uint_eq (ht_feed_size (env.feed), 0);
     //  Nothing is sent for a subscription refused
     ck_assert (!s_next (&env, S_T0_MS + HT_FEED_HEARTBEAT_MS, &out, NULL));
@@ -1319,7 +1099,7 @@ START_TEST (a_cursor_the_store_cannot_serve_gets_resync)
     msg = s_subscribe_msg (4, NULL, "care_service", 1000);
     snprintf (msg.after, sizeof msg.after, "%s", "yesterday");
     s_subscribe_refused (&env, &partner, env.conn_a, &msg, "invalid");
-    s_client_destroy (&partner);
+    ht_read_client_destroy (&partner);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1336,15 +1116,15 @@ START_TEST (after_now_only_new_writes_arrive)
     s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
     int64_t start = s_int (&out, "cursor");
     ck_assert_int_eq (start, (int64_t) ht_store_last_seq (env.store));
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     s_log_t *log = s_log_new (5, &partner, env.conn_a, start);
     ck_assert (!ht_feed_busy (env.feed));
     s_drain_one (&env, S_T0_MS, log);
     ck_assert_uint_eq (log->count, 0);
     ht_record_t *record = s_elder (&env, 60, "新老人", ht_fixture_hlc (5, 0));
-    char key [S_KEY_BYTES];
+    char key [HT_READ_KEY_BYTES];
     snprintf (key, sizeof key, "%s", ht_record_key (record));
-    s_put (&env, &record);
+    ht_read_put (&env, &record);
     ck_assert (ht_feed_busy (env.feed));
     s_drain_one (&env, S_T0_MS + 10, log);
     ck_assert_uint_eq (log->count, 1);
@@ -1355,9 +1135,9 @@ START_TEST (after_now_only_new_writes_arrive)
     msg = s_subscribe_msg (6, NULL, "care_service", 1000);
     snprintf (msg.after, sizeof msg.after, "%s", "start");
     log = s_feed_of (&env, &partner, &msg);
-    ck_assert_uint_eq (log->count, S_ELDER_COUNT + 3);
+    ck_assert_uint_eq (log->count, HT_READ_ELDER_COUNT + 3);
     s_log_destroy (&log);
-    s_client_destroy (&partner);
+    ht_read_client_destroy (&partner);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1370,7 +1150,7 @@ START_TEST (filters_select_kinds_region_prefixes_and_field_values)
     s_env_t env;
     s_env_init (&env);
     s_client_t civil, partner;
-    s_department (&env, &civil, 0x72, "civil_affairs");
+    ht_read_department (&env, &civil, 0x72, "civil_affairs");
     s_partner (&env, &partner, 0x71, HT_FIXTURE_COUNTY);
     uint64_t token = 10;
     //  One kind
@@ -1422,13 +1202,13 @@ START_TEST (filters_select_kinds_region_prefixes_and_field_values)
     snprintf (msg.value, sizeof msg.value, "%s", "deceased");
     log = s_feed_of (&env, &civil, &msg);
     ck_assert_uint_eq (log->count, 1);
-    ck_assert_str_eq (log->keys [0], env.elders [S_DECEASED]);
+    ck_assert_str_eq (log->keys [0], env.elders [HT_READ_DECEASED]);
     s_log_destroy (&log);
     snprintf (msg.value, sizeof msg.value, "%s", "active");
     msg.token = token++;
     log = s_feed_of (&env, &civil, &msg);
-    ck_assert_uint_eq (log->count, S_ELDER_COUNT - 1);
-    ck_assert (!s_log_has (log, env.elders [S_DECEASED]));
+    ck_assert_uint_eq (log->count, HT_READ_ELDER_COUNT - 1);
+    ck_assert (!s_log_has (log, env.elders [HT_READ_DECEASED]));
     s_log_destroy (&log);
     msg = s_subscribe_msg (token++, "facility", NULL, 1000);
     snprintf (msg.field, sizeof msg.field, "%s", "type");
@@ -1464,8 +1244,8 @@ START_TEST (filters_select_kinds_region_prefixes_and_field_values)
     msg = s_subscribe_msg (token++, "elder,dragon", "subsidy_review", 1000);
     s_subscribe_refused (&env, &civil, env.conn_a, &msg, "unknown_kind");
     ck_assert_uint_eq (ht_feed_size (env.feed), 0);
-    s_client_destroy (&civil);
-    s_client_destroy (&partner);
+    ht_read_client_destroy (&civil);
+    ht_read_client_destroy (&partner);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1475,9 +1255,9 @@ START_TEST (policies_and_purposes_decide_who_may_subscribe_to_what)
     s_env_t env;
     s_env_init (&env);
     s_client_t fire, partner, nobody;
-    s_department (&env, &fire, 0x74, "fire");
+    ht_read_department (&env, &fire, 0x74, "fire");
     s_partner (&env, &partner, 0x71, HT_FIXTURE_COUNTY);
-    s_client_init (&env, &nobody, 0x75, "pilot", HT_ROLE_PARTNER, NULL, "no_such_policy",
+    ht_read_client_init (&env, &nobody, 0x75, "pilot", HT_ROLE_PARTNER, NULL, "no_such_policy",
                    HT_FIXTURE_COUNTY);
     //  Fire may only count elders: it cannot follow them
     ht_msg_t msg = s_subscribe_msg (1, "elder", "emergency_response", 1000);
@@ -1493,7 +1273,7 @@ START_TEST (policies_and_purposes_decide_who_may_subscribe_to_what)
     for (size_t index = 0; index < json_array_size (kinds); index++)
         ck_assert_str_ne (json_string_value (json_array_get (kinds, index)), "elder");
     ck_assert_str_eq (s_str (&out, "policy"), "fire");
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     s_log_t *log = s_log_new (2, &fire, env.conn_a, 0);
     s_drain_one (&env, S_T0_MS, log);
     ck_assert_uint_eq (log->count, 2);
@@ -1531,9 +1311,9 @@ START_TEST (policies_and_purposes_decide_who_may_subscribe_to_what)
     msg = s_subscribe_msg (4, "facility", NULL, 1000);
     s_subscribe_refused (&env, &nobody, env.conn_a, &msg, "policy");
     ck_assert_uint_eq (ht_feed_size (env.feed), 0);
-    s_client_destroy (&fire);
-    s_client_destroy (&partner);
-    s_client_destroy (&nobody);
+    ht_read_client_destroy (&fire);
+    ht_read_client_destroy (&partner);
+    ht_read_client_destroy (&nobody);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1544,38 +1324,34 @@ END_TEST
 START_TEST (tombstones_arrive_as_deleted_events)
 {
     s_env_t env;
-    s_env_init (&env);
     s_client_t partner, civil;
-    s_partner (&env, &partner, 0x71, HT_FIXTURE_COUNTY);
-    s_department (&env, &civil, 0x72, "civil_affairs");
+    s_env_init_two (&env, &partner, &civil);
     ht_msg_t msg = s_subscribe_msg (1, "elder", "care_service", 1000);
-    s_out_t out;
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     s_log_t *log = s_log_new (1, &partner, env.conn_a, 0);
     s_drain_one (&env, S_T0_MS, log);
-    ck_assert_uint_eq (log->count, S_ELDER_COUNT);
+    ck_assert_uint_eq (log->count, HT_READ_ELDER_COUNT);
     for (size_t index = 0; index < log->count; index++)
         ck_assert (!log->deleted [index]);
     s_put_tombstone (&env, env.elders [2], ht_fixture_hlc (6, 0));
     s_drain_one (&env, S_T0_MS + 10, log);
-    ck_assert_uint_eq (log->count, S_ELDER_COUNT + 1);
-    ck_assert_str_eq (log->keys [S_ELDER_COUNT], env.elders [2]);
-    ck_assert (log->deleted [S_ELDER_COUNT]);
-    ck_assert_str_eq (log->kinds [S_ELDER_COUNT], "elder");
+    ck_assert_uint_eq (log->count, HT_READ_ELDER_COUNT + 1);
+    ck_assert_str_eq (log->keys [HT_READ_ELDER_COUNT], env.elders [2]);
+    ck_assert (log->deleted [HT_READ_ELDER_COUNT]);
+    ck_assert_str_eq (log->kinds [HT_READ_ELDER_COUNT], "elder");
     s_log_destroy (&log);
     //  From the start, the entity is its tombstone, where it was deleted
     msg = s_subscribe_msg (2, "elder", "subsidy_review", 1000);
     log = s_feed_of (&env, &civil, &msg);
     s_log_t *expected = s_expected (&env, HT_FIXTURE_COUNTY, "elder", NULL, 0);
     s_assert_events (log, expected);
-    ck_assert_uint_eq (log->count, S_ELDER_COUNT);
-    ck_assert_str_eq (log->keys [S_ELDER_COUNT - 1], env.elders [2]);
-    ck_assert (log->deleted [S_ELDER_COUNT - 1]);
+    ck_assert_uint_eq (log->count, HT_READ_ELDER_COUNT);
+    ck_assert_str_eq (log->keys [HT_READ_ELDER_COUNT - 1], env.elders [2]);
+    ck_assert (log->deleted [HT_READ_ELDER_COUNT - 1]);
     s_log_destroy (&expected);
     s_log_destroy (&log);
-    s_client_destroy (&partner);
-    s_client_destroy (&civil);
+    ht_read_client_destroy (&partner);
+    ht_read_client_destroy (&civil);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1588,15 +1364,14 @@ START_TEST (a_disclosing_batch_yields_one_audit_draft_naming_its_events)
     s_env_t env;
     s_env_init (&env);
     s_client_t civil, partner;
-    s_department (&env, &civil, 0x72, "civil_affairs");
+    ht_read_department (&env, &civil, 0x72, "civil_affairs");
     s_partner (&env, &partner, 0x71, HT_FIXTURE_COUNTY);
     ht_msg_t msg = s_subscribe_msg (1, "elder", "subsidy_review", 100);
     s_out_t out;
-    s_subscribe_ok (&env, &civil, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &civil, env.conn_a, &msg, S_T0_MS);
     ck_assert (s_next (&env, S_T0_MS, &out, NULL));
     ck_assert_str_eq (out.head.command, HT_MSG_EVENTS);
-    ck_assert_uint_eq (out.count, S_ELDER_COUNT);
+    ck_assert_uint_eq (out.count, HT_READ_ELDER_COUNT);
     ck_assert (json_is_true (json_object_get (out.json, "audited")));
     const ht_record_t *audit = out.audit;
     ck_assert_ptr_nonnull (audit);
@@ -1605,42 +1380,40 @@ START_TEST (a_disclosing_batch_yields_one_audit_draft_naming_its_events)
     ck_assert_str_eq (ht_record_get_str (audit, "request"), "feed");
     int64_t events = 0;
     ck_assert (ht_record_get_int (audit, "events", &events));
-    ck_assert_int_eq (events, S_ELDER_COUNT);
+    ck_assert_int_eq (events, HT_READ_ELDER_COUNT);
     ck_assert_str_eq (ht_record_get_str (audit, "subject_kind"), "elder");
     ck_assert_str_eq (ht_record_get_str (audit, "policy"), "civil_affairs");
     ck_assert_str_eq (ht_record_get_str (audit, "purpose"), "subsidy_review");
     ck_assert_str_eq (ht_record_get_str (audit, "department"), "civil_affairs");
     ck_assert_str_eq (ht_record_get_str (audit, "client"), civil.client.user);
-    ck_assert_uint_eq (ht_record_get_strs_count (audit, "subjects"), S_ELDER_COUNT);
-    for (size_t index = 0; index < S_ELDER_COUNT; index++)
+    ck_assert_uint_eq (ht_record_get_strs_count (audit, "subjects"), HT_READ_ELDER_COUNT);
+    for (size_t index = 0; index < HT_READ_ELDER_COUNT; index++)
         ck_assert_str_eq (ht_record_get_strs_item (audit, "subjects", index),
                           ht_record_key (out.records [index]));
     bool names_id_no = false;
     for (size_t index = 0; index < ht_record_get_strs_count (audit, "fields"); index++)
         names_id_no |= streq (ht_record_get_strs_item (audit, "fields", index), "id_no");
     ck_assert (names_id_no);
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     ck_assert (!s_next (&env, S_T0_MS, &out, NULL));
     s_unsubscribe (&env, &civil, env.conn_a, 1);
 
     //  A batch of two kinds: one draft, counting every event, naming the
     //  elders (the care home shows no personal field)
     msg = s_subscribe_msg (2, "elder,facility", "subsidy_review", 100);
-    s_subscribe_ok (&env, &civil, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &civil, env.conn_a, &msg, S_T0_MS);
     ck_assert (s_next (&env, S_T0_MS, &out, NULL));
-    ck_assert_uint_eq (out.count, S_ELDER_COUNT + 1);
+    ck_assert_uint_eq (out.count, HT_READ_ELDER_COUNT + 1);
     ck_assert_ptr_nonnull (out.audit);
     ck_assert (ht_record_get_int (out.audit, "events", &events));
-    ck_assert_int_eq (events, S_ELDER_COUNT + 1);
-    ck_assert_uint_eq (ht_record_get_strs_count (out.audit, "subjects"), S_ELDER_COUNT);
-    s_out_destroy (&out);
+    ck_assert_int_eq (events, HT_READ_ELDER_COUNT + 1);
+    ck_assert_uint_eq (ht_record_get_strs_count (out.audit, "subjects"), HT_READ_ELDER_COUNT);
+    ht_read_reply_destroy (&out);
     s_unsubscribe (&env, &civil, env.conn_a, 2);
 
     //  Masks disclose too: the partner's batch is audited
     msg = s_subscribe_msg (3, "elder", "care_service", 4);
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     ck_assert (s_next (&env, S_T0_MS, &out, NULL));
     ck_assert_uint_eq (out.count, 4);
     ck_assert_ptr_nonnull (out.audit);
@@ -1649,20 +1422,19 @@ START_TEST (a_disclosing_batch_yields_one_audit_draft_naming_its_events)
     ck_assert_uint_eq (ht_record_get_strs_count (out.audit, "subjects"), 4);
     ck_assert_str_eq (ht_record_get_str (out.audit, "purpose"), "care_service");
     ck_assert_uint_gt (ht_record_get_strs_count (out.audit, "masked"), 0);
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     s_unsubscribe (&env, &partner, env.conn_a, 3);
 
     //  Public fields only: no draft
     msg = s_subscribe_msg (4, "facility", NULL, 100);
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     ck_assert (s_next (&env, S_T0_MS, &out, NULL));
     ck_assert_uint_eq (out.count, 1);
     ck_assert_ptr_null (out.audit);
     ck_assert (json_is_false (json_object_get (out.json, "audited")));
-    s_out_destroy (&out);
-    s_client_destroy (&civil);
-    s_client_destroy (&partner);
+    ht_read_reply_destroy (&out);
+    ht_read_client_destroy (&civil);
+    ht_read_client_destroy (&partner);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1694,11 +1466,10 @@ START_TEST (a_rewound_batch_comes_again)
     s_env_t env;
     s_env_init (&env);
     s_client_t civil;
-    s_department (&env, &civil, 0x72, "civil_affairs");
+    ht_read_department (&env, &civil, 0x72, "civil_affairs");
     ht_msg_t msg = s_subscribe_msg (1, "elder", "subsidy_review", 100);
     s_out_t out;
-    s_subscribe_ok (&env, &civil, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &civil, env.conn_a, &msg, S_T0_MS);
     s_out_t first, again;
     s_next_events (&env, S_T0_MS, &first);
     ck_assert_ptr_nonnull (first.audit);
@@ -1708,7 +1479,7 @@ START_TEST (a_rewound_batch_comes_again)
     ck_assert (ht_feed_busy (env.feed));
     s_next_events (&env, S_T0_MS, &again);
     s_assert_same_events (&first, &again);
-    s_out_destroy (&again);
+    ht_read_reply_destroy (&again);
     ck_assert (!s_next (&env, S_T0_MS, &out, NULL));
     //  Rewinding what another connection or token holds does nothing
     ht_feed_rewind (env.feed, env.conn_b, 1, 0, 0);
@@ -1717,7 +1488,7 @@ START_TEST (a_rewound_batch_comes_again)
     ck_assert (!s_next (&env, S_T0_MS, &out, NULL));
     //  After more changes, a rewind goes back to the last batch's start
     ht_record_t *record = s_elder (&env, 60, "新老人", ht_fixture_hlc (5, 0));
-    s_put (&env, &record);
+    ht_read_put (&env, &record);
     ck_assert (ht_feed_busy (env.feed));
     s_next_events (&env, S_T0_MS + 10, &again);
     ck_assert_uint_eq (again.count, 1);
@@ -1726,10 +1497,10 @@ START_TEST (a_rewound_batch_comes_again)
     ht_feed_rewind (env.feed, env.conn_a, 1, (uint64_t) s_int (&again, "from"), again.count);
     s_next_events (&env, S_T0_MS + 10, &third);
     s_assert_same_events (&again, &third);
-    s_out_destroy (&third);
-    s_out_destroy (&again);
-    s_out_destroy (&first);
-    s_client_destroy (&civil);
+    ht_read_reply_destroy (&third);
+    ht_read_reply_destroy (&again);
+    ht_read_reply_destroy (&first);
+    ht_read_client_destroy (&civil);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1739,25 +1510,23 @@ START_TEST (a_rewound_batch_gives_back_the_credit_it_took)
     s_env_t env;
     s_env_init (&env);
     s_client_t civil;
-    s_department (&env, &civil, 0x72, "civil_affairs");
+    ht_read_department (&env, &civil, 0x72, "civil_affairs");
     //  Credit for exactly one batch: it was never sent, so it must not
     //  use up the credit (the client, which never saw it, gives none back)
-    ht_msg_t msg = s_subscribe_msg (1, "elder", "subsidy_review", S_ELDER_COUNT);
-    s_out_t out;
-    s_subscribe_ok (&env, &civil, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    ht_msg_t msg = s_subscribe_msg (1, "elder", "subsidy_review", HT_READ_ELDER_COUNT);
+    s_subscribed (&env, &civil, env.conn_a, &msg, S_T0_MS);
     s_out_t first, again;
     s_next_events (&env, S_T0_MS, &first);
-    ck_assert_uint_eq (first.count, S_ELDER_COUNT);
+    ck_assert_uint_eq (first.count, HT_READ_ELDER_COUNT);
     ht_feed_rewind (env.feed, env.conn_a, 1, (uint64_t) s_int (&first, "from"), first.count);
     ck_assert (s_next (&env, S_T0_MS + HT_FEED_HEARTBEAT_MS, &again, NULL));
     ck_assert_msg (streq (again.head.command, HT_MSG_EVENTS), "after the rewind: %s with "
                    "credit %" PRId64 ", not the batch again", again.head.command,
                    streq (again.head.command, HT_MSG_FEED_HB)? s_int (&again, "credit"): -1);
     s_assert_same_events (&first, &again);
-    s_out_destroy (&again);
-    s_out_destroy (&first);
-    s_client_destroy (&civil);
+    ht_read_reply_destroy (&again);
+    ht_read_reply_destroy (&first);
+    ht_read_client_destroy (&civil);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1767,18 +1536,17 @@ START_TEST (when_two_batches_are_rewound_the_first_comes_again)
     s_env_t env;
     s_env_init (&env);
     s_client_t civil;
-    s_department (&env, &civil, 0x72, "civil_affairs");
+    ht_read_department (&env, &civil, 0x72, "civil_affairs");
     ht_msg_t msg = s_subscribe_msg (1, "elder", "subsidy_review", 100);
     s_out_t out;
-    s_subscribe_ok (&env, &civil, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &civil, env.conn_a, &msg, S_T0_MS);
     //  The reader hands out two batches before the node, which stores
     //  their audit records in one transaction, finds it could store
     //  neither: it rewinds once per batch
     s_out_t first, second;
     s_next_events (&env, S_T0_MS, &first);
     ht_record_t *record = s_elder (&env, 60, "新老人", ht_fixture_hlc (5, 0));
-    s_put (&env, &record);
+    ht_read_put (&env, &record);
     ck_assert (ht_feed_busy (env.feed));
     s_next_events (&env, S_T0_MS, &second);
     ck_assert_int_eq (s_int (&second, "from"), s_int (&first, "cursor"));
@@ -1791,10 +1559,10 @@ START_TEST (when_two_batches_are_rewound_the_first_comes_again)
                    "batches the feed goes on from %" PRId64 " (the second's start), not %"
                    PRId64 ": the first batch's %zu events are never sent", s_int (&out, "from"),
                    s_int (&first, "from"), first.count);
-    s_out_destroy (&out);
-    s_out_destroy (&second);
-    s_out_destroy (&first);
-    s_client_destroy (&civil);
+    ht_read_reply_destroy (&out);
+    ht_read_reply_destroy (&second);
+    ht_read_reply_destroy (&first);
+    ht_read_client_destroy (&civil);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1805,17 +1573,15 @@ END_TEST
 START_TEST (a_key_holds_at_most_HT_FEED_MAX_PER_KEY_subscriptions)
 {
     s_env_t env;
-    s_env_init (&env);
     s_client_t partner, civil;
-    s_partner (&env, &partner, 0x71, HT_FIXTURE_COUNTY);
-    s_department (&env, &civil, 0x72, "civil_affairs");
+    s_env_init_two (&env, &partner, &civil);
     ht_msg_t msg;
     s_out_t out;
     for (uint64_t token = 1; token <= HT_FEED_MAX_PER_KEY; token++) {
         msg = s_subscribe_msg (token, "facility", NULL, 0);
         s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
         ck_assert_int_eq (s_int (&out, "credit"), 0);
-        s_out_destroy (&out);
+        ht_read_reply_destroy (&out);
     }
     ck_assert_uint_eq (ht_feed_size (env.feed), HT_FEED_MAX_PER_KEY);
     msg = s_subscribe_msg (HT_FEED_MAX_PER_KEY + 1, "facility", NULL, 0);
@@ -1826,12 +1592,11 @@ START_TEST (a_key_holds_at_most_HT_FEED_MAX_PER_KEY_subscriptions)
     msg = s_subscribe_msg (5, "facility", NULL, 7);
     s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
     ck_assert_int_eq (s_int (&out, "credit"), 7);
-    s_out_destroy (&out);
+    ht_read_reply_destroy (&out);
     ck_assert_uint_eq (ht_feed_size (env.feed), HT_FEED_MAX_PER_KEY);
     //  Another key has its own
     msg = s_subscribe_msg (HT_FEED_MAX_PER_KEY + 1, "facility", "subsidy_review", 0);
-    s_subscribe_ok (&env, &civil, env.conn_b, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &civil, env.conn_b, &msg, S_T0_MS);
     ck_assert_uint_eq (ht_feed_size (env.feed), HT_FEED_MAX_PER_KEY + 1);
     //  Another key cannot end the partner's, even on its connection
     s_unsubscribe (&env, &civil, env.conn_a, 3);
@@ -1842,11 +1607,10 @@ START_TEST (a_key_holds_at_most_HT_FEED_MAX_PER_KEY_subscriptions)
     ck_assert_uint_eq (ht_feed_size (env.feed), HT_FEED_MAX_PER_KEY);
     s_credit_not_found (&env, &partner, env.conn_a, 3, S_T0_MS);
     msg = s_subscribe_msg (HT_FEED_MAX_PER_KEY + 1, "facility", NULL, 0);
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     ck_assert_uint_eq (ht_feed_size (env.feed), HT_FEED_MAX_PER_KEY + 1);
-    s_client_destroy (&partner);
-    s_client_destroy (&civil);
+    ht_read_client_destroy (&partner);
+    ht_read_client_destroy (&civil);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1860,8 +1624,7 @@ START_TEST (credit_for_a_subscription_not_held_is_not_found)
     s_credit_not_found (&env, &partner, env.conn_a, 99, S_T0_MS);
     ht_msg_t msg = s_subscribe_msg (1, "facility", NULL, 0);
     s_out_t out;
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     s_credit_ok (&env, &partner, env.conn_a, 1, 1, S_T0_MS);
     //  Another token, or the same token on another connection
     s_credit_not_found (&env, &partner, env.conn_a, 2, S_T0_MS);
@@ -1872,7 +1635,7 @@ START_TEST (credit_for_a_subscription_not_held_is_not_found)
     ck_assert_uint_eq (ht_feed_size (env.feed), 0);
     s_credit_not_found (&env, &partner, env.conn_a, 1, S_T0_MS);
     ck_assert (!s_next (&env, S_T0_MS + 10 * HT_FEED_HEARTBEAT_MS, &out, NULL));
-    s_client_destroy (&partner);
+    ht_read_client_destroy (&partner);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1880,16 +1643,12 @@ END_TEST
 START_TEST (subscriptions_idle_too_long_are_dropped_on_the_next_subscribe)
 {
     s_env_t env;
-    s_env_init (&env);
     s_client_t partner, civil;
-    s_partner (&env, &partner, 0x71, HT_FIXTURE_COUNTY);
-    s_department (&env, &civil, 0x72, "civil_affairs");
+    s_env_init_two (&env, &partner, &civil);
     ht_msg_t msg;
-    s_out_t out;
     for (uint64_t token = 1; token <= HT_FEED_MAX_PER_KEY; token++) {
         msg = s_subscribe_msg (token, "facility", NULL, 0);
-        s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-        s_out_destroy (&out);
+        s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     }
     //  CREDIT is hearing from it; heartbeats sent are not
     s_credit_ok (&env, &partner, env.conn_a, 2, 1, S_T0_MS + HT_FEED_IDLE_MS / 2);
@@ -1898,21 +1657,19 @@ START_TEST (subscriptions_idle_too_long_are_dropped_on_the_next_subscribe)
     ck_assert_uint_eq (ht_feed_size (env.feed), HT_FEED_MAX_PER_KEY);
     //  Exactly the idle time: kept
     msg = s_subscribe_msg (1, "facility", "subsidy_review", 0);
-    s_subscribe_ok (&env, &civil, env.conn_b, &msg, S_T0_MS + HT_FEED_IDLE_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &civil, env.conn_b, &msg, S_T0_MS + HT_FEED_IDLE_MS);
     ck_assert_uint_eq (ht_feed_size (env.feed), HT_FEED_MAX_PER_KEY + 1);
     //  Past it: dropped, all but the one that gave credit, and the key
     //  has room again
     msg = s_subscribe_msg (HT_FEED_MAX_PER_KEY + 1, "facility", NULL, 0);
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS + HT_FEED_IDLE_MS + 1, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS + HT_FEED_IDLE_MS + 1);
     ck_assert_uint_eq (ht_feed_size (env.feed), 3);
     s_credit_not_found (&env, &partner, env.conn_a, 1, S_T0_MS + HT_FEED_IDLE_MS + 2);
     s_credit_not_found (&env, &partner, env.conn_a, 3, S_T0_MS + HT_FEED_IDLE_MS + 2);
     s_credit_ok (&env, &partner, env.conn_a, 2, 1, S_T0_MS + HT_FEED_IDLE_MS + 2);
     s_credit_ok (&env, &civil, env.conn_b, 1, 1, S_T0_MS + HT_FEED_IDLE_MS + 2);
-    s_client_destroy (&partner);
-    s_client_destroy (&civil);
+    ht_read_client_destroy (&partner);
+    ht_read_client_destroy (&civil);
     s_env_destroy (&env);
 }
 END_TEST
@@ -1923,22 +1680,17 @@ END_TEST
 START_TEST (subscriptions_with_credit_take_turns)
 {
     s_env_t env;
-    s_env_init (&env);
     s_client_t partner, civil;
-    s_partner (&env, &partner, 0x71, HT_FIXTURE_COUNTY);
-    s_department (&env, &civil, 0x72, "civil_affairs");
+    s_env_init_two (&env, &partner, &civil);
     ht_msg_t msg = s_subscribe_msg (1, "elder", "care_service", 1);
     s_out_t out;
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     msg = s_subscribe_msg (2, "elder", "subsidy_review", 1);
-    s_subscribe_ok (&env, &civil, env.conn_b, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &civil, env.conn_b, &msg, S_T0_MS);
     //  A third, on the partner's connection, without credit: it waits and
     //  holds up nobody
     msg = s_subscribe_msg (3, "elder", "care_service", 0);
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     s_log_t *one = s_log_new (1, &partner, env.conn_a, 0);
     s_log_t *two = s_log_new (2, &civil, env.conn_b, 0);
     s_log_t *three = s_log_new (3, &partner, env.conn_a, 0);
@@ -1953,7 +1705,7 @@ START_TEST (subscriptions_with_credit_take_turns)
             ck_assert (zframe_eq (conn, log->conn));
             s_log_add (&env, log, &out);
             zframe_destroy (&conn);
-            s_out_destroy (&out);
+            ht_read_reply_destroy (&out);
         }
         ck_assert_uint_eq (one->count, round);
         ck_assert_uint_eq (two->count, round);
@@ -1966,9 +1718,9 @@ START_TEST (subscriptions_with_credit_take_turns)
     s_credit_ok (&env, &partner, env.conn_a, 1, 1000, S_T0_MS);
     s_credit_ok (&env, &partner, env.conn_a, 3, 1000, S_T0_MS);
     s_drain (&env, S_T0_MS, logs, 3);
-    ck_assert_uint_eq (one->count, S_ELDER_COUNT);
+    ck_assert_uint_eq (one->count, HT_READ_ELDER_COUNT);
     ck_assert_uint_eq (two->count, 5);
-    ck_assert_uint_eq (three->count, S_ELDER_COUNT);
+    ck_assert_uint_eq (three->count, HT_READ_ELDER_COUNT);
     //  Heartbeats for each, a second after what each got last
     s_drain (&env, S_T0_MS + HT_FEED_HEARTBEAT_MS, logs, 3);
     ck_assert_uint_eq (one->heartbeats, 1);
@@ -1986,11 +1738,9 @@ START_TEST (subscriptions_with_credit_take_turns)
     //  Two with more than a batch waiting each: their batches alternate
     s_put_credits (&env, false, HT_FEED_BATCH + 20);
     msg = s_subscribe_msg (4, "credit", NULL, HT_FEED_MAX_CREDIT);
-    s_subscribe_ok (&env, &partner, env.conn_a, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &partner, env.conn_a, &msg, S_T0_MS);
     msg = s_subscribe_msg (5, "credit", "subsidy_review", HT_FEED_MAX_CREDIT);
-    s_subscribe_ok (&env, &civil, env.conn_b, &msg, S_T0_MS, &out);
-    s_out_destroy (&out);
+    s_subscribed (&env, &civil, env.conn_b, &msg, S_T0_MS);
     uint64_t tokens [4];
     size_t counts [4];
     for (size_t turn = 0; turn < 4; turn++) {
@@ -1998,7 +1748,7 @@ START_TEST (subscriptions_with_credit_take_turns)
         ck_assert_str_eq (out.head.command, HT_MSG_EVENTS);
         tokens [turn] = out.head.token;
         counts [turn] = out.count;
-        s_out_destroy (&out);
+        ht_read_reply_destroy (&out);
     }
     ck_assert_uint_ne (tokens [0], tokens [1]);
     ck_assert_uint_eq (tokens [0], tokens [2]);
@@ -2008,8 +1758,8 @@ START_TEST (subscriptions_with_credit_take_turns)
     ck_assert_uint_eq (counts [2], 21);
     ck_assert_uint_eq (counts [3], 21);
     ck_assert (!s_next (&env, S_T0_MS, &out, NULL));
-    s_client_destroy (&partner);
-    s_client_destroy (&civil);
+    ht_read_client_destroy (&partner);
+    ht_read_client_destroy (&civil);
     s_env_destroy (&env);
 }
 END_TEST

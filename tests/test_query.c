@@ -9,65 +9,24 @@
 //  a reply that verifies but leaks is the failure to catch.
 #include <czmq.h>
 #include <sodium.h>
-#include "ht_fixture.h"
+#include "ht_read_fixture.h"
 #include "ht_audit.h"
-#include "ht_policy.h"
-#include "ht_query.h"
 #include "ht_test.h"
 
-#define S_COUNTY_B "441803000000"           //  清新区: the other county
-#define S_COMMUNITY_B2 "441803001001"       //  a community of county B
 #define S_TOWNSHIP_2 "441802002000"         //  a second township of county A
-#define S_COMMUNITY_T2 "441802002001"       //  and a community of it
 #define S_ID_NO "441802194005120317"        //  张三's (fixture serial 15)
 #define S_ID_NO_MASK "441802********0317"
-#define S_PHONE "13800138000"
 #define S_PHONE_MASK "138****8000"
 #define S_ADDRESS "清城区凤城街道站前路12号"
-#define S_USCC "52441802MJ0001002K"         //  synthetic, DOMAIN.md §4
 #define S_NOW_MS (HT_FIXTURE_T0_MS + 200 * HT_FIXTURE_DAY_MS)
 #define S_SMALL_MAP_BYTES (256u * 1024)
 #define S_MAX_RECORDS 32
-#define S_ELDER_COUNT 10                    //  elders in county A
 #define S_MAIN_SERIAL 15                    //  张三
-#define S_DECEASED 9                        //  the index of the one not active
-#define S_KEY_BYTES (HT_KEY_MAX_CHARS + 1)
-
-#define S_COUNT(array) (sizeof (array) / sizeof ((array) [0]))
-
-//  Every kind a node may author: the root is renewed with these, so it
-//  can declare emergencies and the city node can write audit records
-static const char *const s_all_kinds [] = {
-    "audit", "cert", "credit", "elder", "emergency", "facility", "revocation" };
 
 //  --------------------------------------------------------------------------
-//  The store
+//  The store (ht_read_fixture.h): elders [0] and elder are 张三
 
-typedef struct {
-    ht_fixture_t *fixture;
-    ht_store_t *store;
-    char dir [HT_FIXTURE_DIR_CHARS];
-    ht_keypair_t *county_b;                     //  清新区's node key
-    ht_query_t *query;                          //  over store, built-in policies
-    char elder [S_KEY_BYTES];                   //  张三, community A, every group
-    char elders [S_ELDER_COUNT][S_KEY_BYTES];   //  county A's elders ([0]: 张三)
-    char elder_b [S_KEY_BYTES];                 //  an elder of county B
-    char facility [S_KEY_BYTES];                //  a care home in community A
-    char credit_city [S_KEY_BYTES];             //  county B, shared city-wide
-    char credit_b [S_KEY_BYTES];                //  county B, county B only
-    uint64_t cert_offset;                       //  next cert's hlc offset (ms)
-} s_env_t;
-
-//  Apply one record as a local write; it must be stored
-static void
-s_put (s_env_t *env, ht_record_t **record_p)
-{
-    int result = -999;
-    ck_assert_int_eq (ht_store_apply (env->store, record_p, 1, NULL, NULL, &result), 0);
-    ck_assert_msg (result == HT_OK, "%s %s: %s", ht_record_kind (*record_p),
-                   ht_record_key (*record_p), ht_errname (result));
-    ht_record_destroy (record_p);
-}
+typedef ht_read_env_t s_env_t;
 
 //  Apply one record and return its result (conflicts are kept, not stored
 //  as current)
@@ -77,23 +36,6 @@ s_put_result (s_env_t *env, ht_record_t *record)
     int result = -999;
     ck_assert_int_eq (ht_store_apply (env->store, &record, 1, NULL, NULL, &result), 0);
     return result;
-}
-
-//  The PKI of the fixture, the root renewed with every kind, and county B
-static void
-s_env_pki (s_env_t *env)
-{
-    ht_fixture_apply_certs (env->fixture, env->store);
-    ht_keypair_t *root = env->fixture->keys [HT_FIXTURE_ROOT];
-    ht_record_t *renewal = ht_fixture_cert (root, HT_FIXTURE_CITY, s_all_kinds,
-                                            S_COUNT (s_all_kinds), root, 10);
-    s_put (env, &renewal);
-    static const char *const county_kinds [] = { "elder", "facility", "credit" };
-    env->county_b = ht_fixture_key (0x66, "qingxin");
-    ht_record_t *cert = ht_fixture_cert (env->county_b, S_COUNTY_B, county_kinds,
-                                         S_COUNT (county_kinds), root, 11);
-    s_put (env, &cert);
-    env->cert_offset = 20;
 }
 
 //  张三, with a value in every elder group: identity (phone, address,
@@ -107,207 +49,50 @@ s_main_elder (const s_env_t *env)
     ht_record_t *record = ht_fixture_elder_draft (id, "张三", HT_FIXTURE_COMMUNITY_A,
                                                   HT_FIXTURE_COMMUNITY_A, env->fixture->idkey,
                                                   ht_fixture_hlc (1, 0));
-    ck_assert_int_eq (ht_record_set_str (record, "phone", S_PHONE), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "address", S_ADDRESS), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "living", "独居"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "ethnicity", "汉族"), 0);
-    const char *categories [] = { "低保", "优抚" };
-    ck_assert_int_eq (ht_record_set_strs (record, "categories", categories, 2), 0);
-    ck_assert_int_eq (ht_record_set_int (record, "ability_level", 2), 0);
-    ck_assert_int_eq (ht_record_set_int (record, "care_level", 3), 0);
+    ht_read_set_every_group (record, HT_READ_PHONE, S_ADDRESS);
     ck_assert_int_eq (ht_record_sign (record, env->fixture->keys [HT_FIXTURE_COMMUNITY_A_KEY]),
                       0);
     return record;
 }
 
-//  County A's elders: 5 in community A (张三 first), 3 in community B, 2
-//  in township 2 (written by the county; the last one deceased)
+//  County A's elders: 张三 first, then the fixture's (no phone)
 static void
 s_env_elders (s_env_t *env)
 {
     ht_record_t *record = s_main_elder (env);
     snprintf (env->elder, sizeof env->elder, "%s", ht_record_key (record));
-    snprintf (env->elders [0], sizeof env->elders [0], "%s", ht_record_key (record));
-    s_put (env, &record);
-    ht_keypair_t *const *keys = env->fixture->keys;
-    for (size_t index = 1; index < S_ELDER_COUNT; index++) {
-        unsigned serial = 20 + (unsigned) index;
-        const ht_keypair_t *author = index < 5? keys [HT_FIXTURE_COMMUNITY_A_KEY]
-                                   : index < 8? keys [HT_FIXTURE_COMMUNITY_B_KEY]
-                                   : keys [HT_FIXTURE_COUNTY_KEY];
-        const char *region = index < 5? HT_FIXTURE_COMMUNITY_A
-                           : index < 8? HT_FIXTURE_COMMUNITY_B: S_COMMUNITY_T2;
-        char id [19];
-        record = ht_fixture_elder_draft (ht_fixture_citizen_id (serial, id), "老人", region,
-                                         region, env->fixture->idkey,
-                                         ht_fixture_hlc (1, (uint16_t) index));
-        if (index == S_DECEASED) {
-            ck_assert_int_eq (ht_record_set_str (record, "status", "deceased"), 0);
-            ck_assert_int_eq (ht_record_set_str (record, "status_date", "20240301"), 0);
-        }
-        ck_assert_int_eq (ht_record_sign (record, author), 0);
-        snprintf (env->elders [index], sizeof env->elders [index], "%s",
-                  ht_record_key (record));
-        s_put (env, &record);
-    }
-    record = ht_fixture_elder_in (env->fixture, env->county_b, S_COMMUNITY_B2, S_COMMUNITY_B2,
-                                  40, "清新老人", ht_fixture_hlc (1, 0));
-    snprintf (env->elder_b, sizeof env->elder_b, "%s", ht_record_key (record));
-    s_put (env, &record);
+    ht_read_put_keyed (env, &record, env->elders [0]);
+    ht_read_env_elders (env, 1, NULL);
 }
 
-//  An inspection of a care home in county B, by author, shared to scope
-static ht_record_t *
-s_credit (const ht_keypair_t *author, const char *scope, const char *issuer_region,
-          const char *doc_no)
-{
-    ht_record_t *record = ht_record_new ("credit");
-    ck_assert_ptr_nonnull (record);
-    ck_assert_int_eq (ht_record_set_region (record, S_COMMUNITY_B2), 0);
-    ck_assert_int_eq (ht_record_set_scope (record, scope), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "type", "inspection"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "date", "20240310"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "doc_no", doc_no), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "issuer_dept", "market_regulation"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "issuer_region", issuer_region), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "subject_name", "清新区福寿养老院"), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "subject_uscc", S_USCC), 0);
-    ck_assert_int_eq (ht_record_set_str (record, "result", "合格"), 0);
-    const char *inspectors [] = { "王检查员" };
-    ck_assert_int_eq (ht_record_set_strs (record, "inspectors", inspectors, 1), 0);
-    ck_assert_int_eq (ht_record_derive_key (record, NULL), 0);
-    ht_record_set_hlc (record, ht_fixture_hlc (2, 0));
-    ck_assert_int_eq (ht_record_sign (record, author), 0);
-    return record;
-}
-
-//  A care home in community A (county scope, by the county), and two
-//  inspections in county B: one the city shares city-wide, one county B
-//  keeps to itself
-static void
-s_env_facilities (s_env_t *env)
-{
-    ht_record_t *record = ht_fixture_facility_draft (HT_FIXTURE_COMMUNITY_A, S_USCC, NULL);
-    ck_assert_int_eq (ht_record_set_scope (record, HT_FIXTURE_COUNTY), 0);
-    ck_assert_int_eq (ht_record_set_int (record, "staff", 31), 0);
-    ck_assert_int_eq (ht_record_derive_key (record, NULL), 0);
-    ht_record_set_hlc (record, ht_fixture_hlc (1, 0));
-    ck_assert_int_eq (ht_record_sign (record, env->fixture->keys [HT_FIXTURE_COUNTY_KEY]), 0);
-    snprintf (env->facility, sizeof env->facility, "%s", ht_record_key (record));
-    s_put (env, &record);
-    record = s_credit (env->fixture->keys [HT_FIXTURE_ROOT], HT_FIXTURE_CITY, HT_FIXTURE_CITY,
-                       "清远市监检〔2024〕3号");
-    snprintf (env->credit_city, sizeof env->credit_city, "%s", ht_record_key (record));
-    s_put (env, &record);
-    record = s_credit (env->county_b, S_COUNTY_B, S_COUNTY_B, "清新市监检〔2024〕9号");
-    snprintf (env->credit_b, sizeof env->credit_b, "%s", ht_record_key (record));
-    s_put (env, &record);
-}
-
-//  A city store of map_bytes with the PKI only
+//  A city store of map_bytes with the PKI only (county B may not certify)
 static void
 s_env_init_empty (s_env_t *env, size_t map_bytes)
 {
-    memset (env, 0, sizeof *env);
-    env->fixture = ht_fixture_new ();
-    env->store = ht_fixture_store_new (env->fixture, HT_FIXTURE_CITY, map_bytes, env->dir);
-    ht_store_set_verbose (env->store, false);
-    s_env_pki (env);
-    env->query = ht_query_new (env->store, HT_FIXTURE_CITY, NULL);
-    ck_assert_ptr_nonnull (env->query);
+    static const char *const county_kinds [] = { "elder", "facility", "credit" };
+    ht_read_env_open (env, map_bytes, county_kinds, HT_READ_COUNT (county_kinds));
+    ht_read_env_query (env);
 }
 
 //  A city store with the PKI, the elders, the care home and inspections
+//  (of 清新区福寿养老院, naming an inspector)
 static void
 s_env_init (s_env_t *env)
 {
     s_env_init_empty (env, 0);
     s_env_elders (env);
-    s_env_facilities (env);
-}
-
-static void
-s_env_destroy (s_env_t *env)
-{
-    ht_query_destroy (&env->query);
-    ht_keypair_destroy (&env->county_b);
-    ht_fixture_store_destroy (&env->store, env->dir);
-    ht_fixture_destroy (&env->fixture);
+    ht_read_env_facilities (env, "清新区福寿养老院", "王检查员");
 }
 
 //  --------------------------------------------------------------------------
-//  Clients
+//  Clients (ht_read_fixture.h)
 
-typedef struct {
-    ht_keypair_t *key;
-    ht_query_client_t client;
-} s_client_t;
-
-//  A client key of seed byte seed with a certificate for region, issued
-//  by the node key of that region (root, county A or county B), stored,
-//  and parsed back as the node would hold it
-static void
-s_client_init (s_env_t *env, s_client_t *self, uint8_t seed, const char *name,
-               ht_role_t role, const char *department, const char *policy,
-               const char *region)
-{
-    memset (self, 0, sizeof *self);
-    self->key = ht_fixture_key (seed, name);
-    const ht_keypair_t *issuer = streq (region, HT_FIXTURE_CITY)
-                               ? env->fixture->keys [HT_FIXTURE_ROOT]
-                               : streq (region, S_COUNTY_B)? env->county_b
-                               : env->fixture->keys [HT_FIXTURE_COUNTY_KEY];
-    ht_cert_t spec;
-    memset (&spec, 0, sizeof spec);
-    snprintf (spec.name, sizeof spec.name, "%s", name);
-    spec.role = role;
-    snprintf (spec.department, sizeof spec.department, "%s", department? department: "");
-    snprintf (spec.policy, sizeof spec.policy, "%s", policy? policy: "");
-    snprintf (spec.region, sizeof spec.region, "%s", region);
-    snprintf (spec.kinds [0], sizeof spec.kinds [0], "%s", "credit");
-    spec.kind_count = 1;
-    spec.not_before_ms = HT_FIXTURE_NOT_BEFORE_MS;
-    spec.not_after_ms = HT_FIXTURE_NOT_AFTER_MS;
-    memcpy (spec.pubkey, ht_keypair_public (self->key), HT_PUBKEY_BYTES);
-    int error = 0;
-    const char *reason = NULL;
-    ht_record_t *cert = ht_cert_issue (&spec, issuer,
-                                       ht_hlc_make (HT_FIXTURE_T0_MS + env->cert_offset++, 0),
-                                       &error, &reason);
-    ck_assert_msg (cert, "cert for %s: %s", name, reason? reason: "?");
-    ck_assert_int_eq (ht_cert_parse (cert, &self->client.cert), 0);
-    s_put (env, &cert);
-    ht_hex_encode (ht_keypair_public (self->key), HT_PUBKEY_BYTES, self->client.user);
-}
-
-//  A department of county A
-static void
-s_department (s_env_t *env, s_client_t *self, uint8_t seed, const char *department)
-{
-    char name [64];
-    snprintf (name, sizeof name, "清城区 %s", department);
-    s_client_init (env, self, seed, name, HT_ROLE_DEPARTMENT, department, NULL,
-                   HT_FIXTURE_COUNTY);
-}
-
-static void
-s_client_destroy (s_client_t *self)
-{
-    ht_keypair_destroy (&self->key);
-}
+typedef ht_read_client_t s_client_t;
 
 //  --------------------------------------------------------------------------
 //  Requests and replies
 
-typedef struct {
-    ht_msg_t head;                              //  command, token, error
-    json_t *json;                               //  the JSON frame (OK replies)
-    size_t count;                               //  records carried
-    ht_record_t *records [S_MAX_RECORDS];       //  decoded and verified
-    uint8_t *data [S_MAX_RECORDS];              //  their bytes
-    size_t sizes [S_MAX_RECORDS];
-    ht_record_t *audit;                         //  the audit draft, or NULL
-} s_reply_t;
+typedef ht_read_reply_t s_reply_t;
 
 static ht_msg_t
 s_request (const char *command, const char *kind, const char *purpose)
@@ -344,30 +129,7 @@ s_ask_at (s_env_t *env, const s_client_t *client, const ht_msg_t *msg, uint64_t 
     char expected [24];
     snprintf (expected, sizeof expected, "%s-OK", msg->command);
     ck_assert_str_eq (reply->head.command, expected);
-    char *text = zmsg_popstr (answer);
-    ck_assert_ptr_nonnull (text);
-    json_error_t error;
-    reply->json = json_loads (text, 0, &error);
-    ck_assert_msg (reply->json != NULL, "%s: %s", text, error.text);
-    zstr_free (&text);
-    zframe_t *frame;
-    while ((frame = zmsg_pop (answer))) {
-        ck_assert_uint_lt (reply->count, S_MAX_RECORDS);
-        size_t size = zframe_size (frame);
-        uint8_t *data = malloc (size? size: 1);
-        memcpy (data, zframe_data (frame), size);
-        zframe_destroy (&frame);
-        int decode_error = 0;
-        const char *why = NULL;
-        ht_record_t *record = ht_record_decode (data, size, &decode_error, &why);
-        ck_assert_msg (record != NULL, "record %zu: %s", reply->count, why);
-        ck_assert_msg (ht_record_verify (record, &why) == HT_OK, "record %zu: %s",
-                       reply->count, why);
-        reply->records [reply->count] = record;
-        reply->data [reply->count] = data;
-        reply->sizes [reply->count] = size;
-        reply->count++;
-    }
+    ht_read_take_frames (answer, reply, S_MAX_RECORDS);
     zmsg_destroy (&answer);
     if (strcmp (msg->command, HT_MSG_COUNT) != 0)
         ck_assert_int_eq (json_integer_value (json_object_get (reply->json, "count")),
@@ -381,18 +143,6 @@ static void
 s_ask (s_env_t *env, const s_client_t *client, const ht_msg_t *msg, s_reply_t *reply)
 {
     s_ask_at (env, client, msg, S_NOW_MS, reply);
-}
-
-static void
-s_reply_destroy (s_reply_t *reply)
-{
-    for (size_t index = 0; index < reply->count; index++) {
-        ht_record_destroy (&reply->records [index]);
-        free (reply->data [index]);
-    }
-    json_decref (reply->json);
-    ht_record_destroy (&reply->audit);
-    memset (reply, 0, sizeof *reply);
 }
 
 //  GET kind key for purpose
@@ -413,6 +163,33 @@ s_assert_refused (const s_reply_t *reply, const char *error)
     ck_assert_str_eq (reply->head.error, error);
 }
 
+//  The reply is an ERROR named error; destroy it
+static void
+s_refused (s_reply_t *reply, const char *error)
+{
+    s_assert_refused (reply, error);
+    ht_read_reply_destroy (reply);
+}
+
+//  Ask; the reply must be an ERROR named error
+static void
+s_ask_refused (s_env_t *env, const s_client_t *client, const ht_msg_t *msg, const char *error)
+{
+    s_reply_t reply;
+    s_ask (env, client, msg, &reply);
+    s_refused (&reply, error);
+}
+
+//  GET kind key for purpose; the reply must be an ERROR named error
+static void
+s_get_refused (s_env_t *env, const s_client_t *client, const char *kind, const char *key,
+               const char *purpose, const char *error)
+{
+    s_reply_t reply;
+    s_get (env, client, kind, key, purpose, &reply);
+    s_refused (&reply, error);
+}
+
 //  The reply is OK with count records
 static void
 s_assert_ok (const s_reply_t *reply, size_t count)
@@ -428,12 +205,6 @@ s_json_str (const s_reply_t *reply, const char *name)
     return json_string_value (json_object_get (reply->json, name));
 }
 
-static bool
-s_contains (const uint8_t *data, size_t size, const char *text)
-{
-    return memmem (data, size, text, strlen (text)) != NULL;
-}
-
 //  No value a shown record withholds is among its bytes (region codes
 //  also name the record's region in its header, so those are skipped)
 static void
@@ -447,10 +218,10 @@ s_assert_withholds (const s_reply_t *reply, size_t index, const ht_record_t *ful
             continue;
         const char *text = ht_record_get_str (full, name);
         if (text && !streq (text, ht_record_region (full)))
-            ck_assert_msg (!s_contains (reply->data [index], reply->sizes [index], text),
+            ck_assert_msg (!ht_read_contains (reply->data [index], reply->sizes [index], text),
                            "withheld %s is in the bytes", name);
         for (size_t item = 0; item < ht_record_get_strs_count (full, name); item++)
-            ck_assert_msg (!s_contains (reply->data [index], reply->sizes [index],
+            ck_assert_msg (!ht_read_contains (reply->data [index], reply->sizes [index],
                                         ht_record_get_strs_item (full, name, item)),
                            "withheld %s is in the bytes", name);
     }
@@ -491,6 +262,16 @@ s_count (s_env_t *env, const s_client_t *client, const char *kind, const char *r
     s_ask (env, client, &msg, reply);
 }
 
+//  COUNT kind in region; the reply must be an ERROR named error
+static void
+s_count_refused (s_env_t *env, const s_client_t *client, const char *kind, const char *region,
+                 const char *error)
+{
+    s_reply_t reply;
+    s_count (env, client, kind, region, &reply);
+    s_refused (&reply, error);
+}
+
 //  A group of a COUNT reply's "by", or -1
 static json_int_t
 s_by (const s_reply_t *reply, const char *region)
@@ -507,7 +288,7 @@ START_TEST (civil_affairs_gets_the_whole_elder)
     s_env_t env;
     s_env_init (&env);
     s_client_t client;
-    s_department (&env, &client, 0x71, "civil_affairs");
+    ht_read_department (&env, &client, 0x71, "civil_affairs");
     s_reply_t reply;
     s_get (&env, &client, "elder", env.elder, "subsidy_review", &reply);
     s_assert_ok (&reply, 1);
@@ -516,7 +297,7 @@ START_TEST (civil_affairs_gets_the_whole_elder)
     ck_assert_str_eq (ht_record_key (seen), env.elder);
     ck_assert_str_eq (ht_record_get_str (seen, "id_no"), S_ID_NO);
     ck_assert_str_eq (ht_record_get_str (seen, "name"), "张三");
-    ck_assert_str_eq (ht_record_get_str (seen, "phone"), S_PHONE);
+    ck_assert_str_eq (ht_record_get_str (seen, "phone"), HT_READ_PHONE);
     ck_assert_uint_eq (ht_record_get_strs_count (seen, "categories"), 2);
     //  The reply's bytes are the stored record's, unchanged
     ht_record_t *stored = ht_store_get (env.store, "elder", env.elder, NULL);
@@ -533,9 +314,9 @@ START_TEST (civil_affairs_gets_the_whole_elder)
     ck_assert (json_is_true (json_object_get (reply.json, "audited")));
     ck_assert (json_is_null (json_object_get (reply.json, "emergency")));
     ck_assert_ptr_nonnull (reply.audit);
-    s_reply_destroy (&reply);
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    ht_read_reply_destroy (&reply);
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -546,34 +327,26 @@ START_TEST (health_and_medical_insurance_get_identity_and_ability_but_not_catego
     ht_record_t *full = ht_store_get (env.store, "elder", env.elder, NULL);
     const char *departments [] = { "health", "medical_insurance" };
     const char *purposes [] = { "care_service", "medical_insurance" };
-    for (size_t index = 0; index < S_COUNT (departments); index++) {
+    for (size_t index = 0; index < HT_READ_COUNT (departments); index++) {
         s_client_t client;
-        s_department (&env, &client, (uint8_t) (0x72 + index), departments [index]);
+        ht_read_department (&env, &client, (uint8_t) (0x72 + index), departments [index]);
         s_reply_t reply;
         s_get (&env, &client, "elder", env.elder, purposes [index], &reply);
         s_assert_ok (&reply, 1);
         const ht_record_t *seen = reply.records [0];
-        ck_assert (!ht_record_is_full (seen));
-        ck_assert_str_eq (ht_record_get_str (seen, "name"), "张三");
-        ck_assert_str_eq (ht_record_get_str (seen, "id_no"), S_ID_NO);
-        ck_assert_str_eq (ht_record_get_str (seen, "address"), S_ADDRESS);
-        int64_t level = 0;
-        ck_assert (ht_record_get_int (seen, "ability_level", &level));
-        ck_assert_int_eq (level, 2);
         //  Categories are masked for them: a list and a two-character
         //  text get no mask, so they are simply withheld
-        ck_assert_int_eq (ht_record_field_state (seen, "categories"), HT_FIELD_WITHHELD);
-        ck_assert_int_eq (ht_record_field_state (seen, "ethnicity"), HT_FIELD_WITHHELD);
-        ck_assert_ptr_null (ht_record_get_mask (seen, "categories"));
-        ck_assert (!s_contains (reply.data [0], reply.sizes [0], "低保"));
-        ck_assert (!s_contains (reply.data [0], reply.sizes [0], "汉族"));
+        ht_read_assert_health_view (seen, S_ID_NO);
+        ck_assert_str_eq (ht_record_get_str (seen, "address"), S_ADDRESS);
+        ck_assert (!ht_read_contains (reply.data [0], reply.sizes [0], "低保"));
+        ck_assert (!ht_read_contains (reply.data [0], reply.sizes [0], "汉族"));
         s_assert_withholds (&reply, 0, full);
         ck_assert_str_eq (s_json_str (&reply, "policy"), departments [index]);
-        s_reply_destroy (&reply);
-        s_client_destroy (&client);
+        ht_read_reply_destroy (&reply);
+        ht_read_client_destroy (&client);
     }
     ht_record_destroy (&full);
-    s_env_destroy (&env);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -583,7 +356,7 @@ START_TEST (finance_gets_masks_of_the_elder_and_no_personal_value)
     s_env_init (&env);
     ht_record_t *full = ht_store_get (env.store, "elder", env.elder, NULL);
     s_client_t client;
-    s_department (&env, &client, 0x74, "finance");
+    ht_read_department (&env, &client, 0x74, "finance");
     s_reply_t reply;
     s_get (&env, &client, "elder", env.elder, "subsidy_review", &reply);
     s_assert_ok (&reply, 1);
@@ -596,20 +369,18 @@ START_TEST (finance_gets_masks_of_the_elder_and_no_personal_value)
     ck_assert_str_eq (ht_record_get_mask (seen, "phone"), S_PHONE_MASK);
     ck_assert_ptr_nonnull (ht_record_get_mask (seen, "address"));
     ck_assert_ptr_null (ht_record_get_mask (seen, "name"));       //  张三: too short
-    const char *secrets [] = { S_ID_NO, S_PHONE, S_ADDRESS, "张三", "低保", "19400512" };
-    for (size_t index = 0; index < S_COUNT (secrets); index++)
-        ck_assert_msg (!s_contains (reply.data [0], reply.sizes [0], secrets [index]),
+    const char *secrets [] = { S_ID_NO, HT_READ_PHONE, S_ADDRESS, "张三", "低保", "19400512" };
+    for (size_t index = 0; index < HT_READ_COUNT (secrets); index++)
+        ck_assert_msg (!ht_read_contains (reply.data [0], reply.sizes [0], secrets [index]),
                        "finance gets %s", secrets [index]);
     s_assert_withholds (&reply, 0, full);
     //  Masks alone disclose: the read needed its purpose and is audited
     ck_assert_ptr_nonnull (reply.audit);
-    s_reply_destroy (&reply);
-    s_get (&env, &client, "elder", env.elder, NULL, &reply);
-    s_assert_refused (&reply, "purpose_required");
-    s_reply_destroy (&reply);
-    s_client_destroy (&client);
+    ht_read_reply_destroy (&reply);
+    s_get_refused (&env, &client, "elder", env.elder, NULL, "purpose_required");
+    ht_read_client_destroy (&client);
     ht_record_destroy (&full);
-    s_env_destroy (&env);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -619,7 +390,7 @@ START_TEST (a_partner_gets_masked_identity_and_no_id_number)
     s_env_init (&env);
     ht_record_t *full = ht_store_get (env.store, "elder", env.elder, NULL);
     s_client_t client;
-    s_client_init (&env, &client, 0x75, "颐康护理 app", HT_ROLE_PARTNER, NULL, NULL,
+    ht_read_client_init (&env, &client, 0x75, "颐康护理 app", HT_ROLE_PARTNER, NULL, NULL,
                    HT_FIXTURE_COUNTY);
     s_reply_t reply;
     s_get (&env, &client, "elder", env.elder, "care_service", &reply);
@@ -630,19 +401,17 @@ START_TEST (a_partner_gets_masked_identity_and_no_id_number)
     ck_assert_int_eq (ht_record_field_state (seen, "id_no"), HT_FIELD_WITHHELD);
     ck_assert_ptr_null (ht_record_get_mask (seen, "id_no"));       //  none: not even masked
     ck_assert_ptr_null (ht_record_get_mask (seen, "categories"));
-    const char *secrets [] = { S_ID_NO, S_PHONE, S_ADDRESS, "张三", "低保", "441802********" };
-    for (size_t index = 0; index < S_COUNT (secrets); index++)
-        ck_assert_msg (!s_contains (reply.data [0], reply.sizes [0], secrets [index]),
+    const char *secrets [] = { S_ID_NO, HT_READ_PHONE, S_ADDRESS, "张三", "低保", "441802********" };
+    for (size_t index = 0; index < HT_READ_COUNT (secrets); index++)
+        ck_assert_msg (!ht_read_contains (reply.data [0], reply.sizes [0], secrets [index]),
                        "the partner gets %s", secrets [index]);
     s_assert_withholds (&reply, 0, full);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  care_service is the partner's one purpose
-    s_get (&env, &client, "elder", env.elder, "subsidy_review", &reply);
-    s_assert_refused (&reply, "purpose_not_allowed");
-    s_reply_destroy (&reply);
-    s_client_destroy (&client);
+    s_get_refused (&env, &client, "elder", env.elder, "subsidy_review", "purpose_not_allowed");
+    ht_read_client_destroy (&client);
     ht_record_destroy (&full);
-    s_env_destroy (&env);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -651,47 +420,35 @@ START_TEST (market_regulation_fire_emergency_and_operators_get_no_elder)
     s_env_t env;
     s_env_init (&env);
     const char *departments [] = { "market_regulation", "fire", "emergency" };
-    for (size_t index = 0; index < S_COUNT (departments); index++) {
+    for (size_t index = 0; index < HT_READ_COUNT (departments); index++) {
         s_client_t client;
-        s_department (&env, &client, (uint8_t) (0x76 + index), departments [index]);
+        ht_read_department (&env, &client, (uint8_t) (0x76 + index), departments [index]);
         const char *purposes [] = { "inspection", "emergency_response", NULL };
-        for (size_t p = 0; p < S_COUNT (purposes); p++) {
-            s_reply_t reply;
-            s_get (&env, &client, "elder", env.elder, purposes [p], &reply);
-            s_assert_refused (&reply, "policy");
-            s_reply_destroy (&reply);
+        for (size_t p = 0; p < HT_READ_COUNT (purposes); p++) {
+            s_get_refused (&env, &client, "elder", env.elder, purposes [p], "policy");
             //  Refused before any lookup: a key nobody wrote, or a FIND,
             //  answers the same
-            s_get (&env, &client, "elder", "0123456789abcdef0123456789abcdef", purposes [p],
-                   &reply);
-            s_assert_refused (&reply, "policy");
-            s_reply_destroy (&reply);
+            s_get_refused (&env, &client, "elder", "0123456789abcdef0123456789abcdef",
+                           purposes [p], "policy");
             ht_msg_t msg = s_request (HT_MSG_FIND, "elder", purposes [p]);
             snprintf (msg.value, sizeof msg.value, "%s", S_ID_NO);
-            s_ask (&env, &client, &msg, &reply);
-            s_assert_refused (&reply, "policy");
-            s_reply_destroy (&reply);
+            s_ask_refused (&env, &client, &msg, "policy");
         }
-        s_client_destroy (&client);
+        ht_read_client_destroy (&client);
     }
     s_client_t operator;
-    s_client_init (&env, &operator, 0x7a, "清城区 IT", HT_ROLE_OPERATOR, NULL, NULL,
+    ht_read_client_init (&env, &operator, 0x7a, "清城区 IT", HT_ROLE_OPERATOR, NULL, NULL,
                    HT_FIXTURE_COUNTY);
     s_reply_t reply;
-    s_get (&env, &operator, "elder", env.elder, "audit_review", &reply);
-    s_assert_refused (&reply, "policy");
-    s_reply_destroy (&reply);
+    s_get_refused (&env, &operator, "elder", env.elder, "audit_review", "policy");
     //  Nor a LIST or a HISTORY of elders
     s_list (&env, &operator, "elder", NULL, NULL, NULL, NULL, 0, "audit_review", &reply);
-    s_assert_refused (&reply, "policy");
-    s_reply_destroy (&reply);
+    s_refused (&reply, "policy");
     ht_msg_t msg = s_request (HT_MSG_HISTORY, "elder", "audit_review");
     snprintf (msg.key, sizeof msg.key, "%s", env.elder);
-    s_ask (&env, &operator, &msg, &reply);
-    s_assert_refused (&reply, "policy");
-    s_reply_destroy (&reply);
-    s_client_destroy (&operator);
-    s_env_destroy (&env);
+    s_ask_refused (&env, &operator, &msg, "policy");
+    ht_read_client_destroy (&operator);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -701,7 +458,7 @@ START_TEST (the_certificates_policy_comes_before_its_department_and_its_role)
     s_env_init (&env);
     s_client_t client;
     //  A health department key limited to the partner's policy
-    s_client_init (&env, &client, 0x7b, "卫健 pilot", HT_ROLE_DEPARTMENT, "health", "partner",
+    ht_read_client_init (&env, &client, 0x7b, "卫健 pilot", HT_ROLE_DEPARTMENT, "health", "partner",
                    HT_FIXTURE_COUNTY);
     ck_assert_str_eq (ht_query_policy (env.query, &client.client.cert)->name, "partner");
     s_reply_t reply;
@@ -711,21 +468,20 @@ START_TEST (the_certificates_policy_comes_before_its_department_and_its_role)
     ck_assert_int_eq (ht_record_field_state (reply.records [0], "id_no"), HT_FIELD_WITHHELD);
     ck_assert_str_eq (ht_record_get_str (reply.audit, "policy"), "partner");
     ck_assert_str_eq (ht_record_get_str (reply.audit, "department"), "health");
-    s_reply_destroy (&reply);
-    s_client_destroy (&client);
+    ht_read_reply_destroy (&reply);
+    ht_read_client_destroy (&client);
     //  An operator has the operator policy; a node key its own
-    s_client_init (&env, &client, 0x7c, "ops", HT_ROLE_OPERATOR, NULL, NULL, HT_FIXTURE_COUNTY);
+    ht_read_client_init (&env, &client, 0x7c, "ops", HT_ROLE_OPERATOR, NULL, NULL,
+                         HT_FIXTURE_COUNTY);
     ck_assert_str_eq (ht_query_policy (env.query, &client.client.cert)->name, "operator");
-    s_client_destroy (&client);
+    ht_read_client_destroy (&client);
     //  A policy the set does not have: nothing to read under
-    s_client_init (&env, &client, 0x7d, "unknown", HT_ROLE_DEPARTMENT, "tourism", NULL,
+    ht_read_client_init (&env, &client, 0x7d, "unknown", HT_ROLE_DEPARTMENT, "tourism", NULL,
                    HT_FIXTURE_COUNTY);
     ck_assert_ptr_null (ht_query_policy (env.query, &client.client.cert));
-    s_get (&env, &client, "facility", env.facility, NULL, &reply);
-    s_assert_refused (&reply, "policy");
-    s_reply_destroy (&reply);
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    s_get_refused (&env, &client, "facility", env.facility, NULL, "policy");
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -737,7 +493,7 @@ START_TEST (a_personal_read_needs_a_purpose_its_policy_lists)
     s_env_t env;
     s_env_init (&env);
     s_client_t client;
-    s_department (&env, &client, 0x71, "civil_affairs");
+    ht_read_department (&env, &client, 0x71, "civil_affairs");
     struct { const char *purpose; const char *error; } cases [] = {
         { NULL, "purpose_required" },
         { "", "purpose_required" },
@@ -747,42 +503,36 @@ START_TEST (a_personal_read_needs_a_purpose_its_policy_lists)
         { "Subsidy_review", "purpose_not_allowed" },
         { "medical_insurance", "purpose_not_allowed" }, //  not civil affairs'
     };
-    for (size_t index = 0; index < S_COUNT (cases); index++) {
+    for (size_t index = 0; index < HT_READ_COUNT (cases); index++) {
         s_reply_t reply;
         s_get (&env, &client, "elder", env.elder, cases [index].purpose, &reply);
         ck_assert_msg (streq (reply.head.error, cases [index].error), "%s: %s",
                        cases [index].purpose? cases [index].purpose: "(none)",
                        reply.head.error);
-        s_assert_refused (&reply, cases [index].error);
-        s_reply_destroy (&reply);
+        s_refused (&reply, cases [index].error);
         //  LIST, FIND and HISTORY ask the same
         s_list (&env, &client, "elder", NULL, NULL, NULL, NULL, 0, cases [index].purpose,
                 &reply);
-        s_assert_refused (&reply, cases [index].error);
-        s_reply_destroy (&reply);
+        s_refused (&reply, cases [index].error);
         ht_msg_t msg = s_request (HT_MSG_FIND, "elder", cases [index].purpose);
         snprintf (msg.value, sizeof msg.value, "%s", S_ID_NO);
-        s_ask (&env, &client, &msg, &reply);
-        s_assert_refused (&reply, cases [index].error);
-        s_reply_destroy (&reply);
+        s_ask_refused (&env, &client, &msg, cases [index].error);
         msg = s_request (HT_MSG_HISTORY, "elder", cases [index].purpose);
         snprintf (msg.key, sizeof msg.key, "%s", env.elder);
-        s_ask (&env, &client, &msg, &reply);
-        s_assert_refused (&reply, cases [index].error);
-        s_reply_destroy (&reply);
+        s_ask_refused (&env, &client, &msg, cases [index].error);
     }
     //  Each purpose it lists will do
     const char *allowed [] = { "subsidy_review", "care_service", "assessment", "inspection",
                                "emergency_response", "audit_review" };
-    for (size_t index = 0; index < S_COUNT (allowed); index++) {
+    for (size_t index = 0; index < HT_READ_COUNT (allowed); index++) {
         s_reply_t reply;
         s_get (&env, &client, "elder", env.elder, allowed [index], &reply);
         s_assert_ok (&reply, 1);
         ck_assert_str_eq (ht_record_get_str (reply.audit, "purpose"), allowed [index]);
-        s_reply_destroy (&reply);
+        ht_read_reply_destroy (&reply);
     }
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -793,35 +543,28 @@ START_TEST (a_read_without_a_purpose_does_not_tell_whether_a_record_exists)
     s_env_t env;
     s_env_init (&env);
     s_client_t client;
-    s_department (&env, &client, 0x71, "civil_affairs");
+    ht_read_department (&env, &client, 0x71, "civil_affairs");
     char id [19];
     const char *ids [] = { S_ID_NO, ht_fixture_citizen_id (99, id) };
-    for (size_t index = 0; index < S_COUNT (ids); index++) {
+    for (size_t index = 0; index < HT_READ_COUNT (ids); index++) {
         ht_msg_t msg = s_request (HT_MSG_FIND, "elder", NULL);
         snprintf (msg.value, sizeof msg.value, "%s", ids [index]);
-        s_reply_t reply;
-        s_ask (&env, &client, &msg, &reply);
-        s_assert_refused (&reply, "purpose_required");
-        s_reply_destroy (&reply);
+        s_ask_refused (&env, &client, &msg, "purpose_required");
     }
     const char *keys [] = { env.elder, "0123456789abcdef0123456789abcdef" };
-    for (size_t index = 0; index < S_COUNT (keys); index++) {
-        s_reply_t reply;
-        s_get (&env, &client, "elder", keys [index], NULL, &reply);
-        s_assert_refused (&reply, "purpose_required");
-        s_reply_destroy (&reply);
+    for (size_t index = 0; index < HT_READ_COUNT (keys); index++) {
+        s_get_refused (&env, &client, "elder", keys [index], NULL, "purpose_required");
     }
     //  Nor a lookup by category: one match or none answer the same
     const char *categories [] = { "低保", "特困" };
-    for (size_t index = 0; index < S_COUNT (categories); index++) {
+    for (size_t index = 0; index < HT_READ_COUNT (categories); index++) {
         s_reply_t reply;
         s_list (&env, &client, "elder", NULL, "categories", categories [index], NULL, 0, NULL,
                 &reply);
-        s_assert_refused (&reply, "purpose_required");
-        s_reply_destroy (&reply);
+        s_refused (&reply, "purpose_required");
     }
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -830,9 +573,9 @@ START_TEST (public_only_reads_and_counts_need_no_purpose_and_leave_no_audit)
     s_env_t env;
     s_env_init (&env);
     const char *departments [] = { "market_regulation", "health", "civil_affairs", "fire" };
-    for (size_t index = 0; index < S_COUNT (departments); index++) {
+    for (size_t index = 0; index < HT_READ_COUNT (departments); index++) {
         s_client_t client;
-        s_department (&env, &client, (uint8_t) (0x80 + index), departments [index]);
+        ht_read_department (&env, &client, (uint8_t) (0x80 + index), departments [index]);
         s_reply_t reply;
         s_get (&env, &client, "facility", env.facility, NULL, &reply);
         s_assert_ok (&reply, 1);
@@ -842,47 +585,48 @@ START_TEST (public_only_reads_and_counts_need_no_purpose_and_leave_no_audit)
         int64_t staff = 0;
         ck_assert (ht_record_get_int (reply.records [0], "staff", &staff));
         ck_assert_int_eq (staff, 31);
-        s_reply_destroy (&reply);
-        s_client_destroy (&client);
+        ht_read_reply_destroy (&reply);
+        ht_read_client_destroy (&client);
     }
     //  An unknown purpose code is refused even where none is needed
     s_client_t health;
-    s_department (&env, &health, 0x86, "health");
+    ht_read_department (&env, &health, 0x86, "health");
     s_reply_t refused;
     s_get (&env, &health, "facility", env.facility, "sightseeing", &refused);
     s_assert_refused (&refused, "purpose_not_allowed");
-    s_reply_destroy (&refused);
-    s_client_destroy (&health);
+    ht_read_reply_destroy (&refused);
+    ht_read_client_destroy (&health);
     //  A credit record, for a policy that never sees its subject's ID number
     s_client_t market;
-    s_department (&env, &market, 0x87, "market_regulation");
+    ht_read_department (&env, &market, 0x87, "market_regulation");
     s_reply_t reply;
     s_get (&env, &market, "credit", env.credit_city, NULL, &reply);
     s_assert_ok (&reply, 1);
     ck_assert_ptr_null (reply.audit);
-    s_reply_destroy (&reply);
-    s_client_destroy (&market);
+    ht_read_reply_destroy (&reply);
+    ht_read_client_destroy (&market);
     //  A partner sees a facility's public fields only, still unaudited
     s_client_t partner;
-    s_client_init (&env, &partner, 0x88, "app", HT_ROLE_PARTNER, NULL, NULL, HT_FIXTURE_COUNTY);
+    ht_read_client_init (&env, &partner, 0x88, "app", HT_ROLE_PARTNER, NULL, NULL,
+                         HT_FIXTURE_COUNTY);
     s_get (&env, &partner, "facility", env.facility, NULL, &reply);
     s_assert_ok (&reply, 1);
     ck_assert_int_eq (ht_record_field_state (reply.records [0], "staff"), HT_FIELD_WITHHELD);
-    ck_assert_str_eq (ht_record_get_str (reply.records [0], "uscc"), S_USCC);
+    ck_assert_str_eq (ht_record_get_str (reply.records [0], "uscc"), HT_READ_USCC);
     ck_assert_ptr_null (reply.audit);
-    s_reply_destroy (&reply);
-    s_client_destroy (&partner);
+    ht_read_reply_destroy (&reply);
+    ht_read_client_destroy (&partner);
     //  Counting elders is no disclosure
     s_client_t emergency;
-    s_department (&env, &emergency, 0x89, "emergency");
+    ht_read_department (&env, &emergency, 0x89, "emergency");
     s_count (&env, &emergency, "elder", "", &reply);
     s_assert_ok (&reply, 0);
     ck_assert_int_eq (json_integer_value (json_object_get (reply.json, "total")),
-                      S_ELDER_COUNT);
+                      HT_READ_ELDER_COUNT);
     ck_assert_ptr_null (reply.audit);
-    s_reply_destroy (&reply);
-    s_client_destroy (&emergency);
-    s_env_destroy (&env);
+    ht_read_reply_destroy (&reply);
+    ht_read_client_destroy (&emergency);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -894,53 +638,43 @@ START_TEST (a_county_client_cannot_see_another_countys_elder)
     s_env_t env;
     s_env_init (&env);
     s_client_t client;
-    s_department (&env, &client, 0x71, "civil_affairs");
+    ht_read_department (&env, &client, 0x71, "civil_affairs");
     s_reply_t reply;
     //  As absent as a key nobody wrote
-    s_get (&env, &client, "elder", env.elder_b, "subsidy_review", &reply);
-    s_assert_refused (&reply, "not_found");
-    s_reply_destroy (&reply);
-    s_get (&env, &client, "elder", "0123456789abcdef0123456789abcdef", "subsidy_review", &reply);
-    s_assert_refused (&reply, "not_found");
-    s_reply_destroy (&reply);
+    s_get_refused (&env, &client, "elder", env.elder_b, "subsidy_review", "not_found");
+    s_get_refused (&env, &client, "elder", "0123456789abcdef0123456789abcdef",
+                   "subsidy_review", "not_found");
     char id [19];
     ht_msg_t msg = s_request (HT_MSG_FIND, "elder", "subsidy_review");
     snprintf (msg.value, sizeof msg.value, "%s", ht_fixture_citizen_id (40, id));
-    s_ask (&env, &client, &msg, &reply);
-    s_assert_refused (&reply, "not_found");
-    s_reply_destroy (&reply);
+    s_ask_refused (&env, &client, &msg, "not_found");
     msg = s_request (HT_MSG_HISTORY, "elder", "subsidy_review");
     snprintf (msg.key, sizeof msg.key, "%s", env.elder_b);
-    s_ask (&env, &client, &msg, &reply);
-    s_assert_refused (&reply, "not_found");
-    s_reply_destroy (&reply);
+    s_ask_refused (&env, &client, &msg, "not_found");
     //  Listing or counting county B is out of its jurisdiction
-    const char *regions [] = { "441803", S_COUNTY_B, "441803001", S_COMMUNITY_B2 };
-    for (size_t index = 0; index < S_COUNT (regions); index++) {
+    const char *regions [] = { "441803", HT_READ_COUNTY_B, "441803001", HT_READ_COMMUNITY_B2 };
+    for (size_t index = 0; index < HT_READ_COUNT (regions); index++) {
         s_list (&env, &client, "elder", regions [index], NULL, NULL, NULL, 0,
                 "subsidy_review", &reply);
-        s_assert_refused (&reply, "out_of_scope");
-        s_reply_destroy (&reply);
-        s_count (&env, &client, "elder", regions [index], &reply);
-        s_assert_refused (&reply, "out_of_scope");
-        s_reply_destroy (&reply);
+        s_refused (&reply, "out_of_scope");
+        s_count_refused (&env, &client, "elder", regions [index], "out_of_scope");
     }
     //  Listing the whole city lists county A's part only
     s_list (&env, &client, "elder", "4418", NULL, NULL, NULL, 0, "subsidy_review", &reply);
-    s_assert_ok (&reply, S_ELDER_COUNT);
+    s_assert_ok (&reply, HT_READ_ELDER_COUNT);
     for (size_t index = 0; index < reply.count; index++)
         ck_assert_str_ne (ht_record_key (reply.records [index]), env.elder_b);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  The city's civil affairs sees county B's elder
     s_client_t city;
-    s_client_init (&env, &city, 0x90, "清远市民政局", HT_ROLE_DEPARTMENT, "civil_affairs",
+    ht_read_client_init (&env, &city, 0x90, "清远市民政局", HT_ROLE_DEPARTMENT, "civil_affairs",
                    NULL, HT_FIXTURE_CITY);
     s_get (&env, &city, "elder", env.elder_b, "subsidy_review", &reply);
     s_assert_ok (&reply, 1);
-    s_reply_destroy (&reply);
-    s_client_destroy (&city);
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    ht_read_reply_destroy (&reply);
+    ht_read_client_destroy (&city);
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -949,29 +683,27 @@ START_TEST (a_county_client_sees_a_city_scope_record_of_another_county_only)
     s_env_t env;
     s_env_init (&env);
     s_client_t client;
-    s_department (&env, &client, 0x76, "market_regulation");
+    ht_read_department (&env, &client, 0x76, "market_regulation");
     s_reply_t reply;
     //  Shared down city-wide, so county A holds it
     s_get (&env, &client, "credit", env.credit_city, NULL, &reply);
     s_assert_ok (&reply, 1);
-    ck_assert_str_eq (ht_record_region (reply.records [0]), S_COMMUNITY_B2);
+    ck_assert_str_eq (ht_record_region (reply.records [0]), HT_READ_COMMUNITY_B2);
     //  Its inspector names are credit_internal: masked for the regulator
     ck_assert_int_eq (ht_record_field_state (reply.records [0], "inspectors"),
                       HT_FIELD_WITHHELD);
-    ck_assert (!s_contains (reply.data [0], reply.sizes [0], "王检查员"));
-    s_reply_destroy (&reply);
+    ck_assert (!ht_read_contains (reply.data [0], reply.sizes [0], "王检查员"));
+    ht_read_reply_destroy (&reply);
     //  County B's own inspection stays there
-    s_get (&env, &client, "credit", env.credit_b, NULL, &reply);
-    s_assert_refused (&reply, "not_found");
-    s_reply_destroy (&reply);
+    s_get_refused (&env, &client, "credit", env.credit_b, NULL, "not_found");
     //  Listing the city shows the shared one and not the other
     s_list (&env, &client, "credit", "4418", NULL, NULL, NULL, 0, NULL, &reply);
     s_assert_ok (&reply, 1);
     ck_assert_str_eq (ht_record_key (reply.records [0]), env.credit_city);
     ck_assert_str_eq (s_json_str (&reply, "region"), HT_FIXTURE_CITY);
-    s_reply_destroy (&reply);
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    ht_read_reply_destroy (&reply);
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -998,42 +730,33 @@ START_TEST (a_policy_region_narrows_a_certificate_and_never_widens_it)
     ck_assert_msg (policies != NULL, "%s", error);
     ht_query_set_policies (env.query, policies);
     s_client_t client;
-    s_department (&env, &client, 0x71, "civil_affairs");
+    ht_read_department (&env, &client, 0x71, "civil_affairs");
     s_reply_t reply;
     s_get (&env, &client, "elder", env.elders [0], "subsidy_review", &reply);
     s_assert_ok (&reply, 1);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     s_get (&env, &client, "elder", env.elders [8], "subsidy_review", &reply);     //  township 2
-    s_assert_refused (&reply, "not_found");
-    s_reply_destroy (&reply);
+    s_refused (&reply, "not_found");
     s_list (&env, &client, "elder", NULL, NULL, NULL, NULL, 0, "subsidy_review", &reply);
     s_assert_ok (&reply, 8);
     ck_assert_str_eq (s_json_str (&reply, "region"), HT_FIXTURE_TOWNSHIP);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     s_count (&env, &client, "elder", "", &reply);
     ck_assert_int_eq (json_integer_value (json_object_get (reply.json, "total")), 8);
-    s_reply_destroy (&reply);
-    s_client_destroy (&client);
+    ht_read_reply_destroy (&reply);
+    ht_read_client_destroy (&client);
     //  A policy region beyond the certificate's (city-wide, for a county
     //  health client) does not widen it: it leaves the client nothing
-    s_department (&env, &client, 0x72, "health");
-    s_get (&env, &client, "elder", env.elder_b, "care_service", &reply);
-    s_assert_refused (&reply, "out_of_scope");
-    s_reply_destroy (&reply);
-    s_get (&env, &client, "elder", env.elders [8], "care_service", &reply);
-    s_assert_refused (&reply, "out_of_scope");
-    s_reply_destroy (&reply);
-    s_count (&env, &client, "elder", "", &reply);
-    s_assert_refused (&reply, "out_of_scope");
-    s_reply_destroy (&reply);
-    s_client_destroy (&client);
+    ht_read_department (&env, &client, 0x72, "health");
+    s_get_refused (&env, &client, "elder", env.elder_b, "care_service", "out_of_scope");
+    s_get_refused (&env, &client, "elder", env.elders [8], "care_service", "out_of_scope");
+    s_count_refused (&env, &client, "elder", "", "out_of_scope");
+    ht_read_client_destroy (&client);
     //  The set has no finance policy: a finance client reads nothing
-    s_department (&env, &client, 0x74, "finance");
-    s_get (&env, &client, "elder", env.elder, "subsidy_review", &reply);
-    s_assert_refused (&reply, "policy");
-    s_reply_destroy (&reply);
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    ht_read_department (&env, &client, 0x74, "finance");
+    s_get_refused (&env, &client, "elder", env.elder, "subsidy_review", "policy");
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -1046,7 +769,7 @@ END_TEST
 static size_t
 s_page_through (s_env_t *env, const s_client_t *client, const char *region,
                 const char *field, const char *value, uint64_t max,
-                char keys [][S_KEY_BYTES], size_t size)
+                char keys [][HT_READ_KEY_BYTES], size_t size)
 {
     char after [HT_MSG_AFTER_BYTES] = "";
     size_t count = 0, pages = 0;
@@ -1064,19 +787,20 @@ s_page_through (s_env_t *env, const s_client_t *client, const char *region,
         }
         for (size_t index = 0; index < reply.count; index++) {
             ck_assert_uint_lt (count, size);
-            snprintf (keys [count++], S_KEY_BYTES, "%s", ht_record_key (reply.records [index]));
+            snprintf (keys [count++], HT_READ_KEY_BYTES, "%s",
+                      ht_record_key (reply.records [index]));
             ck_assert (s_strs_has (reply.audit, "subjects", ht_record_key (reply.records [index])));
         }
         json_t *next = json_object_get (reply.json, "next");
         ck_assert_ptr_nonnull (next);
         if (json_is_null (next)) {
-            s_reply_destroy (&reply);
+            ht_read_reply_destroy (&reply);
             break;
         }
         ck_assert_uint_eq (reply.count, max);
         snprintf (after, sizeof after, "%s", json_string_value (next));
         ck_assert_uint_gt (strlen (after), 0);
-        s_reply_destroy (&reply);
+        ht_read_reply_destroy (&reply);
     }
     return count;
 }
@@ -1086,13 +810,14 @@ START_TEST (list_pages_return_every_visible_record_once_in_a_stable_order)
     s_env_t env;
     s_env_init (&env);
     s_client_t client;
-    s_department (&env, &client, 0x71, "civil_affairs");
+    ht_read_department (&env, &client, 0x71, "civil_affairs");
     //  The whole city: county B's elder is examined but not visible
-    char first [S_ELDER_COUNT + 2][S_KEY_BYTES], second [S_ELDER_COUNT + 2][S_KEY_BYTES];
+    char first [HT_READ_ELDER_COUNT + 2][HT_READ_KEY_BYTES];
+    char second [HT_READ_ELDER_COUNT + 2][HT_READ_KEY_BYTES];
     size_t count = s_page_through (&env, &client, "4418", NULL, NULL, 3, first,
-                                   S_COUNT (first));
-    ck_assert_uint_eq (count, S_ELDER_COUNT);
-    for (size_t index = 0; index < S_ELDER_COUNT; index++) {
+                                   HT_READ_COUNT (first));
+    ck_assert_uint_eq (count, HT_READ_ELDER_COUNT);
+    for (size_t index = 0; index < HT_READ_ELDER_COUNT; index++) {
         size_t seen = 0;
         for (size_t listed = 0; listed < count; listed++)
             seen += streq (first [listed], env.elders [index]);
@@ -1100,29 +825,28 @@ START_TEST (list_pages_return_every_visible_record_once_in_a_stable_order)
     }
     //  Again: the same order
     ck_assert_uint_eq (s_page_through (&env, &client, "4418", NULL, NULL, 3, second,
-                                       S_COUNT (second)), count);
+                                       HT_READ_COUNT (second)), count);
     for (size_t index = 0; index < count; index++)
         ck_assert_str_eq (first [index], second [index]);
     //  And the order of one unpaged listing
     s_reply_t reply;
     s_list (&env, &client, "elder", "", NULL, NULL, NULL, 0, "subsidy_review", &reply);
-    s_assert_ok (&reply, S_ELDER_COUNT);
+    s_assert_ok (&reply, HT_READ_ELDER_COUNT);
     ck_assert (json_is_null (json_object_get (reply.json, "next")));
     ck_assert_str_eq (s_json_str (&reply, "region"), HT_FIXTURE_COUNTY);
     for (size_t index = 0; index < count; index++)
         ck_assert_str_eq (first [index], ht_record_key (reply.records [index]));
-    ck_assert_uint_eq (ht_record_get_strs_count (reply.audit, "subjects"), S_ELDER_COUNT);
-    s_reply_destroy (&reply);
+    ck_assert_uint_eq (ht_record_get_strs_count (reply.audit, "subjects"), HT_READ_ELDER_COUNT);
+    ht_read_reply_destroy (&reply);
     //  A page of exactly what is left ends with an empty page
     ck_assert_uint_eq (s_page_through (&env, &client, "", NULL, NULL, 5, second,
-                                       S_COUNT (second)), S_ELDER_COUNT);
+                                       HT_READ_COUNT (second)), HT_READ_ELDER_COUNT);
     //  A cursor no node issued is refused
     s_list (&env, &client, "elder", "", NULL, NULL, "not-a-cursor", 3, "subsidy_review",
             &reply);
-    s_assert_refused (&reply, "invalid");
-    s_reply_destroy (&reply);
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    s_refused (&reply, "invalid");
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -1131,60 +855,56 @@ START_TEST (listing_by_a_field_needs_full_access_to_its_group)
     s_env_t env;
     s_env_init (&env);
     s_client_t civil, health, finance, partner;
-    s_department (&env, &civil, 0x71, "civil_affairs");
-    s_department (&env, &health, 0x72, "health");
-    s_department (&env, &finance, 0x74, "finance");
-    s_client_init (&env, &partner, 0x75, "app", HT_ROLE_PARTNER, NULL, NULL, HT_FIXTURE_COUNTY);
+    ht_read_department (&env, &civil, 0x71, "civil_affairs");
+    ht_read_department (&env, &health, 0x72, "health");
+    ht_read_department (&env, &finance, 0x74, "finance");
+    ht_read_client_init (&env, &partner, 0x75, "app", HT_ROLE_PARTNER, NULL, NULL,
+                         HT_FIXTURE_COUNTY);
     s_reply_t reply;
     //  Status is identity: full for civil affairs and health
     s_list (&env, &civil, "elder", NULL, "status", "active", NULL, 0, "subsidy_review", &reply);
-    s_assert_ok (&reply, S_ELDER_COUNT - 1);
+    s_assert_ok (&reply, HT_READ_ELDER_COUNT - 1);
     for (size_t index = 0; index < reply.count; index++)
         ck_assert_str_eq (ht_record_get_str (reply.records [index], "status"), "active");
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     s_list (&env, &civil, "elder", NULL, "status", "deceased", NULL, 0, "subsidy_review",
             &reply);
     s_assert_ok (&reply, 1);
-    ck_assert_str_eq (ht_record_key (reply.records [0]), env.elders [S_DECEASED]);
-    s_reply_destroy (&reply);
+    ck_assert_str_eq (ht_record_key (reply.records [0]), env.elders [HT_READ_DECEASED]);
+    ht_read_reply_destroy (&reply);
     s_list (&env, &health, "elder", HT_FIXTURE_COMMUNITY_B, "status", "active", NULL, 0,
             "care_service", &reply);
     s_assert_ok (&reply, 3);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  Paged by field, too
-    char keys [S_ELDER_COUNT][S_KEY_BYTES];
+    char keys [HT_READ_ELDER_COUNT][HT_READ_KEY_BYTES];
     ck_assert_uint_eq (s_page_through (&env, &civil, "", "status", "active", 2, keys,
-                                       S_COUNT (keys)), S_ELDER_COUNT - 1);
-    for (size_t index = 0; index < S_ELDER_COUNT - 1; index++)
-        for (size_t other = index + 1; other < S_ELDER_COUNT - 1; other++)
+                                       HT_READ_COUNT (keys)), HT_READ_ELDER_COUNT - 1);
+    for (size_t index = 0; index < HT_READ_ELDER_COUNT - 1; index++)
+        for (size_t other = index + 1; other < HT_READ_ELDER_COUNT - 1; other++)
             ck_assert_str_ne (keys [index], keys [other]);
     //  Masked is not enough: the answer would tell who is what
     s_list (&env, &finance, "elder", NULL, "status", "active", NULL, 0, "subsidy_review", &reply);
-    s_assert_refused (&reply, "policy");
-    s_reply_destroy (&reply);
+    s_refused (&reply, "policy");
     s_list (&env, &partner, "elder", NULL, "status", "active", NULL, 0, "care_service", &reply);
-    s_assert_refused (&reply, "policy");
-    s_reply_destroy (&reply);
+    s_refused (&reply, "policy");
     //  Categories: full for civil affairs only
     s_list (&env, &civil, "elder", NULL, "categories", "低保", NULL, 0, "subsidy_review", &reply);
     s_assert_ok (&reply, 1);
     ck_assert_str_eq (ht_record_key (reply.records [0]), env.elder);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     s_list (&env, &health, "elder", NULL, "categories", "低保", NULL, 0, "care_service", &reply);
-    s_assert_refused (&reply, "policy");
-    s_reply_destroy (&reply);
+    s_refused (&reply, "policy");
     //  A field that is not indexed, or not the kind's
-    s_list (&env, &civil, "elder", NULL, "phone", S_PHONE, NULL, 0, "subsidy_review", &reply);
-    s_assert_refused (&reply, "bad_field");
-    s_reply_destroy (&reply);
-    s_list (&env, &civil, "elder", NULL, "uscc", S_USCC, NULL, 0, "subsidy_review", &reply);
-    s_assert_refused (&reply, "bad_field");
-    s_reply_destroy (&reply);
-    s_client_destroy (&civil);
-    s_client_destroy (&health);
-    s_client_destroy (&finance);
-    s_client_destroy (&partner);
-    s_env_destroy (&env);
+    s_list (&env, &civil, "elder", NULL, "phone", HT_READ_PHONE, NULL, 0, "subsidy_review", &reply);
+    s_refused (&reply, "bad_field");
+    s_list (&env, &civil, "elder", NULL, "uscc", HT_READ_USCC, NULL, 0, "subsidy_review", &reply);
+    s_refused (&reply, "bad_field");
+    ht_read_client_destroy (&civil);
+    ht_read_client_destroy (&health);
+    ht_read_client_destroy (&finance);
+    ht_read_client_destroy (&partner);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -1196,8 +916,8 @@ START_TEST (find_looks_up_an_elder_by_id_number_and_a_facility_by_uscc)
     s_env_t env;
     s_env_init (&env);
     s_client_t civil, market;
-    s_department (&env, &civil, 0x71, "civil_affairs");
-    s_department (&env, &market, 0x76, "market_regulation");
+    ht_read_department (&env, &civil, 0x71, "civil_affairs");
+    ht_read_department (&env, &market, 0x76, "market_regulation");
     s_reply_t reply;
     ht_msg_t msg = s_request (HT_MSG_FIND, "elder", "subsidy_review");
     snprintf (msg.value, sizeof msg.value, "%s", S_ID_NO);
@@ -1205,50 +925,42 @@ START_TEST (find_looks_up_an_elder_by_id_number_and_a_facility_by_uscc)
     s_assert_ok (&reply, 1);
     ck_assert_str_eq (ht_record_key (reply.records [0]), env.elder);
     ck_assert_str_eq (ht_record_get_str (reply.audit, "request"), "find");
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  An ID number nobody holds here
     char id [19];
     snprintf (msg.value, sizeof msg.value, "%s", ht_fixture_citizen_id (99, id));
-    s_ask (&env, &civil, &msg, &reply);
-    s_assert_refused (&reply, "not_found");
-    s_reply_destroy (&reply);
+    s_ask_refused (&env, &civil, &msg, "not_found");
     //  Values that are no ID number at all
     const char *malformed [] = { "441802194005120318", "12345", "notanid", "4418021940051203x7" };
-    for (size_t index = 0; index < S_COUNT (malformed); index++) {
+    for (size_t index = 0; index < HT_READ_COUNT (malformed); index++) {
         snprintf (msg.value, sizeof msg.value, "%s", malformed [index]);
         s_ask (&env, &civil, &msg, &reply);
         ck_assert_msg (streq (reply.head.error, "invalid"), "%s: %s", malformed [index],
                        reply.head.error);
-        s_reply_destroy (&reply);
+        ht_read_reply_destroy (&reply);
     }
     //  A care home by its USCC, for the regulator, without a purpose
     msg = s_request (HT_MSG_FIND, "facility", NULL);
-    snprintf (msg.value, sizeof msg.value, "%s", S_USCC);
+    snprintf (msg.value, sizeof msg.value, "%s", HT_READ_USCC);
     s_ask (&env, &market, &msg, &reply);
     s_assert_ok (&reply, 1);
     ck_assert_str_eq (ht_record_key (reply.records [0]), env.facility);
-    ck_assert_str_eq (ht_record_get_str (reply.records [0], "uscc"), S_USCC);
+    ck_assert_str_eq (ht_record_get_str (reply.records [0], "uscc"), HT_READ_USCC);
     ck_assert_ptr_null (reply.audit);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  FIND knows elders and facilities only
     msg = s_request (HT_MSG_FIND, "credit", NULL);
-    snprintf (msg.value, sizeof msg.value, "%s", S_USCC);
-    s_ask (&env, &market, &msg, &reply);
-    s_assert_refused (&reply, "unknown_kind");
-    s_reply_destroy (&reply);
+    snprintf (msg.value, sizeof msg.value, "%s", HT_READ_USCC);
+    s_ask_refused (&env, &market, &msg, "unknown_kind");
     msg = s_request (HT_MSG_FIND, "facility", NULL);
     snprintf (msg.value, sizeof msg.value, "%s", "52441802MJ0001002A");    //  check character
-    s_ask (&env, &market, &msg, &reply);
-    s_assert_refused (&reply, "invalid");
-    s_reply_destroy (&reply);
+    s_ask_refused (&env, &market, &msg, "invalid");
     msg = s_request (HT_MSG_FIND, "no_such_kind", NULL);
-    snprintf (msg.value, sizeof msg.value, "%s", S_USCC);
-    s_ask (&env, &market, &msg, &reply);
-    s_assert_refused (&reply, "unknown_kind");
-    s_reply_destroy (&reply);
-    s_client_destroy (&civil);
-    s_client_destroy (&market);
-    s_env_destroy (&env);
+    snprintf (msg.value, sizeof msg.value, "%s", HT_READ_USCC);
+    s_ask_refused (&env, &market, &msg, "unknown_kind");
+    ht_read_client_destroy (&civil);
+    ht_read_client_destroy (&market);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -1257,56 +969,54 @@ START_TEST (count_totals_a_region_grouped_by_the_next_tier_down)
     s_env_t env;
     s_env_init (&env);
     s_client_t county, city, market;
-    s_department (&env, &county, 0x71, "civil_affairs");
-    s_department (&env, &market, 0x76, "market_regulation");
-    s_client_init (&env, &city, 0x90, "清远市民政局", HT_ROLE_DEPARTMENT, "civil_affairs",
+    ht_read_department (&env, &county, 0x71, "civil_affairs");
+    ht_read_department (&env, &market, 0x76, "market_regulation");
+    ht_read_client_init (&env, &city, 0x90, "清远市民政局", HT_ROLE_DEPARTMENT, "civil_affairs",
                    NULL, HT_FIXTURE_CITY);
     s_reply_t reply;
     //  The county by township
     s_count (&env, &county, "elder", "", &reply);
     s_assert_ok (&reply, 0);
     ck_assert_str_eq (s_json_str (&reply, "region"), HT_FIXTURE_COUNTY);
-    ck_assert_int_eq (json_integer_value (json_object_get (reply.json, "total")), S_ELDER_COUNT);
+    ck_assert_int_eq (json_integer_value (json_object_get (reply.json, "total")),
+                      HT_READ_ELDER_COUNT);
     ck_assert_int_eq (json_object_size (json_object_get (reply.json, "by")), 2);
     ck_assert_int_eq (s_by (&reply, HT_FIXTURE_TOWNSHIP), 8);
     ck_assert_int_eq (s_by (&reply, S_TOWNSHIP_2), 2);
     ck_assert_ptr_null (reply.audit);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  A region above the client counts the client's part
     s_count (&env, &county, "elder", "4418", &reply);
     ck_assert_str_eq (s_json_str (&reply, "region"), HT_FIXTURE_COUNTY);
-    ck_assert_int_eq (json_integer_value (json_object_get (reply.json, "total")), S_ELDER_COUNT);
-    s_reply_destroy (&reply);
+    ck_assert_int_eq (json_integer_value (json_object_get (reply.json, "total")),
+                      HT_READ_ELDER_COUNT);
+    ht_read_reply_destroy (&reply);
     //  A township by community
     s_count (&env, &county, "elder", "441802001", &reply);
     ck_assert_int_eq (json_integer_value (json_object_get (reply.json, "total")), 8);
     ck_assert_int_eq (s_by (&reply, HT_FIXTURE_COMMUNITY_A), 5);
     ck_assert_int_eq (s_by (&reply, HT_FIXTURE_COMMUNITY_B), 3);
     ck_assert_int_eq (json_object_size (json_object_get (reply.json, "by")), 2);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  The city by county
     s_count (&env, &city, "elder", "", &reply);
     ck_assert_int_eq (json_integer_value (json_object_get (reply.json, "total")),
-                      S_ELDER_COUNT + 1);
-    ck_assert_int_eq (s_by (&reply, HT_FIXTURE_COUNTY), S_ELDER_COUNT);
-    ck_assert_int_eq (s_by (&reply, S_COUNTY_B), 1);
-    s_reply_destroy (&reply);
+                      HT_READ_ELDER_COUNT + 1);
+    ck_assert_int_eq (s_by (&reply, HT_FIXTURE_COUNTY), HT_READ_ELDER_COUNT);
+    ck_assert_int_eq (s_by (&reply, HT_READ_COUNTY_B), 1);
+    ht_read_reply_destroy (&reply);
     //  Facilities; and elders not at all for the regulator
     s_count (&env, &market, "facility", "", &reply);
     ck_assert_int_eq (json_integer_value (json_object_get (reply.json, "total")), 1);
     ck_assert_int_eq (s_by (&reply, HT_FIXTURE_TOWNSHIP), 1);
-    s_reply_destroy (&reply);
-    s_count (&env, &market, "elder", "", &reply);
-    s_assert_refused (&reply, "policy");
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
+    s_count_refused (&env, &market, "elder", "", "policy");
     //  A region that is not one
-    s_count (&env, &county, "elder", "44180", &reply);
-    s_assert_refused (&reply, "bad_region");
-    s_reply_destroy (&reply);
-    s_client_destroy (&county);
-    s_client_destroy (&city);
-    s_client_destroy (&market);
-    s_env_destroy (&env);
+    s_count_refused (&env, &county, "elder", "44180", "bad_region");
+    ht_read_client_destroy (&county);
+    ht_read_client_destroy (&city);
+    ht_read_client_destroy (&market);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -1327,10 +1037,10 @@ START_TEST (history_marks_a_conflicting_version_and_the_current_one)
     ck_assert_int_eq (s_put_result (&env, first), HT_OK);
     ck_assert_int_eq (s_put_result (&env, theft), HT_ENOTOWNER);
     ck_assert_int_eq (s_put_result (&env, update), HT_OK);
-    char key [S_KEY_BYTES];
+    char key [HT_READ_KEY_BYTES];
     snprintf (key, sizeof key, "%s", ht_record_key (first));
     s_client_t client;
-    s_department (&env, &client, 0x71, "civil_affairs");
+    ht_read_department (&env, &client, 0x71, "civil_affairs");
     ht_msg_t msg = s_request (HT_MSG_HISTORY, "elder", "subsidy_review");
     snprintf (msg.key, sizeof msg.key, "%s", key);
     s_reply_t reply;
@@ -1361,19 +1071,19 @@ START_TEST (history_marks_a_conflicting_version_and_the_current_one)
     ck_assert_str_eq (ht_record_get_str (reply.audit, "request"), "history");
     ck_assert_uint_eq (ht_record_get_strs_count (reply.audit, "subjects"), 1);
     ck_assert_str_eq (ht_record_get_strs_item (reply.audit, "subjects", 0), key);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  The history of an elder nobody contested is its current version
     snprintf (msg.key, sizeof msg.key, "%s", env.elder);
     s_ask (&env, &client, &msg, &reply);
     s_assert_ok (&reply, 1);
     ck_assert (json_is_true (json_object_get (json_array_get (
         json_object_get (reply.json, "versions"), 0), "current")));
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     ht_record_destroy (&first);
     ht_record_destroy (&theft);
     ht_record_destroy (&update);
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -1404,39 +1114,49 @@ s_declaration (s_env_t *env, const char *region, const char *doc_no, const char 
     return record;
 }
 
+//  The city declares an emergency in community A for the emergency
+//  policy (doc_no; its key into key if given), stored; client is an
+//  emergency department of county A
+static void
+s_declared (s_env_t *env, const char *doc_no, char *key, s_client_t *client)
+{
+    ht_record_t *declaration = s_declaration (env, HT_FIXTURE_COMMUNITY_A, doc_no,
+                                              "emergency", "emergency_declared");
+    if (key)
+        ht_read_put_keyed (env, &declaration, key);
+    else
+        ht_read_put (env, &declaration);
+    ht_read_department (env, client, 0x78, "emergency");
+}
+
 START_TEST (a_declared_emergency_widens_its_policy_in_its_region_while_it_lasts)
 {
     s_env_t env;
     s_env_init (&env);
-    ht_record_t *declaration = s_declaration (&env, HT_FIXTURE_COMMUNITY_A, "清远应急〔2024〕1号",
-                                              "emergency", "emergency_declared");
-    char key [S_KEY_BYTES];
-    snprintf (key, sizeof key, "%s", ht_record_key (declaration));
-    s_put (&env, &declaration);
+    char key [HT_READ_KEY_BYTES];
     s_client_t client;
-    s_department (&env, &client, 0x78, "emergency");
+    s_declared (&env, "清远应急〔2024〕1号", key, &client);
     ht_msg_t msg = s_request (HT_MSG_GET, "elder", "emergency_response");
     snprintf (msg.key, sizeof msg.key, "%s", env.elder);
     //  Before it starts and from the moment it ends: counts only
     const uint64_t outside [] = { S_STARTS_MS - 1, S_ENDS_MS, S_ENDS_MS + HT_FIXTURE_DAY_MS };
     s_reply_t reply;
-    for (size_t index = 0; index < S_COUNT (outside); index++) {
+    for (size_t index = 0; index < HT_READ_COUNT (outside); index++) {
         s_ask_at (&env, &client, &msg, outside [index], &reply);
-        s_assert_refused (&reply, "policy");
-        s_reply_destroy (&reply);
+        s_refused (&reply, "policy");
     }
     //  From its start to just before its end: as emergency_declared
     const uint64_t inside [] = { S_STARTS_MS, S_NOW_MS, S_ENDS_MS - 1 };
-    for (size_t index = 0; index < S_COUNT (inside); index++) {
+    for (size_t index = 0; index < HT_READ_COUNT (inside); index++) {
         s_ask_at (&env, &client, &msg, inside [index], &reply);
         s_assert_ok (&reply, 1);
         const ht_record_t *seen = reply.records [0];
         ck_assert_str_eq (ht_record_get_str (seen, "name"), "张三");
-        ck_assert_str_eq (ht_record_get_str (seen, "phone"), S_PHONE);
+        ck_assert_str_eq (ht_record_get_str (seen, "phone"), HT_READ_PHONE);
         ck_assert_uint_eq (ht_record_get_strs_count (seen, "categories"), 2);
         //  emergency_declared has no access to ID numbers
         ck_assert_int_eq (ht_record_field_state (seen, "id_no"), HT_FIELD_WITHHELD);
-        ck_assert (!s_contains (reply.data [0], reply.sizes [0], S_ID_NO));
+        ck_assert (!ht_read_contains (reply.data [0], reply.sizes [0], S_ID_NO));
         ck_assert_str_eq (s_json_str (&reply, "emergency"), key);
         ck_assert_str_eq (s_json_str (&reply, "policy"), "emergency");
         ck_assert_ptr_nonnull (reply.audit);
@@ -1444,24 +1164,18 @@ START_TEST (a_declared_emergency_widens_its_policy_in_its_region_while_it_lasts)
         ck_assert_str_eq (ht_record_get_str (reply.audit, "policy"), "emergency");
         ck_assert (!s_strs_has (reply.audit, "fields", "id_no"));
         ck_assert (s_strs_has (reply.audit, "fields", "categories"));
-        s_reply_destroy (&reply);
+        ht_read_reply_destroy (&reply);
     }
     //  Only in its region: community B's elder is as absent as none
     snprintf (msg.key, sizeof msg.key, "%s", env.elders [5]);
-    s_ask (&env, &client, &msg, &reply);
-    s_assert_refused (&reply, "not_found");
-    s_reply_destroy (&reply);
+    s_ask_refused (&env, &client, &msg, "not_found");
     //  Still with the purpose the grant allows
     msg = s_request (HT_MSG_GET, "elder", NULL);
     snprintf (msg.key, sizeof msg.key, "%s", env.elder);
-    s_ask (&env, &client, &msg, &reply);
-    s_assert_refused (&reply, "purpose_required");
-    s_reply_destroy (&reply);
+    s_ask_refused (&env, &client, &msg, "purpose_required");
     msg = s_request (HT_MSG_GET, "elder", "inspection");
     snprintf (msg.key, sizeof msg.key, "%s", env.elder);
-    s_ask (&env, &client, &msg, &reply);
-    s_assert_refused (&reply, "purpose_not_allowed");
-    s_reply_destroy (&reply);
+    s_ask_refused (&env, &client, &msg, "purpose_not_allowed");
     //  A listing of the declared region reads as declared
     s_list (&env, &client, "elder", HT_FIXTURE_COMMUNITY_A, NULL, NULL, NULL, 0,
             "emergency_response", &reply);
@@ -1469,41 +1183,38 @@ START_TEST (a_declared_emergency_widens_its_policy_in_its_region_while_it_lasts)
     ck_assert_str_eq (s_json_str (&reply, "emergency"), key);
     ck_assert_str_eq (ht_record_get_str (reply.audit, "emergency"), key);
     ck_assert_str_eq (ht_record_get_str (reply.audit, "request"), "list");
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  A listing of the county shows the declared region's part only
     s_list (&env, &client, "elder", NULL, NULL, NULL, NULL, 0, "emergency_response", &reply);
     s_assert_ok (&reply, 5);
     for (size_t index = 0; index < reply.count; index++)
         ck_assert_str_eq (ht_record_region (reply.records [index]), HT_FIXTURE_COMMUNITY_A);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  A declaration does not waive the field-lookup rule: looking up by
     //  a category answers the same whether anyone matches or not
     const char *categories [] = { "低保", "特困" };
     const char *regions [] = { HT_FIXTURE_COMMUNITY_A, HT_FIXTURE_COMMUNITY_B, "" };
-    for (size_t r = 0; r < S_COUNT (regions); r++)
-        for (size_t c = 0; c < S_COUNT (categories); c++) {
+    for (size_t r = 0; r < HT_READ_COUNT (regions); r++)
+        for (size_t c = 0; c < HT_READ_COUNT (categories); c++) {
             s_list (&env, &client, "elder", regions [r], "categories", categories [c], NULL, 0,
                     "emergency_response", &reply);
-            s_assert_refused (&reply, "policy");
-            s_reply_destroy (&reply);
+            s_refused (&reply, "policy");
         }
     //  Only the policy it names: the fire brigade still counts only
     s_client_t fire;
-    s_department (&env, &fire, 0x77, "fire");
+    ht_read_department (&env, &fire, 0x77, "fire");
     msg = s_request (HT_MSG_GET, "elder", "emergency_response");
     snprintf (msg.key, sizeof msg.key, "%s", env.elder);
-    s_ask (&env, &fire, &msg, &reply);
-    s_assert_refused (&reply, "policy");
-    s_reply_destroy (&reply);
+    s_ask_refused (&env, &fire, &msg, "policy");
     //  A read that discloses nothing personal names no emergency
     s_get (&env, &client, "facility", env.facility, NULL, &reply);
     s_assert_ok (&reply, 1);
     ck_assert (json_is_null (json_object_get (reply.json, "emergency")));
     ck_assert_ptr_null (reply.audit);
-    s_reply_destroy (&reply);
-    s_client_destroy (&fire);
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    ht_read_reply_destroy (&reply);
+    ht_read_client_destroy (&fire);
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -1514,25 +1225,20 @@ START_TEST (the_history_of_a_record_no_declaration_widens_is_not_found)
     //  under a leak checker, this also checks the refusal frees its note.
     s_env_t env;
     s_env_init (&env);
-    ht_record_t *declaration = s_declaration (&env, HT_FIXTURE_COMMUNITY_A, "清远应急〔2024〕3号",
-                                              "emergency", "emergency_declared");
-    s_put (&env, &declaration);
     s_client_t client;
-    s_department (&env, &client, 0x78, "emergency");
+    s_declared (&env, "清远应急〔2024〕3号", NULL, &client);
     ht_msg_t msg = s_request (HT_MSG_HISTORY, "elder", "emergency_response");
     snprintf (msg.key, sizeof msg.key, "%s", env.elders [5]);      //  community B
     s_reply_t reply;
-    s_ask (&env, &client, &msg, &reply);
-    s_assert_refused (&reply, "not_found");
-    s_reply_destroy (&reply);
+    s_ask_refused (&env, &client, &msg, "not_found");
     //  ... while in the declared region it reads as declared
     snprintf (msg.key, sizeof msg.key, "%s", env.elder);
     s_ask (&env, &client, &msg, &reply);
     s_assert_ok (&reply, 1);
     ck_assert_ptr_nonnull (json_string_value (json_object_get (reply.json, "emergency")));
-    s_reply_destroy (&reply);
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    ht_read_reply_destroy (&reply);
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -1540,17 +1246,13 @@ START_TEST (a_deleted_declaration_widens_nothing)
 {
     s_env_t env;
     s_env_init (&env);
-    ht_record_t *declaration = s_declaration (&env, HT_FIXTURE_COMMUNITY_A, "清远应急〔2024〕2号",
-                                              "emergency", "emergency_declared");
-    char key [S_KEY_BYTES];
-    snprintf (key, sizeof key, "%s", ht_record_key (declaration));
-    s_put (&env, &declaration);
+    char key [HT_READ_KEY_BYTES];
     s_client_t client;
-    s_department (&env, &client, 0x78, "emergency");
+    s_declared (&env, "清远应急〔2024〕2号", key, &client);
     s_reply_t reply;
     s_get (&env, &client, "elder", env.elder, "emergency_response", &reply);
     s_assert_ok (&reply, 1);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  Lifted early: a tombstone of the declaration
     ht_record_t *tomb = ht_record_new ("emergency");
     ck_assert_int_eq (ht_record_set_key (tomb, key), 0);
@@ -1559,12 +1261,10 @@ START_TEST (a_deleted_declaration_widens_nothing)
     ht_record_set_deleted (tomb, true);
     ht_record_set_hlc (tomb, ht_fixture_hlc (6, 0));
     ck_assert_int_eq (ht_record_sign (tomb, env.fixture->keys [HT_FIXTURE_ROOT]), 0);
-    s_put (&env, &tomb);
-    s_get (&env, &client, "elder", env.elder, "emergency_response", &reply);
-    s_assert_refused (&reply, "policy");
-    s_reply_destroy (&reply);
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    ht_read_put (&env, &tomb);
+    s_get_refused (&env, &client, "elder", env.elder, "emergency_response", "policy");
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -1576,7 +1276,7 @@ START_TEST (a_get_leaves_an_audit_draft_naming_who_read_what_and_why)
     s_env_t env;
     s_env_init (&env);
     s_client_t client;
-    s_department (&env, &client, 0x71, "civil_affairs");
+    ht_read_department (&env, &client, 0x71, "civil_affairs");
     s_reply_t reply;
     s_get (&env, &client, "elder", env.elder, "subsidy_review", &reply);
     s_assert_ok (&reply, 1);
@@ -1600,39 +1300,39 @@ START_TEST (a_get_leaves_an_audit_draft_naming_who_read_what_and_why)
     const char *disclosed [] = { "ability_level", "address", "birth_date", "care_level",
                                  "categories", "ethnicity", "hukou_region", "id_no", "living",
                                  "name", "phone", "sex", "status" };
-    ck_assert_uint_eq (ht_record_get_strs_count (draft, "fields"), S_COUNT (disclosed));
-    for (size_t index = 0; index < S_COUNT (disclosed); index++)
+    ck_assert_uint_eq (ht_record_get_strs_count (draft, "fields"), HT_READ_COUNT (disclosed));
+    for (size_t index = 0; index < HT_READ_COUNT (disclosed); index++)
         ck_assert_str_eq (ht_record_get_strs_item (draft, "fields", index), disclosed [index]);
     ck_assert (!s_strs_has (draft, "fields", "id_type"));        //  internal, not personal
     ck_assert_int_eq (ht_record_field_state (draft, "masked"), HT_FIELD_ABSENT);
     ck_assert_int_eq (ht_record_field_state (draft, "emergency"), HT_FIELD_ABSENT);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  Finance: masks, and nothing in full
     s_client_t finance;
-    s_department (&env, &finance, 0x74, "finance");
+    ht_read_department (&env, &finance, 0x74, "finance");
     s_get (&env, &finance, "elder", env.elder, "subsidy_review", &reply);
     draft = reply.audit;
     ck_assert_ptr_nonnull (draft);
     ck_assert_uint_eq (ht_record_get_strs_count (draft, "fields"), 0);
     const char *masked [] = { "address", "birth_date", "hukou_region", "id_no", "phone" };
-    ck_assert_uint_eq (ht_record_get_strs_count (draft, "masked"), S_COUNT (masked));
-    for (size_t index = 0; index < S_COUNT (masked); index++)
+    ck_assert_uint_eq (ht_record_get_strs_count (draft, "masked"), HT_READ_COUNT (masked));
+    for (size_t index = 0; index < HT_READ_COUNT (masked); index++)
         ck_assert_str_eq (ht_record_get_strs_item (draft, "masked", index), masked [index]);
     ck_assert_str_eq (ht_record_get_str (draft, "policy"), "finance");
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  A partner has no department
     s_client_t partner;
-    s_client_init (&env, &partner, 0x75, "颐康护理 app", HT_ROLE_PARTNER, NULL, NULL,
+    ht_read_client_init (&env, &partner, 0x75, "颐康护理 app", HT_ROLE_PARTNER, NULL, NULL,
                    HT_FIXTURE_COUNTY);
     s_get (&env, &partner, "elder", env.elder, "care_service", &reply);
     ck_assert_int_eq (ht_record_field_state (reply.audit, "department"), HT_FIELD_ABSENT);
     ck_assert_str_eq (ht_record_get_str (reply.audit, "client_name"), "颐康护理 app");
     ck_assert_str_eq (ht_record_get_str (reply.audit, "policy"), "partner");
-    s_reply_destroy (&reply);
-    s_client_destroy (&partner);
-    s_client_destroy (&finance);
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    ht_read_reply_destroy (&reply);
+    ht_read_client_destroy (&partner);
+    ht_read_client_destroy (&finance);
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -1641,7 +1341,7 @@ START_TEST (a_list_leaves_one_audit_draft_naming_every_record_shown)
     s_env_t env;
     s_env_init (&env);
     s_client_t client;
-    s_department (&env, &client, 0x72, "health");
+    ht_read_department (&env, &client, 0x72, "health");
     s_reply_t reply;
     s_list (&env, &client, "elder", HT_FIXTURE_COMMUNITY_A, NULL, NULL, NULL, 0,
             "care_service", &reply);
@@ -1670,15 +1370,15 @@ START_TEST (a_list_leaves_one_audit_draft_naming_every_record_shown)
     ck_assert (!s_strs_has (draft, "fields", "ethnicity"));
     ck_assert (!s_strs_has (draft, "fields", "contact"));         //  nobody has one
     ck_assert_int_eq (ht_record_field_state (draft, "masked"), HT_FIELD_ABSENT);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  An empty page discloses nothing and leaves no draft
     s_list (&env, &client, "elder", HT_FIXTURE_COMMUNITY_A, "status", "moved", NULL, 0,
             "care_service", &reply);
     s_assert_ok (&reply, 0);
     ck_assert_ptr_null (reply.audit);
-    s_reply_destroy (&reply);
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    ht_read_reply_destroy (&reply);
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -1688,19 +1388,19 @@ static void
 s_two_drafts (s_env_t *env, ht_record_t *drafts [2])
 {
     s_client_t client;
-    s_department (env, &client, 0x71, "civil_affairs");
+    ht_read_department (env, &client, 0x71, "civil_affairs");
     s_reply_t reply;
     s_get (env, &client, "elder", env->elder, "subsidy_review", &reply);
     drafts [0] = reply.audit;
     reply.audit = NULL;
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     s_list (env, &client, "elder", NULL, NULL, NULL, NULL, 0, "subsidy_review", &reply);
     drafts [1] = reply.audit;
     reply.audit = NULL;
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     ck_assert_ptr_nonnull (drafts [0]);
     ck_assert_ptr_nonnull (drafts [1]);
-    s_client_destroy (&client);
+    ht_read_client_destroy (&client);
 }
 
 START_TEST (committed_audit_records_verify_and_are_listed_as_audit)
@@ -1718,7 +1418,7 @@ START_TEST (committed_audit_records_verify_and_are_listed_as_audit)
     ck_assert_uint_eq (ht_audit_written (audit), 2);
     ck_assert_uint_eq (ht_audit_failed (audit), 0);
     ck_assert_uint_eq (ht_store_count (env.store, "audit"), 2);
-    char keys [2][S_KEY_BYTES];
+    char keys [2][HT_READ_KEY_BYTES];
     for (size_t index = 0; index < 2; index++) {
         //  Completed: keyed, placed at the node, signed by it
         ck_assert (ht_record_is_signed (drafts [index]));
@@ -1738,7 +1438,7 @@ START_TEST (committed_audit_records_verify_and_are_listed_as_audit)
     ck_assert_str_ne (keys [0], keys [1]);
     //  The city's civil affairs lists them; reading audits is not audited
     s_client_t city, county, health;
-    s_client_init (&env, &city, 0x90, "清远市民政局", HT_ROLE_DEPARTMENT, "civil_affairs",
+    ht_read_client_init (&env, &city, 0x90, "清远市民政局", HT_ROLE_DEPARTMENT, "civil_affairs",
                    NULL, HT_FIXTURE_CITY);
     s_reply_t reply;
     s_list (&env, &city, "audit", NULL, NULL, NULL, NULL, 0, NULL, &reply);
@@ -1749,29 +1449,28 @@ START_TEST (committed_audit_records_verify_and_are_listed_as_audit)
         ck_assert (streq (key, keys [0]) || streq (key, keys [1]));
         ck_assert_str_eq (ht_record_get_str (reply.records [index], "subject_kind"), "elder");
     }
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  ... and by the elder's ID number
     s_list (&env, &city, "audit", NULL, "subject_id_no", S_ID_NO, NULL, 0, NULL, &reply);
     s_assert_ok (&reply, 2);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  Shared down from the city, a county client sees them too
-    s_department (&env, &county, 0x71, "civil_affairs");
+    ht_read_department (&env, &county, 0x71, "civil_affairs");
     s_list (&env, &county, "audit", "4418", NULL, NULL, NULL, 0, NULL, &reply);
     s_assert_ok (&reply, 2);
-    s_reply_destroy (&reply);
+    ht_read_reply_destroy (&reply);
     //  Health may not read audits at all
-    s_department (&env, &health, 0x72, "health");
+    ht_read_department (&env, &health, 0x72, "health");
     s_list (&env, &health, "audit", "4418", NULL, NULL, NULL, 0, NULL, &reply);
-    s_assert_refused (&reply, "policy");
-    s_reply_destroy (&reply);
-    s_client_destroy (&city);
-    s_client_destroy (&county);
-    s_client_destroy (&health);
+    s_refused (&reply, "policy");
+    ht_read_client_destroy (&city);
+    ht_read_client_destroy (&county);
+    ht_read_client_destroy (&health);
     ht_record_destroy (&drafts [0]);
     ht_record_destroy (&drafts [1]);
     ht_audit_destroy (&audit);
     ht_audit_destroy (&audit);          //  safe twice
-    s_env_destroy (&env);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -1785,11 +1484,12 @@ START_TEST (a_full_store_fails_every_audit_draft_and_stores_none)
     s_two_drafts (&env, drafts);
     //  Six more drafts, each naming a thousand subjects: more than the map holds
     const char *subjects [HT_AUDIT_MAX_SUBJECTS];
-    char (*names) [S_KEY_BYTES] = calloc (HT_AUDIT_MAX_SUBJECTS, S_KEY_BYTES);
-    for (size_t index = 2; index < S_COUNT (drafts); index++) {
+    char (*names) [HT_READ_KEY_BYTES] = calloc (HT_AUDIT_MAX_SUBJECTS, HT_READ_KEY_BYTES);
+    for (size_t index = 2; index < HT_READ_COUNT (drafts); index++) {
         drafts [index] = ht_record_dup (drafts [0]);
         for (size_t subject = 0; subject < HT_AUDIT_MAX_SUBJECTS; subject++) {
-            snprintf (names [subject], S_KEY_BYTES, "%02zx%04zx%058zx", index, subject, subject);
+            snprintf (names [subject], HT_READ_KEY_BYTES, "%02zx%04zx%058zx", index, subject,
+                      subject);
             subjects [subject] = names [subject];
         }
         ck_assert_int_eq (ht_record_set_strs (drafts [index], "subjects", subjects,
@@ -1798,16 +1498,16 @@ START_TEST (a_full_store_fails_every_audit_draft_and_stores_none)
     free (names);
     ht_audit_t *audit = ht_audit_new (env.store, env.fixture->keys [HT_FIXTURE_ROOT],
                                       HT_FIXTURE_CITY);
-    int results [S_COUNT (drafts)];
-    for (size_t index = 0; index < S_COUNT (drafts); index++)
+    int results [HT_READ_COUNT (drafts)];
+    for (size_t index = 0; index < HT_READ_COUNT (drafts); index++)
         results [index] = 12345;
-    ck_assert_uint_eq (ht_audit_commit (audit, drafts, S_COUNT (drafts), results), 0);
-    for (size_t index = 0; index < S_COUNT (drafts); index++)
+    ck_assert_uint_eq (ht_audit_commit (audit, drafts, HT_READ_COUNT (drafts), results), 0);
+    for (size_t index = 0; index < HT_READ_COUNT (drafts); index++)
         ck_assert_msg (results [index] != HT_OK && results [index] != 12345,
                        "draft %zu: %d", index, results [index]);
     ck_assert_int_eq (results [0], HT_EFULL);
     ck_assert_uint_eq (ht_audit_written (audit), 0);
-    ck_assert_uint_eq (ht_audit_failed (audit), S_COUNT (drafts));
+    ck_assert_uint_eq (ht_audit_failed (audit), HT_READ_COUNT (drafts));
     ck_assert_uint_eq (ht_store_count (env.store, "audit"), 0);
     ck_assert_uint_eq (ht_store_map_bytes (env.store), S_SMALL_MAP_BYTES);
     //  The two small ones alone still fit
@@ -1816,10 +1516,10 @@ START_TEST (a_full_store_fails_every_audit_draft_and_stores_none)
     ck_assert_int_eq (two [0], HT_OK);
     ck_assert_int_eq (two [1], HT_OK);
     ck_assert_uint_eq (ht_store_count (env.store, "audit"), 2);
-    for (size_t index = 0; index < S_COUNT (drafts); index++)
+    for (size_t index = 0; index < HT_READ_COUNT (drafts); index++)
         ht_record_destroy (&drafts [index]);
     ht_audit_destroy (&audit);
-    s_env_destroy (&env);
+    ht_read_env_close (&env);
 }
 END_TEST
 
@@ -1828,17 +1528,12 @@ START_TEST (requests_for_unknown_kinds_or_kinds_outside_the_policy_are_refused)
     s_env_t env;
     s_env_init (&env);
     s_client_t client;
-    s_department (&env, &client, 0x72, "health");
-    s_reply_t reply;
-    s_get (&env, &client, "no_such_kind", env.elder, "care_service", &reply);
-    s_assert_refused (&reply, "unknown_kind");
-    s_reply_destroy (&reply);
+    ht_read_department (&env, &client, 0x72, "health");
+    s_get_refused (&env, &client, "no_such_kind", env.elder, "care_service", "unknown_kind");
     //  Health's kinds have no cert, revocation or audit
     const char *kinds [] = { "cert", "revocation", "audit" };
-    for (size_t index = 0; index < S_COUNT (kinds); index++) {
-        s_count (&env, &client, kinds [index], "", &reply);
-        s_assert_refused (&reply, "policy");
-        s_reply_destroy (&reply);
+    for (size_t index = 0; index < HT_READ_COUNT (kinds); index++) {
+        s_count_refused (&env, &client, kinds [index], "", "policy");
     }
     //  The engine answers the five reads and nothing else
     ck_assert (ht_query_handles (HT_MSG_GET));
@@ -1849,23 +1544,17 @@ START_TEST (requests_for_unknown_kinds_or_kinds_outside_the_policy_are_refused)
     ck_assert (!ht_query_handles (HT_MSG_PUT));
     ck_assert (!ht_query_handles (HT_MSG_STATUS));
     ck_assert (!ht_query_handles (HT_MSG_GET_OK));
-    s_client_destroy (&client);
-    s_env_destroy (&env);
+    ht_read_client_destroy (&client);
+    ht_read_env_close (&env);
 }
 END_TEST
-
-static void
-s_setup (void)
-{
-    ck_assert_int_ge (sodium_init (), 0);
-}
 
 static Suite *
 query_suite (void)
 {
     Suite *suite = suite_create ("ht_query");
     TCase *tc = tcase_create ("departments");
-    tcase_add_unchecked_fixture (tc, s_setup, NULL);
+    tcase_add_unchecked_fixture (tc, ht_read_sodium_setup, NULL);
     tcase_add_test (tc, civil_affairs_gets_the_whole_elder);
     tcase_add_test (tc, health_and_medical_insurance_get_identity_and_ability_but_not_categories);
     tcase_add_test (tc, finance_gets_masks_of_the_elder_and_no_personal_value);
@@ -1876,21 +1565,21 @@ query_suite (void)
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("purposes");
-    tcase_add_unchecked_fixture (tc, s_setup, NULL);
+    tcase_add_unchecked_fixture (tc, ht_read_sodium_setup, NULL);
     tcase_add_test (tc, a_personal_read_needs_a_purpose_its_policy_lists);
     tcase_add_test (tc, a_read_without_a_purpose_does_not_tell_whether_a_record_exists);
     tcase_add_test (tc, public_only_reads_and_counts_need_no_purpose_and_leave_no_audit);
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("regions");
-    tcase_add_unchecked_fixture (tc, s_setup, NULL);
+    tcase_add_unchecked_fixture (tc, ht_read_sodium_setup, NULL);
     tcase_add_test (tc, a_county_client_cannot_see_another_countys_elder);
     tcase_add_test (tc, a_county_client_sees_a_city_scope_record_of_another_county_only);
     tcase_add_test (tc, a_policy_region_narrows_a_certificate_and_never_widens_it);
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("requests");
-    tcase_add_unchecked_fixture (tc, s_setup, NULL);
+    tcase_add_unchecked_fixture (tc, ht_read_sodium_setup, NULL);
     tcase_add_test (tc, list_pages_return_every_visible_record_once_in_a_stable_order);
     tcase_add_test (tc, listing_by_a_field_needs_full_access_to_its_group);
     tcase_add_test (tc, find_looks_up_an_elder_by_id_number_and_a_facility_by_uscc);
@@ -1899,14 +1588,14 @@ query_suite (void)
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("emergencies");
-    tcase_add_unchecked_fixture (tc, s_setup, NULL);
+    tcase_add_unchecked_fixture (tc, ht_read_sodium_setup, NULL);
     tcase_add_test (tc, a_declared_emergency_widens_its_policy_in_its_region_while_it_lasts);
     tcase_add_test (tc, a_deleted_declaration_widens_nothing);
     tcase_add_test (tc, the_history_of_a_record_no_declaration_widens_is_not_found);
     suite_add_tcase (suite, tc);
 
     tc = tcase_create ("audit");
-    tcase_add_unchecked_fixture (tc, s_setup, NULL);
+    tcase_add_unchecked_fixture (tc, ht_read_sodium_setup, NULL);
     tcase_add_test (tc, a_get_leaves_an_audit_draft_naming_who_read_what_and_why);
     tcase_add_test (tc, a_list_leaves_one_audit_draft_naming_every_record_shown);
     tcase_add_test (tc, committed_audit_records_verify_and_are_listed_as_audit);
