@@ -265,20 +265,22 @@ static const char *const s_requests [] = {
     "get", "find", "list", "history", "feed", NULL };
 
 //  audit: one disclosing read, written by the node that answered it;
-//  region = scope = the node's region, so it flows up to its ancestors
+//  region = scope = the node's region, so it flows up to its ancestors.
+//  Indexed only what `hutong audit` looks up by (who, which department,
+//  why, whom): every index entry is written with each read's record
 static const ht_field_t s_audit_fields [] = {
     NUM   ("at",           true,  ALL, I, G_AUD, false, 0, INT64_MAX, 1),
     TEXT  ("client",       true,  ALL, I, G_AUD, true,  64, 64, R_KEY, NULL, 1),
     TEXT  ("client_name",  true,  ALL, I, G_AUD, false, 1, HT_CERT_NAME_MAX_CHARS, NULL, NULL, 1),
     TEXT  ("department",   false, ALL, I, G_AUD, true,  1, HT_CERT_CODE_MAX_CHARS, NULL, NULL, 1),
-    TEXT  ("emergency",    false, ALL, I, G_AUD, true,  1, 64, R_KEY, NULL, 1),
+    TEXT  ("emergency",    false, ALL, I, G_AUD, false, 1, 64, R_KEY, NULL, 1),
     NUM   ("events",       false, ALL, I, G_AUD, false, 0, INT64_MAX, 1),
     TEXTS ("fields",       false, ALL, I, G_AUD, false, 0, HT_FIELD_MAX_COUNT, NULL, NULL, 1),
     TEXTS ("masked",       false, ALL, I, G_AUD, false, 0, HT_FIELD_MAX_COUNT, NULL, NULL, 1),
-    TEXT  ("policy",       true,  ALL, I, G_AUD, true,  1, HT_CERT_CODE_MAX_CHARS, NULL, NULL, 1),
+    TEXT  ("policy",       true,  ALL, I, G_AUD, false, 1, HT_CERT_CODE_MAX_CHARS, NULL, NULL, 1),
     TEXT  ("purpose",      false, ALL, I, G_AUD, true,  1, HT_CERT_CODE_MAX_CHARS, NULL, NULL, 1),
-    TEXT  ("request",      true,  ALL, I, G_AUD, true,  1, 16, NULL, s_requests, 1),
-    TEXT  ("subject_kind", true,  ALL, I, G_AUD, true,  1, HT_KIND_MAX_CHARS, R_KIND, NULL, 1),
+    TEXT  ("request",      true,  ALL, I, G_AUD, false, 1, 16, NULL, s_requests, 1),
+    TEXT  ("subject_kind", true,  ALL, I, G_AUD, false, 1, HT_KIND_MAX_CHARS, R_KIND, NULL, 1),
     TEXTS ("subjects",     true,  ALL, I, G_AUD, true,  1, HT_AUDIT_MAX_SUBJECTS, R_KEY, NULL, 1),
 };
 
