@@ -106,3 +106,14 @@ dump_logs () {
         tail -n 15 "$log" >&2
     done
 }
+
+#  use_debian_python: set $python to Debian's interpreter with pyzmq,
+#  msgpack and PyNaCl (another python3 may come first on PATH without
+#  them) and put it first on PATH as python3, for these helpers too
+use_debian_python () {
+    python=/usr/bin/python3
+    "$python" -c 'import zmq, msgpack, nacl' 2>/dev/null \
+        || fail "$python lacks pyzmq, msgpack or PyNaCl (apt-get install python3-zmq python3-msgpack python3-nacl)"
+    mkdir -p "$work/bin" && ln -sf "$python" "$work/bin/python3" && PATH="$work/bin:$PATH"
+    export PYTHONDONTWRITEBYTECODE=1    #  importing the client leaves no __pycache__
+}

@@ -19,13 +19,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
 source "$here/network.sh"
 
-#  Debian's Python and its modules, also for the helpers of lib.sh and
-#  network.sh (which call python3)
-python=/usr/bin/python3
-"$python" -c 'import zmq, msgpack, nacl' 2>/dev/null \
-    || fail "$python lacks pyzmq, msgpack or PyNaCl (apt-get install python3-zmq python3-msgpack python3-nacl)"
-mkdir "$work/bin" && ln -s "$python" "$work/bin/python3" && PATH="$work/bin:$PATH"
-export PYTHONDONTWRITEBYTECODE=1       #  importing the client leaves no __pycache__
+use_debian_python
 client () { "$python" "$here/partner/hutong_client.py" "$@"; }
 #  lines FILE PYTHON-EXPR: the expression over the JSON lines of FILE (as l)
 lines () { "$python" -c "import json,sys; l=[json.loads(x) for x in open(sys.argv[1]) if x.strip()]; print($2)" "$1"; }

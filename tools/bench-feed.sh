@@ -35,13 +35,7 @@ export HUTONG="$build/tools/hutong" HUTONGD="$build/node/hutongd"
 source "$root/integration/lib.sh"
 source "$root/integration/network.sh"
 
-#  Debian's Python and its modules, also for the helpers of lib.sh and
-#  network.sh (which call python3)
-python=/usr/bin/python3
-"$python" -c 'import zmq, msgpack, nacl' 2>/dev/null \
-    || fail "$python lacks pyzmq, msgpack or PyNaCl (apt-get install python3-zmq python3-msgpack python3-nacl)"
-mkdir "$work/bin" && ln -s "$python" "$work/bin/python3" && PATH="$work/bin:$PATH"
-export PYTHONDONTWRITEBYTECODE=1
+use_debian_python
 "$HUTONG" schema --json > "$work/schema.json"
 export HUTONG_SCHEMA="$work/schema.json"
 bench () { "$python" "$root/tools/bench_feed.py" "$@"; }
