@@ -805,6 +805,72 @@ s_page_through (s_env_t *env, const s_client_t *client, const char *region,
     return count;
 }
 
+//  One LIST answer for client, straight from the engine: its frames and
+//  its JSON (the caller frees both)
+static zmsg_t *
+s_list_raw (s_env_t *env, s_client_t *client, const char *region, uint64_t max, json_t **json)
+{
+    ht_msg_t msg;
+    ht_msg_init (&msg, HT_MSG_LIST);
+    msg.token = 7;
+    snprintf (msg.kind, sizeof msg.kind, "facility");
+    snprintf (msg.region, sizeof msg.region, "%s", region);
+    msg.max = max;
+    ht_record_t *audit = NULL;
+    zmsg_t *reply = ht_query_answer (env->query, &client->client, &msg, HT_FIXTURE_T0_MS, &audit);
+    ck_assert_ptr_null (audit);                 //  facilities: public fields only
+    ck_assert_str_eq ((const char *) zframe_data (zmsg_first (reply)), HT_MSG_LIST_OK);
+    zmsg_next (reply);
+    zframe_t *frame = zmsg_next (reply);
+    *json = json_loadb ((const char *) zframe_data (frame), zframe_size (frame), 0, NULL);
+    ck_assert_ptr_nonnull (*json);
+    return reply;
+}
+
+START_TEST (a_list_page_and_the_entries_it_examines_are_bounded)
+{
+    s_env_t env;
+    s_env_init_empty (&env, 0);
+    //  More facilities in county B than a page holds, and than a short
+    //  page examines
+    enum { FACILITIES = HT_QUERY_MAX_PAGE + 100 };
+    for (size_t index = 0; index < FACILITIES; index++) {
+        char serial [16];
+        snprintf (serial, sizeof serial, "%zu", 10000 + index);
+        ht_record_t *record = ht_fixture_facility_draft (HT_READ_COMMUNITY_B2, NULL, serial);
+        ck_assert_int_eq (ht_record_derive_key (record, NULL), 0);
+        ck_assert_int_eq (ht_record_set_scope (record, HT_READ_COUNTY_B), 0);
+        ht_record_set_hlc (record, ht_fixture_hlc (3, (uint16_t) index));
+        ck_assert_int_eq (ht_record_sign (record, env.county_b), 0);
+        ht_read_put (&env, &record);
+    }
+    s_client_t own, other;
+    ht_read_department (&env, &own, 0x73, "civil_affairs");     //  county A
+    ht_read_client_init (&env, &other, 0x74, "清远市民政局", HT_ROLE_DEPARTMENT,
+                         "civil_affairs", NULL, HT_FIXTURE_CITY);
+    //  A page never holds more than HT_QUERY_MAX_PAGE records, whatever
+    //  max asks, and says where to go on
+    json_t *json = NULL;
+    zmsg_t *reply = s_list_raw (&env, &other, HT_READ_COUNTY_B, 5 * HT_QUERY_MAX_PAGE, &json);
+    ck_assert_uint_eq (zmsg_size (reply), 3 + HT_QUERY_MAX_PAGE);
+    ck_assert_int_eq (json_integer_value (json_object_get (json, "count")), HT_QUERY_MAX_PAGE);
+    ck_assert (json_is_string (json_object_get (json, "next")));
+    json_decref (json);
+    zmsg_destroy (&reply);
+    //  A client of county A listing the city sees none of them: a short
+    //  page examines at most 1,000 entries, comes back empty, and goes on
+    reply = s_list_raw (&env, &own, "4418", 10, &json);
+    ck_assert_uint_eq (zmsg_size (reply), 3);
+    ck_assert_int_eq (json_integer_value (json_object_get (json, "examined")), 1000);
+    ck_assert (json_is_string (json_object_get (json, "next")));
+    json_decref (json);
+    zmsg_destroy (&reply);
+    ht_read_client_destroy (&own);
+    ht_read_client_destroy (&other);
+    ht_read_env_close (&env);
+}
+END_TEST
+
 START_TEST (list_pages_return_every_visible_record_once_in_a_stable_order)
 {
     s_env_t env;
@@ -1581,6 +1647,7 @@ query_suite (void)
     tc = tcase_create ("requests");
     tcase_add_unchecked_fixture (tc, ht_read_sodium_setup, NULL);
     tcase_add_test (tc, list_pages_return_every_visible_record_once_in_a_stable_order);
+    tcase_add_test (tc, a_list_page_and_the_entries_it_examines_are_bounded);
     tcase_add_test (tc, listing_by_a_field_needs_full_access_to_its_group);
     tcase_add_test (tc, find_looks_up_an_elder_by_id_number_and_a_facility_by_uscc);
     tcase_add_test (tc, count_totals_a_region_grouped_by_the_next_tier_down);
