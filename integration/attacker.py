@@ -54,8 +54,6 @@ import hutong_client as hc  # noqa: E402
 
 import msgpack  # noqa: E402
 import zmq  # noqa: E402
-from nacl.bindings import (crypto_sign_ed25519_pk_to_curve25519,  # noqa: E402
-                           crypto_sign_ed25519_sk_to_curve25519)
 
 HUTONG = os.environ.get("HUTONG", "hutong")
 NOW_MS = int(time.time() * 1000)
@@ -313,11 +311,7 @@ class Dealer:
     def __init__(self, endpoint, node_key, keyfile):
         public, secret = load_key(keyfile)
         self.context = zmq.Context.instance()
-        self.socket = self.context.socket(zmq.DEALER)
-        self.socket.linger = 0
-        self.socket.curve_serverkey = crypto_sign_ed25519_pk_to_curve25519(hc.load_public(node_key))
-        self.socket.curve_publickey = crypto_sign_ed25519_pk_to_curve25519(public)
-        self.socket.curve_secretkey = crypto_sign_ed25519_sk_to_curve25519(secret)
+        self.socket = hc.curve_dealer(self.context, hc.load_public(node_key), public, secret)
         self.monitor = self.socket.get_monitor_socket(
             zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
             | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_SUCCEEDED)

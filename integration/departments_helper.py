@@ -32,8 +32,6 @@ import time
 
 import msgpack
 import zmq
-from nacl.bindings import (crypto_sign_ed25519_pk_to_curve25519,
-                           crypto_sign_ed25519_sk_to_curve25519)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "partner"))
@@ -221,12 +219,8 @@ class Flood:
 
 def new_socket(context, endpoint, server, key):
     public, secret = key
-    sock = context.socket(zmq.DEALER)
-    sock.linger = 0
+    sock = hutong_client.curve_dealer(context, server, public, secret)
     sock.sndtimeo = 2000
-    sock.curve_serverkey = crypto_sign_ed25519_pk_to_curve25519(server)
-    sock.curve_publickey = crypto_sign_ed25519_pk_to_curve25519(public)
-    sock.curve_secretkey = crypto_sign_ed25519_sk_to_curve25519(secret)
     sock.connect(endpoint)
     return sock
 

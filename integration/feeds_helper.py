@@ -124,14 +124,10 @@ def cmd_stall(args):
     public, secret = hc.load_keyfile(args.key)
     node_key = hc.load_public(args.node_key)
     context = zmq.Context.instance()
-    socket = context.socket(zmq.DEALER)
-    socket.linger = 0
+    socket = hc.curve_dealer(context, node_key, public, secret)
     if args.mode == "noread":
         socket.rcvhwm = 1
         socket.rcvbuf = 4096
-    socket.curve_serverkey = hc.crypto_sign_ed25519_pk_to_curve25519(node_key)
-    socket.curve_publickey = hc.crypto_sign_ed25519_pk_to_curve25519(public)
-    socket.curve_secretkey = hc.crypto_sign_ed25519_sk_to_curve25519(secret)
     socket.connect(args.node)
     body = {"token": 1, "after": "start", "max": args.max}
     if args.kinds:

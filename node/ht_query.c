@@ -195,8 +195,11 @@ s_visible (const s_read_t *read, const ht_record_t *record)
 //  --------------------------------------------------------------------------
 //  Showing records
 
-//  Add record to the reply as policy shows it. Returns 0, or a refusal
-//  (the policy sees nothing of it, or a purpose is missing).
+#define S_OTHER_KIND 1              //  s_show: not shown, a feed batch's kind differs
+
+//  Add record to the reply as policy shows it. Returns 0, a refusal (the
+//  policy sees nothing of it, or a purpose is missing), or, in a feed,
+//  S_OTHER_KIND.
 static int
 s_show (s_read_t *read, const ht_record_t *record, json_t *note)
 {
@@ -215,6 +218,14 @@ s_show (s_read_t *read, const ht_record_t *record, json_t *note)
     if (view.personal && (rc = ht_policy_check_purpose (policy, read->msg->purpose,
                                                         &reason)) != HT_OK)
         return s_refuse (read, rc, reason);
+    //  A feed batch's one audit record names one kind: a personal record
+    //  of another kind waits for the next batch
+    const ht_kind_t *kind = ht_record_schema (record);
+    if (read->events && view.personal) {
+        if (read->kind && read->kind != kind)
+            return S_OTHER_KIND;
+        read->kind = kind;
+    }
     int error = 0;
     ht_record_t *shown = ht_policy_redact (policy, record, &error);
     uint8_t *data = NULL;
@@ -230,7 +241,6 @@ s_show (s_read_t *read, const ht_record_t *record, json_t *note)
     if (note)
         json_array_append_new (read->versions, note);
     if (view.personal) {
-        const ht_kind_t *kind = ht_record_schema (record);
         if (zlistx_size (read->subjects) < HT_AUDIT_MAX_SUBJECTS
         &&  zhashx_insert (read->seen, ht_record_key (record), read) == 0)
             zlistx_add_end (read->subjects, (void *) ht_record_key (record));
@@ -854,24 +864,21 @@ s_feed_each (void *arg, uint64_t seq, const uint8_t *data, size_t size, const ch
     bool wanted = !*read->msg->field || ht_record_deleted (record)
                || s_feed_field_matches (record, read->msg->field, read->msg->value);
     int stop = 0;
+    if (wanted && read->credit == 0)
+        stop = 1;
+    else
     if (wanted) {
-        const char *emergency = NULL;
-        ht_policy_view_t view;
-        ht_policy_view (s_policy_for (read, record, &emergency), record, &view);
-        if (read->credit == 0 || (view.personal && read->kind && read->kind != kind))
+        int rc = s_show (read, record, NULL);
+        if (rc == S_OTHER_KIND)
             stop = 1;
-        else {
-            //  One batch's audit record names one kind
-            if (view.personal)
-                read->kind = kind;
-            if (s_show (read, record, NULL) == HT_OK) {
-                json_array_append_new (read->events, json_pack ("{s:I, s:s, s:s, s:b}",
-                    "seq", (json_int_t) seq, "kind", kind->name, "key", ht_record_key (record),
-                    "deleted", ht_record_deleted (record)));
-                read->credit--;
-            }
-            read->error = 0;            //  a record it may not see is skipped
+        else
+        if (rc == HT_OK) {
+            json_array_append_new (read->events, json_pack ("{s:I, s:s, s:s, s:b}",
+                "seq", (json_int_t) seq, "kind", kind->name, "key", ht_record_key (record),
+                "deleted", ht_record_deleted (record)));
+            read->credit--;
         }
+        read->error = 0;                //  a record it may not see is skipped
     }
     if (!stop)
         read->last_seq = seq;

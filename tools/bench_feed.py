@@ -216,13 +216,10 @@ def cmd_stall(args):
     sockets = []
     for path in args.keys.split(","):
         public, secret = hc.load_keyfile(path)
-        socket = context.socket(zmq.DEALER)
+        socket = hc.curve_dealer(context, node_key, public, secret)
         socket.linger = 500
         socket.rcvhwm = 1
         socket.rcvbuf = 4096
-        socket.curve_serverkey = hc.crypto_sign_ed25519_pk_to_curve25519(node_key)
-        socket.curve_publickey = hc.crypto_sign_ed25519_pk_to_curve25519(public)
-        socket.curve_secretkey = hc.crypto_sign_ed25519_sk_to_curve25519(secret)
         socket.connect(args.node)
         body = {"token": 1, "after": "start", "max": args.max}
         if args.kinds:

@@ -697,6 +697,19 @@ def elder_key(idkey, id_no):
 # ---------------------------------------------------------------------------
 # The node's client socket (protocol.md §4)
 
+def curve_dealer(context, node_key, public, secret):
+    """A DEALER that speaks CURVE to the node of Ed25519 key node_key as
+    the key pair (public, secret): the node's CURVE keys are derived from
+    the Ed25519 ones (docs/protocol.md §1). Not yet connected, so the
+    caller may set further options first."""
+    socket = context.socket(zmq.DEALER)
+    socket.linger = 0
+    socket.curve_serverkey = crypto_sign_ed25519_pk_to_curve25519(node_key)
+    socket.curve_publickey = crypto_sign_ed25519_pk_to_curve25519(public)
+    socket.curve_secretkey = crypto_sign_ed25519_sk_to_curve25519(secret)
+    return socket
+
+
 class NodeClient:
     """Request/reply over a CURVE DEALER; tokens match replies to requests.
     The reads (get, find, list, pages, count, history) need the schema
@@ -704,15 +717,11 @@ class NodeClient:
 
     def __init__(self, endpoint, node_key, public, secret, timeout_ms, registry=None):
         self.context = zmq.Context.instance()
-        self.socket = self.context.socket(zmq.DEALER)
-        self.socket.linger = 0
+        self.socket = curve_dealer(self.context, node_key, public, secret)
         # A send must never block: after a refused handshake libzmq drops
         # the connection and does not reconnect, and a blocking send would
         # then wait for ever
         self.socket.sndtimeo = 0
-        self.socket.curve_serverkey = crypto_sign_ed25519_pk_to_curve25519(node_key)
-        self.socket.curve_publickey = crypto_sign_ed25519_pk_to_curve25519(public)
-        self.socket.curve_secretkey = crypto_sign_ed25519_sk_to_curve25519(secret)
         self.monitor = self.socket.get_monitor_socket(
             zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
             | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_SUCCEEDED)
