@@ -15,6 +15,7 @@ struct _ht_peer_t {
     int64_t backoff_ms;                 //  next reconnect delay; 0: minimum
     uint8_t epoch [HT_MSG_EPOCH_BYTES]; //  its store epoch, as we pull from it
     uint64_t cursor;                    //  its sequence we have applied up to
+    uint64_t full;                      //  a full pass reaches to (ht_peer_full)
     uint64_t last_seq;                  //  its latest sequence, as it said
     bool pulling;                       //  a PULL of ours is outstanding
     uint64_t pull_from;                 //  ... from this cursor
@@ -81,10 +82,31 @@ ht_peer_set_routing_id (ht_peer_t *self, zframe_t *routing_id)
 }
 
 void
-ht_peer_resume (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES], uint64_t cursor)
+ht_peer_resume (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES], uint64_t cursor,
+                uint64_t full)
 {
     memcpy (self->epoch, epoch, HT_MSG_EPOCH_BYTES);
     self->cursor = cursor;
+    self->full = full;
+}
+
+uint64_t ht_peer_full (const ht_peer_t *self) { return self->full; }
+
+uint64_t
+ht_peer_full_after (const ht_peer_t *self, uint64_t cursor, bool more)
+{
+    return more && cursor < self->full? self->full: 0;
+}
+
+void
+ht_peer_restart (ht_peer_t *self)
+{
+    self->cursor = 0;
+    //  Connected, we know what it holds now; else we learn it at HELLO
+    self->full = self->state == HT_PEER_UP && self->last_seq? self->last_seq
+                                                             : HT_PEER_FULL_PENDING;
+    self->pulling = false;
+    self->dirty = true;
 }
 
 //  --------------------------------------------------------------------------
@@ -114,6 +136,10 @@ ht_peer_up (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
     }
     self->state = HT_PEER_UP;
     self->last_seq = last_seq;
+    //  A pending full pass reaches what the peer holds now: what it
+    //  receives from us from here on is ours already
+    if (self->full == HT_PEER_FULL_PENDING)
+        self->full = last_seq? last_seq: 0;
     self->last_seen_ms = now;
     self->backoff_ms = 0;
     //  A PULL of the old connection may never be answered; a batch that
@@ -197,9 +223,10 @@ ht_peer_batch_check (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
 
 bool
 ht_peer_batch_applied (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
-                       uint64_t cursor, uint64_t last_seq, uint64_t received,
+                       uint64_t cursor, bool more, uint64_t last_seq, uint64_t received,
                        uint64_t applied)
 {
+    self->full = ht_peer_full_after (self, cursor, more);
     memcpy (self->epoch, epoch, HT_MSG_EPOCH_BYTES);
     if (cursor > self->cursor)
         self->cursor = cursor;
@@ -258,7 +285,7 @@ json_t *
 ht_peer_status (const ht_peer_t *self, int64_t now)
 {
     uint64_t lag = self->last_seq > self->cursor? self->last_seq - self->cursor: 0;
-    return json_pack ("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+    return json_pack ("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
         "name", self->label, "region", self->name,
         "role", self->is_parent? "parent": "child",
         "connected", self->state == HT_PEER_UP,
@@ -266,5 +293,5 @@ ht_peer_status (const ht_peer_t *self, int64_t now)
         "cursor", (json_int_t) self->cursor, "peer_seq", (json_int_t) self->last_seq,
         "lag", (json_int_t) lag, "received", (json_int_t) self->received,
         "applied", (json_int_t) self->applied, "sent", (json_int_t) self->sent,
-        "stale_batches", (json_int_t) self->stale);
+        "stale_batches", (json_int_t) self->stale, "resyncing", self->full != 0);
 }

@@ -80,9 +80,26 @@ uint64_t ht_peer_cursor (const ht_peer_t *self);
 uint64_t ht_peer_last_seq (const ht_peer_t *self);
 bool ht_peer_pulling (const ht_peer_t *self);
 
-//  Start from a stored (epoch, cursor): where the last applied batch left us
+//  Start from a stored (epoch, cursor, full): where the last applied
+//  batch left us
 void ht_peer_resume (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
-                     uint64_t cursor);
+                     uint64_t cursor, uint64_t full);
+
+//  A full pass: our store lost what it had, including what it had sent
+//  this peer, so we pull everything we should hold from it, asking it
+//  not to skip what it received from us up to this sequence of its (the
+//  log it had when the pass began). 0: no pass; HT_PEER_FULL_PENDING:
+//  fixed at the next handshake from the sequence the peer announces.
+#define HT_PEER_FULL_PENDING UINT64_MAX
+uint64_t ht_peer_full (const ht_peer_t *self);
+
+//  What of the full pass remains after a batch that ends at cursor, with
+//  more or not: what to store with the cursor
+uint64_t ht_peer_full_after (const ht_peer_t *self, uint64_t cursor, bool more);
+
+//  Our store took a new epoch (it was rolled back): pull this peer again
+//  from zero, in a full pass
+void ht_peer_restart (ht_peer_t *self);
 
 //  --------------------------------------------------------------------------
 //  Events
@@ -122,11 +139,12 @@ ht_peer_batch_t ht_peer_batch_check (ht_peer_t *self,
                                      const uint8_t epoch [HT_MSG_EPOCH_BYTES],
                                      bool has_from, uint64_t from);
 
-//  A checked batch was applied up to cursor: received records, applied of
-//  them became current. Returns true if a PULL should go now.
+//  A checked batch was applied up to cursor (more: the sender had more):
+//  received records, applied of them became current. Returns true if a
+//  PULL should go now.
 bool ht_peer_batch_applied (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
-                            uint64_t cursor, uint64_t last_seq, uint64_t received,
-                            uint64_t applied);
+                            uint64_t cursor, bool more, uint64_t last_seq,
+                            uint64_t received, uint64_t applied);
 
 //  We sent it records (for status)
 void ht_peer_sent_records (ht_peer_t *self, uint64_t count);

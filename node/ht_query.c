@@ -912,7 +912,7 @@ ht_query_events (ht_query_t *self, const ht_query_client_t *client, const ht_msg
     //  The holder rule on the log's routing heads is the visibility rule:
     //  what the client may not see costs no record read
     uint64_t examined = after_seq;
-    ht_store_changes_for (self->store, after_seq, HT_QUERY_FEED_SCAN, read.limit, NULL,
+    ht_store_changes_for (self->store, after_seq, HT_QUERY_FEED_SCAN, read.limit, NULL, 0,
                           s_feed_each, &read, &examined);
     //  Past every entry examined, those the holder rule skipped before
     //  the visitor saw them included; unless the visitor stopped before

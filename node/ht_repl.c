@@ -19,6 +19,7 @@ struct _ht_repl_t {
     uint64_t protocol_errors;           //  malformed or unexpected messages
     int64_t last_tick_ms;               //  when the last heartbeat ran
     bool busy;                          //  applied or served since asked
+    uint64_t epoch_changes;             //  new epochs taken on a peer's word
 };
 
 static void
@@ -28,15 +29,22 @@ s_peer_free (void **item_p)
 }
 
 //  A new peer entry under name (the peer's region), resuming from the
-//  cursor stored with the last batch we applied from it
+//  cursor stored with the last batch we applied from it. A peer we hold
+//  no cursor for gets a full pass: if this store was made anew for a
+//  node that had been here before, the peer holds what that node wrote
+//  and this store lacks (a full pass of a peer that never heard of us
+//  costs nothing: it holds nothing from us).
 static ht_peer_t *
 s_peer_add (ht_repl_t *self, const char *name, bool is_parent)
 {
     ht_peer_t *peer = ht_peer_new (name, is_parent);
-    uint8_t epoch [HT_EPOCH_BYTES];
-    uint64_t cursor = 0;
-    if (ht_store_peer_get (self->store, name, epoch, &cursor) == HT_OK)
-        ht_peer_resume (peer, epoch, cursor);
+    uint8_t epoch [HT_EPOCH_BYTES] = { 0 };
+    uint64_t cursor = 0, full = HT_PEER_FULL_PENDING;
+    if (ht_store_peer_get (self->store, name, epoch, &cursor, &full) != HT_OK) {
+        cursor = 0;
+        full = HT_PEER_FULL_PENDING;
+    }
+    ht_peer_resume (peer, epoch, cursor, full);
     zhashx_insert (self->peers, is_parent? S_PARENT: name, peer);
     return peer;
 }
@@ -154,6 +162,7 @@ s_send_pull (ht_repl_t *self, ht_peer_t *peer, const uint8_t *epoch, uint64_t cu
     memcpy (msg.epoch, epoch, HT_MSG_EPOCH_BYTES);
     msg.has_epoch = true;
     msg.cursor = cursor;
+    msg.full = ht_peer_full (peer);
     msg.max = (uint64_t) self->config->batch_records;
     ht_peer_pull_sent (peer, epoch, cursor, now);
     s_send (self, peer, &msg, NULL);
@@ -216,10 +225,38 @@ s_serve_change (void *arg, uint64_t seq, const uint8_t *data, size_t size,
     return 0;
 }
 
+//  A peer pulled our epoch from past our last sequence: it read a log
+//  this store no longer has. The store was rolled back (a copy of the
+//  whole store directory put in place, which carries its high-water
+//  mark along): take a new epoch, so our peers read us again from zero
+//  and we pull each of them in a full pass.
+static void
+s_rolled_back (ht_repl_t *self, ht_peer_t *peer, uint64_t cursor, uint64_t last_seq)
+{
+    char why [256];
+    snprintf (why, sizeof why, "%s had read this store's log up to sequence %" PRIu64
+              ", but it ends at %" PRIu64 ": the store was rolled back (a copy of its "
+              "directory put in place?)", ht_peer_label (peer), cursor, last_seq);
+    if (ht_store_new_epoch (self->store, why) != HT_OK) {
+        HT_ERROR (self->config, "node: %s, and no new epoch could be stored", why);
+        return;
+    }
+    self->epoch_changes++;
+    for (ht_peer_t *each = (ht_peer_t *) zhashx_first (self->peers); each;
+         each = (ht_peer_t *) zhashx_next (self->peers))
+        ht_peer_restart (each);
+}
+
+uint64_t ht_repl_epoch_changes (ht_repl_t *self) { return self->epoch_changes; }
+
 static void
 s_serve_pull (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *pull)
 {
     const uint8_t *epoch = ht_store_epoch (self->store);
+    uint64_t last_seq = ht_store_last_seq (self->store);
+    if (pull->has_epoch && memcmp (pull->epoch, epoch, HT_MSG_EPOCH_BYTES) == 0
+    &&  pull->cursor > last_seq)
+        s_rolled_back (self, peer, pull->cursor, last_seq);
     uint64_t cursor = pull->cursor;
     //  A puller that knew another epoch of ours starts over from zero
     if (!pull->has_epoch || memcmp (pull->epoch, epoch, HT_MSG_EPOCH_BYTES) != 0)
@@ -231,8 +268,10 @@ s_serve_pull (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *pull)
     //  Never echo a record back to the peer it came from; send only what
     //  it should hold (decided from the log's routing heads)
     uint64_t last_examined = cursor;
+    //  ... unless it is in a full pass: then what it sent us too, up to
+    //  where our log was when its pass began
     int rc = ht_store_changes_for (self->store, cursor, max * S_SCAN_FACTOR,
-                                   ht_peer_name (peer), ht_peer_name (peer),
+                                   ht_peer_name (peer), ht_peer_name (peer), pull->full,
                                    s_serve_change, &serve, &last_examined);
     if (rc < 0) {
         HT_ERROR (self->config, "node: cannot read the change log for %s: %s",
@@ -289,7 +328,8 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
         sizes [index] = zframe_size (frame);
     }
     ht_origin_t origin = { .peer = ht_peer_name (peer), .epoch = batch->epoch,
-                           .cursor = batch->cursor };
+                           .cursor = batch->cursor,
+                           .full = ht_peer_full_after (peer, batch->cursor, batch->more) };
     ht_apply_stats_t stats = { 0 };
     int rc = ht_store_apply_encoded (self->store, data, sizes, count, &origin, &stats, NULL);
     free (data);
@@ -310,8 +350,11 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
         HT_WARNING (self->config, "node: %zu of %zu records from %s are conflicts "
                     "(their authors may not replace the current owners)",
                     stats.conflicts, count, ht_peer_label (peer));
-    bool pull = ht_peer_batch_applied (peer, batch->epoch, batch->cursor, batch->last_seq,
-                                       count, stats.applied);
+    bool resyncing = ht_peer_full (peer) != 0;
+    bool pull = ht_peer_batch_applied (peer, batch->epoch, batch->cursor, batch->more,
+                                       batch->last_seq, count, stats.applied);
+    if (resyncing && ht_peer_full (peer) == 0)
+        HT_DEBUG (self->config, "node: full pass with %s done", ht_peer_label (peer));
     if (stats.applied) {
         self->last_seq = ht_store_last_seq (self->store);
         s_notify_all (self, peer);

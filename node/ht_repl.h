@@ -76,6 +76,10 @@ void ht_repl_wrote (ht_repl_t *self);
 //  whose keys are no longer admitted
 void ht_repl_tick (ht_repl_t *self, int64_t now);
 
+//  New epochs this engine took because a peer showed that our store had
+//  been rolled back
+uint64_t ht_repl_epoch_changes (ht_repl_t *self);
+
 //  The peers' lines for the node's status (caller owns)
 json_t *ht_repl_status (ht_repl_t *self, int64_t now);
 

@@ -18,13 +18,15 @@
 //                                                 rule refused: why)
 //                "m" NUL <hist key> -> seq(8)    (a move in history that
 //                                                 stays in the change log)
-//    peer        name -> epoch(16) cursor(8)
+//    peer        name -> epoch(16) cursor(8) full(8)  (ht_origin_t.full)
 //    quarantine  source NUL id(8) -> code(4) when_ms(8) origin_len(1)
 //                         origin reason_len(2) reason bytes
 //    meta        "format", "schema_version", "epoch", "region", "anchor",
 //                "idkey", "last_seq", "certgen", "count:<kind>",
 //                "conflicts", "ingest_window" (behind(8) ahead(8) ms),
 //                "quarantine_id", "quarantine_dropped",
+//                "epoch_changes", "epoch_since", "epoch_why" (new epochs),
+//                "backup" (in a backup only: its manifest, JSON),
 //                "qn:<source>", "qb:<source>" (entries, bytes per source)
 //
 //  Ownership. The current version of an entity is the latest legitimate
@@ -517,6 +519,8 @@ ht_store_open (const char *path, size_t map_bytes, int *error)
         goto cleanup;
     code = HT_ENOMEM;
     self = calloc (1, sizeof *self);
+    if (self)
+        self->hwm_fd = -1;
     if (!self || pthread_rwlock_init (&self->map_lock, NULL) != 0) {
         free (self);
         self = NULL;
@@ -545,6 +549,8 @@ ht_store_open (const char *path, size_t map_bytes, int *error)
     code = rc? ht_store__error ("cannot open environment", rc): 0;
     if (code == 0)
         code = s_store_load (self);
+    if (code == 0)
+        code = ht_store__rollback_check (self);
 cleanup:
     if (code != 0)
         ht_store_destroy (&self);
@@ -563,6 +569,7 @@ ht_store_destroy (ht_store_t **self_p)
         ht_store_sync (self);
         mdb_env_close (self->env);
     }
+    ht_store__hwm_close (self);
     zhashx_destroy (&self->certs);
     ht_pool_destroy (&self->verifiers);
     pthread_rwlock_destroy (&self->map_lock);

@@ -20,6 +20,7 @@
 #include "ht_error.h"
 #include "ht_record.h"
 #include "ht_cert.h"
+#include <jansson.h>
 
 #define HT_EPOCH_BYTES 16
 #define HT_PEER_NAME_MAX_CHARS 64
@@ -133,6 +134,10 @@ typedef struct {
     const char *source;             //  local writes: quarantine source label
                                     //  (e.g. "client:<key prefix>"), NULL:
                                     //  "local"; at most 64 characters
+    uint64_t full;                  //  a full pass with peer still reaches
+                                    //  to this sequence of its (0: none,
+                                    //  HT_STORE_FULL_PENDING: from its
+                                    //  next handshake), stored with cursor
     bool import;                    //  local writes: not fresh, re-imported
     bool lazy;                      //  commit without waiting for the disk:
                                     //  it survives a crash of the process,
@@ -234,7 +239,8 @@ int ht_store_changes (ht_store_t *self, uint64_t after_seq, size_t limit,
                       ht_store_change_fn *fn, void *arg);
 
 //  The changes a node of region holder should hold (ht_region_holds),
-//  not received from skip_origin (NULL: any), after after_seq, in
+//  not received from skip_origin (NULL: any) unless at or below
+//  echo_until (a resyncing peer's full pass: ht_origin_t.full), after after_seq, in
 //  sequence order, examining at most limit log entries (0: all). The
 //  filter reads only the log's routing heads, so what is skipped costs no
 //  record read. fn returns non-zero to stop before the change it was
@@ -242,12 +248,55 @@ int ht_store_changes (ht_store_t *self, uint64_t after_seq, size_t limit,
 //  examined (after_seq if none): the cursor to hand back. Returns the
 //  count examined or an error.
 int ht_store_changes_for (ht_store_t *self, uint64_t after_seq, size_t limit,
-                          const char *holder, const char *skip_origin,
+                          const char *holder, const char *skip_origin, uint64_t echo_until,
                           ht_store_change_fn *fn, void *arg, uint64_t *last_examined);
 
-//  A peer's stored epoch and cursor; HT_ENOTFOUND if never stored
+//  A peer's stored epoch, cursor and full pass (ht_origin_t.full; each
+//  pointer may be NULL); HT_ENOTFOUND if never stored
 int ht_store_peer_get (ht_store_t *self, const char *peer,
-                       uint8_t epoch [HT_EPOCH_BYTES], uint64_t *cursor) HT_WUR;
+                       uint8_t epoch [HT_EPOCH_BYTES], uint64_t *cursor,
+                       uint64_t *full) HT_WUR;
+
+//  --------------------------------------------------------------------------
+//  Epochs, rollback, backup and restore (ht_store_epoch.c)
+//
+//  A store that was rolled back (a backup or a copy put in place) must
+//  not hand out again sequence numbers its peers have passed: it takes a
+//  new epoch. Opening a store takes one by itself when the data file is
+//  behind the high-water mark kept beside it (hutong.hwm); a node takes
+//  one when a peer pulls this epoch from past its last sequence. A new
+//  epoch sets every peer's cursor to zero with a full pass pending: ask
+//  the peer for all this store should hold, including what it received
+//  from this store (lost here with the rollback).
+
+//  A full pass that reaches whatever the peer holds at its next handshake
+#define HT_STORE_FULL_PENDING UINT64_MAX
+
+//  Take a new epoch now, logging why (loudly: it costs every peer a pass)
+int ht_store_new_epoch (ht_store_t *self, const char *why) HT_WUR;
+
+//  Copy the store's current epoch (safe against another thread's new epoch)
+void ht_store_epoch_copy (ht_store_t *self, uint8_t epoch [HT_EPOCH_BYTES]);
+
+//  Write a consistent, compacted copy of the store to a new file path
+//  (mode 0600), while writers go on, with its manifest (region, epoch,
+//  last sequence, time, record counts per kind, versions in history,
+//  quarantine entries, bytes) stored inside the copy and returned in
+//  *manifest_p (caller owns). HT_EIO if path exists or cannot be written,
+//  HT_EFULL if the disk is full; a failed backup leaves no file.
+int ht_store_backup (ht_store_t *self, const char *path, json_t **manifest_p) HT_WUR;
+
+//  The manifest of the backup at path (caller owns); NULL with *error:
+//  HT_ENOTFOUND no such file, HT_EVERSION not a backup of this format
+json_t *ht_store_backup_manifest (const char *path, int *error);
+
+//  Put the backup at path in place as the store in directory dir (no
+//  process may have it open: the caller holds the node's lock) and give
+//  it a new epoch. A data file already there is kept beside it, renamed
+//  data.mdb.before-restore-<time> (its name in saved, if given). On
+//  success *manifest_p is the backup's manifest plus "new_epoch".
+int ht_store_restore (const char *path, const char *dir, json_t **manifest_p,
+                      char *saved, size_t saved_size) HT_WUR;
 
 //  Number of current records of a kind (0 for unknown kinds)
 uint64_t ht_store_count (ht_store_t *self, const char *kind);

@@ -302,9 +302,21 @@ s_batch_end (ht_store_batch_t *batch, const ht_origin_t *origin)
         uint8_t bytes [HT_STORE_PEER_VALUE_BYTES];
         memcpy (bytes, origin->epoch, HT_EPOCH_BYTES);
         ht_store__put_be64 (bytes + HT_EPOCH_BYTES, origin->cursor);
+        ht_store__put_be64 (bytes + HT_EPOCH_BYTES + HT_STORE_U64_BYTES, origin->full);
         MDB_val key = { strlen (origin->peer), (void *) origin->peer };
         MDB_val value = { sizeof bytes, bytes };
         rc = mdb_put (batch->txn, self->dbi [HT_STORE_DB_PEER], &key, &value, 0);
+    }
+    //  The epoch as this transaction sees it (another process may have
+    //  taken a new one since we opened the store), for the mark
+    uint8_t epoch [HT_EPOCH_BYTES];
+    if (rc == 0) {
+        MDB_val value;
+        rc = ht_store__meta_get (self, batch->txn, "epoch", &value);
+        if (rc == 0 && value.mv_size != HT_EPOCH_BYTES)
+            rc = MDB_CORRUPTED;
+        if (rc == 0)
+            memcpy (epoch, value.mv_data, HT_EPOCH_BYTES);
     }
     if (rc == 0) {
         //  A lazy batch is committed to the map (it survives a crash of
@@ -319,6 +331,8 @@ s_batch_end (ht_store_batch_t *batch, const ht_origin_t *origin)
             self->unsynced = true;
         }
         batch->txn = NULL;          //  freed by commit, even on failure
+        if (rc == 0)
+            ht_store__hwm_write (self, epoch, batch->last_seq);
     }
     return rc;
 }

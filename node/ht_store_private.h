@@ -17,7 +17,11 @@
 #define HT_STORE_KEY_MAX_BYTES 511  //  LMDB's default maximum key size
 #define HT_STORE_ENTITY_KEY_BYTES (HT_KIND_MAX_CHARS + 1 + HT_KEY_MAX_CHARS)
 #define HT_STORE_U64_BYTES 8        //  integers are 8 bytes big-endian
-#define HT_STORE_PEER_VALUE_BYTES (HT_EPOCH_BYTES + HT_STORE_U64_BYTES)
+//  A peer's entry: its epoch, our cursor into its log, and how far a full
+//  pass (ht_origin_t.full) still reaches; entries written before full
+//  passes existed lack the last item
+#define HT_STORE_PEER_VALUE_BYTES (HT_EPOCH_BYTES + 2 * HT_STORE_U64_BYTES)
+#define HT_STORE_PEER_OLD_VALUE_BYTES (HT_EPOCH_BYTES + HT_STORE_U64_BYTES)
 #define HT_STORE_REASON_MAX_BYTES 255   //  longer reason texts are cut
 
 //  The named databases (the layout is in ht_store.c's top comment)
@@ -45,6 +49,8 @@ struct _ht_store_t {
     uint64_t certs_gen;                 //  meta certgen the cache reflects
     ht_certsource_t source;             //  certs through own read txns
     bool unsynced;                      //  a lazy commit awaits ht_store_sync
+    int hwm_fd;                         //  the high-water mark file: -1 not
+                                        //  open yet, -2 cannot be
     pthread_rwlock_t map_lock;          //  read txns shared, remaps exclusive:
                                         //  readers in other threads (the
                                         //  node's query reader) never see
@@ -223,5 +229,12 @@ int ht_store__lookup_cert (ht_store_t *self, MDB_txn *txn, const uint8_t *pubkey
                            ht_cert_t *cert, uint8_t *issuer, int *fatal);
 int ht_store__lookup_revocation (ht_store_t *self, MDB_txn *txn, const uint8_t *pubkey,
                                  uint64_t *revoked_at_ms, int *fatal);
+
+//  The high-water mark (ht_store_epoch.c): note a commit's epoch and last
+//  sequence; close the file; on open, compare it with the data file and
+//  take a new epoch if the data went back
+void ht_store__hwm_write (ht_store_t *self, const uint8_t epoch [HT_EPOCH_BYTES], uint64_t seq);
+void ht_store__hwm_close (ht_store_t *self);
+int ht_store__rollback_check (ht_store_t *self);
 
 #endif

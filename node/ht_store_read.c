@@ -306,6 +306,7 @@ s_change_load (ht_store_t *self, MDB_txn *txn, uint64_t seq, const ht_store_rout
 typedef struct {
     const char *holder;             //  only records a node of this region holds
     const char *skip_origin;        //  and not received from this peer
+    uint64_t echo_until;            //  (but those at or below this are)
     size_t limit;                   //  examine at most this many, 0: all
     ht_store_change_fn *fn;         //  callback (may be NULL)
     void *arg;
@@ -333,7 +334,8 @@ s_changes_walk (ht_store_t *self, MDB_txn *txn, uint64_t first_seq, s_walk_t *wa
             break;
         uint64_t seq = ht_store__get_be64 (key.mv_data);
         bool wanted = (!walk->holder || ht_region_holds (walk->holder, route.region, route.scope))
-                   && (!walk->skip_origin || !streq (route.origin, walk->skip_origin));
+                   && (!walk->skip_origin || seq <= walk->echo_until
+                       || !streq (route.origin, walk->skip_origin));
         MDB_val data = { 0, NULL };
         if (wanted)
             rc = s_change_load (self, txn, seq, &route, &data);
@@ -375,16 +377,16 @@ int
 ht_store_changes (ht_store_t *self, uint64_t after_seq, size_t limit,
                   ht_store_change_fn *fn, void *arg)
 {
-    s_walk_t walk = { NULL, NULL, limit, fn, arg, true, 0, 0 };
+    s_walk_t walk = { NULL, NULL, 0, limit, fn, arg, true, 0, 0 };
     return s_changes (self, after_seq, &walk);
 }
 
 int
 ht_store_changes_for (ht_store_t *self, uint64_t after_seq, size_t limit,
-                      const char *holder, const char *skip_origin,
+                      const char *holder, const char *skip_origin, uint64_t echo_until,
                       ht_store_change_fn *fn, void *arg, uint64_t *last_examined)
 {
-    s_walk_t walk = { holder, skip_origin, limit, fn, arg, false, 0, 0 };
+    s_walk_t walk = { holder, skip_origin, echo_until, limit, fn, arg, false, 0, 0 };
     int rc = s_changes (self, after_seq, &walk);
     if (last_examined)
         *last_examined = walk.last_examined;
@@ -393,7 +395,7 @@ ht_store_changes_for (ht_store_t *self, uint64_t after_seq, size_t limit,
 
 int
 ht_store_peer_get (ht_store_t *self, const char *peer,
-                   uint8_t epoch [HT_EPOCH_BYTES], uint64_t *cursor)
+                   uint8_t epoch [HT_EPOCH_BYTES], uint64_t *cursor, uint64_t *full)
 {
     if (!self || !peer || !*peer || strlen (peer) > HT_PEER_NAME_MAX_CHARS)
         return HT_EINVAL;
@@ -402,13 +404,18 @@ ht_store_peer_get (ht_store_t *self, const char *peer,
     int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
     if (rc == 0)
         rc = mdb_get (txn, self->dbi [HT_STORE_DB_PEER], &key, &value);
-    if (rc == 0 && value.mv_size != HT_STORE_PEER_VALUE_BYTES)
+    if (rc == 0 && value.mv_size != HT_STORE_PEER_VALUE_BYTES
+                && value.mv_size != HT_STORE_PEER_OLD_VALUE_BYTES)
         rc = MDB_CORRUPTED;
     if (rc == 0) {
+        const uint8_t *bytes = (const uint8_t *) value.mv_data;
         if (epoch)
-            memcpy (epoch, value.mv_data, HT_EPOCH_BYTES);
+            memcpy (epoch, bytes, HT_EPOCH_BYTES);
         if (cursor)
-            *cursor = ht_store__get_be64 ((uint8_t *) value.mv_data + HT_EPOCH_BYTES);
+            *cursor = ht_store__get_be64 (bytes + HT_EPOCH_BYTES);
+        if (full)
+            *full = value.mv_size == HT_STORE_PEER_VALUE_BYTES
+                  ? ht_store__get_be64 (bytes + HT_EPOCH_BYTES + HT_STORE_U64_BYTES): 0;
     }
     if (txn)
         ht_store__read_end (self, txn);

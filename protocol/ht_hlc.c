@@ -53,15 +53,22 @@ ht_hlc_observe (ht_hlc_t *self, uint64_t remote)
 }
 
 const char *
-ht_hlc_format (uint64_t hlc, char *buf, size_t size)
+ht_hlc_format_ms (int64_t ms, char *buf, size_t size)
 {
-    uint64_t ms = ht_hlc_ms (hlc);
     time_t seconds = (time_t) (ms / 1000);
     struct tm utc;
     gmtime_r (&seconds, &utc);
     char stamp [24];
     strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf (buf, size, "%s.%03uZ+%u", stamp, (unsigned) (ms % 1000),
-              (unsigned) ht_hlc_counter (hlc));
+    snprintf (buf, size, "%s.%03uZ", stamp, (unsigned) (ms % 1000));
+    return buf;
+}
+
+const char *
+ht_hlc_format (uint64_t hlc, char *buf, size_t size)
+{
+    char stamp [40];
+    ht_hlc_format_ms ((int64_t) ht_hlc_ms (hlc), stamp, sizeof stamp);
+    snprintf (buf, size, "%s+%u", stamp, (unsigned) ht_hlc_counter (hlc));
     return buf;
 }

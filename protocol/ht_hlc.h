@@ -37,6 +37,10 @@ uint64_t ht_hlc_now (ht_hlc_t *self);
 //  HT_HLC_MAX_DRIFT_MS ahead of our wall clock (then the clock is unchanged)
 int ht_hlc_observe (ht_hlc_t *self, uint64_t remote) HT_WUR;
 
+//  A wall-clock time in ms since 1970 as ISO 8601 UTC with milliseconds
+//  ("2026-12-02T03:04:05.123Z") into buf (>= 25 bytes); returns buf
+const char *ht_hlc_format_ms (int64_t ms, char *buf, size_t size);
+
 //  Format a timestamp as "2026-11-24T21:45:11.123Z+3" into buf (>= 32 bytes)
 const char *ht_hlc_format (uint64_t hlc, char *buf, size_t size);
 

@@ -6,14 +6,14 @@
 //  Body items, in canonical (bytewise) key order
 enum {
     S_AFTER = 1 << 0, S_CURSOR = 1 << 1, S_EPOCH = 1 << 2, S_ERROR = 1 << 3,
-    S_FIELD = 1 << 4, S_FROM = 1 << 5, S_KEY = 1 << 6, S_KIND = 1 << 7,
-    S_MAX = 1 << 8, S_MORE = 1 << 9, S_NAME = 1 << 10, S_PURPOSE = 1 << 11,
-    S_REGION = 1 << 12, S_SEQ = 1 << 13, S_TEXT = 1 << 14, S_TOKEN = 1 << 15,
-    S_V = 1 << 16, S_VALUE = 1 << 17
+    S_FIELD = 1 << 4, S_FROM = 1 << 5, S_FULL = 1 << 6, S_KEY = 1 << 7,
+    S_KIND = 1 << 8, S_MAX = 1 << 9, S_MORE = 1 << 10, S_NAME = 1 << 11,
+    S_PURPOSE = 1 << 12, S_REGION = 1 << 13, S_SEQ = 1 << 14, S_TEXT = 1 << 15,
+    S_TOKEN = 1 << 16, S_V = 1 << 17, S_VALUE = 1 << 18
 };
 static const char *const s_item_names [] = {
-    "after", "cursor", "epoch", "error", "field", "from", "key", "kind", "max",
-    "more", "name", "purpose", "region", "seq", "text", "token", "v", "value" };
+    "after", "cursor", "epoch", "error", "field", "from", "full", "key", "kind",
+    "max", "more", "name", "purpose", "region", "seq", "text", "token", "v", "value" };
 #define S_ITEM_COUNT (sizeof (s_item_names) / sizeof (s_item_names [0]))
 
 typedef struct {
@@ -25,7 +25,7 @@ typedef struct {
 static const s_command_t s_commands [] = {
     { HT_MSG_HELLO,     S_V | S_REGION | S_NAME | S_EPOCH | S_SEQ, S_V | S_REGION | S_EPOCH },
     { HT_MSG_WELCOME,   S_V | S_REGION | S_NAME | S_EPOCH | S_SEQ, S_V | S_REGION | S_EPOCH },
-    { HT_MSG_PULL,      S_EPOCH | S_CURSOR | S_MAX, S_CURSOR | S_MAX },
+    { HT_MSG_PULL,      S_EPOCH | S_CURSOR | S_FULL | S_MAX, S_CURSOR | S_MAX },
     { HT_MSG_BATCH,     S_EPOCH | S_CURSOR | S_FROM | S_MORE | S_SEQ,
                         S_EPOCH | S_CURSOR | S_MORE },
     { HT_MSG_NOTIFY,    S_SEQ, 0 },
@@ -87,6 +87,7 @@ s_pack_item (msgpack_packer *packer, const ht_msg_t *msg, unsigned item)
         case S_ERROR: ht_pack_cstr (packer, msg->error); break;
         case S_FIELD: ht_pack_cstr (packer, msg->field); break;
         case S_FROM: msgpack_pack_uint64 (packer, msg->from); break;
+        case S_FULL: msgpack_pack_uint64 (packer, msg->full); break;
         case S_KEY: ht_pack_cstr (packer, msg->key); break;
         case S_KIND: ht_pack_cstr (packer, msg->kind); break;
         case S_MAX: msgpack_pack_uint64 (packer, msg->max); break;
@@ -113,6 +114,8 @@ ht_msg_encode (const ht_msg_t *msg)
         items &= ~(unsigned) S_EPOCH;
     if (!msg->has_from)
         items &= ~(unsigned) S_FROM;
+    if (!msg->full)
+        items &= ~(unsigned) S_FULL;       //  travels only in a full pass
     //  Optional texts of requests travel only when given
     const struct { unsigned item; const char *text; } texts [] = {
         { S_AFTER, msg->after }, { S_FIELD, msg->field }, { S_KEY, msg->key },
@@ -151,6 +154,7 @@ s_read_item (const msgpack_object *value, ht_msg_t *msg, unsigned item)
         case S_ERROR: return ht_obj_cstr (value, msg->error, sizeof msg->error);
         case S_FIELD: return ht_obj_cstr (value, msg->field, sizeof msg->field);
         case S_FROM: return (msg->has_from = ht_obj_uint (value, &msg->from));
+        case S_FULL: return ht_obj_uint (value, &msg->full);
         case S_KEY: return ht_obj_cstr (value, msg->key, sizeof msg->key);
         case S_KIND: return ht_obj_cstr (value, msg->kind, sizeof msg->kind);
         case S_MAX: return ht_obj_uint (value, &msg->max);

@@ -42,6 +42,9 @@ typedef struct {
     uint64_t max;                           //  max: records wanted
     uint64_t last_seq;                      //  seq: sender's latest sequence
     bool more;                              //  more: further records wait
+    uint64_t full;                          //  full: PULL also what the puller
+                                            //  sent, up to this sequence of the
+                                            //  sender's (a resyncing store)
     uint64_t token;                         //  token: matches reply to request
     char error [32];                        //  error: stable error name
     char text [HT_MSG_TEXT_CHARS + 1];      //  text: a reason
@@ -57,7 +60,7 @@ typedef struct {
 //  Commands
 #define HT_MSG_HELLO "HELLO"        //  child -> parent: v region name epoch seq
 #define HT_MSG_WELCOME "WELCOME"    //  parent -> child: v region name epoch seq
-#define HT_MSG_PULL "PULL"          //  either way: epoch? cursor max
+#define HT_MSG_PULL "PULL"          //  either way: epoch? cursor full? max
 #define HT_MSG_BATCH "BATCH"        //  reply to PULL: epoch from cursor more seq + records
 #define HT_MSG_NOTIFY "NOTIFY"      //  either way: seq (new writes: pull now)
 #define HT_MSG_PING "PING"          //  either way: seq

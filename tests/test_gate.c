@@ -554,7 +554,7 @@ START_TEST (a_move_in_history_stays_in_the_change_log_so_every_holder_judges_ali
     s_changes_t changes = { zlistx_new () };
     zlistx_set_destructor (changes.chunks, (zlistx_destructor_fn *) zchunk_destroy);
     uint64_t last = 0;
-    ck_assert_int_eq (ht_store_changes_for (township.store, seen, 0, HT_FIXTURE_COUNTY, NULL,
+    ck_assert_int_eq (ht_store_changes_for (township.store, seen, 0, HT_FIXTURE_COUNTY, NULL, 0,
                                             s_collect_change, &changes, &last), 2);
     ck_assert_uint_eq (last, ht_store_last_seq (township.store));
     for (zchunk_t *chunk = zlistx_first (changes.chunks); chunk; chunk = zlistx_next (changes.chunks)) {
@@ -574,7 +574,7 @@ START_TEST (a_move_in_history_stays_in_the_change_log_so_every_holder_judges_ali
     //  Community A (the old owner) holds none of it now: the moved
     //  versions are not A's to hold
     ck_assert_int_eq (ht_store_changes_for (township.store, seen, 0, HT_FIXTURE_COMMUNITY_A,
-                                            NULL, NULL, NULL, NULL), 2);
+                                            NULL, 0, NULL, NULL, NULL), 2);
     zlistx_destroy (&changes.chunks);
     for (size_t i = 0; i < count; i++)
         ht_record_destroy (&versions [i]);
@@ -817,8 +817,8 @@ START_TEST (a_record_waiting_for_its_certificate_is_admitted_once_the_certificat
     zlistx_set_destructor (to_county.chunks, (zlistx_destructor_fn *) zchunk_destroy);
     zlistx_set_destructor (to_all.chunks, (zlistx_destructor_fn *) zchunk_destroy);
     ck_assert_int_ge (ht_store_changes_for (env.store, 0, 0, HT_FIXTURE_COUNTY, HT_FIXTURE_COUNTY,
-                                            s_collect_change, &to_county, NULL), 0);
-    ck_assert_int_ge (ht_store_changes_for (env.store, 0, 0, HT_FIXTURE_COUNTY, NULL,
+                                            0, s_collect_change, &to_county, NULL), 0);
+    ck_assert_int_ge (ht_store_changes_for (env.store, 0, 0, HT_FIXTURE_COUNTY, NULL, 0,
                                             s_collect_change, &to_all, NULL), 0);
     ck_assert_uint_eq (zlistx_size (to_county.chunks) + 1, zlistx_size (to_all.chunks));
     zlistx_destroy (&to_county.chunks);

@@ -16,7 +16,7 @@ static ht_peer_t *
 s_up_peer (uint64_t cursor, uint64_t last_seq)
 {
     ht_peer_t *peer = ht_peer_new (S_REGION, true);
-    ht_peer_resume (peer, s_epoch_one, cursor);
+    ht_peer_resume (peer, s_epoch_one, cursor, 0);
     ht_peer_connecting (peer, S_T0_MS);
     ht_peer_up (peer, s_epoch_one, last_seq, S_T0_MS);
     return peer;
@@ -78,7 +78,7 @@ END_TEST
 START_TEST (adopting_a_changed_epoch_resets_the_cursor_and_the_same_epoch_keeps_it)
 {
     ht_peer_t *peer = ht_peer_new (S_REGION, false);
-    ht_peer_resume (peer, s_epoch_one, 40);
+    ht_peer_resume (peer, s_epoch_one, 40, 0);
     ck_assert_uint_eq (ht_peer_cursor (peer), 40);
     //  The same epoch again (a reconnect): the cursor stays
     ck_assert (!ht_peer_up (peer, s_epoch_one, 50, S_T0_MS));
@@ -155,7 +155,7 @@ START_TEST (an_up_peer_pings_and_pulls_when_it_has_news)
     //  A PULL is out: only a PING
     ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 2000, S_TIMEOUT_MS), HT_PEER_DO_PING);
     ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 0), HT_PEER_BATCH_APPLY);
-    ck_assert (!ht_peer_batch_applied (peer, s_epoch_one, 5, 5, 5, 5));
+    ck_assert (!ht_peer_batch_applied (peer, s_epoch_one, 5, false, 5, 5, 5));
     ht_peer_seen (peer, S_T0_MS + 2500);
     //  Caught up and no news: nothing to pull
     ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 3000, S_TIMEOUT_MS), HT_PEER_DO_PING);
@@ -200,11 +200,11 @@ START_TEST (news_while_a_pull_is_out_is_pulled_after_the_answer)
     ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 0), HT_PEER_BATCH_APPLY);
     //  ...but as soon as the answer is in, though the answer said it was
     //  the peer's latest sequence
-    ck_assert (ht_peer_batch_applied (peer, s_epoch_one, 6, 6, 6, 6));
+    ck_assert (ht_peer_batch_applied (peer, s_epoch_one, 6, false, 6, 6, 6));
     ht_peer_pull_sent (peer, s_epoch_one, 6, S_T0_MS + 10);
     ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 6), HT_PEER_BATCH_APPLY);
     //  No news since: done
-    ck_assert (!ht_peer_batch_applied (peer, s_epoch_one, 6, 6, 0, 0));
+    ck_assert (!ht_peer_batch_applied (peer, s_epoch_one, 6, false, 6, 0, 0));
     ht_peer_destroy (&peer);
 }
 END_TEST
@@ -214,7 +214,7 @@ START_TEST (an_answer_that_says_more_waits_is_pulled_again)
     ht_peer_t *peer = s_pulling_peer (0, 20);
     ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 0), HT_PEER_BATCH_APPLY);
     //  The answer's sequence is beyond where it left us
-    ck_assert (ht_peer_batch_applied (peer, s_epoch_one, 10, 20, 10, 10));
+    ck_assert (ht_peer_batch_applied (peer, s_epoch_one, 10, true, 20, 10, 10));
     ck_assert_uint_eq (ht_peer_cursor (peer), 10);
     ht_peer_destroy (&peer);
 }
@@ -245,7 +245,7 @@ START_TEST (a_batch_starting_elsewhere_is_stale_and_a_pull_becomes_due)
     ht_peer_t *peer = s_up_peer (5, 9);
     ht_peer_pull_sent (peer, s_epoch_one, 5, S_T0_MS);
     ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 5), HT_PEER_BATCH_APPLY);
-    ht_peer_batch_applied (peer, s_epoch_one, 9, 9, 4, 4);
+    ht_peer_batch_applied (peer, s_epoch_one, 9, false, 9, 4, 4);
     ck_assert_int_eq (ht_peer_tick (peer, S_T0_MS + 10, S_TIMEOUT_MS), HT_PEER_DO_PING);
     ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 5), HT_PEER_BATCH_STALE);
     ck_assert (!ht_peer_pulling (peer));
@@ -291,7 +291,7 @@ START_TEST (a_batch_of_a_new_epoch_from_zero_is_applied)
     //  That batch answered our PULL: news is pulled at once, not after
     //  the PULL times out
     ck_assert (!ht_peer_pulling (peer));
-    ck_assert (!ht_peer_batch_applied (peer, s_epoch_two, 4, 4, 4, 4));
+    ck_assert (!ht_peer_batch_applied (peer, s_epoch_two, 4, false, 4, 4, 4));
     ck_assert_uint_eq (ht_peer_cursor (peer), 4);
     ck_assert (ht_peer_want_pull (peer));
     //  Its sequence numbers count from there on
@@ -307,7 +307,7 @@ START_TEST (a_legacy_batch_without_from_is_applied_only_as_the_answer_to_our_pul
     ht_peer_t *peer = s_pulling_peer (5, 9);
     ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, false, 0), HT_PEER_BATCH_APPLY);
     ck_assert (!ht_peer_pulling (peer));
-    ht_peer_batch_applied (peer, s_epoch_one, 9, 9, 4, 4);
+    ht_peer_batch_applied (peer, s_epoch_one, 9, false, 9, 4, 4);
     //  Unasked for: nothing says where it starts
     ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, false, 0), HT_PEER_BATCH_STALE);
     //  Asked for from elsewhere (a prefetch beyond our cursor): stale too
@@ -360,7 +360,7 @@ START_TEST (the_status_names_the_link_and_what_was_pulled)
     ht_peer_up (peer, s_epoch_one, 30, S_T0_MS);
     ht_peer_pull_sent (peer, s_epoch_one, 0, S_T0_MS);
     ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 0), HT_PEER_BATCH_APPLY);
-    ht_peer_batch_applied (peer, s_epoch_one, 12, 30, 10, 7);
+    ht_peer_batch_applied (peer, s_epoch_one, 12, true, 30, 10, 7);
     ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 3), HT_PEER_BATCH_STALE);
     ht_peer_sent_records (peer, 4);
     ht_peer_sent_records (peer, 2);
@@ -379,7 +379,8 @@ START_TEST (the_status_names_the_link_and_what_was_pulled)
     ck_assert_int_eq (json_integer_value (json_object_get (status, "applied")), 7);
     ck_assert_int_eq (json_integer_value (json_object_get (status, "sent")), 6);
     ck_assert_int_eq (json_integer_value (json_object_get (status, "stale_batches")), 1);
-    ck_assert_uint_eq (json_object_size (status), 12);
+    ck_assert (!json_is_true (json_object_get (status, "resyncing")));
+    ck_assert_uint_eq (json_object_size (status), 13);
     json_decref (status);
 
     ht_peer_t *parent = ht_peer_new (S_REGION, true);

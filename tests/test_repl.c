@@ -633,7 +633,7 @@ static uint64_t
 s_stored_cursor (s_node_t *node, s_node_t *peer, uint8_t *epoch)
 {
     uint64_t cursor = 0;
-    ck_assert_int_eq (ht_store_peer_get (node->store, peer->config.region, epoch, &cursor), 0);
+    ck_assert_int_eq (ht_store_peer_get (node->store, peer->config.region, epoch, &cursor, NULL), 0);
     return cursor;
 }
 
@@ -666,7 +666,7 @@ START_TEST (records_written_at_a_child_reach_the_parent_and_records_scoped_over_
     s_write (child, 3, keys);
     uint8_t epoch [HT_EPOCH_BYTES];
     uint64_t cursor = 0;
-    ck_assert_int_eq (ht_store_peer_get (parent->store, child->config.region, epoch, &cursor),
+    ck_assert_int_eq (ht_store_peer_get (parent->store, child->config.region, epoch, &cursor, NULL),
                       HT_ENOTFOUND);
     //  HELLO, WELCOME, PULL both ways, BATCH both ways
     s_connect (net, S_CHILD_A);

@@ -21,6 +21,8 @@ static const ht_command_t s_commands [] = {
     { "verify",      ht_cmd_verify,      "verify records (JSON or msgpack), full or redacted" },
     { "status",      ht_cmd_status,      "a running node's peers, lag, records and quarantine" },
     { "quarantine",  ht_cmd_quarantine,  "list rejected input with its reason" },
+    { "backup",      ht_cmd_backup,      "a consistent hot copy of a node's store, with manifest" },
+    { "restore",     ht_cmd_restore,     "put a backup in place, with a new epoch (node stopped)" },
     { "schema",      ht_cmd_schema,      "print the schema tables (text, JSON or Markdown)" },
     { "gen",         ht_cmd_gen,         "generate realistic synthetic records" },
     { "bench network", ht_cmd_bench_network, "measure replication across running nodes" },

@@ -137,6 +137,8 @@ ht_record_t *ht_bench_elder (size_t index, const uint8_t *idkey, ht_hlc_t *clock
                              const char *community);
 
 //  Subcommands (cmd_*.c)
+int ht_cmd_backup (int argc, char **argv);
+int ht_cmd_restore (int argc, char **argv);
 int ht_cmd_keygen (int argc, char **argv);
 int ht_cmd_cert_issue (int argc, char **argv);
 int ht_cmd_cert_show (int argc, char **argv);
