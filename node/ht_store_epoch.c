@@ -271,7 +271,7 @@ s_meta_u64 (MDB_txn *txn, MDB_dbi meta, const char *name)
 
 //  Build the manifest of a copy from what it holds
 static json_t *
-s_manifest_build (MDB_txn *txn, MDB_dbi meta, uint64_t bytes)
+s_manifest_build (MDB_txn *txn, MDB_dbi meta)
 {
     char region [HT_REGION_BYTES] = "", hex [2 * HT_EPOCH_BYTES + 1] = "";
     MDB_val key = { 6, (void *) "region" }, value;
@@ -290,30 +290,38 @@ s_manifest_build (MDB_txn *txn, MDB_dbi meta, uint64_t bytes)
     int64_t now = (int64_t) ht_hlc_wall_ms ();
     char when [40];
     ht_hlc_format_ms (now, when, sizeof when);
-    return json_pack ("{s:s, s:s, s:s, s:I, s:s, s:I, s:o, s:I, s:I, s:I, s:I}",
+    return json_pack ("{s:s, s:s, s:s, s:I, s:s, s:I, s:o, s:I, s:I, s:I}",
         "format", S_BACKUP_FORMAT, "region", region, "epoch", hex,
         "last_seq", (json_int_t) s_meta_u64 (txn, meta, "last_seq"),
         "time", when, "time_ms", (json_int_t) now, "records", records,
         "versions", (json_int_t) s_entries (txn, "hist"),
         "quarantine", (json_int_t) s_entries (txn, "quarantine"),
-        "changes", (json_int_t) s_entries (txn, "seq"),
-        "bytes", (json_int_t) bytes);
+        "changes", (json_int_t) s_entries (txn, "seq"));
+}
+
+//  The file's size as the manifest's "bytes" (not stored in the copy:
+//  storing it would change it)
+static void
+s_manifest_size (json_t *manifest, const char *path)
+{
+    struct stat info;
+    if (manifest && stat (path, &info) == 0)
+        json_object_set_new (manifest, "bytes", json_integer ((json_int_t) info.st_size));
 }
 
 //  Fill in the manifest of the copy at path, inside the copy's meta
 static int
 s_manifest_write (const char *path, json_t **manifest_p)
 {
-    struct stat info;
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
     MDB_dbi meta;
-    int rc = stat (path, &info) == 0? s_file_env_open (path, true, &env): ENOENT;
+    int rc = s_file_env_open (path, true, &env);
     if (rc == 0)
         rc = mdb_txn_begin (env, NULL, 0, &txn);
     if (rc == 0)
         rc = mdb_dbi_open (txn, "meta", 0, &meta);
-    json_t *manifest = rc == 0? s_manifest_build (txn, meta, (uint64_t) info.st_size): NULL;
+    json_t *manifest = rc == 0? s_manifest_build (txn, meta): NULL;
     char *text = manifest? json_dumps (manifest, JSON_COMPACT | JSON_SORT_KEYS): NULL;
     if (rc == 0 && !text)
         rc = ENOMEM;
@@ -393,6 +401,7 @@ ht_store_backup (ht_store_t *self, const char *path, json_t **manifest_p)
         return rc == ENOSPC? HT_EFULL: HT_EIO;
     }
     s_dir_sync (path);
+    s_manifest_size (*manifest_p, path);
     return HT_OK;
 }
 
@@ -422,8 +431,10 @@ ht_store_backup_manifest (const char *path, int *error)
         manifest = NULL;
         code = HT_EVERSION;       //  not a backup of this format
     }
-    else
+    else {
         code = HT_OK;
+        s_manifest_size (manifest, path);
+    }
     if (txn)
         mdb_txn_abort (txn);
     if (env)

@@ -155,6 +155,11 @@ START_TEST (pull_round_trips_with_and_without_an_epoch)
     s_round_trip (&in, &out);
     ck_assert (out.has_epoch);
     ck_assert_uint_eq (out.cursor, UINT64_MAX);
+    ck_assert_uint_eq (out.full, 0);
+    //  A full pass names how far it reaches; absent, it is no pass
+    in.full = 123456789012ull;
+    s_round_trip (&in, &out);
+    ck_assert_uint_eq (out.full, 123456789012ull);
 }
 END_TEST
 

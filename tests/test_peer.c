@@ -93,6 +93,40 @@ START_TEST (adopting_a_changed_epoch_resets_the_cursor_and_the_same_epoch_keeps_
 }
 END_TEST
 
+START_TEST (a_full_pass_reaches_what_the_peer_held_at_the_handshake_and_ends_with_its_log)
+{
+    ht_peer_t *peer = ht_peer_new (S_REGION, false);
+    ht_peer_resume (peer, s_epoch_one, 0, HT_PEER_FULL_PENDING);
+    //  Fixed at the handshake: what the peer receives from us later is ours
+    ck_assert (!ht_peer_up (peer, s_epoch_one, 30, S_T0_MS));
+    ck_assert_uint_eq (ht_peer_full (peer), 30);
+    //  A batch that ends before it, with more: the pass goes on
+    ck_assert_uint_eq (ht_peer_full_after (peer, 10, true), 30);
+    ht_peer_batch_applied (peer, s_epoch_one, 10, true, 40, 5, 5);
+    ck_assert_uint_eq (ht_peer_full (peer), 30);
+    //  Past it, or at the end of the log: over
+    ck_assert_uint_eq (ht_peer_full_after (peer, 30, true), 0);
+    ck_assert_uint_eq (ht_peer_full_after (peer, 20, false), 0);
+    ht_peer_batch_applied (peer, s_epoch_one, 20, false, 20, 5, 5);
+    ck_assert_uint_eq (ht_peer_full (peer), 0);
+    //  A peer that holds nothing has nothing of ours
+    ht_peer_resume (peer, s_epoch_one, 0, HT_PEER_FULL_PENDING);
+    ht_peer_up (peer, s_epoch_one, 0, S_T0_MS);
+    ck_assert_uint_eq (ht_peer_full (peer), 0);
+    //  Our store rolled back: from zero, reaching what it holds now
+    ht_peer_resume (peer, s_epoch_one, 25, 0);
+    ht_peer_up (peer, s_epoch_one, 44, S_T0_MS);
+    ht_peer_restart (peer);
+    ck_assert_uint_eq (ht_peer_cursor (peer), 0);
+    ck_assert_uint_eq (ht_peer_full (peer), 44);
+    //  ... or, not connected, what it will hold at its handshake
+    ht_peer_down (peer);
+    ht_peer_restart (peer);
+    ck_assert_uint_eq (ht_peer_full (peer), HT_PEER_FULL_PENDING);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
 START_TEST (the_handshake_forgets_a_pull_of_the_old_connection)
 {
     ht_peer_t *peer = s_pulling_peer (3, 9);
@@ -416,6 +450,7 @@ peer_suite (void)
     tcase_add_test (link, a_parent_goes_from_down_through_connecting_to_up);
     tcase_add_test (link, a_hello_without_an_answer_within_the_timeout_is_lost);
     tcase_add_test (link, adopting_a_changed_epoch_resets_the_cursor_and_the_same_epoch_keeps_it);
+    tcase_add_test (link, a_full_pass_reaches_what_the_peer_held_at_the_handshake_and_ends_with_its_log);
     tcase_add_test (link, the_handshake_forgets_a_pull_of_the_old_connection);
     tcase_add_test (link, a_peer_silent_beyond_the_timeout_is_lost_and_down);
     suite_add_tcase (suite, link);

@@ -978,6 +978,134 @@ START_TEST (after_the_parent_store_is_restored_the_child_pulls_again_from_zero)
 }
 END_TEST
 
+//  Stop node's engine and close its store (its directory stays)
+static void
+s_node_stop (s_node_t *node)
+{
+    ht_repl_destroy (&node->repl);
+    ht_store_destroy (&node->store);
+}
+
+//  Open node's store again and start a fresh engine over it
+static void
+s_node_reopen (s_node_t *node)
+{
+    int error = 0;
+    node->store = ht_store_open (node->dir, 0, &error);
+    ck_assert_msg (node->store, "reopen: %s", ht_strerror (error));
+    s_node_start (node);
+}
+
+//  Copy every file of directory from into directory to (made if missing)
+static void
+s_dir_copy (const char *from, const char *to)
+{
+    char *command = zsys_sprintf ("rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
+    ck_assert_int_eq (system (command), 0);
+    zstr_free (&command);
+}
+
+START_TEST (a_child_restored_from_a_backup_gets_back_what_it_wrote_after_it)
+{
+    s_net_t *net = s_net_new (1, 2);
+    s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
+    char before [3][HT_KEY_MAX_CHARS + 1], after [4][HT_KEY_MAX_CHARS + 1];
+    s_write (child, 3, before);
+    s_connect (net, S_CHILD_A);
+    char backup [HT_FIXTURE_DIR_CHARS + 16];
+    snprintf (backup, sizeof backup, "%s.bak", child->dir);
+    json_t *manifest = NULL;
+    ck_assert_int_eq (ht_store_backup (child->store, backup, &manifest), 0);
+    json_decref (manifest);
+    //  Written at the child after the backup, and replicated: the parent
+    //  holds them as received from the child
+    s_write (child, 4, after);
+    s_run (net);
+    for (int index = 0; index < 4; index++)
+        ck_assert (s_holds (parent, after [index]));
+    uint8_t old_epoch [HT_EPOCH_BYTES];
+    memcpy (old_epoch, ht_store_epoch (child->store), HT_EPOCH_BYTES);
+    //  The child is restored from its backup and starts again
+    s_node_stop (child);
+    ck_assert_int_eq (ht_store_restore (backup, child->dir, &manifest, NULL, 0), 0);
+    json_decref (manifest);
+    s_node_reopen (child);
+    ck_assert_mem_ne (ht_store_epoch (child->store), old_epoch, HT_EPOCH_BYTES);
+    for (int index = 0; index < 4; index++)
+        ck_assert (!s_holds (child, after [index]));
+    ck_assert (s_stat_of (child, parent, "resyncing"));
+    //  Its PULL asks for everything, what it sent included
+    ht_repl_parent_connecting (child->repl, net->now);
+    s_step_first (net);
+    s_step_first (net);
+    s_flight_t *pull = (s_flight_t *) zlistx_last (net->queue);
+    ck_assert (pull->from == child && s_is (pull, HT_MSG_PULL));
+    ht_msg_t msg;
+    s_decode_copy (pull, &msg);
+    ck_assert_uint_eq (msg.cursor, 0);
+    ck_assert_uint_eq (msg.full, ht_store_last_seq (parent->store));
+    s_run (net);
+    for (int index = 0; index < 4; index++)
+        ck_assert_msg (s_holds (child, after [index]), "record %d written after the backup "
+                       "did not come back", index);
+    s_assert_same (parent, child, "elder");
+    //  The pass is over and stored as over; the parent read the child's
+    //  new epoch from zero
+    ck_assert (!s_stat_of (child, parent, "resyncing"));
+    uint64_t full = 1;
+    ck_assert_int_eq (ht_store_peer_get (child->store, parent->config.region, NULL, NULL, &full), 0);
+    ck_assert_uint_eq (full, 0);
+    uint8_t epoch [HT_EPOCH_BYTES];
+    s_stored_cursor (parent, child, epoch);
+    ck_assert_mem_eq (epoch, ht_store_epoch (child->store), HT_EPOCH_BYTES);
+    unlink (backup);
+    s_net_destroy (&net);
+}
+END_TEST
+
+START_TEST (a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull)
+{
+    s_net_t *net = s_net_new (1, 2);
+    s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
+    char before [2][HT_KEY_MAX_CHARS + 1], after [3][HT_KEY_MAX_CHARS + 1];
+    s_write (child, 2, before);
+    s_connect (net, S_CHILD_A);
+    //  A cold copy of the child's whole directory, high-water mark included
+    char copy [HT_FIXTURE_DIR_CHARS + 16];
+    snprintf (copy, sizeof copy, "%s.copy", child->dir);
+    s_node_stop (child);
+    s_dir_copy (child->dir, copy);
+    s_node_reopen (child);
+    uint8_t old_epoch [HT_EPOCH_BYTES];
+    memcpy (old_epoch, ht_store_epoch (child->store), HT_EPOCH_BYTES);
+    s_write (child, 3, after);
+    s_connect (net, S_CHILD_A);
+    for (int index = 0; index < 3; index++)
+        ck_assert (s_holds (parent, after [index]));
+    //  The copy is put back: the store cannot tell by itself
+    s_node_stop (child);
+    s_dir_copy (copy, child->dir);
+    s_node_reopen (child);
+    ck_assert_mem_eq (ht_store_epoch (child->store), old_epoch, HT_EPOCH_BYTES);
+    //  The parent pulls it from past its log: it takes a new epoch
+    ht_repl_parent_connecting (child->repl, net->now);
+    s_run (net);
+    ck_assert_uint_eq (ht_repl_epoch_changes (child->repl), 1);
+    ck_assert_mem_ne (ht_store_epoch (child->store), old_epoch, HT_EPOCH_BYTES);
+    ck_assert_uint_eq (ht_store_counter (child->store, "epoch_changes"), 1);
+    for (int index = 0; index < 3; index++)
+        ck_assert_msg (s_holds (child, after [index]), "record %d did not come back", index);
+    s_assert_same (parent, child, "elder");
+    uint8_t epoch [HT_EPOCH_BYTES];
+    s_stored_cursor (parent, child, epoch);
+    ck_assert_mem_eq (epoch, ht_store_epoch (child->store), HT_EPOCH_BYTES);
+    char *command = zsys_sprintf ("rm -rf '%s'", copy);
+    ck_assert_int_eq (system (command), 0);
+    zstr_free (&command);
+    s_net_destroy (&net);
+}
+END_TEST
+
 START_TEST (a_batch_lost_on_the_way_is_pulled_again_after_the_timeout)
 {
     s_net_t *net = s_net_new (1, 2);
@@ -1135,6 +1263,8 @@ repl_suite (void)
     tcase_add_test (faults, every_batch_delivered_twice_leaves_the_stores_identical_and_applies_each_record_once);
     tcase_add_test (faults, messages_delivered_out_of_order_leave_the_stores_identical_and_apply_each_record_once);
     tcase_add_test (faults, after_the_parent_store_is_restored_the_child_pulls_again_from_zero);
+    tcase_add_test (faults, a_child_restored_from_a_backup_gets_back_what_it_wrote_after_it);
+    tcase_add_test (faults, a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull);
     tcase_add_test (faults, a_batch_lost_on_the_way_is_pulled_again_after_the_timeout);
     tcase_add_test (faults, a_batch_in_flight_across_a_reconnect_is_applied_once_and_replication_keeps_its_pace);
     suite_add_tcase (suite, faults);
