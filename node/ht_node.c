@@ -652,6 +652,8 @@ s_node_new (zsock_t *pipe, const ht_config_t *config, ht_store_t *store)
     ht_repl_io_t repl_io = { s_repl_send, s_reconnect, s_repl_applied, self };
     self->repl = ht_repl_new (store, &self->config,
                               *config->parent? self->parent_ed: NULL, repl_io);
+    if (self->repl && self->key)
+        ht_repl_set_cursor_key (self->repl, ht_keypair_secret (self->key), crypto_sign_SECRETKEYBYTES);
     self->zap = ht_zap_new (store, &self->config);
     ht_service_io_t service_io = { s_service_wrote, s_service_status, self };
     self->service = ht_service_new (store, &self->config, service_io);

@@ -16,6 +16,8 @@ struct _ht_peer_t {
     uint8_t epoch [HT_MSG_EPOCH_BYTES]; //  its store epoch, as we pull from it
     uint64_t cursor;                    //  its sequence we have applied up to
     uint64_t full;                      //  a full pass reaches to (ht_peer_full)
+    uint8_t tag [HT_MSG_TAG_BYTES];     //  its tag of cursor
+    bool has_tag;                       //  ... if it gave one
     uint64_t last_seq;                  //  its latest sequence, as it said
     bool pulling;                       //  a PULL of ours is outstanding
     uint64_t pull_from;                 //  ... from this cursor
@@ -83,11 +85,27 @@ ht_peer_set_routing_id (ht_peer_t *self, zframe_t *routing_id)
 
 void
 ht_peer_resume (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES], uint64_t cursor,
-                uint64_t full)
+                uint64_t full, const uint8_t *tag)
 {
     memcpy (self->epoch, epoch, HT_MSG_EPOCH_BYTES);
     self->cursor = cursor;
     self->full = full;
+    static const uint8_t none [HT_MSG_TAG_BYTES] = { 0 };
+    ht_peer_set_tag (self, tag && memcmp (tag, none, HT_MSG_TAG_BYTES)? tag: NULL);
+}
+
+const uint8_t *
+ht_peer_tag (const ht_peer_t *self)
+{
+    return self->has_tag? self->tag: NULL;
+}
+
+void
+ht_peer_set_tag (ht_peer_t *self, const uint8_t *tag)
+{
+    self->has_tag = tag != NULL;
+    if (tag)
+        memcpy (self->tag, tag, HT_MSG_TAG_BYTES);
 }
 
 uint64_t ht_peer_full (const ht_peer_t *self) { return self->full; }
@@ -102,6 +120,7 @@ void
 ht_peer_restart (ht_peer_t *self)
 {
     self->cursor = 0;
+    self->has_tag = false;
     //  Connected, we know what it holds now; else we learn it at HELLO
     self->full = self->state == HT_PEER_UP && self->last_seq? self->last_seq
                                                              : HT_PEER_FULL_PENDING;
@@ -133,6 +152,7 @@ ht_peer_up (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
         //  we knew of the old epoch's log means nothing in the new one
         memcpy (self->epoch, epoch, HT_MSG_EPOCH_BYTES);
         self->cursor = 0;
+        self->has_tag = false;
     }
     self->state = HT_PEER_UP;
     self->last_seq = last_seq;
@@ -203,6 +223,7 @@ ht_peer_batch_check (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
         if (!same_epoch) {
             memcpy (self->epoch, epoch, HT_MSG_EPOCH_BYTES);
             self->cursor = 0;
+            self->has_tag = false;
         }
         //  It answers the outstanding PULL if that asked from here; a PULL
         //  naming an epoch not the sender's is served from zero, so a

@@ -80,10 +80,17 @@ uint64_t ht_peer_cursor (const ht_peer_t *self);
 uint64_t ht_peer_last_seq (const ht_peer_t *self);
 bool ht_peer_pulling (const ht_peer_t *self);
 
-//  Start from a stored (epoch, cursor, full): where the last applied
-//  batch left us
+//  Start from a stored (epoch, cursor, full, tag): where the last applied
+//  batch left us (tag NULL or all zero: none)
 void ht_peer_resume (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
-                     uint64_t cursor, uint64_t full);
+                     uint64_t cursor, uint64_t full, const uint8_t *tag);
+
+//  The peer's tag of our cursor (its BATCH said it; our PULL echoes it),
+//  or NULL if we hold none for this cursor
+const uint8_t *ht_peer_tag (const ht_peer_t *self);
+
+//  The applied batch's tag of its cursor (NULL: it gave none)
+void ht_peer_set_tag (ht_peer_t *self, const uint8_t *tag);
 
 //  A full pass: our store lost what it had, including what it had sent
 //  this peer, so we pull everything we should hold from it, asking it

@@ -4,6 +4,7 @@
 #include "ht_gate.h"
 #include "ht_hlc.h"
 #include "ht_log.h"
+#include <sodium.h>
 
 #define S_SCAN_FACTOR 20            //  log entries examined per record wanted
 #define S_PARENT "parent"           //  the parent's key in the peer table
@@ -20,6 +21,8 @@ struct _ht_repl_t {
     int64_t last_tick_ms;               //  when the last heartbeat ran
     bool busy;                          //  applied or served since asked
     uint64_t epoch_changes;             //  new epochs taken on a peer's word
+    uint8_t cursor_key [crypto_generichash_KEYBYTES];   //  keys our cursors' tags
+    bool has_cursor_key;                //  ... if set
 };
 
 static void
@@ -38,13 +41,13 @@ static ht_peer_t *
 s_peer_add (ht_repl_t *self, const char *name, bool is_parent)
 {
     ht_peer_t *peer = ht_peer_new (name, is_parent);
-    uint8_t epoch [HT_EPOCH_BYTES] = { 0 };
+    uint8_t epoch [HT_EPOCH_BYTES] = { 0 }, tag [HT_STORE_TAG_BYTES] = { 0 };
     uint64_t cursor = 0, full = HT_PEER_FULL_PENDING;
-    if (ht_store_peer_get (self->store, name, epoch, &cursor, &full) != HT_OK) {
+    if (ht_store_peer_get (self->store, name, epoch, &cursor, &full, tag) != HT_OK) {
         cursor = 0;
         full = HT_PEER_FULL_PENDING;
     }
-    ht_peer_resume (peer, epoch, cursor, full);
+    ht_peer_resume (peer, epoch, cursor, full, tag);
     zhashx_insert (self->peers, is_parent? S_PARENT: name, peer);
     return peer;
 }
@@ -73,10 +76,35 @@ ht_repl_new (ht_store_t *store, const ht_config_t *config, const uint8_t *parent
 }
 
 void
+ht_repl_set_cursor_key (ht_repl_t *self, const uint8_t *secret, size_t size)
+{
+    //  Not the secret itself: a key derived from it for this one use
+    static const char context [] = "hutong cursor tags 1";
+    crypto_generichash (self->cursor_key, sizeof self->cursor_key,
+                        (const uint8_t *) context, sizeof context - 1, secret, size);
+    self->has_cursor_key = true;
+}
+
+//  Our tag of (epoch, cursor): a keyed BLAKE2b, so a peer can show us a
+//  cursor we issued, and cannot make one up
+static void
+s_cursor_tag (ht_repl_t *self, const uint8_t *epoch, uint64_t cursor,
+              uint8_t tag [HT_MSG_TAG_BYTES])
+{
+    uint8_t input [HT_MSG_EPOCH_BYTES + 8];
+    memcpy (input, epoch, HT_MSG_EPOCH_BYTES);
+    for (int byte = 0; byte < 8; byte++)
+        input [HT_MSG_EPOCH_BYTES + byte] = (uint8_t) (cursor >> (56 - 8 * byte));
+    crypto_generichash (tag, HT_MSG_TAG_BYTES, input, sizeof input,
+                        self->cursor_key, sizeof self->cursor_key);
+}
+
+void
 ht_repl_destroy (ht_repl_t **self_p)
 {
     ht_repl_t *self = *self_p;
     if (self) {
+        sodium_memzero (self->cursor_key, sizeof self->cursor_key);
         zhashx_destroy (&self->peers);
         free (self);
         *self_p = NULL;
@@ -152,16 +180,21 @@ s_send_error (ht_repl_t *self, ht_peer_t *peer, const char *error, const char *t
     s_send (self, peer, &msg, NULL);
 }
 
-//  Ask a peer for what follows (epoch, cursor)
+//  Ask a peer for what follows (epoch, cursor), showing its tag of the
+//  cursor if we hold one
 static void
 s_send_pull (ht_repl_t *self, ht_peer_t *peer, const uint8_t *epoch, uint64_t cursor,
-             int64_t now)
+             const uint8_t *tag, int64_t now)
 {
     ht_msg_t msg;
     ht_msg_init (&msg, HT_MSG_PULL);
     memcpy (msg.epoch, epoch, HT_MSG_EPOCH_BYTES);
     msg.has_epoch = true;
     msg.cursor = cursor;
+    if (tag) {
+        memcpy (msg.tag, tag, HT_MSG_TAG_BYTES);
+        msg.has_tag = true;
+    }
     msg.full = ht_peer_full (peer);
     msg.max = (uint64_t) self->config->batch_records;
     ht_peer_pull_sent (peer, epoch, cursor, now);
@@ -172,7 +205,8 @@ s_send_pull (ht_repl_t *self, ht_peer_t *peer, const uint8_t *epoch, uint64_t cu
 static void
 s_pull (ht_repl_t *self, ht_peer_t *peer, int64_t now)
 {
-    s_send_pull (self, peer, ht_peer_epoch (peer), ht_peer_cursor (peer), now);
+    s_send_pull (self, peer, ht_peer_epoch (peer), ht_peer_cursor (peer), ht_peer_tag (peer),
+                 now);
 }
 
 //  Tell every peer that is UP, except skip, that we have news
@@ -225,11 +259,11 @@ s_serve_change (void *arg, uint64_t seq, const uint8_t *data, size_t size,
     return 0;
 }
 
-//  A peer pulled our epoch from past our last sequence: it read a log
-//  this store no longer has. The store was rolled back (a copy of the
-//  whole store directory put in place, which carries its high-water
-//  mark along): take a new epoch, so our peers read us again from zero
-//  and we pull each of them in a full pass.
+//  A peer pulled our epoch from past our last sequence, showing our tag
+//  of that cursor: it read a log this store no longer has. The store was
+//  rolled back (a copy of the whole store directory put in place, which
+//  carries its high-water mark along): take a new epoch, so our peers
+//  read us again from zero and we pull each of them in a full pass.
 static void
 s_rolled_back (ht_repl_t *self, ht_peer_t *peer, uint64_t cursor, uint64_t last_seq)
 {
@@ -254,13 +288,28 @@ s_serve_pull (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *pull)
 {
     const uint8_t *epoch = ht_store_epoch (self->store);
     uint64_t last_seq = ht_store_last_seq (self->store);
-    if (pull->has_epoch && memcmp (pull->epoch, epoch, HT_MSG_EPOCH_BYTES) == 0
-    &&  pull->cursor > last_seq)
-        s_rolled_back (self, peer, pull->cursor, last_seq);
     uint64_t cursor = pull->cursor;
+    if (pull->has_epoch && memcmp (pull->epoch, epoch, HT_MSG_EPOCH_BYTES) == 0
+    &&  cursor > last_seq) {
+        //  Only a cursor we issued proves it: anyone can name a number
+        uint8_t tag [HT_MSG_TAG_BYTES];
+        if (self->has_cursor_key)
+            s_cursor_tag (self, epoch, cursor, tag);
+        if (self->has_cursor_key && pull->has_tag
+        &&  sodium_memcmp (tag, pull->tag, HT_MSG_TAG_BYTES) == 0)
+            s_rolled_back (self, peer, cursor, last_seq);
+        else {
+            HT_WARNING (self->config, "node: %s pulls from %" PRIu64 ", past this log's end "
+                        "(%" PRIu64 "), without a tag this node gave: serving it from zero",
+                        ht_peer_label (peer), cursor, last_seq);
+            self->protocol_errors++;
+        }
+        cursor = 0;
+    }
     //  A puller that knew another epoch of ours starts over from zero
     if (!pull->has_epoch || memcmp (pull->epoch, epoch, HT_MSG_EPOCH_BYTES) != 0)
         cursor = 0;
+    epoch = ht_store_epoch (self->store);
     size_t max = pull->max? (size_t) pull->max: (size_t) self->config->batch_records;
     if (max > (size_t) self->config->batch_records)
         max = (size_t) self->config->batch_records;
@@ -291,6 +340,10 @@ s_serve_pull (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *pull)
     batch.cursor = last_examined;
     batch.more = serve.stopped || last_examined < self->last_seq;
     batch.last_seq = self->last_seq;
+    if (self->has_cursor_key) {
+        s_cursor_tag (self, epoch, last_examined, batch.tag);
+        batch.has_tag = true;
+    }
     ht_peer_sent_records (peer, serve.count);
     HT_DEBUG (self->config, "node: serving %zu records after %" PRIu64 " to %s",
               serve.count, cursor, ht_peer_label (peer));
@@ -314,10 +367,11 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
             s_pull (self, peer, now);
         return;
     }
+    const uint8_t *tag = batch->has_tag? batch->tag: NULL;
     //  Ask for the next batch before applying this one, so the sender
     //  reads its log while we verify: the hops of a chain overlap
     if (batch->more)
-        s_send_pull (self, peer, batch->epoch, batch->cursor, now);
+        s_send_pull (self, peer, batch->epoch, batch->cursor, tag, now);
     self->busy = true;
     size_t count = zmsg_size (records);
     const uint8_t **data = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
@@ -329,7 +383,8 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
     }
     ht_origin_t origin = { .peer = ht_peer_name (peer), .epoch = batch->epoch,
                            .cursor = batch->cursor,
-                           .full = ht_peer_full_after (peer, batch->cursor, batch->more) };
+                           .full = ht_peer_full_after (peer, batch->cursor, batch->more),
+                           .tag = tag };
     ht_apply_stats_t stats = { 0 };
     int rc = ht_store_apply_encoded (self->store, data, sizes, count, &origin, &stats, NULL);
     free (data);
@@ -353,6 +408,7 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
     bool resyncing = ht_peer_full (peer) != 0;
     bool pull = ht_peer_batch_applied (peer, batch->epoch, batch->cursor, batch->more,
                                        batch->last_seq, count, stats.applied);
+    ht_peer_set_tag (peer, tag);
     if (resyncing && ht_peer_full (peer) == 0)
         HT_DEBUG (self->config, "node: full pass with %s done", ht_peer_label (peer));
     if (stats.applied) {

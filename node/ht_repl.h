@@ -44,6 +44,13 @@ typedef struct {
 ht_repl_t *ht_repl_new (ht_store_t *store, const ht_config_t *config,
                         const uint8_t *parent_key, ht_repl_io_t io);
 
+//  Key the tags of the cursors this node hands out with a key derived
+//  from secret (the node's secret key: stable across restarts and
+//  restores). A peer's PULL from past our log's end is believed to show
+//  that our store was rolled back only with our tag of that cursor;
+//  without a cursor key no rollback is found from peers.
+void ht_repl_set_cursor_key (ht_repl_t *self, const uint8_t *secret, size_t size);
+
 //  Destroy the engine and its peers; set the pointer to NULL
 void ht_repl_destroy (ht_repl_t **self_p);
 

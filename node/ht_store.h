@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #define HT_EPOCH_BYTES 16
+#define HT_STORE_TAG_BYTES 16       //  a peer's tag of the cursor it gave us
 #define HT_PEER_NAME_MAX_CHARS 64
 #define HT_STORE_DEFAULT_MAP_BYTES (256u * 1024 * 1024)
 #define HT_STORE_QUARANTINE_ENTRIES 10000           //  per source
@@ -138,6 +139,7 @@ typedef struct {
                                     //  to this sequence of its (0: none,
                                     //  HT_STORE_FULL_PENDING: from its
                                     //  next handshake), stored with cursor
+    const uint8_t *tag;             //  the peer's tag of cursor, NULL: none
     bool import;                    //  local writes: not fresh, re-imported
     bool lazy;                      //  commit without waiting for the disk:
                                     //  it survives a crash of the process,
@@ -251,11 +253,12 @@ int ht_store_changes_for (ht_store_t *self, uint64_t after_seq, size_t limit,
                           const char *holder, const char *skip_origin, uint64_t echo_until,
                           ht_store_change_fn *fn, void *arg, uint64_t *last_examined);
 
-//  A peer's stored epoch, cursor and full pass (ht_origin_t.full; each
-//  pointer may be NULL); HT_ENOTFOUND if never stored
+//  A peer's stored epoch, cursor, full pass (ht_origin_t.full) and the
+//  cursor's tag (all zero if none; each pointer may be NULL); HT_ENOTFOUND
+//  if never stored
 int ht_store_peer_get (ht_store_t *self, const char *peer,
                        uint8_t epoch [HT_EPOCH_BYTES], uint64_t *cursor,
-                       uint64_t *full) HT_WUR;
+                       uint64_t *full, uint8_t tag [HT_STORE_TAG_BYTES]) HT_WUR;
 
 //  --------------------------------------------------------------------------
 //  Epochs, rollback, backup and restore (ht_store_epoch.c)

@@ -303,6 +303,11 @@ s_batch_end (ht_store_batch_t *batch, const ht_origin_t *origin)
         memcpy (bytes, origin->epoch, HT_EPOCH_BYTES);
         ht_store__put_be64 (bytes + HT_EPOCH_BYTES, origin->cursor);
         ht_store__put_be64 (bytes + HT_EPOCH_BYTES + HT_STORE_U64_BYTES, origin->full);
+        uint8_t *tag = bytes + HT_EPOCH_BYTES + 2 * HT_STORE_U64_BYTES;
+        if (origin->tag)
+            memcpy (tag, origin->tag, HT_STORE_TAG_BYTES);
+        else
+            memset (tag, 0, HT_STORE_TAG_BYTES);
         MDB_val key = { strlen (origin->peer), (void *) origin->peer };
         MDB_val value = { sizeof bytes, bytes };
         rc = mdb_put (batch->txn, self->dbi [HT_STORE_DB_PEER], &key, &value, 0);

@@ -130,7 +130,7 @@ s_epoch_renew (ht_store_t *self, MDB_txn *txn, const char *why, uint8_t epoch [H
     MDB_val key, value;
     int walk = rc == 0? mdb_cursor_get (cursor, &key, &value, MDB_FIRST): MDB_NOTFOUND;
     while (rc == 0 && walk == 0) {
-        uint8_t bytes [HT_STORE_PEER_VALUE_BYTES] = { 0 };
+        uint8_t bytes [HT_STORE_PEER_VALUE_BYTES] = { 0 };     //  no tag: cursor 0
         if (value.mv_size >= HT_EPOCH_BYTES)
             memcpy (bytes, value.mv_data, HT_EPOCH_BYTES);
         ht_store__put_be64 (bytes + HT_EPOCH_BYTES, 0);

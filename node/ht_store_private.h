@@ -17,10 +17,10 @@
 #define HT_STORE_KEY_MAX_BYTES 511  //  LMDB's default maximum key size
 #define HT_STORE_ENTITY_KEY_BYTES (HT_KIND_MAX_CHARS + 1 + HT_KEY_MAX_CHARS)
 #define HT_STORE_U64_BYTES 8        //  integers are 8 bytes big-endian
-//  A peer's entry: its epoch, our cursor into its log, and how far a full
-//  pass (ht_origin_t.full) still reaches; entries written before full
-//  passes existed lack the last item
-#define HT_STORE_PEER_VALUE_BYTES (HT_EPOCH_BYTES + 2 * HT_STORE_U64_BYTES)
+//  A peer's entry: its epoch, our cursor into its log, how far a full
+//  pass (ht_origin_t.full) still reaches, and the cursor's tag; entries
+//  written before full passes existed have the first two items only
+#define HT_STORE_PEER_VALUE_BYTES (HT_EPOCH_BYTES + 2 * HT_STORE_U64_BYTES + HT_STORE_TAG_BYTES)
 #define HT_STORE_PEER_OLD_VALUE_BYTES (HT_EPOCH_BYTES + HT_STORE_U64_BYTES)
 #define HT_STORE_REASON_MAX_BYTES 255   //  longer reason texts are cut
 

@@ -395,7 +395,8 @@ ht_store_changes_for (ht_store_t *self, uint64_t after_seq, size_t limit,
 
 int
 ht_store_peer_get (ht_store_t *self, const char *peer,
-                   uint8_t epoch [HT_EPOCH_BYTES], uint64_t *cursor, uint64_t *full)
+                   uint8_t epoch [HT_EPOCH_BYTES], uint64_t *cursor, uint64_t *full,
+                   uint8_t tag [HT_STORE_TAG_BYTES])
 {
     if (!self || !peer || !*peer || strlen (peer) > HT_PEER_NAME_MAX_CHARS)
         return HT_EINVAL;
@@ -413,9 +414,14 @@ ht_store_peer_get (ht_store_t *self, const char *peer,
             memcpy (epoch, bytes, HT_EPOCH_BYTES);
         if (cursor)
             *cursor = ht_store__get_be64 (bytes + HT_EPOCH_BYTES);
+        bool whole = value.mv_size == HT_STORE_PEER_VALUE_BYTES;
         if (full)
-            *full = value.mv_size == HT_STORE_PEER_VALUE_BYTES
-                  ? ht_store__get_be64 (bytes + HT_EPOCH_BYTES + HT_STORE_U64_BYTES): 0;
+            *full = whole? ht_store__get_be64 (bytes + HT_EPOCH_BYTES + HT_STORE_U64_BYTES): 0;
+        if (tag && whole)
+            memcpy (tag, bytes + HT_EPOCH_BYTES + 2 * HT_STORE_U64_BYTES, HT_STORE_TAG_BYTES);
+        else
+        if (tag)
+            memset (tag, 0, HT_STORE_TAG_BYTES);
     }
     if (txn)
         ht_store__read_end (self, txn);

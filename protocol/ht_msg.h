@@ -21,6 +21,7 @@
 #define HT_MSG_MAX_FRAME_BYTES (2 * 1024 * 1024)    //  any socket: a larger frame closes the connection
 #define HT_MSG_KIND_BYTES 128      //  one kind, or SUBSCRIBE's comma-separated list
 #define HT_MSG_KEY_BYTES 65
+#define HT_MSG_TAG_BYTES 16         //  a cursor's tag (docs/protocol.md section 3)
 #define HT_MSG_FIELD_BYTES 32
 #define HT_MSG_VALUE_BYTES 512      //  an indexed text of up to 100 characters fits
 #define HT_MSG_AFTER_BYTES 96       //  "region:key"
@@ -42,6 +43,9 @@ typedef struct {
     uint64_t max;                           //  max: records wanted
     uint64_t last_seq;                      //  seq: sender's latest sequence
     bool more;                              //  more: further records wait
+    uint8_t tag [HT_MSG_TAG_BYTES];         //  tag: the sender's authenticator
+                                            //  of a BATCH's cursor, echoed in PULL
+    bool has_tag;                           //  tag was given
     uint64_t full;                          //  full: PULL also what the puller
                                             //  sent, up to this sequence of the
                                             //  sender's (a resyncing store)
@@ -60,7 +64,7 @@ typedef struct {
 //  Commands
 #define HT_MSG_HELLO "HELLO"        //  child -> parent: v region name epoch seq
 #define HT_MSG_WELCOME "WELCOME"    //  parent -> child: v region name epoch seq
-#define HT_MSG_PULL "PULL"          //  either way: epoch? cursor full? max
+#define HT_MSG_PULL "PULL"          //  either way: epoch? cursor full? max tag?
 #define HT_MSG_BATCH "BATCH"        //  reply to PULL: epoch from cursor more seq + records
 #define HT_MSG_NOTIFY "NOTIFY"      //  either way: seq (new writes: pull now)
 #define HT_MSG_PING "PING"          //  either way: seq

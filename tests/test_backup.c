@@ -116,7 +116,7 @@ START_TEST (a_data_file_behind_its_mark_takes_a_new_epoch_and_restarts_every_pee
     ck_assert_uint_eq (ht_store_counter (store, "epoch_changes"), 1);
     //  Every peer is read again from zero, in a full pass
     uint64_t cursor = 99, full = 0;
-    ck_assert_int_eq (ht_store_peer_get (store, "community-a", NULL, &cursor, &full), 0);
+    ck_assert_int_eq (ht_store_peer_get (store, "community-a", NULL, &cursor, &full, NULL), 0);
     ck_assert_uint_eq (cursor, 0);
     ck_assert_uint_eq (full, HT_STORE_FULL_PENDING);
     //  The new epoch is the one the mark names now: no second change
@@ -242,7 +242,7 @@ START_TEST (a_restore_puts_the_backup_in_place_with_a_new_epoch_and_keeps_the_ol
                       ht_hex_encode (ht_store_epoch (store), HT_EPOCH_BYTES, hex));
     ck_assert_uint_eq (ht_store_counter (store, "epoch_changes"), 1);
     uint64_t cursor = 99, full = 0;
-    ck_assert_int_eq (ht_store_peer_get (store, "community-a", NULL, &cursor, &full), 0);
+    ck_assert_int_eq (ht_store_peer_get (store, "community-a", NULL, &cursor, &full, NULL), 0);
     ck_assert_uint_eq (cursor, 0);
     ck_assert_uint_eq (full, HT_STORE_FULL_PENDING);
     //  The restored store is no longer a backup

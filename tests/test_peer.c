@@ -16,7 +16,7 @@ static ht_peer_t *
 s_up_peer (uint64_t cursor, uint64_t last_seq)
 {
     ht_peer_t *peer = ht_peer_new (S_REGION, true);
-    ht_peer_resume (peer, s_epoch_one, cursor, 0);
+    ht_peer_resume (peer, s_epoch_one, cursor, 0, NULL);
     ht_peer_connecting (peer, S_T0_MS);
     ht_peer_up (peer, s_epoch_one, last_seq, S_T0_MS);
     return peer;
@@ -78,7 +78,7 @@ END_TEST
 START_TEST (adopting_a_changed_epoch_resets_the_cursor_and_the_same_epoch_keeps_it)
 {
     ht_peer_t *peer = ht_peer_new (S_REGION, false);
-    ht_peer_resume (peer, s_epoch_one, 40, 0);
+    ht_peer_resume (peer, s_epoch_one, 40, 0, NULL);
     ck_assert_uint_eq (ht_peer_cursor (peer), 40);
     //  The same epoch again (a reconnect): the cursor stays
     ck_assert (!ht_peer_up (peer, s_epoch_one, 50, S_T0_MS));
@@ -96,7 +96,7 @@ END_TEST
 START_TEST (a_full_pass_reaches_what_the_peer_held_at_the_handshake_and_ends_with_its_log)
 {
     ht_peer_t *peer = ht_peer_new (S_REGION, false);
-    ht_peer_resume (peer, s_epoch_one, 0, HT_PEER_FULL_PENDING);
+    ht_peer_resume (peer, s_epoch_one, 0, HT_PEER_FULL_PENDING, NULL);
     //  Fixed at the handshake: what the peer receives from us later is ours
     ck_assert (!ht_peer_up (peer, s_epoch_one, 30, S_T0_MS));
     ck_assert_uint_eq (ht_peer_full (peer), 30);
@@ -110,11 +110,11 @@ START_TEST (a_full_pass_reaches_what_the_peer_held_at_the_handshake_and_ends_wit
     ht_peer_batch_applied (peer, s_epoch_one, 20, false, 20, 5, 5);
     ck_assert_uint_eq (ht_peer_full (peer), 0);
     //  A peer that holds nothing has nothing of ours
-    ht_peer_resume (peer, s_epoch_one, 0, HT_PEER_FULL_PENDING);
+    ht_peer_resume (peer, s_epoch_one, 0, HT_PEER_FULL_PENDING, NULL);
     ht_peer_up (peer, s_epoch_one, 0, S_T0_MS);
     ck_assert_uint_eq (ht_peer_full (peer), 0);
     //  Our store rolled back: from zero, reaching what it holds now
-    ht_peer_resume (peer, s_epoch_one, 25, 0);
+    ht_peer_resume (peer, s_epoch_one, 25, 0, NULL);
     ht_peer_up (peer, s_epoch_one, 44, S_T0_MS);
     ht_peer_restart (peer);
     ck_assert_uint_eq (ht_peer_cursor (peer), 0);

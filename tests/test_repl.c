@@ -7,6 +7,7 @@
 //  depends only on the order of deliveries.
 #include <czmq.h>
 #include <inttypes.h>
+#include <sodium.h>
 #include "ht_config.h"
 #include "ht_fixture.h"
 #include "ht_repl.h"
@@ -185,6 +186,8 @@ s_node_start (s_node_t *node)
         ht_keypair_public (node->net->fixture->keys [HT_FIXTURE_TOWNSHIP_KEY]);
     node->repl = ht_repl_new (node->store, &node->config, parent_key, io);
     ck_assert_ptr_nonnull (node->repl);
+    const ht_keypair_t *key = node->net->fixture->keys [node->principal];
+    ht_repl_set_cursor_key (node->repl, ht_keypair_secret (key), crypto_sign_SECRETKEYBYTES);
 }
 
 static void
@@ -633,7 +636,7 @@ static uint64_t
 s_stored_cursor (s_node_t *node, s_node_t *peer, uint8_t *epoch)
 {
     uint64_t cursor = 0;
-    ck_assert_int_eq (ht_store_peer_get (node->store, peer->config.region, epoch, &cursor, NULL), 0);
+    ck_assert_int_eq (ht_store_peer_get (node->store, peer->config.region, epoch, &cursor, NULL, NULL), 0);
     return cursor;
 }
 
@@ -666,7 +669,7 @@ START_TEST (records_written_at_a_child_reach_the_parent_and_records_scoped_over_
     s_write (child, 3, keys);
     uint8_t epoch [HT_EPOCH_BYTES];
     uint64_t cursor = 0;
-    ck_assert_int_eq (ht_store_peer_get (parent->store, child->config.region, epoch, &cursor, NULL),
+    ck_assert_int_eq (ht_store_peer_get (parent->store, child->config.region, epoch, &cursor, NULL, NULL),
                       HT_ENOTFOUND);
     //  HELLO, WELCOME, PULL both ways, BATCH both ways
     s_connect (net, S_CHILD_A);
@@ -1053,7 +1056,7 @@ START_TEST (a_child_restored_from_a_backup_gets_back_what_it_wrote_after_it)
     //  new epoch from zero
     ck_assert (!s_stat_of (child, parent, "resyncing"));
     uint64_t full = 1;
-    ck_assert_int_eq (ht_store_peer_get (child->store, parent->config.region, NULL, NULL, &full), 0);
+    ck_assert_int_eq (ht_store_peer_get (child->store, parent->config.region, NULL, NULL, &full, NULL), 0);
     ck_assert_uint_eq (full, 0);
     uint8_t epoch [HT_EPOCH_BYTES];
     s_stored_cursor (parent, child, epoch);
@@ -1102,6 +1105,46 @@ START_TEST (a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull)
     char *command = zsys_sprintf ("rm -rf '%s'", copy);
     ck_assert_int_eq (system (command), 0);
     zstr_free (&command);
+    s_net_destroy (&net);
+}
+END_TEST
+
+START_TEST (a_cursor_past_the_log_without_the_nodes_tag_takes_no_new_epoch)
+{
+    s_net_t *net = s_net_new (1, 5000);
+    s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
+    s_write (child, 2, NULL);
+    s_connect (net, S_CHILD_A);
+    uint8_t epoch [HT_EPOCH_BYTES];
+    memcpy (epoch, ht_store_epoch (child->store), HT_EPOCH_BYTES);
+    uint64_t errors = ht_repl_protocol_errors (child->repl);
+    //  A certified parent names a cursor far past the child's log, with
+    //  no tag, then with a made-up one: no new epoch, served from zero
+    for (int attempt = 0; attempt < 2; attempt++) {
+        ht_msg_t msg;
+        ht_msg_init (&msg, HT_MSG_PULL);
+        memcpy (msg.epoch, epoch, HT_EPOCH_BYTES);
+        msg.has_epoch = true;
+        msg.cursor = ht_store_last_seq (child->store) + 1000;
+        msg.max = 5000;
+        if (attempt) {
+            memset (msg.tag, 0x77, HT_MSG_TAG_BYTES);
+            msg.has_tag = true;
+        }
+        zmsg_t *zmsg = ht_msg_encode (&msg);
+        zlistx_add_end (net->queue, s_flight_new (parent, child->routing_id, &zmsg));
+        s_step_first (net);
+        s_flight_t *batch = (s_flight_t *) zlistx_first (net->queue);
+        ck_assert (batch && batch->from == child && s_is (batch, HT_MSG_BATCH));
+        s_decode_copy (batch, &msg);
+        ck_assert_uint_eq (msg.from, 0);
+        ck_assert_mem_eq (msg.epoch, epoch, HT_EPOCH_BYTES);
+        s_run (net);
+    }
+    ck_assert_mem_eq (ht_store_epoch (child->store), epoch, HT_EPOCH_BYTES);
+    ck_assert_uint_eq (ht_repl_epoch_changes (child->repl), 0);
+    ck_assert_uint_eq (ht_repl_protocol_errors (child->repl), errors + 2);
+    s_assert_same (parent, child, "elder");
     s_net_destroy (&net);
 }
 END_TEST
@@ -1270,6 +1313,7 @@ repl_suite (void)
     suite_add_tcase (suite, faults);
     TCase *trust = tcase_create ("trust");
     tcase_add_test (trust, a_revoked_child_is_dropped_at_the_next_tick_and_its_hello_refused);
+    tcase_add_test (trust, a_cursor_past_the_log_without_the_nodes_tag_takes_no_new_epoch);
     suite_add_tcase (suite, trust);
     return suite;
 }

@@ -1125,7 +1125,7 @@ START_TEST (test_a_batch_that_cannot_fit_leaves_the_store_exactly_as_before)
                       HT_EFULL);
     char *after = s_snapshot (env.store, true);
     s_assert_same_text (before, after);
-    ck_assert_int_eq (ht_store_peer_get (env.store, "fengcheng", NULL, NULL, NULL), HT_ENOTFOUND);
+    ck_assert_int_eq (ht_store_peer_get (env.store, "fengcheng", NULL, NULL, NULL, NULL), HT_ENOTFOUND);
     ck_assert_uint_eq (ht_store_map_bytes (env.store), S_SMALL_MAP_BYTES);
 
     //  With room it goes through, whole
@@ -1134,7 +1134,7 @@ START_TEST (test_a_batch_that_cannot_fit_leaves_the_store_exactly_as_before)
     ck_assert_uint_eq (stats.applied, count - 1);
     ck_assert_uint_eq (stats.quarantined, 1);
     uint64_t cursor = 0;
-    ck_assert_int_eq (ht_store_peer_get (env.store, "fengcheng", NULL, &cursor, NULL), 0);
+    ck_assert_int_eq (ht_store_peer_get (env.store, "fengcheng", NULL, &cursor, NULL, NULL), 0);
     ck_assert_uint_eq (cursor, 99);
     free (before);
     free (after);
@@ -1148,14 +1148,14 @@ START_TEST (test_a_peers_cursor_is_stored_with_its_batch)
 {
     s_env_t env;
     s_env_setup (&env, 0);
-    ck_assert_int_eq (ht_store_peer_get (env.store, "fengcheng", NULL, NULL, NULL), HT_ENOTFOUND);
+    ck_assert_int_eq (ht_store_peer_get (env.store, "fengcheng", NULL, NULL, NULL, NULL), HT_ENOTFOUND);
     uint8_t epoch [HT_EPOCH_BYTES], stored [HT_EPOCH_BYTES];
     memset (epoch, 0xc3, sizeof epoch);
     ht_origin_t origin = { .peer = "fengcheng", .epoch = epoch, .cursor = 42 };
     ht_record_t **records = s_elders (env.fixture, 1, 2, 1);
     ck_assert_int_eq (ht_store_apply (env.store, records, 2, &origin, NULL, NULL), 0);
     uint64_t cursor = 0;
-    ck_assert_int_eq (ht_store_peer_get (env.store, "fengcheng", stored, &cursor, NULL), 0);
+    ck_assert_int_eq (ht_store_peer_get (env.store, "fengcheng", stored, &cursor, NULL, NULL), 0);
     ck_assert_mem_eq (stored, epoch, HT_EPOCH_BYTES);
     ck_assert_uint_eq (cursor, 42);
     //  Records remember the peer they came from
@@ -1168,7 +1168,7 @@ START_TEST (test_a_peers_cursor_is_stored_with_its_batch)
     memset (epoch, 0x3c, sizeof epoch);
     origin.cursor = 50;
     ck_assert_int_eq (ht_store_apply (env.store, NULL, 0, &origin, NULL, NULL), 0);
-    ck_assert_int_eq (ht_store_peer_get (env.store, "fengcheng", stored, &cursor, NULL), 0);
+    ck_assert_int_eq (ht_store_peer_get (env.store, "fengcheng", stored, &cursor, NULL, NULL), 0);
     ck_assert_mem_eq (stored, epoch, HT_EPOCH_BYTES);
     ck_assert_uint_eq (cursor, 50);
     //  Bad origins are refused before anything is written
@@ -1178,7 +1178,7 @@ START_TEST (test_a_peers_cursor_is_stored_with_its_batch)
     ht_origin_t no_epoch = { .peer = "fengcheng", .epoch = NULL, .cursor = 1 };
     ck_assert_int_eq (ht_store_apply (env.store, records, 2, &no_epoch, NULL, NULL),
                       HT_EINVAL);
-    ck_assert_int_eq (ht_store_peer_get (env.store, "", NULL, NULL, NULL), HT_EINVAL);
+    ck_assert_int_eq (ht_store_peer_get (env.store, "", NULL, NULL, NULL, NULL), HT_EINVAL);
     s_elders_destroy (records, 2);
     s_env_teardown (&env);
 }
