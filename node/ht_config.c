@@ -120,7 +120,7 @@ static const s_key_t s_keys [] = {
     { "metrics/listen", S_TYPE_STRING, "", 0, 0, 0, S_FIELD (metrics_listen),
       "HTTP /metrics and /healthz on PORT or 127.0.0.1:PORT; empty: off" },
     { "metrics/remote", S_TYPE_BOOL, "no", 0, 0, 0, S_FIELD (metrics_remote),
-      "yes: let metrics/listen be a non-loopback address (the data is not secret, but unauthenticated)" },
+      "yes: let metrics/listen be a non-loopback address (the endpoint has no authentication)" },
     { "health/unseen_s", S_TYPE_INT, "60", 1, 86400, S_RELOADABLE, S_FIELD (unseen_s),
       "A peer not heard for this many seconds is a warning (status, /healthz)" },
 };
