@@ -222,14 +222,14 @@ s_print_tree_node (json_t *node, int depth)
         s_seen_text (node, seen_text, sizeof seen_text);
         snprintf (lag_text, sizeof lag_text, "%lld", s_int (node, "lag"));
     }
+    const char *first = json_string_value (json_object_get (json_array_get (warnings, 0),
+                                                            "text"));
     ht_print_column (label, 28);
     printf ("%-13s %-9s %-9s %10s %8s  %s\n",
             json_string_value (json_object_get (node, "region")), health,
             !json_object_get (node, "connected")? "-":
             json_is_true (json_object_get (node, "connected"))? "yes": "no",
-            seen_text, lag_text, json_string_value (json_object_get (
-                json_array_get (warnings, 0), "text"))? json_string_value (json_object_get (
-                json_array_get (warnings, 0), "text")): "");
+            seen_text, lag_text, first? first: "");
     size_t index;
     json_t *child;
     json_array_foreach (json_object_get (node, "children"), index, child)
