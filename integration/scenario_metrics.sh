@@ -146,6 +146,9 @@ cat tree.out
     --key "$city.key" --nodes nodes.txt > tree.json
 expect_eq "$(json_get tree.json "[c['connected'] for c in j['children'][0]['children'] if c['region'] == '$town1'][0]")" \
     "False" "in --tree --json the stopped township is not connected"
+printf 'tcp://127.0.0.1:1\n' > bad-nodes.txt
+expect_exit 2 "a --nodes line without a key is a usage error" -- "$HUTONG" status --tree \
+    --nodes bad-nodes.txt --node "$(node_client "$city")" --node-key "$city.key.pub" --key "$city.key"
 expect_exit 2 "--nodes without --tree is a usage error" -- "$HUTONG" status --nodes nodes.txt \
     --node "$(node_client "$city")" --node-key "$city.key.pub" --key "$city.key"
 

@@ -28,6 +28,7 @@
 #define S_RETRY_MS 30000            //  retry quarantine at least this often
 #define S_RETRY_MAX 1000            //  ... at most this many records at once
 #define S_READ_BURST 256            //  reads whose audits commit together
+#define S_SNAPSHOT_MS 1000          //  metrics snapshots at most this often
 
 //  Frames: every socket closes a connection that sends a frame over
 //  HT_MSG_MAX_FRAME_BYTES, twice the largest record, so one record frame
@@ -88,6 +89,7 @@ typedef struct {
     ht_metrics_t *metrics;              //  the HTTP endpoint (owned), or NULL
     zactor_t *client_monitor;           //  client socket events (owned), or NULL
     int64_t client_connections;         //  connections open on the client socket
+    int64_t published_ms;               //  when the last metrics snapshot was made
 } s_node_t;
 
 static int64_t
@@ -520,12 +522,14 @@ s_service_status (void *arg)
 }
 
 //  Each heartbeat: remember the peers' lags, and give the metrics
-//  endpoint a fresh snapshot. Without the endpoint only the peers are
-//  looked at: the store's part (quarantine counts) is not free.
+//  endpoint a fresh snapshot, at most every S_SNAPSHOT_MS (a scraper
+//  asks every 15 s or so). Otherwise only the peers are looked at: the
+//  store's part (counting the quarantine) is not free.
 static void
 s_health_beat (s_node_t *self, int64_t now)
 {
-    if (self->metrics) {
+    if (self->metrics && (!self->published_ms || now - self->published_ms >= S_SNAPSHOT_MS)) {
+        self->published_ms = now;
         json_t *status = s_node_status (self, true);
         ht_metrics_publish (self->metrics, status);
         json_decref (status);

@@ -80,7 +80,8 @@ static void
 s_print_warnings (json_t *status)
 {
     json_t *warnings = json_object_get (status, "warnings");
-    printf ("\n%-12s%s\n", "health", json_array_size (warnings)? "DEGRADED": "ok");
+    printf ("\n%-12s%s\n", "health", !warnings? "unknown (the node reports no warnings)"
+                                    : json_array_size (warnings)? "DEGRADED": "ok");
     size_t index;
     json_t *warning;
     json_array_foreach (warnings, index, warning)
