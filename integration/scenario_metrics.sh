@@ -75,6 +75,20 @@ expect_eq "$(json_get county.json "int(0 < j['hutong_store_used_bytes'] <= j['hu
 expect_eq "$(json_get county.json "int(j['hutong_request_duration_seconds_count{command=\"STATUS\"}'] >= 1)")" 1 \
     "the STATUS requests answered are in the latency histogram"
 
+#  A connection held open on the county's client socket is counted, and
+#  uncounted once it closes
+client_port="${network_client_ep[$county]##*:}"
+client_connections () {
+    helper scrape "$county_url/metrics" > scrape.json \
+        && [ "$(json_get scrape.json "int(j['hutong_client_connections'])")" "$1" "$2" ]
+}
+exec 5<>"/dev/tcp/127.0.0.1/$client_port"
+wait_until 10 client_connections -ge 1 || fail "an open client connection is not counted"
+ok "hutong_client_connections counts an open connection"
+exec 5>&-
+wait_until 10 client_connections -eq 0 || fail "a closed client connection is still counted"
+ok "hutong_client_connections drops back to 0 once it closes"
+
 #  --------------------------------------------------------------------------
 #  /healthz, unknown paths, the connection bound
 

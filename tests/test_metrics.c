@@ -464,6 +464,21 @@ START_TEST (the_server_answers_metrics_healthz_and_404)
 }
 END_TEST
 
+START_TEST (a_port_in_use_is_refused)
+{
+    struct sockaddr_in addr;
+    bool loopback = false;
+    const char *reason = NULL;
+    ck_assert_int_eq (ht_metrics_parse_listen ("127.0.0.1:0", &addr, &loopback, &reason), 0);
+    ht_metrics_t *first = ht_metrics_new (&addr);
+    ck_assert_ptr_nonnull (first);
+    addr.sin_port = htons ((uint16_t) ht_metrics_port (first));
+    ht_metrics_t *second = ht_metrics_new (&addr);
+    ck_assert_ptr_null (second);
+    ht_metrics_destroy (&first);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -488,6 +503,7 @@ s_suite (void)
     suite_add_tcase (suite, rules);
     TCase *server = tcase_create ("server");
     tcase_add_test (server, the_server_answers_metrics_healthz_and_404);
+    tcase_add_test (server, a_port_in_use_is_refused);
     suite_add_tcase (suite, server);
     return suite;
 }
