@@ -2,6 +2,10 @@
 #include <czmq.h>
 #include "ht_health.h"
 
+const char *const ht_health_codes [] = {
+    "parent_down", "peer_unseen", "lag_growing", "map_nearly_full", "cert_expiring",
+    "clock_skew", "peer_epoch_changed", NULL };
+
 //  One peer's recent samples
 typedef struct {
     uint64_t lag [HT_HEALTH_LAG_SAMPLES];       //  ring: lag at each heartbeat

@@ -30,6 +30,9 @@
 
 typedef struct _ht_health_t ht_health_t;
 
+//  Every warning code, in the order above; NULL-terminated
+extern const char *const ht_health_codes [];
+
 //  The limits the rules apply
 typedef struct {
     int64_t unseen_ms;                  //  health/unseen_s, in ms

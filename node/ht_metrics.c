@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include "ht_metrics.h"
+#include "ht_health.h"
 
 #define S_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -182,7 +183,7 @@ s_sample (zchunk_t *out, const char *name, const char *label, const char *value,
         s_label_value (out, value);
         s_printf (out, "\"}");
     }
-    s_printf (out, " %.17g\n", number);
+    s_printf (out, " %.15g\n", number);
 }
 
 static double
@@ -231,7 +232,7 @@ s_peer_metric (zchunk_t *out, const json_t *peers, const char *key, const char *
         s_label_value (out, json_string_value (json_object_get (peer, "name")));
         s_printf (out, "\",region=\"");
         s_label_value (out, json_string_value (json_object_get (peer, "region")));
-        s_printf (out, "\",role=\"%s\"} %.17g\n",
+        s_printf (out, "\",role=\"%s\"} %.15g\n",
                   json_string_value (json_object_get (peer, "role")),
                   json_number_value (value) * scale);
     }
@@ -282,14 +283,14 @@ s_latency (zchunk_t *out, const json_t *latency)
     json_object_foreach ((json_t *) latency, command, histogram) {
         const json_t *buckets = json_object_get (histogram, "buckets");
         for (size_t bucket = 0; bucket < HT_LATENCY_BUCKETS; bucket++)
-            s_printf (out, "%s_bucket{command=\"%s\",le=\"%g\"} %.17g\n", name, command,
+            s_printf (out, "%s_bucket{command=\"%s\",le=\"%g\"} %.15g\n", name, command,
                       (double) ht_latency_bounds_us [bucket] / 1e6,
                       json_number_value (json_array_get (buckets, bucket)));
-        s_printf (out, "%s_bucket{command=\"%s\",le=\"+Inf\"} %.17g\n", name, command,
+        s_printf (out, "%s_bucket{command=\"%s\",le=\"+Inf\"} %.15g\n", name, command,
                   s_number (histogram, "count"));
-        s_printf (out, "%s_sum{command=\"%s\"} %.17g\n", name, command,
+        s_printf (out, "%s_sum{command=\"%s\"} %.15g\n", name, command,
                   s_number (histogram, "sum_us") / 1e6);
-        s_printf (out, "%s_count{command=\"%s\"} %.17g\n", name, command,
+        s_printf (out, "%s_count{command=\"%s\"} %.15g\n", name, command,
                   s_number (histogram, "count"));
     }
 }
@@ -300,7 +301,11 @@ s_health (zchunk_t *out, const json_t *warnings)
 {
     s_header (out, "hutong_healthy", "gauge", "1 if the node has no warnings (/healthz ok)");
     s_sample (out, "hutong_healthy", NULL, NULL, json_array_size (warnings)? 0: 1);
+    //  Every code has a sample, 0 when not in force: an alert rule on
+    //  one never finds its series missing
     json_t *codes = json_object ();
+    for (size_t code = 0; ht_health_codes [code]; code++)
+        json_object_set_new (codes, ht_health_codes [code], json_integer (0));
     size_t index;
     json_t *warning;
     json_array_foreach ((json_t *) warnings, index, warning) {

@@ -55,7 +55,12 @@ s_codes (ht_health_t *health, json_t *status, int64_t unseen_ms, int64_t uptime_
     size_t index;
     json_t *warning;
     json_array_foreach (json_object_get (status, "warnings"), index, warning) {
-        strcat (codes, json_string_value (json_object_get (warning, "code")));
+        const char *code = json_string_value (json_object_get (warning, "code"));
+        bool listed = false;
+        for (size_t known = 0; ht_health_codes [known]; known++)
+            listed |= streq (ht_health_codes [known], code);
+        ck_assert_msg (listed, "%s is not in ht_health_codes", code);
+        strcat (codes, code);
         strcat (codes, " ");
     }
     return strdup (codes);
@@ -133,6 +138,8 @@ START_TEST (samples_carry_the_status_values)
                               "\"441800000000\",role=\"parent\"} ") == 0.1);
     ck_assert (s_value (text, "hutong_healthy ") == 1);
     ck_assert (s_value (text, "hutong_quarantine_size ") == 0);
+    ck_assert (s_value (text, "hutong_warnings{code=\"peer_unseen\"} ") == 0);
+    ck_assert (s_value (text, "hutong_warnings{code=\"peer_epoch_changed\"} ") == 0);
     free (text);
     json_decref (status);
 }
@@ -441,6 +448,8 @@ START_TEST (the_server_answers_metrics_healthz_and_404)
     ck_assert_ptr_nonnull (strstr (reply, " 200 OK"));
     ck_assert_ptr_nonnull (strstr (reply, "text/plain; version=0.0.4"));
     ck_assert_ptr_nonnull (strstr (reply, "\nhutong_records{kind=\"elder\"} 7\n"));
+    ck_assert_ptr_nonnull (strstr (reply, "\nhutong_warnings{code=\"peer_unseen\"} 1\n"));
+    ck_assert_ptr_nonnull (strstr (reply, "\nhutong_healthy 0\n"));
     free (reply);
     reply = s_http_get (port, "/healthz");
     ck_assert_ptr_nonnull (strstr (reply, " 503 "));
