@@ -5,7 +5,10 @@
 //  messages mean is for its parts: the replication engine (ht_repl, with
 //  its peers, ht_peer), the ZAP handler (ht_zap), the client service
 //  (ht_service), all deciding trust through the gate (ht_gate). This
-//  file only moves frames between them and the sockets.
+//  file only moves frames between them and the sockets, and assembles
+//  the STATUS document from their parts, with its warnings (ht_health),
+//  for STATUS requests and, each heartbeat, for the metrics endpoint
+//  (ht_metrics).
 #include <malloc.h>
 #include <sodium.h>
 #include <arpa/inet.h>
