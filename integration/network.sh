@@ -124,6 +124,9 @@ network_write_config () {
         echo "    reconnect_max_ms = ${NETWORK_RECONNECT_MAX_MS:-1000}"
         echo "log"
         echo "    level = ${NETWORK_LOG_LEVEL:-info}"
+        #  A scenario's own sections (metrics, health): it defines
+        #  network_config_extra REGION to print them
+        if declare -F network_config_extra >/dev/null; then network_config_extra "$region"; fi
     } > "$work/$region.cfg"
 }
 

@@ -12,6 +12,7 @@
 #include "ht_policy.h"
 #include "ht_schema.h"
 #include "ht_keys.h"
+#include "ht_metrics.h"
 
 #define S_PATH_MAX_CHARS 128        //  longest key path we build from a file
 #define S_ERROR_MAX_CHARS 512       //  scratch for messages
@@ -116,6 +117,12 @@ static const s_key_t s_keys [] = {
       S_FIELD (log_level), "Least severe level logged: error, warning, info or debug" },
     { "log/syslog", S_TYPE_BOOL, "no", 0, 0, S_RELOADABLE,
       S_FIELD (log_syslog), "yes: log to syslog (ident hutongd) instead of stderr" },
+    { "metrics/listen", S_TYPE_STRING, "", 0, 0, 0, S_FIELD (metrics_listen),
+      "HTTP /metrics and /healthz on PORT or 127.0.0.1:PORT; empty: off" },
+    { "metrics/remote", S_TYPE_BOOL, "no", 0, 0, 0, S_FIELD (metrics_remote),
+      "yes: let metrics/listen be a non-loopback address (the endpoint has no authentication)" },
+    { "health/unseen_s", S_TYPE_INT, "60", 1, 86400, S_RELOADABLE, S_FIELD (unseen_s),
+      "A peer not heard for this many seconds is a warning (status, /healthz)" },
 };
 
 #define S_KEY_COUNT (sizeof (s_keys) / sizeof (s_keys [0]))
@@ -578,6 +585,19 @@ s_check_relations (const ht_config_t *config, char *error, size_t error_size)
         if (!policies)
             return s_fail (error, error_size, HT_ECONFIG, "policy/file: %s", problem);
         ht_policyset_destroy (&policies);
+    }
+    //  The metrics are unauthenticated: off the loopback only when asked
+    if (*config->metrics_listen) {
+        struct sockaddr_in addr;
+        bool loopback = false;
+        const char *reason = NULL;
+        if (ht_metrics_parse_listen (config->metrics_listen, &addr, &loopback, &reason))
+            return s_fail (error, error_size, HT_ECONFIG, "metrics/listen: '%s': %s",
+                           config->metrics_listen, reason);
+        if (!loopback && !config->metrics_remote)
+            return s_fail (error, error_size, HT_ECONFIG, "metrics/listen: '%s' is not a "
+                           "loopback address; set metrics/remote = yes to serve it anyway",
+                           config->metrics_listen);
     }
     //  Ephemeral ports differ on every bind, so only fixed ones can clash
     size_t length = strlen (config->listen);

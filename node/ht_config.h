@@ -50,6 +50,10 @@ typedef struct {
     char log_level [HT_LOG_LEVEL_MAX_CHARS + 1];    //  log/level: error, warning, info, debug
     bool log_syslog;                        //  log/syslog: also send to syslog
     char policy_file [PATH_MAX];            //  policy/file: read policies ("" = built in)
+    //  monitoring
+    char metrics_listen [HT_ENDPOINT_MAX_CHARS + 1];    //  metrics/listen: HTTP address ("" = off)
+    bool metrics_remote;                    //  metrics/remote: allow a non-loopback address
+    int unseen_s;                           //  health/unseen_s: a peer silent this long is a warning
 } ht_config_t;
 
 //  The kinds schema/write_version/<kind> names, in config order

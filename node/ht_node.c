@@ -5,14 +5,23 @@
 //  messages mean is for its parts: the replication engine (ht_repl, with
 //  its peers, ht_peer), the ZAP handler (ht_zap), the client service
 //  (ht_service), all deciding trust through the gate (ht_gate). This
-//  file only moves frames between them and the sockets.
+//  file only moves frames between them and the sockets, and assembles
+//  the STATUS document from their parts, with its warnings (ht_health),
+//  for STATUS requests and, each heartbeat, for the metrics endpoint
+//  (ht_metrics).
 #include <malloc.h>
 #include <sodium.h>
+#include <arpa/inet.h>
+#include <sys/statvfs.h>
 #include "ht_node.h"
 #include "ht_keys.h"
 #include "ht_log.h"
 #include "ht_msg.h"
 #include "ht_audit.h"
+#include "ht_cert.h"
+#include "ht_health.h"
+#include "ht_hlc.h"
+#include "ht_metrics.h"
 #include "ht_reader.h"
 #include "ht_repl.h"
 #include "ht_service.h"
@@ -22,6 +31,7 @@
 #define S_RETRY_MS 30000            //  retry quarantine at least this often
 #define S_RETRY_MAX 1000            //  ... at most this many records at once
 #define S_READ_BURST 256            //  reads whose audits commit together
+#define S_SNAPSHOT_MS 1000          //  metrics snapshots at most this often
 
 //  Frames: every socket closes a connection that sends a frame over
 //  HT_MSG_MAX_FRAME_BYTES, twice the largest record, so one record frame
@@ -76,6 +86,13 @@ typedef struct {
     bool released;                      //  memory given back since then
     int64_t retried_ms;                 //  when quarantine was last retried
     uint64_t retried_certgen;           //  the certificates it saw then
+    int64_t started_ms;                 //  when the node started
+    ht_latency_t *latency;              //  request times (owned; the reader records too)
+    ht_health_t *health;                //  the warning rules' lag samples (owned)
+    ht_metrics_t *metrics;              //  the HTTP endpoint (owned), or NULL
+    zactor_t *client_monitor;           //  client socket events (owned), or NULL
+    int64_t client_connections;         //  connections open on the client socket
+    int64_t published_ms;               //  when the last metrics snapshot was made
 } s_node_t;
 
 static int64_t
@@ -439,18 +456,107 @@ s_service_wrote (void *arg)
         ht_reader_wrote (self->reader);
 }
 
-//  The service's io.status: the node's own part of STATUS
-static json_t *
-s_service_status (void *arg)
+//  Our own certificate's time left (ms, negative once expired); false if
+//  the store holds none (the city root's key is the anchor, not certified)
+static bool
+s_cert_expires (s_node_t *self, int64_t *left_ms)
 {
-    s_node_t *self = (s_node_t *) arg;
-    return json_pack ("{s:o, s:I, s:I, s:I}",
-        "peers", ht_repl_status (self->repl, s_now ()),
+    char hex [2 * HT_PUBKEY_BYTES + 1];
+    ht_hex_encode (ht_keypair_public (self->key), HT_PUBKEY_BYTES, hex);
+    int error = 0;
+    ht_record_t *record = ht_store_get (self->store, "cert", hex, &error);
+    ht_cert_t cert;
+    bool found = record && ht_cert_parse (record, &cert) == HT_OK;
+    if (found)
+        *left_ms = (int64_t) cert.not_after_ms - (int64_t) ht_hlc_wall_ms ();
+    ht_record_destroy (&record);
+    return found;
+}
+
+//  The store's room: bytes used, and the most it may grow to — the map
+//  limit, else what is used plus the disk's free space
+static void
+s_store_room (s_node_t *self, json_t *status)
+{
+    size_t used = ht_store_used_bytes (self->store);
+    size_t capacity = self->config.map_limit_bytes;
+    struct statvfs disk;
+    if (!capacity && statvfs (self->config.store_path, &disk) == 0)
+        capacity = used + (size_t) disk.f_bavail * disk.f_frsize;
+    json_object_set_new (status, "store_bytes", json_integer ((json_int_t) used));
+    json_object_set_new (status, "map_bytes",
+                         json_integer ((json_int_t) ht_store_map_bytes (self->store)));
+    json_object_set_new (status, "capacity_bytes", json_integer ((json_int_t) capacity));
+}
+
+//  The whole STATUS document, with its warnings; with sample, this
+//  heartbeat's lags are remembered first (for the lag_growing rule)
+static json_t *
+s_node_status (s_node_t *self, bool sample)
+{
+    int64_t now = s_now ();
+    json_t *status = json_pack ("{s:o, s:I, s:I, s:I, s:I, s:o}",
+        "peers", ht_repl_status (self->repl, now),
         "refused_connections", (json_int_t) ht_zap_refused (self->zap),
         "dropped_sends", (json_int_t) self->dropped_sends,
         "protocol_errors", (json_int_t) (self->protocol_errors
                                          + ht_repl_protocol_errors (self->repl)
-                                         + ht_service_protocol_errors (self->service)));
+                                         + ht_service_protocol_errors (self->service)),
+        "client_connections", (json_int_t) self->client_connections,
+        "request_latency", ht_latency_status (self->latency));
+    s_store_room (self, status);
+    int64_t left_ms = 0;
+    if (s_cert_expires (self, &left_ms))
+        json_object_set_new (status, "cert_expires_ms", json_integer ((json_int_t) left_ms));
+    ht_service_store_status (self->service, status);
+    if (sample)
+        ht_health_sample (self->health, json_object_get (status, "peers"), now);
+    ht_health_limits_t limits = { (int64_t) self->config.unseen_s * 1000,
+                                  now - self->started_ms };
+    ht_health_apply (self->health, status, &limits, now);
+    return status;
+}
+
+//  The service's io.status
+static json_t *
+s_service_status (void *arg)
+{
+    return s_node_status ((s_node_t *) arg, false);
+}
+
+//  Each heartbeat: remember the peers' lags, and give the metrics
+//  endpoint a fresh snapshot, at most every S_SNAPSHOT_MS (a scraper
+//  asks every 15 s or so). Otherwise only the peers are looked at: the
+//  store's part (counting the quarantine) is not free.
+static void
+s_health_beat (s_node_t *self, int64_t now)
+{
+    if (self->metrics && (!self->published_ms || now - self->published_ms >= S_SNAPSHOT_MS)) {
+        self->published_ms = now;
+        json_t *status = s_node_status (self, true);
+        ht_metrics_publish (self->metrics, status);
+        json_decref (status);
+        return;
+    }
+    json_t *peers = ht_repl_status (self->repl, now);
+    ht_health_sample (self->health, peers, now);
+    json_decref (peers);
+}
+
+//  Client socket events: connections opened and closed
+static int
+s_on_client_monitor (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    s_node_t *self = (s_node_t *) arg;
+    char *event = zstr_recv (reader);
+    if (event && streq (event, "ACCEPTED"))
+        self->client_connections++;
+    else
+    if (event && streq (event, "DISCONNECTED") && self->client_connections > 0)
+        self->client_connections--;
+    zstr_free (&event);
+    return 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -513,6 +619,7 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     s_release_at_rest (self);
     s_retry_quarantine (self, now);
     ht_repl_tick (self->repl, now);
+    s_health_beat (self, now);
     return 0;
 }
 
@@ -604,6 +711,34 @@ s_load_policies (s_node_t *self)
     return 0;
 }
 
+//  Serve metrics/listen, if set, with a first snapshot; 0 or -1 (logged)
+static int
+s_bind_metrics (s_node_t *self)
+{
+    if (!*self->config.metrics_listen)
+        return 0;
+    struct sockaddr_in addr;
+    bool loopback = false;
+    const char *reason = NULL;
+    if (ht_metrics_parse_listen (self->config.metrics_listen, &addr, &loopback, &reason)) {
+        HT_ERROR (&self->config, "node: metrics/listen %s: %s", self->config.metrics_listen,
+                  reason);
+        return -1;
+    }
+    self->metrics = ht_metrics_new (&addr);
+    if (!self->metrics) {
+        HT_ERROR (&self->config, "node: cannot serve metrics on %s: %s",
+                  self->config.metrics_listen, strerror (errno));
+        return -1;
+    }
+    char host [INET_ADDRSTRLEN] = "";
+    inet_ntop (AF_INET, &addr.sin_addr, host, sizeof host);
+    HT_INFO (&self->config, "node: metrics on http://%s:%d/metrics and /healthz", host,
+             ht_metrics_port (self->metrics));
+    s_health_beat (self, s_now ());
+    return 0;
+}
+
 //  Bind the ZAP handler and the server sockets; 0 or -1 (logged)
 static int
 s_bind_sockets (s_node_t *self)
@@ -628,12 +763,18 @@ s_bind_sockets (s_node_t *self)
                                             S_CLIENT_HWM_MESSAGES)))
             return -1;
         zloop_reader (self->loop, self->client, s_on_client, self);
-        self->reader = ht_reader_new (self->store, self->config.region, NULL);
+        self->client_monitor = zactor_new (zmonitor, self->client);
+        zstr_sendx (self->client_monitor, "LISTEN", "ACCEPTED", "DISCONNECTED", NULL);
+        zstr_send (self->client_monitor, "START");
+        zsock_wait (self->client_monitor);
+        zloop_reader (self->loop, zactor_sock (self->client_monitor), s_on_client_monitor,
+                      self);
+        self->reader = ht_reader_new (self->store, self->config.region, NULL, self->latency);
         if (!self->reader || s_load_policies (self))
             return -1;
         zloop_reader (self->loop, zactor_sock (self->reader), s_on_reader, self);
     }
-    return 0;
+    return s_bind_metrics (self);
 }
 
 //  Build the node; on failure (logged) one without its sockets
@@ -647,6 +788,9 @@ s_node_new (zsock_t *pipe, const ht_config_t *config, ht_store_t *store)
     self->loop = zloop_new ();
     self->retry_timer = -1;
     self->retried_certgen = UINT64_MAX;     //  retry once at start (an upgrade)
+    self->started_ms = s_now ();
+    self->latency = ht_latency_new ();
+    self->health = ht_health_new ();
     if (s_load_keys (self))
         return self;
     ht_repl_io_t repl_io = { s_repl_send, s_reconnect, s_repl_applied, self };
@@ -655,7 +799,8 @@ s_node_new (zsock_t *pipe, const ht_config_t *config, ht_store_t *store)
     if (self->repl && self->key)
         ht_repl_set_cursor_key (self->repl, ht_keypair_secret (self->key), crypto_sign_SECRETKEYBYTES);
     self->zap = ht_zap_new (store, &self->config);
-    ht_service_io_t service_io = { s_service_wrote, s_service_status, self };
+    ht_service_io_t service_io = { .wrote = s_service_wrote, .status = s_service_status,
+                                   .arg = self, .latency = self->latency };
     self->service = ht_service_new (store, &self->config, service_io);
     self->audit = ht_audit_new (store, self->key, self->config.region);
     if (s_bind_sockets (self))
@@ -675,7 +820,9 @@ s_node_destroy (s_node_t **self_p)
     if (!self)
         return;
     zloop_destroy (&self->loop);
+    ht_metrics_destroy (&self->metrics);
     ht_reader_destroy (&self->reader);
+    zactor_destroy (&self->client_monitor);
     ht_audit_destroy (&self->audit);
     zsock_destroy (&self->router);
     zsock_destroy (&self->client);
@@ -686,6 +833,8 @@ s_node_destroy (s_node_t **self_p)
     ht_repl_destroy (&self->repl);
     ht_keypair_destroy (&self->key);
     ht_store_destroy (&self->store);
+    ht_health_destroy (&self->health);
+    ht_latency_destroy (&self->latency);
     free (self);
     *self_p = NULL;
 }

@@ -11,7 +11,10 @@ struct _ht_peer_t {
     bool is_parent;                     //  reached over our DEALER
     zframe_t *routing_id;               //  ROUTER identity (children only)
     ht_peer_state_t state;              //  handshake
-    int64_t last_seen_ms;               //  last message from it; 0: never
+    int64_t last_seen_ms;               //  liveness: last message, or our HELLO
+    int64_t heard_ms;                   //  last message really from it; 0: never
+    uint64_t epoch_changes;             //  store epochs it changed to (restores)
+    int64_t epoch_changed_ms;           //  ... the last one then; 0: never
     int64_t backoff_ms;                 //  next reconnect delay; 0: minimum
     uint8_t epoch [HT_MSG_EPOCH_BYTES]; //  its store epoch, as we pull from it
     uint64_t cursor;                    //  its sequence we have applied up to
@@ -154,6 +157,10 @@ ht_peer_up (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
         self->cursor = 0;
         self->has_tag = false;
     }
+    if (reset) {
+        self->epoch_changes++;
+        self->epoch_changed_ms = now;
+    }
     self->state = HT_PEER_UP;
     self->last_seq = last_seq;
     //  A pending full pass reaches what the peer holds now: what it
@@ -161,6 +168,7 @@ ht_peer_up (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
     if (self->full == HT_PEER_FULL_PENDING)
         self->full = last_seq? last_seq: 0;
     self->last_seen_ms = now;
+    self->heard_ms = now;
     self->backoff_ms = 0;
     //  A PULL of the old connection may never be answered; a batch that
     //  does come back for it is still applied if it starts at our cursor
@@ -181,6 +189,8 @@ ht_peer_seen (ht_peer_t *self, int64_t now)
 {
     if (now > self->last_seen_ms)
         self->last_seen_ms = now;
+    if (now > self->heard_ms)
+        self->heard_ms = now;
 }
 
 void
@@ -306,11 +316,16 @@ json_t *
 ht_peer_status (const ht_peer_t *self, int64_t now)
 {
     uint64_t lag = self->last_seq > self->cursor? self->last_seq - self->cursor: 0;
-    return json_pack ("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+    //  Last seen is when it last spoke, not when we last said HELLO to it
+    return json_pack ("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
         "name", self->label, "region", self->name,
         "role", self->is_parent? "parent": "child",
         "connected", self->state == HT_PEER_UP,
-        "last_seen_ms_ago", (json_int_t) (self->last_seen_ms? now - self->last_seen_ms: -1),
+        "last_seen_ms_ago", (json_int_t) (self->heard_ms? now - self->heard_ms: -1),
+        "batches", (json_int_t) self->batches,
+        "epoch_changes", (json_int_t) self->epoch_changes,
+        "epoch_changed_ms_ago", (json_int_t) (self->epoch_changed_ms
+                                              ? now - self->epoch_changed_ms: -1),
         "cursor", (json_int_t) self->cursor, "peer_seq", (json_int_t) self->last_seq,
         "lag", (json_int_t) lag, "received", (json_int_t) self->received,
         "applied", (json_int_t) self->applied, "sent", (json_int_t) self->sent,

@@ -12,6 +12,7 @@ typedef struct {
     ht_store_t *store;
     char region [HT_REGION_BYTES];
     ht_policyset_t *policies;
+    ht_latency_t *latency;
 } s_args_t;
 
 //  Send an answer to the node: [routing id] [audit draft pointer] frames
@@ -28,7 +29,8 @@ s_send_answer (zsock_t *pipe, zframe_t **routing_id_p, ht_record_t *audit, zmsg_
 
 //  Answer one READ message: a read, or a feed request
 static void
-s_read (zsock_t *pipe, ht_query_t *query, ht_feed_t *feed, zmsg_t *request)
+s_read (zsock_t *pipe, ht_query_t *query, ht_feed_t *feed, ht_latency_t *latency,
+        zmsg_t *request)
 {
     zframe_t *routing_id = zmsg_pop (request);
     zframe_t *client = zmsg_pop (request);
@@ -44,9 +46,12 @@ s_read (zsock_t *pipe, ht_query_t *query, ht_feed_t *feed, zmsg_t *request)
     ht_record_t *audit = NULL;
     const ht_msg_t *decoded = (const ht_msg_t *) zframe_data (msg);
     const ht_query_client_t *who = (const ht_query_client_t *) zframe_data (client);
+    int64_t started_us = zclock_usecs ();
     zmsg_t *reply = ht_feed_handles (decoded->command)
                   ? ht_feed_request (feed, routing_id, who, decoded, zclock_mono ())
                   : ht_query_answer (query, who, decoded, ht_hlc_wall_ms (), &audit);
+    if (latency)
+        ht_latency_record (latency, decoded->command, zclock_usecs () - started_us);
     if (reply)
         s_send_answer (pipe, &routing_id, audit, &reply);
     zframe_destroy (&routing_id);
@@ -70,7 +75,7 @@ s_feed_work (zsock_t *pipe, ht_feed_t *feed)
 
 //  One command from the node; false to stop
 static bool
-s_command (zsock_t *pipe, ht_query_t *query, ht_feed_t *feed)
+s_command (zsock_t *pipe, ht_query_t *query, ht_feed_t *feed, ht_latency_t *latency)
 {
     zmsg_t *message = zmsg_recv (pipe);
     if (!message)
@@ -78,7 +83,7 @@ s_command (zsock_t *pipe, ht_query_t *query, ht_feed_t *feed)
     char *command = zmsg_popstr (message);
     bool stop = !command || streq (command, "$TERM");
     if (command && streq (command, "READ"))
-        s_read (pipe, query, feed, message);
+        s_read (pipe, query, feed, latency, message);
     else
     if (command && streq (command, "REWIND")) {
         zframe_t *routing_id = zmsg_pop (message);
@@ -117,6 +122,7 @@ s_reader_actor (zsock_t *pipe, void *arg)
     s_args_t *args = (s_args_t *) arg;
     ht_query_t *query = ht_query_new (args->store, args->region, args->policies);
     ht_feed_t *feed = ht_feed_new (query, args->store);
+    ht_latency_t *latency = args->latency;
     free (args);
     zsock_signal (pipe, 0);
     zpoller_t *poller = zpoller_new (pipe, NULL);
@@ -128,12 +134,12 @@ s_reader_actor (zsock_t *pipe, void *arg)
         int timeout = ht_feed_busy (feed)? 0: ht_feed_size (feed)? S_FEED_IDLE_POLL_MS: -1;
         void *which = zpoller_wait (poller, timeout);
         if (which == pipe)
-            running = s_command (pipe, query, feed);
+            running = s_command (pipe, query, feed, latency);
         else
         if (zpoller_terminated (poller))
             break;
         while (running && (zsock_events (pipe) & ZMQ_POLLIN))
-            running = s_command (pipe, query, feed);
+            running = s_command (pipe, query, feed, latency);
         if (running)
             s_feed_work (pipe, feed);
     }
@@ -143,12 +149,14 @@ s_reader_actor (zsock_t *pipe, void *arg)
 }
 
 zactor_t *
-ht_reader_new (ht_store_t *store, const char *region, ht_policyset_t *policies)
+ht_reader_new (ht_store_t *store, const char *region, ht_policyset_t *policies,
+               ht_latency_t *latency)
 {
     s_args_t *args = (s_args_t *) zmalloc (sizeof (s_args_t));
     args->store = store;
     snprintf (args->region, sizeof args->region, "%s", region);
     args->policies = policies;
+    args->latency = latency;
     zactor_t *self = zactor_new (s_reader_actor, args);
     if (self)
         zsock_set_sndtimeo (zactor_sock (self), 0);

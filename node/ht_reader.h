@@ -13,13 +13,17 @@
 #define HT_READER_H_INCLUDED
 
 #include <czmq.h>
+#include "ht_metrics.h"
 #include "ht_policy.h"
 #include "ht_query.h"
 #include "ht_store.h"
 
 //  Start a reader over store (borrowed: it must outlive the reader) for a
-//  node of region, with policies (owned; NULL: the built-in set)
-zactor_t *ht_reader_new (ht_store_t *store, const char *region, ht_policyset_t *policies);
+//  node of region, with policies (owned; NULL: the built-in set). The
+//  time each request takes to answer goes to latency (borrowed, it must
+//  outlive the reader; NULL: not measured).
+zactor_t *ht_reader_new (ht_store_t *store, const char *region, ht_policyset_t *policies,
+                         ht_latency_t *latency);
 
 //  Stop the reader and set the pointer to NULL
 void ht_reader_destroy (zactor_t **self_p);

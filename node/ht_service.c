@@ -166,6 +166,9 @@ s_count_quarantine (void *arg, int code, const char *reason, const char *origin,
 void
 ht_service_store_status (ht_service_t *self, json_t *status)
 {
+    json_object_set_new (status, "name", json_string (self->config->name));
+    json_object_set_new (status, "region", json_string (self->config->region));
+    json_object_set_new (status, "rate_limited", json_integer ((json_int_t) self->rate_limited));
     char epoch [2 * HT_EPOCH_BYTES + 1];
     json_object_set_new (status, "epoch", json_string (
         ht_hex_encode (ht_store_epoch (self->store), HT_EPOCH_BYTES, epoch)));
@@ -205,11 +208,11 @@ s_status (ht_service_t *self, const ht_cert_t *cert, s_answer_t *answer)
                 "node keys of its own region or above");
         return;
     }
-    json_t *status = self->io.status? self->io.status (self->io.arg): json_object ();
-    json_object_set_new (status, "name", json_string (self->config->name));
-    json_object_set_new (status, "region", json_string (self->config->region));
-    json_object_set_new (status, "rate_limited", json_integer ((json_int_t) self->rate_limited));
-    ht_service_store_status (self, status);
+    json_t *status = self->io.status? self->io.status (self->io.arg): NULL;
+    if (!status) {
+        status = json_object ();
+        ht_service_store_status (self, status);
+    }
     answer->command = HT_MSG_STATUS_OK;
     answer->json = status;
 }
@@ -328,8 +331,12 @@ ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p, int
         zmsg_destroy (request_p);
         return NULL;
     }
-    else
+    else {
+        int64_t started_us = zclock_usecs ();
         s_dispatch (self, &msg, *request_p, user, &cert, &answer);
+        if (self->io.latency)
+            ht_latency_record (self->io.latency, msg.command, zclock_usecs () - started_us);
+    }
     zmsg_t *reply = s_encode (&answer, token);
     json_decref (answer.json);
     zmsg_destroy (request_p);

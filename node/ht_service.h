@@ -14,6 +14,7 @@
 #include <czmq.h>
 #include <jansson.h>
 #include "ht_config.h"
+#include "ht_metrics.h"
 #include "ht_msg.h"
 #include "ht_query.h"
 #include "ht_store.h"
@@ -24,10 +25,12 @@ typedef struct _ht_service_t ht_service_t;
 typedef struct {
     //  A PUT stored new current versions: tell the neighbours
     void (*wrote) (void *arg);
-    //  The node's own part of STATUS (peers, counters); the service adds
-    //  the store's part. The caller owns the result.
+    //  The whole STATUS document: the node's part (peers, counters), the
+    //  service's (ht_service_store_status) and the warnings. The caller
+    //  owns the result. NULL: the service's part alone.
     json_t *(*status) (void *arg);
     void *arg;
+    ht_latency_t *latency;              //  where request times go (borrowed), or NULL
 } ht_service_io_t;
 
 //  A service over store and config (both borrowed). The caller owns it.
@@ -52,8 +55,9 @@ typedef struct {
 zmsg_t *ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p,
                            int64_t now, ht_service_read_t *read);
 
-//  The store's part of the node's status, added to status (records per
-//  kind, quarantine by reason, conflicts, epoch, last sequence)
+//  The service's part of the node's status, added to status: the node's
+//  name and region, rate-limited requests, and the store's part (records
+//  per kind, quarantine by reason, conflicts, epoch, last sequence)
 void ht_service_store_status (ht_service_t *self, json_t *status);
 
 //  Requests refused as over the client's rate, and malformed or unknown

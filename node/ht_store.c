@@ -611,6 +611,16 @@ ht_store_map_bytes (const ht_store_t *self)
     return info.me_mapsize;
 }
 
+size_t
+ht_store_used_bytes (const ht_store_t *self)
+{
+    MDB_envinfo info;
+    MDB_stat stat;
+    if (mdb_env_info (self->env, &info) != 0 || mdb_env_stat (self->env, &stat) != 0)
+        return 0;
+    return (info.me_last_pgno + 1) * (size_t) stat.ms_psize;
+}
+
 void
 ht_store_set_map_limit (ht_store_t *self, size_t max_bytes)
 {

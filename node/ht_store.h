@@ -53,6 +53,8 @@ const uint8_t *ht_store_idkey (const ht_store_t *self);
 const uint8_t *ht_store_epoch (const ht_store_t *self);
 //  Current map size in bytes (grows on demand)
 size_t ht_store_map_bytes (const ht_store_t *self);
+//  Bytes of the map in use: pages up to the highest one written
+size_t ht_store_used_bytes (const ht_store_t *self);
 
 //  Cap map growth at max_bytes (0: no cap, the default). A batch that
 //  needs more fails with HT_ESTORE and writes nothing.

@@ -467,6 +467,25 @@ START_TEST (related_keys_must_agree)
 }
 END_TEST
 
+START_TEST (metrics_listen_is_loopback_unless_remote_is_set)
+{
+    s_env_t env;
+    s_env_init (&env);
+    s_assert_accepts (&env, "metrics\n    listen = 9464\n");
+    s_assert_accepts (&env, "metrics\n    listen = 127.0.0.1:9464\n");
+    s_assert_rejects (&env, "metrics\n    listen = 10.0.0.5:9464\n",
+                      "metrics/listen: '10.0.0.5:9464' is not a loopback address; "
+                      "set metrics/remote = yes");
+    s_assert_accepts (&env, "metrics\n    listen = 10.0.0.5:9464\n    remote = yes\n");
+    s_assert_rejects (&env, "metrics\n    listen = 127.0.0.1:99999\n",
+                      "metrics/listen: '127.0.0.1:99999': the port must be 0..65535");
+    s_assert_rejects (&env, "metrics\n    listen = example.org:80\n",
+                      "the host must be an IPv4 address");
+    s_assert_rejects (&env, "health\n    unseen_s = 0\n", "health/unseen_s: 0 is out of range");
+    s_env_cleanup (&env);
+}
+END_TEST
+
 START_TEST (a_writer_may_not_write_a_schema_version_this_build_does_not_know)
 {
     s_env_t env;
@@ -726,6 +745,7 @@ config_suite (void)
     tcase_add_test (errors, a_key_file_readable_by_others_is_refused);
     tcase_add_test (errors, missing_or_malformed_key_files_are_named);
     tcase_add_test (errors, related_keys_must_agree);
+    tcase_add_test (errors, metrics_listen_is_loopback_unless_remote_is_set);
     tcase_add_test (errors, a_writer_may_not_write_a_schema_version_this_build_does_not_know);
     tcase_add_test (errors, a_key_set_twice_is_an_error);
     tcase_add_test (errors, a_missing_file_is_an_io_error);

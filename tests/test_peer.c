@@ -414,7 +414,10 @@ START_TEST (the_status_names_the_link_and_what_was_pulled)
     ck_assert_int_eq (json_integer_value (json_object_get (status, "sent")), 6);
     ck_assert_int_eq (json_integer_value (json_object_get (status, "stale_batches")), 1);
     ck_assert (!json_is_true (json_object_get (status, "resyncing")));
-    ck_assert_uint_eq (json_object_size (status), 13);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "batches")), 1);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "epoch_changes")), 0);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "epoch_changed_ms_ago")), -1);
+    ck_assert_uint_eq (json_object_size (status), 16);
     json_decref (status);
 
     ht_peer_t *parent = ht_peer_new (S_REGION, true);
@@ -423,6 +426,38 @@ START_TEST (the_status_names_the_link_and_what_was_pulled)
     ck_assert_int_eq (json_integer_value (json_object_get (status, "lag")), 0);
     json_decref (status);
     ht_peer_destroy (&parent);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (last_seen_is_what_the_peer_said_never_our_hello)
+{
+    ht_peer_t *parent = ht_peer_new (S_REGION, true);
+    ht_peer_connecting (parent, S_T0_MS);
+    json_t *status = ht_peer_status (parent, S_T0_MS + 500);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "last_seen_ms_ago")), -1);
+    json_decref (status);
+    ht_peer_up (parent, s_epoch_one, 0, S_T0_MS + 600);
+    ht_peer_down (parent);
+    //  Reconnecting says HELLO again and again: last seen still grows
+    ht_peer_connecting (parent, S_T0_MS + 5000);
+    status = ht_peer_status (parent, S_T0_MS + 9600);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "last_seen_ms_ago")), 9000);
+    json_decref (status);
+    ht_peer_destroy (&parent);
+}
+END_TEST
+
+START_TEST (a_new_epoch_at_the_handshake_is_counted_with_its_time)
+{
+    ht_peer_t *peer = ht_peer_new ("441802001001", false);
+    ht_peer_resume (peer, s_epoch_one, 40, 0, NULL);
+    ck_assert (!ht_peer_up (peer, s_epoch_one, 50, S_T0_MS));
+    ck_assert (ht_peer_up (peer, s_epoch_two, 12, S_T0_MS + 10));
+    json_t *status = ht_peer_status (peer, S_T0_MS + 1010);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "epoch_changes")), 1);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "epoch_changed_ms_ago")), 1000);
+    json_decref (status);
     ht_peer_destroy (&peer);
 }
 END_TEST
@@ -471,6 +506,8 @@ peer_suite (void)
     TCase *status = tcase_create ("backoff and status");
     tcase_add_test (status, the_backoff_doubles_from_min_to_max_and_resets_on_up);
     tcase_add_test (status, the_status_names_the_link_and_what_was_pulled);
+    tcase_add_test (status, last_seen_is_what_the_peer_said_never_our_hello);
+    tcase_add_test (status, a_new_epoch_at_the_handshake_is_counted_with_its_time);
     tcase_add_test (status, a_child_keeps_a_copy_of_its_routing_id);
     suite_add_tcase (suite, status);
     return suite;

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libzmq3-dev libczmq-dev liblmdb-dev
-          libsodium-dev libmsgpack-dev check libjansson-dev lmdb-utils
+          libsodium-dev libmsgpack-dev check libjansson-dev libmicrohttpd-dev lmdb-utils
           python3 python3-zmq python3-msgpack python3-nacl)
 
 missing=()
