@@ -326,10 +326,16 @@ ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p, int
         read->client.cert = cert;
         read->msg = msg;
         zmsg_destroy (request_p);
+        HT_DEBUG (self->config, "service: %s from client %.16s... (%s): to the reader",
+                  msg.command, user, cert.name);
         return NULL;
     }
     else
         s_dispatch (self, &msg, *request_p, user, &cert, &answer);
+    HT_DEBUG (self->config, "service: %s from client %.16s...: %s%s%s",
+              rc? "a malformed request": msg.command, user,
+              answer.error? answer.error: answer.command? answer.command: "answered",
+              answer.error? ": ": "", answer.error? answer.reason: "");
     zmsg_t *reply = s_encode (&answer, token);
     json_decref (answer.json);
     zmsg_destroy (request_p);
