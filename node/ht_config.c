@@ -13,6 +13,7 @@
 #include "ht_schema.h"
 #include "ht_keys.h"
 #include "ht_log.h"
+#include "ht_roff.h"
 
 #define S_PATH_MAX_CHARS 128        //  longest key path we build from a file
 #define S_ERROR_MAX_CHARS 512       //  scratch for messages
@@ -767,23 +768,6 @@ ht_config_print_help (FILE *out)
     }
 }
 
-//  Print text for roff: backslashes and hyphens escaped, a line never
-//  starting with a control character
-static void
-s_roff (FILE *out, const char *text)
-{
-    if (*text == '.' || *text == '\'')
-        fputs ("\\&", out);
-    for (const char *scan = text; *scan; scan++)
-        if (*scan == '\\')
-            fputs ("\\e", out);
-        else
-        if (*scan == '-')
-            fputs ("\\-", out);
-        else
-            fputc (*scan, out);
-}
-
 void
 ht_config_print_roff (FILE *out)
 {
@@ -797,18 +781,17 @@ ht_config_print_roff (FILE *out)
     for (size_t index = 0; index < S_KEY_COUNT; index++) {
         const s_key_t *key = &s_keys [index];
         fprintf (out, ".TP\n.B ");
-        s_roff (out, key->path);
+        ht_roff_inline (out, key->path);
         fprintf (out, "\n.RI \"(%s", s_type_name (key->type));
         if (key->type == S_TYPE_INT || key->type == S_TYPE_MEBIBYTES)
             fprintf (out, ", %ld..%ld", key->min, key->max);
         if (key->default_value && *key->default_value) {
             fprintf (out, ", default ");
-            s_roff (out, key->default_value);
+            ht_roff_inline (out, key->default_value);
         }
         fprintf (out, "%s%s)\"\n", key->flags & S_REQUIRED? ", required": "",
                  key->flags & S_RELOADABLE? ", reload": "");
-        s_roff (out, key->help);
-        fprintf (out, "\n");
+        ht_roff_text (out, key->help);
     }
     fprintf (out, ".SH EXAMPLE\n.nf\n.RS\nnode\n    region = 441802000000\n"
                   "    key = /etc/hutong/keys/node.key\n    anchor = /etc/hutong/root.key.pub\n"

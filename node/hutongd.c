@@ -16,6 +16,7 @@
 #include "ht_node.h"
 #include "ht_schema.h"
 #include "ht_path.h"
+#include "ht_roff.h"
 #include "ht_store.h"
 
 #define S_VERSION "0.1.0"
@@ -102,49 +103,30 @@ s_usage (FILE *out)
     ht_config_print_help (out);
 }
 
-//  Print text for roff: a leading dot or quote escaped, backslashes doubled
-static void
-s_roff_text (FILE *out, const char *text)
-{
-    bool line_start = true;
-    for (const char *scan = text; *scan; scan++) {
-        if (line_start && (*scan == '.' || *scan == '\''))
-            fputs ("\\&", out);
-        if (*scan == '\\')
-            fputs ("\\e", out);
-        else
-        if (*scan == '-')
-            fputs ("\\-", out);
-        else
-            fputc (*scan, out);
-        line_start = *scan == '\n';
-    }
-    fputc ('\n', out);
-}
-
 //  hutongd(8), from the same texts as --help
 static void
 s_man_hutongd (FILE *out)
 {
-    fprintf (out, ".TH HUTONGD 8 \"\" \"hutong %s\" \"Hutong\"\n"
+    fprintf (out, ".\\\" -*- coding: utf-8 -*-\n.TH HUTONGD 8 \"\" \"hutong %s\" \"Hutong\"\n"
                   ".SH NAME\nhutongd \\- the Hutong node daemon\n"
                   ".SH SYNOPSIS\n.B hutongd\n\\fB\\-\\-config\\fR \\fIFILE\\fR "
                   "[\\fB\\-\\-check\\fR [\\fB\\-\\-online\\fR] [\\fB\\-\\-json\\fR]]\n"
                   ".SH DESCRIPTION\n", S_VERSION);
-    s_roff_text (out, s_description);
+    ht_roff_text (out, s_description);
     fprintf (out, ".PP\nThe configuration keys are described in\n.BR hutongd.cfg (5).\n"
                   ".SH OPTIONS\n");
     for (size_t index = 0; index < S_OPTION_COUNT; index++) {
         fprintf (out, ".TP\n.B ");
-        s_roff_text (out, s_options [index].flags + strspn (s_options [index].flags, " "));
-        s_roff_text (out, s_options [index].help);
+        ht_roff_inline (out, s_options [index].flags + strspn (s_options [index].flags, " "));
+        fputc ('\n', out);
+        ht_roff_text (out, s_options [index].help);
     }
     fprintf (out, ".SH CHECKS\n");
-    s_roff_text (out, s_check_text);
+    ht_roff_text (out, s_check_text);
     fprintf (out, ".SH EXIT STATUS\n");
-    s_roff_text (out, s_exit_text);
+    ht_roff_text (out, s_exit_text);
     fprintf (out, ".SH FILES\n");
-    s_roff_text (out, s_safety_text);
+    ht_roff_text (out, s_safety_text);
     fprintf (out, ".SH SEE ALSO\n.BR hutong (1),\n.BR hutongd.cfg (5),\n"
                   ".BR systemd.exec (5)\n");
 }
@@ -153,7 +135,7 @@ s_man_hutongd (FILE *out)
 static void
 s_man_config (FILE *out)
 {
-    fprintf (out, ".TH HUTONGD.CFG 5 \"\" \"hutong %s\" \"Hutong\"\n"
+    fprintf (out, ".\\\" -*- coding: utf-8 -*-\n.TH HUTONGD.CFG 5 \"\" \"hutong %s\" \"Hutong\"\n"
                   ".SH NAME\nhutongd.cfg \\- configuration of the Hutong node daemon\n"
                   ".SH SYNOPSIS\n/etc/hutong/hutongd.cfg\n"
                   ".SH DESCRIPTION\n", S_VERSION);
