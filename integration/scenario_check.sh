@@ -57,10 +57,10 @@ city_hex="$(pub $city)"; county_hex="$(pub $county)"
 #  A good configuration
 
 expect_exit 0 "--check passes a county set up as network.sh does" -- check --config $county.cfg --check
-for name in config store lock key parent listen client; do
+for name in config store lock key parent listen client log; do
     grep -qE "^ok +$name " last.out || { cat last.out last.err >&2; fail "no 'ok $name' line"; }
 done
-ok "--check prints one ok line for each of config, store, lock, key, parent, listen, client"
+ok "--check prints one ok line for each of config, store, lock, key, parent, listen, client, log"
 expect_line out "node/key ${county_hex:0:16}... is certified as node '$county' of $county" \
     "the key line names the key, its certificate and region"
 expect_line out "parent/key ${city_hex:0:16}... is certified as node '$city' of parent region $city" \
@@ -70,7 +70,7 @@ expect_exit 0 "--check --online gets a WELCOME from the running city" -- \
 expect_line out "answered WELCOME: '$city' ($city)" "the online line names the parent that answered"
 expect_exit 0 "--check --json passes" -- check --config $county.cfg --check --json
 expect_eq "$(json_get last.out "j['ok'], j['failed'], [c['check'] for c in j['checks'] if c['ok']]")" \
-    "True 0 ['config', 'store', 'lock', 'key', 'parent', 'listen', 'client']" "--json lists the checks"
+    "True 0 ['config', 'store', 'lock', 'key', 'parent', 'listen', 'client', 'log']" "--json lists the checks"
 expect_exit 2 "--online without --check is a usage error" -- check --config $county.cfg --online
 
 #  --------------------------------------------------------------------------
@@ -171,6 +171,16 @@ expect_exit 1 "--check fails for ports in use" -- check --config port.cfg --chec
 expect_line err "FAIL client  node/client ${network_client_ep[$city]} is in use" "node/client in use is named"
 expect_line err "FAIL listen  node/listen ${network_node_ep[$city]} is in use" "node/listen in use is named"
 expect_line err "2 checks failed" "two checks failed"
+
+#  --------------------------------------------------------------------------
+#  log/file in a directory that does not exist
+
+config_with logfile.cfg log/file "$work/no-such-dir/hutongd.log"
+expect_exit 1 "--check fails for a log/file that cannot be written" -- check --config logfile.cfg --check
+expect_line err "FAIL log     log/file $work/no-such-dir/hutongd.log cannot be written" "the failure names log/file"
+expect_exit 1 "hutongd does not start with it" -- check --config logfile.cfg
+expect_line err "log/file: cannot open $work/no-such-dir/hutongd.log: No such file or directory" \
+    "hutongd names log/file and why"
 
 #  --------------------------------------------------------------------------
 #  (4) A node running on the store

@@ -468,6 +468,34 @@ s_check_online (ht_check_t *self, const ht_config_t *config, ht_store_t *store)
     ht_keypair_destroy (&key);
 }
 
+//  --------------------------------------------------------------------------
+//  Logs
+
+//  Could log/file be opened for appending? Asked without creating it
+static void
+s_check_log (ht_check_t *self, const ht_config_t *config)
+{
+    if (!*config->log_file) {
+        ht_check_note (self, "log", true, "log lines go to %s",
+                       config->log_syslog? "syslog (or stderr if it does not answer)": "stderr");
+        return;
+    }
+    char directory [PATH_MAX];
+    snprintf (directory, sizeof directory, "%s", config->log_file);
+    char *slash = strrchr (directory, '/');
+    if (slash)
+        *(slash == directory? slash + 1: slash) = 0;
+    else
+        snprintf (directory, sizeof directory, ".");
+    bool exists = access (config->log_file, F_OK) == 0;
+    if (exists? access (config->log_file, W_OK) == 0: access (directory, W_OK | X_OK) == 0)
+        ht_check_note (self, "log", true, "log/file %s can be written", config->log_file);
+    else
+        ht_check_note (self, "log", false, "log/file %s cannot be written by this user: "
+                       "%s: %s", config->log_file, exists? config->log_file: directory,
+                       strerror (errno));
+}
+
 void
 ht_check_node (ht_check_t *self, const ht_config_t *config, ht_store_t *store, bool online)
 {
@@ -479,6 +507,7 @@ ht_check_node (ht_check_t *self, const ht_config_t *config, ht_store_t *store, b
     s_check_parent_key (self, config, store);
     s_check_endpoint (self, "listen", "node/listen", config->listen);
     s_check_endpoint (self, "client", "node/client", config->client_listen);
+    s_check_log (self, config);
     if (online)
         s_check_online (self, config, store);
 }

@@ -68,8 +68,8 @@ static const char *const s_check_text =
     "found): config, store, lock (no hutongd runs on the store), key (node/key\n"
     "has a valid, unrevoked node certificate for node/region with a chain to\n"
     "node/anchor), parent (parent/key is certified as the node of the parent\n"
-    "region), listen and client (the ports are free), and with --online,\n"
-    "online (the parent answers HELLO).";
+    "region), listen and client (the ports are free), log (log/file can be\n"
+    "written), and with --online, online (the parent answers HELLO).";
 
 static const char *const s_exit_text =
     "Exit codes: 0 stopped cleanly, or every check passed; 1 could not start,\n"
