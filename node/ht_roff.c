@@ -37,8 +37,11 @@ void
 ht_roff_inline (FILE *out, const char *text)
 {
     for (const char *scan = text; *scan; scan++)
-        if (*scan == '\n')
+        if (*scan == '\n') {
             fputc (' ', out);
+            while (scan [1] == ' ')
+                scan++;             //  a continued line's indent
+        }
         else
         if (*scan == '"')
             fputs ("\\(dq", out);

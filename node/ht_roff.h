@@ -11,8 +11,8 @@
 //  empty line a new paragraph (.PP)
 void ht_roff_text (FILE *out, const char *text);
 
-//  The same within a request's argument: no newline at the end, and
-//  newlines as spaces
+//  The same within a request's argument: no newline at the end, and a
+//  newline with the indent after it as one space
 void ht_roff_inline (FILE *out, const char *text);
 
 #endif
