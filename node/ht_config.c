@@ -13,6 +13,8 @@
 #include "ht_schema.h"
 #include "ht_keys.h"
 #include "ht_metrics.h"
+#include "ht_log.h"
+#include "ht_roff.h"
 
 #define S_PATH_MAX_CHARS 128        //  longest key path we build from a file
 #define S_ERROR_MAX_CHARS 512       //  scratch for messages
@@ -123,6 +125,8 @@ static const s_key_t s_keys [] = {
       "yes: let metrics/listen be a non-loopback address (the endpoint has no authentication)" },
     { "health/unseen_s", S_TYPE_INT, "60", 1, 86400, S_RELOADABLE, S_FIELD (unseen_s),
       "A peer not heard for this many seconds is a warning (status, /healthz)" },
+    { "log/file", S_TYPE_PATH, "", 0, 0, S_RELOADABLE, S_FIELD (log_file),
+      "Append log lines to this file instead of stderr; reopened on SIGHUP (logrotate)" },
 };
 
 #define S_KEY_COUNT (sizeof (s_keys) / sizeof (s_keys [0]))
@@ -734,7 +738,7 @@ ht_config_reload (const char *path, ht_config_t *config, char *error, size_t err
             memcpy (s_field (config, key), s_field (fresh, key), key->size);
         else
         if (memcmp (s_field (config, key), s_field (fresh, key), key->size) != 0)
-            zsys_warning ("config: %s changed; restart hutongd to apply", key->path);
+            ht_log_warning ("config: %s changed; restart hutongd to apply", key->path);
     }
     free (fresh);
     return code;
@@ -785,13 +789,38 @@ ht_config_print_help (FILE *out)
 }
 
 void
-ht_config_apply_log (const ht_config_t *config)
+ht_config_print_roff (FILE *out)
 {
-    assert (config);
-    //  czmq sends a line either to syslog or to the stream, never both
-    zsys_set_logident ("hutongd");
-    zsys_set_logstream (stderr);
-    zsys_set_logsystem (config->log_syslog);
+    fprintf (out, "hutongd reads one file in czmq's ZPL format: a section name on its own\n"
+                  "line, then that section's keys indented by 4 spaces as\n"
+                  ".IR \"name = value\" .\n"
+                  "A line starting with # is a comment. Keys marked\n.I reload\n"
+                  "take effect on SIGHUP (systemctl reload hutongd); the others need a\n"
+                  "restart. Check a file with\n.BR \"hutongd \\-\\-config FILE \\-\\-check\" .\n"
+                  ".SH KEYS\n");
+    for (size_t index = 0; index < S_KEY_COUNT; index++) {
+        const s_key_t *key = &s_keys [index];
+        fprintf (out, ".TP\n.B ");
+        ht_roff_inline (out, key->path);
+        fprintf (out, "\n.RI \"(%s", s_type_name (key->type));
+        if (key->type == S_TYPE_INT || key->type == S_TYPE_MEBIBYTES)
+            fprintf (out, ", %ld..%ld", key->min, key->max);
+        if (key->default_value && *key->default_value) {
+            fprintf (out, ", default ");
+            ht_roff_inline (out, key->default_value);
+        }
+        fprintf (out, "%s%s)\"\n", key->flags & S_REQUIRED? ", required": "",
+                 key->flags & S_RELOADABLE? ", reload": "");
+        ht_roff_text (out, key->help);
+    }
+    fprintf (out, ".SH EXAMPLE\n.nf\n.RS\nnode\n    region = 441802000000\n"
+                  "    key = /etc/hutong/keys/node.key\n    anchor = /etc/hutong/root.key.pub\n"
+                  "    store = /var/lib/hutong/store\n    listen = tcp://*:7700\n"
+                  "    client = tcp://*:7701\nparent\n    endpoint = tcp://city.example:7700\n"
+                  "    key = /etc/hutong/parent.key.pub\nlog\n    level = info\n"
+                  "    file = /var/log/hutong/hutongd.log\n.RE\n.fi\n"
+                  ".SH FILES\n.TP\n.I /etc/hutong/hutongd.cfg\nthe configuration hutongd.service "
+                  "starts with\n");
 }
 
 bool

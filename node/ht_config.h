@@ -49,6 +49,7 @@ typedef struct {
     //  log
     char log_level [HT_LOG_LEVEL_MAX_CHARS + 1];    //  log/level: error, warning, info, debug
     bool log_syslog;                        //  log/syslog: also send to syslog
+    char log_file [PATH_MAX];               //  log/file: append lines here ("" = stderr)
     char policy_file [PATH_MAX];            //  policy/file: read policies ("" = built in)
     //  monitoring
     char metrics_listen [HT_ENDPOINT_MAX_CHARS + 1];    //  metrics/listen: HTTP address ("" = off)
@@ -77,8 +78,8 @@ int ht_config_reload (const char *path, ht_config_t *config,
 //  Print every key with its default, bounds and help (for --help)
 void ht_config_print_help (FILE *out);
 
-//  Apply log settings (level, syslog, ident "hutongd") to czmq's logging
-void ht_config_apply_log (const ht_config_t *config);
+//  The same as the DESCRIPTION and KEYS sections of hutongd.cfg(5), in roff
+void ht_config_print_roff (FILE *out);
 
 //  True if a message at this level ("error".."debug") should be logged
 bool ht_config_log_enabled (const ht_config_t *config, const char *level);

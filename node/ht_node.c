@@ -15,6 +15,7 @@
 #include <sys/statvfs.h>
 #include "ht_node.h"
 #include "ht_keys.h"
+#include "ht_linkmon.h"
 #include "ht_log.h"
 #include "ht_msg.h"
 #include "ht_audit.h"
@@ -32,6 +33,7 @@
 #define S_RETRY_MAX 1000            //  ... at most this many records at once
 #define S_READ_BURST 256            //  reads whose audits commit together
 #define S_SNAPSHOT_MS 1000          //  metrics snapshots at most this often
+#define S_LINK_WARN_MS 60000        //  warn about a failing parent link this often
 
 //  Frames: every socket closes a connection that sends a frame over
 //  HT_MSG_MAX_FRAME_BYTES, twice the largest record, so one record frame
@@ -73,6 +75,9 @@ typedef struct {
     zsock_t *dealer;                    //  CURVE client to the parent, or NULL
     uint8_t parent_curve [S_CURVE_KEY_BYTES];   //  the parent's Curve25519 key
     uint8_t parent_ed [HT_PUBKEY_BYTES];        //  and its Ed25519 key
+    zsock_t *parent_monitor;            //  the DEALER's link events, or NULL
+    ht_linkmon_seen_t parent_seen;      //  what they told since it was made
+    int64_t parent_warned_ms;           //  last warning about the link
     int retry_timer;                    //  parent reconnect timer, or -1
     uint64_t reconnects;                //  how often we reconnected
     ht_repl_t *repl;                    //  the replication engine (owned)
@@ -144,7 +149,30 @@ s_bind_server (s_node_t *self, const char *endpoint, const char *domain, int hwm
     return sock;
 }
 
-//  A fresh DEALER to the parent; NULL on failure
+static int s_on_parent_monitor (zloop_t *loop, zsock_t *reader, void *arg);
+
+//  Stop watching the parent link
+static void
+s_parent_monitor_end (s_node_t *self, zsock_t *dealer)
+{
+    if (self->parent_monitor)
+        zloop_reader_end (self->loop, self->parent_monitor);
+    ht_linkmon_destroy (dealer, &self->parent_monitor);
+}
+
+//  May we warn about the parent link now? Once at first, then at most
+//  every S_LINK_WARN_MS while it keeps failing the same way
+static bool
+s_parent_may_warn (s_node_t *self)
+{
+    int64_t now = s_now ();
+    if (now - self->parent_warned_ms < S_LINK_WARN_MS)
+        return false;
+    self->parent_warned_ms = now;
+    return true;
+}
+
+//  A fresh DEALER to the parent, its link watched; NULL on failure
 static zsock_t *
 s_connect_parent (s_node_t *self)
 {
@@ -163,8 +191,14 @@ s_connect_parent (s_node_t *self)
     zsock_set_rcvhwm (dealer, S_PEER_HWM_MESSAGES);
     zsock_set_sndhwm (dealer, S_PEER_HWM_MESSAGES);
     zsock_set_sndtimeo (dealer, 0);
+    //  Watched from before it connects, so no event is missed
+    memset (&self->parent_seen, 0, sizeof self->parent_seen);
+    self->parent_monitor = ht_linkmon_new (dealer);
+    if (self->parent_monitor)
+        zloop_reader (self->loop, self->parent_monitor, s_on_parent_monitor, self);
     if (zsock_connect (dealer, "%s", self->config.parent) < 0) {
         HT_ERROR (&self->config, "node: cannot connect to parent %s", self->config.parent);
+        s_parent_monitor_end (self, dealer);
         zsock_destroy (&dealer);
     }
     return dealer;
@@ -208,16 +242,30 @@ s_reconnect (void *arg, const char *why)
         return;                     //  already scheduled
     ht_peer_t *peer = ht_repl_parent (self->repl);
     bool was_up = ht_peer_is_up (peer);
+    ht_linkmon_seen_t seen = self->parent_seen;
     if (self->dealer) {
         zloop_reader_end (self->loop, self->dealer);
+        s_parent_monitor_end (self, self->dealer);
         zsock_destroy (&self->dealer);
     }
     ht_repl_parent_lost (self->repl);
     int64_t delay = ht_peer_backoff (peer, self->config.reconnect_min_ms,
                                      self->config.reconnect_max_ms);
-    if (was_up)
+    if (was_up) {
         HT_WARNING (&self->config, "node: lost parent %s (%s); reconnecting in %d ms",
                     self->config.parent, why, (int) delay);
+        self->parent_warned_ms = INT64_MIN / 2;     //  a new failure is told at once
+    }
+    else
+    if (streq (why, "no answer to HELLO") && !seen.auth_status && s_parent_may_warn (self))
+        HT_WARNING (&self->config, "node: no answer from parent %s within %d ms of HELLO: %s; "
+                    "retrying in %d ms", self->config.parent, self->config.peer_timeout_ms,
+                    !seen.connected? "no connection (is the parent running, and is "
+                                     "parent/endpoint its node/listen?)"
+                  : !seen.handshaken? "connected, but the CURVE handshake did not complete: "
+                                      "parent/key is likely not the key of the node there"
+                  : "the CURVE handshake succeeded, but HELLO got no answer",
+                    (int) delay);
     self->reconnects++;
     self->retry_timer = zloop_timer (self->loop, (size_t) delay, 1, s_on_retry, self);
 }
@@ -254,6 +302,25 @@ s_repl_applied (void *arg, size_t count)
 
 //  --------------------------------------------------------------------------
 //  Readers
+
+//  An event on the parent link: a key the parent refuses in the
+//  handshake is never answered on the socket itself, so say it here
+static int
+s_on_parent_monitor (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    s_node_t *self = (s_node_t *) arg;
+    if (ht_linkmon_read (reader, &self->parent_seen) == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+    &&  s_parent_may_warn (self)) {
+        char hex [2 * HT_PUBKEY_BYTES + 1];
+        ht_hex_encode (ht_keypair_public (self->key), HT_PUBKEY_BYTES, hex);
+        HT_WARNING (&self->config, "node: parent %s refused this node's key %s in the CURVE "
+                    "handshake (ZAP status %d): its store holds no valid certificate for it as "
+                    "its child node (the parent's log names the refused key)",
+                    self->config.parent, hex, self->parent_seen.auth_status);
+    }
+    return 0;
+}
 
 //  A message from the parent
 static int
@@ -787,6 +854,7 @@ s_node_new (zsock_t *pipe, const ht_config_t *config, ht_store_t *store)
     self->store = store;
     self->loop = zloop_new ();
     self->retry_timer = -1;
+    self->parent_warned_ms = INT64_MIN / 2;
     self->retried_certgen = UINT64_MAX;     //  retry once at start (an upgrade)
     self->started_ms = s_now ();
     self->latency = ht_latency_new ();
@@ -826,6 +894,7 @@ s_node_destroy (s_node_t **self_p)
     ht_audit_destroy (&self->audit);
     zsock_destroy (&self->router);
     zsock_destroy (&self->client);
+    ht_linkmon_destroy (self->dealer, &self->parent_monitor);
     zsock_destroy (&self->dealer);
     zsock_destroy (&self->zap_sock);
     ht_service_destroy (&self->service);

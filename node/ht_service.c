@@ -329,6 +329,8 @@ ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p, int
         read->client.cert = cert;
         read->msg = msg;
         zmsg_destroy (request_p);
+        HT_DEBUG (self->config, "service: %s from client %.16s... (%s): to the reader",
+                  msg.command, user, cert.name);
         return NULL;
     }
     else {
@@ -337,6 +339,10 @@ ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p, int
         if (self->io.latency)
             ht_latency_record (self->io.latency, msg.command, zclock_usecs () - started_us);
     }
+    HT_DEBUG (self->config, "service: %s from client %.16s...: %s%s%s",
+              rc? "a malformed request": msg.command, user,
+              answer.error? answer.error: answer.command? answer.command: "answered",
+              answer.error? ": ": "", answer.error? answer.reason: "");
     zmsg_t *reply = s_encode (&answer, token);
     json_decref (answer.json);
     zmsg_destroy (request_p);

@@ -97,6 +97,7 @@
 #include <czmq.h>
 #include <sodium.h>
 #include "ht_store_private.h"
+#include "ht_log.h"
 #include "ht_gate.h"
 
 #define S_STORE_FORMAT 4            //  bump when this layout changes (4: records
@@ -155,7 +156,7 @@ ht_store__map_resize (ht_store_t *self, size_t bytes)
 int
 ht_store__error (const char *what, int rc)
 {
-    zsys_error ("store: %s: %s", what, mdb_strerror (rc));
+    ht_log_error ("store: %s: %s", what, mdb_strerror (rc));
     return rc == ENOMEM? HT_ENOMEM: HT_ESTORE;
 }
 
@@ -257,8 +258,8 @@ ht_store__decode_stored (const ht_store_t *self, const uint8_t *data, size_t siz
     *record_p = ht_record_decode_with (self->registry, data, size, &code, &reason);
     if (*record_p)
         return 0;
-    zsys_error ("store: a stored record does not decode: %s",
-                reason? reason: ht_strerror (code));
+    ht_log_error ("store: a stored record does not decode: %s",
+                  reason? reason: ht_strerror (code));
     return MDB_CORRUPTED;
 }
 
@@ -406,7 +407,7 @@ ht_store_create (const char *path, const char *region,
 
     int code = s_mkdir_p (path);
     if (code != 0)
-        zsys_error ("store: cannot create directory %s: %s", path, strerror (errno));
+        ht_log_error ("store: cannot create directory %s: %s", path, strerror (errno));
     if (code == 0) {
         int rc = s_env_open (path, S_CREATE_MAP_BYTES, &self.env);
         code = rc? ht_store__error ("cannot open environment", rc): 0;
@@ -414,7 +415,7 @@ ht_store_create (const char *path, const char *region,
     if (code == 0)
         code = s_store_init (&self);
     if (code == HT_EINVAL)
-        zsys_error ("store: %s already holds a store", path);
+        ht_log_error ("store: %s already holds a store", path);
     if (self.env)
         mdb_env_close (self.env);
     sodium_memzero (self.idkey, HT_IDKEY_BYTES);
@@ -451,9 +452,9 @@ s_meta_load (ht_store_t *self, MDB_txn *txn)
     //  an older registry opens in a newer build (an upgrade); one written
     //  by a newer build may hold what this one cannot read
     if (format != S_STORE_FORMAT || schema_version > HT_SCHEMA_VERSION) {
-        zsys_error ("store: layout %" PRIu64 " schema %" PRIu64
-                    ", this build reads layout %d, schema up to %d",
-                    format, schema_version, S_STORE_FORMAT, HT_SCHEMA_VERSION);
+        ht_log_error ("store: layout %" PRIu64 " schema %" PRIu64
+                      ", this build reads layout %d, schema up to %d",
+                      format, schema_version, S_STORE_FORMAT, HT_SCHEMA_VERSION);
         return HT_EVERSION;
     }
     if (s_meta_copy (self, txn, "epoch", self->epoch, HT_EPOCH_BYTES)
@@ -723,7 +724,7 @@ s_unmap_pages (const char *path)
         if (sscanf (line, "%lx-%lx %*s %*s %*s %*s %4095s", &start, &end, name) == 3
         &&  streq (name, path)
         &&  madvise ((void *) start, end - start, MADV_DONTNEED) != 0)
-            zsys_debug ("store: madvise %s: %s", path, strerror (errno));   //  never in production: see ht_store_release_memory
+            ht_log_debug ("store: madvise %s: %s", path, strerror (errno));   //  never in production: see ht_store_release_memory
     }
     if (maps)
         fclose (maps);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "ht_store_write.h"
+#include "ht_log.h"
 #include "ht_hlc.h"
 
 #define S_PARALLEL_MIN_ITEMS 64     //  smaller batches verify on one thread
@@ -373,16 +374,16 @@ s_map_grow (ht_store_t *self)
     if (self->map_limit && next > self->map_limit)
         next = self->map_limit;
     if (next <= current) {
-        zsys_error ("store: map full at %zu bytes and cannot grow", current);
+        ht_log_error ("store: map full at %zu bytes and cannot grow", current);
         return -1;
     }
     int rc = ht_store__map_resize (self, next);
     if (rc) {
-        zsys_error ("store: cannot grow map to %zu bytes: %s", next, mdb_strerror (rc));
+        ht_log_error ("store: cannot grow map to %zu bytes: %s", next, mdb_strerror (rc));
         return -1;
     }
     if (self->verbose)
-        zsys_info ("store: map full, grown to %zu bytes", next);
+        ht_log_info ("store: map full, grown to %zu bytes", next);
     return 0;
 }
 

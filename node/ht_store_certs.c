@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ht_store_private.h"
+#include "ht_log.h"
 
 #define S_CERT_CACHE_MAX_ENTRIES 10000
 #define S_GEN_UNKNOWN UINT64_MAX    //  cache generation after an abort
@@ -190,7 +191,7 @@ s_read_cert (void *ctx, const uint8_t pubkey [HT_PUBKEY_BYTES],
     if (txn)
         ht_store__read_end (self, txn);
     if (fatal)
-        zsys_error ("store: cert lookup failed: %s", mdb_strerror (fatal));
+        ht_log_error ("store: cert lookup failed: %s", mdb_strerror (fatal));
     return code;
 }
 
@@ -210,7 +211,7 @@ s_read_revocation (void *ctx, const uint8_t pubkey [HT_PUBKEY_BYTES],
         ht_store__read_end (self, txn);
     //  Fail closed: a revocation we cannot read must not pass as absent
     if (fatal) {
-        zsys_error ("store: revocation lookup failed: %s", mdb_strerror (fatal));
+        ht_log_error ("store: revocation lookup failed: %s", mdb_strerror (fatal));
         *revoked_at_ms = 0;
         code = 0;
     }

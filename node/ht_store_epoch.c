@@ -24,6 +24,7 @@
 #include <sodium.h>
 #include "ht_store_private.h"
 #include "ht_hlc.h"
+#include "ht_log.h"
 
 #define S_HWM_FILE "hutong.hwm"
 #define S_HWM_MAGIC "hutong-hwm 1 "
@@ -83,7 +84,7 @@ ht_store__hwm_write (ht_store_t *self, const uint8_t epoch [HT_EPOCH_BYTES], uin
         s_hwm_path (dir, path, sizeof path);
         self->hwm_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (self->hwm_fd < 0) {
-            zsys_warning ("store: cannot open %s: %s (rollback of the data file "
+            ht_log_warning ("store: cannot open %s: %s (rollback of the data file "
                           "will be found by peers only)", path, strerror (errno));
             self->hwm_fd = -2;      //  tried: say it once
         }
@@ -94,7 +95,7 @@ ht_store__hwm_write (ht_store_t *self, const uint8_t epoch [HT_EPOCH_BYTES], uin
     ht_hex_encode (epoch, HT_EPOCH_BYTES, hex);
     snprintf (text, sizeof text, S_HWM_MAGIC "%s %020" PRIu64 "\n", hex, seq);
     if (pwrite (self->hwm_fd, text, S_HWM_BYTES, 0) != (ssize_t) S_HWM_BYTES)
-        zsys_warning ("store: cannot write its high-water mark: %s", strerror (errno));
+        ht_log_warning ("store: cannot write its high-water mark: %s", strerror (errno));
 }
 
 void
@@ -172,7 +173,7 @@ ht_store_new_epoch (ht_store_t *self, const char *why)
     pthread_rwlock_unlock (&self->map_lock);
     ht_store__hwm_write (self, epoch, last_seq);
     char hex [2 * HT_EPOCH_BYTES + 1];
-    zsys_error ("store: NEW EPOCH %s: %s; every peer reads this store again from "
+    ht_log_error ("store: NEW EPOCH %s: %s; every peer reads this store again from "
                 "zero, and it asks each peer again for all it should hold",
                 ht_hex_encode (epoch, HT_EPOCH_BYTES, hex), why? why: "");
     return HT_OK;
@@ -355,7 +356,7 @@ s_dir_sync (const char *path)
     int fd = dir? open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC): -1;
     if (fd >= 0) {
         if (fsync (fd) != 0)
-            zsys_debug ("store: fsync %s: %s", dir, strerror (errno));
+            ht_log_debug ("store: fsync %s: %s", dir, strerror (errno));
         close (fd);
     }
     free (copy);
@@ -372,13 +373,13 @@ ht_store_backup (ht_store_t *self, const char *path, json_t **manifest_p)
         return HT_EINVAL;
     struct stat info;
     if (stat (path, &info) == 0) {
-        zsys_error ("backup: %s exists; name a new file", path);
+        ht_log_error ("backup: %s exists; name a new file", path);
         return HT_EIO;
     }
     unlink (partial);
     int fd = open (partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        zsys_error ("backup: cannot create %s: %s", partial, strerror (errno));
+        ht_log_error ("backup: cannot create %s: %s", partial, strerror (errno));
         return HT_EIO;
     }
     //  One read transaction: a consistent copy while writers go on;
@@ -394,7 +395,7 @@ ht_store_backup (ht_store_t *self, const char *path, json_t **manifest_p)
     if (rc == 0 && rename (partial, path) != 0)
         rc = errno;
     if (rc) {
-        zsys_error ("backup: cannot write %s: %s", path, mdb_strerror (rc));
+        ht_log_error ("backup: cannot write %s: %s", path, mdb_strerror (rc));
         unlink (partial);
         json_decref (*manifest_p);
         *manifest_p = NULL;
@@ -520,7 +521,7 @@ ht_store_restore (const char *backup, const char *dir, json_t **manifest_p,
     if (rc == 0 && rename (incoming, data) != 0)
         rc = errno;
     if (rc) {
-        zsys_error ("restore: cannot put %s in place in %s: %s", backup, dir, strerror (rc));
+        ht_log_error ("restore: cannot put %s in place in %s: %s", backup, dir, strerror (rc));
         unlink (incoming);
         json_decref (manifest);
         return HT_EIO;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ht_store_write.h"
+#include "ht_log.h"
 
 //  The history key of a version: kind NUL key NUL hlc(8) author(32)
 //  digest(32); 0 if it cannot be built
@@ -388,8 +389,8 @@ s_check_equivocation (const s_versions_t *versions, const ht_record_t *incoming,
         if (verbose && other != incoming && ht_record_hlc (incoming) == ht_record_hlc (other)
         &&  memcmp (ht_record_author (incoming), ht_record_author (other),
                     HT_PUBKEY_BYTES) == 0)
-            zsys_warning ("store: %s/%s: one author signed two versions at one hlc",
-                          ht_record_kind (incoming), ht_record_key (incoming));
+            ht_log_warning ("store: %s/%s: one author signed two versions at one hlc",
+                            ht_record_kind (incoming), ht_record_key (incoming));
     }
 }
 

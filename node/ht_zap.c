@@ -126,13 +126,15 @@ s_refused (ht_zap_t *self, const char *domain, const char *curve_hex, const char
     ht_record_t *cert = ed_hex? ht_store_get (self->store, "cert", ed_hex, &error): NULL;
     const char *name = cert? ht_record_get_str (cert, "name"): NULL;
     if (ed_hex)
-        HT_WARNING (self->config, "zap: refused %s connection from key %.16s... (%s): %s "
+        HT_WARNING (self->config, "zap: refused %s connection from key %s (%s): %s "
                       "(refusal %" PRIu64 " of this key)", domain, ed_hex, name? name: "no name",
                       reason, note.key_refusals);
     else
-        HT_WARNING (self->config, "zap: refused %s connection from curve key %.16s...: %s "
-                      "(refusal %" PRIu64 " of this key)", domain, curve_hex, reason,
-                      note.key_refusals);
+        HT_WARNING (self->config, "zap: refused %s connection from a key no certificate in "
+                      "this store names (Curve25519 key %s; the refused node's log and its "
+                      "'hutongd --check --online' name its Ed25519 key): %s (refusal %" PRIu64
+                      " of this key)", domain, curve_hex,
+                      reason, note.key_refusals);
     ht_record_destroy (&cert);
 }
 

@@ -47,6 +47,39 @@ s_help (FILE *out)
         "put: some records rejected); 2 usage error; 3 operational error.\n");
 }
 
+//  hutong(1) in roff, each command's section from its own option table
+//  (the build runs this: 'hutong man > hutong.1'). Exit 3 if a command
+//  did not describe itself.
+static int
+s_man (void)
+{
+    printf (".\\\" -*- coding: utf-8 -*-\n.TH HUTONG 1 \"\" \"hutong 0.1.0\" \"Hutong\"\n"
+            ".SH NAME\nhutong \\- the Hutong elderly-care data network's command\n"
+            ".SH SYNOPSIS\n.B hutong\n\\fICOMMAND\\fR [\\fIOPTIONS\\fR]\n"
+            ".SH DESCRIPTION\nKeys, certificates, stores, records, queries and benchmarks of a\n"
+            "Hutong network. Every command takes\n.B \\-\\-help\n.PP\n");
+    for (size_t index = 0; index < S_COMMAND_COUNT; index++)
+        printf (".TP\n.B \"%s\"\n%s\n", s_commands [index].name, s_commands [index].summary);
+    printf (".SH COMMANDS\n");
+    int failed = 0;
+    for (size_t index = 0; index < S_COMMAND_COUNT; index++) {
+        const char *name = s_commands [index].name;
+        const char *space = strchr (name, ' ');
+        char first [32], flag [] = "--help-roff";
+        snprintf (first, sizeof first, "%s", space? space + 1: name);
+        char *argv [] = { first, flag, NULL };
+        fflush (stdout);
+        if (s_commands [index].run (2, argv) != HT_EXIT_OK) {
+            fprintf (stderr, "hutong: man: '%s' did not describe itself\n", name);
+            failed++;
+        }
+    }
+    printf (".SH EXIT STATUS\n0 success; 1 invalid input (verify: record invalid; put: some\n"
+            "records rejected); 2 usage error; 3 operational error.\n"
+            ".SH SEE ALSO\n.BR hutongd (8),\n.BR hutongd.cfg (5)\n");
+    return failed? HT_EXIT_ERROR: HT_EXIT_OK;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -63,6 +96,8 @@ main (int argc, char **argv)
         s_help (stdout);
         return argc < 2? HT_EXIT_USAGE: HT_EXIT_OK;
     }
+    if (streq (argv [1], "man"))
+        return s_man ();            //  not in --help: the build makes hutong.1 with it
     if (streq (argv [1], "--version")) {
         printf ("hutong 0.1.0\n");
         return HT_EXIT_OK;

@@ -91,6 +91,10 @@ uint64_t ht_args_number (const ht_command_spec_t *spec, const char **values,
 //  Print the spec's help to stdout
 void ht_args_help (const ht_command_spec_t *spec);
 
+//  Print the same as a subsection of hutong(1), in roff, to stdout (what
+//  a command's hidden --help-roff option does)
+void ht_args_roff (const ht_command_spec_t *spec);
+
 //  Print "hutong: <what>: <error text>" to stderr, return HT_EXIT_ERROR
 int ht_fail (const char *what, int code);
 

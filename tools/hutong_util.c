@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "hutong.h"
+#include "ht_roff.h"
 #include "ht_valid.h"
 
 #define S_MAX_OPTIONS 32
@@ -180,6 +181,11 @@ s_bounds_text (const ht_option_t *option, char *text, size_t size)
         snprintf (text, size, " [%" PRIu64 "..%" PRIu64 "]", option->min, option->max);
 }
 
+#define S_TIME_HELP \
+    "A TIME is milliseconds since 1970, or an ISO-8601 date (UTC midnight)\n" \
+    "or date and time: 2026-12-01, 2026-12-01T08:30, 2026-12-01T08:30:00Z,\n" \
+    "2026-12-01T16:30:00+08:00 (no zone means UTC).\n"
+
 void
 ht_args_help (const ht_command_spec_t *spec)
 {
@@ -196,16 +202,46 @@ ht_args_help (const ht_command_spec_t *spec)
     }
     printf ("  %-24s %s\n", "--help", "show this help");
     if (has_time)
-        printf ("\nA TIME is milliseconds since 1970, or an ISO-8601 date (UTC midnight)\n"
-                "or date and time: 2026-12-01, 2026-12-01T08:30, 2026-12-01T08:30:00Z,\n"
-                "2026-12-01T16:30:00+08:00 (no zone means UTC).\n");
+        printf ("\n%s", S_TIME_HELP);
+}
+
+void
+ht_args_roff (const ht_command_spec_t *spec)
+{
+    printf (".SS \"");
+    ht_roff_inline (stdout, spec->usage);
+    printf ("\"\n");
+    ht_roff_text (stdout, spec->description);
+    bool has_time = false;
+    for (const ht_option_t *option = spec->options; option && option->name; option++) {
+        char bounds [64];
+        s_bounds_text (option, bounds, sizeof bounds);
+        printf (".TP\n.BR \"");
+        ht_roff_inline (stdout, "--");
+        ht_roff_inline (stdout, option->name);
+        printf ("\"");
+        if (option->type != HT_VALUE_NONE) {
+            printf (" \" \" \\fI");
+            ht_roff_inline (stdout, option->value_name);
+            printf ("\\fR");
+        }
+        printf ("\n");
+        char help [512];
+        snprintf (help, sizeof help, "%s%s", option->help, bounds);
+        ht_roff_text (stdout, help);
+        has_time |= option->type == HT_VALUE_TIME;
+    }
+    if (has_time) {
+        printf (".PP\n");
+        ht_roff_text (stdout, S_TIME_HELP);
+    }
 }
 
 int
 ht_args_parse (const ht_command_spec_t *spec, int argc, char **argv,
                const char **values, int *first_arg)
 {
-    struct option long_options [S_MAX_OPTIONS + 2];
+    struct option long_options [S_MAX_OPTIONS + 3];
     size_t count = 0;
     for (const ht_option_t *option = spec->options; option && option->name; option++) {
         assert (count < S_MAX_OPTIONS);
@@ -216,6 +252,8 @@ ht_args_parse (const ht_command_spec_t *spec, int argc, char **argv,
         count++;
     }
     long_options [count++] = (struct option) { "help", no_argument, NULL, 'h' };
+    //  Not in --help: 'hutong man' asks each command for its manual section
+    long_options [count++] = (struct option) { "help-roff", no_argument, NULL, 'R' };
     long_options [count] = (struct option) { NULL, 0, NULL, 0 };
     optind = 1;
     opterr = 0;
@@ -223,6 +261,10 @@ ht_args_parse (const ht_command_spec_t *spec, int argc, char **argv,
     while ((choice = getopt_long (argc, argv, "h", long_options, NULL)) != -1) {
         if (choice == 'h') {
             ht_args_help (spec);
+            return 1;
+        }
+        if (choice == 'R') {
+            ht_args_roff (spec);
             return 1;
         }
         if (choice == '?' || choice == ':')
