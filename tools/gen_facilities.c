@@ -68,6 +68,14 @@ gen_plan_build (gen_t *self)
     for (size_t index = 0; index < self->tree.count; index++)
         if (!s_plan_place (self, &rng, index))
             return false;
+    //  Planned for the whole city, then cut to --region: the draws stay
+    //  the city's, so the region has the facilities the city puts there
+    size_t kept = 0;
+    for (size_t index = 0; index < self->plan_count; index++)
+        if (!*self->options.region
+        ||  ht_region_covers (self->options.region, self->tree.places [self->plan [index].place].code))
+            self->plan [kept++] = self->plan [index];
+    self->plan_count = kept;
     for (size_t index = self->plan_count; index > 1; index--) {
         size_t other = gen_below (&rng, (uint32_t) index);
         gen_slot_t slot = self->plan [index - 1];
