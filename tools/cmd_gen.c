@@ -28,6 +28,7 @@
 #define S_MAX_COMMUNITIES 199       //  社区 001-199, 村 200-399
 #define S_PROGRESS_EVERY 10000
 #define S_LINE_BYTES 4096
+#define S_REGION_NUMBERS 500000     //  number bases of --region runs
 
 enum { S_OPT_SEED, S_OPT_CITY, S_OPT_REGION, S_OPT_ELDERS, S_OPT_FACILITIES, S_OPT_CREDIT,
        S_OPT_REGIONS, S_OPT_COUNTIES, S_OPT_TOWNSHIPS, S_OPT_COMMUNITIES, S_OPT_COUNT };
@@ -64,7 +65,8 @@ static const ht_command_spec_t s_gen_spec = {
     "--regions prints its part of the tree. Places keep the names the whole\n"
     "city's tree gives them, so name a hand-built network's nodes after\n"
     "'hutong gen --regions --region CODE' with the same --seed, --city and\n"
-    "tree options.",
+    "tree options. Runs for two regions make different people, facilities\n"
+    "and documents, so their records can go onto one network side by side.",
     s_gen_options
 };
 
@@ -213,6 +215,11 @@ ht_cmd_gen (int argc, char **argv)
     self.out.capacity = S_LINE_BYTES;
     self.out.line = (char *) malloc (self.out.capacity);
     self.hlc = ht_hlc_make (ht_hlc_wall_ms (), 0);
+    //  The tree and the plan stay the city's; what is drawn per item, and
+    //  the numbers keys derive from, differ from one region to another
+    uint64_t region_mix = *self.options.region? gen_mix (strtoull (self.options.region, NULL, 10)): 0;
+    self.item_seed = self.options.seed ^ region_mix;
+    self.number_base = (size_t) (region_mix % S_REGION_NUMBERS);
     self.progress = ht_stderr_is_tty ();
     rc = self.out.line? s_gen_run (&self): ht_fail ("gen", HT_ENOMEM);
     s_gen_destroy (&self);

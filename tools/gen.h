@@ -216,6 +216,12 @@ typedef struct {
     gen_inspection_t *open;         //  inspections awaiting rectification
     size_t open_count;
     uint64_t hlc;                   //  time drafts are validated at
+    uint64_t item_seed;             //  seeds the elder, facility and credit
+                                    //  streams: --seed, mixed with --region
+                                    //  so runs for two regions differ
+    size_t number_base;             //  first serial and document number of
+                                    //  a --region run (0 without one), so
+                                    //  runs for two regions share no key
     bool progress;                  //  stderr is a terminal
     gen_out_t out;                  //  line buffer
 } gen_t;
