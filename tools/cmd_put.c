@@ -14,14 +14,17 @@
 //  fails the run, as the --store path would never let it happen silently.
 //
 //  A draft that says what the current version says (ht_record_same_content)
-//  is not stored: no new version, no new signature. Through --store put
-//  compares before signing; through --node the node compares what arrives
-//  with the version it holds, as the key's read policy need not show put
-//  the current version. Either way the summary counts it as unchanged.
+//  is not stored: no new version. Through --store put compares it with the
+//  current version, then asks the gate whether its key could write it at
+//  all (ht_gate_admit_unchanged), so an uncertified key is still refused;
+//  through --node the node does both with what arrives, as the key's read
+//  policy need not show put the current version. Either way the summary
+//  counts it as unchanged.
 #include <sodium.h>
 #include "hutong.h"
 #include "ht_client.h"
 #include "ht_record_complete.h"
+#include "ht_gate.h"
 
 #define S_DEFAULT_BATCH 1000
 #define S_MAX_REPORTED 10           //  line errors printed before going quiet
@@ -50,13 +53,13 @@ static const ht_command_spec_t s_put_spec = {
     "timestamped now, after the entity's current version; re-importing\n"
     "exported records needs --import. A version its author may not write over\n"
     "the current owner is kept as a conflict. A draft that says what the\n"
-    "current version says (same kind, key, region, scope and fields) makes no\n"
-    "new version and no signature: it counts as \"unchanged\" (through --node\n"
-    "the node compares it with the version it holds). Prints a JSON summary;\n"
-    "progress on a terminal. Exit 0 if all were stored or unchanged, 1 if any\n"
-    "line was refused, quarantined or kept as a conflict, or a draft was kept\n"
-    "as history because the node or store holds a newer version it did not\n"
-    "replace.",
+    "current version says (same kind, key, region, scope and fields) is not\n"
+    "stored, as long as --key could write it: no new version, counted as\n"
+    "\"unchanged\" (through --node the node compares it with the version it\n"
+    "holds). Prints a JSON summary; progress on a terminal. Exit 0 if all\n"
+    "were stored or unchanged, 1 if any line was refused, quarantined or kept\n"
+    "as a conflict, or a draft was kept as history because the node or store\n"
+    "holds a newer version it did not replace.",
     s_put_options
 };
 
@@ -121,20 +124,30 @@ s_entity_name (const ht_record_t *record, char *name, size_t size)
     snprintf (name, size, "%s/%s", ht_record_kind (record), ht_record_key (record));
 }
 
-//  True if a completed draft says what the entity's latest version says:
-//  the batch's own, if it holds one not yet in the store, else the store's
-static bool
-s_draft_unchanged (s_put_t *self, const ht_record_t *draft)
+//  The version a completed draft is compared with: the batch's latest of
+//  the entity, if it holds one not yet in the store, else the store's
+static const ht_record_t *
+s_draft_latest (s_put_t *self, const ht_record_t *draft)
 {
     char name [HT_KIND_MAX_CHARS + HT_KEY_MAX_CHARS + 2];
     s_entity_name (draft, name, sizeof name);
     const ht_record_t *latest = (const ht_record_t *) zhashx_lookup (self->pending, name);
-    latest = latest? latest: self->current;
-    return latest && ht_record_same_content (latest, draft);
+    return latest? latest: self->current;
+}
+
+//  True if a signed draft changes nothing the store would let its key
+//  change: the same content as the latest version, and a key that may
+//  write it
+static bool
+s_draft_unchanged (s_put_t *self, const ht_record_t *draft, const ht_record_t *latest)
+{
+    ht_gate_t gate = ht_gate_of_store (self->store, ht_store_region (self->store),
+                                       ht_hlc_wall_ms ());
+    return ht_gate_admit_unchanged (&gate, draft, latest, HT_GATE_INGEST) == HT_OK;
 }
 
 //  Complete, validate and sign a draft; 0 or an error with *reason.
-//  *unchanged is set, and nothing signed, if the draft changes nothing.
+//  *unchanged is set if the draft changes nothing (it is not stored).
 static int
 s_complete_draft (s_put_t *self, ht_record_t *record, bool *unchanged, const char **reason)
 {
@@ -153,13 +166,12 @@ s_complete_draft (s_put_t *self, ht_record_t *record, bool *unchanged, const cha
     if (rc == HT_EKEY && self->store && !self->have_idkey)
         *reason = "no key given, and this kind's key is derived with the network pseudonym "
                   "key (idkey), which this store does not hold (hutong init --idkey FILE)";
-    *unchanged = rc == HT_OK && self->store && s_draft_unchanged (self, record);
-    ht_record_destroy (&self->current);
-    if (rc || *unchanged)
-        return rc;
-    rc = ht_record_sign (record, self->key);
-    if (rc)
+    const ht_record_t *latest = rc == HT_OK && self->store? s_draft_latest (self, record): NULL;
+    bool same = latest && ht_record_same_content (latest, record);
+    if (rc == HT_OK && (rc = ht_record_sign (record, self->key)))
         *reason = ht_strerror (rc);
+    *unchanged = rc == HT_OK && same && s_draft_unchanged (self, record, latest);
+    ht_record_destroy (&self->current);
     return rc;
 }
 
