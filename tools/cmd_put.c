@@ -82,8 +82,8 @@ typedef struct {
     size_t behind;                  //  drafts kept as history behind a
                                     //  newer current version
     size_t reported;                //  error messages printed
-    ht_apply_stats_t stats;         //  what the store did; unchanged
-                                    //  counts drafts it was not sent too
+    ht_apply_stats_t stats;         //  what the store did, plus the drafts
+                                    //  put passed over as unchanged
     ht_record_t *current;           //  --store: the current version of the
                                     //  draft being completed, or NULL
     zhashx_t *pending;              //  --store: "kind/key" -> the batch's
