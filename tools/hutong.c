@@ -20,7 +20,7 @@ static const ht_command_t s_commands [] = {
     { "export",      ht_cmd_export,      "export records as JSON lines, full or redacted" },
     { "verify",      ht_cmd_verify,      "verify records (JSON or msgpack), full or redacted" },
     { "status",      ht_cmd_status,      "a running node's peers, lag, records and quarantine" },
-    { "quarantine",  ht_cmd_quarantine,  "rejected input by reason, with its author; purge it" },
+    { "quarantine",  ht_cmd_quarantine,  "list rejected input with its reason" },
     { "schema",      ht_cmd_schema,      "print the schema tables (text, JSON or Markdown)" },
     { "gen",         ht_cmd_gen,         "generate realistic synthetic records (of a city or region)" },
     { "bench network", ht_cmd_bench_network, "measure replication across running nodes" },
