@@ -2,12 +2,17 @@
 #  exit, assertions that say what they expected, and a small PKI.
 set -euo pipefail
 : "${HUTONG:?set HUTONG to the hutong binary}"
-work="$(mktemp -d /tmp/hutong-it.XXXXXX)"
+#  work_template (set before sourcing) names the scratch directory; set
+#  work_keep non-empty to keep it on exit (tools/demo.sh --keep)
+work="$(mktemp -d "${work_template:-/tmp/hutong-it.XXXXXX}")"
+work_keep=""
 cleanup_hooks=()
 cleanup () {
     local status=$? hook
     for hook in "${cleanup_hooks[@]+"${cleanup_hooks[@]}"}"; do eval "$hook" || true; done
-    if [ -n "${HUTONG_IT_KEEP:-}" ] && [ "$status" != 0 ]; then
+    if [ -n "$work_keep" ]; then
+        :
+    elif [ -n "${HUTONG_IT_KEEP:-}" ] && [ "$status" != 0 ]; then
         echo "# kept the scratch directory $work (HUTONG_IT_KEEP)" >&2
     else
         rm -rf "$work"

@@ -164,7 +164,7 @@ put_node 441803100000 facilities-441803100000.jsonl "township 441803100000 puts 
 facility_in 441802002001 441802000000 > township-wide.jsonl     #  refused: not counted
 expect_exit 1 "a township publishing a facility county-wide is refused" -- \
     "$HUTONG" put --store 441802002000.store --key 441802002000.key township-wide.jsonl
-grep -q '"out_of_scope"' <("$HUTONG" quarantine --store 441802002000.store) \
+grep -q '"out_of_scope"' <("$HUTONG" quarantine --json --store 441802002000.store) \
     || fail "the county-wide facility signed by a township is not quarantined as out_of_scope"
 ok "the township's county-wide facility is quarantined as out_of_scope"
 
@@ -299,7 +299,7 @@ holders set fields.name=冒名顶替 < original.jsonl > forged.jsonl
 victim_key="$(json_get original.jsonl "j['key']")"
 expect_exit 1 "a forged elder is refused by the community's store" -- \
     "$HUTONG" put --store "$victim.store" forged.jsonl
-"$HUTONG" quarantine --store "$victim.store" > quarantine.jsonl
+"$HUTONG" quarantine --json --store "$victim.store" > quarantine.jsonl
 grep -q '"bad_signature"' quarantine.jsonl || fail "the forged elder is not quarantined as bad_signature: $(cat quarantine.jsonl)"
 ok "the forged elder is quarantined as bad_signature"
 "$HUTONG" get --store "$victim.store" elder "$victim_key" > current.json

@@ -8,7 +8,9 @@
 #  than 0; `put --store`, which reads the current version first, sorts its
 #  update after that one. In one PUT, a draft replaced by a later line of
 #  the same entity is not reported; only the one passed over is. An elder
-#  draft sent without --idkey is refused with the reason.
+#  draft sent without --idkey is refused with the reason. A draft that
+#  says what the current version says is unchanged, through the node and
+#  through the store: no new version, no new signature.
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
 source "$here/network.sh"
@@ -58,6 +60,24 @@ expect_eq "$(current_name)" "李秀英二" "the update is the current version at
 "$HUTONG" history --store "$(node_store "$county")" elder "$key" > history.jsonl
 expect_eq "$(python3 -c 'import json,sys; print([json.loads(l)["fields"]["name"] for l in open(sys.argv[1])])' \
     history.jsonl)" "['李秀英', '李秀英二']" "the first version is history, before the update"
+
+#  The same draft again changes nothing: no new version, no new signature
+sig_before="$(current_name >/dev/null && json_get current.json "j['sig']")"
+expect_exit 0 "put --node of a draft identical to the current version" -- \
+    node_put --idkey net.idkey v2.jsonl
+expect_eq "$(json_get last.out "(j['stored'], j['unchanged'], j['historic'], j['refused'])")" \
+    "(0, 1, 0, 0)" "the node counts it as unchanged, not stored"
+expect_eq "$(current_name >/dev/null && json_get current.json "j['sig']")" "$sig_before" \
+    "the current version is still the one signed before"
+expect_eq "$("$HUTONG" history --store "$(node_store "$county")" elder "$key" | wc -l)" "2" \
+    "the history holds no third version"
+#  One PUT: the identical draft, then a change of it: the change is stored
+{ cat v2.jsonl; elder_draft "李秀英六"; elder_draft "李秀英二"; } > back-and-forth.jsonl
+expect_exit 0 "put --node of the identical draft, a change, and a change back" -- \
+    node_put --idkey net.idkey back-and-forth.jsonl
+expect_eq "$(json_get last.out "(j['stored'], j['unchanged'])")" "(2, 1)" \
+    "only the first, identical to the node's version, is unchanged"
+expect_eq "$(current_name)" "李秀英二" "the change back is the current version"
 
 #  Without the network pseudonym key put cannot derive an elder's key
 expect_exit 1 "put --node of an elder draft without --idkey" -- node_put v2.jsonl
@@ -122,5 +142,25 @@ expect_eq "$(json_get last.out "(j['stored'], j['historic'])")" "(1, 0)" "that u
 expect_eq "$(current_name)" "李秀英四" "and is the current version"
 expect_eq "$(json_get current.json "j['hlc'] > ($ahead_ms << 16)")" "True" \
     "its hlc is after the version ahead"
+
+#  put --store compares before signing: the same draft again is unchanged,
+#  within one run too (the second line compares with the first, not yet
+#  in the store)
+hlc_before="$(json_get current.json "j['hlc']")"
+{ cat v4.jsonl; elder_draft "李秀英七"; elder_draft "李秀英七"; } > store-again.jsonl
+expect_exit 0 "put --store of the current draft, a change, and that change again" -- \
+    "$HUTONG" put --store "$(node_store "$county")" --key "$county.key" store-again.jsonl
+expect_eq "$(json_get last.out "(j['stored'], j['unchanged'], j['historic'])")" "(1, 2, 0)" \
+    "the identical drafts are unchanged, the change is stored"
+expect_eq "$(current_name)" "李秀英七" "the change is the current version"
+expect_exit 0 "put --store of the draft before that change" -- \
+    "$HUTONG" put --store "$(node_store "$county")" --key "$county.key" v4.jsonl
+expect_eq "$(json_get last.out "(j['stored'], j['unchanged'])")" "(1, 0)" \
+    "going back to an earlier content is a change"
+expect_exit 0 "put --store of it once more" -- \
+    "$HUTONG" put --store "$(node_store "$county")" --key "$county.key" v4.jsonl
+expect_eq "$(json_get last.out "(j['stored'], j['unchanged'])")" "(0, 1)" "this time it is unchanged"
+[ "$hlc_before" != "$(current_name >/dev/null && json_get current.json "j['hlc']")" ] \
+    || fail "the current version did not move on"
 
 scenario_done=1

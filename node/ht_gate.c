@@ -166,6 +166,16 @@ ht_gate_admit_key (const ht_gate_t *gate, ht_gate_socket_t socket,
     return rc;
 }
 
+int
+ht_gate_admit_unchanged (const ht_gate_t *gate, const ht_record_t *record,
+                         const ht_record_t *current, ht_gate_path_t path)
+{
+    const char *sig_reason = NULL, *reason = NULL;
+    int verdict = ht_record_verify (record, &sig_reason);
+    int code = ht_gate_admit_record (gate, record, path, verdict, sig_reason, &reason);
+    return code? code: ht_gate_may_succeed (gate, current, record);
+}
+
 ht_gate_t
 ht_gate_of_store (ht_store_t *store, const char *region, uint64_t now_ms)
 {

@@ -77,6 +77,15 @@ int ht_gate_may_start (const ht_gate_t *gate, const ht_record_t *record) HT_WUR;
 int ht_gate_may_succeed (const ht_gate_t *gate, const ht_record_t *previous,
                          const ht_record_t *record) HT_WUR;
 
+//  May record, which says what the entity's current version says
+//  (ht_record_same_content), be passed over as unchanged instead of
+//  stored? Only if its signature verifies, it would be admitted by path
+//  and it may succeed current: a key that could not write the record is
+//  refused as before, and learns nothing from the answer. 0 or the code
+//  it would be refused with.
+int ht_gate_admit_unchanged (const ht_gate_t *gate, const ht_record_t *record,
+                             const ht_record_t *current, ht_gate_path_t path) HT_WUR;
+
 //  May pubkey use socket now? Its certificate must be valid now with a
 //  chain to the anchor, the key unrevoked, and the certificate fit the
 //  socket: a node certified for a direct child region (node socket), any

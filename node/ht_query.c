@@ -291,6 +291,11 @@ s_derive_key (const char *kind, const char *field, const char *value, s_read_t *
     if (!valid)
         return s_refuse (read, HT_EINVAL, streq (field, "id_no")? "not a citizen ID number "
                          "(GB 11643) nor another ID number (6-32 of 0-9 A-Z)": "not a USCC");
+    //  A node set up without the pseudonym key cannot derive elder keys
+    if (streq (field, "id_no") && !ht_store_idkey (read->self->store))
+        return s_refuse (read, HT_EKEY, "this node holds no network pseudonym key (idkey), "
+                         "which finding an elder by ID number needs: it was set up "
+                         "without 'hutong init --idkey'; look the elder up by key instead");
     ht_record_t *probe = ht_record_new (kind);
     if (probe && ht_record_set_str (probe, field, value) == HT_OK
     &&  ht_record_derive_key (probe, ht_store_idkey (read->self->store)) == HT_OK)

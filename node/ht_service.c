@@ -76,12 +76,13 @@ s_fail (s_answer_t *answer, const char *error, const char *reason)
 //  records as history.
 static json_t *
 s_historic_records (ht_service_t *self, const uint8_t *const *data, const size_t *sizes,
-                    const int *results, size_t count)
+                    const int *results, const bool *unchanged, size_t count)
 {
     json_t *list = json_array ();
     for (size_t index = 0; index < count; index++) {
         ht_record_head_t head;
-        if (results [index] || ht_record_peek (data [index], sizes [index], &head))
+        if (results [index] || unchanged [index]
+        ||  ht_record_peek (data [index], sizes [index], &head))
             continue;
         ht_record_t *current = ht_store_get (self->store, head.kind, head.key, NULL);
         bool behind = current && ht_record_hlc (current) > head.hlc;
@@ -100,9 +101,55 @@ s_historic_records (ht_service_t *self, const uint8_t *const *data, const size_t
     return list;
 }
 
+//  A client's version that says what the entity's current version says
+//  (ht_record_same_content) changes nothing: it is not stored, and counts
+//  as unchanged. Only a version the store would admit and let succeed the
+//  current one is passed over; any other is applied (and refused) as
+//  before, so the answer tells a client nothing about content it could
+//  not have written over anyway.
+static bool
+s_changes_nothing (ht_service_t *self, const uint8_t *data, size_t size,
+                   const ht_record_head_t *head)
+{
+    ht_record_t *current = ht_store_get (self->store, head->kind, head->key, NULL);
+    ht_record_t *record = current? ht_record_decode (data, size, NULL, NULL): NULL;
+    bool same = record && ht_record_same_content (current, record);
+    if (same) {
+        ht_gate_t gate = ht_gate_of_store (self->store, ht_store_region (self->store),
+                                           (uint64_t) zclock_time ());
+        same = ht_gate_admit_unchanged (&gate, record, current, HT_GATE_INGEST) == HT_OK;
+    }
+    ht_record_destroy (&record);
+    ht_record_destroy (&current);
+    return same;
+}
+
+//  Mark the records of a PUT that change nothing: only the first of its
+//  entity in the PUT can be one, as an earlier record of the entity may
+//  change what the current version says. Returns how many.
+static size_t
+s_mark_unchanged (ht_service_t *self, const uint8_t *const *data, const size_t *sizes,
+                  size_t count, bool *unchanged)
+{
+    zhashx_t *seen = zhashx_new ();
+    size_t marked = 0;
+    for (size_t index = 0; seen && index < count; index++) {
+        ht_record_head_t head;
+        if (ht_record_peek (data [index], sizes [index], &head))
+            continue;
+        char name [HT_KIND_MAX_CHARS + HT_KEY_MAX_CHARS + 2];
+        snprintf (name, sizeof name, "%s/%s", head.kind, head.key);
+        bool first = zhashx_insert (seen, name, (void *) name) == 0;
+        unchanged [index] = first && s_changes_nothing (self, data [index], sizes [index], &head);
+        marked += unchanged [index];
+    }
+    zhashx_destroy (&seen);
+    return marked;
+}
+
 //  Store the records of a PUT as local writes: they enter the network
 //  here, so they face the ingest window; quarantine counts them against
-//  the client that sent them
+//  the client that sent them. Records that change nothing are left out.
 static void
 s_put (ht_service_t *self, zmsg_t *records, const char *user, s_answer_t *answer)
 {
@@ -115,17 +162,36 @@ s_put (ht_service_t *self, zmsg_t *records, const char *user, s_answer_t *answer
     const uint8_t **data = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
     size_t *sizes = (size_t *) calloc (count + 1, sizeof (size_t));
     int *results = (int *) calloc (count + 1, sizeof (int));
+    bool *unchanged = (bool *) calloc (count + 1, sizeof (bool));
     size_t index = 0;
     for (zframe_t *frame = zmsg_first (records); frame; frame = zmsg_next (records), index++) {
         data [index] = zframe_data (frame);
         sizes [index] = zframe_size (frame);
     }
+    size_t skipped = s_mark_unchanged (self, data, sizes, count, unchanged);
+    //  The rest are applied, packed to the front; then put back in place
+    const uint8_t **changing = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
+    size_t *changing_sizes = (size_t *) calloc (count + 1, sizeof (size_t));
+    int *changing_results = (int *) calloc (count + 1, sizeof (int));
+    size_t changing_count = 0;
+    for (index = 0; index < count; index++)
+        if (!unchanged [index]) {
+            changing [changing_count] = data [index];
+            changing_sizes [changing_count++] = sizes [index];
+        }
     char source [32];
     snprintf (source, sizeof source, "client:%.16s", user);
     ht_origin_t origin = { .source = source };
     ht_apply_stats_t stats = { 0 };
-    int rc = ht_store_apply_encoded (self->store, data, sizes, count, &origin, &stats,
-                                     results);
+    int rc = changing_count? ht_store_apply_encoded (self->store, changing, changing_sizes,
+                                                     changing_count, &origin, &stats,
+                                                     changing_results): 0;
+    stats.unchanged += skipped;
+    for (index = 0, changing_count = 0; index < count; index++)
+        results [index] = unchanged [index]? 0: changing_results [changing_count++];
+    free (changing);
+    free (changing_sizes);
+    free (changing_results);
     json_t *reply = json_pack ("{s:I, s:I, s:I, s:I, s:I}", "applied", (json_int_t) stats.applied,
                                "unchanged", (json_int_t) stats.unchanged,
                                "historic", (json_int_t) stats.historic,
@@ -136,9 +202,11 @@ s_put (ht_service_t *self, zmsg_t *records, const char *user, s_answer_t *answer
         json_array_append_new (list, json_string (ht_errname (rc? rc: results [index])));
     json_object_set_new (reply, "results", list);
     json_object_set_new (reply, "historic_records", rc == 0 && stats.historic
-                         ? s_historic_records (self, data, sizes, results, count): json_array ());
+                         ? s_historic_records (self, data, sizes, results, unchanged, count)
+                         : json_array ());
     if (rc)
         json_object_set_new (reply, "error", json_string (ht_strerror (rc)));
+    free (unchanged);
     free (data);
     free (sizes);
     free (results);

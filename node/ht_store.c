@@ -348,7 +348,7 @@ s_meta_init (ht_store_t *self, MDB_txn *txn)
         rc = ht_store__meta_put (self, txn, "region", self->region, HT_REGION_DIGITS);
     if (rc == 0)
         rc = ht_store__meta_put (self, txn, "anchor", self->anchor, HT_PUBKEY_BYTES);
-    if (rc == 0)
+    if (rc == 0 && self->has_idkey)
         rc = ht_store__meta_put (self, txn, "idkey", self->idkey, HT_IDKEY_BYTES);
     if (rc == 0)
         rc = ht_store__meta_put_u64 (self, txn, "last_seq", 0);
@@ -392,7 +392,7 @@ ht_store_create (const char *path, const char *region,
                  const uint8_t anchor [HT_PUBKEY_BYTES],
                  const uint8_t idkey [HT_IDKEY_BYTES])
 {
-    if (!path || !*path || !region || !anchor || !idkey)
+    if (!path || !*path || !region || !anchor)
         return HT_EINVAL;
     if (!ht_region_valid (region))
         return HT_EREGION;
@@ -402,7 +402,9 @@ ht_store_create (const char *path, const char *region,
     memset (&self, 0, sizeof self);
     memcpy (self.region, region, HT_REGION_DIGITS);
     memcpy (self.anchor, anchor, HT_PUBKEY_BYTES);
-    memcpy (self.idkey, idkey, HT_IDKEY_BYTES);
+    if (idkey)
+        memcpy (self.idkey, idkey, HT_IDKEY_BYTES);
+    self.has_idkey = idkey != NULL;
     randombytes_buf (self.epoch, HT_EPOCH_BYTES);
 
     int code = s_mkdir_p (path);
@@ -459,9 +461,13 @@ s_meta_load (ht_store_t *self, MDB_txn *txn)
     }
     if (s_meta_copy (self, txn, "epoch", self->epoch, HT_EPOCH_BYTES)
     ||  s_meta_copy (self, txn, "region", self->region, HT_REGION_DIGITS)
-    ||  s_meta_copy (self, txn, "anchor", self->anchor, HT_PUBKEY_BYTES)
-    ||  s_meta_copy (self, txn, "idkey", self->idkey, HT_IDKEY_BYTES))
+    ||  s_meta_copy (self, txn, "anchor", self->anchor, HT_PUBKEY_BYTES))
         return HT_ESTORE;
+    //  Absent when the store was created without one
+    int rc = s_meta_copy (self, txn, "idkey", self->idkey, HT_IDKEY_BYTES);
+    if (rc && rc != MDB_NOTFOUND)
+        return HT_ESTORE;
+    self->has_idkey = rc == 0;
     self->region [HT_REGION_DIGITS] = 0;
     return 0;
 }
@@ -594,7 +600,7 @@ ht_store_anchor (const ht_store_t *self)
 const uint8_t *
 ht_store_idkey (const ht_store_t *self)
 {
-    return self->idkey;
+    return self->has_idkey? self->idkey: NULL;
 }
 
 const uint8_t *

@@ -32,8 +32,9 @@
 typedef struct _ht_store_t ht_store_t;
 
 //  Create a new store in directory path (created if missing) for a node of
-//  region, trusting anchor, with the network's pseudonym key. Refuses
-//  (HT_EINVAL) if path already holds a store. Writes a fresh random epoch.
+//  region, trusting anchor, with the network's pseudonym key (NULL: none,
+//  for a node that never derives elder keys). Refuses (HT_EINVAL) if path
+//  already holds a store. Writes a fresh random epoch.
 int ht_store_create (const char *path, const char *region,
                      const uint8_t anchor [HT_PUBKEY_BYTES],
                      const uint8_t idkey [HT_IDKEY_BYTES]) HT_WUR;
@@ -49,6 +50,7 @@ void ht_store_destroy (ht_store_t **self_p);
 //  Node identity (borrowed for the store's lifetime)
 const char *ht_store_region (const ht_store_t *self);
 const uint8_t *ht_store_anchor (const ht_store_t *self);
+//  The pseudonym key, or NULL if the store was created without one
 const uint8_t *ht_store_idkey (const ht_store_t *self);
 const uint8_t *ht_store_epoch (const ht_store_t *self);
 //  Current map size in bytes (grows on demand)

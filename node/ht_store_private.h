@@ -37,6 +37,7 @@ struct _ht_store_t {
     char region [HT_REGION_BYTES];      //  this node's region code
     uint8_t anchor [HT_PUBKEY_BYTES];   //  trust anchor (city root key)
     uint8_t idkey [HT_IDKEY_BYTES];     //  network pseudonym key (secret)
+    bool has_idkey;                     //  idkey is set: the store holds one
     uint8_t epoch [HT_EPOCH_BYTES];     //  this store's epoch id
     size_t map_limit;                   //  cap on map growth, 0: none
     uint64_t quarantine_max_entries;    //  per source

@@ -724,6 +724,27 @@ ht_record_compare (const ht_record_t *a, const ht_record_t *b)
     return order < 0? -1: order > 0? 1: 0;
 }
 
+bool
+ht_record_same_content (const ht_record_t *a, const ht_record_t *b)
+{
+    if (a->kind != b->kind || a->schema_version != b->schema_version
+    ||  a->deleted != b->deleted || strcmp (a->key, b->key)
+    ||  strcmp (a->region, b->region) || strcmp (a->scope, b->scope))
+        return false;
+    for (size_t index = 0; index < a->kind->field_count; index++) {
+        const ht_field_slot_t *field_a = &a->fields [index], *field_b = &b->fields [index];
+        //  A withheld value is unknown here: it cannot be shown equal
+        if (field_a->state == HT_FIELD_WITHHELD || field_b->state == HT_FIELD_WITHHELD
+        ||  field_a->state != field_b->state)
+            return false;
+        if (field_a->state == HT_FIELD_PRESENT
+        &&  (field_a->value_size != field_b->value_size
+         ||  memcmp (field_a->value, field_b->value, field_a->value_size)))
+            return false;
+    }
+    return true;
+}
+
 //  --------------------------------------------------------------------------
 //  Hex
 

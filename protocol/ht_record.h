@@ -209,6 +209,12 @@ ht_record_t *ht_record_from_json_with (const ht_registry_t *registry, const json
 //  author), then the digest so that equivocating authors still converge
 int ht_record_compare (const ht_record_t *a, const ht_record_t *b);
 
+//  True if two versions say the same: kind, schema version, key, region,
+//  scope, tombstone and every field value alike (whoever signed them,
+//  whenever). False if either withholds a field, as its value is unknown.
+//  A draft compared with the current version this way changes nothing.
+bool ht_record_same_content (const ht_record_t *a, const ht_record_t *b);
+
 //  Hex helpers (lowercase). hex must hold 2*size+1 bytes.
 char *ht_hex_encode (const uint8_t *data, size_t size, char *hex);
 int ht_hex_decode (const char *hex, uint8_t *data, size_t size) HT_WUR;

@@ -406,6 +406,55 @@ START_TEST (a_community_cannot_overwrite_or_tombstone_its_neighbours_elder)
 }
 END_TEST
 
+START_TEST (an_identical_write_is_passed_over_only_for_a_key_that_could_make_it)
+{
+    s_env_t env;
+    s_env_init (&env, HT_FIXTURE_TOWNSHIP);
+    ht_record_t *current = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 8, "甲",
+                                             ht_fixture_hlc (1, 0));
+    ck_assert_int_eq (s_apply (&env, current), HT_OK);
+    ht_gate_t gate = ht_gate_of_store (env.store, HT_FIXTURE_TOWNSHIP,
+                                       ht_hlc_ms (ht_fixture_hlc (10, 0)));
+    //  The owner, and the township above it, may be told "unchanged"
+    ht_record_t *again = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 8, "甲",
+                                           ht_fixture_hlc (2, 0));
+    ht_record_t *above = ht_fixture_elder_in (env.fixture, s_key (&env, HT_FIXTURE_TOWNSHIP_KEY),
+                                              HT_FIXTURE_COMMUNITY_A, HT_FIXTURE_COMMUNITY_A, 8,
+                                              "甲", ht_fixture_hlc (3, 0));
+    //  A neighbour, a key without a certificate, a forged signature may not:
+    //  an answer would confirm a guess of the record's content
+    ht_record_t *neighbour = ht_fixture_elder_in (env.fixture, s_key (&env, HT_FIXTURE_COMMUNITY_B_KEY),
+                                                  HT_FIXTURE_COMMUNITY_A, HT_FIXTURE_COMMUNITY_A, 8,
+                                                  "甲", ht_fixture_hlc (4, 0));
+    ht_keypair_t *stranger = ht_fixture_key (0x77, "stranger");
+    ht_record_t *uncertified = ht_fixture_elder_in (env.fixture, stranger, HT_FIXTURE_COMMUNITY_A,
+                                                    HT_FIXTURE_COMMUNITY_A, 8, "甲",
+                                                    ht_fixture_hlc (5, 0));
+    ht_record_t *signed_again = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 8, "甲",
+                                                  ht_fixture_hlc (6, 0));
+    json_t *json = ht_record_to_json (signed_again);
+    char sig [2 * HT_SIG_BYTES + 1];
+    snprintf (sig, sizeof sig, "%s", json_string_value (json_object_get (json, "sig")));
+    sig [0] = sig [0] == '0'? '1': '0';
+    json_object_set_new (json, "sig", json_string (sig));
+    ht_record_t *forged = ht_record_from_json (json, NULL, NULL);
+    ck_assert_ptr_nonnull (forged);
+    json_decref (json);
+    ht_record_destroy (&signed_again);
+    ht_record_t *records [] = { again, above, neighbour, uncertified, forged };
+    int expected [] = { HT_OK, HT_OK, HT_ESCOPE, HT_ENOCERT, HT_EBADSIG };
+    for (size_t index = 0; index < sizeof records / sizeof records [0]; index++) {
+        ck_assert (ht_record_same_content (current, records [index]));
+        ck_assert_int_eq (ht_gate_admit_unchanged (&gate, records [index], current, HT_GATE_INGEST),
+                          expected [index]);
+        ht_record_destroy (&records [index]);
+    }
+    ht_keypair_destroy (&stranger);
+    ht_record_destroy (&current);
+    s_env_destroy (&env);
+}
+END_TEST
+
 //  The versions of one contested elder: A's, B's attacks, the township's
 //  move, and later writes by both
 static size_t
@@ -924,6 +973,7 @@ gate_suite (void)
     TCase *ownership = tcase_create ("ownership");
     tcase_set_timeout (ownership, 120);
     tcase_add_test (ownership, a_community_cannot_overwrite_or_tombstone_its_neighbours_elder);
+    tcase_add_test (ownership, an_identical_write_is_passed_over_only_for_a_key_that_could_make_it);
     tcase_add_test (ownership, every_arrival_order_gives_the_same_current_version_and_conflicts);
     tcase_add_test (ownership, a_late_earlier_version_is_judged_again_with_those_after_it);
     tcase_add_test (ownership, a_move_in_history_stays_in_the_change_log_so_every_holder_judges_alike);

@@ -966,6 +966,67 @@ START_TEST (hex_round_trips_and_refuses_bad_input)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Same content
+
+START_TEST (versions_with_the_same_content_are_the_same_whoever_signed_them_whenever)
+{
+    ht_record_t *signed_one = ht_record_fixture_elder_signed ();
+    ht_record_t *draft = ht_record_fixture_elder_draft ();
+    ht_record_set_hlc (draft, ht_record_hlc (signed_one) + 1);
+    ck_assert (ht_record_same_content (signed_one, draft));
+    ht_record_fixture_sign (draft, 0x43);       //  another author, a fresh seed
+    ck_assert (ht_record_same_content (signed_one, draft));
+    ck_assert (ht_record_same_content (draft, signed_one));
+    ht_record_destroy (&draft);
+    ht_record_destroy (&signed_one);
+}
+END_TEST
+
+START_TEST (a_changed_field_region_scope_or_tombstone_is_other_content)
+{
+    ht_record_t *current = ht_record_fixture_elder_signed ();
+    for (int change = 0; change < 6; change++) {
+        ht_record_t *draft = ht_record_fixture_elder_draft ();
+        if (change == 0)
+            ck_assert_int_eq (ht_record_set_str (draft, "name", "张四"), 0);
+        else
+        if (change == 1)
+            ck_assert_int_eq (ht_record_set_str (draft, "phone", "13800138000"), 0);
+        else
+        if (change == 2)
+            ck_assert_int_eq (ht_record_set_region (draft, HT_FIXTURE_TOWNSHIP), 0);
+        else
+        if (change == 3)
+            ck_assert_int_eq (ht_record_set_scope (draft, HT_FIXTURE_TOWNSHIP), 0);
+        else
+        if (change == 4)
+            ht_record_set_deleted (draft, true);
+        else
+            ck_assert_int_eq (ht_record_set_key (draft, "another_key"), 0);
+        ck_assert_msg (!ht_record_same_content (current, draft), "change %d", change);
+        ht_record_destroy (&draft);
+    }
+    ht_record_destroy (&current);
+}
+END_TEST
+
+START_TEST (a_withheld_field_is_never_shown_the_same)
+{
+    ht_record_t *current = ht_record_fixture_elder_signed ();
+    const char *disclose [] = { "name", "status" };
+    ht_record_t *redacted = ht_record_redact (current, disclose, S_COUNT (disclose));
+    ck_assert_ptr_nonnull (redacted);
+    ht_record_t *draft = ht_record_fixture_elder_draft ();
+    ck_assert (ht_record_same_content (current, draft));
+    ck_assert (!ht_record_same_content (redacted, draft));
+    ck_assert (!ht_record_same_content (draft, redacted));
+    ht_record_destroy (&draft);
+    ht_record_destroy (&redacted);
+    ht_record_destroy (&current);
+}
+END_TEST
+
 static Suite *
 record_suite (void)
 {
@@ -1025,6 +1086,9 @@ record_suite (void)
     tcase_add_unchecked_fixture (tc, ht_record_fixture_setup, NULL);
     tcase_add_test (tc, compare_orders_by_hlc_then_author_then_digest);
     tcase_add_test (tc, compare_is_antisymmetric_over_many_versions);
+    tcase_add_test (tc, versions_with_the_same_content_are_the_same_whoever_signed_them_whenever);
+    tcase_add_test (tc, a_changed_field_region_scope_or_tombstone_is_other_content);
+    tcase_add_test (tc, a_withheld_field_is_never_shown_the_same);
     suite_add_tcase (suite, tc);
     return suite;
 }

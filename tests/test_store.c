@@ -347,6 +347,28 @@ START_TEST (test_creating_over_an_existing_store_is_refused)
 }
 END_TEST
 
+START_TEST (test_a_store_created_without_an_idkey_holds_none_after_reopening)
+{
+    ht_fixture_t *fixture = ht_fixture_new ();
+    char dir [HT_FIXTURE_DIR_CHARS];
+    ht_fixture_tempdir (dir);
+    const uint8_t *anchor = ht_keypair_public (fixture->keys [HT_FIXTURE_ROOT]);
+    ck_assert_int_eq (ht_store_create (dir, HT_FIXTURE_TOWNSHIP, anchor, NULL), 0);
+    ht_store_t *store = ht_store_open (dir, 0, NULL);
+    ck_assert_ptr_nonnull (store);
+    ck_assert_ptr_null (ht_store_idkey (store));
+    ck_assert_str_eq (ht_store_region (store), HT_FIXTURE_TOWNSHIP);
+    ht_fixture_store_destroy (&store, dir);
+
+    //  With one, the same key comes back
+    store = ht_fixture_store_new (fixture, HT_FIXTURE_TOWNSHIP, 0, dir);
+    ck_assert_ptr_nonnull (ht_store_idkey (store));
+    ck_assert_mem_eq (ht_store_idkey (store), fixture->idkey, HT_IDKEY_BYTES);
+    ht_fixture_store_destroy (&store, dir);
+    ht_fixture_destroy (&fixture);
+}
+END_TEST
+
 START_TEST (test_creating_with_a_bad_region_is_refused)
 {
     ht_fixture_t *fixture = ht_fixture_new ();
@@ -1414,6 +1436,7 @@ s_store_suite (void)
     tcase_add_test (open, test_a_reopened_store_keeps_its_epoch_and_identity);
     tcase_add_test (open, test_creating_over_an_existing_store_is_refused);
     tcase_add_test (open, test_creating_with_a_bad_region_is_refused);
+    tcase_add_test (open, test_a_store_created_without_an_idkey_holds_none_after_reopening);
     tcase_add_test (open, test_creating_makes_missing_parent_directories);
     tcase_add_test (open, test_opening_a_directory_without_a_store_says_not_found);
     tcase_add_test (open, test_a_store_of_another_schema_version_is_refused);

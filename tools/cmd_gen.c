@@ -28,13 +28,15 @@
 #define S_MAX_COMMUNITIES 199       //  社区 001-199, 村 200-399
 #define S_PROGRESS_EVERY 10000
 #define S_LINE_BYTES 4096
+#define S_REGION_NUMBERS 500000     //  number bases of --region runs
 
-enum { S_OPT_SEED, S_OPT_CITY, S_OPT_ELDERS, S_OPT_FACILITIES, S_OPT_CREDIT,
+enum { S_OPT_SEED, S_OPT_CITY, S_OPT_REGION, S_OPT_ELDERS, S_OPT_FACILITIES, S_OPT_CREDIT,
        S_OPT_REGIONS, S_OPT_COUNTIES, S_OPT_TOWNSHIPS, S_OPT_COMMUNITIES, S_OPT_COUNT };
 
 static const ht_option_t s_gen_options [] = {
     HT_OPTION_UINT ("seed", "N", 0, UINT64_MAX, "random seed (default 1)"),
     HT_OPTION_TEXT ("city", "CODE", "city code or its prefix (default 4418, 清远市)"),
+    HT_OPTION_TEXT ("region", "CODE", "only records inside this county, township or community"),
     HT_OPTION_UINT ("elders", "N", 0, S_MAX_ELDERS, "print N elder drafts"),
     HT_OPTION_UINT ("facilities", "N", 0, S_MAX_FACILITIES, "print N facility drafts"),
     HT_OPTION_UINT ("credit", "N", 0, S_MAX_CREDIT, "print N credit drafts about those facilities"),
@@ -46,8 +48,8 @@ static const ht_option_t s_gen_options [] = {
 };
 
 static const ht_command_spec_t s_gen_spec = {
-    "hutong gen [--seed N] [--city CODE] [--elders N] [--facilities N] [--credit N]\n"
-    "                  [--regions] [--counties N] [--townships N] [--communities N]",
+    "hutong gen [--seed N] [--city CODE] [--region CODE] [--elders N] [--facilities N]\n"
+    "                  [--credit N] [--regions] [--counties N] [--townships N] [--communities N]",
     "Generate synthetic records for one city as JSON lines on stdout:\n"
     "facilities, then elders, then credit records, as unsigned drafts for\n"
     "'hutong put' (which derives keys and timestamps). The same arguments\n"
@@ -56,7 +58,15 @@ static const ht_command_spec_t s_gen_spec = {
     "--facilities N prints (N = 20 without it): run gen with the same --seed,\n"
     "--city and region options and --facilities N (or more: the first N\n"
     "never change) to print them. --regions prints the region tree instead,\n"
-    "{\"region\",\"tier\",\"name\",\"parent\"} per line.",
+    "{\"region\",\"tier\",\"name\",\"parent\"} per line.\n"
+    "--region CODE (a county, township or community of the tree, code or\n"
+    "prefix) keeps everything inside it: elders live in its communities,\n"
+    "facilities stand in it, credit records are about those facilities, and\n"
+    "--regions prints its part of the tree. Places keep the names the whole\n"
+    "city's tree gives them, so name a hand-built network's nodes after\n"
+    "'hutong gen --regions --region CODE' with the same --seed, --city and\n"
+    "tree options. Runs for two regions make different people, facilities\n"
+    "and documents, so their records can go onto one network side by side.",
     s_gen_options
 };
 
@@ -70,7 +80,26 @@ s_count (const char **values, int option, long unset)
     return values [option]? (long) ht_args_number (&s_gen_spec, values, option, 0): unset;
 }
 
-//  Take --seed, --city and the counts (ht_args_parse has checked every
+//  Take --region: a valid code or prefix inside the city (whether the
+//  tree has it is known once the tree is built); HT_EXIT_USAGE after
+//  saying why
+static int
+s_parse_region (gen_options_t *self, const char *region)
+{
+    const char *reason = NULL;
+    char expanded [HT_REGION_BYTES];
+    if (strlen (region) < HT_REGION_DIGITS && ht_region_from_prefix (region, expanded) == HT_OK)
+        region = expanded;
+    if (ht_region_check (region, &reason))
+        return ht_usage_error ("gen: --region %s: %s", region, reason);
+    if (!ht_region_covers (self->city, region))
+        return ht_usage_error ("gen: --region %s is not inside the city %s (--city)",
+                               region, self->city);
+    strcpy (self->region, region);
+    return 0;
+}
+
+//  Take --seed, --city, --region and the counts (ht_args_parse has checked every
 //  number against the table); HT_EXIT_USAGE after saying why
 static int
 s_parse_values (gen_options_t *self, const char **values)
@@ -87,6 +116,8 @@ s_parse_values (gen_options_t *self, const char **values)
                                city, ht_tier_name (ht_region_tier (city)));
     if (city)
         strcpy (self->city, city);
+    if (values [S_OPT_REGION] && s_parse_region (self, values [S_OPT_REGION]))
+        return HT_EXIT_USAGE;
     self->elders = s_count (values, S_OPT_ELDERS, self->elders);
     self->facilities = s_count (values, S_OPT_FACILITIES, self->facilities);
     self->credit = s_count (values, S_OPT_CREDIT, self->credit);
@@ -106,7 +137,7 @@ s_options_parse (gen_options_t *self, int argc, char **argv)
         return rc;
     if (first_arg < argc)
         return ht_usage_error ("gen: unexpected argument '%s' (see --help)", argv [first_arg]);
-    *self = (gen_options_t) { 1, GEN_QINGYUAN, -1, -1, -1, 0, values [S_OPT_REGIONS] != NULL,
+    *self = (gen_options_t) { 1, GEN_QINGYUAN, "", -1, -1, -1, 0, values [S_OPT_REGIONS] != NULL,
                               S_DEFAULT_COUNTIES, 0, 0 };
     if (s_parse_values (self, values))
         return HT_EXIT_USAGE;
@@ -154,10 +185,15 @@ s_gen_destroy (gen_t *self)
 static int
 s_gen_run (gen_t *self)
 {
+    const char *region = self->options.region;
     if (gen_tree_build (&self->tree, &self->options))
         return ht_fail ("gen: building the region tree", HT_ENOMEM);
+    if (*region && gen_tree_restrict (&self->tree, region))
+        return ht_usage_error ("gen: --region %s: the tree has no such place (it has %ld "
+                               "counties: see 'hutong gen --regions' with the same options)",
+                               region, self->options.counties);
     if (self->options.regions)
-        return gen_tree_print (&self->tree, &self->out) || fflush (stdout)
+        return gen_tree_print (&self->tree, region, &self->out) || fflush (stdout)
              ? ht_fail ("gen: writing standard output", HT_EIO): HT_EXIT_OK;
     if (!gen_plan_build (self))
         return ht_fail ("gen: planning facilities", HT_ENOMEM);
@@ -179,6 +215,11 @@ ht_cmd_gen (int argc, char **argv)
     self.out.capacity = S_LINE_BYTES;
     self.out.line = (char *) malloc (self.out.capacity);
     self.hlc = ht_hlc_make (ht_hlc_wall_ms (), 0);
+    //  The tree and the plan stay the city's; what is drawn per item, and
+    //  the numbers keys derive from, differ from one region to another
+    uint64_t region_mix = *self.options.region? gen_mix (strtoull (self.options.region, NULL, 10)): 0;
+    self.item_seed = self.options.seed ^ region_mix;
+    self.number_base = (size_t) (region_mix % S_REGION_NUMBERS);
     self.progress = ht_stderr_is_tty ();
     rc = self.out.line? s_gen_run (&self): ht_fail ("gen", HT_ENOMEM);
     s_gen_destroy (&self);

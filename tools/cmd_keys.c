@@ -347,22 +347,66 @@ ht_cmd_cert_revoke (int argc, char **argv)
 
 static const ht_option_t s_show_options [] = {
     HT_OPTION_TEXT ("store", "DIR", "also check the chain against this node store's certificates"),
+    HT_OPTION_FLAG ("json", "one JSON object (times in ms since 1970)"),
     HT_OPTION_END
 };
 
 static const ht_command_spec_t s_show_spec = {
-    "hutong cert show [--store DIR] FILE",
-    "Show a certificate record (a JSON line from 'cert issue') and check its\n"
-    "signature; with --store, also walk its chain to the store's root anchor\n"
-    "at the current time and report a revocation of the key (revoked_at).\n"
-    "Exit 0 if valid, 1 if not (\"error\" names why: revoked, expired, ...).",
+    "hutong cert show [--store DIR] [--json] FILE",
+    "Show a certificate record (a JSON line from 'cert issue') whole, its\n"
+    "validity in UTC, and check its signature; with --store, also walk its\n"
+    "chain to the store's root anchor at the current time and report a\n"
+    "revocation of the key (revoked_at). --json prints one JSON object\n"
+    "instead. Exit 0 if valid, 1 if not (\"error\" names why: revoked,\n"
+    "expired, ...).",
     s_show_options
 };
+
+//  A time in ms as "2026-12-02 03:10:11 UTC" into text (32 bytes)
+static const char *
+s_utc (uint64_t ms, char *text, size_t size)
+{
+    time_t seconds = (time_t) (ms / 1000);
+    struct tm utc;
+    gmtime_r (&seconds, &utc);
+    strftime (text, size, "%Y-%m-%d %H:%M:%S UTC", &utc);
+    return text;
+}
+
+//  The certificate for people: every item, times in UTC, the verdict
+static void
+s_show_cert_text (const ht_cert_t *cert, const ht_record_t *record, uint64_t revoked_at,
+                  int verdict, const char *reason, bool chain_checked)
+{
+    char hex [2 * HT_PUBKEY_BYTES + 1], when [32];
+    printf ("subject      %s\n", cert->name);
+    printf ("role         %s%s%s\n", ht_role_name (cert->role), *cert->department? ", department ": "",
+            cert->department);
+    printf ("region       %s (its jurisdiction)\n", cert->region);
+    printf ("may write    ");
+    for (size_t index = 0; index < cert->kind_count; index++)
+        printf ("%s%s", index? " ": "", cert->kinds [index]);
+    printf ("%s\n", cert->kind_count? "": "(nothing)");
+    printf ("read policy  %s\n", *cert->policy? cert->policy: "(by role)");
+    printf ("public key   %s\n", ht_hex_encode (cert->pubkey, HT_PUBKEY_BYTES, hex));
+    printf ("issued by    %s%s\n", ht_hex_encode (ht_record_author (record), HT_PUBKEY_BYTES, hex),
+            sodium_memcmp (ht_record_author (record), cert->pubkey, HT_PUBKEY_BYTES)? "": " (itself: a root)");
+    printf ("issued at    %s\n", s_utc (ht_hlc_ms (ht_record_hlc (record)), when, sizeof when));
+    printf ("valid from   %s\n", s_utc (cert->not_before_ms, when, sizeof when));
+    printf ("valid until  %s\n", s_utc (cert->not_after_ms, when, sizeof when));
+    if (revoked_at)
+        printf ("revoked at   %s\n", s_utc (revoked_at, when, sizeof when));
+    if (verdict)
+        printf ("verdict      INVALID: %s: %s\n", ht_errname (verdict), reason? reason: ht_strerror (verdict));
+    else
+        printf ("verdict      valid: %s\n", chain_checked? "signature and chain to the store's anchor"
+                                                          : "signature (give --store to check the chain)");
+}
 
 int
 ht_cmd_cert_show (int argc, char **argv)
 {
-    const char *values [2];
+    const char *values [3];
     int first_arg, rc = ht_args_parse (&s_show_spec, argc, argv, values, &first_arg);
     if (rc)
         return rc == 1? HT_EXIT_OK: rc;
@@ -419,7 +463,11 @@ ht_cmd_cert_show (int argc, char **argv)
         json_object_set_new (out, "revoked_at", json_integer ((json_int_t) revoked_at));
     if (verdict)
         json_object_set_new (out, "error", json_string (ht_errname (verdict)));
-    ht_print_json (out);
+    if (values [1])
+        ht_print_json (out);
+    else
+        s_show_cert_text (&cert, record, revoked? revoked_at: 0, verdict, reason,
+                          values [0] != NULL);
     json_decref (out);
     ht_record_destroy (&record);
     return verdict? HT_EXIT_INVALID: HT_EXIT_OK;

@@ -12,10 +12,19 @@
 //  node's PUT reply names the records that landed behind a newer current
 //  version, with its hlc; a draft of ours among them is reported and
 //  fails the run, as the --store path would never let it happen silently.
+//
+//  A draft that says what the current version says (ht_record_same_content)
+//  is not stored: no new version. Through --store put compares it with the
+//  current version, then asks the gate whether its key could write it at
+//  all (ht_gate_admit_unchanged), so an uncertified key is still refused;
+//  through --node the node does both with what arrives, as the key's read
+//  policy need not show put the current version. Either way the summary
+//  counts it as unchanged.
 #include <sodium.h>
 #include "hutong.h"
 #include "ht_client.h"
 #include "ht_record_complete.h"
+#include "ht_gate.h"
 
 #define S_DEFAULT_BATCH 1000
 #define S_MAX_REPORTED 10           //  line errors printed before going quiet
@@ -43,10 +52,14 @@ static const ht_command_spec_t s_put_spec = {
     "within the node's ingest window, 10 minutes back, 5 ahead): drafts are\n"
     "timestamped now, after the entity's current version; re-importing\n"
     "exported records needs --import. A version its author may not write over\n"
-    "the current owner is kept as a conflict. Prints a JSON summary; progress\n"
-    "on a terminal. Exit 0 if all were stored, 1 if any line was refused,\n"
-    "quarantined or kept as a conflict, or a draft was kept as history\n"
-    "because the node or store holds a newer version it did not replace.",
+    "the current owner is kept as a conflict. A draft that says what the\n"
+    "current version says (same kind, key, region, scope and fields) is not\n"
+    "stored, as long as --key could write it: no new version, counted as\n"
+    "\"unchanged\" (through --node the node compares it with the version it\n"
+    "holds). Prints a JSON summary; progress on a terminal. Exit 0 if all\n"
+    "were stored or unchanged, 1 if any line was refused, quarantined or kept\n"
+    "as a conflict, or a draft was kept as history because the node or store\n"
+    "holds a newer version it did not replace.",
     s_put_options
 };
 
@@ -69,7 +82,12 @@ typedef struct {
     size_t behind;                  //  drafts kept as history behind a
                                     //  newer current version
     size_t reported;                //  error messages printed
-    ht_apply_stats_t stats;         //  what the store did
+    ht_apply_stats_t stats;         //  what the store did, plus the drafts
+                                    //  put passed over as unchanged
+    ht_record_t *current;           //  --store: the current version of the
+                                    //  draft being completed, or NULL
+    zhashx_t *pending;              //  --store: "kind/key" -> the batch's
+                                    //  latest record of it (borrowed)
     int64_t started_ms;             //  for the rate
     bool progress;                  //  print progress to stderr
     bool import;                    //  --import: not fresh, re-imported
@@ -94,15 +112,44 @@ static uint64_t
 s_store_current_hlc (void *arg, const char *kind, const char *key)
 {
     s_put_t *self = (s_put_t *) arg;
-    ht_record_t *current = ht_store_get (self->store, kind, key, NULL);
-    uint64_t hlc = current? ht_record_hlc (current): 0;
-    ht_record_destroy (&current);
-    return hlc;
+    ht_record_destroy (&self->current);
+    self->current = ht_store_get (self->store, kind, key, NULL);
+    return self->current? ht_record_hlc (self->current): 0;
 }
 
-//  Complete, validate and sign a draft; 0 or an error with *reason
+//  The name of an entity in the pending table
+static void
+s_entity_name (const ht_record_t *record, char *name, size_t size)
+{
+    snprintf (name, size, "%s/%s", ht_record_kind (record), ht_record_key (record));
+}
+
+//  The version a completed draft is compared with: the batch's latest of
+//  the entity, if it holds one not yet in the store, else the store's
+static const ht_record_t *
+s_draft_latest (s_put_t *self, const ht_record_t *draft)
+{
+    char name [HT_KIND_MAX_CHARS + HT_KEY_MAX_CHARS + 2];
+    s_entity_name (draft, name, sizeof name);
+    const ht_record_t *latest = (const ht_record_t *) zhashx_lookup (self->pending, name);
+    return latest? latest: self->current;
+}
+
+//  True if a signed draft changes nothing the store would let its key
+//  change: the same content as the latest version, and a key that may
+//  write it
+static bool
+s_draft_unchanged (s_put_t *self, const ht_record_t *draft, const ht_record_t *latest)
+{
+    ht_gate_t gate = ht_gate_of_store (self->store, ht_store_region (self->store),
+                                       ht_hlc_wall_ms ());
+    return ht_gate_admit_unchanged (&gate, draft, latest, HT_GATE_INGEST) == HT_OK;
+}
+
+//  Complete, validate and sign a draft; 0 or an error with *reason.
+//  *unchanged is set if the draft changes nothing (it is not stored).
 static int
-s_complete_draft (s_put_t *self, ht_record_t *record, const char **reason)
+s_complete_draft (s_put_t *self, ht_record_t *record, bool *unchanged, const char **reason)
 {
     if (!self->key) {
         *reason = "a draft needs --key to be signed";
@@ -116,11 +163,15 @@ s_complete_draft (s_put_t *self, ht_record_t *record, const char **reason)
         .current_arg = self
     };
     int rc = ht_record_complete (record, &context, reason);
-    if (rc)
-        return rc;
-    rc = ht_record_sign (record, self->key);
-    if (rc)
+    if (rc == HT_EKEY && self->store && !self->have_idkey)
+        *reason = "no key given, and this kind's key is derived with the network pseudonym "
+                  "key (idkey), which this store does not hold (hutong init --idkey FILE)";
+    const ht_record_t *latest = rc == HT_OK && self->store? s_draft_latest (self, record): NULL;
+    bool same = latest && ht_record_same_content (latest, record);
+    if (rc == HT_OK && (rc = ht_record_sign (record, self->key)))
         *reason = ht_strerror (rc);
+    *unchanged = rc == HT_OK && same && s_draft_unchanged (self, record, latest);
+    ht_record_destroy (&self->current);
     return rc;
 }
 
@@ -234,6 +285,8 @@ s_flush (s_put_t *self)
         s_report (self, index, results [index], behind [index]);
     for (size_t index = 0; index < self->batch_size; index++)
         ht_record_destroy (&self->batch [index]);
+    if (self->pending)
+        zhashx_purge (self->pending);
     free (results);
     free (behind);
     self->stats.applied += stats.applied;
@@ -275,11 +328,21 @@ s_put_line (s_put_t *self, const char *line, size_t length)
         s_refuse (self, self->lines, ht_strerror (error), reason);
         return 0;
     }
-    bool draft = !ht_record_is_signed (record);
-    if (draft && (error = s_complete_draft (self, record, &reason))) {
+    bool draft = !ht_record_is_signed (record), unchanged = false;
+    if (draft && (error = s_complete_draft (self, record, &unchanged, &reason))) {
         s_refuse (self, self->lines, ht_errname (error), reason);
         ht_record_destroy (&record);
         return 0;
+    }
+    if (unchanged) {
+        self->stats.unchanged++;
+        ht_record_destroy (&record);
+        return 0;
+    }
+    if (self->pending) {
+        char name [HT_KIND_MAX_CHARS + HT_KEY_MAX_CHARS + 2];
+        s_entity_name (record, name, sizeof name);
+        zhashx_update (self->pending, name, record);
     }
     self->batch_drafts [self->batch_size] = draft;
     self->batch_lines [self->batch_size] = self->lines;
@@ -359,9 +422,13 @@ s_open_sink (s_put_t *self, const char **values)
     if (values [STORE]) {
         if (!(self->store = ht_open_store (values [STORE])))
             return HT_EXIT_ERROR;
-        memcpy (self->idkey, ht_store_idkey (self->store), HT_IDKEY_BYTES);
-        self->have_idkey = true;
-        return HT_EXIT_OK;
+        //  A store made without --idkey holds none: elder drafts are refused
+        if (ht_store_idkey (self->store)) {
+            memcpy (self->idkey, ht_store_idkey (self->store), HT_IDKEY_BYTES);
+            self->have_idkey = true;
+        }
+        self->pending = zhashx_new ();
+        return self->pending? HT_EXIT_OK: HT_EXIT_ERROR;
     }
     uint8_t node_key [HT_PUBKEY_BYTES];
     if (!values [NODE_KEY] || ht_public_load (values [NODE_KEY], node_key))
@@ -439,6 +506,7 @@ ht_cmd_put (int argc, char **argv)
     free (self.batch);
     free (self.batch_lines);
     free (self.batch_drafts);
+    zhashx_destroy (&self.pending);
     ht_store_destroy (&self.store);
     ht_client_destroy (&self.client);
     ht_keypair_destroy (&self.key);

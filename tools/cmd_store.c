@@ -15,15 +15,21 @@ static const ht_option_t s_init_options [] = {
     HT_OPTION_TEXT ("store", "DIR", "directory for the new store"),
     HT_OPTION_TEXT ("region", "CODE", "this node's region (12-digit code)"),
     HT_OPTION_TEXT ("anchor", "PUB", "the city's root public key (file or hex): the trust anchor"),
-    HT_OPTION_TEXT ("idkey", "FILE", "the network pseudonym key file (from 'keygen --idkey')"),
+    HT_OPTION_TEXT ("idkey", "FILE", "the network pseudonym key file (from 'keygen --idkey'), "
+                    "for nodes that derive elder keys"),
     HT_OPTION_END
 };
 
 static const ht_command_spec_t s_init_spec = {
-    "hutong init --store DIR --region CODE --anchor PUB --idkey FILE",
+    "hutong init --store DIR --region CODE --anchor PUB [--idkey FILE]",
     "Create a node store (an LMDB environment) for a region, trusting the\n"
     "city's root key. Then put the certificate chain into it, e.g.\n"
-    "  hutong put --store DIR root.cert county.cert",
+    "  hutong put --store DIR root.cert county.cert\n"
+    "--idkey gives the store the network pseudonym key, which elder keys are\n"
+    "derived with: a node whose writers put elder drafts through it, or that\n"
+    "answers FIND of an elder by ID number, needs it. Leave it out elsewhere\n"
+    "(the fewer copies of the secret, the better): those operations then\n"
+    "fail, naming the missing idkey. Replication never needs it.",
     s_init_options
 };
 
@@ -38,7 +44,7 @@ s_check_init_paths (const char *store_path, const char *idkey_path)
     int code = ht_path_check (store_path, reason, sizeof reason);
     if (code == HT_EUNSAFE || (code && errno != ENOENT))
         return ht_usage_error ("init: --store: %s", reason);
-    if (ht_path_check_parent (idkey_path, reason, sizeof reason))
+    if (idkey_path && ht_path_check_parent (idkey_path, reason, sizeof reason))
         return ht_usage_error ("init: --idkey: %s", reason);
     return HT_EXIT_OK;
 }
@@ -51,8 +57,8 @@ ht_cmd_init (int argc, char **argv)
     int first_arg, rc = ht_args_parse (&s_init_spec, argc, argv, values, &first_arg);
     if (rc)
         return rc == 1? HT_EXIT_OK: rc;
-    if (!values [STORE] || !values [REGION] || !values [ANCHOR] || !values [IDKEY])
-        return ht_usage_error ("init: --store, --region, --anchor and --idkey are required");
+    if (!values [STORE] || !values [REGION] || !values [ANCHOR])
+        return ht_usage_error ("init: --store, --region and --anchor are required");
     const char *why = NULL;
     if (ht_region_check (values [REGION], &why))
         return ht_usage_error ("init: --region %s: %s", values [REGION], why);
@@ -61,16 +67,17 @@ ht_cmd_init (int argc, char **argv)
     uint8_t anchor [HT_PUBKEY_BYTES], idkey [HT_IDKEY_BYTES];
     if (ht_public_load (values [ANCHOR], anchor))
         return ht_usage_error ("init: cannot read a public key from '%s'", values [ANCHOR]);
-    if (ht_read_idkey (values [IDKEY], idkey))
+    if (values [IDKEY] && ht_read_idkey (values [IDKEY], idkey))
         return HT_EXIT_USAGE;
-    rc = ht_store_create (values [STORE], values [REGION], anchor, idkey);
+    rc = ht_store_create (values [STORE], values [REGION], anchor, values [IDKEY]? idkey: NULL);
     sodium_memzero (idkey, sizeof idkey);
     if (rc) {
         fprintf (stderr, "hutong: init: %s: %s%s\n", values [STORE], ht_strerror (rc),
                  rc == HT_EINVAL? " (it already holds a store?)": "");
         return HT_EXIT_ERROR;
     }
-    printf ("{\"store\":\"%s\",\"region\":\"%s\"}\n", values [STORE], values [REGION]);
+    printf ("{\"store\":\"%s\",\"region\":\"%s\",\"idkey\":%s}\n", values [STORE],
+            values [REGION], values [IDKEY]? "true": "false");
     return HT_EXIT_OK;
 }
 
@@ -371,37 +378,74 @@ static const ht_option_t s_quarantine_options [] = {
     HT_OPTION_FLAG ("purge", "remove entries (all, or those --reason and --before select)"),
     HT_OPTION_TEXT ("reason", "NAME", "only entries quarantined for this reason (e.g. bad_signature)"),
     HT_OPTION_TIME ("before", "TIME", "only entries quarantined before this time"),
+    HT_OPTION_FLAG ("json", "JSON lines (with --summary or --purge: one JSON object)"),
     HT_OPTION_END
 };
 
-enum { Q_STORE, Q_SUMMARY, Q_PURGE, Q_REASON, Q_BEFORE };
+enum { Q_STORE, Q_SUMMARY, Q_PURGE, Q_REASON, Q_BEFORE, Q_JSON, Q_COUNT };
 
 static const ht_command_spec_t s_quarantine_spec = {
-    "hutong quarantine --store DIR [--summary | --purge] [--reason NAME] [--before TIME]",
-    "List rejected input as JSON lines, grouped by where it came from (a\n"
-    "neighbour's region, client:<key prefix>, or local), oldest first: the\n"
-    "reason, the source, when, the record's region and scope, and the record\n"
-    "(or its bytes in hex if it did not decode). Quarantined input never\n"
-    "blocks replication; each source keeps at most its bound of entries, the\n"
-    "oldest dropped first. --summary prints one JSON object of counts;\n"
-    "--purge removes what --reason and --before select (all without them)\n"
-    "and prints how many, e.g. {\"purged\": 12}.",
+    "hutong quarantine --store DIR [--summary | --purge] [--reason NAME] [--before TIME] [--json]",
+    "Show rejected input grouped by reason, the most frequent first; in each\n"
+    "group, oldest first: when, where it came from (a neighbour's region,\n"
+    "client:<key prefix>, or local), the record's kind, key, region and scope,\n"
+    "its author's key and jurisdiction (the region of the author's certificate,\n"
+    "if this store holds it), and why it was refused. Input that did not\n"
+    "decode shows its size. --json prints one JSON line per entry, in the same\n"
+    "order, with the record itself (or its bytes in hex), \"author\" and\n"
+    "\"author_region\" (null if the store holds no certificate for the author).\n"
+    "Quarantined input never blocks replication; each source keeps at most\n"
+    "its bound of entries, the oldest dropped first. --summary counts entries\n"
+    "per reason and source; --purge removes what --reason and --before select\n"
+    "(all without them) and says how many (--json: {\"purged\": 12}).",
     s_quarantine_options
 };
+
+//  A reason entries were quarantined for, and how many
+typedef struct {
+    int code;                       //  error code
+    size_t count;                   //  entries selected with it
+} s_qgroup_t;
 
 typedef struct {
     int code;                       //  --reason's code, or 1 for any
     uint64_t before_ms;             //  --before, or 0 for any
+    bool json;                      //  --json
+    ht_store_t *store;              //  for authors' certificates
+    s_qgroup_t groups [64];         //  the reasons seen (error codes are few)
+    size_t group_count;
+    int showing;                    //  the group being printed
     json_t *summary;                //  counts, for --summary
 } s_quarantine_t;
 
+//  True if an entry passes --reason and --before
+static bool
+s_quarantine_selects (const s_quarantine_t *self, int code, uint64_t when_ms)
+{
+    return (self->code == 1 || code == self->code)
+        && (!self->before_ms || when_ms < self->before_ms);
+}
+
+//  A time as "2026-12-02 03:10:11 UTC" into text (32 bytes)
+static const char *
+s_utc (uint64_t ms, char *text, size_t size)
+{
+    time_t seconds = (time_t) (ms / 1000);
+    struct tm utc;
+    gmtime_r (&seconds, &utc);
+    strftime (text, size, "%Y-%m-%d %H:%M:%S UTC", &utc);
+    return text;
+}
+
+//  First pass: count the selected entries of each reason, or (--summary)
+//  of each reason and source
 static int
-s_print_quarantined (void *arg, int code, const char *reason, const char *origin,
+s_count_quarantined (void *arg, int code, const char *reason, const char *origin,
                      uint64_t when_ms, const uint8_t *data, size_t size)
 {
+    (void) reason; (void) data; (void) size;
     s_quarantine_t *self = (s_quarantine_t *) arg;
-    if ((self->code != 1 && code != self->code)
-    ||  (self->before_ms && when_ms >= self->before_ms))
+    if (!s_quarantine_selects (self, code, when_ms))
         return 0;
     if (self->summary) {
         char name [96];
@@ -410,65 +454,202 @@ s_print_quarantined (void *arg, int code, const char *reason, const char *origin
         json_object_set_new (self->summary, name, json_integer (count + 1));
         return 0;
     }
+    size_t index = 0;
+    while (index < self->group_count && self->groups [index].code != code)
+        index++;
+    if (index == self->group_count && index < sizeof self->groups / sizeof self->groups [0])
+        self->groups [self->group_count++] = (s_qgroup_t) { code, 0 };
+    if (index < self->group_count)
+        self->groups [index].count++;
+    return 0;
+}
+
+//  Most entries first, then by name
+static int
+s_group_compare (const void *a, const void *b)
+{
+    const s_qgroup_t *left = (const s_qgroup_t *) a, *right = (const s_qgroup_t *) b;
+    if (left->count != right->count)
+        return left->count > right->count? -1: 1;
+    return strcmp (ht_errname (left->code), ht_errname (right->code));
+}
+
+//  The jurisdiction of a record's author, from the certificate the store
+//  holds for it; false if it holds none
+static bool
+s_author_cert (s_quarantine_t *self, const ht_record_t *record, ht_cert_t *cert)
+{
+    const ht_certsource_t *source = ht_store_certsource (self->store);
+    uint8_t issuer [HT_PUBKEY_BYTES];
+    return source->cert (source->ctx, ht_record_author (record), cert, issuer) == HT_OK;
+}
+
+//  One entry as a JSON line
+static void
+s_quarantined_json (s_quarantine_t *self, int code, const char *reason, const char *origin,
+                    uint64_t when_ms, const uint8_t *data, size_t size)
+{
     json_t *json = json_pack ("{s:s, s:s, s:s, s:I}", "error", ht_errname (code),
                               "reason", reason? reason: "", "origin", origin? origin: "",
                               "when", (json_int_t) when_ms);
     ht_record_t *record = ht_record_decode (data, size, NULL, NULL);
     if (record) {
+        char author [2 * HT_PUBKEY_BYTES + 1];
+        ht_cert_t cert;
+        bool certified = s_author_cert (self, record, &cert);
         json_object_set_new (json, "region", json_string (ht_record_region (record)));
         json_object_set_new (json, "scope", json_string (ht_record_scope (record)));
+        json_object_set_new (json, "author", json_string (
+            ht_hex_encode (ht_record_author (record), HT_PUBKEY_BYTES, author)));
+        json_object_set_new (json, "author_region", certified? json_string (cert.region): json_null ());
         json_object_set_new (json, "record", ht_record_to_json (record));
     }
     else {
         char *hex = (char *) malloc (2 * size + 1);
-        json_object_set_new (json, "bytes", json_string (ht_hex_encode (data, size, hex)));
+        json_object_set_new (json, "bytes", json_string (hex? ht_hex_encode (data, size, hex): ""));
         free (hex);
     }
     ht_record_destroy (&record);
     ht_print_json (json);
     json_decref (json);
+}
+
+//  One entry for people: when and whence, what, who wrote it, why
+static void
+s_quarantined_text (s_quarantine_t *self, const char *reason, const char *origin,
+                    uint64_t when_ms, const uint8_t *data, size_t size)
+{
+    char when [32], author [2 * HT_PUBKEY_BYTES + 1];
+    printf ("  %s  from %s\n", s_utc (when_ms, when, sizeof when), origin && *origin? origin: "?");
+    ht_record_t *record = ht_record_decode (data, size, NULL, NULL);
+    if (record) {
+        ht_cert_t cert;
+        bool certified = s_author_cert (self, record, &cert);
+        printf ("    %s %s  region %s  scope %s\n", ht_record_kind (record), ht_record_key (record),
+                ht_record_region (record), ht_record_scope (record));
+        ht_hex_encode (ht_record_author (record), HT_PUBKEY_BYTES, author);
+        if (certified)
+            printf ("    author %.16s…  jurisdiction %s (%s, %s)\n", author, cert.region,
+                    cert.name, ht_role_name (cert.role));
+        else
+            printf ("    author %.16s…  jurisdiction unknown (no certificate for it here)\n", author);
+    }
+    else
+        printf ("    %zu bytes that do not decode as a record\n", size);
+    printf ("    why: %s\n", reason && *reason? reason: "(no reason given)");
+    ht_record_destroy (&record);
+}
+
+//  Second pass, once per group: print the group's entries
+static int
+s_print_quarantined (void *arg, int code, const char *reason, const char *origin,
+                     uint64_t when_ms, const uint8_t *data, size_t size)
+{
+    s_quarantine_t *self = (s_quarantine_t *) arg;
+    if (code != self->showing || !s_quarantine_selects (self, code, when_ms))
+        return 0;
+    if (self->json)
+        s_quarantined_json (self, code, reason, origin, when_ms, data, size);
+    else
+        s_quarantined_text (self, reason, origin, when_ms, data, size);
     return 0;
+}
+
+//  --summary: counts per reason and source, and what the bounds dropped
+static void
+s_quarantine_summary (s_quarantine_t *self)
+{
+    json_int_t dropped = (json_int_t) ht_store_counter (self->store, "quarantine_dropped");
+    if (self->json) {
+        json_t *json = json_pack ("{s:O, s:I}", "counts", self->summary, "dropped", dropped);
+        ht_print_json (json);
+        json_decref (json);
+        return;
+    }
+    const char *name;
+    json_t *count;
+    printf ("%-24s %-28s %8s\n", "reason", "source", "entries");
+    json_object_foreach (self->summary, name, count) {
+        const char *space = strchr (name, ' ');
+        printf ("%-24.*s %-28s %8" JSON_INTEGER_FORMAT "\n", (int) (space - name), name,
+                *(space + 1)? space + 1: "?", json_integer_value (count));
+    }
+    if (!json_object_size (self->summary))
+        printf ("(nothing quarantined%s)\n", self->code != 1 || self->before_ms? " that matches": "");
+    printf ("dropped to keep sources within their bounds: %" JSON_INTEGER_FORMAT "\n", dropped);
+}
+
+//  The listing: count the groups, then walk once per group
+static int
+s_quarantine_list (s_quarantine_t *self)
+{
+    int rc = ht_store_quarantine (self->store, s_count_quarantined, self);
+    if (rc < 0 || self->summary) {
+        if (rc >= 0)
+            s_quarantine_summary (self);
+        return rc;
+    }
+    qsort (self->groups, self->group_count, sizeof (s_qgroup_t), s_group_compare);
+    for (size_t index = 0; rc >= 0 && index < self->group_count; index++) {
+        const s_qgroup_t *group = &self->groups [index];
+        if (!self->json)
+            printf ("%s%s: %zu entr%s (%s)\n", index? "\n": "", ht_errname (group->code),
+                    group->count, group->count == 1? "y": "ies", ht_strerror (group->code));
+        self->showing = group->code;
+        rc = ht_store_quarantine (self->store, s_print_quarantined, self);
+    }
+    if (!self->json && !self->group_count)
+        printf ("nothing quarantined%s\n", self->code != 1 || self->before_ms? " that matches": "");
+    return rc;
+}
+
+//  --purge, and how many went
+static int
+s_quarantine_purge (s_quarantine_t *self)
+{
+    int rc = ht_store_quarantine_purge (self->store, self->code, self->before_ms);
+    if (rc >= 0 && self->json) {
+        json_t *json = json_pack ("{s:i}", "purged", rc);
+        ht_print_json (json);
+        json_decref (json);
+    }
+    else
+    if (rc >= 0)
+        printf ("purged %d entr%s\n", rc, rc == 1? "y": "ies");
+    return rc;
 }
 
 int
 ht_cmd_quarantine (int argc, char **argv)
 {
-    const char *values [5];
+    const char *values [Q_COUNT];
     int first_arg, rc = ht_args_parse (&s_quarantine_spec, argc, argv, values, &first_arg);
     if (rc)
         return rc == 1? HT_EXIT_OK: rc;
     if (!values [Q_STORE])
         return ht_usage_error ("quarantine: --store is required");
+    if (first_arg < argc)
+        return ht_usage_error ("quarantine: unexpected argument '%s' (see --help)", argv [first_arg]);
     if (values [Q_SUMMARY] && values [Q_PURGE])
         return ht_usage_error ("quarantine: --summary and --purge do not go together");
-    s_quarantine_t self = { 1, ht_args_number (&s_quarantine_spec, values, Q_BEFORE, 0), NULL };
+    s_quarantine_t self = { .code = 1, .json = values [Q_JSON] != NULL,
+                            .before_ms = ht_args_number (&s_quarantine_spec, values, Q_BEFORE, 0) };
     if (values [Q_REASON]) {
         self.code = ht_errcode (values [Q_REASON]);
         if (self.code == HT_OK || (self.code == HT_EINVAL && strcmp (values [Q_REASON], "invalid")))
             return ht_usage_error ("quarantine: --reason %s: not an error name "
                                    "(e.g. bad_signature, out_of_scope, no_cert)", values [Q_REASON]);
     }
-    ht_store_t *store = ht_open_store (values [Q_STORE]);
-    if (!store)
+    if (!(self.store = ht_open_store (values [Q_STORE])))
         return HT_EXIT_ERROR;
-    if (values [Q_PURGE]) {
-        rc = ht_store_quarantine_purge (store, self.code, self.before_ms);
-        if (rc >= 0) {
-            json_t *json = json_pack ("{s:i}", "purged", rc);
-            ht_print_json (json);
-            json_decref (json);
-        }
-    }
+    if (values [Q_PURGE])
+        rc = s_quarantine_purge (&self);
     else {
         self.summary = values [Q_SUMMARY]? json_object (): NULL;
-        rc = ht_store_quarantine (store, s_print_quarantined, &self);
-        if (self.summary) {
-            json_t *json = json_pack ("{s:o, s:I}", "counts", self.summary, "dropped",
-                                      (json_int_t) ht_store_counter (store, "quarantine_dropped"));
-            ht_print_json (json);
-            json_decref (json);
-        }
+        rc = s_quarantine_list (&self);
+        json_decref (self.summary);
     }
-    ht_store_destroy (&store);
+    fflush (stdout);
+    ht_store_destroy (&self.store);
     return rc < 0? ht_fail ("quarantine", rc): HT_EXIT_OK;
 }

@@ -69,6 +69,7 @@ const char *gen_date (int32_t days, char *text);
 typedef struct {
     uint64_t seed;                  //  --seed
     char city [HT_REGION_BYTES];    //  --city
+    char region [HT_REGION_BYTES];  //  --region: only inside it, "" for all
     long elders;                    //  elders to print
     long facilities;                //  facilities to print
     long credit;                    //  credit records to print
@@ -137,8 +138,14 @@ int32_t gen_jitter (gen_rng_t *rng, int32_t centre, int spread);
 //  Build the city's tree into self (zeroed; the caller frees its arrays);
 //  HT_OK or HT_ENOMEM
 int gen_tree_build (gen_tree_t *self, const gen_options_t *options);
-//  Print the tree, {"region","tier","name","parent"} per line; 0 or an error
-int gen_tree_print (const gen_tree_t *self, gen_out_t *out);
+//  Keep elders and facilities inside region (a place of the tree): the
+//  list elders are drawn from, and each county's share of it, shrink to
+//  the communities under region. HT_OK, or HT_ENOTFOUND if the tree has
+//  no such place.
+int gen_tree_restrict (gen_tree_t *self, const char *region);
+//  Print the tree under region ("" for all), {"region","tier","name",
+//  "parent"} per line; 0 or an error
+int gen_tree_print (const gen_tree_t *self, const char *region, gen_out_t *out);
 //  A street address in place into text (GEN_TEXT_BYTES)
 void gen_address (const gen_tree_t *tree, gen_rng_t *rng, const gen_place_t *place,
                   char *text);
@@ -209,6 +216,12 @@ typedef struct {
     gen_inspection_t *open;         //  inspections awaiting rectification
     size_t open_count;
     uint64_t hlc;                   //  time drafts are validated at
+    uint64_t item_seed;             //  seeds the elder, facility and credit
+                                    //  streams: --seed, mixed with --region
+                                    //  so runs for two regions differ
+    size_t number_base;             //  first serial and document number of
+                                    //  a --region run (0 without one), so
+                                    //  runs for two regions share no key
     bool progress;                  //  stderr is a terminal
     gen_out_t out;                  //  line buffer
 } gen_t;

@@ -10,6 +10,9 @@ _Static_assert (S_COUNT (s_credit_weights) == S_CREDIT_TYPES
 _Static_assert (S_COUNT (s_ground_facts) == S_COUNT (s_ground_weights),
                 "one fact per ground");
 
+#define S_DOC_BASES 9000            //  a region's first document number stays
+                                    //  four digits
+
 //  An inspection that ordered rectification, not yet followed up
 struct _gen_inspection_t {
     char key [HT_KEY_MAX_CHARS + 1];    //  its key, for ref
@@ -17,6 +20,14 @@ struct _gen_inspection_t {
     int32_t date, deadline;         //  days since the epoch
     size_t dept;                    //  index into s_depts
 };
+
+//  The number of the index'th document: counted from 1, or from a
+//  region's base in a --region run
+static size_t
+s_doc_number (const gen_t *self, size_t index)
+{
+    return self->number_base % S_DOC_BASES + index + 1;
+}
 
 //  Header, issuer, doc_no (unique: it carries the item number), subject;
 //  then the key, which rectifications cite
@@ -32,7 +43,7 @@ s_credit_common (const gen_t *self, gen_draft_t *draft, s_credit_type_t type,
     char doc_no [GEN_TEXT_BYTES], day [GEN_DATE_BYTES];
     gen_format (doc_no, sizeof doc_no, "%s%s%s〔%.4s〕%04zu号",
                 by_city? self->tree.short_name: county->short_name, s_depts [dept].short_name,
-              s_doc_marks [type], gen_date (date, day), index + 1);
+              s_doc_marks [type], gen_date (date, day), s_doc_number (self, index));
     gen_header (draft, place->code, issuer);
     gen_str (draft, "type", gen_choice ("credit", "type", type, S_CREDIT_TYPES));
     gen_str (draft, "issuer_dept", s_depts [dept].dept);
@@ -124,7 +135,7 @@ s_penalty (gen_t *self, gen_draft_t *draft, gen_rng_t *rng, size_t index)
     s_credit_common (self, draft, S_PENALTY, facility, dept, date, index);
     char text [GEN_TEXT_BYTES], day [GEN_DATE_BYTES];
     gen_format (text, sizeof text, "%s%s罚决〔%.4s〕%04zu号", self->tree.short_name,
-                s_depts [dept].short_name, gen_date (date, day), index + 1);
+                s_depts [dept].short_name, gen_date (date, day), s_doc_number (self, index));
     gen_str (draft, "decision_no", text);
     gen_str (draft, "legal_basis", s_depts [dept].legal_basis);
     size_t kind = GEN_WEIGHTED (rng, s_penalty_weights);
@@ -181,7 +192,7 @@ s_list_entry (gen_t *self, gen_draft_t *draft, gen_rng_t *rng, size_t index)
     if (notice)
         return;
     gen_format (text, sizeof text, "%s民政信决〔%.4s〕%04zu号", self->tree.short_name,
-                gen_date (listed, day), index + 1);
+                gen_date (listed, day), s_doc_number (self, index));
     gen_str (draft, "decision_no", text);
     gen_day (draft, "listed_on", listed);
     if (removed) {
@@ -206,7 +217,7 @@ gen_credit_print (gen_t *self)
         gen_draft_t draft = { ht_record_new ("credit"), NULL };
         if (!draft.record)
             return ht_fail ("gen", HT_ENOMEM);
-        gen_rng_t rng = gen_rng_for (self->options.seed, GEN_STREAM_CREDIT, index);
+        gen_rng_t rng = gen_rng_for (self->item_seed, GEN_STREAM_CREDIT, index);
         s_credit_type_t type = (s_credit_type_t) GEN_WEIGHTED (&rng, s_credit_weights);
         build [type == S_RECTIFICATION && !self->open_count? S_INSPECTION: type] (self, &draft, &rng, index);
         rc = gen_emit (self, &draft);

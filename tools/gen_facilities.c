@@ -68,6 +68,14 @@ gen_plan_build (gen_t *self)
     for (size_t index = 0; index < self->tree.count; index++)
         if (!s_plan_place (self, &rng, index))
             return false;
+    //  Planned for the whole city, then cut to --region: the draws stay
+    //  the city's, so the region has the facilities the city puts there
+    size_t kept = 0;
+    for (size_t index = 0; index < self->plan_count; index++)
+        if (!*self->options.region
+        ||  ht_region_covers (self->options.region, self->tree.places [self->plan [index].place].code))
+            self->plan [kept++] = self->plan [index];
+    self->plan_count = kept;
     for (size_t index = self->plan_count; index > 1; index--) {
         size_t other = gen_below (&rng, (uint32_t) index);
         gen_slot_t slot = self->plan [index - 1];
@@ -83,7 +91,7 @@ s_slot (const gen_t *self, size_t index)
 {
     if (index < self->plan_count)
         return self->plan [index];
-    gen_rng_t rng = gen_rng_for (self->options.seed, GEN_STREAM_EXTRA, index);
+    gen_rng_t rng = gen_rng_for (self->item_seed, GEN_STREAM_EXTRA, index);
     s_facility_kind_t kind = s_extra_kinds [GEN_WEIGHTED (&rng, s_extra_weights)];
     uint32_t place = self->tree.communities [gen_below (&rng, (uint32_t) self->tree.community_count)];
     if (kind == S_VILLAGE_POINT && self->tree.places [place].kind != GEN_VILLAGE)
@@ -151,7 +159,7 @@ s_facility_identity (gen_draft_t *draft, gen_rng_t *rng, const gen_slot_t *slot,
     uint32_t serial = (uint32_t) ((index * 7919 + 13) % 1000000);
     char text [GEN_NAME_BYTES];
     if (kind == S_VILLAGE_POINT && gen_chance (rng, 250)) {
-        gen_format (text, sizeof text, "XFY%06zu", index);
+        gen_format (text, sizeof text, "XFY%06zu", index % 1000000);
         gen_str (draft, "serial", text);
     }
     else {
@@ -237,7 +245,7 @@ static gen_draft_t
 s_facility_build (const gen_t *self, size_t index, gen_facility_t *summary)
 {
     gen_slot_t slot = s_slot (self, index);
-    gen_rng_t rng = gen_rng_for (self->options.seed, GEN_STREAM_FACILITY, index);
+    gen_rng_t rng = gen_rng_for (self->item_seed, GEN_STREAM_FACILITY, index);
     const gen_place_t *place = &self->tree.places [slot.place];
     const char *county = self->tree.places [self->tree.counties [place->county].place].code;
     gen_draft_t draft = { ht_record_new ("facility"), NULL };
@@ -248,7 +256,7 @@ s_facility_build (const gen_t *self, size_t index, gen_facility_t *summary)
     s_facility_name (&self->tree, &rng, &slot, summary->name);
     gen_str (&draft, "name", summary->name);
     gen_str (&draft, "type", s_profiles [slot.kind].type);
-    s_facility_identity (&draft, &rng, &slot, county, index, summary);
+    s_facility_identity (&draft, &rng, &slot, county, index + self->number_base, summary);
     s_facility_capacity (&draft, &rng, &slot, summary);
     s_facility_contact (&draft, &rng, &self->tree, &slot, index);
     gen_str (&draft, "status", gen_chance (&rng, 20)? "suspended": "open");

@@ -50,7 +50,7 @@ s_identity (gen_t *self, gen_rng_t *rng, const gen_place_t *home, s_identity_t *
         if (issued >= S_ID_SLOTS)
             continue;
         self->id_counters [cell]++;
-        uint32_t slot = (uint32_t) ((gen_mix (self->options.seed ^ cell) % S_ID_SLOTS + issued * 337) % S_ID_SLOTS);
+        uint32_t slot = (uint32_t) ((gen_mix (self->item_seed ^ cell) % S_ID_SLOTS + issued * 337) % S_ID_SLOTS);
         char date [GEN_DATE_BYTES];
         gen_format (who->id_no, sizeof who->id_no, "%.6s%s%03u", home->code,
                     gen_date (who->birth, date), who->sex == 1? 2 * slot + 1: 2 * slot + 2);
@@ -128,7 +128,7 @@ static int
 s_elder_build (gen_t *self, size_t index, gen_draft_t *draft)
 {
     const gen_tree_t *tree = &self->tree;
-    gen_rng_t rng = gen_rng_for (self->options.seed, GEN_STREAM_ELDER, index);
+    gen_rng_t rng = gen_rng_for (self->item_seed, GEN_STREAM_ELDER, index);
     const gen_place_t *home = &tree->places [tree->communities [
         gen_cumulative (&rng, tree->weights, tree->community_count)]];
     s_identity_t who;

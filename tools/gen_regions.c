@@ -250,12 +250,47 @@ gen_tree_build (gen_tree_t *self, const gen_options_t *options)
     return HT_OK;
 }
 
+//  Depth first, the communities under a place are one run of the list
+//  elders are drawn from: keep that run, its weights rebased to start at
+//  zero, and each county's part of it
 int
-gen_tree_print (const gen_tree_t *self, gen_out_t *out)
+gen_tree_restrict (gen_tree_t *self, const char *region)
+{
+    bool found = false;
+    for (size_t index = 0; index < self->count && !found; index++)
+        found = streq (self->places [index].code, region);
+    if (!found)
+        return HT_ENOTFOUND;
+    size_t kept = 0;
+    uint64_t weight_before = 0, previous = 0;
+    for (size_t index = 0; index < self->community_count; index++) {
+        uint64_t weight = self->weights [index] - previous;
+        previous = self->weights [index];
+        if (!ht_region_covers (region, self->places [self->communities [index]].code))
+            continue;
+        self->communities [kept] = self->communities [index];
+        self->weights [kept] = weight + weight_before;
+        weight_before = self->weights [kept++];
+    }
+    for (size_t county = 0; county < self->county_count; county++) {
+        gen_county_t *unit = &self->counties [county];
+        unit->count = 0;
+        for (size_t index = 0; index < kept; index++)
+            if (self->places [self->communities [index]].county == county && !unit->count++)
+                unit->first = (uint32_t) index;
+    }
+    self->community_count = kept;
+    return kept? HT_OK: HT_ENOTFOUND;
+}
+
+int
+gen_tree_print (const gen_tree_t *self, const char *region, gen_out_t *out)
 {
     int rc = HT_OK;
     for (size_t index = 0; index < self->count && rc == HT_OK; index++) {
         const gen_place_t *place = &self->places [index];
+        if (*region && !ht_region_covers (region, place->code))
+            continue;
         char parent [HT_REGION_BYTES];
         bool has_parent = ht_region_parent (place->code, parent) == HT_OK;
         json_t *json = json_pack ("{s:s, s:s, s:s, s:s?}", "region", place->code,

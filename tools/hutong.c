@@ -24,7 +24,7 @@ static const ht_command_t s_commands [] = {
     { "backup",      ht_cmd_backup,      "a consistent hot copy of a node's store, with manifest" },
     { "restore",     ht_cmd_restore,     "put a backup in place, with a new epoch (node stopped)" },
     { "schema",      ht_cmd_schema,      "print the schema tables (text, JSON or Markdown)" },
-    { "gen",         ht_cmd_gen,         "generate realistic synthetic records" },
+    { "gen",         ht_cmd_gen,         "generate realistic synthetic records (of a city or region)" },
     { "bench network", ht_cmd_bench_network, "measure replication across running nodes" },
     { "bench query", ht_cmd_bench_query, "measure reads over a node's client socket" },
     { "bench",       ht_cmd_bench,       "measure signing, verifying and storing" },
