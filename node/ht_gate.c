@@ -166,6 +166,34 @@ ht_gate_admit_key (const ht_gate_t *gate, ht_gate_socket_t socket,
     return rc;
 }
 
+int
+ht_gate_admit_parent_successor (const ht_gate_t *gate, const uint8_t pinned [HT_PUBKEY_BYTES],
+                                const uint8_t candidate [HT_PUBKEY_BYTES],
+                                const char **reason)
+{
+    int rc = ht_gate_admit_key (gate, HT_GATE_PARENT_LINK, candidate, NULL, NULL, reason);
+    if (rc)
+        return rc;
+    ht_cert_t cert;
+    uint8_t pinned_issuer [HT_PUBKEY_BYTES], candidate_issuer [HT_PUBKEY_BYTES];
+    if (gate->source->cert (gate->source->ctx, pinned, &cert, pinned_issuer) != HT_OK) {
+        *reason = "the pinned parent key has no certificate here, so nothing can succeed it";
+        return HT_ENOCERT;
+    }
+    if (gate->source->cert (gate->source->ctx, candidate, &cert, candidate_issuer) != HT_OK) {
+        *reason = "no certificate for the candidate parent key";
+        return HT_ENOCERT;
+    }
+    //  Same region and role are not enough: the parent itself, or any
+    //  tier above it, may certify a node key for the parent's region.
+    //  Only the pinned key's own issuer may name its successor.
+    if (sodium_memcmp (pinned_issuer, candidate_issuer, HT_PUBKEY_BYTES) != 0) {
+        *reason = "certified by another key than the one that certified the pinned parent";
+        return HT_ENOTISSUER;
+    }
+    return HT_OK;
+}
+
 ht_gate_t
 ht_gate_of_store (ht_store_t *store, const char *region, uint64_t now_ms)
 {
