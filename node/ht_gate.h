@@ -72,7 +72,9 @@ int ht_gate_may_start (const ht_gate_t *gate, const ht_record_t *record) HT_WUR;
 //  Ownership: may record succeed previous, the latest legitimate version
 //  before it? 0 or HT_ENOTOWNER (elders, facilities, credit, audits: the
 //  author's jurisdiction must cover previous's region and scope),
-//  HT_ENOTISSUER (certs: only previous's issuer), HT_EFINAL (revocations:
+//  HT_ENOTISSUER (certs: only previous's issuer, or a key holding the
+//  issuer's post: a node key of its region certified by its issuer,
+//  which is how a rotated node moves what it issued), HT_EFINAL (revocations:
 //  only an earlier revoked_at, never a tombstone).
 int ht_gate_may_succeed (const ht_gate_t *gate, const ht_record_t *previous,
                          const ht_record_t *record) HT_WUR;

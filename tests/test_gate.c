@@ -780,6 +780,51 @@ START_TEST (only_the_pinned_parent_keys_own_issuer_names_its_successor)
 }
 END_TEST
 
+START_TEST (a_rotated_issuers_successor_renews_its_certificates_and_nobody_else_does)
+{
+    s_env_t env;
+    s_env_init (&env, HT_FIXTURE_TOWNSHIP);
+    static const char *const kinds [] = { "elder", "facility", "cert", "revocation" };
+    static const char *const community [] = { "elder", "cert", "revocation" };
+    const ht_keypair_t *county = s_key (&env, HT_FIXTURE_COUNTY_KEY);
+    const ht_keypair_t *township = s_key (&env, HT_FIXTURE_TOWNSHIP_KEY);
+    const ht_keypair_t *a = s_key (&env, HT_FIXTURE_COMMUNITY_A_KEY);
+    const ht_keypair_t *b = s_key (&env, HT_FIXTURE_COMMUNITY_B_KEY);
+    ht_keypair_t *successor = ht_fixture_key (0x81, "township-new");
+    ht_keypair_t *minted = ht_fixture_key (0x82, "township-minted");
+    ht_record_t *cert = ht_fixture_cert (successor, HT_FIXTURE_TOWNSHIP, kinds, 4, county, 100);
+    ck_assert_int_eq (s_apply_take (&env, &cert), HT_OK);
+    cert = ht_fixture_cert (minted, HT_FIXTURE_TOWNSHIP, kinds, 4, township, 200);
+    ck_assert_int_eq (s_apply_take (&env, &cert), HT_OK);
+    //  The county's successor of the township renews community A's
+    //  certificate; the key the township minted itself cannot renew B's
+    char a_hex [2 * HT_PUBKEY_BYTES + 1], b_hex [2 * HT_PUBKEY_BYTES + 1];
+    cert = ht_fixture_cert (a, HT_FIXTURE_COMMUNITY_A, community, 3, successor,
+                            10 * HT_FIXTURE_DAY_MS);
+    ck_assert_int_eq (s_apply_take (&env, &cert), HT_OK);
+    ck_assert (s_current_by (&env, "cert", s_hex (a, a_hex), successor));
+    cert = ht_fixture_cert (b, HT_FIXTURE_COMMUNITY_B, community, 3, minted,
+                            10 * HT_FIXTURE_DAY_MS);
+    s_apply_take (&env, &cert);
+    ck_assert (s_current_by (&env, "cert", s_hex (b, b_hex), township));
+    //  The old township key revoked: A, renewed, keeps writing; B does not
+    uint64_t revoked_at = HT_FIXTURE_T0_MS + 20 * HT_FIXTURE_DAY_MS;
+    ht_record_t *revocation = s_revocation (county, ht_keypair_public (township),
+                                            HT_FIXTURE_TOWNSHIP, revoked_at,
+                                            ht_fixture_hlc (20, 0));
+    ck_assert_int_eq (s_apply_take (&env, &revocation), HT_OK);
+    ht_record_t *elder = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 21, "甲",
+                                           ht_fixture_hlc (25, 0));
+    ck_assert_int_eq (s_apply_take (&env, &elder), HT_OK);
+    elder = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_B_KEY, 22, "乙",
+                              ht_fixture_hlc (25, 0));
+    ck_assert_int_eq (s_apply_take (&env, &elder), HT_EREVOKED);
+    ht_keypair_destroy (&successor);
+    ht_keypair_destroy (&minted);
+    s_env_destroy (&env);
+}
+END_TEST
+
 //  --------------------------------------------------------------------------
 //  Quarantine bounds
 
@@ -990,6 +1035,7 @@ gate_suite (void)
     tcase_add_test (certs, a_community_cannot_take_over_its_county_cert_and_the_county_keeps_working);
     tcase_add_test (certs, only_the_anchor_certifies_the_anchor);
     tcase_add_test (certs, only_the_pinned_parent_keys_own_issuer_names_its_successor);
+    tcase_add_test (certs, a_rotated_issuers_successor_renews_its_certificates_and_nobody_else_does);
     tcase_add_test (certs, the_issuer_renews_and_tombstones_its_cert_and_nobody_else_does);
     tcase_add_test (certs, a_cert_tombstone_with_nothing_to_delete_squats_nothing);
     suite_add_tcase (suite, certs);

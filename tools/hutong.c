@@ -7,6 +7,8 @@ static const ht_command_t s_commands [] = {
     { "cert issue",  ht_cmd_cert_issue,  "issue a certificate for a child key" },
     { "cert show",   ht_cmd_cert_show,   "show and check a certificate" },
     { "cert revoke", ht_cmd_cert_revoke, "revoke a key from a point in time" },
+    { "rotate plan", ht_cmd_rotate_plan, "check a node key rotation before the switch" },
+    { "rotate reissue", ht_cmd_rotate_reissue, "re-sign the old key's certificates with the new key" },
     { "init",        ht_cmd_init,        "create a node store for a region" },
     { "put",         ht_cmd_put,         "sign and store records from JSON lines" },
     { "get",         ht_cmd_get,         "a record's current version (--store, or --node)" },

@@ -140,6 +140,8 @@ ht_record_t *ht_bench_elder (size_t index, const uint8_t *idkey, ht_hlc_t *clock
 int ht_cmd_keygen (int argc, char **argv);
 int ht_cmd_cert_issue (int argc, char **argv);
 int ht_cmd_cert_show (int argc, char **argv);
+int ht_cmd_rotate_plan (int argc, char **argv);
+int ht_cmd_rotate_reissue (int argc, char **argv);
 int ht_cmd_cert_revoke (int argc, char **argv);
 int ht_cmd_init (int argc, char **argv);
 int ht_cmd_put (int argc, char **argv);
