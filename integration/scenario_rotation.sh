@@ -81,7 +81,19 @@ flowing "before the rotation"
 #  --------------------------------------------------------------------------
 #  Pre-flight: refused while anything a neighbour needs is missing
 
-"$HUTONG" keygen --out county-new.key --name "$county-2" >/dev/null
+#  The new key file is sealed under a passphrase (a file only the node's
+#  user reads, as a systemd credential would be)
+printf 'rotated county key 二〇二六\n' > county-new.passphrase
+chmod 600 county-new.passphrase
+"$HUTONG" keygen --out county-new.key --name "$county-2" \
+    --passphrase-file county-new.passphrase > keygen.json
+[ "$(json_get keygen.json "j['encrypted']")" = True ] || fail "keygen did not encrypt: $(cat keygen.json)"
+rc=0
+"$HUTONG" rotate reissue --store "$(node_store "$county")" --old-key "$county.key.pub" \
+    --new-key county-new.key > /dev/null 2> reissue.err < /dev/null || rc=$?
+[ "$rc" = 3 ] && grep -q "encrypted and no passphrase" reissue.err \
+    || fail "an encrypted key without its passphrase: exit $rc, $(cat reissue.err)"
+ok "the new key file is encrypted; without its passphrase it is refused with a clear error"
 plan () {
     "$HUTONG" rotate plan --store "$(node_store "$county")" --region "$county" \
         --old-key "$county.key.pub" --new-key county-new.key.pub \
@@ -135,7 +147,8 @@ ok "the city certified the county's new key; the certificate reached the county 
 refused "the township's certificate still hangs on the old key" reissued
 
 #  The county's new key re-issues what its old key certified
-"$HUTONG" rotate reissue --store "$(node_store "$county")" --old-key "$county.key.pub" \
+HUTONG_PASSPHRASE_FILE=county-new.passphrase \
+    "$HUTONG" rotate reissue --store "$(node_store "$county")" --old-key "$county.key.pub" \
     --new-key county-new.key > reissue.json || fail "rotate reissue failed: $(cat reissue.json)"
 expect_eq "$(json_get reissue.json "j['reissued']")" 2 \
     "rotate reissue: the township's certificate and the self-issued one, signed by the new key"
@@ -158,6 +171,16 @@ ok "rotate plan: ready (parent admits the new key, the township follows it, both
 
 network_key_of[$county]="$work/county-new.key"
 network_stop_node "$county" || fail "the county did not stop cleanly"
+#  Without node/key_passphrase_file (nor HUTONG_PASSPHRASE) hutongd
+#  cannot open its key and says why
+network_write_config "$county"
+rc=0
+env -u HUTONG_PASSPHRASE timeout 20 "$HUTONGD" --config "$work/$county.cfg" \
+    > no-passphrase.log 2>&1 < /dev/null || rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -q "passphrase is needed" no-passphrase.log \
+    || fail "hutongd with an encrypted key and no passphrase: exit $rc, $(cat no-passphrase.log)"
+ok "hutongd refuses to start on an encrypted key without its passphrase (exit $rc)"
+network_passphrase_of[$county]="$work/county-new.passphrase"
 network_start_node "$county"
 wait_until 30 grep -aq "certified as its successor by its issuer" "$(node_log "$township")" \
     || fail "the township never tried the county's new key"

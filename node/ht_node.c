@@ -601,7 +601,13 @@ static int
 s_load_keys (s_node_t *self)
 {
     int error = 0;
-    self->key = ht_keypair_load (self->config.key_file, &error);
+    //  An encrypted key: its passphrase from the configured file, else
+    //  the environment (systemd LoadCredential=); never a prompt
+    ht_passphrase_source_t passphrase = {
+        .file = *self->config.key_passphrase_file? self->config.key_passphrase_file: NULL,
+        .environment = true
+    };
+    self->key = ht_keypair_load_from (self->config.key_file, &passphrase, &error);
     if (!self->key) {
         HT_ERROR (&self->config, "node: cannot load key %s: %s", self->config.key_file,
                   ht_strerror (error));
