@@ -165,6 +165,18 @@ plan --overlap-until "$overlap_until" --revoke-at "$overlap_until" > plan.txt \
     || fail "rotate plan refuses a good rotation: $(cat plan.txt)"
 grep -q "^Ready" plan.txt || fail "rotate plan does not say it is ready: $(cat plan.txt)"
 ok "rotate plan: ready (parent admits the new key, the township follows it, both valid through the overlap)"
+#  The same plan run where each store lives, one side at a time, as
+#  docs/operations.md does it
+for side in "--store $(node_store "$county")" "--parent-store $(node_store "$city")" \
+            "--child-stores $(node_store "$township")"; do
+    # shellcheck disable=SC2086
+    "$HUTONG" rotate plan --region "$county" --old-key "$county.key.pub" \
+        --new-key county-new.key.pub --overlap-until "$overlap_until" $side > plan-side.txt \
+        || fail "rotate plan ${side%% *} alone refuses: $(cat plan-side.txt)"
+    grep -q "^Ready as far as these stores show" plan-side.txt \
+        || fail "rotate plan ${side%% *} alone does not name what it did not check: $(cat plan-side.txt)"
+done
+ok "rotate plan on each side alone (node, parent, child): ready, naming the sides it did not check"
 
 #  --------------------------------------------------------------------------
 #  The switch: node/key names the new key; the county restarts

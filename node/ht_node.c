@@ -9,6 +9,7 @@
 #include <malloc.h>
 #include <sodium.h>
 #include "ht_node.h"
+#include "ht_hlc.h"
 #include "ht_keys.h"
 #include "ht_log.h"
 #include "ht_msg.h"
@@ -169,7 +170,7 @@ s_choose_parent_key (s_node_t *self)
 {
     uint8_t keys [HT_ROTATION_MAX_KEYS][HT_PUBKEY_BYTES];
     size_t count = ht_rotation_parent_keys (self->store, self->config.region,
-                                            self->parent_pin, (uint64_t) zclock_time (),
+                                            self->parent_pin, ht_hlc_wall_ms (),
                                             keys, HT_ROTATION_MAX_KEYS);
     const uint8_t *key = keys [self->parent_choice % count];
     if (sodium_memcmp (key, self->parent_ed, HT_PUBKEY_BYTES) != 0) {

@@ -14,7 +14,7 @@
 #define S_MAX_CHILDREN 64
 
 static const ht_option_t s_plan_options [] = {
-    HT_OPTION_TEXT ("store", "DIR", "the rotating node's store"),
+    HT_OPTION_TEXT ("store", "DIR", "the rotating node's store (on its machine)"),
     HT_OPTION_TEXT ("region", "CODE", "the rotating node's region"),
     HT_OPTION_TEXT ("old-key", "PUB", "the key in use now (public key file, key file or hex)"),
     HT_OPTION_TEXT ("new-key", "PUB", "the key to switch to (public key file, key file or hex)"),
@@ -27,15 +27,19 @@ static const ht_option_t s_plan_options [] = {
 };
 
 static const ht_command_spec_t s_plan_spec = {
-    "hutong rotate plan --store DIR --region CODE --old-key PUB --new-key PUB\n"
-    "                   [--parent-store DIR] [--child-stores DIR,DIR] [OPTIONS]",
+    "hutong rotate plan --region CODE --old-key PUB --new-key PUB\n"
+    "                   [--store DIR] [--parent-store DIR] [--child-stores DIR,DIR] [OPTIONS]",
     "Check, before a node switches to a new key, that every neighbour will\n"
     "admit it: the new key's certificate is in the node's store with a chain\n"
     "to the anchor, for the same region and role node as the old one, and\n"
     "issued by the old certificate's issuer (else the children will not\n"
     "follow it); the parent's store holds it and admits it as a child node;\n"
     "each child's store holds it and takes it as its parent's successor; both\n"
-    "keys stay valid until --overlap-until; --revoke-at is not earlier.\n"
+    "keys stay valid until --overlap-until; --revoke-at is not earlier; no\n"
+    "certificate the old key issued is left for its revocation to break.\n"
+    "Each store is read where it lives: run the plan on each machine with\n"
+    "the stores it has (at least one); the stores not given are listed as\n"
+    "not checked, and the rotation is ready when every side has passed.\n"
     "Prints each check, what is missing, and the steps of the rotation with\n"
     "the hutong commands that make them (docs/operations.md \"Rotating a\n"
     "node's key\"). Exit 0 if ready, 1 if a check fails, 2 usage, 3 error.",
@@ -281,6 +285,7 @@ static json_t *
 s_steps (const s_plan_t *plan, const char **values)
 {
     const char *parent_store = values [PARENT_STORE]? values [PARENT_STORE]: "PARENT_STORE";
+    const char *store = values [STORE]? values [STORE]: "STORE";
     char not_before [48] = "";
     if (plan->old_not_before_ms)
         snprintf (not_before, sizeof not_before, " --not-before %" PRIu64,
@@ -292,7 +297,7 @@ s_steps (const s_plan_t *plan, const char **values)
         not_before, parent_store));
     json_array_append_new (steps, json_sprintf (
         "once the certificate has reached the node: hutong rotate reissue --store %s "
-        "--old-key %s --new-key NEW.key", values [STORE], plan->old_hex));
+        "--old-key %s --new-key NEW.key", store, plan->old_hex));
     json_array_append_new (steps, json_string (
         "wait until the certificates have replicated to the node's neighbours; run this "
         "plan again until it is ready"));
@@ -318,8 +323,15 @@ s_print_text (const json_t *result)
         printf ("%-8s %s\n", json_is_true (json_object_get (item, "ok"))? "ok": "MISSING",
                 json_string_value (json_object_get (item, "detail")));
     bool ready = json_is_true (json_object_get (result, "ready"));
-    printf ("\n%s\n\nSteps:\n", ready? "Ready: every neighbour will admit the new key."
-                                     : "Not ready: fix what is MISSING, then run the plan again.");
+    json_t *not_checked = json_object_get (result, "not_checked");
+    printf ("\n%s", ready? "Ready": "Not ready: fix what is MISSING, then run the plan again");
+    if (ready && json_array_size (not_checked)) {
+        printf (" as far as these stores show; not checked here:");
+        json_array_foreach (not_checked, index, item)
+            printf (" %s", json_string_value (item));
+        printf (" (run the plan where those stores are)");
+    }
+    printf (".\n\nSteps:\n");
     json_array_foreach (json_object_get (result, "steps"), index, item)
         printf ("  %zu. %s\n", index + 1, json_string_value (item));
 }
@@ -328,9 +340,11 @@ s_print_text (const json_t *result)
 static int
 s_plan_init (s_plan_t *plan, const char **values)
 {
-    if (!values [STORE] || !values [REGION] || !values [OLD_KEY] || !values [NEW_KEY])
-        return ht_usage_error ("rotate plan: --store, --region, --old-key and --new-key "
-                               "are required");
+    if (!values [REGION] || !values [OLD_KEY] || !values [NEW_KEY])
+        return ht_usage_error ("rotate plan: --region, --old-key and --new-key are required");
+    if (!values [STORE] && !values [PARENT_STORE] && !values [CHILD_STORES])
+        return ht_usage_error ("rotate plan: name at least one store: --store, --parent-store "
+                               "or --child-stores");
     const char *why = NULL;
     if (ht_region_check (values [REGION], &why))
         return ht_usage_error ("rotate plan: --region %s: %s", values [REGION], why);
@@ -371,23 +385,26 @@ ht_cmd_rotate_plan (int argc, char **argv)
                  : "--revoke-at is before the overlap ends: the old key would be refused "
                    "while neighbours may still need it");
     }
-    bool opened = s_with_store (&plan, values [STORE], s_check_node);
+    bool opened = !values [STORE] || s_with_store (&plan, values [STORE], s_check_node);
     if (opened && values [PARENT_STORE])
         opened = s_with_store (&plan, values [PARENT_STORE], s_check_parent);
-    else
-    if (opened)
-        s_check (&plan, "parent_store", false, "no --parent-store: nothing shows the parent "
-                 "will admit the new key");
     if (opened && values [CHILD_STORES])
         opened = s_check_children (&plan, values [CHILD_STORES]);
     if (!opened) {
         json_decref (plan.checks);
         return HT_EXIT_ERROR;
     }
-    json_t *result = json_pack ("{s:b, s:s, s:s, s:s, s:I, s:o, s:o}",
+    json_t *not_checked = json_array ();
+    if (!values [STORE])
+        json_array_append_new (not_checked, json_string ("node"));
+    if (!values [PARENT_STORE])
+        json_array_append_new (not_checked, json_string ("parent"));
+    if (!values [CHILD_STORES])
+        json_array_append_new (not_checked, json_string ("children"));
+    json_t *result = json_pack ("{s:b, s:s, s:s, s:s, s:I, s:o, s:o, s:o}",
         "ready", plan.ready, "region", plan.region, "old_key", plan.old_hex,
         "new_key", plan.new_hex, "overlap_until", (json_int_t) plan.overlap_until_ms,
-        "checks", plan.checks, "steps", s_steps (&plan, values));
+        "checks", plan.checks, "not_checked", not_checked, "steps", s_steps (&plan, values));
     if (values [JSON])
         ht_print_json (result);
     else
