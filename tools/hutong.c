@@ -40,7 +40,7 @@ s_help (FILE *out)
         "Hutong (互通) — the federated elderly-care data network's command.\n\n"
         "Commands:\n");
     for (size_t index = 0; index < S_COMMAND_COUNT; index++)
-        fprintf (out, "  %-13s %s\n", s_commands [index].name, s_commands [index].summary);
+        fprintf (out, "  %-15s %s\n", s_commands [index].name, s_commands [index].summary);
     fprintf (out,
         "\nRun 'hutong COMMAND --help' for a command's options.\n\n"
         "Exit codes: 0 success; 1 invalid input (verify: record invalid;\n"
