@@ -219,9 +219,16 @@ network_start_node "$county"
 wait_until 30 grep -aq "zap: refused node connection from key ${old_hex:0:16}.*revoked" \
     "$(node_log "$city")" || fail "the city did not refuse the county's revoked key"
 ok "the city refuses the county on its revoked old key"
-wait_until 30 grep -aq "parent .* refused: its key is revoked" "$(node_log "$township")" \
-    || fail "the township did not refuse its parent's revoked key"
-ok "the township refuses its parent on the revoked old key"
+wait_until 30 grep -aq "the pinned parent/key is revoked or expired; trying only the keys its issuer" \
+    "$(node_log "$township")" || fail "the township did not give up its parent's revoked key"
+township_parent_down () {
+    node_status "$township" 2>/dev/null | python3 -c '
+import json, sys
+peers = json.load(sys.stdin)["peers"]
+sys.exit(0 if any(p["region"] == sys.argv[1] and not p["connected"] for p in peers) else 1)' "$county"
+}
+township_parent_down || fail "the township is connected to its parent on the revoked key"
+ok "the township refuses its parent on the revoked old key: it tries only the new key and is not connected"
 
 #  Back on the new key, the network carries writes again
 network_key_of[$county]="$work/county-new.key"

@@ -67,6 +67,7 @@ typedef struct {
     uint8_t parent_ed [HT_PUBKEY_BYTES];        //  and its Ed25519 key
     uint8_t parent_pin [HT_PUBKEY_BYTES];       //  the key parent/key names
     size_t parent_choice;               //  which parent key to try next
+    bool parent_pin_retired;            //  said that the pinned key is out
     int retry_timer;                    //  parent reconnect timer, or -1
     uint64_t reconnects;                //  how often we reconnected
     ht_repl_t *repl;                    //  the replication engine (owned)
@@ -173,6 +174,12 @@ s_choose_parent_key (s_node_t *self)
                                             self->parent_pin, ht_hlc_wall_ms (),
                                             keys, HT_ROTATION_MAX_KEYS);
     const uint8_t *key = keys [self->parent_choice % count];
+    bool pin_left_out = sodium_memcmp (keys [0], self->parent_pin, HT_PUBKEY_BYTES) != 0;
+    if (pin_left_out && !self->parent_pin_retired)
+        HT_WARNING (&self->config, "node: the pinned parent/key is revoked or expired; "
+                    "trying only the keys its issuer certified as its successors (set "
+                    "parent/key to the parent's new key)");
+    self->parent_pin_retired = pin_left_out;
     if (sodium_memcmp (key, self->parent_ed, HT_PUBKEY_BYTES) != 0) {
         char hex [2 * HT_PUBKEY_BYTES + 1];
         HT_INFO (&self->config, "node: trying parent key %.16s... (%s)",

@@ -64,5 +64,14 @@ ht_rotation_parent_keys (ht_store_t *store, const char *region,
         &&  ht_gate_admit_parent_successor (&gate, pinned, found.keys [index], &reason) == HT_OK)
             memcpy (keys [count++], found.keys [index], HT_PUBKEY_BYTES);
     }
+    //  Once the rotation is over (the pinned key revoked or expired), a
+    //  reconnect goes straight to the successor; a pin whose certificate
+    //  is not held yet stays, as at a node's first start (C5)
+    const char *reason = NULL;
+    int pinned_rc = ht_gate_admit_key (&gate, HT_GATE_PARENT_LINK, pinned, NULL, NULL, &reason);
+    if (count > 1 && pinned_rc != HT_OK && pinned_rc != HT_ENOCERT) {
+        memmove (keys [0], keys [1], (count - 1) * HT_PUBKEY_BYTES);
+        count--;
+    }
     return count;
 }

@@ -16,8 +16,9 @@
 
 //  The parent keys a node of region may connect to at now_ms: keys [0] is
 //  pinned (config parent/key), then every key the gate admits as its
-//  successor, newest certificate first, at most max in all. Returns the
-//  count (at least 1: the pinned key is always tried).
+//  successor, newest certificate first, at most max in all; the pinned
+//  key is left out once it is revoked or expired and a successor exists.
+//  Returns the count (at least 1).
 size_t ht_rotation_parent_keys (ht_store_t *store, const char *region,
                                 const uint8_t pinned [HT_PUBKEY_BYTES], uint64_t now_ms,
                                 uint8_t keys [][HT_PUBKEY_BYTES], size_t max);

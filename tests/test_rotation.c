@@ -18,7 +18,7 @@ s_certify (ht_store_t *store, const ht_keypair_t *subject, const char *region,
     ht_record_destroy (&cert);
 }
 
-START_TEST (the_pinned_key_comes_first_then_its_issuers_successors_newest_first)
+START_TEST (the_pinned_key_comes_first_then_its_issuers_successors_newest_first_until_it_is_revoked)
 {
     ht_fixture_t *fixture = ht_fixture_new ();
     char dir [HT_FIXTURE_DIR_CHARS];
@@ -46,6 +46,17 @@ START_TEST (the_pinned_key_comes_first_then_its_issuers_successors_newest_first)
     ck_assert_int_eq (memcmp (keys [0], pinned, HT_PUBKEY_BYTES), 0);
     ck_assert_int_eq (memcmp (keys [1], ht_keypair_public (second), HT_PUBKEY_BYTES), 0);
     ck_assert_int_eq (memcmp (keys [2], ht_keypair_public (first), HT_PUBKEY_BYTES), 0);
+    //  The pin revoked: only its successors are left to try
+    ht_record_t *revocation = ht_revocation_issue (pinned, HT_FIXTURE_TOWNSHIP, now - 1, "rotated",
+                                                   county, ht_hlc_make (now - 1, 0), NULL, NULL);
+    int result = -999;
+    ck_assert_int_eq (ht_store_apply (store, &revocation, 1, NULL, NULL, &result), 0);
+    ck_assert_int_eq (result, HT_OK);
+    ht_record_destroy (&revocation);
+    count = ht_rotation_parent_keys (store, HT_FIXTURE_COMMUNITY_A, pinned, now, keys,
+                                     HT_ROTATION_MAX_KEYS);
+    ck_assert_uint_eq (count, 2);
+    ck_assert_int_eq (memcmp (keys [0], ht_keypair_public (second), HT_PUBKEY_BYTES), 0);
     //  The root has no parent: only the pin
     ck_assert_uint_eq (ht_rotation_parent_keys (store, HT_FIXTURE_CITY, pinned, now,
                                                 keys, HT_ROTATION_MAX_KEYS), 1);
@@ -62,7 +73,7 @@ s_suite (void)
 {
     Suite *suite = suite_create ("ht_rotation");
     TCase *keys = tcase_create ("parent keys");
-    tcase_add_test (keys, the_pinned_key_comes_first_then_its_issuers_successors_newest_first);
+    tcase_add_test (keys, the_pinned_key_comes_first_then_its_issuers_successors_newest_first_until_it_is_revoked);
     suite_add_tcase (suite, keys);
     return suite;
 }
