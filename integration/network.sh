@@ -12,6 +12,8 @@ declare -A network_name_of=()       #  region -> the node's name
 declare -A network_pid_of=()        #  region -> pid of its hutongd
 declare -A network_node_ep=()       #  region -> node endpoint (children)
 declare -A network_client_ep=()     #  region -> client endpoint
+declare -A network_key_of=()        #  region -> key file, if not $work/REGION.key
+declare -A network_passphrase_of=() #  region -> node/key_passphrase_file, if any
 cleanup_hooks+=("network_stop")
 
 #  region_prefix CODE: the code without trailing zero groups
@@ -104,7 +106,9 @@ network_write_config () {
         echo "node"
         echo "    name = ${network_name_of[$region]:-$region}"
         echo "    region = $region"
-        echo "    key = $work/$region.key"
+        echo "    key = ${network_key_of[$region]:-$work/$region.key}"
+        [ -z "${network_passphrase_of[$region]:-}" ] \
+            || echo "    key_passphrase_file = ${network_passphrase_of[$region]}"
         echo "    anchor = $work/$(network_root).key.pub"
         echo "    store = $(node_store "$region")"
         #  A restarted node binds what it bound before, so its neighbours

@@ -61,6 +61,9 @@ static const s_key_t s_keys [] = {
       "This node's 12-digit region code (e.g. 441802000000); must match the store" },
     { "node/key", S_TYPE_SECRET_KEY, NULL, 0, 0, S_REQUIRED, S_FIELD (key_file),
       "This node's key file (hutong keygen); mode 0600, signs and encrypts" },
+    { "node/key_passphrase_file", S_TYPE_PATH, "", 0, 0, 0, S_FIELD (key_passphrase_file),
+      "For an encrypted node/key: file holding its passphrase (0600 or 0400); empty: "
+      "$HUTONG_PASSPHRASE or the systemd credential hutong-key-passphrase" },
     { "node/anchor", S_TYPE_PUBLIC_KEY, NULL, 0, 0, S_REQUIRED, S_FIELD (anchor),
       "The city root's public key (file or 64 hex digits); must match the store" },
     { "node/store", S_TYPE_PATH, NULL, 0, 0, S_REQUIRED, S_FIELD (store_path),
@@ -269,6 +272,9 @@ s_check_secret_key (const s_key_t *key, const char *path, char *error, size_t er
     ht_keypair_t *keypair = ht_keypair_load (path, &code);
     int saved_errno = errno;
     ht_keypair_destroy (&keypair);
+    //  An encrypted key is opened when the node starts, with its passphrase
+    if (code == HT_EPASSPHRASE)
+        return 0;
     if (code == HT_EKEYMODE)
         return s_fail (error, error_size, HT_ECONFIG,
                        "%s: %s is readable by group or others (chmod 600)", key->path, path);

@@ -21,6 +21,7 @@ typedef struct {
     char name [64];                         //  node/name: label in logs and status
     char region [HT_REGION_BYTES];          //  node/region: this node's region
     char key_file [PATH_MAX];               //  node/key: Ed25519 key file (0600)
+    char key_passphrase_file [PATH_MAX];    //  node/key_passphrase_file ("" = environment)
     char anchor [PATH_MAX];                 //  node/anchor: root public key (file or hex)
     char store_path [PATH_MAX];             //  node/store: store directory
     char listen [HT_ENDPOINT_MAX_CHARS + 1];    //  node/listen: endpoint for child nodes ("" = leaf)

@@ -93,6 +93,55 @@ s_revocation_succeeds (const ht_record_t *previous, const ht_record_t *record)
     return HT_OK;
 }
 
+//  Does successor hold holder's post: both node keys of one region,
+//  certified by one issuer? That issuer certified both and may revoke
+//  both, so taking one for the other trusts nobody new. The parent
+//  itself, or any tier above it, may certify a node key for the same
+//  region: same region and role alone are not enough.
+static int
+s_same_post (const ht_gate_t *gate, const uint8_t holder [HT_PUBKEY_BYTES],
+             const uint8_t successor [HT_PUBKEY_BYTES], const char **reason)
+{
+    ht_cert_t holder_cert, successor_cert;
+    uint8_t holder_issuer [HT_PUBKEY_BYTES], successor_issuer [HT_PUBKEY_BYTES];
+    if (gate->source->cert (gate->source->ctx, holder, &holder_cert, holder_issuer) != HT_OK) {
+        *reason = "the key to succeed has no certificate here, so nothing can succeed it";
+        return HT_ENOCERT;
+    }
+    if (gate->source->cert (gate->source->ctx, successor, &successor_cert,
+                            successor_issuer) != HT_OK) {
+        *reason = "no certificate for the successor key";
+        return HT_ENOCERT;
+    }
+    if (holder_cert.role != HT_ROLE_NODE || successor_cert.role != HT_ROLE_NODE
+    ||  !streq (holder_cert.region, successor_cert.region)) {
+        *reason = "not certified as a node of the same region";
+        return HT_ESCOPE;
+    }
+    if (sodium_memcmp (holder_issuer, successor_issuer, HT_PUBKEY_BYTES) != 0) {
+        *reason = "certified by another key than the one that certified the key it succeeds";
+        return HT_ENOTISSUER;
+    }
+    return HT_OK;
+}
+
+//  Only a cert's issuer renews or tombstones it — or, once the issuer
+//  rotated its key, the issuer's successor (s_same_post), so the
+//  certificates a node issued move to its new key before the old one is
+//  revoked (revoking a key ends every chain through it)
+static int
+s_cert_succeeds (const ht_gate_t *gate, const ht_record_t *previous,
+                 const ht_record_t *record)
+{
+    const char *reason = NULL;
+    if (sodium_memcmp (ht_record_author (previous), ht_record_author (record),
+                       HT_PUBKEY_BYTES) == 0
+    ||  s_same_post (gate, ht_record_author (previous), ht_record_author (record),
+                     &reason) == HT_OK)
+        return HT_OK;
+    return HT_ENOTISSUER;
+}
+
 int
 ht_gate_may_succeed (const ht_gate_t *gate, const ht_record_t *previous,
                      const ht_record_t *record)
@@ -101,8 +150,7 @@ ht_gate_may_succeed (const ht_gate_t *gate, const ht_record_t *previous,
     if (streq (kind, "revocation"))
         return s_revocation_succeeds (previous, record);
     if (streq (kind, "cert"))
-        return sodium_memcmp (ht_record_author (previous), ht_record_author (record),
-                              HT_PUBKEY_BYTES) == 0? HT_OK: HT_ENOTISSUER;
+        return s_cert_succeeds (gate, previous, record);
     //  Everything else: the author's jurisdiction covers the owner's
     //  region and scope, so a community never replaces its neighbour's
     //  elder, and an entity moves only when a common ancestor re-authors it
@@ -174,6 +222,15 @@ ht_gate_admit_unchanged (const ht_gate_t *gate, const ht_record_t *record,
     int verdict = ht_record_verify (record, &sig_reason);
     int code = ht_gate_admit_record (gate, record, path, verdict, sig_reason, &reason);
     return code? code: ht_gate_may_succeed (gate, current, record);
+}
+
+int
+ht_gate_admit_parent_successor (const ht_gate_t *gate, const uint8_t pinned [HT_PUBKEY_BYTES],
+                                const uint8_t candidate [HT_PUBKEY_BYTES],
+                                const char **reason)
+{
+    int rc = ht_gate_admit_key (gate, HT_GATE_PARENT_LINK, candidate, NULL, NULL, reason);
+    return rc? rc: s_same_post (gate, pinned, candidate, reason);
 }
 
 ht_gate_t

@@ -72,7 +72,9 @@ int ht_gate_may_start (const ht_gate_t *gate, const ht_record_t *record) HT_WUR;
 //  Ownership: may record succeed previous, the latest legitimate version
 //  before it? 0 or HT_ENOTOWNER (elders, facilities, credit, audits: the
 //  author's jurisdiction must cover previous's region and scope),
-//  HT_ENOTISSUER (certs: only previous's issuer), HT_EFINAL (revocations:
+//  HT_ENOTISSUER (certs: only previous's issuer, or a key holding the
+//  issuer's post: a node key of its region certified by its issuer,
+//  which is how a rotated node moves what it issued), HT_EFINAL (revocations:
 //  only an earlier revoked_at, never a tombstone).
 int ht_gate_may_succeed (const ht_gate_t *gate, const ht_record_t *previous,
                          const ht_record_t *record) HT_WUR;
@@ -97,6 +99,22 @@ int ht_gate_admit_key (const ht_gate_t *gate, ht_gate_socket_t socket,
                        const uint8_t pubkey [HT_PUBKEY_BYTES],
                        const char *claimed_region, ht_cert_t *cert,
                        const char **reason) HT_WUR;
+
+//  Key rotation, on a child: may candidate stand in for pinned, the
+//  parent key this node's config names (parent/key)? Only if candidate
+//  is admitted on the parent link now (a node certificate for exactly our
+//  parent region, valid, unrevoked, chained to the anchor) AND its
+//  certificate was issued by the very key that issued pinned's
+//  certificate: the tier that made the parent our parent. So no other
+//  certified key — a sibling, a client, an operator, the parent minting
+//  itself a second key, another tier above — can impersonate the parent
+//  (docs/security.md "Parent key rotation"). 0, or HT_ENOCERT (pinned or
+//  candidate has no certificate here), HT_ENOTISSUER (another issuer),
+//  or ht_gate_admit_key's refusal; with a static reason.
+int ht_gate_admit_parent_successor (const ht_gate_t *gate,
+                                    const uint8_t pinned [HT_PUBKEY_BYTES],
+                                    const uint8_t candidate [HT_PUBKEY_BYTES],
+                                    const char **reason) HT_WUR;
 
 //  A gate over a store's certificates, for a node of region at now_ms
 //  (the store and region are borrowed; no ingest window: keys only)

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <sys/statvfs.h>
 #include "ht_node.h"
+#include "ht_hlc.h"
 #include "ht_keys.h"
 #include "ht_linkmon.h"
 #include "ht_log.h"
@@ -25,6 +26,7 @@
 #include "ht_metrics.h"
 #include "ht_reader.h"
 #include "ht_repl.h"
+#include "ht_rotation.h"
 #include "ht_service.h"
 #include "ht_zap.h"
 
@@ -78,6 +80,9 @@ typedef struct {
     zsock_t *parent_monitor;            //  the DEALER's link events, or NULL
     ht_linkmon_seen_t parent_seen;      //  what they told since it was made
     int64_t parent_warned_ms;           //  last warning about the link
+    uint8_t parent_pin [HT_PUBKEY_BYTES];       //  the key parent/key names
+    size_t parent_choice;               //  which parent key to try next
+    bool parent_pin_retired;            //  said that the pinned key is out
     int retry_timer;                    //  parent reconnect timer, or -1
     uint64_t reconnects;                //  how often we reconnected
     ht_repl_t *repl;                    //  the replication engine (owned)
@@ -208,10 +213,42 @@ static int s_on_parent (zloop_t *loop, zsock_t *reader, void *arg);
 static int s_load_policies (s_node_t *self);
 static void s_reconnect (void *arg, const char *why);
 
+//  Pick the parent key to try: the pinned one or, while the parent
+//  rotates, a successor its issuer certified (ht_rotation). CURVE needs
+//  the server's key before connecting, so a wrong guess shows only as
+//  no answer to HELLO; the next attempt tries the next key.
+static void
+s_choose_parent_key (s_node_t *self)
+{
+    uint8_t keys [HT_ROTATION_MAX_KEYS][HT_PUBKEY_BYTES];
+    size_t count = ht_rotation_parent_keys (self->store, self->config.region,
+                                            self->parent_pin, ht_hlc_wall_ms (),
+                                            keys, HT_ROTATION_MAX_KEYS);
+    const uint8_t *key = keys [self->parent_choice % count];
+    bool pin_left_out = sodium_memcmp (keys [0], self->parent_pin, HT_PUBKEY_BYTES) != 0;
+    if (pin_left_out && !self->parent_pin_retired)
+        HT_WARNING (&self->config, "node: the pinned parent/key is revoked or expired; "
+                    "trying only the keys its issuer certified as its successors (set "
+                    "parent/key to the parent's new key)");
+    self->parent_pin_retired = pin_left_out;
+    if (sodium_memcmp (key, self->parent_ed, HT_PUBKEY_BYTES) != 0) {
+        char hex [2 * HT_PUBKEY_BYTES + 1];
+        HT_INFO (&self->config, "node: trying parent key %.16s... (%s)",
+                 ht_hex_encode (key, HT_PUBKEY_BYTES, hex),
+                 key == keys [0]? "the pinned parent/key"
+                                : "certified as its successor by its issuer");
+    }
+    if (ht_curve_public_from_ed25519 (key, self->parent_curve) != HT_OK)
+        return;                     //  a certified key that is no curve point: keep the last
+    memcpy (self->parent_ed, key, HT_PUBKEY_BYTES);
+    ht_repl_set_parent_key (self->repl, self->parent_ed);
+}
+
 //  Make the parent link and say HELLO
 static void
 s_parent_up (s_node_t *self)
 {
+    s_choose_parent_key (self);
     self->dealer = s_connect_parent (self);
     if (!self->dealer) {
         s_reconnect (self, "connect failed");
@@ -249,6 +286,9 @@ s_reconnect (void *arg, const char *why)
         zsock_destroy (&self->dealer);
     }
     ht_repl_parent_lost (self->repl);
+    //  A link that never came up may be to the wrong key: try the next
+    if (!was_up)
+        self->parent_choice++;
     int64_t delay = ht_peer_backoff (peer, self->config.reconnect_min_ms,
                                      self->config.reconnect_max_ms);
     if (was_up) {
@@ -743,7 +783,13 @@ static int
 s_load_keys (s_node_t *self)
 {
     int error = 0;
-    self->key = ht_keypair_load (self->config.key_file, &error);
+    //  An encrypted key: its passphrase from the configured file, else
+    //  the environment (systemd LoadCredential=); never a prompt
+    ht_passphrase_source_t passphrase = {
+        .file = *self->config.key_passphrase_file? self->config.key_passphrase_file: NULL,
+        .environment = true
+    };
+    self->key = ht_keypair_load_from (self->config.key_file, &passphrase, &error);
     if (!self->key) {
         HT_ERROR (&self->config, "node: cannot load key %s: %s", self->config.key_file,
                   ht_strerror (error));
@@ -755,6 +801,7 @@ s_load_keys (s_node_t *self)
         HT_ERROR (&self->config, "node: cannot read parent key %s", self->config.parent_key);
         return -1;
     }
+    memcpy (self->parent_pin, self->parent_ed, HT_PUBKEY_BYTES);
     return 0;
 }
 

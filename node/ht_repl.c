@@ -111,6 +111,12 @@ ht_repl_destroy (ht_repl_t **self_p)
     }
 }
 
+void
+ht_repl_set_parent_key (ht_repl_t *self, const uint8_t parent_key [HT_PUBKEY_BYTES])
+{
+    memcpy (self->parent_key, parent_key, sizeof self->parent_key);
+}
+
 ht_peer_t *
 ht_repl_parent (ht_repl_t *self)
 {

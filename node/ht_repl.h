@@ -66,6 +66,10 @@ void ht_repl_parent_connecting (ht_repl_t *self, int64_t now);
 //  The owner closed the parent link
 void ht_repl_parent_lost (ht_repl_t *self);
 
+//  The owner links to the parent under another of its keys (a rotation):
+//  the engine re-checks that key's certificate from now on
+void ht_repl_set_parent_key (ht_repl_t *self, const uint8_t parent_key [HT_PUBKEY_BYTES]);
+
 //  A HELLO arrived on the ROUTER from routing_id, whose CURVE key
 //  authenticated as user_id (hex Ed25519)
 void ht_repl_on_hello (ht_repl_t *self, zframe_t *routing_id, const char *user_id,

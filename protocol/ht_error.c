@@ -55,6 +55,8 @@ static const s_error_text_t s_errors [] = {
     { "forbidden",       "this key's role may not make this request at this node" },
     { "audit_failed",    "the read could not be audited, so it was not answered" },
     { "resync",          "the node cannot serve this feed cursor: start again from the start" },
+    { "passphrase_required", "the key file is encrypted: a passphrase is needed (HUTONG_PASSPHRASE, a passphrase file, or a terminal)" },
+    { "bad_passphrase",  "wrong passphrase, or the encrypted key file was altered" },
 };
 
 _Static_assert (sizeof s_errors / sizeof s_errors [0] == HT_ERROR_COUNT,

@@ -51,7 +51,9 @@ typedef enum {
     HT_EFORBIDDEN = -43,    //  this key's role may not make this request here
     HT_EAUDIT = -44,        //  the read's audit record could not be stored
     HT_ERESYNC = -45,       //  a feed cursor the node cannot serve: start again
-    HT_ERROR_COUNT = 46
+    HT_EPASSPHRASE = -46,   //  key file is encrypted and no passphrase was given
+    HT_EDECRYPT = -47,      //  wrong passphrase, or the encrypted key file was altered
+    HT_ERROR_COUNT = 48
 } ht_error_t;
 
 //  Return a static, human-readable text for an error code

@@ -753,6 +753,127 @@ START_TEST (sockets_admit_only_fitting_valid_unrevoked_keys)
 }
 END_TEST
 
+//  A certificate for subject in region with role, by issuer, applied
+static void
+s_certify (s_env_t *env, const ht_keypair_t *subject, const char *region, ht_role_t role,
+           const ht_keypair_t *issuer)
+{
+    static const char *const kinds [] = { "elder", "facility" };
+    ht_record_t *cert = ht_fixture_cert (subject, region, kinds, role == HT_ROLE_NODE? 2: 1,
+                                         issuer, 1000);
+    if (role != HT_ROLE_NODE) {
+        ht_cert_t spec;
+        ck_assert_int_eq (ht_cert_parse (cert, &spec), 0);
+        ht_record_destroy (&cert);
+        spec.role = role;
+        snprintf (spec.department, sizeof spec.department, "civil_affairs");
+        cert = ht_cert_issue (&spec, issuer, ht_fixture_hlc (0, 1), NULL, NULL);
+        ck_assert_ptr_nonnull (cert);
+    }
+    ck_assert_int_eq (s_apply_take (env, &cert), HT_OK);
+}
+
+START_TEST (only_the_pinned_parent_keys_own_issuer_names_its_successor)
+{
+    s_env_t env;
+    s_env_init (&env, HT_FIXTURE_TOWNSHIP);     //  holds every cert asked about
+    uint64_t now = HT_FIXTURE_T0_MS + 30 * HT_FIXTURE_DAY_MS;
+    ht_gate_t community = s_gate (&env, HT_FIXTURE_COMMUNITY_A, now);
+    const ht_keypair_t *county = s_key (&env, HT_FIXTURE_COUNTY_KEY);
+    const ht_keypair_t *township = s_key (&env, HT_FIXTURE_TOWNSHIP_KEY);
+    const uint8_t *pinned = ht_keypair_public (township);
+    ht_keypair_t *successor = ht_fixture_key (0x61, "township-new");
+    ht_keypair_t *minted = ht_fixture_key (0x62, "township-self");
+    ht_keypair_t *from_root = ht_fixture_key (0x63, "township-root");
+    ht_keypair_t *department = ht_fixture_key (0x64, "township-civil");
+    //  The county certified the township: its new key is the township's
+    s_certify (&env, successor, HT_FIXTURE_TOWNSHIP, HT_ROLE_NODE, county);
+    const char *reason = NULL;
+    ck_assert_int_eq (ht_gate_admit_parent_successor (&community, pinned,
+                          ht_keypair_public (successor), &reason), HT_OK);
+    //  Certified insiders that pass the parent-link check alone: the
+    //  township minting itself a second key, the root certifying one
+    s_certify (&env, minted, HT_FIXTURE_TOWNSHIP, HT_ROLE_NODE, township);
+    s_certify (&env, from_root, HT_FIXTURE_TOWNSHIP, HT_ROLE_NODE, s_key (&env, HT_FIXTURE_ROOT));
+    ck_assert_int_eq (ht_gate_admit_key (&community, HT_GATE_PARENT_LINK,
+                                         ht_keypair_public (minted), NULL, NULL, &reason), 0);
+    ck_assert_int_eq (ht_gate_admit_parent_successor (&community, pinned,
+                          ht_keypair_public (minted), &reason), HT_ENOTISSUER);
+    ck_assert_int_eq (ht_gate_admit_parent_successor (&community, pinned,
+                          ht_keypair_public (from_root), &reason), HT_ENOTISSUER);
+    //  A client of the township's region, a sibling node, the county
+    s_certify (&env, department, HT_FIXTURE_TOWNSHIP, HT_ROLE_DEPARTMENT, township);
+    ck_assert_int_eq (ht_gate_admit_parent_successor (&community, pinned,
+                          ht_keypair_public (department), &reason), HT_ESCOPE);
+    ck_assert_int_eq (ht_gate_admit_parent_successor (&community, pinned,
+                          ht_keypair_public (s_key (&env, HT_FIXTURE_COMMUNITY_B_KEY)), &reason),
+                      HT_ESCOPE);
+    ck_assert_int_eq (ht_gate_admit_parent_successor (&community, pinned,
+                          ht_keypair_public (county), &reason), HT_ESCOPE);
+    //  A pin this node holds no certificate for has no successor
+    ht_keypair_t *stranger = ht_fixture_key (0x65, "stranger");
+    ck_assert_int_eq (ht_gate_admit_parent_successor (&community, ht_keypair_public (stranger),
+                          ht_keypair_public (successor), &reason), HT_ENOCERT);
+    ht_keypair_destroy (&stranger);
+    //  A revoked successor is no successor
+    ht_record_t *revocation = s_revocation (county, ht_keypair_public (successor),
+                                            HT_FIXTURE_TOWNSHIP, now - 1, ht_fixture_hlc (2, 0));
+    ck_assert_int_eq (s_apply_take (&env, &revocation), HT_OK);
+    ck_assert_int_eq (ht_gate_admit_parent_successor (&community, pinned,
+                          ht_keypair_public (successor), &reason), HT_EREVOKED);
+    ht_keypair_destroy (&successor);
+    ht_keypair_destroy (&minted);
+    ht_keypair_destroy (&from_root);
+    ht_keypair_destroy (&department);
+    s_env_destroy (&env);
+}
+END_TEST
+
+START_TEST (a_rotated_issuers_successor_renews_its_certificates_and_nobody_else_does)
+{
+    s_env_t env;
+    s_env_init (&env, HT_FIXTURE_TOWNSHIP);
+    static const char *const kinds [] = { "elder", "facility", "cert", "revocation" };
+    static const char *const community [] = { "elder", "cert", "revocation" };
+    const ht_keypair_t *county = s_key (&env, HT_FIXTURE_COUNTY_KEY);
+    const ht_keypair_t *township = s_key (&env, HT_FIXTURE_TOWNSHIP_KEY);
+    const ht_keypair_t *a = s_key (&env, HT_FIXTURE_COMMUNITY_A_KEY);
+    const ht_keypair_t *b = s_key (&env, HT_FIXTURE_COMMUNITY_B_KEY);
+    ht_keypair_t *successor = ht_fixture_key (0x81, "township-new");
+    ht_keypair_t *minted = ht_fixture_key (0x82, "township-minted");
+    ht_record_t *cert = ht_fixture_cert (successor, HT_FIXTURE_TOWNSHIP, kinds, 4, county, 100);
+    ck_assert_int_eq (s_apply_take (&env, &cert), HT_OK);
+    cert = ht_fixture_cert (minted, HT_FIXTURE_TOWNSHIP, kinds, 4, township, 200);
+    ck_assert_int_eq (s_apply_take (&env, &cert), HT_OK);
+    //  The county's successor of the township renews community A's
+    //  certificate; the key the township minted itself cannot renew B's
+    char a_hex [2 * HT_PUBKEY_BYTES + 1], b_hex [2 * HT_PUBKEY_BYTES + 1];
+    cert = ht_fixture_cert (a, HT_FIXTURE_COMMUNITY_A, community, 3, successor,
+                            10 * HT_FIXTURE_DAY_MS);
+    ck_assert_int_eq (s_apply_take (&env, &cert), HT_OK);
+    ck_assert (s_current_by (&env, "cert", s_hex (a, a_hex), successor));
+    cert = ht_fixture_cert (b, HT_FIXTURE_COMMUNITY_B, community, 3, minted,
+                            10 * HT_FIXTURE_DAY_MS);
+    s_apply_take (&env, &cert);
+    ck_assert (s_current_by (&env, "cert", s_hex (b, b_hex), township));
+    //  The old township key revoked: A, renewed, keeps writing; B does not
+    uint64_t revoked_at = HT_FIXTURE_T0_MS + 20 * HT_FIXTURE_DAY_MS;
+    ht_record_t *revocation = s_revocation (county, ht_keypair_public (township),
+                                            HT_FIXTURE_TOWNSHIP, revoked_at,
+                                            ht_fixture_hlc (20, 0));
+    ck_assert_int_eq (s_apply_take (&env, &revocation), HT_OK);
+    ht_record_t *elder = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 21, "甲",
+                                           ht_fixture_hlc (25, 0));
+    ck_assert_int_eq (s_apply_take (&env, &elder), HT_OK);
+    elder = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_B_KEY, 22, "乙",
+                              ht_fixture_hlc (25, 0));
+    ck_assert_int_eq (s_apply_take (&env, &elder), HT_EREVOKED);
+    ht_keypair_destroy (&successor);
+    ht_keypair_destroy (&minted);
+    s_env_destroy (&env);
+}
+END_TEST
+
 //  --------------------------------------------------------------------------
 //  Quarantine bounds
 
@@ -962,6 +1083,8 @@ gate_suite (void)
     tcase_add_test (certs, a_cert_keyed_by_one_key_but_naming_another_is_refused);
     tcase_add_test (certs, a_community_cannot_take_over_its_county_cert_and_the_county_keeps_working);
     tcase_add_test (certs, only_the_anchor_certifies_the_anchor);
+    tcase_add_test (certs, only_the_pinned_parent_keys_own_issuer_names_its_successor);
+    tcase_add_test (certs, a_rotated_issuers_successor_renews_its_certificates_and_nobody_else_does);
     tcase_add_test (certs, the_issuer_renews_and_tombstones_its_cert_and_nobody_else_does);
     tcase_add_test (certs, a_cert_tombstone_with_nothing_to_delete_squats_nothing);
     suite_add_tcase (suite, certs);

@@ -387,6 +387,223 @@ START_TEST (key_files_hold_hex_json_with_the_documented_items)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Passphrase-protected key files
+
+#define S_PASSPHRASE "长城 long wall 1368"
+
+//  Save key encrypted under S_PASSPHRASE at path
+static void
+s_save_sealed (const ht_keypair_t *key, const char *path)
+{
+    ck_assert_int_eq (ht_keypair_save_encrypted (key, path, S_PASSPHRASE,
+                                                 strlen (S_PASSPHRASE), false), 0);
+}
+
+//  Load path with passphrase; the error code (0: it loaded key)
+static int
+s_load_sealed (const char *path, const char *passphrase, const ht_keypair_t *key)
+{
+    int error = -999;
+    ht_keypair_t *loaded = ht_keypair_load_passphrase (path, passphrase,
+                                                       passphrase? strlen (passphrase): 0,
+                                                       &error);
+    if (loaded) {
+        ck_assert_int_eq (error, HT_OK);
+        ck_assert_mem_eq (ht_keypair_secret (loaded), ht_keypair_secret (key), 64);
+        ck_assert_mem_eq (ht_keypair_curve_secret (loaded), ht_keypair_curve_secret (key), 32);
+        ck_assert_str_eq (ht_keypair_name (loaded), ht_keypair_name (key));
+    }
+    ht_keypair_destroy (&loaded);
+    return error;
+}
+
+//  Rewrite one item of the JSON key file at path
+static void
+s_rewrite (const char *path, const char *item, json_t *value)
+{
+    json_error_t json_error;
+    json_t *json = json_load_file (path, 0, &json_error);
+    ck_assert_ptr_nonnull (json);
+    json_object_set_new (json, item, value);
+    char *text = json_dumps (json, 0);
+    s_write (path, text, 0600);
+    free (text);
+    json_decref (json);
+}
+
+START_TEST (an_encrypted_key_file_round_trips_and_holds_no_secret)
+{
+    s_temp_t temp;
+    s_temp_init (&temp);
+    ht_keypair_t *key = s_key (0x21, "县级节点");
+    const char *path = s_temp_path (&temp, "node.key");
+    s_save_sealed (key, path);
+    ck_assert_uint_eq (s_mode (path), 0600);
+    ck_assert (ht_keyfile_is_encrypted (path));
+    ck_assert_int_eq (s_load_sealed (path, S_PASSPHRASE, key), HT_OK);
+    //  Neither the secret nor the passphrase is in the file
+    json_error_t json_error;
+    json_t *json = json_load_file (path, 0, &json_error);
+    ck_assert_ptr_nonnull (json);
+    ck_assert_ptr_null (json_object_get (json, "secret"));
+    ck_assert_str_eq (json_string_value (json_object_get (json, "format")),
+                      HT_KEYFILE_ENCRYPTED_FORMAT);
+    char *text = json_dumps (json, 0);
+    char secret_hex [129];
+    ht_hex_encode (ht_keypair_secret (key), 64, secret_hex);
+    ck_assert_ptr_null (strstr (text, secret_hex));
+    ck_assert_ptr_null (strstr (text, S_PASSPHRASE));
+    free (text);
+    json_decref (json);
+    //  Its public half loads without the passphrase
+    uint8_t pubkey [32];
+    ck_assert_int_eq (ht_public_load (path, pubkey), 0);
+    ck_assert_mem_eq (pubkey, ht_keypair_public (key), 32);
+    ht_keypair_destroy (&key);
+    s_temp_remove (&temp);
+}
+END_TEST
+
+START_TEST (an_encrypted_key_file_without_its_passphrase_is_refused_clearly)
+{
+    s_temp_t temp;
+    s_temp_init (&temp);
+    ht_keypair_t *key = s_key (0x22, "township");
+    const char *path = s_temp_path (&temp, "node.key");
+    s_save_sealed (key, path);
+    s_assert_load_fails (path, HT_EPASSPHRASE);
+    ck_assert_int_eq (s_load_sealed (path, NULL, key), HT_EPASSPHRASE);
+    ck_assert_int_eq (s_load_sealed (path, "长城 long wall 1369", key), HT_EDECRYPT);
+    ck_assert_int_eq (s_load_sealed (path, "", key), HT_EDECRYPT);
+    ck_assert_str_eq (ht_errname (HT_EDECRYPT), "bad_passphrase");
+    //  A source with nothing in it: still no passphrase
+    ck_assert_int_eq (unsetenv (HT_PASSPHRASE_ENV), 0);
+    ck_assert_int_eq (unsetenv ("CREDENTIALS_DIRECTORY"), 0);
+    ht_passphrase_source_t none = { .environment = true };
+    int error = 0;
+    ck_assert_ptr_null (ht_keypair_load_from (path, &none, &error));
+    ck_assert_int_eq (error, HT_EPASSPHRASE);
+    //  ... and one with it
+    ck_assert_int_eq (setenv (HT_PASSPHRASE_ENV, S_PASSPHRASE, 1), 0);
+    ht_keypair_t *loaded = ht_keypair_load_from (path, &none, &error);
+    ck_assert_ptr_nonnull (loaded);
+    ck_assert_int_eq (unsetenv (HT_PASSPHRASE_ENV), 0);
+    ht_keypair_destroy (&loaded);
+    ht_keypair_destroy (&key);
+    s_temp_remove (&temp);
+}
+END_TEST
+
+START_TEST (a_tampered_encrypted_key_file_is_refused)
+{
+    s_temp_t temp;
+    s_temp_init (&temp);
+    ht_keypair_t *key = s_key (0x23, "community");
+    ht_keypair_t *other = s_key (0x24, "other");
+    const char *path = s_temp_path (&temp, "node.key");
+    //  One flipped bit in the sealed secret, the nonce or the salt
+    const char *items [] = { "box", "nonce", "salt" };
+    for (size_t index = 0; index < 3; index++) {
+        s_save_sealed (key, path);
+        json_error_t json_error;
+        json_t *json = json_load_file (path, 0, &json_error);
+        char *hex = strdup (json_string_value (json_object_get (json, items [index])));
+        hex [5] = hex [5] == '0'? '1': '0';
+        s_rewrite (path, items [index], json_string (hex));
+        free (hex);
+        json_decref (json);
+        ck_assert_int_eq (s_load_sealed (path, S_PASSPHRASE, key), HT_EDECRYPT);
+        ck_assert_int_eq (unlink (path), 0);
+    }
+    //  Another public key next to the sealed secret
+    s_save_sealed (key, path);
+    char other_hex [65];
+    s_rewrite (path, "public", json_string (ht_hex_encode (ht_keypair_public (other), 32,
+                                                           other_hex)));
+    ck_assert_int_eq (s_load_sealed (path, S_PASSPHRASE, key), HT_EKEY);
+    ck_assert_int_eq (unlink (path), 0);
+    //  A cost raised past the bound, a cut box, an unknown KDF, an
+    //  unknown format
+    s_save_sealed (key, path);
+    s_rewrite (path, "memlimit", json_integer (1ll << 40));
+    ck_assert_int_eq (s_load_sealed (path, S_PASSPHRASE, key), HT_EKEY);
+    ck_assert_int_eq (unlink (path), 0);
+    s_save_sealed (key, path);
+    s_rewrite (path, "box", json_string ("00ff"));
+    ck_assert_int_eq (s_load_sealed (path, S_PASSPHRASE, key), HT_EKEY);
+    ck_assert_int_eq (unlink (path), 0);
+    s_save_sealed (key, path);
+    s_rewrite (path, "kdf", json_string ("scrypt"));
+    ck_assert_int_eq (s_load_sealed (path, S_PASSPHRASE, key), HT_EKEY);
+    s_rewrite (path, "format", json_string ("hutong-encrypted-key-9"));
+    ck_assert_int_eq (s_load_sealed (path, S_PASSPHRASE, key), HT_EVERSION);
+    //  Modes: a sealed key is still a secret
+    s_rewrite (path, "format", json_string (HT_KEYFILE_ENCRYPTED_FORMAT));
+    ck_assert_int_eq (chmod (path, 0640), 0);
+    ck_assert_int_eq (s_load_sealed (path, S_PASSPHRASE, key), HT_EKEYMODE);
+    ht_keypair_destroy (&key);
+    ht_keypair_destroy (&other);
+    s_temp_remove (&temp);
+}
+END_TEST
+
+START_TEST (plain_key_files_still_load_with_or_without_a_passphrase)
+{
+    s_temp_t temp;
+    s_temp_init (&temp);
+    ht_keypair_t *key = s_key (0x25, "plain");
+    const char *path = s_temp_path (&temp, "node.key");
+    ck_assert_int_eq (ht_keypair_save (key, path, false), 0);
+    ck_assert (!ht_keyfile_is_encrypted (path));
+    ck_assert_int_eq (s_load_sealed (path, NULL, key), HT_OK);
+    ck_assert_int_eq (s_load_sealed (path, S_PASSPHRASE, key), HT_OK);
+    ck_assert_int_eq (ht_keypair_save_encrypted (key, s_temp_path (&temp, "empty.key"), "", 0,
+                                                 false), HT_EINVAL);
+    ht_keypair_destroy (&key);
+    s_temp_remove (&temp);
+}
+END_TEST
+
+START_TEST (a_passphrase_file_gives_its_first_line_and_must_be_private)
+{
+    s_temp_t temp;
+    s_temp_init (&temp);
+    char *buffer = sodium_malloc (HT_PASSPHRASE_BUFFER_BYTES);
+    size_t length = 0;
+    const char *path = s_temp_path (&temp, "passphrase");
+    s_write (path, "secret words\r\nignored\n", 0400);
+    ck_assert_int_eq (ht_passphrase_read_file (path, buffer, HT_PASSPHRASE_BUFFER_BYTES,
+                                               &length), 0);
+    ck_assert_uint_eq (length, 12);
+    ck_assert_mem_eq (buffer, "secret words", 12);
+    ck_assert_int_eq (chmod (path, 0644), 0);
+    ck_assert_int_eq (ht_passphrase_read_file (path, buffer, HT_PASSPHRASE_BUFFER_BYTES,
+                                               &length), HT_EKEYMODE);
+    s_write (path, "\n", 0600);
+    ck_assert_int_eq (ht_passphrase_read_file (path, buffer, HT_PASSPHRASE_BUFFER_BYTES,
+                                               &length), HT_EINVAL);
+    char *long_text = malloc (HT_PASSPHRASE_MAX_BYTES + 2);
+    memset (long_text, 'x', HT_PASSPHRASE_MAX_BYTES + 1);
+    long_text [HT_PASSPHRASE_MAX_BYTES + 1] = 0;
+    s_write (path, long_text, 0600);
+    free (long_text);
+    ck_assert_int_eq (ht_passphrase_read_file (path, buffer, HT_PASSPHRASE_BUFFER_BYTES,
+                                               &length), HT_EINVAL);
+    ck_assert_int_eq (ht_passphrase_read_file (s_temp_path (&temp, "missing"), buffer,
+                                               HT_PASSPHRASE_BUFFER_BYTES, &length), HT_EIO);
+    //  A file named as the source is the only source
+    ht_passphrase_source_t source = { .file = s_temp_path (&temp, "missing"),
+                                      .environment = true };
+    ck_assert_int_eq (setenv (HT_PASSPHRASE_ENV, "from the environment", 1), 0);
+    ck_assert_int_eq (ht_passphrase_get (&source, false, buffer, HT_PASSPHRASE_BUFFER_BYTES,
+                                         &length), HT_EIO);
+    ck_assert_int_eq (unsetenv (HT_PASSPHRASE_ENV), 0);
+    sodium_free (buffer);
+    s_temp_remove (&temp);
+}
+END_TEST
+
 static void
 s_setup (void)
 {
@@ -414,6 +631,15 @@ keys_suite (void)
     tcase_add_test (tc, a_missing_key_file_is_an_io_error);
     tcase_add_test (tc, public_keys_load_from_hex_and_from_files);
     tcase_add_test (tc, key_files_hold_hex_json_with_the_documented_items);
+    suite_add_tcase (suite, tc);
+
+    tc = tcase_create ("passphrases");
+    tcase_add_unchecked_fixture (tc, s_setup, NULL);
+    tcase_add_test (tc, an_encrypted_key_file_round_trips_and_holds_no_secret);
+    tcase_add_test (tc, an_encrypted_key_file_without_its_passphrase_is_refused_clearly);
+    tcase_add_test (tc, a_tampered_encrypted_key_file_is_refused);
+    tcase_add_test (tc, plain_key_files_still_load_with_or_without_a_passphrase);
+    tcase_add_test (tc, a_passphrase_file_gives_its_first_line_and_must_be_private);
     suite_add_tcase (suite, tc);
     return suite;
 }

@@ -16,16 +16,24 @@ static const ht_option_t s_keygen_options [] = {
     HT_OPTION_TEXT ("name", "NAME", "label stored in the key file"),
     HT_OPTION_FLAG ("idkey", "write a network pseudonym key (32 random bytes) instead"),
     HT_OPTION_FLAG ("force", "overwrite existing files"),
+    HT_OPTION_FLAG ("passphrase", "encrypt the key file with a passphrase (asked on the terminal)"),
+    HT_OPTION_TEXT ("passphrase-file", "FILE", "encrypt it with the passphrase in FILE (0600; one line)"),
     HT_OPTION_END
 };
 
 static const ht_command_spec_t s_keygen_spec = {
-    "hutong keygen --out FILE [--name NAME] [--idkey] [--force]",
+    "hutong keygen --out FILE [--name NAME] [--passphrase | --passphrase-file FILE]\n"
+    "              [--idkey] [--force]",
     "Create an Ed25519 key pair (its Curve25519 pair for CurveZMQ is derived\n"
     "from it). The key file is written 0600; FILE.pub holds the public key.\n"
-    "With --idkey, write instead the network's pseudonym key, which keys the\n"
-    "hash that turns citizen ID numbers into elder record keys.\n"
-    "Prints {\"public\": hex, \"file\": FILE} on success.",
+    "With --passphrase, the secret key is sealed (Argon2id and XSalsa20-\n"
+    "Poly1305) under a passphrase: from --passphrase-file, else\n"
+    "$HUTONG_PASSPHRASE, else asked twice on the terminal. Commands that use\n"
+    "an encrypted key take its passphrase from $HUTONG_PASSPHRASE_FILE,\n"
+    "$HUTONG_PASSPHRASE or the terminal; hutongd from node/key_passphrase_file\n"
+    "or the environment. With --idkey, write instead the network's pseudonym\n"
+    "key, which keys the hash that turns citizen ID numbers into elder\n"
+    "record keys. Prints {\"public\": hex, \"file\": FILE, \"encrypted\": bool}.",
     s_keygen_options
 };
 
@@ -73,10 +81,44 @@ s_write_idkey (const char *path, bool force)
     return HT_EXIT_OK;
 }
 
+//  Seal key under a passphrase from passphrase_file, the environment or
+//  the terminal (asked twice) and save it; HT_EPASSPHRASE or
+//  HT_EXIT_USAGE after printing why no passphrase, else as
+//  ht_keypair_save_encrypted
+static int
+s_save_encrypted (const ht_keypair_t *key, const char *path, const char *passphrase_file,
+                  bool force)
+{
+    ht_passphrase_source_t source = {
+        .file = passphrase_file, .environment = true, .terminal = true
+    };
+    char *passphrase = (char *) sodium_malloc (HT_PASSPHRASE_BUFFER_BYTES);
+    size_t length = 0;
+    int rc = passphrase? ht_passphrase_get (&source, true, passphrase,
+                                            HT_PASSPHRASE_BUFFER_BYTES, &length)
+                       : HT_ENOMEM;
+    if (rc == HT_OK)
+        rc = ht_keypair_save_encrypted (key, path, passphrase, length, force);
+    else
+    if (rc == HT_EPASSPHRASE)
+        fprintf (stderr, "hutong: keygen: no passphrase: give --passphrase-file FILE, set "
+                 "HUTONG_PASSPHRASE, or run on a terminal; nothing written\n");
+    else {
+        fprintf (stderr, "hutong: keygen: %s%s: %s; nothing written\n",
+                 passphrase_file? "passphrase file ": "passphrase",
+                 passphrase_file? passphrase_file: "",
+                 rc == HT_EINVAL? "empty, longer than 1024 bytes, or the two entries differ"
+                                : ht_strerror (rc));
+        rc = HT_EXIT_USAGE;
+    }
+    sodium_free (passphrase);
+    return rc;
+}
+
 int
 ht_cmd_keygen (int argc, char **argv)
 {
-    enum { OUT, NAME, IDKEY, FORCE };
+    enum { OUT, NAME, IDKEY, FORCE, PASSPHRASE, PASSPHRASE_FILE };
     const char *values [8];
     int first_arg, rc = ht_args_parse (&s_keygen_spec, argc, argv, values, &first_arg);
     if (rc)
@@ -88,11 +130,19 @@ ht_cmd_keygen (int argc, char **argv)
     bool force = values [FORCE] != NULL;
     if (s_check_targets (values [OUT], values [IDKEY]? NULL: public_path))
         return HT_EXIT_ERROR;
+    bool encrypt = values [PASSPHRASE] || values [PASSPHRASE_FILE];
+    if (values [IDKEY] && encrypt)
+        return ht_usage_error ("keygen: --idkey files are not encrypted (every node needs them)");
     if (values [IDKEY])
         return s_write_idkey (values [OUT], force);
 
     ht_keypair_t *key = ht_keypair_new (values [NAME]? values [NAME]: values [OUT]);
-    rc = ht_keypair_save (key, values [OUT], force);
+    rc = encrypt? s_save_encrypted (key, values [OUT], values [PASSPHRASE_FILE], force)
+                : ht_keypair_save (key, values [OUT], force);
+    if (rc == HT_EXIT_USAGE || rc == HT_EPASSPHRASE) {
+        ht_keypair_destroy (&key);
+        return rc == HT_EXIT_USAGE? rc: HT_EXIT_ERROR;
+    }
     if (rc == HT_OK)
         rc = ht_keypair_save_public (key, public_path, force);
     if (rc) {
@@ -103,8 +153,9 @@ ht_cmd_keygen (int argc, char **argv)
         return HT_EXIT_ERROR;
     }
     char hex [2 * HT_PUBKEY_BYTES + 1];
-    printf ("{\"public\":\"%s\",\"file\":\"%s\"}\n",
-            ht_hex_encode (ht_keypair_public (key), HT_PUBKEY_BYTES, hex), values [OUT]);
+    printf ("{\"public\":\"%s\",\"file\":\"%s\",\"encrypted\":%s}\n",
+            ht_hex_encode (ht_keypair_public (key), HT_PUBKEY_BYTES, hex), values [OUT],
+            encrypt? "true": "false");
     ht_keypair_destroy (&key);
     return HT_EXIT_OK;
 }

@@ -7,6 +7,8 @@ static const ht_command_t s_commands [] = {
     { "cert issue",  ht_cmd_cert_issue,  "issue a certificate for a child key" },
     { "cert show",   ht_cmd_cert_show,   "show and check a certificate" },
     { "cert revoke", ht_cmd_cert_revoke, "revoke a key from a point in time" },
+    { "rotate plan", ht_cmd_rotate_plan, "check a node key rotation before the switch" },
+    { "rotate reissue", ht_cmd_rotate_reissue, "re-sign the old key's certificates with the new key" },
     { "init",        ht_cmd_init,        "create a node store for a region" },
     { "put",         ht_cmd_put,         "sign and store records from JSON lines" },
     { "get",         ht_cmd_get,         "a record's current version (--store, or --node)" },
@@ -40,7 +42,7 @@ s_help (FILE *out)
         "Hutong (互通) — the federated elderly-care data network's command.\n\n"
         "Commands:\n");
     for (size_t index = 0; index < S_COMMAND_COUNT; index++)
-        fprintf (out, "  %-13s %s\n", s_commands [index].name, s_commands [index].summary);
+        fprintf (out, "  %-15s %s\n", s_commands [index].name, s_commands [index].summary);
     fprintf (out,
         "\nRun 'hutong COMMAND --help' for a command's options.\n\n"
         "Exit codes: 0 success; 1 invalid input (verify: record invalid;\n"

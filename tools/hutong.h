@@ -146,6 +146,8 @@ int ht_cmd_restore (int argc, char **argv);
 int ht_cmd_keygen (int argc, char **argv);
 int ht_cmd_cert_issue (int argc, char **argv);
 int ht_cmd_cert_show (int argc, char **argv);
+int ht_cmd_rotate_plan (int argc, char **argv);
+int ht_cmd_rotate_reissue (int argc, char **argv);
 int ht_cmd_cert_revoke (int argc, char **argv);
 int ht_cmd_init (int argc, char **argv);
 int ht_cmd_put (int argc, char **argv);

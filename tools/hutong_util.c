@@ -341,8 +341,28 @@ ht_keypair_t *
 ht_load_key (const char *path)
 {
     int error = 0;
-    ht_keypair_t *key = ht_keypair_load (path, &error);
+    //  An encrypted key file: $HUTONG_PASSPHRASE_FILE, $HUTONG_PASSPHRASE,
+    //  a systemd credential, or a prompt on the terminal
+    const char *file = getenv ("HUTONG_PASSPHRASE_FILE");
+    ht_passphrase_source_t passphrase = {
+        .file = file && *file? file: NULL, .environment = true, .terminal = true
+    };
+    ht_keypair_t *key = ht_keypair_load_from (path, &passphrase, &error);
     if (!key) {
+        if (error == HT_EPASSPHRASE)
+            fprintf (stderr, "hutong: key file %s is encrypted and no passphrase is available: "
+                     "set HUTONG_PASSPHRASE or HUTONG_PASSPHRASE_FILE, or run on a terminal\n",
+                     path);
+        else
+        if (error == HT_EDECRYPT)
+            fprintf (stderr, "hutong: key file %s: wrong passphrase, or the file was altered\n",
+                     path);
+        else
+        if (error == HT_EINVAL)
+            fprintf (stderr, "hutong: key file %s: the passphrase given is empty, too long or "
+                     "mistyped%s%s\n", path, passphrase.file? " (in ": "",
+                     passphrase.file? passphrase.file: "");
+        else
         if (error == HT_EKEYMODE)
             fprintf (stderr, "hutong: key file %s is readable by others; run: chmod 600 %s\n",
                      path, path);
