@@ -413,17 +413,6 @@ static const ht_command_spec_t s_show_spec = {
     s_show_options
 };
 
-//  A time in ms as "2026-12-02 03:10:11 UTC" into text (32 bytes)
-static const char *
-s_utc (uint64_t ms, char *text, size_t size)
-{
-    time_t seconds = (time_t) (ms / 1000);
-    struct tm utc;
-    gmtime_r (&seconds, &utc);
-    strftime (text, size, "%Y-%m-%d %H:%M:%S UTC", &utc);
-    return text;
-}
-
 //  The certificate for people: every item, times in UTC, the verdict
 static void
 s_show_cert_text (const ht_cert_t *cert, const ht_record_t *record, uint64_t revoked_at,
@@ -442,11 +431,11 @@ s_show_cert_text (const ht_cert_t *cert, const ht_record_t *record, uint64_t rev
     printf ("public key   %s\n", ht_hex_encode (cert->pubkey, HT_PUBKEY_BYTES, hex));
     printf ("issued by    %s%s\n", ht_hex_encode (ht_record_author (record), HT_PUBKEY_BYTES, hex),
             sodium_memcmp (ht_record_author (record), cert->pubkey, HT_PUBKEY_BYTES)? "": " (itself: a root)");
-    printf ("issued at    %s\n", s_utc (ht_hlc_ms (ht_record_hlc (record)), when, sizeof when));
-    printf ("valid from   %s\n", s_utc (cert->not_before_ms, when, sizeof when));
-    printf ("valid until  %s\n", s_utc (cert->not_after_ms, when, sizeof when));
+    printf ("issued at    %s\n", ht_utc_text (ht_hlc_ms (ht_record_hlc (record)), when, sizeof when));
+    printf ("valid from   %s\n", ht_utc_text (cert->not_before_ms, when, sizeof when));
+    printf ("valid until  %s\n", ht_utc_text (cert->not_after_ms, when, sizeof when));
     if (revoked_at)
-        printf ("revoked at   %s\n", s_utc (revoked_at, when, sizeof when));
+        printf ("revoked at   %s\n", ht_utc_text (revoked_at, when, sizeof when));
     if (verdict)
         printf ("verdict      INVALID: %s: %s\n", ht_errname (verdict), reason? reason: ht_strerror (verdict));
     else

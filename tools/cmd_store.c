@@ -426,17 +426,6 @@ s_quarantine_selects (const s_quarantine_t *self, int code, uint64_t when_ms)
         && (!self->before_ms || when_ms < self->before_ms);
 }
 
-//  A time as "2026-12-02 03:10:11 UTC" into text (32 bytes)
-static const char *
-s_utc (uint64_t ms, char *text, size_t size)
-{
-    time_t seconds = (time_t) (ms / 1000);
-    struct tm utc;
-    gmtime_r (&seconds, &utc);
-    strftime (text, size, "%Y-%m-%d %H:%M:%S UTC", &utc);
-    return text;
-}
-
 //  First pass: count the selected entries of each reason, or (--summary)
 //  of each reason and source
 static int
@@ -520,7 +509,7 @@ s_quarantined_text (s_quarantine_t *self, const char *reason, const char *origin
                     uint64_t when_ms, const uint8_t *data, size_t size)
 {
     char when [32], author [2 * HT_PUBKEY_BYTES + 1];
-    printf ("  %s  from %s\n", s_utc (when_ms, when, sizeof when), origin && *origin? origin: "?");
+    printf ("  %s  from %s\n", ht_utc_text (when_ms, when, sizeof when), origin && *origin? origin: "?");
     ht_record_t *record = ht_record_decode (data, size, NULL, NULL);
     if (record) {
         ht_cert_t cert;

@@ -118,6 +118,10 @@ int ht_read_idkey (const char *path, uint8_t idkey [HT_IDKEY_BYTES]);
 //  characters count two), cut on a character boundary, then one space
 void ht_print_column (const char *text, int width);
 
+//  A time in ms since 1970 as "2026-12-02 03:10:11 UTC" into text
+//  (32 bytes); returns text
+const char *ht_utc_text (uint64_t ms, char *text, size_t size);
+
 //  True if stderr is a terminal (progress is shown only then)
 bool ht_stderr_is_tty (void);
 

@@ -469,3 +469,13 @@ ht_bench_scratch_remove (ht_store_t **store_p, const char *path)
     if (system (command) != 0)
         fprintf (stderr, "hutong: bench: could not remove %s\n", path);
 }
+
+const char *
+ht_utc_text (uint64_t ms, char *text, size_t size)
+{
+    time_t seconds = (time_t) (ms / 1000);
+    struct tm utc;
+    gmtime_r (&seconds, &utc);
+    strftime (text, size, "%Y-%m-%d %H:%M:%S UTC", &utc);
+    return text;
+}
