@@ -231,6 +231,12 @@ ht_peer_batch_check (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
                                : answers_pull;
     if (self->state == HT_PEER_UP && starts_here) {
         if (!same_epoch) {
+            //  A new epoch taken while connected (the peer found it had
+            //  been rolled back) arrives in a batch, not a handshake
+            if (self->cursor > 0) {
+                self->epoch_changes++;
+                self->epoch_changed_ms = self->heard_ms;
+            }
             memcpy (self->epoch, epoch, HT_MSG_EPOCH_BYTES);
             self->cursor = 0;
             self->has_tag = false;

@@ -1095,6 +1095,8 @@ START_TEST (a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull)
     s_run (net);
     ck_assert_uint_eq (ht_repl_epoch_changes (child->repl), 1);
     ck_assert_mem_ne (ht_store_epoch (child->store), old_epoch, HT_EPOCH_BYTES);
+    //  The parent learnt the new epoch from a batch, and counts it
+    ck_assert_int_eq (s_stat_of (parent, child, "epoch_changes"), 1);
     ck_assert_uint_eq (ht_store_counter (child->store, "epoch_changes"), 1);
     for (int index = 0; index < 3; index++)
         ck_assert_msg (s_holds (child, after [index]), "record %d did not come back", index);
