@@ -144,7 +144,8 @@ before=$(acked)
 wait_until 30 acked_ge $((before + 50)) || fail "writes stalled"
 touch community.pause
 wait_until 30 test -e community.paused || fail "the community's writer did not pause"
-network_wait_idle 60
+( network_wait_idle 60 ) || { for r in "${network_regions[@]}"; do node_status "$r" >&2 || true; done
+                             fail "the network did not go idle"; }
 network_stop_node $community_a
 rm -rf "$(node_store $community_a)"
 network_start_node $community_a
