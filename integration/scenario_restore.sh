@@ -144,8 +144,17 @@ before=$(acked)
 wait_until 30 acked_ge $((before + 50)) || fail "writes stalled"
 touch community.pause
 wait_until 30 test -e community.paused || fail "the community's writer did not pause"
-( network_wait_idle 60 ) || { for r in "${network_regions[@]}"; do node_status "$r" >&2 || true; done
-                             fail "the network did not go idle"; }
+#  The township has pulled all the community has: its cursor for the
+#  community is the community's last sequence (the other writers go on)
+township_has_all_of_a () {
+    local seq cursor
+    seq=$(node_status $community_a | "$python" -c 'import json,sys; print(json.load(sys.stdin)["last_seq"])')
+    cursor=$(node_status $township | "$python" -c '
+import json, sys
+print([p["cursor"] for p in json.load(sys.stdin)["peers"] if p["region"] == sys.argv[1]][0])' $community_a)
+    [ "$cursor" = "$seq" ]
+}
+wait_until 60 township_has_all_of_a || fail "the township did not pull all the community had"
 network_stop_node $community_a
 rm -rf "$(node_store $community_a)"
 network_start_node $community_a
