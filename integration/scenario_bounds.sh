@@ -190,9 +190,10 @@ def cmd_request_flood(endpoint, node_pub, keyfile, seconds, put_file):
         receive(1000)
     if record:
         #  The node queues at most 32 replies for a client (its send HWM)
-        #  and drops the rest for one that reads slowly: drain, then send
-        #  a burst the queue holds, with the PUT inside it
-        while answered < sent and receive(1000):
+        #  and drops the rest for one that reads slowly: drain (briefly, so
+        #  the bucket stays nearly empty), then send a burst the queue
+        #  holds, with the PUT after the 15 tokens the bucket may have
+        while answered < sent and receive(50):
             pass
         for _ in range(15):
             sent += 1
