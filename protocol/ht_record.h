@@ -243,7 +243,8 @@ int ht_record_peek (const uint8_t *data, size_t size, ht_record_head_t *head) HT
 //  JSON form (UTF-8 kept readable by the caller's json_dumps flags):
 //  {"kind","key","region","scope","hlc","author","deleted","suite","sv",
 //   "sig", "seed"?, "fields":{...}, "salts"?:{...}, "withheld"?:{...},
-//   "masked"?:{...}}. BIN values, keys and signatures are lowercase hex.
+//   "masked"?:{...}, "batch"?:{"index","size","path"}}. BIN values, keys,
+//   signatures and path hashes are lowercase hex.
 //  A draft (unsigned) has no author, suite, sv or sig. The caller owns
 //  the result.
 json_t *ht_record_to_json (const ht_record_t *self);

@@ -138,12 +138,12 @@ s_entity_name (const ht_record_t *record, char *name, size_t size)
 
 //  The version a completed draft is compared with: the batch's latest of
 //  the entity, if it holds one not yet in the store, else the store's
-static const ht_record_t *
+static ht_record_t *
 s_draft_latest (s_put_t *self, const ht_record_t *draft)
 {
     char name [HT_KIND_MAX_CHARS + HT_KEY_MAX_CHARS + 2];
     s_entity_name (draft, name, sizeof name);
-    const ht_record_t *latest = (const ht_record_t *) zhashx_lookup (self->pending, name);
+    ht_record_t *latest = (ht_record_t *) zhashx_lookup (self->pending, name);
     return latest? latest: self->current;
 }
 
@@ -178,8 +178,13 @@ s_complete_draft (s_put_t *self, ht_record_t *record, bool *unchanged, const cha
     if (rc == HT_EKEY && self->store && !self->have_idkey)
         *reason = "no key given, and this kind's key is derived with the network pseudonym "
                   "key (idkey), which this store does not hold (hutong init --idkey FILE)";
-    const ht_record_t *latest = rc == HT_OK && self->store? s_draft_latest (self, record): NULL;
+    ht_record_t *latest = rc == HT_OK && self->store? s_draft_latest (self, record): NULL;
     bool same = latest && ht_record_same_content (latest, record);
+    //  A draft of this batch waiting for its batch signature: the gate
+    //  judges a successor against its author, so sign it alone for now
+    //  (the flush signs it again, with its batch)
+    if (same && !ht_record_is_signed (latest) && (rc = ht_record_sign (latest, self->key)))
+        *reason = ht_strerror (rc);
     //  Batch-signed drafts are signed at the flush; one that may change
     //  nothing is signed now, as the gate checks it like any record
     if (rc == HT_OK && (self->plain || same) && (rc = ht_record_sign (record, self->key)))
