@@ -19,11 +19,11 @@ static const ht_command_spec_t s_verify_spec = {
     "Verify records, full or redacted, from JSON lines or concatenated\n"
     "msgpack (FILEs or standard input). Each record's signature is checked\n"
     "over every field digest, so a redacted record verifies without its\n"
-    "withheld values. A record signed in a batch is checked through its\n"
-    "proof of inclusion, each batch root's signature once. The summary\n"
-    "counts batch-signed records and the Ed25519 checks made. Exit 0 if\n"
-    "every record is valid, 1 if any is not\n"
-    "(each is named with the reason), 3 if the input cannot be read.",
+    "withheld values. A record signed in a batch is checked through its proof\n"
+    "of inclusion, each batch root's signature once. The summary counts\n"
+    "batch-signed records and the Ed25519 checks made. Exit 0 if every record\n"
+    "is valid, 1 if any is not (each is named with the reason), 3 if the\n"
+    "input cannot be read.",
     s_verify_options
 };
 
