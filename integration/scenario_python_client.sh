@@ -341,6 +341,25 @@ for tampered in batch-path batch-path-redacted batch-name batch-moved; do
     expect_exit 1 "the C verifier refuses $tampered too" -- "$HUTONG" verify "$tampered.jsonl"
     grep -q "bad_signature" "$work/last.out" || fail "C: $tampered: no bad_signature in: $(cat "$work/last.out")"
 done
+#  --plain-sig signs each draft alone, as does a lone draft
+"$HUTONG" gen --seed 8 --city "$city" --region "$county" --elders 3 --facilities 0 --credit 0 \
+    > plain-drafts.jsonl 2>/dev/null || fail "hutong gen failed"
+head -2 plain-drafts.jsonl > plain-two.jsonl
+tail -1 plain-drafts.jsonl > plain-lone.jsonl
+"$HUTONG" put --node "$(node_client "$county")" --node-key "$work/$county.key.pub" \
+    --key "$work/$county.key" --idkey "$work/net.idkey" --plain-sig plain-two.jsonl > plain-put.json \
+    || fail "the county refused the plainly signed drafts: $(cat plain-put.json)"
+"$HUTONG" put --node "$(node_client "$county")" --node-key "$work/$county.key.pub" \
+    --key "$work/$county.key" --idkey "$work/net.idkey" plain-lone.jsonl > lone-put.json \
+    || fail "the county refused the lone draft: $(cat lone-put.json)"
+"$HUTONG" export --store "$(node_store "$county")" --kind elder > county-elders.jsonl 2>/dev/null
+"$HUTONG" verify county-elders.jsonl > c-county.json || fail "the C verifier refuses the county's elders"
+expect_eq "$(json_get c-county.json "(j['records'], j['batch_signed'], j['signature_checks'])")" \
+    "(9, 5, 5)" "nine elders, five batch-signed: the C verifier makes one check for the batch, one per other record"
+client verify county-elders.jsonl > py-county.json || fail "Python refuses the county's elders"
+expect_eq "$(json_get py-county.json "(j['valid'], j['batch_signed'])")" "(9, 5)" \
+    "Python verifies the batch-signed and the plainly signed elders side by side"
+
 #  A size of 6 gives the same path length for some leaves, another for
 #  others: refused either way (malformed, or bad_signature)
 expect_exit 1 "Python refuses a batch-signed record whose batch size was changed" -- \
