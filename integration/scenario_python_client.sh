@@ -8,7 +8,10 @@
 #  exported full and for the partner policy, verify in Python (signature,
 #  digests, certificate chain); tampered ones do not, and the C verifier
 #  agrees with the Python one both ways. The client keeps no copy of the
-#  field tables: it reads them from `hutong schema --json`.
+#  field tables: it reads them from `hutong schema --json`. Elders written
+#  at once are signed in a batch (one signature over a Merkle root): the
+#  pinned vectors check out in Python, and the batch-signed records verify
+#  in Python full and redacted, while a changed path, field or proof fails.
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
 source "$here/network.sh"
@@ -224,6 +227,144 @@ PY
 expect_exit 1 "Python refuses a record whose map keys are not sorted" -- client verify noncanonical.msgpack
 grep -q "canonical" "$work/last.out" || fail "the refusal does not say canonical: $(cat "$work/last.out")"
 expect_exit 1 "the C verifier refuses it too" -- "$HUTONG" verify --format msgpack noncanonical.msgpack
+
+#  --------------------------------------------------------------------------
+#  Batch signatures (docs/records.md §4a)
+
+#  The pinned vectors, recomputed in Python: record digests, the RFC 9162
+#  tree of three, every path, the signed message and the signature of the
+#  key seed, and the redacted record's digest. The C unit test
+#  (test_record_batch) checks the same file.
+"$python" - "$here/partner" "$here/../tests/batch_vectors.json" > vectors.txt <<'PY' \
+    || fail "the pinned batch vectors do not check out in Python: $(cat vectors.txt)"
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import hutong_client as hc
+from nacl.signing import SigningKey
+registry = hc.Schema.load(os.environ["HUTONG_SCHEMA"])
+vectors = json.load(open(sys.argv[2]))
+records = [hc.Record.from_json(item, registry) for item in vectors["records"]]
+digests = [record.digest() for record in records]
+leaves = [hc.merkle_leaf(digest) for digest in digests]
+node01 = hc.merkle_node(leaves[0], leaves[1])
+root = hc.merkle_node(node01, leaves[2])
+assert root.hex() == vectors["root"] == hc.merkle_root(digests).hex(), "root"
+key = SigningKey(bytes.fromhex(vectors["key_seed"]))
+sig = key.sign(hc.BATCH_TAG + (3).to_bytes(8, "big") + root).signature
+expected_paths = [[leaves[1], leaves[2]], [leaves[0], leaves[2]], [node01]]
+for index, record in enumerate(records):
+    assert record.author == bytes(key.verify_key), "author"
+    assert record.batch == (index, 3, expected_paths[index]), "path %d" % index
+    assert record.sig == sig, "signature %d" % index
+    assert record.header_bytes()[:3] == b"\x9a\x03\x01", "header %d" % index
+    record.verify()
+    assert hc.Record.decode(record.encode(), registry).batch == record.batch, "wire %d" % index
+redacted = hc.Record.from_json(vectors["redacted"], registry)
+assert not redacted.full and redacted.digest() == digests[1], "redacted digest"
+redacted.verify()
+#  A batch Python signs, for the C verifier
+for record in records:
+    record.batch = None
+hc.sign_batch(records, bytes(key) + bytes(key.verify_key))
+with open("py-batch.jsonl", "w") as out:
+    for record in records:
+        out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+print("vectors ok")
+PY
+ok "Python recomputes the pinned batch vectors: digests, tree, paths, message, signature"
+"$HUTONG" verify --json py-batch.jsonl > c-py-batch.json \
+    || { cat c-py-batch.json >&2; fail "the C verifier refuses a batch Python signed"; }
+expect_eq "$(grep -c '"valid":true' c-py-batch.json)" "3" "the C verifier accepts the three records of a batch Python signed"
+
+#  Five elders written at once: hutong put signs them under one signature
+"$HUTONG" gen --seed 7 --city "$city" --region "$county" --elders 5 --facilities 0 --credit 0 \
+    > batch-drafts.jsonl 2>/dev/null || fail "hutong gen failed"
+"$HUTONG" put --node "$(node_client "$county")" --node-key "$work/$county.key.pub" \
+    --key "$work/$county.key" --idkey "$work/net.idkey" batch-drafts.jsonl > batch-put.json \
+    || fail "the county refused the batch-signed drafts: $(cat batch-put.json)"
+expect_eq "$(json_get batch-put.json "j['stored']")" "5" "the county stored the five batch-signed elders"
+city_has_six () { [ "$("$HUTONG" list --store "$city_store" --kind elder 2>/dev/null | wc -l)" = 6 ]; }
+wait_until 20 city_has_six || fail "the batch-signed elders did not reach the city within 20 s"
+ok "the batch-signed elders replicated to the city (each verified there alone)"
+"$HUTONG" export --store "$city_store" --kind elder > batch-full.jsonl 2>/dev/null
+"$HUTONG" export --store "$city_store" --kind elder --policy partner > batch-partner.jsonl 2>/dev/null
+"$HUTONG" export --store "$city_store" --kind elder --policy health --format msgpack \
+    > batch-health.msgpack 2>/dev/null
+"$HUTONG" verify --json batch-full.jsonl > c-batch.json || fail "the C verifier refuses the city's elders"
+expect_eq "$("$python" -c '
+import json, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+batched = [line["batch"] for line in lines if "batch" in line]
+print(len(batched), len({item["root"] for item in batched}), sorted(item["index"] for item in batched),
+      {item["size"] for item in batched})' c-batch.json)" "5 1 [0, 1, 2, 3, 4] {5}" \
+    "the five elders carry leaves 0-4 of one batch of 5, one root"
+
+client verify --anchor "$work/$city.key.pub" --chain city-full.jsonl batch-full.jsonl > py-batch.json \
+    || { cat py-batch.json >&2; fail "Python refuses a batch-signed record"; }
+expect_eq "$(json_get py-batch.json "(j['valid'], j['batch_signed'])")" "(6, 5)" \
+    "Python verifies the six elders, five of them batch-signed: signature, proof, digests, chain"
+client verify --anchor "$work/$city.key.pub" --chain city-full.jsonl batch-partner.jsonl > py-batch-partner.json \
+    || { cat py-batch-partner.json >&2; fail "Python refuses a redacted batch-signed record"; }
+expect_eq "$(json_get py-batch-partner.json "(j['valid'], j['batch_signed'])")" "(6, 5)" \
+    "Python verifies the partner-redacted batch-signed elders: redaction keeps the proof"
+client verify batch-health.msgpack > py-batch-health.json \
+    || { cat py-batch-health.json >&2; fail "Python refuses a redacted batch-signed msgpack record"; }
+expect_eq "$(json_get py-batch-health.json "(j['valid'], j['batch_signed'])")" "(6, 5)" \
+    "Python verifies the health-redacted msgpack export of batch-signed elders (strict decoding)"
+
+"$python" - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+def batched(source):
+    return [json.loads(line) for line in open("%s/%s" % (work, source)) if '"batch"' in line]
+def write(target, record):
+    open("%s/%s" % (work, target), "w").write(json.dumps(record, ensure_ascii=False) + "\n")
+def flip(hex_text):
+    data = bytearray.fromhex(hex_text); data[5] ^= 1; return data.hex()
+full, partner = batched("batch-full.jsonl"), batched("batch-partner.jsonl")
+record = json.loads(json.dumps(full[0])); record["batch"]["path"][0] = flip(record["batch"]["path"][0])
+write("batch-path.jsonl", record)
+record = json.loads(json.dumps(partner[0])); record["batch"]["path"][-1] = flip(record["batch"]["path"][-1])
+write("batch-path-redacted.jsonl", record)
+record = json.loads(json.dumps(full[0])); record["fields"]["name"] = "王五"
+write("batch-name.jsonl", record)
+#  Another record's proof of the same shape: leaves 0-3 of 5 have paths of 3
+first, other = [r for r in full if len(r["batch"]["path"]) == 3][:2]
+record = json.loads(json.dumps(first)); record["batch"] = other["batch"]
+write("batch-moved.jsonl", record)
+record = json.loads(json.dumps(full[0])); record["batch"]["size"] += 1
+write("batch-size.jsonl", record)
+PY
+for tampered in batch-path batch-path-redacted batch-name batch-moved; do
+    expect_exit 1 "Python refuses $tampered" -- client verify "$tampered.jsonl"
+    grep -q "bad_signature" "$work/last.out" || fail "$tampered: no bad_signature in: $(cat "$work/last.out")"
+    expect_exit 1 "the C verifier refuses $tampered too" -- "$HUTONG" verify "$tampered.jsonl"
+    grep -q "bad_signature" "$work/last.out" || fail "C: $tampered: no bad_signature in: $(cat "$work/last.out")"
+done
+#  --plain-sig signs each draft alone, as does a lone draft
+"$HUTONG" gen --seed 8 --city "$city" --region "$county" --elders 3 --facilities 0 --credit 0 \
+    > plain-drafts.jsonl 2>/dev/null || fail "hutong gen failed"
+head -2 plain-drafts.jsonl > plain-two.jsonl
+tail -1 plain-drafts.jsonl > plain-lone.jsonl
+"$HUTONG" put --node "$(node_client "$county")" --node-key "$work/$county.key.pub" \
+    --key "$work/$county.key" --idkey "$work/net.idkey" --plain-sig plain-two.jsonl > plain-put.json \
+    || fail "the county refused the plainly signed drafts: $(cat plain-put.json)"
+"$HUTONG" put --node "$(node_client "$county")" --node-key "$work/$county.key.pub" \
+    --key "$work/$county.key" --idkey "$work/net.idkey" plain-lone.jsonl > lone-put.json \
+    || fail "the county refused the lone draft: $(cat lone-put.json)"
+"$HUTONG" export --store "$(node_store "$county")" --kind elder > county-elders.jsonl 2>/dev/null
+"$HUTONG" verify county-elders.jsonl > c-county.json || fail "the C verifier refuses the county's elders"
+expect_eq "$(json_get c-county.json "(j['records'], j['batch_signed'], j['signature_checks'])")" \
+    "(9, 5, 5)" "nine elders, five batch-signed: the C verifier makes one check for the batch, one per other record"
+client verify county-elders.jsonl > py-county.json || fail "Python refuses the county's elders"
+expect_eq "$(json_get py-county.json "(j['valid'], j['batch_signed'])")" "(9, 5)" \
+    "Python verifies the batch-signed and the plainly signed elders side by side"
+
+#  A size of 6 gives the same path length for some leaves, another for
+#  others: refused either way (malformed, or bad_signature)
+expect_exit 1 "Python refuses a batch-signed record whose batch size was changed" -- \
+    client verify batch-size.jsonl
+expect_exit 1 "the C verifier refuses it too" -- "$HUTONG" verify batch-size.jsonl
 
 #  --------------------------------------------------------------------------
 #  ERROR replies on the client socket (docs/protocol.md §4)

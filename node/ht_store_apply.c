@@ -14,6 +14,7 @@
 
 #define S_PARALLEL_MIN_ITEMS 64     //  smaller batches verify on one thread
 #define S_MAX_THREADS 4             //  the verifier pool's threads and this one
+#define S_BATCH_ROOTS 64            //  batch signatures remembered per apply
 
 
 //  --------------------------------------------------------------------------
@@ -459,7 +460,7 @@ static void s_item_encode (ht_store_item_t *item);
 //  encode it, check its signature. Touches nothing shared, so items are
 //  prepared on several threads at once: signatures are most of the cost.
 static void
-s_item_prepare (ht_store_item_t *item)
+s_item_prepare (ht_store_item_t *item, ht_record_roots_t *roots)
 {
     if (item->from_bytes) {
         item->record = ht_record_decode_with (item->registry, item->data, item->size, &item->error,
@@ -478,14 +479,16 @@ s_item_prepare (ht_store_item_t *item)
     else
         s_item_encode (item);
     //  Verification guards against what others signed; a record this
-    //  process just signed (hutong put) is known good
+    //  process just signed (hutong put) is known good. Records signed in
+    //  one batch share a root: the threads check its signature once.
     if (item->error == 0 && !ht_record_signed_here (item->record))
-        item->verified = ht_record_verify (item->record, &item->verify_reason);
+        item->verified = ht_record_verify_with (item->record, roots, &item->verify_reason);
 }
 
 typedef struct {
     ht_store_item_t *items;                //  first item of this share
     size_t count;                   //  how many
+    ht_record_roots_t *roots;       //  batch roots checked, all shares'
 } s_share_t;
 
 static void
@@ -493,7 +496,7 @@ s_prepare_share (void *arg)
 {
     s_share_t *share = (s_share_t *) arg;
     for (size_t i = 0; i < share->count; i++)
-        s_item_prepare (&share->items [i]);
+        s_item_prepare (&share->items [i], share->roots);
 }
 
 //  Prepare every item: small batches on this thread, larger ones in
@@ -509,13 +512,16 @@ ht_store__items_prepare (ht_store_t *self, ht_store_item_t *items, size_t count)
     s_share_t shares [S_MAX_THREADS];
     void *args [S_MAX_THREADS];
     size_t per_thread = (count + threads - 1) / threads, offset = 0;
+    ht_record_roots_t *roots = ht_record_roots_new (S_BATCH_ROOTS);
     for (size_t t = 0; t < threads; t++) {
+        shares [t].roots = roots;       //  NULL if out of memory: no cache
         shares [t].items = items + offset;
         shares [t].count = offset + per_thread <= count? per_thread: count - offset;
         offset += shares [t].count;
         args [t] = &shares [t];
     }
     ht_pool_run (self->verifiers, s_prepare_share, args, threads);
+    ht_record_roots_destroy (&roots);
 }
 
 static void

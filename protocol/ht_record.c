@@ -2,7 +2,8 @@
 //  digests, signing, redaction and the canonical msgpack form.
 //
 //  Wire form: a msgpack map, keys sorted bytewise:
-//    author bin32 · del bool · f {name: value} · hlc uint · key str ·
+//    author bin32 · b [index, size, [bin32...]]? · del bool ·
+//    f {name: value} · hlc uint · key str ·
 //    kind str · m {name: mask}? · region str · s {name: salt}? ·
 //    scope str · seed bin32? · sig bin64 · suite uint · sv uint ·
 //    v uint · w {name: digest}?
@@ -10,6 +11,8 @@
 //  has seed and no s/w; a redacted form has no seed, and every field of
 //  its schema version is in f (with its salt in s; nil if disclosed
 //  absent) or in w. m carries unsigned display masks for withheld fields.
+//  b, the batch proof, is in batch-signed records (v 3) only
+//  (ht_record_batch.c).
 #include <czmq.h>
 #include <sodium.h>
 #include "ht_codec.h"
@@ -564,14 +567,21 @@ s_field_digest (const ht_record_t *self, size_t index,
     return HT_OK;
 }
 
+uint8_t
+ht_record__format (const ht_record_t *self)
+{
+    return self->batch_size? HT_FORMAT_BATCH: HT_FORMAT_VERSION;
+}
+
 //  The canonical header: [v, suite, kind, sv, key, region, scope, hlc,
 //  author, deleted]. sv, the kind's schema version, says which fields
-//  the digests that follow are of.
+//  the digests that follow are of; v says how the record is signed, so
+//  a batch-signed record's digest can never pass for a plain one's.
 static void
 s_pack_header (const ht_record_t *self, msgpack_packer *packer)
 {
     msgpack_pack_array (packer, 10);
-    msgpack_pack_uint8 (packer, HT_FORMAT_VERSION);
+    msgpack_pack_uint8 (packer, ht_record__format (self));
     msgpack_pack_uint8 (packer, self->suite);
     ht_pack_cstr (packer, self->kind->name);
     msgpack_pack_uint16 (packer, self->schema_version);
@@ -629,6 +639,7 @@ ht_record_sign (ht_record_t *self, const ht_keypair_t *key)
     memcpy (self->author, ht_keypair_public (key), HT_PUBKEY_BYTES);
     randombytes_buf (self->seed, HT_SEED_BYTES);
     self->has_seed = true;
+    self->batch_size = self->batch_index = self->batch_path_count = 0;
     uint8_t digest [HT_DIGEST_BYTES];
     int rc = ht_record_digest (self, digest);
     if (rc)
@@ -641,6 +652,13 @@ ht_record_sign (ht_record_t *self, const ht_keypair_t *key)
 
 int
 ht_record_verify (const ht_record_t *self, const char **reason)
+{
+    return ht_record_verify_with (self, NULL, reason);
+}
+
+int
+ht_record_verify_with (const ht_record_t *self, ht_record_roots_t *roots,
+                       const char **reason)
 {
     const char *ignored;
     if (!reason)
@@ -658,6 +676,9 @@ ht_record_verify (const ht_record_t *self, const char **reason)
         *reason = "a field is neither disclosed with its salt nor withheld";
         return HT_EDIGEST;
     }
+    if (self->batch_size)
+        return ht_record__verify_batch (self, digest, roots, reason);
+    ht_record__roots_count (roots);
     if (crypto_sign_verify_detached (self->sig, digest, HT_DIGEST_BYTES,
                                      self->author) != 0) {
         *reason = "signature does not match the record's content and author";

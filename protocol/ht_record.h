@@ -8,6 +8,12 @@
 //  form carries the seed; a redacted form carries, per field, either the
 //  value and its salt (disclosed) or only its digest (withheld). Both forms
 //  have the same digest, so both verify with the author's key.
+//
+//  A record is signed alone (format 2: the signature is over its digest)
+//  or in a batch (format 3): one signature over the root of a Merkle tree
+//  of the batch's record digests (RFC 9162's shape), each record carrying
+//  its leaf index, the batch size and its audit path, so it still verifies
+//  alone, redacted or not. A verifier checks each distinct root once.
 #ifndef HT_RECORD_H_INCLUDED
 #define HT_RECORD_H_INCLUDED
 
@@ -20,6 +26,11 @@
 #include "ht_region.h"
 
 #define HT_FORMAT_VERSION 2         //  2: the header carries the schema version
+#define HT_FORMAT_BATCH 3           //  3: format 2, signed in a batch: the record
+                                    //  carries its inclusion proof
+#define HT_BATCH_MAX_RECORDS 65536  //  records under one batch signature
+#define HT_BATCH_MAX_PATH 16        //  audit path of the largest batch
+#define HT_BATCH_TAG "hutong batch root"    //  starts the signed message
 #define HT_SUITE_ED25519_BLAKE2B 1  //  room is kept for SM2/SM3 (suite 2)
 #define HT_PUBKEY_BYTES 32
 #define HT_SECRETKEY_BYTES 64
@@ -139,10 +150,52 @@ int ht_record_digest (const ht_record_t *self, uint8_t digest [HT_DIGEST_BYTES])
 //  signature. The record must be full (not redacted).
 int ht_record_sign (ht_record_t *self, const ht_keypair_t *key) HT_WUR;
 
+//  Sign count full records (1 .. HT_BATCH_MAX_RECORDS, all distinct) with
+//  one signature: each gets the author, a fresh seed, format 3, its leaf
+//  index, the batch size and its audit path; the signature is over the
+//  root of the tree of their digests. On failure none is signed.
+int ht_record_sign_batch (ht_record_t *const *records, size_t count,
+                          const ht_keypair_t *key) HT_WUR;
+
+//  True if the record is signed in a batch (format 3); its leaf index and
+//  the batch size, either pointer may be NULL
+bool ht_record_batch (const ht_record_t *self, size_t *index, size_t *size);
+
+//  The batch root a batch-signed record's proof leads to: 0, HT_EINVAL for
+//  a record signed alone, HT_EDIGEST or HT_EBADSIG if there is none
+int ht_record_batch_root (const ht_record_t *self, uint8_t root [HT_DIGEST_BYTES]) HT_WUR;
+
 //  Verify the signature against the author's key: recomputes every field
-//  digest from the disclosed values and salts. 0, or HT_EBADSIG/HT_EDIGEST
+//  digest from the disclosed values and salts, and for a batch-signed
+//  record the root its proof leads to. 0, or HT_EBADSIG/HT_EDIGEST
 //  /HT_EMALFORMED with a static reason. Does not check authorization.
 int ht_record_verify (const ht_record_t *self, const char **reason) HT_WUR;
+
+//  A bounded cache of checked batch signatures, keyed by (author, batch
+//  size, root, signature), safe to share between threads: a verifier
+//  checks each distinct root signature once, not once per record
+typedef struct _ht_record_roots_t ht_record_roots_t;
+
+//  A cache of up to capacity roots (at least 8); NULL if out of memory
+ht_record_roots_t *ht_record_roots_new (size_t capacity);
+
+//  Destroy the cache and set the caller's pointer to NULL
+void ht_record_roots_destroy (ht_record_roots_t **self_p);
+
+//  Ed25519 verifications made through the cache so far (plain records'
+//  and roots'): what the cache saves shows here
+uint64_t ht_record_roots_checks (const ht_record_roots_t *self);
+
+//  ht_record_verify, asking roots (NULL: none) before checking a batch
+//  signature and remembering the verdict after. Any thread.
+int ht_record_verify_with (const ht_record_t *self, ht_record_roots_t *roots,
+                           const char **reason) HT_WUR;
+
+//  Verify count records, each distinct batch root once (through roots, or
+//  a cache of its own if NULL). results [i] gets each record's code and
+//  reasons [i] its reason (reasons may be NULL). Returns how many failed.
+size_t ht_record_verify_all (const ht_record_t *const *records, size_t count,
+                             ht_record_roots_t *roots, int *results, const char **reasons);
 
 //  Build a redacted copy that discloses only the named fields (the others
 //  are withheld as digests). Names not in the schema are ignored. The
@@ -190,7 +243,8 @@ int ht_record_peek (const uint8_t *data, size_t size, ht_record_head_t *head) HT
 //  JSON form (UTF-8 kept readable by the caller's json_dumps flags):
 //  {"kind","key","region","scope","hlc","author","deleted","suite","sv",
 //   "sig", "seed"?, "fields":{...}, "salts"?:{...}, "withheld"?:{...},
-//   "masked"?:{...}}. BIN values, keys and signatures are lowercase hex.
+//   "masked"?:{...}, "batch"?:{"index","size","path"}}. BIN values, keys,
+//   signatures and path hashes are lowercase hex.
 //  A draft (unsigned) has no author, suite, sv or sig. The caller owns
 //  the result.
 json_t *ht_record_to_json (const ht_record_t *self);

@@ -48,6 +48,17 @@ s_set_nonempty (json_t *json, const char *name, json_t *object)
         json_decref (object);
 }
 
+//  {"index": i, "path": [hex64, ...], "size": n}
+static json_t *
+s_batch_to_json (const ht_record_t *self)
+{
+    json_t *path = json_array ();
+    for (size_t step = 0; step < self->batch_path_count; step++)
+        json_array_append_new (path, s_hex (self->batch_path [step], HT_DIGEST_BYTES));
+    return json_pack ("{s:I, s:I, s:o}", "index", (json_int_t) self->batch_index,
+                      "size", (json_int_t) self->batch_size, "path", path);
+}
+
 json_t *
 ht_record_to_json (const ht_record_t *self)
 {
@@ -70,6 +81,8 @@ ht_record_to_json (const ht_record_t *self)
         json_object_set_new (json, "sig", s_hex (self->sig, HT_SIG_BYTES));
         if (self->has_seed)
             json_object_set_new (json, "seed", s_hex (self->seed, HT_SEED_BYTES));
+        if (self->batch_size)
+            json_object_set_new (json, "batch", s_batch_to_json (self));
     }
     bool redacted = self->is_signed && !self->has_seed;
     json_t *fields = json_object (), *salts = json_object ();
@@ -236,6 +249,34 @@ s_parse_redaction (ht_record_t *self, const json_t *json, s_parse_error_t *error
             s_fail (error, HT_EMALFORMED, "a mask is not text for a withheld field");
 }
 
+//  Read "batch": {"index", "size", "path"} of a batch-signed record, with
+//  the path exactly as long as index and size say
+static void
+s_parse_batch (ht_record_t *self, const json_t *batch, s_parse_error_t *error)
+{
+    const json_t *index = json_object_get (batch, "index");
+    const json_t *size = json_object_get (batch, "size");
+    const json_t *path = json_object_get (batch, "path");
+    json_int_t at = json_integer_value (index), count = json_integer_value (size);
+    bool ok = json_is_object (batch) && json_object_size (batch) == 3
+           && json_is_integer (index) && json_is_integer (size) && json_is_array (path)
+           && count > 0 && count <= HT_BATCH_MAX_RECORDS && at >= 0 && at < count
+           && json_array_size (path) == ht_record__batch_path_length ((uint64_t) at,
+                                                                      (uint64_t) count);
+    for (size_t step = 0; ok && step < json_array_size (path); step++) {
+        const char *hex = json_string_value (json_array_get (path, step));
+        ok = hex && ht_hex_decode (hex, self->batch_path [step], HT_DIGEST_BYTES) == HT_OK;
+    }
+    if (!ok) {
+        s_fail (error, HT_EMALFORMED, "batch must be {index, size, path} with index < size "
+                "and the path (hex64 each) as long as they say");
+        return;
+    }
+    self->batch_index = (uint32_t) at;
+    self->batch_size = (uint32_t) count;
+    self->batch_path_count = (uint8_t) json_array_size (path);
+}
+
 //  Read the header items of a signed record
 static void
 s_parse_signed (ht_record_t *self, const json_t *json, s_parse_error_t *error)
@@ -251,6 +292,8 @@ s_parse_signed (ht_record_t *self, const json_t *json, s_parse_error_t *error)
         return;
     }
     self->suite = (uint8_t) suite;
+    if (json_object_get (json, "batch"))
+        s_parse_batch (self, json_object_get (json, "batch"), error);
     if (json_object_get (json, "seed")) {
         if (!s_parse_hex (json, "seed", self->seed, HT_SEED_BYTES))
             s_fail (error, HT_EMALFORMED, "seed is not 64 hex digits");
@@ -264,7 +307,7 @@ s_parse_signed (ht_record_t *self, const json_t *json, s_parse_error_t *error)
 
 static const char *const s_json_items [] = {
     "kind", "key", "region", "scope", "hlc", "deleted", "author", "suite",
-    "sv", "sig", "seed", "fields", "salts", "withheld", "masked", NULL };
+    "sv", "sig", "seed", "fields", "salts", "withheld", "masked", "batch", NULL };
 
 //  Read the schema version, which says what fields there are: before them
 static void

@@ -40,6 +40,12 @@ struct _ht_record_t {
     bool signed_here;               //  ht_record_sign made sig from this
                                     //  very content: no need to verify it
     uint8_t sig [HT_SIG_BYTES];     //  signature over the digest
+    uint32_t batch_size;            //  records under the batch signature;
+                                    //  0: signed alone (format 2)
+    uint32_t batch_index;           //  this record's leaf in the batch
+    uint8_t batch_path_count;       //  audit path length
+    uint8_t batch_path [HT_BATCH_MAX_PATH][HT_DIGEST_BYTES];
+                                    //  sibling hashes, leaf to root
     bool has_seed;                  //  full form: seed known
     uint8_t seed [HT_SEED_BYTES];   //  per-record salt seed
     char reason [HT_REASON_CHARS];  //  last validation reason, naming the
@@ -70,6 +76,21 @@ bool ht_record__in_version (const ht_record_t *self, size_t index);
 
 //  Free a slot's value and caches, leaving it absent
 void ht_record__clear_field (ht_field_slot_t *slot);
+
+//  The record's format version: HT_FORMAT_BATCH if signed in a batch
+uint8_t ht_record__format (const ht_record_t *self);
+
+//  Length of the audit path of leaf index in a batch of size (index <
+//  size): the number of sibling hashes RFC 9162's verification consumes
+size_t ht_record__batch_path_length (uint64_t index, uint64_t size);
+
+//  Check a batch-signed record's proof and its root signature, given the
+//  record digest; roots may be NULL. 0 or HT_EBADSIG with *reason.
+int ht_record__verify_batch (const ht_record_t *self, const uint8_t digest [HT_DIGEST_BYTES],
+                             ht_record_roots_t *roots, const char **reason);
+
+//  Count one Ed25519 verification made for roots (NULL: nothing)
+void ht_record__roots_count (ht_record_roots_t *roots);
 
 //  Write "field: reason" into the record's reason buffer and return it
 const char *ht_record__reason (const ht_record_t *self, const char *field,

@@ -73,9 +73,20 @@ ht_record_encode (const ht_record_t *self, uint8_t **data, size_t *size)
     ht_packer_t out;
     ht_packer_init (&out);
     msgpack_packer *packer = &out.packer;
-    msgpack_pack_map (packer, 12 + (redacted? 2: 1) + (masks? 1: 0));
+    bool batch = self->batch_size > 0;
+    msgpack_pack_map (packer, 12 + (redacted? 2: 1) + (masks? 1: 0) + (batch? 1: 0));
     ht_pack_cstr (packer, "author");
     ht_pack_bin (packer, self->author, HT_PUBKEY_BYTES);
+    if (batch) {
+        //  b = [leaf index, batch size, [sibling hashes, leaf to root]]
+        ht_pack_cstr (packer, "b");
+        msgpack_pack_array (packer, 3);
+        msgpack_pack_uint32 (packer, self->batch_index);
+        msgpack_pack_uint32 (packer, self->batch_size);
+        msgpack_pack_array (packer, self->batch_path_count);
+        for (size_t step = 0; step < self->batch_path_count; step++)
+            ht_pack_bin (packer, self->batch_path [step], HT_DIGEST_BYTES);
+    }
     ht_pack_cstr (packer, "del");
     if (self->deleted) msgpack_pack_true (packer); else msgpack_pack_false (packer);
     ht_pack_cstr (packer, "f");
@@ -109,7 +120,7 @@ ht_record_encode (const ht_record_t *self, uint8_t **data, size_t *size)
     ht_pack_cstr (packer, "sv");
     msgpack_pack_uint16 (packer, self->schema_version);
     ht_pack_cstr (packer, "v");
-    msgpack_pack_uint8 (packer, HT_FORMAT_VERSION);
+    msgpack_pack_uint8 (packer, ht_record__format (self));
     if (redacted) {
         ht_pack_cstr (packer, "w");
         s_pack_field_map (self, packer, 'w');
@@ -127,6 +138,7 @@ ht_record_encode (const ht_record_t *self, uint8_t **data, size_t *size)
 typedef struct {
     int code;                       //  first error
     const char *reason;             //  its static reason
+    uint64_t format;                //  the record's v
     bool in_f [HT_FIELD_MAX_COUNT]; //  field was listed in f
 } s_decode_error_t;
 
@@ -203,10 +215,10 @@ s_decode_field_map (ht_record_t *self, const msgpack_object *map, char which,
 
 //  Names of the top-level keys, in canonical order; index = bit in "seen"
 static const char *const s_top_keys [] = {
-    "author", "del", "f", "hlc", "key", "kind", "m", "region", "s",
+    "author", "b", "del", "f", "hlc", "key", "kind", "m", "region", "s",
     "scope", "seed", "sig", "suite", "sv", "v", "w", NULL };
 
-enum { K_AUTHOR, K_DEL, K_F, K_HLC, K_KEY, K_KIND, K_M, K_REGION, K_S,
+enum { K_AUTHOR, K_B, K_DEL, K_F, K_HLC, K_KEY, K_KIND, K_M, K_REGION, K_S,
        K_SCOPE, K_SEED, K_SIG, K_SUITE, K_SV, K_V, K_W };
 
 #define S_BIT(key) (1u << (key))
@@ -214,6 +226,30 @@ enum { K_AUTHOR, K_DEL, K_F, K_HLC, K_KEY, K_KIND, K_M, K_REGION, K_S,
     S_BIT (K_HLC) | S_BIT (K_KEY) | S_BIT (K_KIND) | S_BIT (K_REGION) | \
     S_BIT (K_SCOPE) | S_BIT (K_SIG) | S_BIT (K_SUITE) | S_BIT (K_SV) | \
     S_BIT (K_V))
+
+//  Read the batch proof b = [index, size, [sibling, ...]]: the path must
+//  be exactly as long as the index and size say
+static bool
+s_decode_batch (ht_record_t *self, const msgpack_object *value)
+{
+    uint64_t index, size;
+    if (value->type != MSGPACK_OBJECT_ARRAY || value->via.array.size != 3
+    ||  !ht_obj_uint (&value->via.array.ptr [0], &index)
+    ||  !ht_obj_uint (&value->via.array.ptr [1], &size)
+    ||  size == 0 || size > HT_BATCH_MAX_RECORDS || index >= size)
+        return false;
+    const msgpack_object *path = &value->via.array.ptr [2];
+    if (path->type != MSGPACK_OBJECT_ARRAY
+    ||  path->via.array.size != ht_record__batch_path_length (index, size))
+        return false;
+    for (uint32_t step = 0; step < path->via.array.size; step++)
+        if (!ht_obj_bin (&path->via.array.ptr [step], self->batch_path [step], HT_DIGEST_BYTES))
+            return false;
+    self->batch_index = (uint32_t) index;
+    self->batch_size = (uint32_t) size;
+    self->batch_path_count = (uint8_t) path->via.array.size;
+    return true;
+}
 
 //  Read one header item into self
 static void
@@ -225,6 +261,12 @@ s_decode_item (ht_record_t *self, int key, const msgpack_object *value,
     bool ok = true;
     switch (key) {
         case K_AUTHOR: ok = ht_obj_bin (value, self->author, HT_PUBKEY_BYTES); break;
+        case K_B:
+            ok = s_decode_batch (self, value);
+            if (!ok)
+                s_fail (error, HT_EMALFORMED, "batch proof b is not [index, size, path] "
+                        "with index < size and the path as long as they say");
+            break;
         case K_DEL:
             ok = value->type == MSGPACK_OBJECT_BOOLEAN;
             self->deleted = ok && value->via.boolean;
@@ -267,6 +309,12 @@ s_check_form (ht_record_t *self, unsigned seen, s_decode_error_t *error)
         s_fail (error, HT_EMALFORMED, "record lacks a required header item");
         return;
     }
+    //  Format 3 and the batch proof come together
+    if ((error->format == HT_FORMAT_BATCH) != !!(seen & S_BIT (K_B))) {
+        s_fail (error, HT_EMALFORMED, "a batch-signed record (v 3) carries its batch "
+                "proof b, and only it does");
+        return;
+    }
     bool redacted = !(seen & S_BIT (K_SEED));
     if (!redacted && (seen & (S_BIT (K_S) | S_BIT (K_W)))) {
         s_fail (error, HT_EMALFORMED, "a full record carries no salts or digests");
@@ -303,10 +351,12 @@ s_decode_versions (ht_record_t *self, const msgpack_object *map, s_decode_error_
 {
     uint64_t number = 0;
     const msgpack_object *format = ht_obj_get (map, "v");
-    if (format && (!ht_obj_uint (format, &number) || number != HT_FORMAT_VERSION)) {
+    if (format && (!ht_obj_uint (format, &number)
+               || (number != HT_FORMAT_VERSION && number != HT_FORMAT_BATCH))) {
         s_fail (error, HT_EVERSION, "unsupported record format version");
         return;
     }
+    error->format = number;
     const msgpack_object *version = ht_obj_get (map, "sv");
     if (!version)
         return;                         //  the form check names it missing

@@ -20,6 +20,11 @@
 //  through --node the node does both with what arrives, as the key's read
 //  policy need not show put the current version. Either way the summary
 //  counts it as unchanged.
+//
+//  Drafts are signed when their write batch is flushed: up to
+//  S_SIGN_BATCH of them under one batch signature (docs/records.md §4a),
+//  which a receiving node checks once for all of them. A lone draft, or
+//  every draft with --plain-sig, is signed alone.
 #include <sodium.h>
 #include "hutong.h"
 #include "ht_client.h"
@@ -27,6 +32,7 @@
 #include "ht_gate.h"
 
 #define S_DEFAULT_BATCH 1000
+#define S_SIGN_BATCH 1000           //  drafts under one batch signature
 #define S_MAX_REPORTED 10           //  line errors printed before going quiet
 
 static const ht_option_t s_put_options [] = {
@@ -38,28 +44,32 @@ static const ht_option_t s_put_options [] = {
     HT_OPTION_UINT ("batch", "N", 1, 100000, "records per write transaction (default 1000)"),
     HT_OPTION_FLAG ("import", "with --store: re-import records exported from this network (no ingest window)"),
     HT_OPTION_FLAG ("quiet", "no progress, no summary"),
+    HT_OPTION_FLAG ("plain-sig", "sign every draft alone, not in batches (for nodes older than format 3)"),
     HT_OPTION_END
 };
 
 static const ht_command_spec_t s_put_spec = {
-    "hutong put (--store DIR | --node ENDPOINT --node-key PUB) [--key KEYFILE] [FILE...]",
+    "hutong put (--store DIR | --node ENDPOINT --node-key PUB) [--key KEYFILE] [--plain-sig] [FILE...]",
     "Read records as JSON lines from FILEs (or standard input). Drafts are\n"
-    "completed, validated and signed with --key; signed records are stored\n"
-    "as they are. The store verifies and authorizes each one; rejects go to\n"
-    "its quarantine ('hutong quarantine'). With --node the records go over\n"
-    "CurveZMQ to a running node, which admits --key only if it holds a valid\n"
-    "certificate for it. A record entering the network must be fresh (its hlc\n"
-    "within the node's ingest window, 10 minutes back, 5 ahead): drafts are\n"
-    "timestamped now, after the entity's current version; re-importing\n"
-    "exported records needs --import. A version its author may not write over\n"
-    "the current owner is kept as a conflict. A draft that says what the\n"
-    "current version says (same kind, key, region, scope and fields) is not\n"
-    "stored, as long as --key could write it: no new version, counted as\n"
-    "\"unchanged\" (through --node the node compares it with the version it\n"
-    "holds). Prints a JSON summary; progress on a terminal. Exit 0 if all\n"
-    "were stored or unchanged, 1 if any line was refused, quarantined or kept\n"
-    "as a conflict, or a draft was kept as history because the node or store\n"
-    "holds a newer version it did not replace.",
+    "completed, validated and signed with --key; signed records are stored as\n"
+    "they are. Drafts written together are signed in batches of up to 1000\n"
+    "under one signature, each record carrying its proof of inclusion, so a\n"
+    "node checks one signature per batch (a lone draft, or every draft with\n"
+    "--plain-sig, is signed alone). The store verifies and authorizes each\n"
+    "one; rejects go to its quarantine ('hutong quarantine'). With --node the\n"
+    "records go over CurveZMQ to a running node, which admits --key only if\n"
+    "it holds a valid certificate for it. A record entering the network must\n"
+    "be fresh (its hlc within the node's ingest window, 10 minutes back, 5\n"
+    "ahead): drafts are timestamped now, after the entity's current version;\n"
+    "re-importing exported records needs --import. A version its author may\n"
+    "not write over the current owner is kept as a conflict. A draft that\n"
+    "says what the current version says (same kind, key, region, scope and\n"
+    "fields) is not stored, as long as --key could write it: no new version,\n"
+    "counted as \"unchanged\" (through --node the node compares it with the\n"
+    "version it holds). Prints a JSON summary; progress on a terminal. Exit 0\n"
+    "if all were stored or unchanged, 1 if any line was refused, quarantined\n"
+    "or kept as a conflict, or a draft was kept as history because the node\n"
+    "or store holds a newer version it did not replace.",
     s_put_options
 };
 
@@ -91,6 +101,7 @@ typedef struct {
     int64_t started_ms;             //  for the rate
     bool progress;                  //  print progress to stderr
     bool import;                    //  --import: not fresh, re-imported
+    bool plain;                     //  --plain-sig: sign each draft alone
 } s_put_t;
 
 //  Report a refused line (the first few only)
@@ -126,12 +137,12 @@ s_entity_name (const ht_record_t *record, char *name, size_t size)
 
 //  The version a completed draft is compared with: the batch's latest of
 //  the entity, if it holds one not yet in the store, else the store's
-static const ht_record_t *
+static ht_record_t *
 s_draft_latest (s_put_t *self, const ht_record_t *draft)
 {
     char name [HT_KIND_MAX_CHARS + HT_KEY_MAX_CHARS + 2];
     s_entity_name (draft, name, sizeof name);
-    const ht_record_t *latest = (const ht_record_t *) zhashx_lookup (self->pending, name);
+    ht_record_t *latest = (ht_record_t *) zhashx_lookup (self->pending, name);
     return latest? latest: self->current;
 }
 
@@ -166,9 +177,16 @@ s_complete_draft (s_put_t *self, ht_record_t *record, bool *unchanged, const cha
     if (rc == HT_EKEY && self->store && !self->have_idkey)
         *reason = "no key given, and this kind's key is derived with the network pseudonym "
                   "key (idkey), which this store does not hold (hutong init --idkey FILE)";
-    const ht_record_t *latest = rc == HT_OK && self->store? s_draft_latest (self, record): NULL;
+    ht_record_t *latest = rc == HT_OK && self->store? s_draft_latest (self, record): NULL;
     bool same = latest && ht_record_same_content (latest, record);
-    if (rc == HT_OK && (rc = ht_record_sign (record, self->key)))
+    //  A draft of this batch waiting for its batch signature: the gate
+    //  judges a successor against its author, so sign it alone for now
+    //  (the flush signs it again, with its batch)
+    if (same && !ht_record_is_signed (latest) && (rc = ht_record_sign (latest, self->key)))
+        *reason = ht_strerror (rc);
+    //  Batch-signed drafts are signed at the flush; one that may change
+    //  nothing is signed now, as the gate checks it like any record
+    if (rc == HT_OK && (self->plain || same) && (rc = ht_record_sign (record, self->key)))
         *reason = ht_strerror (rc);
     *unchanged = rc == HT_OK && same && s_draft_unchanged (self, record, latest);
     ht_record_destroy (&self->current);
@@ -266,12 +284,37 @@ s_report (s_put_t *self, size_t index, int code, uint64_t behind)
                  ht_errname (code), ht_strerror (code));
 }
 
+//  Sign the waiting drafts, up to S_SIGN_BATCH under one signature; a
+//  lone one (or each, with --plain-sig, which signed them already) alone
+static int
+s_sign_drafts (s_put_t *self)
+{
+    ht_record_t **drafts = (ht_record_t **) calloc (self->batch_size, sizeof (ht_record_t *));
+    size_t count = 0;
+    for (size_t index = 0; index < self->batch_size; index++)
+        if (self->batch_drafts [index] && !self->plain)
+            drafts [count++] = self->batch [index];
+    int rc = 0;
+    for (size_t offset = 0; offset < count && rc == 0; offset += S_SIGN_BATCH) {
+        size_t size = count - offset < S_SIGN_BATCH? count - offset: S_SIGN_BATCH;
+        rc = size == 1? ht_record_sign (drafts [offset], self->key)
+           : ht_record_sign_batch (drafts + offset, size, self->key);
+    }
+    free (drafts);
+    if (rc)
+        fprintf (stderr, "hutong: put: cannot sign the drafts: %s\n", ht_strerror (rc));
+    return rc;
+}
+
 //  Apply the waiting batch in one transaction, reporting rejects
 static int
 s_flush (s_put_t *self)
 {
     if (self->batch_size == 0)
         return 0;
+    int signed_rc = s_sign_drafts (self);
+    if (signed_rc)
+        return signed_rc;
     int *results = (int *) calloc (self->batch_size, sizeof (int));
     uint64_t *behind = (uint64_t *) calloc (self->batch_size, sizeof (uint64_t));
     ht_apply_stats_t stats = { 0 };
@@ -469,8 +512,8 @@ s_put_inputs (s_put_t *self, int first_arg, int argc, char **argv)
 int
 ht_cmd_put (int argc, char **argv)
 {
-    enum { STORE, NODE, NODE_KEY, IDKEY, KEY, BATCH, IMPORT, QUIET };
-    const char *values [9];
+    enum { STORE, NODE, NODE_KEY, IDKEY, KEY, BATCH, IMPORT, QUIET, PLAIN };
+    const char *values [10];
     int first_arg, rc = ht_args_parse (&s_put_spec, argc, argv, values, &first_arg);
     if (rc)
         return rc == 1? HT_EXIT_OK: rc;
@@ -481,7 +524,7 @@ ht_cmd_put (int argc, char **argv)
     size_t batch = (size_t) ht_args_number (&s_put_spec, values, BATCH, S_DEFAULT_BATCH);
     s_put_t self = { .batch_max = batch, .started_ms = zclock_mono (),
                      .progress = !values [QUIET] && ht_stderr_is_tty (),
-                     .import = values [IMPORT] != NULL };
+                     .import = values [IMPORT] != NULL, .plain = values [PLAIN] != NULL };
     if (values [KEY] && !(self.key = ht_load_key (values [KEY])))
         return HT_EXIT_ERROR;
     if ((rc = s_open_sink (&self, values))) {

@@ -65,6 +65,9 @@ from nacl.signing import SigningKey, VerifyKey
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
 
 FORMAT_VERSION = 2              # records.md §1: v
+FORMAT_BATCH = 3                # records.md §4a: v of a record signed in a batch
+BATCH_TAG = b"hutong batch root"    # records.md §4a: starts the signed message
+BATCH_MAX_RECORDS = 65536       # records.md §4a
 SUITE_ED25519_BLAKE2B = 1       # records.md §1: suite
 PROTOCOL_VERSION = 1            # protocol.md §5 (HELLO only; clients send none)
 MAX_RECORD_BYTES = 1024 * 1024  # protocol.md §7
@@ -224,6 +227,99 @@ def blake2b(data, size, key=b""):
 
 
 # ---------------------------------------------------------------------------
+# Batch signatures (records.md §4a): RFC 9162's Merkle tree over record
+# digests, with BLAKE2b-256
+
+def merkle_leaf(digest):
+    return blake2b(b"\x00" + digest, 32)
+
+
+def merkle_node(left, right):
+    return blake2b(b"\x01" + left + right, 32)
+
+
+def _split(n):
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def merkle_root(digests):
+    """MTH of a list of record digests (RFC 9162 §2.1.1)."""
+    if len(digests) == 1:
+        return merkle_leaf(digests[0])
+    k = _split(len(digests))
+    return merkle_node(merkle_root(digests[:k]), merkle_root(digests[k:]))
+
+
+def merkle_path(digests, m):
+    """Audit path of leaf m, leaf to root (RFC 9162 §2.1.3.1)."""
+    if len(digests) == 1:
+        return []
+    k = _split(len(digests))
+    if m < k:
+        return merkle_path(digests[:k], m) + [merkle_root(digests[k:])]
+    return merkle_path(digests[k:], m - k) + [merkle_root(digests[:k])]
+
+
+def proof_root(digest, index, size, path):
+    """The root an audit path leads to from a record digest (RFC 9162
+    §2.1.3.2), or None if the path does not fit the index and size."""
+    if not 0 <= index < size:
+        return None
+    fn, sn, r = index, size - 1, merkle_leaf(digest)
+    for sibling in path:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = merkle_node(sibling, r)
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = merkle_node(r, sibling)
+        fn, sn = fn >> 1, sn >> 1
+    return r if sn == 0 else None
+
+
+def path_length(index, size):
+    """How many sibling hashes the proof of leaf index in a batch of size has."""
+    length, fn, sn = 0, index, size - 1
+    while sn:
+        if fn == sn and not fn & 1:
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        fn, sn, length = fn >> 1, sn >> 1, length + 1
+    return length
+
+
+def batch_message(size, root):
+    """The 57 bytes the author signs for a batch."""
+    return BATCH_TAG + size.to_bytes(8, "big") + root
+
+
+def sign_batch(records, secret_key):
+    """Sign full records with one signature over the root of their digests."""
+    if not 1 <= len(records) <= BATCH_MAX_RECORDS:
+        raise RecordError("invalid", "a batch has 1..%d records" % BATCH_MAX_RECORDS)
+    signing = SigningKey(secret_key[:32])
+    digests = []
+    for index, record in enumerate(records):
+        if record.salts or record.withheld:
+            raise RecordError("redacted", "only a full record can be signed")
+        record.author = bytes(signing.verify_key)
+        record.suite = SUITE_ED25519_BLAKE2B
+        record.seed = os.urandom(32)
+        record.batch = (index, len(records), [])    # format 3 before the digest
+        digests.append(record.digest())
+    root = merkle_root(digests)
+    sig = signing.sign(batch_message(len(records), root)).signature
+    for index, record in enumerate(records):
+        record.batch = (index, len(records), merkle_path(digests, index))
+        record.sig = sig
+
+
+# ---------------------------------------------------------------------------
 # Records
 
 class Record:
@@ -248,6 +344,7 @@ class Record:
         self.salts = {}             # redacted: name -> 16-byte salt
         self.withheld = {}          # redacted: name -> 32-byte digest
         self.masks = {}             # redacted: name -> unsigned mask text
+        self.batch = None           # signed in a batch: (index, size, [sibling, ...])
 
     @property
     def schema(self):
@@ -266,10 +363,15 @@ class Record:
     def full(self):
         return self.seed is not None
 
+    @property
+    def format(self):
+        """v: 3 if signed in a batch (records.md §4a), else 2."""
+        return FORMAT_BATCH if self.batch is not None else FORMAT_VERSION
+
     # -- digests (records.md §4)
 
     def header_bytes(self):
-        return pack([FORMAT_VERSION, self.suite, self.kind, self.sv, self.key, self.region,
+        return pack([self.format, self.suite, self.kind, self.sv, self.key, self.region,
                      self.scope, self.hlc, self.author, self.deleted])
 
     def salt(self, name):
@@ -305,19 +407,39 @@ class Record:
         self.author = bytes(signing.verify_key)
         self.suite = SUITE_ED25519_BLAKE2B
         self.seed = os.urandom(32)
+        self.batch = None
         self.sig = signing.sign(self.digest()).signature
 
-    def verify(self):
-        """Check the signature over the recomputed digest; raises RecordError."""
+    def batch_root(self):
+        """The root a batch-signed record's proof leads to, or None."""
+        index, size, path = self.batch
+        return proof_root(self.digest(), index, size, path)
+
+    def verify(self, roots=None):
+        """Check the signature over the recomputed digest; raises RecordError.
+        roots, a set, remembers the batch signatures checked: each distinct
+        (author, message, sig) is checked once."""
         if self.sig is None:
             raise RecordError("bad_signature", "record is not signed")
         if self.suite != SUITE_ED25519_BLAKE2B:
             raise RecordError("version", "unsupported signature suite %d" % self.suite)
+        if self.batch is None:
+            message, what = self.digest(), "the record's content and author"
+        else:
+            root = self.batch_root()
+            if root is None:
+                raise RecordError("bad_signature",
+                                  "batch proof does not fit its leaf index and batch size")
+            message = batch_message(self.batch[1], root)
+            what = "the record's content, batch proof and author"
+            if roots is not None and (self.author, message, self.sig) in roots:
+                return
         try:
-            VerifyKey(self.author).verify(self.digest(), self.sig)
+            VerifyKey(self.author).verify(message, self.sig)
         except BadSignatureError:
-            raise RecordError("bad_signature",
-                              "signature does not match the record's content and author")
+            raise RecordError("bad_signature", "signature does not match " + what)
+        if self.batch is not None and roots is not None:
+            roots.add((self.author, message, self.sig))
 
     # -- header checks shared by both forms
 
@@ -370,7 +492,9 @@ class Record:
             raise RecordError("invalid", "only a signed record can be encoded")
         wire = {"author": self.author, "del": self.deleted, "hlc": self.hlc, "key": self.key,
                 "kind": self.kind, "region": self.region, "scope": self.scope,
-                "sig": self.sig, "suite": self.suite, "sv": self.sv, "v": FORMAT_VERSION}
+                "sig": self.sig, "suite": self.suite, "sv": self.sv, "v": self.format}
+        if self.batch is not None:
+            wire["b"] = list(self.batch[:2]) + [list(self.batch[2])]
         values = {}
         for name, typ in self.schema:
             if name in self.fields and (self.fields[name] is not None or not self.full):
@@ -398,16 +522,20 @@ class Record:
             raise RecordError("malformed", "not one msgpack object: %s" % error)
         if type(wire) is not dict:
             raise RecordError("malformed", "record is not a msgpack map")
-        allowed = {"author", "del", "f", "hlc", "key", "kind", "m", "region", "s", "scope",
+        allowed = {"author", "b", "del", "f", "hlc", "key", "kind", "m", "region", "s", "scope",
                    "seed", "sig", "suite", "sv", "v", "w"}
         required = {"author", "del", "f", "hlc", "key", "kind", "region", "scope", "sig",
                     "suite", "sv", "v"}
         if not set(wire) <= allowed:
             raise RecordError("malformed", "unknown header item")
-        if "v" in wire and (wire["v"] != FORMAT_VERSION or type(wire["v"]) is not int):
+        if "v" in wire and (wire["v"] not in (FORMAT_VERSION, FORMAT_BATCH)
+                            or type(wire["v"]) is not int):
             raise RecordError("version", "unsupported record format version")
         if not required <= set(wire):
             raise RecordError("malformed", "record lacks a required header item")
+        if (wire["v"] == FORMAT_BATCH) != ("b" in wire):
+            raise RecordError("malformed", "a batch-signed record (v 3) carries its batch "
+                              "proof b, and only it does")
         if type(wire["kind"]) is not str:
             raise RecordError("malformed", "record has no kind")
         record = cls(wire["kind"], registry)
@@ -416,6 +544,12 @@ class Record:
         record.hlc, record.deleted, record.suite = wire["hlc"], wire["del"], wire["suite"]
         record.author = _bytes_of(wire["author"], 32, "author")
         record.sig = _bytes_of(wire["sig"], 64, "sig")
+        if "b" in wire:
+            proof = wire["b"]
+            if type(proof) is not list or len(proof) != 3 or type(proof[2]) is not list:
+                raise RecordError("malformed", "batch proof b is not [index, size, path]")
+            record.batch = _batch_of(proof[0], proof[1],
+                                     [_bytes_of(item, 32, "path hash") for item in proof[2]])
         if type(record.key) is not str:
             raise RecordError("malformed", "key is not text")
         record.check_header()
@@ -448,6 +582,9 @@ class Record:
                        sig=self.sig.hex())
             if self.full:
                 out["seed"] = self.seed.hex()
+            if self.batch is not None:
+                out["batch"] = {"index": self.batch[0], "size": self.batch[1],
+                                "path": [item.hex() for item in self.batch[2]]}
         fields = {}
         for name, typ in self.schema:
             if name in self.fields:
@@ -467,7 +604,7 @@ class Record:
         if type(obj) is not dict:
             raise RecordError("malformed", "a record is a JSON object")
         items = {"kind", "key", "region", "scope", "hlc", "deleted", "author", "suite", "sv",
-                 "sig", "seed", "fields", "salts", "withheld", "masked"}
+                 "sig", "seed", "fields", "salts", "withheld", "masked", "batch"}
         if not set(obj) <= items:
             raise RecordError("malformed", "unknown item in record JSON")
         if "sig" not in obj:
@@ -489,6 +626,13 @@ class Record:
         record.check_header()
         record.author = _hex_of(obj.get("author"), 32, "author")
         record.sig = _hex_of(obj.get("sig"), 64, "sig")
+        if "batch" in obj:
+            proof = obj["batch"]
+            if type(proof) is not dict or set(proof) != {"index", "size", "path"} \
+                    or type(proof["path"]) is not list:
+                raise RecordError("malformed", "batch must be {index, size, path}")
+            record.batch = _batch_of(proof["index"], proof["size"],
+                                     [_hex_of(item, 32, "path hash") for item in proof["path"]])
         if "seed" in obj:
             record.seed = _hex_of(obj["seed"], 32, "seed")
         fields = obj.get("fields", {})
@@ -538,6 +682,15 @@ def _pack_wire(obj):
             out += _pack_wire(obj[key])
         return bytes(out)
     return pack(obj)
+
+
+def _batch_of(index, size, path):
+    """A checked batch proof: index < size, the path as long as they say."""
+    if type(index) is not int or type(size) is not int or not 0 < size <= BATCH_MAX_RECORDS \
+            or not 0 <= index < size or len(path) != path_length(index, size):
+        raise RecordError("malformed", "batch proof: index < size, and the path as long as "
+                          "they say")
+    return (index, size, path)
 
 
 def _bytes_of(value, size, what):
@@ -973,14 +1126,16 @@ def verify_frames(frames, registry, what="reply", kind=None, key=None):
     a full one from its seed; a redacted one from its disclosed values and
     salts and the withheld digests as given; the record digest over the
     canonical header and every field digest in table order, and the
-    author's Ed25519 signature over it. Masks are not signed and not
-    checked. Returns the Records; RecordError names the first that fails
-    (and a record of another kind or key than asked for is refused)."""
-    records = []
+    author's Ed25519 signature over it (or, signed in a batch, over the
+    root its proof leads to: each root once per reply). Masks are not
+    signed and not checked. Returns the Records; RecordError names the
+    first that fails (and a record of another kind or key than asked for
+    is refused)."""
+    records, roots = [], set()
     for index, data in enumerate(frames):
         try:
             record = Record.decode(data, registry)
-            record.verify()
+            record.verify(roots)
             if kind is not None and record.kind != kind:
                 raise RecordError("malformed", "a %s record, but %s was asked for"
                                   % (record.kind, kind))
@@ -1718,6 +1873,16 @@ def explain(record, out):
         write("  %-20s salt %s value %s digest %s" % (name, salt.hex(), value.hex(),
                                                        record.field_digest(name, typ).hex()))
     write("  digest:  %s" % record.digest().hex())
+    if record.batch is not None:
+        index, size, path = record.batch
+        write("  batch:   leaf %d of %d, leaf hash %s" % (index, size,
+                                                         merkle_leaf(record.digest()).hex()))
+        for step, sibling in enumerate(path):
+            write("  path %-2d  %s" % (step, sibling.hex()))
+        root = record.batch_root()
+        write("  root:    %s" % (root.hex() if root else "none: the path does not fit"))
+        if root:
+            write("  signed:  %s" % batch_message(size, root).hex())
 
 
 def cmd_verify(args):
@@ -1730,7 +1895,8 @@ def cmd_verify(args):
             for _, record, error in read_records(path, registry):
                 if record is not None and error is None:
                     source.add(record)
-    counts = {"records": 0, "valid": 0, "invalid": 0}
+    counts = {"records": 0, "valid": 0, "invalid": 0, "batch_signed": 0}
+    roots = set()                   # batch signatures checked: each once
     for path in args.files:
         for number, record, error in read_records(path, registry):
             counts["records"] += 1
@@ -1741,8 +1907,10 @@ def cmd_verify(args):
                         explain(record, sys.stdout)
                     except RecordError:
                         pass
+                if record.batch is not None:
+                    counts["batch_signed"] += 1
                 try:
-                    record.verify()
+                    record.verify(roots)
                     if source is not None:
                         authorize(record, anchor, source)
                 except RecordError as refused:
