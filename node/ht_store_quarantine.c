@@ -244,11 +244,13 @@ s_retry_destroy (s_retry_t **self_p)
 
 //  Refusals whose cause can go away: a certificate that had not arrived
 //  yet, a timestamp ahead of our clock (ours may have been behind), a
-//  schema version this build did not know
+//  schema version or record format this build did not know (a newer
+//  writer: the node is upgraded later)
 static bool
 s_retryable (int code)
 {
-    return code == HT_ENOCERT || code == HT_ECLOCK || code == HT_ESCHEMAVERSION;
+    return code == HT_ENOCERT || code == HT_ECLOCK || code == HT_ESCHEMAVERSION
+        || code == HT_EVERSION;
 }
 
 //  Collect up to max retryable entries from neighbours, in key order
