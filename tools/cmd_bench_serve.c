@@ -12,6 +12,9 @@
 #define S_ROUNDS 15                 //  serving passes timed; the fastest counts
                                     //  (other load on the machine only adds)
 #define S_CHILD "441803000000"      //  the county served
+#define S_CHILD_PREFIX "441803"     //  ... named by prefix: walked without the
+                                    //  routing index, the whole log (as before it)
+#define S_FULL_ROUNDS 3             //  whole-log passes timed (they are slow)
 #define S_CHILD_COMMUNITY "441803001001"    //  where its records live
 
 static const ht_option_t s_serve_options [] = {
@@ -30,9 +33,11 @@ static const ht_command_spec_t s_serve_spec = {
     "each with the same --send records held by one county (spread through\n"
     "the log) and the rest in another county. Then serve that county's\n"
     "PULLs from cursor 0 to the log's end, as the node does (at most 20 x\n"
-    "batch entries examined per PULL), and print the time per record sent\n"
-    "for each log and their ratio (large / small; 1.0 is flat). Needs disk\n"
-    "for both stores (about 1.5 KiB a record). A benchmark, not a test.",
+    "batch entries examined per PULL), through the routing index and, for\n"
+    "comparison, walking the whole log as before it; print the PULLs, log\n"
+    "entries examined and time per record sent for each, and the ratios\n"
+    "large / small (1.0 is flat). Needs disk for both stores (about 2 KiB a\n"
+    "record). A benchmark, not a test.",
     s_serve_options
 };
 
@@ -41,7 +46,11 @@ typedef struct {
     size_t records;                 //  in the log
     size_t sent;                    //  records served to the child
     size_t pulls;                   //  PULLs it took
+    size_t examined;                //  log entries examined
     double us_per_record;           //  fastest serving time per record sent
+    size_t full_pulls;              //  the same, walking the whole log
+    size_t full_examined;
+    double full_us_per_record;
     double fill_s;                  //  building the store took
 } s_log_t;
 
@@ -94,21 +103,22 @@ s_fill (ht_store_t *store, size_t count, size_t send, const ht_keypair_t *root,
     return sent == send? 0: HT_EINVAL;
 }
 
-//  Serve the child from cursor 0 to the end once; seconds taken
+//  Serve the child (holder) from cursor 0 to the end once; seconds taken
 static double
-s_serve_once (ht_store_t *store, size_t batch_max, s_log_t *log)
+s_serve_once (ht_store_t *store, size_t batch_max, const char *holder, s_log_t *log)
 {
     uint64_t last_seq = ht_store_last_seq (store), cursor = 0;
-    log->sent = log->pulls = 0;
+    log->sent = log->pulls = log->examined = 0;
     double start = ht_bench_now ();
     while (true) {
         s_batch_t batch = { zmsg_new (), 0, batch_max };
         uint64_t last = cursor;
-        int rc = ht_store_changes_for (store, cursor, batch_max * S_SCAN_FACTOR, S_CHILD,
+        int rc = ht_store_changes_for (store, cursor, batch_max * S_SCAN_FACTOR, holder,
                                        S_CHILD, 0, s_take, &batch, &last);
         zmsg_destroy (&batch.records);
         if (rc < 0)
             return -1;
+        log->examined += (size_t) rc;
         log->pulls++;
         log->sent += batch.count;
         bool more = batch.count == batch_max || last < last_seq;
@@ -142,8 +152,20 @@ s_measure (const char *dir, size_t count, size_t send, size_t batch_max, s_log_t
         rc = s_fill (store, count, send, root, idkey);
     log->fill_s = ht_bench_now () - start;
     double seconds [S_ROUNDS];
+    //  Before the index: the whole log walked, a few times (the fastest)
+    double full = -1;
+    for (int round = 0; rc == 0 && round < S_FULL_ROUNDS; round++) {
+        double once = s_serve_once (store, batch_max, S_CHILD_PREFIX, log);
+        if (once < 0)
+            rc = HT_ESTORE;
+        if (full < 0 || once < full)
+            full = once;
+    }
+    log->full_pulls = log->pulls;
+    log->full_examined = log->examined;
+    log->full_us_per_record = full * 1e6 / (double) (log->sent? log->sent: 1);
     for (int round = 0; rc == 0 && round < S_ROUNDS; round++) {
-        seconds [round] = s_serve_once (store, batch_max, log);
+        seconds [round] = s_serve_once (store, batch_max, S_CHILD, log);
         //  The child also holds the root's certificate (its scope is the city)
         if (seconds [round] < 0 || log->sent < send)
             rc = HT_ESTORE;
@@ -186,25 +208,38 @@ ht_cmd_bench_serve (int argc, char **argv)
             return HT_EXIT_ERROR;
         }
     double ratio = logs [1].us_per_record / logs [0].us_per_record;
+    double full_ratio = logs [1].full_us_per_record / logs [0].full_us_per_record;
     if (values [JSON]) {
         json_t *out = json_object ();
         const char *names [2] = { "small", "large" };
         for (int i = 0; i < 2; i++)
             json_object_set_new (out, names [i], json_pack (
-                "{s:I, s:I, s:I, s:f, s:f}", "records", (json_int_t) logs [i].records,
+                "{s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:f, s:f}",
+                "records", (json_int_t) logs [i].records,
                 "sent", (json_int_t) logs [i].sent, "pulls", (json_int_t) logs [i].pulls,
-                "us_per_record_sent", logs [i].us_per_record, "fill_s", logs [i].fill_s));
+                "examined", (json_int_t) logs [i].examined,
+                "us_per_record_sent", logs [i].us_per_record,
+                "whole_log_pulls", (json_int_t) logs [i].full_pulls,
+                "whole_log_examined", (json_int_t) logs [i].full_examined,
+                "whole_log_us_per_record_sent", logs [i].full_us_per_record,
+                "fill_s", logs [i].fill_s));
         json_object_set_new (out, "ratio", json_real (ratio));
+        json_object_set_new (out, "whole_log_ratio", json_real (full_ratio));
         ht_print_json (out);
         json_decref (out);
     }
     else {
-        printf ("%-10s %10s %8s %6s %18s\n", "log", "records", "sent", "pulls",
-                "us per record sent");
-        for (int i = 0; i < 2; i++)
-            printf ("%-10s %10zu %8zu %6zu %18.3f\n", i? "large": "small", logs [i].records,
-                    logs [i].sent, logs [i].pulls, logs [i].us_per_record);
-        printf ("ratio (large / small): %.3f\n", ratio);
+        printf ("%-6s %9s %6s %-8s %6s %9s %18s\n", "log", "records", "sent", "walk",
+                "pulls", "examined", "us per record sent");
+        for (int i = 0; i < 2; i++) {
+            printf ("%-6s %9zu %6zu %-8s %6zu %9zu %18.3f\n", i? "large": "small",
+                    logs [i].records, logs [i].sent, "index", logs [i].pulls,
+                    logs [i].examined, logs [i].us_per_record);
+            printf ("%-6s %9zu %6zu %-8s %6zu %9zu %18.3f\n", "", logs [i].records,
+                    logs [i].sent, "whole", logs [i].full_pulls, logs [i].full_examined,
+                    logs [i].full_us_per_record);
+        }
+        printf ("ratio (large / small): index %.3f, whole log %.3f\n", ratio, full_ratio);
     }
     return HT_EXIT_OK;
 }
