@@ -488,8 +488,13 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
     //  reads its log while we verify: the hops of a chain overlap
     if (batch->more)
         s_send_pull (self, peer, batch->epoch, batch->cursor, tag, now);
-    self->busy = true;
     size_t count = zmsg_size (records);
+    //  An empty answer that moves nothing (a held PULL's, on an idle
+    //  network) is neither work nor worth a commit
+    bool idle = count == 0 && batch->cursor == ht_peer_cursor (peer) && !ht_peer_full (peer)
+             && memcmp (batch->epoch, ht_peer_epoch (peer), HT_MSG_EPOCH_BYTES) == 0;
+    if (!idle)
+        self->busy = true;
     const uint8_t **data = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
     size_t *sizes = (size_t *) calloc (count + 1, sizeof (size_t));
     size_t index = 0;
@@ -502,7 +507,8 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
                            .full = ht_peer_full_after (peer, batch->cursor, batch->more),
                            .tag = tag };
     ht_apply_stats_t stats = { 0 };
-    int rc = ht_store_apply_encoded (self->store, data, sizes, count, &origin, &stats, NULL);
+    int rc = idle? HT_OK: ht_store_apply_encoded (self->store, data, sizes, count, &origin,
+                                                 &stats, NULL);
     free (data);
     free (sizes);
     if (rc) {
