@@ -305,8 +305,7 @@ s_serve_change (void *arg, uint64_t seq, const uint8_t *data, size_t size,
 //  carries its high-water mark along): take a new epoch, so our peers
 //  read us again from zero and we pull each of them in a full pass.
 static void
-s_rolled_back (ht_repl_t *self, ht_peer_t *peer, uint64_t cursor, uint64_t last_seq,
-               int64_t now)
+s_rolled_back (ht_repl_t *self, ht_peer_t *peer, uint64_t cursor, uint64_t last_seq)
 {
     char why [256];
     snprintf (why, sizeof why, "%s had read this store's log up to sequence %" PRIu64
@@ -321,11 +320,8 @@ s_rolled_back (ht_repl_t *self, ht_peer_t *peer, uint64_t cursor, uint64_t last_
          each = (ht_peer_t *) zhashx_next (self->peers))
         ht_peer_restart (each);
     //  A PULL of ours from an old cursor may be held at a peer (long
-    //  poll) rather than come back stale: pull from zero now instead
-    for (ht_peer_t *each = (ht_peer_t *) zhashx_first (self->peers);
-         each && self->config->pull_wait_ms > 0; each = (ht_peer_t *) zhashx_next (self->peers))
-        if (ht_peer_is_up (each))
-            s_pull (self, each, now);
+    //  poll) rather than come back stale: the next heartbeat pulls from
+    //  zero (no PULL is out now), which replaces it
 }
 
 uint64_t ht_repl_epoch_changes (ht_repl_t *self) { return self->epoch_changes; }
@@ -398,7 +394,7 @@ s_serve_pull (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *pull, int64_t no
             s_cursor_tag (self, epoch, cursor, tag);
         if (self->has_cursor_key && pull->has_tag
         &&  sodium_memcmp (tag, pull->tag, HT_MSG_TAG_BYTES) == 0)
-            s_rolled_back (self, peer, cursor, last_seq, now);
+            s_rolled_back (self, peer, cursor, last_seq);
         else {
             HT_WARNING (self->config, "node: %s pulls from %" PRIu64 ", past this log's end "
                         "(%" PRIu64 "), without a tag this node gave: serving it from zero",

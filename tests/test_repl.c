@@ -1069,9 +1069,17 @@ START_TEST (a_child_restored_from_a_backup_gets_back_what_it_wrote_after_it)
 }
 END_TEST
 
-START_TEST (a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull)
+static void s_long_poll (s_net_t *net);
+
+//  A child's store rolled back, found by the parent's pull; with long
+//  poll the child's PULL from its old cursor is held at the parent, and
+//  the next heartbeat pulls from zero instead
+static void
+s_rolled_back_found (bool long_poll)
 {
     s_net_t *net = s_net_new (1, 2);
+    if (long_poll)
+        s_long_poll (net);
     s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
     char before [2][HT_KEY_MAX_CHARS + 1], after [3][HT_KEY_MAX_CHARS + 1];
     s_write (child, 2, before);
@@ -1096,6 +1104,10 @@ START_TEST (a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull)
     //  The parent pulls it from past its log: it takes a new epoch
     ht_repl_parent_connecting (child->repl, net->now);
     s_run (net);
+    if (long_poll) {
+        net->now += S_HEARTBEAT_MS;
+        s_heartbeat (net);
+    }
     ck_assert_uint_eq (ht_repl_epoch_changes (child->repl), 1);
     ck_assert_mem_ne (ht_store_epoch (child->store), old_epoch, HT_EPOCH_BYTES);
     ck_assert_uint_eq (ht_store_counter (child->store, "epoch_changes"), 1);
@@ -1109,6 +1121,17 @@ START_TEST (a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull)
     ck_assert_int_eq (system (command), 0);
     zstr_free (&command);
     s_net_destroy (&net);
+}
+
+START_TEST (a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull)
+{
+    s_rolled_back_found (false);
+}
+END_TEST
+
+START_TEST (a_store_rolled_back_is_found_and_read_again_with_long_poll)
+{
+    s_rolled_back_found (true);
 }
 END_TEST
 
@@ -1500,6 +1523,7 @@ repl_suite (void)
     tcase_add_test (poll, a_held_pull_is_answered_empty_before_the_pullers_timeout);
     tcase_add_test (poll, a_reconnecting_child_replaces_its_held_pull);
     tcase_add_test (poll, a_puller_without_long_poll_still_gets_notify_and_pulls);
+    tcase_add_test (poll, a_store_rolled_back_is_found_and_read_again_with_long_poll);
     suite_add_tcase (suite, poll);
     return suite;
 }
