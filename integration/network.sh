@@ -124,6 +124,7 @@ network_write_config () {
         [ -n "${NETWORK_BATCH:-}" ] && echo "    batch = $NETWORK_BATCH"
         echo "    heartbeat_ms = ${NETWORK_HEARTBEAT_MS:-500}"
         echo "    peer_timeout_ms = ${NETWORK_TIMEOUT_MS:-3000}"
+        [ -n "${NETWORK_PULL_WAIT_MS:-}" ] && echo "    pull_wait_ms = $NETWORK_PULL_WAIT_MS"
         echo "    reconnect_min_ms = 50"
         echo "    reconnect_max_ms = ${NETWORK_RECONNECT_MAX_MS:-1000}"
         echo "log"

@@ -90,6 +90,9 @@ static const s_key_t s_keys [] = {
       S_FIELD (reconnect_max_ms), "Reconnect delay cap; at least reconnect_min_ms" },
     { "limits/poll_ms", S_TYPE_INT, "20", 5, 10000, S_RELOADABLE,
       S_FIELD (poll_ms), "Check the store this often for writes by 'hutong put'" },
+    { "limits/pull_wait_ms", S_TYPE_INT, "2000", 0, 600000, S_RELOADABLE,
+      S_FIELD (pull_wait_ms), "A PULL finding nothing waits at the neighbour this long for news "
+      "(long poll; at most peer_timeout_ms/2); 0: answered at once, NOTIFY only" },
     { "limits/map_mb", S_TYPE_MEBIBYTES, "256", 1, 1048576, 0,
       S_FIELD (map_bytes), "Initial LMDB map size in MiB; grows on demand" },
     { "limits/map_limit_mb", S_TYPE_MEBIBYTES, "0", 0, 1048576, 0,

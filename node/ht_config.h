@@ -36,6 +36,7 @@ typedef struct {
     int reconnect_min_ms;                   //  limits/reconnect_min_ms: first retry
     int reconnect_max_ms;                   //  limits/reconnect_max_ms: backoff cap
     int poll_ms;                            //  limits/poll_ms: check for writes by other processes
+    int pull_wait_ms;                       //  limits/pull_wait_ms: long poll, 0 = off
     size_t map_bytes;                       //  limits/map_mb (MiB): initial LMDB map size
     size_t map_limit_bytes;                 //  limits/map_limit_mb (MiB): cap, 0 = none
     int client_rate;                        //  limits/client_rate: requests/s per client key

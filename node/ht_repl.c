@@ -23,12 +23,33 @@ struct _ht_repl_t {
     uint64_t epoch_changes;             //  new epochs taken on a peer's word
     uint8_t cursor_key [crypto_generichash_KEYBYTES];   //  keys our cursors' tags
     bool has_cursor_key;                //  ... if set
+    zhashx_t *parked;                   //  peer name -> s_parked_t: PULLs held
+                                        //  for news (long poll), one per peer
 };
+
+//  A PULL that found nothing, held until something its puller holds is
+//  committed or its wait is nearly over (long poll)
+typedef struct {
+    ht_peer_t *peer;                    //  the puller (borrowed from peers)
+    uint64_t from;                      //  the cursor it pulled from (our epoch)
+    uint64_t scan_from;                 //  the log is examined up to here: nothing
+    uint64_t full;                      //  its full pass reaches this far
+    size_t max;                         //  records it wants
+    uint64_t wait;                      //  the wait granted, ms
+    int64_t deadline_ms;                //  answer before then
+} s_parked_t;
 
 static void
 s_peer_free (void **item_p)
 {
     ht_peer_destroy ((ht_peer_t **) item_p);
+}
+
+static void
+s_parked_free (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
 }
 
 //  A new peer entry under name (the peer's region), resuming from the
@@ -62,6 +83,8 @@ ht_repl_new (ht_store_t *store, const ht_config_t *config, const uint8_t *parent
     self->io = io;
     self->peers = zhashx_new ();
     zhashx_set_destructor (self->peers, s_peer_free);
+    self->parked = zhashx_new ();
+    zhashx_set_destructor (self->parked, s_parked_free);
     self->last_seq = ht_store_last_seq (store);
     if (parent_key) {
         memcpy (self->parent_key, parent_key, sizeof self->parent_key);
@@ -105,6 +128,7 @@ ht_repl_destroy (ht_repl_t **self_p)
     ht_repl_t *self = *self_p;
     if (self) {
         sodium_memzero (self->cursor_key, sizeof self->cursor_key);
+        zhashx_destroy (&self->parked);
         zhashx_destroy (&self->peers);
         free (self);
         *self_p = NULL;
@@ -186,6 +210,15 @@ s_send_error (ht_repl_t *self, ht_peer_t *peer, const char *error, const char *t
     s_send (self, peer, &msg, NULL);
 }
 
+//  The longest a PULL is held (long poll): at most half the peer timeout,
+//  so it is answered well before the puller gives it up
+static uint64_t
+s_wait_ms (ht_repl_t *self, uint64_t wanted)
+{
+    uint64_t most = (uint64_t) self->config->peer_timeout_ms / 2;
+    return wanted < most? wanted: most;
+}
+
 //  Ask a peer for what follows (epoch, cursor), showing its tag of the
 //  cursor if we hold one
 static void
@@ -203,6 +236,7 @@ s_send_pull (ht_repl_t *self, ht_peer_t *peer, const uint8_t *epoch, uint64_t cu
     }
     msg.full = ht_peer_full (peer);
     msg.max = (uint64_t) self->config->batch_records;
+    msg.wait = s_wait_ms (self, self->config->pull_wait_ms);
     ht_peer_pull_sent (peer, epoch, cursor, now);
     s_send (self, peer, &msg, NULL);
 }
@@ -224,9 +258,13 @@ s_notify_all (ht_repl_t *self, const ht_peer_t *skip)
     msg.last_seq = self->last_seq;
     for (ht_peer_t *peer = (ht_peer_t *) zhashx_first (self->peers); peer;
          peer = (ht_peer_t *) zhashx_next (self->peers))
-        if (peer != skip && ht_peer_is_up (peer))
+        //  A peer whose PULL we hold hears of news by its answer
+        if (peer != skip && ht_peer_is_up (peer)
+        &&  !zhashx_lookup (self->parked, ht_peer_name (peer)))
             s_send (self, peer, &msg, NULL);
 }
+
+static void s_parked_wake (ht_repl_t *self);
 
 void
 ht_repl_wrote (ht_repl_t *self)
@@ -234,7 +272,9 @@ ht_repl_wrote (ht_repl_t *self)
     uint64_t last_seq = ht_store_last_seq (self->store);
     if (last_seq > self->last_seq) {
         self->last_seq = last_seq;
+        //  Notify first: whose PULL is held hears by its answer instead
         s_notify_all (self, NULL);
+        s_parked_wake (self);
     }
 }
 
@@ -285,12 +325,69 @@ s_rolled_back (ht_repl_t *self, ht_peer_t *peer, uint64_t cursor, uint64_t last_
     for (ht_peer_t *each = (ht_peer_t *) zhashx_first (self->peers); each;
          each = (ht_peer_t *) zhashx_next (self->peers))
         ht_peer_restart (each);
+    //  A PULL of ours from an old cursor may be held at a peer (long
+    //  poll) rather than come back stale: the next heartbeat pulls from
+    //  zero (no PULL is out now), which replaces it
 }
 
 uint64_t ht_repl_epoch_changes (ht_repl_t *self) { return self->epoch_changes; }
 
+//  Serve a puller from `from` (our epoch), the log examined from
+//  scan_from on (nothing between the two is for it), as the BATCH
+//  answering its PULL. With hold, a walk that finds nothing sends
+//  nothing: false, and *last_examined says how far it looked. wait (0:
+//  none) is what a BATCH tells the puller about holding its PULLs.
+static bool
+s_answer (ht_repl_t *self, ht_peer_t *peer, uint64_t from, uint64_t scan_from,
+          uint64_t full, size_t max, uint64_t wait, bool hold, uint64_t *last_examined)
+{
+    const uint8_t *epoch = ht_store_epoch (self->store);
+    s_serve_t serve = { zmsg_new (), 0, max, false };
+    //  Never echo a record back to the peer it came from; send only what
+    //  it should hold (decided from the log's routing index) ...
+    *last_examined = scan_from;
+    //  ... unless it is in a full pass: then what it sent us too, up to
+    //  where our log was when its pass began
+    int rc = ht_store_changes_for (self->store, scan_from, max * S_SCAN_FACTOR,
+                                   ht_peer_name (peer), ht_peer_name (peer), full,
+                                   s_serve_change, &serve, last_examined);
+    if (rc < 0) {
+        HT_ERROR (self->config, "node: cannot read the change log for %s: %s",
+                  ht_peer_label (peer), ht_strerror (rc));
+        zmsg_destroy (&serve.records);
+        return true;                //  not held: the puller asks again
+    }
+    self->last_seq = ht_store_last_seq (self->store);
+    bool more = serve.stopped || *last_examined < self->last_seq;
+    if (hold && serve.count == 0 && !more) {
+        zmsg_destroy (&serve.records);
+        return false;
+    }
+    if (serve.count)
+        self->busy = true;
+    ht_msg_t batch;
+    ht_msg_init (&batch, HT_MSG_BATCH);
+    memcpy (batch.epoch, epoch, HT_MSG_EPOCH_BYTES);
+    batch.has_epoch = true;
+    batch.from = from;
+    batch.has_from = true;
+    batch.cursor = *last_examined;
+    batch.more = more;
+    batch.last_seq = self->last_seq;
+    batch.wait = wait;
+    if (self->has_cursor_key) {
+        s_cursor_tag (self, epoch, *last_examined, batch.tag);
+        batch.has_tag = true;
+    }
+    ht_peer_sent_records (peer, serve.count);
+    HT_DEBUG (self->config, "node: serving %zu records after %" PRIu64 " to %s",
+              serve.count, from, ht_peer_label (peer));
+    s_send (self, peer, &batch, &serve.records);
+    return true;
+}
+
 static void
-s_serve_pull (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *pull)
+s_serve_pull (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *pull, int64_t now)
 {
     const uint8_t *epoch = ht_store_epoch (self->store);
     uint64_t last_seq = ht_store_last_seq (self->store);
@@ -315,45 +412,60 @@ s_serve_pull (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *pull)
     //  A puller that knew another epoch of ours starts over from zero
     if (!pull->has_epoch || memcmp (pull->epoch, epoch, HT_MSG_EPOCH_BYTES) != 0)
         cursor = 0;
-    epoch = ht_store_epoch (self->store);
     size_t max = pull->max? (size_t) pull->max: (size_t) self->config->batch_records;
     if (max > (size_t) self->config->batch_records)
         max = (size_t) self->config->batch_records;
-    s_serve_t serve = { zmsg_new (), 0, max, false };
-    //  Never echo a record back to the peer it came from; send only what
-    //  it should hold (decided from the log's routing heads)
-    uint64_t last_examined = cursor;
-    //  ... unless it is in a full pass: then what it sent us too, up to
-    //  where our log was when its pass began
-    int rc = ht_store_changes_for (self->store, cursor, max * S_SCAN_FACTOR,
-                                   ht_peer_name (peer), ht_peer_name (peer), pull->full,
-                                   s_serve_change, &serve, &last_examined);
-    if (rc < 0) {
-        HT_ERROR (self->config, "node: cannot read the change log for %s: %s",
-                  ht_peer_label (peer), ht_strerror (rc));
-        zmsg_destroy (&serve.records);
+    //  A peer has one PULL out at a time: a new one replaces one we hold
+    zhashx_delete (self->parked, ht_peer_name (peer));
+    uint64_t wait = s_wait_ms (self, pull->wait);
+    uint64_t examined = cursor;
+    if (s_answer (self, peer, cursor, cursor, pull->full, max, wait, wait > 0, &examined))
         return;
+    s_parked_t *parked = (s_parked_t *) zmalloc (sizeof (s_parked_t));
+    *parked = (s_parked_t) { peer, cursor, examined, pull->full, max, wait,
+                             now + (int64_t) wait };
+    zhashx_insert (self->parked, ht_peer_name (peer), parked);
+    HT_DEBUG (self->config, "node: holding the PULL of %s after %" PRIu64 " for %" PRIu64
+              " ms", ht_peer_label (peer), cursor, wait);
+}
+
+//  Something was committed: answer each held PULL whose puller holds
+//  some of it (the others keep waiting, examined up to here)
+static void
+s_parked_wake (ht_repl_t *self)
+{
+    zlistx_t *names = zhashx_keys (self->parked);
+    for (char *name = (char *) zlistx_first (names); name; name = (char *) zlistx_next (names)) {
+        s_parked_t *parked = (s_parked_t *) zhashx_lookup (self->parked, name);
+        uint64_t examined = parked->scan_from;
+        if (s_answer (self, parked->peer, parked->from, parked->scan_from, parked->full,
+                      parked->max, parked->wait, true, &examined))
+            zhashx_delete (self->parked, name);
+        else
+            parked->scan_from = examined;
     }
-    self->last_seq = ht_store_last_seq (self->store);
-    if (serve.count)
-        self->busy = true;
-    ht_msg_t batch;
-    ht_msg_init (&batch, HT_MSG_BATCH);
-    memcpy (batch.epoch, epoch, HT_MSG_EPOCH_BYTES);
-    batch.has_epoch = true;
-    batch.from = cursor;
-    batch.has_from = true;
-    batch.cursor = last_examined;
-    batch.more = serve.stopped || last_examined < self->last_seq;
-    batch.last_seq = self->last_seq;
-    if (self->has_cursor_key) {
-        s_cursor_tag (self, epoch, last_examined, batch.tag);
-        batch.has_tag = true;
+    zlistx_destroy (&names);
+}
+
+//  At a heartbeat: answer (empty) each held PULL that would be overdue
+//  by the next one, and forget those of peers that went away
+static void
+s_parked_tick (ht_repl_t *self, int64_t now)
+{
+    zlistx_t *names = zhashx_keys (self->parked);
+    for (char *name = (char *) zlistx_first (names); name; name = (char *) zlistx_next (names)) {
+        s_parked_t *parked = (s_parked_t *) zhashx_lookup (self->parked, name);
+        uint64_t examined = parked->scan_from;
+        if (!ht_peer_is_up (parked->peer))
+            zhashx_delete (self->parked, name);
+        else
+        if (now + self->config->heartbeat_ms >= parked->deadline_ms) {
+            s_answer (self, parked->peer, parked->from, parked->scan_from, parked->full,
+                      parked->max, parked->wait, false, &examined);
+            zhashx_delete (self->parked, name);
+        }
     }
-    ht_peer_sent_records (peer, serve.count);
-    HT_DEBUG (self->config, "node: serving %zu records after %" PRIu64 " to %s",
-              serve.count, cursor, ht_peer_label (peer));
-    s_send (self, peer, &batch, &serve.records);
+    zlistx_destroy (&names);
 }
 
 //  --------------------------------------------------------------------------
@@ -378,8 +490,13 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
     //  reads its log while we verify: the hops of a chain overlap
     if (batch->more)
         s_send_pull (self, peer, batch->epoch, batch->cursor, tag, now);
-    self->busy = true;
     size_t count = zmsg_size (records);
+    //  An empty answer that moves nothing (a held PULL's, on an idle
+    //  network) is neither work nor worth a commit
+    bool idle = count == 0 && batch->cursor == ht_peer_cursor (peer) && !ht_peer_full (peer)
+             && memcmp (batch->epoch, ht_peer_epoch (peer), HT_MSG_EPOCH_BYTES) == 0;
+    if (!idle)
+        self->busy = true;
     const uint8_t **data = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
     size_t *sizes = (size_t *) calloc (count + 1, sizeof (size_t));
     size_t index = 0;
@@ -392,7 +509,8 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
                            .full = ht_peer_full_after (peer, batch->cursor, batch->more),
                            .tag = tag };
     ht_apply_stats_t stats = { 0 };
-    int rc = ht_store_apply_encoded (self->store, data, sizes, count, &origin, &stats, NULL);
+    int rc = idle? HT_OK: ht_store_apply_encoded (self->store, data, sizes, count, &origin,
+                                                 &stats, NULL);
     free (data);
     free (sizes);
     if (rc) {
@@ -420,9 +538,15 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
     if (stats.applied) {
         self->last_seq = ht_store_last_seq (self->store);
         s_notify_all (self, peer);
+        s_parked_wake (self);
         if (self->io.applied)
             self->io.applied (self->io.arg, stats.applied);
     }
+    //  Caught up with a peer that holds PULLs: keep one out at it, so
+    //  its next record comes without a NOTIFY and a PULL first
+    if (!pull && batch->wait && self->config->pull_wait_ms > 0 && ht_peer_is_up (peer)
+    &&  !ht_peer_pulling (peer))
+        pull = true;
     if (pull)
         s_pull (self, peer, now);
 }
@@ -444,6 +568,7 @@ ht_repl_parent_connecting (ht_repl_t *self, int64_t now)
     if (!peer)
         return;
     ht_peer_connecting (peer, now);
+    zhashx_delete (self->parked, ht_peer_name (peer));
     ht_msg_t msg;
     s_identity (self, &msg, HT_MSG_HELLO);
     s_send (self, peer, &msg, NULL);
@@ -453,8 +578,10 @@ void
 ht_repl_parent_lost (ht_repl_t *self)
 {
     ht_peer_t *peer = ht_repl_parent (self);
-    if (peer)
+    if (peer) {
         ht_peer_down (peer);
+        zhashx_delete (self->parked, ht_peer_name (peer));
+    }
 }
 
 //  Refuse a HELLO with an ERROR naming why, to a connection with no peer
@@ -495,6 +622,8 @@ ht_repl_on_hello (ht_repl_t *self, zframe_t *routing_id, const char *user_id,
     ht_peer_t *peer = (ht_peer_t *) zhashx_lookup (self->peers, msg->region);
     if (!peer)
         peer = s_peer_add (self, msg->region, false);
+    //  A reconnect: the PULL held for the old connection is answered never
+    zhashx_delete (self->parked, msg->region);
     ht_peer_set_routing_id (peer, routing_id);
     ht_peer_set_key (peer, user_id);
     ht_peer_set_label (peer, msg->name);
@@ -588,7 +717,7 @@ ht_repl_on_message (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *msg,
         self->protocol_errors++;        //  nothing else before the handshake
     else
     if (streq (msg->command, HT_MSG_PULL))
-        s_serve_pull (self, peer, msg);
+        s_serve_pull (self, peer, msg, now);
     else
     if (streq (msg->command, HT_MSG_BATCH))
         s_apply_batch (self, peer, msg, records, now);
@@ -652,6 +781,7 @@ ht_repl_tick (ht_repl_t *self, int64_t now)
     bool stalled = self->last_tick_ms
                 && now - self->last_tick_ms > self->config->peer_timeout_ms / 2;
     self->last_tick_ms = now;
+    s_parked_tick (self, now);
     //  Dropping a peer may reconnect, which may touch the table: walk a
     //  snapshot of the names
     zlistx_t *names = zhashx_keys (self->peers);

@@ -18,6 +18,10 @@
 //                                                 rule refused: why)
 //                "m" NUL <hist key> -> seq(8)    (a move in history that
 //                                                 stays in the change log)
+//    route       "d" prefix NUL seq(8) -> ""   (each group-end cut of the
+//                                              entry's region prefix)
+//                "u" prefix NUL seq(8) -> ""   (the entry's scope prefix)
+//                (the routing index of seq: ht_store_route.c)
 //    peer        name -> epoch(16) cursor(8) full(8)  (ht_origin_t.full)
 //    quarantine  source NUL id(8) -> code(4) when_ms(8) origin_len(1)
 //                         origin reason_len(2) reason bytes
@@ -27,7 +31,20 @@
 //                "quarantine_id", "quarantine_dropped",
 //                "epoch_changes", "epoch_since", "epoch_why" (new epochs),
 //                "backup" (in a backup only: its manifest, JSON),
-//                "qn:<source>", "qb:<source>" (entries, bytes per source)
+//                "qn:<source>", "qb:<source>" (entries, bytes per source),
+//                "route_build" (while an upgrade indexes the log)
+//
+//  Routing index. Serving a PULL must cost what is sent, not the log's
+//  length: a city's log holds every elder of its counties, and almost
+//  none of them flows down to any one child. So each seq entry also has
+//  keys in route, ordered by (prefix, seq), that the holder rule can find
+//  it by: "d" under every group-end cut of its region's prefix (at most
+//  five: 44, 4418, 441802, ...) and "u" under its scope's prefix. A
+//  holder of prefix n holds what is under "d" n, and under "u" c for each
+//  cut c of n: a PULL merges at most six ranges from its cursor on. Seq
+//  entries are written and deleted only through ht_store__log_put and
+//  ht_store__log_del, which keep their keys. A store of layout 4 (without
+//  the index) is indexed once, when it is opened.
 //
 //  Ownership. The current version of an entity is the latest legitimate
 //  one (ht_gate.h): each merge loads the entity's versions (current and
@@ -79,7 +96,8 @@
 //  ht_store_apply.c: the write path (batches and their transaction),
 //  with ht_store_merge.c (ownership, history, conflicts, moves) and
 //  ht_store_quarantine.c (bounded quarantine, purge, retry), which share
-//  ht_store_write.h; ht_store_read.c: the read path;
+//  ht_store_write.h; ht_store_read.c: the read path; ht_store_route.c:
+//  the routing index of the change log;
 //  ht_store_private.h: the layout they all share.
 //
 //  Threads. A store belongs to one thread (its actor). Callbacks run
@@ -100,13 +118,15 @@
 #include "ht_log.h"
 #include "ht_gate.h"
 
-#define S_STORE_FORMAT 4            //  bump when this layout changes (4: records
-                                    //  carry their schema version)
+#define S_STORE_FORMAT 5            //  bump when this layout changes (4: records
+                                    //  carry their schema version; 5: the
+                                    //  routing index)
+#define S_STORE_FORMAT_UNROUTED 4   //  the layout before: indexed on open
 #define S_CREATE_MAP_BYTES (128u * 1024)   //  small: a store opens with at least its file
 #define S_MAP_ALIGN_BYTES (64u * 1024)
 
 static const char *const s_db_names [HT_STORE_DB_COUNT] = {
-    "rec", "seq", "hist", "idx", "peer", "quarantine", "meta"
+    "rec", "seq", "hist", "idx", "peer", "quarantine", "meta", "route"
 };
 
 //  --------------------------------------------------------------------------
@@ -325,14 +345,19 @@ s_env_open (const char *path, size_t map_bytes, MDB_env **env_p)
     return rc;
 }
 
-//  Open every named database in txn (flags: MDB_CREATE or 0)
+//  Open every named database in txn (flags: MDB_CREATE or 0); *routed
+//  (if not NULL) says whether route is there: a store of layout 4 lacks it
 static int
-s_dbis_open (ht_store_t *self, MDB_txn *txn, unsigned flags)
+s_dbis_open (ht_store_t *self, MDB_txn *txn, unsigned flags, bool *routed)
 {
     int rc = 0;
-    for (int db = 0; rc == 0 && db < HT_STORE_DB_COUNT; db++)
+    for (int db = 0; rc == 0 && db < HT_STORE_DB_ROUTE; db++)
         rc = mdb_dbi_open (txn, s_db_names [db], flags, &self->dbi [db]);
-    return rc;
+    int route = rc? rc: mdb_dbi_open (txn, s_db_names [HT_STORE_DB_ROUTE], flags,
+                                      &self->dbi [HT_STORE_DB_ROUTE]);
+    if (routed)
+        *routed = route == 0;
+    return rc? rc: routed && route == MDB_NOTFOUND? 0: route;
 }
 
 //  Write a new store's meta items in txn
@@ -371,7 +396,7 @@ s_store_init (ht_store_t *self)
     int code = 0;
     int rc = ht_store__txn_begin (self, 0, &txn);
     if (rc == 0)
-        rc = s_dbis_open (self, txn, MDB_CREATE);
+        rc = s_dbis_open (self, txn, MDB_CREATE, NULL);
     if (rc == 0 && ht_store__meta_get (self, txn, "epoch", &value) == 0)
         code = HT_EINVAL;
     if (rc == 0 && code == 0)
@@ -438,9 +463,10 @@ s_meta_copy (ht_store_t *self, MDB_txn *txn, const char *name,
     return rc;
 }
 
-//  Read and check the store's meta: 0, HT_ENOTFOUND, HT_EVERSION, HT_ESTORE
+//  Read and check the store's meta: 0, HT_ENOTFOUND, HT_EVERSION, HT_ESTORE;
+//  *unrouted if the store is of the layout before the routing index
 static int
-s_meta_load (ht_store_t *self, MDB_txn *txn)
+s_meta_load (ht_store_t *self, MDB_txn *txn, bool routed, bool *unrouted)
 {
     uint64_t format, schema_version;
     MDB_val value;
@@ -453,7 +479,14 @@ s_meta_load (ht_store_t *self, MDB_txn *txn)
     //  Records carry their kinds' schema versions, so a store written by
     //  an older registry opens in a newer build (an upgrade); one written
     //  by a newer build may hold what this one cannot read
-    if (format != S_STORE_FORMAT || schema_version > HT_SCHEMA_VERSION) {
+    //  The layout before the routing index is indexed once, on open (a
+    //  partly indexed one too: it goes on where it was)
+    *unrouted = format == S_STORE_FORMAT_UNROUTED;
+    if (format == S_STORE_FORMAT && !routed) {
+        ht_log_error ("store: layout %d without its routing index", S_STORE_FORMAT);
+        return HT_ESTORE;
+    }
+    if ((format != S_STORE_FORMAT && !*unrouted) || schema_version > HT_SCHEMA_VERSION) {
         ht_log_error ("store: layout %" PRIu64 " schema %" PRIu64
                       ", this build reads layout %d, schema up to %d",
                       format, schema_version, S_STORE_FORMAT, HT_SCHEMA_VERSION);
@@ -481,14 +514,15 @@ s_store_load (ht_store_t *self)
     if (rc)
         return ht_store__error ("cannot begin", rc);
     int code = 0;
-    rc = s_dbis_open (self, txn, 0);
+    bool routed = false, unrouted = false;
+    rc = s_dbis_open (self, txn, 0, &routed);
     if (rc == MDB_NOTFOUND)
         code = HT_ENOTFOUND;
     else
     if (rc)
         code = ht_store__error ("cannot open databases", rc);
     else
-        code = s_meta_load (self, txn);
+        code = s_meta_load (self, txn, routed, &unrouted);
     if (code != 0) {
         ht_store__read_end (self, txn);
         return code;
@@ -496,7 +530,9 @@ s_store_load (ht_store_t *self)
     //  Committing makes the database handles usable by later transactions
     rc = mdb_txn_commit (txn);
     pthread_rwlock_unlock (&self->map_lock);
-    return rc? ht_store__error ("cannot open databases", rc): 0;
+    if (rc)
+        return ht_store__error ("cannot open databases", rc);
+    return unrouted? ht_store__route_migrate (self, S_STORE_FORMAT): 0;
 }
 
 //  True if directory path holds an LMDB data file

@@ -247,12 +247,16 @@ int ht_store_changes (ht_store_t *self, uint64_t after_seq, size_t limit,
 //  The changes a node of region holder should hold (ht_region_holds),
 //  not received from skip_origin (NULL: any) unless at or below
 //  echo_until (a resyncing peer's full pass: ht_origin_t.full), after after_seq, in
-//  sequence order, examining at most limit log entries (0: all). The
-//  filter reads only the log's routing heads, so what is skipped costs no
-//  record read. fn returns non-zero to stop before the change it was
-//  given. *last_examined receives the sequence of the last entry
-//  examined (after_seq if none): the cursor to hand back. Returns the
-//  count examined or an error.
+//  sequence order, examining at most limit log entries (0: all). A
+//  holder given as a 12-digit code is served through the log's routing
+//  index: only the entries it may hold are examined (and counted against
+//  limit), and a walk that reaches their end has examined the log up to
+//  its last sequence. A holder given as a prefix ("441803") is walked
+//  over the whole log, each entry's routing head filtered. Either way
+//  what is skipped costs no record read. fn returns non-zero to stop
+//  before the change it was given. *last_examined receives the sequence
+//  up to which the log was examined (after_seq if none): the cursor to
+//  hand back. Returns the count examined or an error.
 int ht_store_changes_for (ht_store_t *self, uint64_t after_seq, size_t limit,
                           const char *holder, const char *skip_origin, uint64_t echo_until,
                           ht_store_change_fn *fn, void *arg, uint64_t *last_examined);

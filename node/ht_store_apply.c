@@ -143,13 +143,8 @@ ht_store__current_put (ht_store_batch_t *batch, const ht_store_item_t *item, con
     memcpy (bytes + HT_STORE_U64_BYTES + 1, batch->origin, origin_size);
     memcpy (bytes + header, item->encoded, item->encoded_size);
 
-    uint8_t seq_bytes [HT_STORE_U64_BYTES], old_bytes [HT_STORE_U64_BYTES];
-    ht_store__put_be64 (seq_bytes, seq);
-    ht_store__put_be64 (old_bytes, old_seq);
     MDB_val key = { ekey_size, (void *) ekey };
     MDB_val value = { header + item->encoded_size, bytes };
-    MDB_val seq_key = { HT_STORE_U64_BYTES, seq_bytes };
-    MDB_val old_key = { HT_STORE_U64_BYTES, old_bytes };
     int rc = mdb_put (batch->txn, batch->store->dbi [HT_STORE_DB_REC], &key, &value, 0);
     free (bytes);
     //  The routing head: what a PULL needs to decide, without the record
@@ -157,10 +152,9 @@ ht_store__current_put (ht_store_batch_t *batch, const ht_store_item_t *item, con
     MDB_val route_value = { ht_store__route_build (item->record, batch->origin, ekey,
                                                    ekey_size, NULL, route), route };
     if (rc == 0)
-        rc = mdb_put (batch->txn, batch->store->dbi [HT_STORE_DB_SEQ], &seq_key,
-                      &route_value, 0);
+        rc = ht_store__log_put (batch->store, batch->txn, seq, route, route_value.mv_size);
     if (rc == 0 && old_seq)
-        rc = mdb_del (batch->txn, batch->store->dbi [HT_STORE_DB_SEQ], &old_key, NULL);
+        rc = ht_store__log_del (batch->store, batch->txn, old_seq);
     if (rc == 0)
         rc = ht_store__index_record (batch, item->record, true);
     if (rc == 0)
@@ -367,8 +361,8 @@ s_batch_run (ht_store_batch_t *batch, const ht_store_item_t *items, size_t count
 }
 
 //  Double the map (up to the limit); 0 or -1 if it cannot grow
-static int
-s_map_grow (ht_store_t *self)
+int
+ht_store__map_grow (ht_store_t *self)
 {
     size_t current = ht_store_map_bytes (self);
     size_t next = current <= SIZE_MAX / 2? current * 2: SIZE_MAX;
@@ -424,11 +418,11 @@ ht_store__apply_items (ht_store_t *self, const ht_store_item_t *items, size_t co
         return HT_ENOMEM;
     int rc;
     while ((rc = s_batch_run (&batch, items, count, origin, results)) == MDB_MAP_FULL)
-        if (s_map_grow (self) != 0)
+        if (ht_store__map_grow (self) != 0)
             break;
     free (batch.count_delta);
     //  A map that cannot grow (its limit, or the disk) is the one failure
-    //  a writer can act on: named store_full, logged once by s_map_grow
+    //  a writer can act on: named store_full, logged once by ht_store__map_grow
     if (rc == MDB_MAP_FULL)
         return HT_EFULL;
     if (rc)

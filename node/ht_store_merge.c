@@ -251,12 +251,10 @@ static int
 s_current_drop (ht_store_batch_t *batch, const uint8_t *ekey, size_t ekey_size,
                 const ht_record_t *old, uint64_t old_seq)
 {
-    uint8_t seq_bytes [HT_STORE_U64_BYTES];
-    ht_store__put_be64 (seq_bytes, old_seq);
-    MDB_val key = { ekey_size, (void *) ekey }, seq_key = { HT_STORE_U64_BYTES, seq_bytes };
+    MDB_val key = { ekey_size, (void *) ekey };
     int rc = mdb_del (batch->txn, batch->store->dbi [HT_STORE_DB_REC], &key, NULL);
     if (rc == 0)
-        rc = mdb_del (batch->txn, batch->store->dbi [HT_STORE_DB_SEQ], &seq_key, NULL);
+        rc = ht_store__log_del (batch->store, batch->txn, old_seq);
     if (rc == 0)
         rc = ht_store__certs_changed (batch->store, batch->txn, old);
     return rc;
@@ -298,7 +296,7 @@ s_move_log (ht_store_batch_t *batch, const ht_record_t *record, bool want, uint6
     size_t used = s_move_key (record, key);
     if (used == 0)
         return MDB_BAD_VALSIZE;
-    MDB_dbi idx = batch->store->dbi [HT_STORE_DB_IDX], seqs = batch->store->dbi [HT_STORE_DB_SEQ];
+    MDB_dbi idx = batch->store->dbi [HT_STORE_DB_IDX];
     MDB_val k = { used, key }, value;
     int rc = mdb_get (batch->txn, idx, &k, &value);
     bool has = rc == 0 && value.mv_size == HT_STORE_U64_BYTES;
@@ -309,8 +307,7 @@ s_move_log (ht_store_batch_t *batch, const ht_record_t *record, bool want, uint6
     uint8_t seq_bytes [HT_STORE_U64_BYTES];
     if (has) {
         memcpy (seq_bytes, value.mv_data, HT_STORE_U64_BYTES);
-        MDB_val seq_key = { HT_STORE_U64_BYTES, seq_bytes };
-        rc = mdb_del (batch->txn, seqs, &seq_key, NULL);
+        rc = ht_store__log_del (batch->store, batch->txn, ht_store__get_be64 (seq_bytes));
         if (rc == 0 || rc == MDB_NOTFOUND)
             rc = mdb_del (batch->txn, idx, &k, NULL);
         return rc;
@@ -320,11 +317,10 @@ s_move_log (ht_store_batch_t *batch, const ht_record_t *record, bool want, uint6
     size_t ekey_size = ht_store__entity_key (ht_record_kind (record), ht_record_key (record), ekey);
     //  The history key's suffix: after "m" NUL kind NUL key NUL
     const uint8_t *suffix = key + 2 + ekey_size + 1;
-    MDB_val seq_key = { HT_STORE_U64_BYTES, seq_bytes };
-    MDB_val route_value = { ht_store__route_build (record, "", ekey, ekey_size, suffix, route),
-                            route };
+    size_t route_size = ht_store__route_build (record, "", ekey, ekey_size, suffix, route);
     MDB_val seq_value = { HT_STORE_U64_BYTES, seq_bytes };
-    rc = mdb_put (batch->txn, seqs, &seq_key, &route_value, 0);
+    rc = ht_store__log_put (batch->store, batch->txn, ht_store__get_be64 (seq_bytes), route,
+                            route_size);
     if (rc == 0)
         rc = mdb_put (batch->txn, idx, &k, &seq_value, 0);
     return rc;

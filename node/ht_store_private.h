@@ -28,7 +28,7 @@
 typedef enum {
     HT_STORE_DB_REC, HT_STORE_DB_SEQ, HT_STORE_DB_HIST, HT_STORE_DB_IDX,
     HT_STORE_DB_PEER, HT_STORE_DB_QUARANTINE, HT_STORE_DB_META,
-    HT_STORE_DB_COUNT
+    HT_STORE_DB_ROUTE, HT_STORE_DB_COUNT
 } ht_store_db_t;
 
 struct _ht_store_t {
@@ -86,6 +86,40 @@ size_t ht_store__route_build (const ht_record_t *record, const char *origin,
 
 //  Parse a seq value; MDB_CORRUPTED if it is not one
 int ht_store__route_parse (const MDB_val *value, ht_store_route_t *route);
+
+//  The change log's routing index (ht_store_route.c): every seq entry is
+//  written and deleted through these, which keep its index entries
+#define HT_STORE_ROUTE_KEY_BYTES (1 + HT_REGION_DIGITS + 1 + HT_STORE_U64_BYTES)
+#define HT_STORE_ROUTE_RANGES 6         //  a holder's ranges: 1 down, <= 5 up
+int ht_store__log_put (ht_store_t *self, MDB_txn *txn, uint64_t seq, const uint8_t *route,
+                       size_t route_size);
+//  Delete seq's entry and its index entries; MDB_NOTFOUND if there is none
+int ht_store__log_del (ht_store_t *self, MDB_txn *txn, uint64_t seq);
+
+//  A merge of the index ranges a holder's entries are in, in sequence order
+typedef struct {
+    MDB_cursor *cursors [HT_STORE_ROUTE_RANGES];    //  one per range
+    uint8_t prefixes [HT_STORE_ROUTE_RANGES][HT_STORE_ROUTE_KEY_BYTES];
+    size_t prefix_sizes [HT_STORE_ROUTE_RANGES];    //  kind prefix NUL
+    uint64_t next [HT_STORE_ROUTE_RANGES];          //  each range's next seq
+    bool live [HT_STORE_ROUTE_RANGES];              //  ... if it has one
+    size_t count;                                   //  ranges in use
+} ht_store_route_walk_t;
+
+//  Open the walk of holder's (a 12-digit code) entries from first_seq on
+//  (a holder that is not a valid code holds none); close it even on error
+int ht_store__route_walk_open (ht_store_t *self, MDB_txn *txn, const char *holder,
+                               uint64_t first_seq, ht_store_route_walk_t *walk);
+//  The next sequence the holder may hold; MDB_NOTFOUND past the last
+int ht_store__route_walk_next (ht_store_route_walk_t *walk, uint64_t *seq);
+void ht_store__route_walk_close (ht_store_route_walk_t *walk);
+
+//  Index the log of a store written before the index, in chunks, then
+//  set meta "format" to format; 0 or an error code (logged)
+int ht_store__route_migrate (ht_store_t *self, uint64_t format);
+
+//  Double the map (up to the limit); 0 or -1 if it cannot grow (logged)
+int ht_store__map_grow (ht_store_t *self);
 
 //  A quarantine entry, parsed (data borrowed from the txn)
 typedef struct {

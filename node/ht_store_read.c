@@ -315,17 +315,51 @@ typedef struct {
     uint64_t last_examined;         //  the last one's sequence
 } s_walk_t;
 
-//  Walk seq from first_seq, delivering each change that passes the filter
+//  Where a walk reads the log: seq in order, or, for a holder, the
+//  routing index's ranges merged, which yield only entries it may hold
+typedef struct {
+    MDB_cursor *cursor;             //  over seq
+    bool indexed;                   //  reading through route
+    ht_store_route_walk_t route;    //  ... these ranges
+    uint8_t seq [HT_STORE_U64_BYTES];   //  the indexed entry's key
+} s_log_t;
+
+//  The log's next entry: at or after first_seq when first
+static int
+s_log_next (ht_store_t *self, MDB_txn *txn, s_log_t *log, bool first,
+            MDB_val *key, MDB_val *value)
+{
+    if (!log->indexed)
+        return mdb_cursor_get (log->cursor, key, value, first? MDB_SET_RANGE: MDB_NEXT);
+    uint64_t seq;
+    int rc = ht_store__route_walk_next (&log->route, &seq);
+    if (rc)
+        return rc;
+    ht_store__put_be64 (log->seq, seq);
+    key->mv_size = HT_STORE_U64_BYTES;
+    key->mv_data = log->seq;
+    rc = mdb_get (txn, self->dbi [HT_STORE_DB_SEQ], key, value);
+    return rc == MDB_NOTFOUND? MDB_CORRUPTED: rc;   //  an index key for no entry
+}
+
+//  Walk the log from first_seq, delivering each change that passes the
+//  filter. A holder's walk reads only the entries the holder rule may
+//  let through (the routing index); having read all of them, it has in
+//  effect examined the whole log, up to its last sequence.
 static int
 s_changes_walk (ht_store_t *self, MDB_txn *txn, uint64_t first_seq, s_walk_t *walk)
 {
     uint8_t first [HT_STORE_U64_BYTES];
     ht_store__put_be64 (first, first_seq);
-    MDB_cursor *cursor = NULL;
+    s_log_t log;
+    memset (&log, 0, sizeof log);
+    log.indexed = walk->holder && strlen (walk->holder) == HT_REGION_DIGITS;
     MDB_val key = { HT_STORE_U64_BYTES, first }, value;
-    int rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_SEQ], &cursor);
+    int rc = log.indexed? ht_store__route_walk_open (self, txn, walk->holder, first_seq,
+                                                     &log.route)
+                        : mdb_cursor_open (txn, self->dbi [HT_STORE_DB_SEQ], &log.cursor);
     if (rc == 0)
-        rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+        rc = s_log_next (self, txn, &log, true, &key, &value);
     while (rc == 0 && (walk->limit == 0 || (size_t) walk->examined < walk->limit)) {
         ht_store_route_t route;
         rc = key.mv_size == HT_STORE_U64_BYTES? ht_store__route_parse (&value, &route)
@@ -348,10 +382,16 @@ s_changes_walk (ht_store_t *self, MDB_txn *txn, uint64_t first_seq, s_walk_t *wa
         }
         walk->examined++;
         walk->last_examined = seq;
-        rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+        rc = s_log_next (self, txn, &log, false, &key, &value);
     }
-    if (cursor)
-        mdb_cursor_close (cursor);
+    uint64_t last_seq = 0;
+    if (rc == MDB_NOTFOUND && log.indexed
+    &&  ht_store__meta_get_u64 (self, txn, "last_seq", &last_seq) == 0
+    &&  last_seq > walk->last_examined)
+        walk->last_examined = last_seq;
+    if (log.cursor)
+        mdb_cursor_close (log.cursor);
+    ht_store__route_walk_close (&log.route);
     return rc == MDB_NOTFOUND? 0: rc;
 }
 

@@ -9,12 +9,13 @@ enum {
     S_FIELD = 1 << 4, S_FROM = 1 << 5, S_FULL = 1 << 6, S_KEY = 1 << 7,
     S_KIND = 1 << 8, S_MAX = 1 << 9, S_MORE = 1 << 10, S_NAME = 1 << 11,
     S_PURPOSE = 1 << 12, S_REGION = 1 << 13, S_SEQ = 1 << 14, S_TAG = 1 << 15,
-    S_TEXT = 1 << 16, S_TOKEN = 1 << 17, S_V = 1 << 18, S_VALUE = 1 << 19
+    S_TEXT = 1 << 16, S_TOKEN = 1 << 17, S_V = 1 << 18, S_VALUE = 1 << 19,
+    S_WAIT = 1 << 20
 };
 static const char *const s_item_names [] = {
     "after", "cursor", "epoch", "error", "field", "from", "full", "key", "kind",
     "max", "more", "name", "purpose", "region", "seq", "tag", "text", "token", "v",
-    "value" };
+    "value", "wait" };
 #define S_ITEM_COUNT (sizeof (s_item_names) / sizeof (s_item_names [0]))
 
 typedef struct {
@@ -26,8 +27,8 @@ typedef struct {
 static const s_command_t s_commands [] = {
     { HT_MSG_HELLO,     S_V | S_REGION | S_NAME | S_EPOCH | S_SEQ, S_V | S_REGION | S_EPOCH },
     { HT_MSG_WELCOME,   S_V | S_REGION | S_NAME | S_EPOCH | S_SEQ, S_V | S_REGION | S_EPOCH },
-    { HT_MSG_PULL,      S_EPOCH | S_CURSOR | S_FULL | S_MAX | S_TAG, S_CURSOR | S_MAX },
-    { HT_MSG_BATCH,     S_EPOCH | S_CURSOR | S_FROM | S_MORE | S_SEQ | S_TAG,
+    { HT_MSG_PULL,      S_EPOCH | S_CURSOR | S_FULL | S_MAX | S_TAG | S_WAIT, S_CURSOR | S_MAX },
+    { HT_MSG_BATCH,     S_EPOCH | S_CURSOR | S_FROM | S_MORE | S_SEQ | S_TAG | S_WAIT,
                         S_EPOCH | S_CURSOR | S_MORE },
     { HT_MSG_NOTIFY,    S_SEQ, 0 },
     { HT_MSG_PING,      S_SEQ, 0 },
@@ -102,6 +103,7 @@ s_pack_item (msgpack_packer *packer, const ht_msg_t *msg, unsigned item)
         case S_TOKEN: msgpack_pack_uint64 (packer, msg->token); break;
         case S_V: msgpack_pack_uint64 (packer, msg->version); break;
         case S_VALUE: ht_pack_cstr (packer, msg->value); break;
+        case S_WAIT: msgpack_pack_uint64 (packer, msg->wait); break;
     }
 }
 
@@ -120,6 +122,8 @@ ht_msg_encode (const ht_msg_t *msg)
         items &= ~(unsigned) S_FULL;       //  travels only in a full pass
     if (!msg->has_tag)
         items &= ~(unsigned) S_TAG;
+    if (!msg->wait)
+        items &= ~(unsigned) S_WAIT;       //  travels only when long-polling
     //  Optional texts of requests travel only when given
     const struct { unsigned item; const char *text; } texts [] = {
         { S_AFTER, msg->after }, { S_FIELD, msg->field }, { S_KEY, msg->key },
@@ -174,6 +178,7 @@ s_read_item (const msgpack_object *value, ht_msg_t *msg, unsigned item)
         case S_TOKEN: return ht_obj_uint (value, &msg->token);
         case S_V: return ht_obj_uint (value, &msg->version);
         case S_VALUE: return ht_obj_cstr (value, msg->value, sizeof msg->value);
+        case S_WAIT: return ht_obj_uint (value, &msg->wait);
     }
     return false;
 }

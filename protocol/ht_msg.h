@@ -49,6 +49,9 @@ typedef struct {
     uint64_t full;                          //  full: PULL also what the puller
                                             //  sent, up to this sequence of the
                                             //  sender's (a resyncing store)
+    uint64_t wait;                          //  wait: PULL may be held this many ms
+                                            //  for news (long poll); in BATCH:
+                                            //  the sender holds PULLs so long
     uint64_t token;                         //  token: matches reply to request
     char error [32];                        //  error: stable error name
     char text [HT_MSG_TEXT_CHARS + 1];      //  text: a reason
@@ -64,8 +67,8 @@ typedef struct {
 //  Commands
 #define HT_MSG_HELLO "HELLO"        //  child -> parent: v region name epoch seq
 #define HT_MSG_WELCOME "WELCOME"    //  parent -> child: v region name epoch seq
-#define HT_MSG_PULL "PULL"          //  either way: epoch? cursor full? max tag?
-#define HT_MSG_BATCH "BATCH"        //  reply to PULL: epoch from cursor more seq + records
+#define HT_MSG_PULL "PULL"          //  either way: epoch? cursor full? max tag? wait?
+#define HT_MSG_BATCH "BATCH"        //  reply to PULL: epoch from cursor more seq wait? + records
 #define HT_MSG_NOTIFY "NOTIFY"      //  either way: seq (new writes: pull now)
 #define HT_MSG_PING "PING"          //  either way: seq
 #define HT_MSG_PONG "PONG"          //  reply to PING: seq

@@ -461,6 +461,55 @@ START_TEST (a_pull_body_is_canonical_msgpack)
 }
 END_TEST
 
+START_TEST (a_long_poll_pull_and_its_batch_carry_wait_as_protocol_md_shows)
+{
+    //  docs/protocol.md section 3, "Long poll": the bytes shown there
+    static const uint8_t epoch [HT_MSG_EPOCH_BYTES] = {
+        0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+        0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+    const char *pull_hex = "84a6637572736f72cd04d2a565706f6368c41000112233445566778899aabb"
+                           "ccddeeffa36d6178cd03e8a477616974cd05dc";
+    const char *batch_hex = "86a6637572736f72cd04d8a565706f6368c41000112233445566778899aa"
+                            "bbccddeeffa466726f6dcd04d2a46d6f7265c2a3736571cd04d8a47761"
+                            "6974cd05dc";
+    ht_msg_t msg;
+    ht_msg_init (&msg, HT_MSG_PULL);
+    memcpy (msg.epoch, epoch, HT_MSG_EPOCH_BYTES);
+    msg.has_epoch = true;
+    msg.cursor = 1234;
+    msg.max = 1000;
+    msg.wait = 1500;
+    zmsg_t *zmsg = ht_msg_encode (&msg);
+    char *hex = zframe_strhex (zmsg_last (zmsg));
+    ck_assert_int_eq (strcasecmp (hex, pull_hex), 0);
+    free (hex);
+    ht_msg_t back;
+    const char *reason = NULL;
+    ck_assert_int_eq (ht_msg_decode (zmsg, &back, &reason), 0);
+    ck_assert_uint_eq (back.wait, 1500);
+    zmsg_destroy (&zmsg);
+    ht_msg_init (&msg, HT_MSG_BATCH);
+    memcpy (msg.epoch, epoch, HT_MSG_EPOCH_BYTES);
+    msg.has_epoch = true;
+    msg.cursor = 1240;
+    msg.from = 1234;
+    msg.has_from = true;
+    msg.last_seq = 1240;
+    msg.wait = 1500;
+    zmsg = ht_msg_encode (&msg);
+    hex = zframe_strhex (zmsg_last (zmsg));
+    ck_assert_int_eq (strcasecmp (hex, batch_hex), 0);
+    free (hex);
+    zmsg_destroy (&zmsg);
+    //  Without wait (a puller that does not long-poll) the item is absent
+    ht_msg_init (&msg, HT_MSG_PULL);
+    msg.max = 1000;
+    zmsg = ht_msg_encode (&msg);
+    ck_assert_uint_eq (zframe_size (zmsg_last (zmsg)), 16);
+    zmsg_destroy (&zmsg);
+}
+END_TEST
+
 START_TEST (a_hello_body_is_canonical_msgpack)
 {
     ht_msg_t msg;
@@ -1137,6 +1186,7 @@ msg_suite (void)
 
     tc = tcase_create ("canonical");
     tcase_add_test (tc, a_pull_body_is_canonical_msgpack);
+    tcase_add_test (tc, a_long_poll_pull_and_its_batch_carry_wait_as_protocol_md_shows);
     tcase_add_test (tc, a_hello_body_is_canonical_msgpack);
     tcase_add_test (tc, every_body_has_sorted_keys_and_shortest_integers);
     tcase_add_test (tc, a_get_body_is_canonical_msgpack);

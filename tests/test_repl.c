@@ -211,6 +211,9 @@ s_node_init (s_net_t *net, int index, int batch_records)
     snprintf (node->config.name, sizeof node->config.name, "%s", names [index]);
     snprintf (node->config.log_level, sizeof node->config.log_level, "error");
     node->config.batch_records = batch_records;
+    //  A puller that does not long-poll (NOTIFY, then PULL): the tests of
+    //  held PULLs turn it on (s_long_poll)
+    node->config.pull_wait_ms = 0;
     node->events = zlistx_new ();
     zlistx_set_destructor (node->events, (zlistx_destructor_fn *) zstr_free);
     node->frames = zlistx_new ();
@@ -1066,9 +1069,17 @@ START_TEST (a_child_restored_from_a_backup_gets_back_what_it_wrote_after_it)
 }
 END_TEST
 
-START_TEST (a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull)
+static void s_long_poll (s_net_t *net);
+
+//  A child's store rolled back, found by the parent's pull; with long
+//  poll the child's PULL from its old cursor is held at the parent, and
+//  the next heartbeat pulls from zero instead
+static void
+s_rolled_back_found (bool long_poll)
 {
     s_net_t *net = s_net_new (1, 2);
+    if (long_poll)
+        s_long_poll (net);
     s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
     char before [2][HT_KEY_MAX_CHARS + 1], after [3][HT_KEY_MAX_CHARS + 1];
     s_write (child, 2, before);
@@ -1093,6 +1104,10 @@ START_TEST (a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull)
     //  The parent pulls it from past its log: it takes a new epoch
     ht_repl_parent_connecting (child->repl, net->now);
     s_run (net);
+    if (long_poll) {
+        net->now += S_HEARTBEAT_MS;
+        s_heartbeat (net);
+    }
     ck_assert_uint_eq (ht_repl_epoch_changes (child->repl), 1);
     ck_assert_mem_ne (ht_store_epoch (child->store), old_epoch, HT_EPOCH_BYTES);
     //  The parent learnt the new epoch from a batch, and counts it
@@ -1108,6 +1123,17 @@ START_TEST (a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull)
     ck_assert_int_eq (system (command), 0);
     zstr_free (&command);
     s_net_destroy (&net);
+}
+
+START_TEST (a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull)
+{
+    s_rolled_back_found (false);
+}
+END_TEST
+
+START_TEST (a_store_rolled_back_is_found_and_read_again_with_long_poll)
+{
+    s_rolled_back_found (true);
 }
 END_TEST
 
@@ -1294,6 +1320,183 @@ START_TEST (a_revoked_child_is_dropped_at_the_next_tick_and_its_hello_refused)
 }
 END_TEST
 
+
+//  --------------------------------------------------------------------------
+//  Long poll: a PULL that finds nothing is held at the server
+
+#define S_WAIT_MS 2000
+
+//  Every node long-polls, holding PULLs up to S_WAIT_MS
+static void
+s_long_poll (s_net_t *net)
+{
+    for (size_t index = 0; index < net->node_count; index++)
+        net->nodes [index].config.pull_wait_ms = S_WAIT_MS;
+}
+
+//  Messages of command in flight from node
+static size_t
+s_in_flight (s_net_t *net, s_node_t *from, const char *command)
+{
+    size_t count = 0;
+    for (s_flight_t *flight = (s_flight_t *) zlistx_first (net->queue); flight;
+         flight = (s_flight_t *) zlistx_next (net->queue))
+        count += flight->from == from && s_is (flight, command);
+    return count;
+}
+
+//  Events of node that are exactly text
+static size_t
+s_events (s_node_t *node, const char *text)
+{
+    size_t count = 0;
+    for (char *event = (char *) zlistx_first (node->events); event;
+         event = (char *) zlistx_next (node->events))
+        count += streq (event, text);
+    return count;
+}
+
+START_TEST (a_held_pull_is_answered_by_a_new_write_with_no_notify_or_pull_round)
+{
+    s_net_t *net = s_net_new (1, 5000);
+    s_long_poll (net);
+    s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
+    s_connect (net, S_CHILD_A);
+    //  Caught up both ways: nothing in flight, each side's PULL held
+    ck_assert_uint_eq (zlistx_size (net->queue), 0);
+    ck_assert (ht_peer_pulling (ht_repl_parent (child->repl)));
+    zlistx_purge (parent->events);
+    zlistx_purge (child->events);
+    //  A township write goes to the community as the answer to its PULL:
+    //  one BATCH, no NOTIFY before it
+    char key [1][HT_KEY_MAX_CHARS + 1];
+    s_write (parent, 1, key);
+    ck_assert_uint_eq (zlistx_size (net->queue), 1);
+    ck_assert_uint_eq (s_in_flight (net, parent, HT_MSG_BATCH), 1);
+    ck_assert_uint_eq (s_events (parent, "send NOTIFY"), 0);
+    s_step_first (net);
+    ck_assert (s_holds (child, key [0]));
+    //  The child has its next PULL out at once, and it is held in turn
+    ck_assert_uint_eq (s_in_flight (net, child, HT_MSG_PULL), 1);
+    s_run (net);
+    ck_assert_uint_eq (zlistx_size (net->queue), 0);
+    ck_assert_uint_eq (s_events (child, "send NOTIFY"), 0);
+    //  And upwards: the parent's PULL held at the child answers its write
+    zlistx_purge (child->events);
+    char up [1][HT_KEY_MAX_CHARS + 1];
+    s_write (child, 1, up);
+    ck_assert_uint_eq (zlistx_size (net->queue), 1);
+    ck_assert_uint_eq (s_in_flight (net, child, HT_MSG_BATCH), 1);
+    s_step_first (net);
+    ck_assert (s_holds (parent, up [0]));
+    s_run (net);
+    //  A record it does not hold leaves the PULL held: community B's
+    //  elder never goes to A, and the parent says nothing to A of it
+    s_assert_same (parent, child, "elder");
+    ck_assert_uint_eq (ht_repl_protocol_errors (parent->repl), 0);
+    ck_assert_uint_eq (ht_repl_protocol_errors (child->repl), 0);
+    s_net_destroy (&net);
+}
+END_TEST
+
+START_TEST (a_held_pull_is_answered_empty_before_the_pullers_timeout)
+{
+    s_net_t *net = s_net_new (1, 5000);
+    s_long_poll (net);
+    s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
+    s_connect (net, S_CHILD_A);
+    int64_t held_at = net->now;
+    uint64_t cursor = ht_peer_cursor (ht_repl_parent (child->repl));
+    zlistx_purge (child->events);
+    //  Half a heartbeat on: still held (only the PING goes out)
+    net->now = held_at + S_HEARTBEAT_MS / 2;
+    ht_repl_tick (parent->repl, net->now);
+    ck_assert_uint_eq (s_in_flight (net, parent, HT_MSG_BATCH), 0);
+    ck_assert_uint_eq (s_in_flight (net, parent, HT_MSG_PING), 1);
+    s_run (net);
+    //  The next heartbeat would be past the wait: answered now, empty,
+    //  from the child's cursor, long before its peer timeout
+    net->now = held_at + S_WAIT_MS - S_HEARTBEAT_MS / 2;
+    ht_repl_tick (parent->repl, net->now);
+    ck_assert_uint_eq (s_in_flight (net, parent, HT_MSG_BATCH), 1);
+    ck_assert_int_lt (net->now - held_at, child->config.peer_timeout_ms);
+    s_flight_t *flight = (s_flight_t *) zlistx_first (net->queue);
+    while (!s_is (flight, HT_MSG_BATCH))
+        flight = (s_flight_t *) zlistx_next (net->queue);
+    ht_msg_t batch;
+    s_decode_copy (flight, &batch);
+    ck_assert_uint_eq (zmsg_size (flight->zmsg), 2);    //  command and body: no records
+    ck_assert (!batch.more);
+    ck_assert_uint_eq (batch.from, cursor);
+    ck_assert_uint_eq (batch.wait, S_WAIT_MS);
+    //  The child never gave up on that PULL nor sent another meanwhile;
+    //  the empty answer brings its next one
+    ck_assert_uint_eq (s_events (child, "send PULL"), 0);
+    s_run (net);
+    ck_assert_uint_eq (s_events (child, "send PULL"), 1);
+    ck_assert_uint_eq (zlistx_size (net->queue), 0);
+    ck_assert_uint_eq (ht_repl_protocol_errors (parent->repl), 0);
+    s_net_destroy (&net);
+}
+END_TEST
+
+START_TEST (a_reconnecting_child_replaces_its_held_pull)
+{
+    s_net_t *net = s_net_new (1, 5000);
+    s_long_poll (net);
+    s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
+    s_connect (net, S_CHILD_A);
+    ck_assert_uint_eq (zlistx_size (net->queue), 0);
+    //  The child makes its link again: HELLO drops the PULL held for the
+    //  old link, and the new link's PULL is held instead
+    s_connect (net, S_CHILD_A);
+    ck_assert_uint_eq (zlistx_size (net->queue), 0);
+    //  So a write is answered once, not once per PULL it ever sent
+    char key [1][HT_KEY_MAX_CHARS + 1];
+    s_write (parent, 1, key);
+    ck_assert_uint_eq (s_in_flight (net, parent, HT_MSG_BATCH), 1);
+    ck_assert_uint_eq (zlistx_size (net->queue), 1);
+    s_run (net);
+    ck_assert (s_holds (child, key [0]));
+    //  A second PULL of the same child replaces the one held, too
+    ht_msg_t pull;
+    ht_msg_init (&pull, HT_MSG_PULL);
+    memcpy (pull.epoch, ht_store_epoch (parent->store), HT_MSG_EPOCH_BYTES);
+    pull.has_epoch = true;
+    pull.cursor = ht_store_last_seq (parent->store);
+    pull.max = 10;
+    pull.wait = S_WAIT_MS;
+    ht_peer_t *peer = ht_repl_child (parent->repl, child->routing_id);
+    ht_repl_on_message (parent->repl, peer, &pull, NULL, net->now);
+    ck_assert_uint_eq (zlistx_size (net->queue), 0);
+    s_write (parent, 1, key);
+    ck_assert_uint_eq (s_in_flight (net, parent, HT_MSG_BATCH), 1);
+    s_run (net);
+    ck_assert (s_holds (child, key [0]));
+    s_assert_same (parent, child, "elder");
+    s_net_destroy (&net);
+}
+END_TEST
+
+START_TEST (a_puller_without_long_poll_still_gets_notify_and_pulls)
+{
+    s_net_t *net = s_net_new (1, 5000);
+    s_long_poll (net);
+    s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
+    child->config.pull_wait_ms = 0;
+    s_connect (net, S_CHILD_A);
+    ck_assert (!ht_peer_pulling (ht_repl_parent (child->repl)));
+    zlistx_purge (parent->events);
+    char key [1][HT_KEY_MAX_CHARS + 1];
+    s_write (parent, 1, key);
+    //  Nothing held for it: the parent tells it, and it pulls
+    ck_assert_uint_eq (s_in_flight (net, parent, HT_MSG_NOTIFY), 1);
+    s_run (net);
+    ck_assert (s_holds (child, key [0]));
+    s_net_destroy (&net);
+}
+END_TEST
+
 static Suite *
 repl_suite (void)
 {
@@ -1317,6 +1520,13 @@ repl_suite (void)
     tcase_add_test (trust, a_revoked_child_is_dropped_at_the_next_tick_and_its_hello_refused);
     tcase_add_test (trust, a_cursor_past_the_log_without_the_nodes_tag_takes_no_new_epoch);
     suite_add_tcase (suite, trust);
+    TCase *poll = tcase_create ("long_poll");
+    tcase_add_test (poll, a_held_pull_is_answered_by_a_new_write_with_no_notify_or_pull_round);
+    tcase_add_test (poll, a_held_pull_is_answered_empty_before_the_pullers_timeout);
+    tcase_add_test (poll, a_reconnecting_child_replaces_its_held_pull);
+    tcase_add_test (poll, a_puller_without_long_poll_still_gets_notify_and_pulls);
+    tcase_add_test (poll, a_store_rolled_back_is_found_and_read_again_with_long_poll);
+    suite_add_tcase (suite, poll);
     return suite;
 }
 

@@ -8,6 +8,8 @@
 #  signed; the township, county and city verify every record).
 #  BENCH_VIA_NODE=1 sends it to the community node's client socket
 #  instead, which adds a fourth verification at the community.
+#  NETWORK_PULL_WAIT_MS=0 turns long polling off (each hop then waits for
+#  NOTIFY, PULL, BATCH), to compare latencies with and without it.
 #  Usage: tools/bench-network.sh [BUILD_DIR] [RECORDS] [WRITES]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

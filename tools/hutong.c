@@ -29,6 +29,7 @@ static const ht_command_t s_commands [] = {
     { "gen",         ht_cmd_gen,         "generate realistic synthetic records (of a city or region)" },
     { "bench network", ht_cmd_bench_network, "measure replication across running nodes" },
     { "bench query", ht_cmd_bench_query, "measure reads over a node's client socket" },
+    { "bench serve", ht_cmd_bench_serve, "measure serving PULLs: cost per record sent vs log size" },
     { "bench",       ht_cmd_bench,       "measure signing, verifying and storing" },
 };
 

@@ -166,6 +166,7 @@ int ht_cmd_bench (int argc, char **argv);
 int ht_cmd_status (int argc, char **argv);
 int ht_cmd_bench_network (int argc, char **argv);
 int ht_cmd_bench_query (int argc, char **argv);
+int ht_cmd_bench_serve (int argc, char **argv);
 int ht_cmd_schema (int argc, char **argv);
 int ht_cmd_find (int argc, char **argv);
 int ht_cmd_count (int argc, char **argv);

@@ -1,0 +1,412 @@
+//  test_store_route: the change log's routing index. A holder's walk
+//  through the index must deliver exactly what the whole log filtered by
+//  the holder rule and echo suppression delivers, with the cursor
+//  semantics of docs/protocol.md §3 (PULL and BATCH), on random stores
+//  with moves and tombstones; and a store of the layout before the index
+//  is indexed when it is opened.
+#include <czmq.h>
+#include <lmdb.h>
+#include "ht_test.h"
+#include "ht_fixture.h"
+
+#define S_ENTITIES 120              //  elders per random store
+#define S_VERSIONS 420              //  versions written in all
+#define S_MAX_ENTRIES 1024          //  log entries a test store can hold
+
+//  Regions records live in: the city, two counties, their townships and
+//  communities (the fixture's root may write anywhere in the city)
+static const char *const s_regions [] = {
+    "441800000000", "441802000000", "441803000000", "441802001000", "441802002000",
+    "441803001000", "441802001001", "441802001002", "441802002001", "441803001001"
+};
+#define S_REGION_COUNT (sizeof s_regions / sizeof s_regions [0])
+
+//  Holders asked about: every region above, and places holding little
+//  or everything (the province, another city, an empty county, a
+//  community nobody wrote in)
+static const char *const s_holders [] = {
+    "441800000000", "441802000000", "441803000000", "441802001000", "441802002000",
+    "441803001000", "441802001001", "441802001002", "441802002001", "441803001001",
+    "440000000000", "441900000000", "441804000000", "441802001003"
+};
+#define S_HOLDER_COUNT (sizeof s_holders / sizeof s_holders [0])
+
+//  Peers records arrive from ("" is a local write)
+static const char *const s_origins [] = { "", "441802000000", "441803000000", "440000000000" };
+#define S_ORIGIN_COUNT (sizeof s_origins / sizeof s_origins [0])
+
+//  A small deterministic generator (xorshift64*), so a failure names its seed
+static uint64_t
+s_random (uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 2685821657736338717ull;
+}
+
+static size_t
+s_pick (uint64_t *state, size_t count)
+{
+    return (size_t) (s_random (state) % count);
+}
+
+//  One log entry as the whole, unfiltered log shows it
+typedef struct {
+    uint64_t seq;
+    char origin [HT_PEER_NAME_MAX_CHARS + 1];
+    char region [HT_REGION_BYTES];
+    char scope [HT_REGION_BYTES];
+    zchunk_t *data;
+} s_entry_t;
+
+typedef struct {
+    s_entry_t items [S_MAX_ENTRIES];
+    size_t count;
+} s_log_t;
+
+static int
+s_log_collect (void *arg, uint64_t seq, const uint8_t *data, size_t size, const char *origin)
+{
+    s_log_t *log = (s_log_t *) arg;
+    ck_assert_uint_lt (log->count, S_MAX_ENTRIES);
+    s_entry_t *entry = &log->items [log->count++];
+    entry->seq = seq;
+    snprintf (entry->origin, sizeof entry->origin, "%s", origin);
+    ht_record_t *record = ht_record_decode (data, size, NULL, NULL);
+    ck_assert_ptr_nonnull (record);
+    snprintf (entry->region, sizeof entry->region, "%s", ht_record_region (record));
+    snprintf (entry->scope, sizeof entry->scope, "%s", ht_record_scope (record));
+    ht_record_destroy (&record);
+    entry->data = zchunk_new (data, size);
+    return 0;
+}
+
+static void
+s_log_destroy (s_log_t *log)
+{
+    for (size_t i = 0; i < log->count; i++)
+        zchunk_destroy (&log->items [i].data);
+    log->count = 0;
+}
+
+//  What a walk delivered, stopping (as a PULL's batch does) before the
+//  change after `stop_after` deliveries (0: never)
+typedef struct {
+    uint64_t seqs [S_MAX_ENTRIES];
+    zchunk_t *data [S_MAX_ENTRIES];
+    size_t count;
+    size_t stop_after;
+    size_t page;                    //  delivered in this call
+} s_got_t;
+
+static int
+s_got_collect (void *arg, uint64_t seq, const uint8_t *data, size_t size, const char *origin)
+{
+    (void) origin;
+    s_got_t *got = (s_got_t *) arg;
+    if (got->stop_after && got->page == got->stop_after)
+        return 1;
+    ck_assert_uint_lt (got->count, S_MAX_ENTRIES);
+    got->seqs [got->count] = seq;
+    got->data [got->count++] = zchunk_new (data, size);
+    got->page++;
+    return 0;
+}
+
+static void
+s_got_destroy (s_got_t *got)
+{
+    for (size_t i = 0; i < got->count; i++)
+        zchunk_destroy (&got->data [i]);
+    got->count = 0;
+}
+
+//  The reference: one page of the whole log, filtered by the holder rule
+//  (an entry the holder does not hold is not examined), then by echo
+//  suppression; the cursor it hands back is the last entry examined, or
+//  the log's end if every held entry after cursor was examined
+typedef struct {
+    const char *holder;
+    const char *skip_origin;
+    uint64_t echo_until;
+} s_filter_t;
+
+static uint64_t
+s_model_page (const s_log_t *log, const s_filter_t *filter, uint64_t cursor, size_t limit,
+              size_t stop_after, uint64_t last_seq, s_got_t *expected)
+{
+    size_t examined = 0, delivered = 0;
+    uint64_t last = cursor;
+    for (size_t i = 0; i < log->count; i++) {
+        const s_entry_t *entry = &log->items [i];
+        if (entry->seq <= cursor || !ht_region_holds (filter->holder, entry->region, entry->scope))
+            continue;
+        if (limit && examined == limit)
+            return last;
+        bool wanted = !filter->skip_origin || entry->seq <= filter->echo_until
+                   || !streq (entry->origin, filter->skip_origin);
+        if (wanted && stop_after && delivered == stop_after)
+            return last;
+        if (wanted) {
+            expected->seqs [expected->count] = entry->seq;
+            expected->data [expected->count++] = zchunk_dup (entry->data);
+            delivered++;
+        }
+        examined++;
+        last = entry->seq;
+    }
+    return last_seq;
+}
+
+static void
+s_assert_same (const s_got_t *got, const s_got_t *expected, const char *what, uint64_t seed)
+{
+    ck_assert_msg (got->count == expected->count, "%s (seed %" PRIu64 "): %zu changes, "
+                   "expected %zu", what, seed, got->count, expected->count);
+    for (size_t i = 0; i < got->count; i++) {
+        ck_assert_msg (got->seqs [i] == expected->seqs [i], "%s (seed %" PRIu64 "): change %zu "
+                       "is seq %" PRIu64 ", expected %" PRIu64, what, seed, i, got->seqs [i],
+                       expected->seqs [i]);
+        ck_assert (zchunk_size (got->data [i]) == zchunk_size (expected->data [i])
+                && memcmp (zchunk_data (got->data [i]), zchunk_data (expected->data [i]),
+                           zchunk_size (got->data [i])) == 0);
+    }
+}
+
+//  A random ancestor-or-self of region within the city, for a scope
+static const char *
+s_scope_of (const char *region, uint64_t *state, char *scope)
+{
+    char cuts [4][HT_REGION_BYTES];
+    size_t count = 0;
+    snprintf (cuts [count++], HT_REGION_BYTES, "%s", region);
+    char code [HT_REGION_BYTES];
+    snprintf (code, sizeof code, "%s", region);
+    while (!streq (code, HT_FIXTURE_CITY) && ht_region_parent (code, code) == HT_OK)
+        snprintf (cuts [count++], HT_REGION_BYTES, "%s", code);
+    snprintf (scope, HT_REGION_BYTES, "%s", cuts [s_pick (state, count)]);
+    return scope;
+}
+
+//  Fill a city store with random versions of random elders: random
+//  regions and scopes (so versions move entities), tombstones, origins
+static void
+s_fill (ht_fixture_t *fixture, ht_store_t *store, uint64_t seed)
+{
+    uint64_t state = seed;
+    uint16_t counter [S_ENTITIES] = { 0 };
+    for (size_t written = 0; written < S_VERSIONS; ) {
+        size_t size = 1 + s_pick (&state, 12);
+        const char *origin = s_origins [s_pick (&state, S_ORIGIN_COUNT)];
+        ht_record_t *batch [12];
+        size_t count = 0;
+        for (; count < size && written < S_VERSIONS; count++, written++) {
+            size_t entity = s_pick (&state, S_ENTITIES);
+            const char *region = s_regions [s_pick (&state, S_REGION_COUNT)];
+            char scope [HT_REGION_BYTES];
+            ht_record_t *record = ht_fixture_elder_draft (
+                ht_fixture_citizen_id ((unsigned) entity * 2 + 1, (char [19]) { 0 }), "甲",
+                region, s_scope_of (region, &state, scope), fixture->idkey,
+                ht_fixture_hlc (1 + (unsigned) written, counter [entity]++));
+            ht_record_set_deleted (record, s_pick (&state, 8) == 0);
+            ck_assert_int_eq (ht_record_sign (record, fixture->keys [HT_FIXTURE_ROOT]), 0);
+            batch [count] = record;
+        }
+        uint8_t epoch [HT_EPOCH_BYTES] = { 9 };
+        ht_origin_t from = { .peer = origin, .epoch = epoch, .cursor = written };
+        ck_assert_int_eq (ht_store_apply (store, batch, count, *origin? &from: NULL, NULL, NULL),
+                          0);
+        for (size_t i = 0; i < count; i++)
+            ht_record_destroy (&batch [i]);
+    }
+}
+
+//  Compare the indexed walks of every holder with the reference: whole,
+//  from random cursors, and paged the way PULLs page
+static void
+s_check_walks (ht_store_t *store, uint64_t seed)
+{
+    s_log_t *log = (s_log_t *) zmalloc (sizeof (s_log_t));
+    ck_assert_int_ge (ht_store_changes (store, 0, 0, s_log_collect, log), 0);
+    uint64_t last_seq = ht_store_last_seq (store);
+    uint64_t state = seed ^ 0x5eed;
+    s_got_t *got = (s_got_t *) zmalloc (sizeof (s_got_t));
+    s_got_t *expected = (s_got_t *) zmalloc (sizeof (s_got_t));
+    for (size_t h = 0; h < S_HOLDER_COUNT; h++)
+    for (size_t o = 0; o <= S_ORIGIN_COUNT; o++) {
+        s_filter_t filter = { s_holders [h], o < S_ORIGIN_COUNT? s_origins [o]: NULL,
+                              s_pick (&state, 3) == 0? s_random (&state) % (last_seq + 1): 0 };
+        char what [96];
+        snprintf (what, sizeof what, "holder %s skip %s until %" PRIu64, filter.holder,
+                  filter.skip_origin? filter.skip_origin: "-", filter.echo_until);
+        //  Whole, and from a random cursor, with and without a limit
+        for (int round = 0; round < 4; round++) {
+            uint64_t cursor = round == 0? 0: s_random (&state) % (last_seq + 1);
+            size_t limit = round < 2? 0: 1 + s_pick (&state, 40);
+            uint64_t last = UINT64_MAX;
+            int examined = ht_store_changes_for (store, cursor, limit, filter.holder,
+                                                 filter.skip_origin, filter.echo_until,
+                                                 s_got_collect, got, &last);
+            ck_assert_int_ge (examined, 0);
+            uint64_t want = s_model_page (log, &filter, cursor, limit, 0, last_seq, expected);
+            s_assert_same (got, expected, what, seed);
+            ck_assert_msg (last == want, "%s (seed %" PRIu64 "): cursor %" PRIu64
+                           " after %" PRIu64 " limit %zu, expected %" PRIu64, what, seed,
+                           last, cursor, limit, want);
+            s_got_destroy (got);
+            s_got_destroy (expected);
+        }
+        //  Paged: small limits and batches, each page from the last cursor,
+        //  until a page ends at the log's end; together they are the whole
+        uint64_t cursor = 0;
+        s_got_t *all = (s_got_t *) zmalloc (sizeof (s_got_t));
+        int pages = 0;
+        while (true) {
+            size_t limit = 1 + s_pick (&state, 6);
+            got->stop_after = 1 + s_pick (&state, 3);
+            got->page = 0;
+            uint64_t last = UINT64_MAX;
+            ck_assert_int_ge (ht_store_changes_for (store, cursor, limit, filter.holder,
+                                                    filter.skip_origin, filter.echo_until,
+                                                    s_got_collect, got, &last), 0);
+            uint64_t want = s_model_page (log, &filter, cursor, limit, got->stop_after,
+                                          last_seq, expected);
+            ck_assert_msg (last == want, "%s (seed %" PRIu64 "): page cursor %" PRIu64
+                           ", expected %" PRIu64, what, seed, last, want);
+            ck_assert_uint_eq (got->count, expected->count);
+            ck_assert_msg (last > cursor || last == last_seq, "%s: a page made no progress", what);
+            cursor = last;
+            ck_assert_int_lt (++pages, 2 * S_MAX_ENTRIES);
+            //  more: false once the cursor is at the log's end
+            if (cursor >= last_seq)
+                break;
+        }
+        s_model_page (log, &filter, 0, 0, 0, last_seq, all);
+        s_assert_same (got, all, what, seed);
+        s_assert_same (expected, all, what, seed);
+        got->stop_after = 0;
+        s_got_destroy (got);
+        s_got_destroy (expected);
+        s_got_destroy (all);
+        free (all);
+    }
+    free (got);
+    free (expected);
+    s_log_destroy (log);
+    free (log);
+}
+
+START_TEST (test_a_holders_indexed_walk_is_the_filtered_whole_log)
+{
+    ht_fixture_t *fixture = ht_fixture_new ();
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        char dir [HT_FIXTURE_DIR_CHARS];
+        ht_store_t *store = ht_fixture_store_new (fixture, HT_FIXTURE_CITY, 0, dir);
+        ht_fixture_apply_certs (fixture, store);
+        s_fill (fixture, store, seed * 0x9e3779b97f4a7c15ull);
+        //  The random versions did move entities and delete some
+        s_log_t *log = (s_log_t *) zmalloc (sizeof (s_log_t));
+        ck_assert_int_ge (ht_store_changes (store, 0, 0, s_log_collect, log), 0);
+        ck_assert_uint_gt (log->count, S_ENTITIES / 2 + HT_FIXTURE_CERT_COUNT);
+        s_log_destroy (log);
+        free (log);
+        ck_assert_uint_gt (ht_store_last_seq (store), S_VERSIONS / 2);
+        s_check_walks (store, seed);
+        ht_fixture_store_destroy (&store, dir);
+    }
+    ht_fixture_destroy (&fixture);
+}
+END_TEST
+
+//  Make a store look as the layout before the index left it: no route
+//  database, meta "format" 4
+static void
+s_unindex (const char *dir)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi route, meta;
+    ck_assert_int_eq (mdb_env_create (&env), 0);
+    ck_assert_int_eq (mdb_env_set_maxdbs (env, 16), 0);
+    ck_assert_int_eq (mdb_env_set_mapsize (env, 64u * 1024 * 1024), 0);
+    ck_assert_int_eq (mdb_env_open (env, dir, 0, 0600), 0);
+    ck_assert_int_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    ck_assert_int_eq (mdb_dbi_open (txn, "route", 0, &route), 0);
+    ck_assert_int_eq (mdb_drop (txn, route, 1), 0);
+    ck_assert_int_eq (mdb_dbi_open (txn, "meta", 0, &meta), 0);
+    uint8_t four [8] = { 0, 0, 0, 0, 0, 0, 0, 4 };
+    MDB_val key = { 6, "format" }, value = { 8, four };
+    ck_assert_int_eq (mdb_put (txn, meta, &key, &value, 0), 0);
+    ck_assert_int_eq (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+}
+
+START_TEST (test_a_store_without_the_index_is_indexed_when_opened)
+{
+    ht_fixture_t *fixture = ht_fixture_new ();
+    char dir [HT_FIXTURE_DIR_CHARS];
+    ht_store_t *store = ht_fixture_store_new (fixture, HT_FIXTURE_CITY, 0, dir);
+    ht_fixture_apply_certs (fixture, store);
+    s_fill (fixture, store, 77);
+    ht_store_destroy (&store);
+    s_unindex (dir);
+    int error = -1;
+    store = ht_store_open (dir, 0, &error);
+    ck_assert_msg (store, "open: %s", ht_strerror (error));
+    ck_assert_uint_eq (ht_store_counter (store, "format"), 5);
+    ck_assert_uint_eq (ht_store_counter (store, "route_build"), 0);
+    s_check_walks (store, 77);
+    //  Writes after the upgrade keep the index
+    s_fill (fixture, store, 78);
+    s_check_walks (store, 78);
+    ht_fixture_store_destroy (&store, dir);
+    ht_fixture_destroy (&fixture);
+}
+END_TEST
+
+START_TEST (test_a_store_of_the_current_layout_without_its_index_is_refused)
+{
+    ht_fixture_t *fixture = ht_fixture_new ();
+    char dir [HT_FIXTURE_DIR_CHARS];
+    ht_store_t *store = ht_fixture_store_new (fixture, HT_FIXTURE_CITY, 0, dir);
+    ht_store_destroy (&store);
+    s_unindex (dir);
+    //  Layout 5 claimed, index gone: not silently served without it
+    ht_store_t *again = ht_store_open (dir, 0, NULL);
+    ck_assert_ptr_nonnull (again);
+    ht_store_destroy (&again);
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi route;
+    ck_assert_int_eq (mdb_env_create (&env), 0);
+    ck_assert_int_eq (mdb_env_set_maxdbs (env, 16), 0);
+    ck_assert_int_eq (mdb_env_open (env, dir, 0, 0600), 0);
+    ck_assert_int_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
+    ck_assert_int_eq (mdb_dbi_open (txn, "route", 0, &route), 0);
+    ck_assert_int_eq (mdb_drop (txn, route, 1), 0);
+    ck_assert_int_eq (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+    int error = 0;
+    again = ht_store_open (dir, 0, &error);
+    ck_assert_ptr_null (again);
+    ck_assert_int_eq (error, HT_ESTORE);
+    ht_fixture_rmrf (dir);
+    ht_fixture_destroy (&fixture);
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *suite = suite_create ("store_route");
+    TCase *walk = tcase_create ("walk");
+    tcase_set_timeout (walk, 300);
+    tcase_add_test (walk, test_a_holders_indexed_walk_is_the_filtered_whole_log);
+    tcase_add_test (walk, test_a_store_without_the_index_is_indexed_when_opened);
+    tcase_add_test (walk, test_a_store_of_the_current_layout_without_its_index_is_refused);
+    suite_add_tcase (suite, walk);
+    return suite;
+}
+
+HT_TEST_MAIN (s_suite)
