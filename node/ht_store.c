@@ -748,6 +748,12 @@ ht_store_sync (ht_store_t *self)
     return 0;
 }
 
+uint64_t
+ht_store_verifications (ht_store_t *self)
+{
+    return __atomic_load_n (&self->verifications, __ATOMIC_RELAXED);
+}
+
 void
 ht_store_release_memory (ht_store_t *self)
 {

@@ -112,6 +112,10 @@ uint64_t ht_store_counter (ht_store_t *self, const char *name);
 //  the store (hutong put --store) then writes as the node is configured to
 int ht_store_set_counter (ht_store_t *self, const char *name, uint64_t value) HT_WUR;
 
+//  Signatures this process checked writing the store: an input whose very
+//  bytes the store holds already is not checked again
+uint64_t ht_store_verifications (ht_store_t *self);
+
 //  Give back memory at rest: unmap the store's pages from this process
 //  (they stay in the OS page cache and fault back in on the next read)
 //  and drop the certificate cache. Call only with no transaction open.
