@@ -687,6 +687,11 @@ s_tick_peer (ht_repl_t *self, ht_peer_t *peer, int64_t now)
     bool connecting = ht_peer_state (peer) == HT_PEER_CONNECTING;
     int actions = ht_peer_tick (peer, now, self->config->peer_timeout_ms);
     if (actions & HT_PEER_DO_LOST) {
+        //  The peer is DOWN already, so the owner does not say it lost a
+        //  link that was up: say it here
+        if (ht_peer_is_parent (peer) && !connecting)
+            HT_WARNING (self->config, "node: parent %s silent for over %d ms; reconnecting",
+                        ht_peer_label (peer), self->config->peer_timeout_ms);
         if (ht_peer_is_parent (peer))
             self->io.reconnect (self->io.arg, connecting? "no answer to HELLO": "silent");
         else
