@@ -710,22 +710,9 @@ s_on_poll (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  This process's resident memory in bytes (0 if unknown)
-static size_t
-s_resident_bytes (void)
-{
-    unsigned long size = 0, resident = 0;
-    FILE *statm = fopen ("/proc/self/statm", "r");
-    if (statm && fscanf (statm, "%lu %lu", &size, &resident) != 2)
-        resident = 0;
-    if (statm)
-        fclose (statm);
-    return (size_t) resident * (size_t) sysconf (_SC_PAGESIZE);
-}
-
 //  At rest, give back what bulk work left behind: the store's mapped
 //  pages and the heap's free memory; while busy, whenever they grow past
-//  S_BUSY_RESIDENT_BYTES
+//  S_BUSY_RESIDENT_BYTES (the store also checks as it writes)
 static void
 s_release_at_rest (s_node_t *self)
 {
@@ -734,10 +721,9 @@ s_release_at_rest (s_node_t *self)
         self->last_activity_ms = now;
         self->released = false;
     }
-    if (!self->released && now - self->last_activity_ms < S_REST_MS
-    &&  s_resident_bytes () > S_BUSY_RESIDENT_BYTES) {
-        ht_store_release_memory (self->store);
-        malloc_trim (0);
+    if (!self->released && now - self->last_activity_ms < S_REST_MS) {
+        if (ht_store_trim (self->store))
+            malloc_trim (0);
         return;
     }
     if (self->released || now - self->last_activity_ms < S_REST_MS)
@@ -943,6 +929,7 @@ s_node_new (zsock_t *pipe, const ht_config_t *config, ht_store_t *store)
     self->pipe = pipe;
     self->config = *config;
     self->store = store;
+    ht_store_set_resident_limit (store, S_BUSY_RESIDENT_BYTES);
     self->loop = zloop_new ();
     self->retry_timer = -1;
     self->parent_warned_ms = INT64_MIN / 2;

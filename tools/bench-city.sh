@@ -18,7 +18,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 elders=""
-if [ "${1:-}" = --help ]; then sed -n '2,18p' "$0" | sed 's/^#  \{0,1\}//'; exit 0; fi
+if [ "${1:-}" = --help ]; then sed -n '2,17p' "$0" | sed 's/^#  \{0,1\}//'; exit 0; fi
 if [ "${1:-}" = --quick ]; then elders=20000; shift; fi
 build="$(cd "${1:-$root/build}" && pwd)"
 elders="${2:-${elders:-670000}}"
