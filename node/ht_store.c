@@ -802,18 +802,12 @@ s_resident_bytes (void)
 }
 
 bool
-ht_store__trim (ht_store_t *self)
+ht_store_trim (ht_store_t *self)
 {
     if (!self->resident_limit || s_resident_bytes () <= self->resident_limit)
         return false;
     s_unmap_store (self);
     return true;
-}
-
-bool
-ht_store_trim (ht_store_t *self)
-{
-    return ht_store__trim (self);
 }
 
 int

@@ -14,7 +14,6 @@
 
 #define S_PARALLEL_MIN_ITEMS 64     //  smaller batches verify on one thread
 #define S_MAX_THREADS 4             //  the verifier pool's threads and this one
-#define S_TRIM_ITEMS 500            //  resident memory checked this often
 
 
 //  --------------------------------------------------------------------------
@@ -382,9 +381,6 @@ s_batch_run (ht_store_batch_t *batch, const ht_store_item_t *items, size_t count
         rc = s_batch_item (batch, &items [i], &code);
         if (results)
             results [i] = code;
-        //  A large batch into a large store touches pages all over it
-        if ((i + 1) % S_TRIM_ITEMS == 0)
-            ht_store__trim (batch->store);
     }
     if (rc == 0)
         rc = s_batch_end (batch, origin);

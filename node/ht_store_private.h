@@ -179,11 +179,6 @@ ht_store__has_prefix (const MDB_val *key, const uint8_t *prefix, size_t prefix_s
 int ht_store__txn_begin (ht_store_t *self, unsigned flags, MDB_txn **txn_p);
 void ht_store__read_end (ht_store_t *self, MDB_txn *txn);
 
-//  ht_store_trim, callable inside a write transaction: the map is shared
-//  and file-backed, so unmapped pages (written ones too) stay in the page
-//  cache and fault back in where they were
-bool ht_store__trim (ht_store_t *self);
-
 //  Change the map size (0: adopt the file's) while no thread reads
 int ht_store__map_resize (ht_store_t *self, size_t bytes);
 
