@@ -31,6 +31,10 @@
 #include "ht_zap.h"
 
 #define S_REST_MS 2000              //  quiet this long = at rest
+//  While busy, resident memory beyond this is given back at a heartbeat:
+//  a bulk ingest touches the whole store, and every page it touched
+//  would stay ours until it ended
+#define S_BUSY_RESIDENT_BYTES ((size_t) 128 << 20)
 #define S_RETRY_MS 30000            //  retry quarantine at least this often
 #define S_RETRY_MAX 1000            //  ... at most this many records at once
 #define S_READ_BURST 256            //  reads whose audits commit together
@@ -61,6 +65,10 @@
 //    HT_PUT_MAX_RECORDS results) and 32 requests waiting to be read.
 #define S_PEER_HWM_MESSAGES 100
 #define S_CLIENT_HWM_MESSAGES 32
+
+//  Messages read off a neighbour socket at once before one batch is
+//  applied (batches wait in the engine, the rest is answered at once)
+#define S_DRAIN_MESSAGES 256
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define S_CURVE_KEY_BYTES HT_CURVE_KEY_BYTES
@@ -103,6 +111,7 @@ typedef struct {
     zactor_t *client_monitor;           //  client socket events (owned), or NULL
     int64_t client_connections;         //  connections open on the client socket
     int64_t published_ms;               //  when the last metrics snapshot was made
+    bool work_armed;                    //  a timer will apply the next batch
 } s_node_t;
 
 static int64_t
@@ -362,24 +371,36 @@ s_on_parent_monitor (zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
-//  A message from the parent
-static int
-s_on_parent (zloop_t *loop, zsock_t *reader, void *arg)
+//  One message from the parent: false if nothing whole arrived
+static bool
+s_parent_one (s_node_t *self, zsock_t *reader)
 {
-    (void) loop;
-    s_node_t *self = (s_node_t *) arg;
     zmsg_t *zmsg = zmsg_recv (reader);
     if (!zmsg)
-        return 0;
+        return false;
     ht_msg_t msg;
     const char *reason = NULL;
     if (ht_msg_decode (zmsg, &msg, &reason) == HT_OK)
-        ht_repl_on_message (self->repl, ht_repl_parent (self->repl), &msg, zmsg, s_now ());
+        ht_repl_receive (self->repl, ht_repl_parent (self->repl), &msg, zmsg, s_now ());
     else {
         self->protocol_errors++;
         HT_WARNING (&self->config, "node: malformed message from parent: %s", reason);
     }
     zmsg_destroy (&zmsg);
+    return true;
+}
+
+static void s_drain (s_node_t *self);
+static void s_work (s_node_t *self);
+
+//  Messages from the parent
+static int
+s_on_parent (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop; (void) reader;
+    s_node_t *self = (s_node_t *) arg;
+    s_drain (self);
+    s_work (self);
     return 0;
 }
 
@@ -418,17 +439,15 @@ s_recv_routed (zsock_t *reader, zframe_t **routing_id_p, char *user)
     return zmsg;
 }
 
-//  A message from a child on the ROUTER
-static int
-s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
+//  One message from a child on the ROUTER: false if nothing whole arrived
+static bool
+s_router_one (s_node_t *self, zsock_t *reader)
 {
-    (void) loop;
-    s_node_t *self = (s_node_t *) arg;
     zframe_t *routing_id = NULL;
     char user [2 * HT_PUBKEY_BYTES + 1];
     zmsg_t *zmsg = s_recv_routed (reader, &routing_id, user);
     if (!zmsg)
-        return 0;
+        return false;
     ht_msg_t msg;
     const char *reason = NULL;
     int rc = ht_msg_decode (zmsg, &msg, &reason);
@@ -444,13 +463,65 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
         ht_repl_on_hello (self->repl, routing_id, user, &msg, now);
     else
     if (peer)
-        ht_repl_on_message (self->repl, peer, &msg, zmsg, now);
+        ht_repl_receive (self->repl, peer, &msg, zmsg, now);
     else {
         self->protocol_errors++;
         s_send_error (self, reader, routing_id, "hello_first", "say HELLO before anything else");
     }
     zframe_destroy (&routing_id);
     zmsg_destroy (&zmsg);
+    return true;
+}
+
+//  Read what waits on the neighbour sockets, up to S_DRAIN_MESSAGES on
+//  each: PINGs, PULLs and the rest are answered now, batches wait in the
+//  engine. Each socket is read while it says input is ready, so a
+//  handler never blocks; the parent link may be dropped (and its socket
+//  destroyed) by a message read.
+static void
+s_drain (s_node_t *self)
+{
+    for (int count = 0; self->router && count < S_DRAIN_MESSAGES
+                     && (zsock_events (self->router) & ZMQ_POLLIN); count++)
+        if (!s_router_one (self, self->router))
+            break;
+    for (int count = 0; self->dealer && count < S_DRAIN_MESSAGES
+                     && (zsock_events (self->dealer) & ZMQ_POLLIN); count++)
+        if (!s_parent_one (self, self->dealer))
+            break;
+}
+
+//  Timer: the next waiting batch, after whatever came meanwhile
+static int
+s_on_work (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    s_node_t *self = (s_node_t *) arg;
+    self->work_armed = false;
+    s_drain (self);
+    s_work (self);
+    return 0;
+}
+
+//  Apply one waiting batch; if more wait, come back after one turn of the
+//  loop (timers, heartbeats and every socket are served in between)
+static void
+s_work (s_node_t *self)
+{
+    if (ht_repl_work (self->repl, s_now ()) && !self->work_armed) {
+        if (zloop_timer (self->loop, 1, 1, s_on_work, self) >= 0)
+            self->work_armed = true;
+    }
+}
+
+//  Messages from children on the ROUTER
+static int
+s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop; (void) reader;
+    s_node_t *self = (s_node_t *) arg;
+    s_drain (self);
+    s_work (self);
     return 0;
 }
 
@@ -680,7 +751,8 @@ s_on_poll (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  At rest, give back what bulk work left behind: the store's mapped
-//  pages and the heap's free memory
+//  pages and the heap's free memory; while busy, whenever they grow past
+//  S_BUSY_RESIDENT_BYTES (the store also checks as it writes)
 static void
 s_release_at_rest (s_node_t *self)
 {
@@ -688,6 +760,11 @@ s_release_at_rest (s_node_t *self)
     if (ht_repl_busy (self->repl)) {
         self->last_activity_ms = now;
         self->released = false;
+    }
+    if (!self->released && now - self->last_activity_ms < S_REST_MS) {
+        if (ht_store_trim (self->store))
+            malloc_trim (0);
+        return;
     }
     if (self->released || now - self->last_activity_ms < S_REST_MS)
         return;
@@ -899,6 +976,7 @@ s_node_new (zsock_t *pipe, const ht_config_t *config, ht_store_t *store)
     self->pipe = pipe;
     self->config = *config;
     self->store = store;
+    ht_store_set_resident_limit (store, S_BUSY_RESIDENT_BYTES);
     self->loop = zloop_new ();
     self->retry_timer = -1;
     self->parent_warned_ms = INT64_MIN / 2;

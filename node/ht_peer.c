@@ -26,6 +26,7 @@ struct _ht_peer_t {
     uint64_t pull_from;                 //  ... from this cursor
     int64_t pull_sent_ms;               //  ... sent then
     bool dirty;                         //  it has news we have not pulled
+    size_t waiting;                     //  its batches taken in, not yet checked
     uint64_t received;                  //  records received from it
     uint64_t applied;                   //  of which became current here
     uint64_t sent;                      //  records sent to it
@@ -219,6 +220,19 @@ ht_peer_pull_sent (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
     self->dirty = false;
 }
 
+void
+ht_peer_batch_received (ht_peer_t *self)
+{
+    self->waiting++;
+}
+
+void
+ht_peer_batch_taken (ht_peer_t *self)
+{
+    if (self->waiting)
+        self->waiting--;
+}
+
 ht_peer_batch_t
 ht_peer_batch_check (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
                      bool has_from, uint64_t from)
@@ -297,8 +311,9 @@ ht_peer_tick (ht_peer_t *self, int64_t now, int64_t timeout_ms)
     if (self->state != HT_PEER_UP)
         return HT_PEER_DO_NOTHING;
     //  A PULL or its BATCH lost on a dead connection or dropped at a full
-    //  queue: ask again
-    if (self->pulling && now - self->pull_sent_ms > timeout_ms) {
+    //  queue: ask again (not while a batch of its waits here: that may be
+    //  the answer, and asking again would only bring it twice)
+    if (self->pulling && !self->waiting && now - self->pull_sent_ms > timeout_ms) {
         self->pulling = false;
         self->dirty = true;
     }

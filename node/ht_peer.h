@@ -139,6 +139,11 @@ bool ht_peer_want_pull (ht_peer_t *self);
 void ht_peer_pull_sent (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
                         uint64_t from, int64_t now);
 
+//  A BATCH arrived and waits to be checked (ht_repl_receive): while one
+//  waits, the PULL out is not taken for lost; taken: it is checked now
+void ht_peer_batch_received (ht_peer_t *self);
+void ht_peer_batch_taken (ht_peer_t *self);
+
 //  A BATCH arrived: may it be applied? epoch is the sender's; from is
 //  where it starts (has_from false for a sender that does not say: then
 //  only an answer to our outstanding PULL from the cursor is applied).

@@ -25,6 +25,7 @@ struct _ht_repl_t {
     bool has_cursor_key;                //  ... if set
     zhashx_t *parked;                   //  peer name -> s_parked_t: PULLs held
                                         //  for news (long poll), one per peer
+    zlistx_t *waiting;                  //  s_waiting_t: batches taken in, to apply
 };
 
 //  A PULL that found nothing, held until something its puller holds is
@@ -38,6 +39,24 @@ typedef struct {
     uint64_t wait;                      //  the wait granted, ms
     int64_t deadline_ms;                //  answer before then
 } s_parked_t;
+
+//  A BATCH taken in by ht_repl_receive, waiting for ht_repl_work
+typedef struct {
+    char peer [HT_REGION_BYTES];        //  its sender's name in the peer table
+    ht_msg_t msg;                       //  the message
+    zmsg_t *records;                    //  its record frames (owned)
+} s_waiting_t;
+
+static void
+s_waiting_free (void **item_p)
+{
+    s_waiting_t *waiting = (s_waiting_t *) *item_p;
+    if (waiting) {
+        zmsg_destroy (&waiting->records);
+        free (waiting);
+        *item_p = NULL;
+    }
+}
 
 static void
 s_peer_free (void **item_p)
@@ -85,6 +104,8 @@ ht_repl_new (ht_store_t *store, const ht_config_t *config, const uint8_t *parent
     zhashx_set_destructor (self->peers, s_peer_free);
     self->parked = zhashx_new ();
     zhashx_set_destructor (self->parked, s_parked_free);
+    self->waiting = zlistx_new ();
+    zlistx_set_destructor (self->waiting, s_waiting_free);
     self->last_seq = ht_store_last_seq (store);
     if (parent_key) {
         memcpy (self->parent_key, parent_key, sizeof self->parent_key);
@@ -129,6 +150,7 @@ ht_repl_destroy (ht_repl_t **self_p)
     if (self) {
         sodium_memzero (self->cursor_key, sizeof self->cursor_key);
         zhashx_destroy (&self->parked);
+        zlistx_destroy (&self->waiting);
         zhashx_destroy (&self->peers);
         free (self);
         *self_p = NULL;
@@ -742,6 +764,51 @@ ht_repl_on_message (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *msg,
         self->protocol_errors++;
 }
 
+void
+ht_repl_receive (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *msg, zmsg_t *records,
+                 int64_t now)
+{
+    if (!streq (msg->command, HT_MSG_BATCH) || !ht_peer_is_up (peer)) {
+        ht_repl_on_message (self, peer, msg, records, now);
+        return;
+    }
+    //  The peer spoke, and its answer to our PULL is here: neither it
+    //  nor the PULL may be taken for lost while the batch waits its turn
+    ht_peer_seen (peer, now);
+    ht_peer_batch_received (peer);
+    s_waiting_t *waiting = (s_waiting_t *) zmalloc (sizeof (s_waiting_t));
+    snprintf (waiting->peer, sizeof waiting->peer, "%s",
+              ht_peer_is_parent (peer)? S_PARENT: ht_peer_name (peer));
+    waiting->msg = *msg;
+    waiting->records = zmsg_new ();
+    zframe_t *frame;
+    while (records && (frame = zmsg_pop (records)))
+        zmsg_append (waiting->records, &frame);
+    zlistx_add_end (self->waiting, waiting);
+}
+
+bool
+ht_repl_work (ht_repl_t *self, int64_t now)
+{
+    s_waiting_t *waiting = (s_waiting_t *) zlistx_detach (self->waiting, NULL);
+    if (waiting) {
+        //  Judged now, not when it came: batches before it moved the cursor
+        ht_peer_t *peer = (ht_peer_t *) zhashx_lookup (self->peers, waiting->peer);
+        if (peer) {
+            ht_peer_batch_taken (peer);
+            ht_repl_on_message (self, peer, &waiting->msg, waiting->records, now);
+        }
+        s_waiting_free ((void **) &waiting);
+    }
+    return zlistx_size (self->waiting) > 0;
+}
+
+size_t
+ht_repl_waiting (ht_repl_t *self)
+{
+    return zlistx_size (self->waiting);
+}
+
 //  --------------------------------------------------------------------------
 //  Heartbeats
 
@@ -755,6 +822,11 @@ s_tick_peer (ht_repl_t *self, ht_peer_t *peer, int64_t now)
     bool connecting = ht_peer_state (peer) == HT_PEER_CONNECTING;
     int actions = ht_peer_tick (peer, now, self->config->peer_timeout_ms);
     if (actions & HT_PEER_DO_LOST) {
+        //  The peer is DOWN already, so the owner does not say it lost a
+        //  link that was up: say it here
+        if (ht_peer_is_parent (peer) && !connecting)
+            HT_WARNING (self->config, "node: parent %s silent for over %d ms; reconnecting",
+                        ht_peer_label (peer), self->config->peer_timeout_ms);
         if (ht_peer_is_parent (peer))
             self->io.reconnect (self->io.arg, connecting? "no answer to HELLO": "silent");
         else

@@ -79,6 +79,21 @@ void ht_repl_on_hello (ht_repl_t *self, zframe_t *routing_id, const char *user_i
 void ht_repl_on_message (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *msg,
                          zmsg_t *records, int64_t now);
 
+//  As ht_repl_on_message, except a BATCH from a peer that is UP: that is
+//  taken in (its records moved out of records), its sender counted as
+//  heard, and it waits for ht_repl_work. An owner that reads every message
+//  waiting on its sockets and then applies one batch keeps answering its
+//  peers' PINGs between batches, however many arrive at once.
+void ht_repl_receive (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *msg,
+                      zmsg_t *records, int64_t now);
+
+//  Apply the oldest batch taken in by ht_repl_receive, if any; true if
+//  more wait
+bool ht_repl_work (ht_repl_t *self, int64_t now);
+
+//  Batches taken in and not yet applied
+size_t ht_repl_waiting (ht_repl_t *self);
+
 //  Something else wrote to the store (a client PUT, hutong put --store):
 //  tell every peer that is UP
 void ht_repl_wrote (ht_repl_t *self);

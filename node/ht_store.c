@@ -784,13 +784,19 @@ ht_store_sync (ht_store_t *self)
     return 0;
 }
 
-void
-ht_store_release_memory (ht_store_t *self)
+uint64_t
+ht_store_verifications (ht_store_t *self)
 {
-    //  Every page a read or write touched stays mapped and counts as our
-    //  resident memory. Dropping the mapping loses nothing: between
-    //  transactions every page is committed (synced) to the file, and for
-    //  a shared file mapping the page cache keeps even unsynced pages.
+    return __atomic_load_n (&self->verifications, __ATOMIC_RELAXED);
+}
+
+//  Drop this process's mapping of the store's data file. The map lock
+//  (shared) keeps another thread from moving the map meanwhile, which
+//  could leave a range we found given to other memory.
+static void
+s_unmap_store (ht_store_t *self)
+{
+    pthread_rwlock_rdlock (&self->map_lock);
     const char *directory = NULL;
     char data_path [PATH_MAX + 16], real [PATH_MAX];
     if (mdb_env_get_path (self->env, &directory) == 0 && directory
@@ -798,7 +804,46 @@ ht_store_release_memory (ht_store_t *self)
         snprintf (data_path, sizeof data_path, "%s/data.mdb", real);
         s_unmap_pages (data_path);
     }
+    pthread_rwlock_unlock (&self->map_lock);
+}
+
+void
+ht_store_release_memory (ht_store_t *self)
+{
+    //  Every page a read or write touched stays mapped and counts as our
+    //  resident memory. Dropping the mapping loses nothing: between
+    //  transactions every page is committed (synced) to the file, and for
+    //  a shared file mapping the page cache keeps even unsynced pages.
+    s_unmap_store (self);
     ht_store__cache_forget (self);
+}
+
+void
+ht_store_set_resident_limit (ht_store_t *self, size_t bytes)
+{
+    self->resident_limit = bytes;
+}
+
+//  This process's resident memory in bytes (0 if unknown)
+static size_t
+s_resident_bytes (void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *statm = fopen ("/proc/self/statm", "r");
+    if (statm && fscanf (statm, "%lu %lu", &size, &resident) != 2)
+        resident = 0;
+    if (statm)
+        fclose (statm);
+    return (size_t) resident * (size_t) sysconf (_SC_PAGESIZE);
+}
+
+bool
+ht_store_trim (ht_store_t *self)
+{
+    if (!self->resident_limit || s_resident_bytes () <= self->resident_limit)
+        return false;
+    s_unmap_store (self);
+    return true;
 }
 
 int

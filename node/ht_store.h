@@ -112,6 +112,22 @@ uint64_t ht_store_counter (ht_store_t *self, const char *name);
 //  the store (hutong put --store) then writes as the node is configured to
 int ht_store_set_counter (ht_store_t *self, const char *name, uint64_t value) HT_WUR;
 
+//  Signatures this process checked writing the store: an input whose very
+//  bytes the store holds already is not checked again
+uint64_t ht_store_verifications (ht_store_t *self);
+
+//  While busy, give the store's mapped pages back at each ht_store_trim
+//  whenever this process's resident memory passes bytes (0, the default:
+//  never). A bulk write touches pages all over a large store, which would
+//  otherwise all stay resident until it ended. Never inside a write
+//  transaction: unmapping pages it still writes sends them to the disk
+//  early, and writing them again then waits for the disk.
+void ht_store_set_resident_limit (ht_store_t *self, size_t bytes);
+
+//  Between transactions, give the mapped pages back if resident memory
+//  passes the limit; true if it did
+bool ht_store_trim (ht_store_t *self);
+
 //  Give back memory at rest: unmap the store's pages from this process
 //  (they stay in the OS page cache and fault back in on the next read)
 //  and drop the certificate cache. Call only with no transaction open.

@@ -196,6 +196,20 @@ s_admit (ht_store_batch_t *batch, const ht_store_item_t *item, const char **reas
                                  item->verified, item->verify_reason, reason);
 }
 
+//  An item retried from quarantine is stored (or held) at last: out of
+//  quarantine, in the same transaction
+static int
+s_batch_unquarantine (ht_store_batch_t *batch, const ht_store_item_t *item)
+{
+    if (!item->qkey)
+        return 0;
+    MDB_val key = { item->qkey_size, (void *) item->qkey };
+    int rc = mdb_del (batch->txn, batch->store->dbi [HT_STORE_DB_QUARANTINE], &key, NULL);
+    if (rc == 0)
+        rc = ht_store__quarantine_count (batch, batch->qsource, -1, item->qsize, false);
+    return rc;
+}
+
 //  Admit and merge one item, or quarantine it. Returns an LMDB error
 //  (which aborts the batch) and sets *code to the item's result.
 static int
@@ -203,6 +217,24 @@ s_batch_item (ht_store_batch_t *batch, const ht_store_item_t *item, int *code)
 {
     const char *reason = item->reason;
     *code = item->error;
+    ht_store_item_t late;
+    if (*code == 0 && item->held) {
+        bool held;
+        int rc = ht_store__held (batch->store, batch->txn, item, &held, code);
+        if (rc == 0 && held) {
+            batch->stats.unchanged++;
+            return s_batch_unquarantine (batch, item);
+        }
+        if (rc)
+            return rc;
+        //  Gone since it was looked up (another writer's move): checked
+        //  here after all, as any other input
+        late = *item;
+        late.held = false;
+        late.verified = ht_record_verify (late.record, &late.verify_reason);
+        __atomic_add_fetch (&batch->store->verifications, 1, __ATOMIC_RELAXED);
+        item = &late;
+    }
     if (*code == 0)
         *code = s_admit (batch, item, &reason);
     if (batch->fatal)
@@ -213,13 +245,8 @@ s_batch_item (ht_store_batch_t *batch, const ht_store_item_t *item, int *code)
         return ht_store__quarantine_put (batch, item, *code,
                                  reason? reason: ht_strerror (*code));
     int rc = ht_store__merge (batch, item, code);
-    if (rc == 0 && item->qkey) {
-        //  Admitted at last: out of quarantine, in the same transaction
-        MDB_val key = { item->qkey_size, (void *) item->qkey };
-        rc = mdb_del (batch->txn, batch->store->dbi [HT_STORE_DB_QUARANTINE], &key, NULL);
-        if (rc == 0)
-            rc = ht_store__quarantine_count (batch, batch->qsource, -1, item->qsize, false);
-    }
+    if (rc == 0)
+        rc = s_batch_unquarantine (batch, item);
     return batch->fatal? batch->fatal: rc;
 }
 
@@ -450,12 +477,13 @@ ht_store__items_destroy (ht_store_item_t *items, size_t count)
 //  Encode an item's record canonically, once for every attempt
 static void s_item_encode (ht_store_item_t *item);
 
-//  Make an item ready for the transaction: decode it (if it came as bytes),
-//  encode it, check its signature. Touches nothing shared, so items are
-//  prepared on several threads at once: signatures are most of the cost.
+//  Make an item ready for the transaction: decode it (if it came as bytes)
+//  and encode it. Touches nothing shared, so items are prepared on several
+//  threads at once.
 static void
 s_item_prepare (ht_store_item_t *item, ht_record_roots_t *roots)
 {
+    (void) roots;
     if (item->from_bytes) {
         item->record = ht_record_decode_with (item->registry, item->data, item->size, &item->error,
                                          &item->reason);
@@ -472,50 +500,105 @@ s_item_prepare (ht_store_item_t *item, ht_record_roots_t *roots)
     }
     else
         s_item_encode (item);
-    //  Verification guards against what others signed; a record this
-    //  process just signed (hutong put) is known good. Records signed in
-    //  one batch share a root: the threads check its signature once.
-    if (item->error == 0 && !ht_record_signed_here (item->record))
+}
+
+//  Does an item need its signature checked? Verification guards against
+//  what others signed; a record this process just signed (hutong put) is
+//  known good, and one whose very bytes we hold was checked when stored
+static bool
+s_item_unverified (const ht_store_item_t *item)
+{
+    return item->error == 0 && !item->held && !ht_record_signed_here (item->record);
+}
+
+//  Check an item's signature: most of what a batch costs
+//  (records signed in one batch share a root: the threads check its
+//  signature once)
+static void
+s_item_verify (ht_store_item_t *item, ht_record_roots_t *roots)
+{
+    if (s_item_unverified (item))
         item->verified = ht_record_verify_with (item->record, roots, &item->verify_reason);
 }
 
 typedef struct {
-    ht_store_item_t *items;                //  first item of this share
+    ht_store_item_t *items;         //  first item of this share
     size_t count;                   //  how many
+    void (*work) (ht_store_item_t *item, ht_record_roots_t *roots);   //  what to do to each
     ht_record_roots_t *roots;       //  batch roots checked, all shares'
 } s_share_t;
 
 static void
-s_prepare_share (void *arg)
+s_run_share (void *arg)
 {
     s_share_t *share = (s_share_t *) arg;
     for (size_t i = 0; i < share->count; i++)
-        s_item_prepare (&share->items [i], share->roots);
+        share->work (&share->items [i], share->roots);
 }
 
-//  Prepare every item: small batches on this thread, larger ones in
-//  shares across the store's verifier threads and this one
-void
-ht_store__items_prepare (ht_store_t *self, ht_store_item_t *items, size_t count)
+//  Do work to every item: small batches on this thread, larger ones in
+//  shares across the store's verifier threads and this one (roots, if
+//  not NULL, shared by them all)
+static void
+s_items_run (ht_store_t *self, ht_store_item_t *items, size_t count,
+             void (*work) (ht_store_item_t *item, ht_record_roots_t *roots),
+             ht_record_roots_t *roots)
 {
     size_t threads = count < S_PARALLEL_MIN_ITEMS? 1: ht_pool_size (self->verifiers) + 1;
     if (threads > S_MAX_THREADS)
         threads = S_MAX_THREADS;
-    for (size_t i = 0; i < count; i++)
-        items [i].registry = self->registry;
     s_share_t shares [S_MAX_THREADS];
     void *args [S_MAX_THREADS];
     size_t per_thread = (count + threads - 1) / threads, offset = 0;
-    ht_record_roots_t *roots = ht_record_roots_new (S_BATCH_ROOTS);
     for (size_t t = 0; t < threads; t++) {
-        shares [t].roots = roots;       //  NULL if out of memory: no cache
+        shares [t].roots = roots;
         shares [t].items = items + offset;
         shares [t].count = offset + per_thread <= count? per_thread: count - offset;
+        shares [t].work = work;
         offset += shares [t].count;
         args [t] = &shares [t];
     }
-    ht_pool_run (self->verifiers, s_prepare_share, args, threads);
-    ht_record_roots_destroy (&roots);
+    ht_pool_run (self->verifiers, s_run_share, args, threads);
+}
+
+//  Mark the items whose very bytes the store holds: a batch sent again
+//  (a PULL repeated across a reconnect, a full pass, a file put twice)
+//  costs a lookup per record, not a signature check. A read error only
+//  means they are all verified.
+static void
+s_items_held (ht_store_t *self, ht_store_item_t *items, size_t count)
+{
+    MDB_txn *txn;
+    if (count == 0 || ht_store__txn_begin (self, MDB_RDONLY, &txn) != 0)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        int code;
+        if (ht_store__held (self, txn, &items [i], &items [i].held, &code) != 0) {
+            items [i].held = false;
+            break;
+        }
+    }
+    ht_store__read_end (self, txn);
+}
+
+//  Prepare every item: decode and encode, find those already held, check
+//  the signatures of the others
+void
+ht_store__items_prepare (ht_store_t *self, ht_store_item_t *items, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        items [i].registry = self->registry;
+    s_items_run (self, items, count, s_item_prepare, NULL);
+    s_items_held (self, items, count);
+    size_t unverified = 0;
+    for (size_t i = 0; i < count; i++)
+        unverified += s_item_unverified (&items [i]);
+    if (unverified) {
+        ht_record_roots_t *roots = ht_record_roots_new (S_BATCH_ROOTS);
+        s_items_run (self, items, count, s_item_verify, roots);    //  roots NULL: no cache
+        ht_record_roots_destroy (&roots);
+    }
+    __atomic_add_fetch (&self->verifications, (uint64_t) unverified, __ATOMIC_RELAXED);
 }
 
 static void

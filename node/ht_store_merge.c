@@ -448,6 +448,46 @@ ht_store__merge (ht_store_batch_t *batch, const ht_store_item_t *item, int *code
 }
 
 int
+ht_store__held (ht_store_t *store, MDB_txn *txn, const ht_store_item_t *item, bool *held,
+                int *code)
+{
+    *held = false;
+    *code = 0;
+    if (item->error || !item->record || !item->encoded)
+        return 0;
+    uint8_t key [S_HIST_KEY_BYTES];
+    size_t used = s_hist_key (item->record, key);
+    if (used == 0)
+        return 0;                   //  cannot be stored either: not held
+    uint8_t ekey [HT_STORE_ENTITY_KEY_BYTES];
+    size_t ekey_size = ht_store__entity_key (ht_record_kind (item->record),
+                                             ht_record_key (item->record), ekey);
+    ht_store_current_t current;
+    int rc = ht_store__current_get (store, txn, ekey, ekey_size, &current);
+    if (rc == 0)
+        *held = current.size == item->encoded_size
+             && memcmp (current.data, item->encoded, current.size) == 0;
+    else
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    if (!*held) {
+        MDB_val k = { used, key }, value;
+        rc = mdb_get (txn, store->dbi [HT_STORE_DB_HIST], &k, &value);
+        if (rc && rc != MDB_NOTFOUND)
+            return rc;
+        *held = rc == 0 && value.mv_size == item->encoded_size
+             && memcmp (value.mv_data, item->encoded, value.mv_size) == 0;
+    }
+    if (!*held)
+        return 0;
+    ht_store_batch_t reader;
+    memset (&reader, 0, sizeof reader);
+    reader.store = store;
+    reader.txn = txn;
+    return s_flag_get (&reader, item->record, code);
+}
+
+int
 ht_store_conflict_of (ht_store_t *self, const ht_record_t *record)
 {
     ht_store_batch_t reader;

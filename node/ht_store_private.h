@@ -44,6 +44,8 @@ struct _ht_store_t {
     uint64_t quarantine_max_bytes;      //  per source
     bool verbose;                       //  log info and warnings (errors always)
     ht_pool_t *verifiers;               //  threads that check signatures
+    uint64_t verifications;             //  signatures checked (atomic)
+    size_t resident_limit;              //  ht_store_set_resident_limit, 0: none
     const ht_registry_t *registry;      //  the kinds records decode with
                                         //  (NULL: this build's own)
     zhashx_t *certs;                    //  hex pubkey -> s_cert_entry_t

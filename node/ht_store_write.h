@@ -28,6 +28,8 @@ typedef struct {
     const uint8_t *qkey;            //  retried from quarantine: its entry's key
     size_t qkey_size;               //  its size
     size_t qsize;                   //  the entry's size
+    bool held;                      //  these very bytes are stored already
+                                    //  (so its signature was not checked)
 } ht_store_item_t;
 
 //  The state of one attempt at a batch
@@ -75,6 +77,13 @@ int ht_store__apply_items (ht_store_t *self, const ht_store_item_t *items, size_
 //  Merge an admitted record with its entity's versions under the
 //  ownership rule; *code is 0 or the conflict code it is kept with
 int ht_store__merge (ht_store_batch_t *batch, const ht_store_item_t *item, int *code);
+//  Does txn hold item's very bytes, as the current version or in history?
+//  *code is then its conflict flag (0: legitimate). Byte for byte, the
+//  signature included: what matches was verified when it was stored; a
+//  redacted copy or one with other bytes under a held (hlc, author,
+//  digest) is not held, and is verified and judged as any input.
+int ht_store__held (ht_store_t *store, MDB_txn *txn, const ht_store_item_t *item,
+                    bool *held, int *code);
 
 //  ht_store_quarantine.c
 //  Write a rejected input to quarantine under the batch's source, within

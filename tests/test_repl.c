@@ -63,6 +63,8 @@ struct _s_net_t {
     zlistx_t *held;                     //  batches held back (hold_batches)
     bool hold_batches;                  //  hold every BATCH instead of delivering it
     bool double_batches;                //  deliver every BATCH twice
+    bool parent_defers;                 //  the parent takes messages in as hutongd
+                                        //  does (ht_repl_receive): batches wait
     bool replay_batches;                //  ... or send a copy again, to arrive later
     s_node_t *drop_from;                //  drop the drop_nth BATCH from this node
     size_t drop_nth;                    //  ... counting from 1; 0: none
@@ -333,6 +335,9 @@ s_deliver (s_net_t *net, s_flight_t *flight)
         return;
     }
     ht_peer_t *peer = ht_repl_child (parent->repl, child->routing_id);
+    if (peer && net->parent_defers)
+        ht_repl_receive (parent->repl, peer, &msg, flight->zmsg, net->now);
+    else
     if (peer)
         ht_repl_on_message (parent->repl, peer, &msg, flight->zmsg, net->now);
     else
@@ -1267,6 +1272,52 @@ START_TEST (a_batch_in_flight_across_a_reconnect_is_applied_once_and_replication
 }
 END_TEST
 
+START_TEST (a_parent_with_batches_waiting_answers_pings_keeps_its_children_and_applies_them_in_order)
+{
+    s_net_t *net = s_net_new (2, 2);
+    s_node_t *parent = s_parent (net);
+    s_node_t *a = &net->nodes [S_CHILD_A], *b = &net->nodes [S_CHILD_B];
+    s_connect (net, S_CHILD_A);
+    s_connect (net, S_CHILD_B);
+    net->parent_defers = true;
+    int64_t received_a = s_stat_of (parent, a, "received");
+    int64_t received_b = s_stat_of (parent, b, "received");
+    s_write (a, 5, NULL);
+    s_write (b, 5, NULL);
+    s_run (net);
+    //  Each child answered the parent's PULL; the answers wait, unapplied
+    ck_assert_uint_eq (ht_repl_waiting (parent->repl), 2);
+    ck_assert_uint_eq (s_elders (parent), 0);
+    //  Longer than the peer timeout passes, heartbeat by heartbeat, with
+    //  the parent applying nothing: PINGs are answered both ways, nobody
+    //  is dropped, and no PULL is taken for lost and sent again
+    int64_t until = net->now + 2 * parent->config.peer_timeout_ms;
+    while (net->now < until) {
+        net->now += parent->config.heartbeat_ms;
+        s_heartbeat (net);
+    }
+    ck_assert_uint_eq (ht_repl_waiting (parent->repl), 2);
+    ck_assert_uint_eq (a->reconnects + b->reconnects, 0);
+    ck_assert_int_eq (s_stat_of (parent, a, "connected"), 1);
+    ck_assert_int_eq (s_stat_of (parent, b, "connected"), 1);
+    //  Now it works through them, one batch at a time, the next PULLs
+    //  going out as each is applied
+    size_t turns = 0;
+    while (ht_repl_waiting (parent->repl) || zlistx_size (net->queue)) {
+        ht_repl_work (parent->repl, net->now);
+        s_run (net);
+        ck_assert_uint_lt (++turns, 100);
+    }
+    ck_assert_uint_eq (s_elders (parent), 10);
+    ck_assert_int_eq (s_stat_of (parent, a, "received") - received_a, 5);
+    ck_assert_int_eq (s_stat_of (parent, b, "received") - received_b, 5);
+    ck_assert_int_eq (s_stat_of (parent, a, "stale_batches"), 0);
+    ck_assert_int_eq (s_stat_of (parent, b, "stale_batches"), 0);
+    ck_assert_uint_eq (ht_repl_protocol_errors (parent->repl), 0);
+    s_net_destroy (&net);
+}
+END_TEST
+
 START_TEST (a_revoked_child_is_dropped_at_the_next_tick_and_its_hello_refused)
 {
     s_net_t *net = s_net_new (1, 5000);
@@ -1515,6 +1566,7 @@ repl_suite (void)
     tcase_add_test (faults, a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull);
     tcase_add_test (faults, a_batch_lost_on_the_way_is_pulled_again_after_the_timeout);
     tcase_add_test (faults, a_batch_in_flight_across_a_reconnect_is_applied_once_and_replication_keeps_its_pace);
+    tcase_add_test (faults, a_parent_with_batches_waiting_answers_pings_keeps_its_children_and_applies_them_in_order);
     suite_add_tcase (suite, faults);
     TCase *trust = tcase_create ("trust");
     tcase_add_test (trust, a_revoked_child_is_dropped_at_the_next_tick_and_its_hello_refused);

@@ -1428,6 +1428,122 @@ START_TEST (test_another_process_writing_the_store_is_seen)
 END_TEST
 
 
+
+//  --------------------------------------------------------------------------
+//  Inputs held already
+
+//  Apply wire copies of records as a peer's batch would come (bytes)
+static void
+s_apply_bytes (ht_store_t *store, zchunk_t **chunks, size_t count, ht_apply_stats_t *stats,
+               int *results)
+{
+    const uint8_t *data [count];
+    size_t sizes [count];
+    for (size_t i = 0; i < count; i++) {
+        data [i] = zchunk_data (chunks [i]);
+        sizes [i] = zchunk_size (chunks [i]);
+    }
+    ck_assert_int_eq (ht_store_apply_encoded (store, data, sizes, count, NULL, stats,
+                                              results), 0);
+}
+
+START_TEST (test_a_batch_held_already_costs_no_signature_check)
+{
+    s_env_t env;
+    s_env_setup (&env, 0);
+    //  Enough records for the verifier threads, and one entity whose
+    //  first version is in history by now
+    enum { COUNT = 100 };
+    zchunk_t *chunks [COUNT + 1];
+    for (unsigned i = 0; i < COUNT; i++) {
+        ht_record_t *elder = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY,
+                                               i + 1, "王五", ht_fixture_hlc (1, 0));
+        chunks [i] = s_encoded (elder);
+        ht_record_destroy (&elder);
+    }
+    ht_record_t *newer = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 1,
+                                           "王五六", ht_fixture_hlc (2, 0));
+    chunks [COUNT] = s_encoded (newer);
+    ht_record_destroy (&newer);
+
+    uint64_t verified = ht_store_verifications (env.store);
+    ht_apply_stats_t stats;
+    s_apply_bytes (env.store, chunks, COUNT + 1, &stats, NULL);
+    ck_assert_uint_eq (stats.applied, COUNT + 1);
+    ck_assert_uint_eq (ht_store_verifications (env.store), verified + COUNT + 1);
+    char *before = s_snapshot (env.store, true);
+
+    //  The same batch again: held, current or in history, and not checked
+    s_apply_bytes (env.store, chunks, COUNT + 1, &stats, NULL);
+    ck_assert_uint_eq (stats.unchanged, COUNT + 1);
+    ck_assert_uint_eq (stats.applied + stats.historic + stats.quarantined + stats.conflicts, 0);
+    ck_assert_uint_eq (ht_store_verifications (env.store), verified + COUNT + 1);
+    char *after = s_snapshot (env.store, true);
+    s_assert_same_text (before, after);
+    free (before);
+    free (after);
+    for (unsigned i = 0; i <= COUNT; i++)
+        zchunk_destroy (&chunks [i]);
+    s_env_teardown (&env);
+}
+END_TEST
+
+START_TEST (test_a_forged_copy_of_a_held_version_is_checked_and_refused)
+{
+    s_env_t env;
+    s_env_setup (&env, 0);
+    ht_record_t *elder = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 7,
+                                           "张三", ht_fixture_hlc (1, 0));
+    zchunk_t *genuine = s_encoded (elder);
+    s_apply_bytes (env.store, &genuine, 1, NULL, NULL);
+    uint64_t verified = ht_store_verifications (env.store);
+
+    //  Its (kind, key, hlc, author, digest) with another signature: the
+    //  bytes are not the ones held, so the signature is checked
+    zchunk_t *flipped = zchunk_dup (genuine);
+    uint8_t *sig = memmem (zchunk_data (flipped), zchunk_size (flipped),
+                           ht_record_sig (elder), HT_SIG_BYTES);
+    ck_assert_ptr_nonnull (sig);
+    sig [3] ^= 0x40;
+    //  Other content at its (hlc, author), carrying its signature
+    ht_record_t *other = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 7,
+                                           "李四", ht_fixture_hlc (1, 0));
+    ck_assert_str_eq (ht_record_key (other), ht_record_key (elder));
+    zchunk_t *borrowed = s_encoded (other);
+    sig = memmem (zchunk_data (borrowed), zchunk_size (borrowed),
+                  ht_record_sig (other), HT_SIG_BYTES);
+    ck_assert_ptr_nonnull (sig);
+    memcpy (sig, ht_record_sig (elder), HT_SIG_BYTES);
+
+    zchunk_t *forged [2] = { flipped, borrowed };
+    int results [2];
+    ht_apply_stats_t stats;
+    s_apply_bytes (env.store, forged, 2, &stats, results);
+    ck_assert_int_eq (results [0], HT_EBADSIG);
+    ck_assert_int_eq (results [1], HT_EBADSIG);
+    ck_assert_uint_eq (stats.quarantined, 2);
+    ck_assert_uint_eq (stats.unchanged, 0);
+    ck_assert_uint_eq (ht_store_verifications (env.store), verified + 2);
+    ck_assert_int_eq (ht_store_quarantine (env.store, NULL, NULL), 2);
+    int error = -1;
+    ht_record_t *stored = ht_store_get (env.store, "elder", ht_record_key (elder), &error);
+    ck_assert_ptr_nonnull (stored);
+    ck_assert (s_same_bytes (stored, elder));
+    ht_record_destroy (&stored);
+
+    //  The genuine bytes once more: held, not checked
+    s_apply_bytes (env.store, &genuine, 1, &stats, NULL);
+    ck_assert_uint_eq (stats.unchanged, 1);
+    ck_assert_uint_eq (ht_store_verifications (env.store), verified + 2);
+    zchunk_destroy (&genuine);
+    zchunk_destroy (&flipped);
+    zchunk_destroy (&borrowed);
+    ht_record_destroy (&other);
+    ht_record_destroy (&elder);
+    s_env_teardown (&env);
+}
+END_TEST
+
 static Suite *
 s_store_suite (void)
 {
@@ -1449,6 +1565,8 @@ s_store_suite (void)
     tcase_add_test (merge, test_an_older_version_arriving_late_goes_to_history);
     tcase_add_test (merge, test_merge_order_does_not_change_what_a_store_holds);
     tcase_add_test (merge, test_a_tombstone_stays_current_but_leaves_listings_and_counts);
+    tcase_add_test (merge, test_a_batch_held_already_costs_no_signature_check);
+    tcase_add_test (merge, test_a_forged_copy_of_a_held_version_is_checked_and_refused);
     suite_add_tcase (suite, merge);
 
     TCase *reject = tcase_create ("quarantine");
