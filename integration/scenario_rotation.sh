@@ -133,7 +133,7 @@ ok "a successor certified by the county itself: rotate plan refuses (same_issuer
 #  The city issues the new key's certificate, valid from the old one's
 #  start (records signed under the certificates the new key re-issues
 #  must still verify)
-"$HUTONG" cert show "$county.cert" > old-cert.json
+"$HUTONG" cert show --json "$county.cert" > old-cert.json
 "$HUTONG" cert issue --issuer "$city.key" --subject county-new.key.pub --region "$county" \
     --role node --name "$county" --not-before "$(json_get old-cert.json "j['not_before']")" \
     --out county-new.cert --store "$(node_store "$city")" \
