@@ -8,6 +8,7 @@ usage () {
     cat <<'EOF'
 Usage: tools/bench-network.sh --compare [BUILD_DIR] [--sizes N,M,...] [--quick]
                                         [--writes W] [--fan-in R] [--json]
+                                        [--json-file FILE]
 
 Hutong next to a PostgreSQL 15 logical-replication cascade, in one run:
 both as four tiers community -> township -> county -> city on 127.0.0.1,
@@ -40,12 +41,13 @@ Options:
   --writes W        single writes timed per system and mode (default 200)
   --fan-in R        elders per township for fan-in (default: first size / 10)
   --json            print all figures as one JSON object instead
+  --json-file FILE  also write that JSON object to FILE
   --help            show this help
 Exit status: 0 figures printed, 1 a step failed, 2 usage error.
 EOF
 }
 
-build="$root/build" sizes="100000,1000000" writes=200 fan_in="" json=""
+build="$root/build" sizes="100000,1000000" writes=200 fan_in="" json="" json_file=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --help|-h) usage; exit 0 ;;
@@ -54,6 +56,8 @@ while [ $# -gt 0 ]; do
         --writes) writes="${2:?--writes needs a number}"; shift ;;
         --fan-in) fan_in="${2:?--fan-in needs a number}"; shift ;;
         --json) json=1 ;;
+        --json-file) json_file="${2:?--json-file needs a file}"; shift
+                     [[ "$json_file" == /* ]] || json_file="$PWD/$json_file" ;;
         -*) echo "bench-compare: unknown option $1 (see --help)" >&2; exit 2 ;;
         *) build="$1" ;;
     esac
@@ -99,21 +103,26 @@ if [ "$(id -u)" = 0 ]; then
     chown postgres: "$pg_dir"
     pg_as () { (cd "$pg_dir" && runuser -u postgres -- "$@"); }
 fi
+say "working in $work and $pg_dir"
 pg_tiers=(community township county city)
 declare -A pg_port=() pg_pid=()
 
-#  pg_stop TIER: fast shutdown, then SIGKILL of the postmaster by its PID
-pg_stop () {
-    local tier="$1" pid="${pg_pid[$1]:-}"
-    [ -n "$pid" ] || return 0
-    pg_as "$pg_bin/pg_ctl" -D "$pg_dir/$tier" -m fast -w -t 20 stop >/dev/null 2>&1 \
-        || kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-    pg_pid[$tier]=""
-}
+#  Every cluster at once: a fast shutdown (SIGINT to the postmaster, by
+#  its PID), SIGKILL after 20 s; then the directory goes
 pg_stop_all () {
-    local tier
-    for tier in "${pg_tiers[@]}"; do pg_stop "$tier"; done
+    local tier pid deadline=$((SECONDS + 20))
+    for tier in "${pg_tiers[@]}"; do
+        [ -z "${pg_pid[$tier]:-}" ] || kill -INT "${pg_pid[$tier]}" 2>/dev/null || true
+    done
+    for tier in "${pg_tiers[@]}"; do
+        pid="${pg_pid[$tier]:-}"
+        [ -n "$pid" ] || continue
+        while kill -0 "$pid" 2>/dev/null; do
+            [ $SECONDS -lt $deadline ] || { kill -KILL "$pid" 2>/dev/null || true; }
+            sleep 0.05
+        done
+        pg_pid[$tier]=""
+    done
     rm -rf "$pg_dir"
 }
 cleanup_hooks+=("pg_stop_all")
@@ -123,12 +132,14 @@ psql_at () {   #  psql_at TIER SQL: one value or nothing
         -d postgres -c "$2"
 }
 
-pg_start () {   #  pg_start TIER: a new cluster on its own port
+pg_initdb () {   #  pg_initdb TIER: a new cluster's directory
+    pg_as "$pg_bin/initdb" -D "$pg_dir/$1" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
+        --no-sync >"$pg_dir/$1.initdb.log" 2>&1
+}
+pg_start () {   #  pg_start TIER: start the cluster on its own port
     local tier="$1" dir="$pg_dir/$1" pg_endpoint
     network_pick_port pg_endpoint
     pg_port[$tier]="${pg_endpoint##*:}"
-    pg_as "$pg_bin/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
-        >"$pg_dir/$tier.initdb.log" 2>&1 || { cat "$pg_dir/$tier.initdb.log" >&2; fail "initdb $tier"; }
     cat >>"$dir/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 port = ${pg_port[$tier]}
@@ -147,7 +158,13 @@ EOF
 #  The cascade: each tier subscribes to the one below and publishes what
 #  it applies to the one above
 pg_cascade () {
-    local tier below=""
+    local tier below="" pids=()
+    #  initdb is the slow part: all four at once
+    for tier in "${pg_tiers[@]}"; do pg_initdb "$tier" & pids+=($!); done
+    for tier in "${pg_tiers[@]}"; do
+        wait "${pids[0]}" || { cat "$pg_dir/$tier.initdb.log" >&2; fail "initdb $tier failed"; }
+        pids=("${pids[@]:1}")
+    done
     for tier in "${pg_tiers[@]}"; do
         pg_start "$tier"
         psql_at "$tier" "CREATE TABLE elder (id text PRIMARY KEY, region text NOT NULL,
@@ -248,7 +265,13 @@ city=441800000000 county=441802000000 community=441802001001
 network_chain "${chain[@]}"
 
 node_elders () {   #  node_elders REGION: elders the node holds, per its status
-    node_status "$1" 2>/dev/null | "$python" -c 'import json, sys; print(json.load(sys.stdin)["records"]["elder"])'
+    node_status "$1" 2>/dev/null | "$python" -c 'import json, sys; print(json.load(sys.stdin)["records"]["elder"])' 2>/dev/null
+}
+node_settled () {   #  elders stored, and versions kept as conflicts
+    node_status "$1" 2>/dev/null | "$python" -c '
+import json, sys
+s = json.load(sys.stdin)
+print(s["records"]["elder"] + s["conflicts"])' 2>/dev/null
 }
 node_records () {
     node_status "$1" | "$python" -c 'import json, sys; print(sum(json.load(sys.stdin)["records"].values()))'
@@ -298,7 +321,9 @@ hutong_run () {
 
 #  Fan-in: a county and 10 townships, each township holding R elders
 #  before anything runs; the townships start first, the county last, and
-#  the clock runs from the county's start until it holds 10 x R
+#  the clock runs from the county's start until it has settled all 10 x R
+#  (`hutong gen` can give two townships one person: the second version
+#  of that elder is kept as a conflict)
 hutong_fan_in () {
     local townships region index=0 t0 want
     network_stop
@@ -334,11 +359,11 @@ print("\n".join(r["region"] for r in rows if r["tier"] == "township" and r["pare
     want=$((10 * fan_in))
     t0=$(date +%s%N)
     network_start_node $county
-    until held="$(node_elders $county)" && [ "$held" -ge "$want" ]; do
+    until held="$(node_settled $county)" && [ "$held" -ge "$want" ]; do
         [ $(( ($(date +%s%N) - t0) / 1000000000 )) -lt 3600 ] || fail "the county did not receive the fan-in"
         sleep 0.1
     done
-    echo "{\"townships\": 10, \"records\": $held, \"seconds\": $(( $(date +%s%N) - t0 ))e-9}" > hutong.fan_in.json
+    echo "{\"townships\": 10, \"records\": $want, \"seconds\": $(( $(date +%s%N) - t0 ))e-9}" > hutong.fan_in.json
     network_stop
 }
 
@@ -354,11 +379,12 @@ done
 hutong_fan_in
 say "done in $((SECONDS - started)) s; every node stopped"
 
-"$python" - "$sizes" "$writes" "$json" "$($pg_bin/postgres --version)" "$(nproc)" \
+"$python" - "$sizes" "$writes" "$json" "$json_file" "$($pg_bin/postgres --version)" "$(nproc)" \
     "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import json, sys
 sizes = [int(s) for s in sys.argv[1].split(",")]
-writes, as_json, pg_version, cores, load = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+writes, as_json, json_file = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+pg_version, cores, load = sys.argv[5], sys.argv[6], sys.argv[7]
 MIB = 1024.0 * 1024.0
 
 def lines(path):
@@ -448,6 +474,9 @@ out = {"sizes": sizes, "writes": writes, "cores": int(cores), "load_average": lo
        "targets": {"bulk_ratio_min": 1.2, "latency_p99": "<= postgresql synchronous p99",
                    "bootstrap_records_per_second_min": 25000, "memory_mib_per_node_max": 32,
                    "disk_bytes_per_record": "<= postgresql"}}
+if json_file:
+    with open(json_file, "w") as f:
+        json.dump(out, f, ensure_ascii=False, indent=2)
 if as_json:
     print(json.dumps(out, ensure_ascii=False, indent=2))
     sys.exit(0)
