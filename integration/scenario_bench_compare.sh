@@ -42,7 +42,7 @@ ht, pg = f["hutong"], f["postgresql"]
 assert f["sizes"] == [size], f["sizes"]
 for system in (ht, pg):
     assert [b["records"] for b in system["bulk"]] == [size], system["bulk"]
-    assert all(b["records_per_second"] > 0 for b in system["bulk"]), system["bulk"]
+    assert all(b["records_per_second"] > 0 and b["cpu_seconds"] > 0 for b in system["bulk"]), system["bulk"]
     assert sorted(n["tier"] for n in system["nodes"]) == ["city", "community", "county", "township"]
     assert all(n["rss_mib"] > 0 and n["disk_bytes_per_record"] > 0 for n in system["nodes"]), system["nodes"]
 # every tier holds the bulk (Hutong: and the single writes)

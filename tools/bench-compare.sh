@@ -215,6 +215,26 @@ pg_memory () {
     echo "$rss $pss $count"
 }
 
+#  cpu_ticks PID...: user + system CPU of the processes and of their
+#  children already reaped, in clock ticks
+cpu_ticks () {
+    local pid total=0
+    for pid in "$@"; do
+        total=$((total + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
+pg_cpu () {   #  CPU ticks of all four clusters
+    local tier pids=()
+    for tier in "${pg_tiers[@]}"; do pids+=("${pg_pid[$tier]}" $(pgrep -P "${pg_pid[$tier]}")); done
+    cpu_ticks "${pids[@]}"
+}
+hutong_cpu () {
+    local region pids=()
+    for region in "${chain[@]}"; do pids+=("$(node_pid "$region")"); done
+    cpu_ticks "${pids[@]}"
+}
+
 du_bytes () { echo $(( $(du -sk "$1" | cut -f1) * 1024 )); }
 
 #  --------------------------------------------------------------------------
@@ -229,9 +249,11 @@ pg_run () {
         echo "$tier $(du_bytes "$pg_dir/$tier")" >>"pg.$size.empty"
     done
     say "postgresql: bulk of $size rows"
+    local cpu; cpu=$(pg_cpu)
     "$python" "$root/tools/bench_pg.py" bulk --write "${pg_port[community]}" \
         --watch "${pg_port[city]}" --rows "$size" > "pg.$size.bulk.json" \
         || fail "postgresql bulk of $size failed"
+    echo $(( $(pg_cpu) - cpu )) > "pg.$size.cpu"
     sleep 4
     for tier in "${pg_tiers[@]}"; do
         psql_at "$tier" "CHECKPOINT"
@@ -296,11 +318,13 @@ hutong_run () {
         echo "$region $(du_bytes "$(node_store "$region")")" >>"hutong.$size.empty"
     done
     say "hutong: bench network, $size records$([ "$with_latency" = 1 ] && echo ", $writes single writes")"
+    local cpu; cpu=$(hutong_cpu)
     "$HUTONG" bench network --write-store "$(node_store $community)" \
         --write-node "$(node_client $community)" --write-node-key $community.key.pub \
         --key $community.key --watch-store "$(node_store $city)" --records "$size" \
         --writes "$([ "$with_latency" = 1 ] && echo "$writes" || echo 1)" --via-store --json \
         > "hutong.$size.bench.json" || fail "hutong bench network of $size failed"
+    echo $(( $(hutong_cpu) - cpu )) > "hutong.$size.cpu"
     hutong_rest "hutong.$size.rest"
     #  Bootstrap: the city again, empty, next to a county holding it all
     local want t0 held
@@ -380,11 +404,11 @@ hutong_fan_in
 say "done in $((SECONDS - started)) s; every node stopped"
 
 "$python" - "$sizes" "$writes" "$json" "$json_file" "$($pg_bin/postgres --version)" "$(nproc)" \
-    "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+    "$(cut -d' ' -f1-3 /proc/loadavg)" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
 sizes = [int(s) for s in sys.argv[1].split(",")]
 writes, as_json, json_file = int(sys.argv[2]), sys.argv[3], sys.argv[4]
-pg_version, cores, load = sys.argv[5], sys.argv[6], sys.argv[7]
+pg_version, cores, load, tick = sys.argv[5], sys.argv[6], sys.argv[7], float(sys.argv[8])
 MIB = 1024.0 * 1024.0
 
 def lines(path):
@@ -397,7 +421,8 @@ pg, ht = {"version": pg_version, "bulk": [], "nodes": []}, {"bulk": [], "nodes":
 for size in sizes:
     bulk = load_json("pg.%d.bulk.json" % size)
     pg["bulk"].append({"records": size, "records_per_second": bulk["rows_per_second"],
-                       "seconds": bulk["seconds"]})
+                       "seconds": bulk["seconds"],
+                       "cpu_seconds": int(open("pg.%d.cpu" % size).read()) / tick})
     empty = {tier: int(b) for tier, b in lines("pg.%d.empty" % size)}
     for tier, rss, pss, procs, du, rows, relation in lines("pg.%d.rest" % size):
         pg["nodes"].append({"records": size, "tier": tier, "rss_mib": int(rss) / 1024.0,
@@ -406,6 +431,8 @@ for size in sizes:
                             "table_bytes_per_record": int(relation) / int(rows)})
     bench = load_json("hutong.%d.bench.json" % size)
     ht["bulk"].append({"records": size, "records_per_second": bench["records_per_second"],
+                       "seconds": size / bench["records_per_second"],
+                       "cpu_seconds": int(open("hutong.%d.cpu" % size).read()) / tick,
                        "verify_per_second": bench["verify_per_second"]})
     if size == sizes[0]:
         ht["latency"] = {"writes": bench["writes_arrived"], "p50_ms": bench["latency_p50_ms"],
@@ -441,6 +468,10 @@ for index, size in enumerate(sizes):
     h, p = ht["bulk"][index]["records_per_second"], pg["bulk"][index]["records_per_second"]
     ok = "met" if h >= 1.2 * p else "MISSED"
     row("3-hop bulk, %d records (records/s)" % size, h, p, "bulk_%d" % size, ">= 1.2x PG: %s" % ok)
+for index, size in enumerate(sizes):
+    h, p = ht["bulk"][index], pg["bulk"][index]
+    row("  CPU ms per record, 4 nodes together, %d records" % size,
+        1000.0 * h["cpu_seconds"] / size, 1000.0 * p["cpu_seconds"] / size, "cpu_%d" % size)
 hl, pa, ps = ht["latency"], pg["latency_async"], pg["latency_sync"]
 row("single write p50, ms (PG asynchronous)", hl["p50_ms"], pa["p50_ms"], "latency_p50_async")
 row("single write p99, ms (PG asynchronous)", hl["p99_ms"], pa["p99_ms"], "latency_p99_async")
