@@ -93,17 +93,6 @@ source "$root/integration/network.sh"
 started=$SECONDS
 say () { printf '[%4ds] %s\n' $((SECONDS - started)) "$*" >&2; }
 
-#  PostgreSQL refuses to run as root: then the clusters belong to the
-#  'postgres' user the Debian package creates, in a directory of their own
-#  ($work is root's, mode 700)
-pg_dir="$(mktemp -d /tmp/hutong-bench-pg.XXXXXX)"
-pg_as () { "$@"; }
-if [ "$(id -u)" = 0 ]; then
-    getent passwd postgres >/dev/null || fail "no 'postgres' user to run the clusters as"
-    chown postgres: "$pg_dir"
-    pg_as () { (cd "$pg_dir" && runuser -u postgres -- "$@"); }
-fi
-say "working in $work and $pg_dir"
 pg_tiers=(community township county city)
 declare -A pg_port=() pg_pid=()
 
@@ -125,7 +114,19 @@ pg_stop_all () {
     done
     rm -rf "$pg_dir"
 }
+
+#  PostgreSQL refuses to run as root: then the clusters belong to the
+#  'postgres' user the Debian package creates, in a directory of their own
+#  ($work is root's, mode 700)
+pg_dir="$(mktemp -d /tmp/hutong-bench-pg.XXXXXX)"
 cleanup_hooks+=("pg_stop_all")
+pg_as () { "$@"; }
+if [ "$(id -u)" = 0 ]; then
+    getent passwd postgres >/dev/null || fail "no 'postgres' user to run the clusters as"
+    chown postgres: "$pg_dir"
+    pg_as () { (cd "$pg_dir" && runuser -u postgres -- "$@"); }
+fi
+say "working in $work and $pg_dir"
 
 psql_at () {   #  psql_at TIER SQL: one value or nothing
     PGOPTIONS="-c client_min_messages=warning" "$pg_bin/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${pg_port[$1]}" -U postgres \
