@@ -105,8 +105,7 @@ s_throughput (s_bench_t *self, size_t count, size_t batch, bool via_store)
             fprintf (stderr, "\rbench: wrote %zu of %zu", offset + size, count);
     }
     double written = ht_bench_now () - start;
-    //  Ten minutes, and more for a bulk that takes longer at 500/s
-    double waited = ok? s_wait_count (self, target, 600 + (double) count / 500): -1;
+    double waited = ok? s_wait_count (self, target, 600): -1;
     if (ht_stderr_is_tty ())
         fprintf (stderr, "\rbench: wrote %zu in %.1fs; all at the city after %.1fs\n",
                  count, written, written + waited);
