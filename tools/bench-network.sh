@@ -11,8 +11,15 @@
 #  NETWORK_PULL_WAIT_MS=0 turns long polling off (each hop then waits for
 #  NOTIFY, PULL, BATCH), to compare latencies with and without it.
 #  Usage: tools/bench-network.sh [BUILD_DIR] [RECORDS] [WRITES]
+#         tools/bench-network.sh --compare [...]   the same next to a
+#         PostgreSQL 15 logical-replication cascade (tools/bench-compare.sh;
+#         --compare --help tells more)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+case "${1:-}" in
+    --compare) shift; exec "$root/tools/bench-compare.sh" "$@" ;;
+    --help|-h) sed -n '2,/^set -euo/{/^set/d;s/^#  \{0,1\}//;p}' "$0"; exit 0 ;;
+esac
 build="$(cd "${1:-$root/build}" && pwd)"
 records="${2:-100000}"
 writes="${3:-200}"
