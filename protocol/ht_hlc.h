@@ -13,6 +13,10 @@
 //  How far ahead of our wall clock a remote timestamp may be before we
 //  refuse it, so one bad clock cannot drag the network into the future
 #define HT_HLC_MAX_DRIFT_MS (5 * 60 * 1000)
+//  The largest hlc a record may carry: it must fit a signed 64-bit
+//  integer, so JSON and every reader carry it exactly (2^63 - 1 is past
+//  the year 4 million anyway)
+#define HT_HLC_MAX ((uint64_t) INT64_MAX)
 
 typedef struct {
     uint64_t last;          //  last timestamp issued or observed

@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include "ht_codec.h"
 #include "ht_record_private.h"
+#include "ht_hlc.h"
 
 #define S_MAX_RECORD_BYTES (1024 * 1024)
 
@@ -271,7 +272,7 @@ s_decode_item (ht_record_t *self, int key, const msgpack_object *value,
             ok = value->type == MSGPACK_OBJECT_BOOLEAN;
             self->deleted = ok && value->via.boolean;
             break;
-        case K_HLC: ok = ht_obj_uint (value, &self->hlc); break;
+        case K_HLC: ok = ht_obj_uint (value, &self->hlc) && self->hlc <= HT_HLC_MAX; break;
         case K_KEY:
             ok = ht_obj_cstr (value, text, sizeof text) && !ht_record_set_key (self, text);
             break;
@@ -493,7 +494,7 @@ ht_record_peek (const uint8_t *data, size_t size, ht_record_head_t *head)
         &&  ht_obj_cstr (key, head->key, sizeof head->key)
         &&  ht_obj_cstr (region, head->region, sizeof head->region)
         &&  ht_obj_cstr (scope, head->scope, sizeof head->scope)
-        &&  ht_obj_uint (hlc, &head->hlc))
+        &&  ht_obj_uint (hlc, &head->hlc) && head->hlc <= HT_HLC_MAX)
             rc = HT_OK;
     }
     msgpack_unpacked_destroy (&unpacked);

@@ -306,6 +306,20 @@ s_pack_float_hlc (msgpack_packer *packer, const msgpack_object *old)
 }
 
 static void
+s_pack_hlc_2_63 (msgpack_packer *packer, const msgpack_object *old)
+{
+    (void) old;
+    msgpack_pack_uint64 (packer, (uint64_t) INT64_MAX + 1);
+}
+
+static void
+s_pack_hlc_max (msgpack_packer *packer, const msgpack_object *old)
+{
+    (void) old;
+    msgpack_pack_uint64 (packer, UINT64_MAX);
+}
+
+static void
 s_pack_not_a_map (msgpack_packer *packer, const msgpack_object *old)
 {
     (void) old;
@@ -329,6 +343,13 @@ START_TEST (a_float_in_place_of_an_integer_is_refused)
 {
     s_assert_rewrite_refused ("f", s_pack_f_float_sex, NULL, HT_EFIELD);
     s_assert_rewrite_refused ("hlc", s_pack_float_hlc, NULL, HT_EMALFORMED);
+}
+END_TEST
+
+START_TEST (an_hlc_past_a_signed_64_bit_integer_is_refused)
+{
+    s_assert_rewrite_refused ("hlc", s_pack_hlc_2_63, NULL, HT_EMALFORMED);
+    s_assert_rewrite_refused ("hlc", s_pack_hlc_max, NULL, HT_EMALFORMED);
 }
 END_TEST
 
@@ -493,6 +514,7 @@ record_wire_suite (void)
     tcase_add_test (tc, a_field_of_the_wrong_type_is_refused);
     tcase_add_test (tc, an_unknown_field_is_refused);
     tcase_add_test (tc, a_float_in_place_of_an_integer_is_refused);
+    tcase_add_test (tc, an_hlc_past_a_signed_64_bit_integer_is_refused);
     tcase_add_test (tc, a_field_map_that_is_not_a_map_is_refused);
     tcase_add_test (tc, an_unknown_format_version_is_refused);
     tcase_add_test (tc, a_schema_version_newer_than_the_kinds_is_refused_by_name);
