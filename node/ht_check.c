@@ -123,6 +123,26 @@ ht_check_lock (const char *store_path, int *pid, char *reason, size_t reason_siz
     return held;
 }
 
+int
+ht_check_lock_take (const char *store_path, int *pid, int *error, char *reason,
+                    size_t reason_size)
+{
+    char lock_path [PATH_MAX + 16], pid_text [32] = "";
+    snprintf (lock_path, sizeof lock_path, "%s/%s", store_path, HT_CHECK_LOCK_FILE);
+    *pid = 0;
+    *error = HT_OK;
+    int fd = ht_path_open (lock_path, O_RDWR | O_CREAT, 0644, error, reason, reason_size);
+    if (fd >= 0 && flock (fd, LOCK_EX | LOCK_NB) != 0) {
+        ssize_t size = pread (fd, pid_text, sizeof pid_text - 1, 0);
+        pid_text [size > 0? size: 0] = 0;
+        *pid = atoi (pid_text);
+        *error = HT_ELOCKED;
+        close (fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 static void
 s_check_lock (ht_check_t *self, const ht_config_t *config)
 {

@@ -40,4 +40,13 @@ size_t ht_check_finish (ht_check_t *self);
 //  error code (HT_EUNSAFE, HT_EIO) with a sentence in reason
 int ht_check_lock (const char *store_path, int *pid, char *reason, size_t reason_size) HT_WUR;
 
+//  Take the store's lock, as hutongd does while it runs and hutong restore
+//  while it replaces the data file: the lock file is opened (created 0644)
+//  through ht_path_open, so a symbolic or hard link planted under its name
+//  is refused (docs/security.md L2). Returns the held fd (close it to
+//  release), or -1 with *error: HT_ELOCKED if another process holds it
+//  (*pid: its pid, 0 if unknown), or ht_path_open's error with reason.
+int ht_check_lock_take (const char *store_path, int *pid, int *error, char *reason,
+                        size_t reason_size);
+
 #endif

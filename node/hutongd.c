@@ -184,8 +184,15 @@ s_lock_store (const char *store_path)
 {
     char lock_path [PATH_MAX + 16], pid_text [32] = "", reason [S_MESSAGE_MAX_CHARS];
     snprintf (lock_path, sizeof lock_path, "%s/%s", store_path, HT_CHECK_LOCK_FILE);
-    int error = HT_OK;
-    int fd = ht_path_open (lock_path, O_RDWR | O_CREAT, 0644, &error, reason, sizeof reason);
+    int error = HT_OK, pid = 0;
+    int fd = ht_check_lock_take (store_path, &pid, &error, reason, sizeof reason);
+    if (fd < 0 && error == HT_ELOCKED) {
+        if (pid)
+            s_fail ("store %s is in use by another hutongd (pid %d)", store_path, pid);
+        else
+            s_fail ("store %s is in use by another hutongd (pid unknown)", store_path);
+    }
+    else
     if (fd < 0 && error == HT_EIO && errno == ENOENT)
         s_fail ("node/store: %s does not exist (create it with 'hutong init')", store_path);
     else
@@ -196,14 +203,6 @@ s_lock_store (const char *store_path)
         s_fail ("node/store: cannot open %s", reason);
     if (fd < 0)
         return -1;
-    if (flock (fd, LOCK_EX | LOCK_NB) != 0) {
-        ssize_t size = pread (fd, pid_text, sizeof pid_text - 1, 0);
-        pid_text [size > 0? strcspn (pid_text, "\n"): 0] = 0;
-        s_fail ("store %s is in use by another hutongd (pid %s)", store_path,
-                *pid_text? pid_text: "unknown");
-        close (fd);
-        return -1;
-    }
     int length = snprintf (pid_text, sizeof pid_text, "%d\n", (int) getpid ());
     if (ftruncate (fd, 0) != 0 || pwrite (fd, pid_text, (size_t) length, 0) != length)
         fprintf (stderr, "hutongd: warning: cannot write pid to %s: %s\n",

@@ -2,8 +2,7 @@
 //  The store does the work (ht_store_backup, ht_store_restore); these
 //  commands check what an operator could get wrong first.
 #include "hutong.h"
-#include <fcntl.h>
-#include <sys/file.h>
+#include "ht_check.h"
 
 //  --------------------------------------------------------------------------
 //  backup
@@ -120,22 +119,19 @@ static const ht_command_spec_t s_restore_spec = {
 static int
 s_lock_stopped (const char *dir)
 {
-    char path [PATH_MAX];
-    snprintf (path, sizeof path, "%s/hutongd.lock", dir);
-    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        fprintf (stderr, "hutong: restore: cannot open %s: %s\n", path, strerror (errno));
-        return -1;
-    }
-    if (flock (fd, LOCK_EX | LOCK_NB) != 0) {
-        char pid [32] = "";
-        ssize_t size = pread (fd, pid, sizeof pid - 1, 0);
-        pid [size > 0? strcspn (pid, "\n"): 0] = 0;
-        fprintf (stderr, "hutong: restore: %s is in use by a running hutongd (pid %s); "
-                 "stop the node first\n", dir, *pid? pid: "unknown");
-        close (fd);
-        return -1;
-    }
+    char reason [256];
+    int pid = 0, error = HT_OK;
+    int fd = ht_check_lock_take (dir, &pid, &error, reason, sizeof reason);
+    if (fd < 0 && error == HT_ELOCKED && pid)
+        fprintf (stderr, "hutong: restore: %s is in use by a running hutongd (pid %d); "
+                 "stop the node first\n", dir, pid);
+    else
+    if (fd < 0 && error == HT_ELOCKED)
+        fprintf (stderr, "hutong: restore: %s is in use by a running hutongd; stop the "
+                 "node first\n", dir);
+    else
+    if (fd < 0)
+        fprintf (stderr, "hutong: restore: cannot take the store's lock: %s\n", reason);
     return fd;
 }
 
