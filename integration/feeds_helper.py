@@ -129,12 +129,7 @@ def cmd_stall(args):
         socket.rcvhwm = 1
         socket.rcvbuf = 4096
     socket.connect(args.node)
-    body = {"token": 1, "after": "start", "max": args.max}
-    if args.kinds:
-        body["kind"] = args.kinds
-    if args.purpose:
-        body["purpose"] = args.purpose
-    socket.send_multipart([b"SUBSCRIBE", hc.pack(body)])
+    socket.send_multipart(hc.subscribe_frames(1, args.max, args.kinds, args.purpose))
     figures = {"mode": args.mode, "max": args.max, "events": 0, "heartbeats": 0,
                "subscribed": False, "last_credit": None, "errors": []}
     deadline = time.monotonic() + args.seconds

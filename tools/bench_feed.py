@@ -221,12 +221,7 @@ def cmd_stall(args):
         socket.rcvhwm = 1
         socket.rcvbuf = 4096
         socket.connect(args.node)
-        body = {"token": 1, "after": "start", "max": args.max}
-        if args.kinds:
-            body["kind"] = args.kinds
-        if args.purpose:
-            body["purpose"] = args.purpose
-        socket.send_multipart([b"SUBSCRIBE", hc.pack(body)])
+        socket.send_multipart(hc.subscribe_frames(1, args.max, args.kinds, args.purpose))
         sockets.append(socket)
     # Each reads its first message (the SUBSCRIBE-OK) and then nothing
     answers, errors = 0, []

@@ -863,6 +863,18 @@ def curve_dealer(context, node_key, public, secret):
     return socket
 
 
+def subscribe_frames(token, max_events, kinds=None, purpose=None, after="start"):
+    """The frames of a raw SUBSCRIBE (docs/protocol.md §4, Feeds), for
+    scripts that drive a subscription by hand (a partner that never
+    reads, a benchmark); Feed does all of this for real clients."""
+    body = {"token": token, "after": after, "max": max_events}
+    if kinds:
+        body["kind"] = kinds
+    if purpose:
+        body["purpose"] = purpose
+    return [b"SUBSCRIBE", pack(body)]
+
+
 class NodeClient:
     """Request/reply over a CURVE DEALER; tokens match replies to requests.
     The reads (get, find, list, pages, count, history) need the schema
