@@ -14,6 +14,10 @@ declare -A network_node_ep=()       #  region -> node endpoint (children)
 declare -A network_client_ep=()     #  region -> client endpoint
 declare -A network_key_of=()        #  region -> key file, if not $work/REGION.key
 declare -A network_passphrase_of=() #  region -> node/key_passphrase_file, if any
+declare -A network_parent_ep_of=()  #  region -> where it reaches its parent, if not
+                                    #  the parent's own endpoint (a fault proxy)
+declare -A network_proxy_of=()      #  region -> control socket of its uplink's proxy
+network_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cleanup_hooks+=("network_stop")
 
 #  region_prefix CODE: the code without trailing zero groups
@@ -117,7 +121,7 @@ network_write_config () {
         network_has_children "$region" && echo "    listen = $node_ep"
         if [ -n "$parent" ]; then
             echo "parent"
-            echo "    endpoint = ${network_node_ep[$parent]}"
+            echo "    endpoint = ${network_parent_ep_of[$region]:-${network_node_ep[$parent]}}"
             echo "    key = $work/$parent.key.pub"
         fi
         echo "limits"
@@ -178,9 +182,41 @@ network_start_node () {
     network_client_ep[$region]="$(sed -E 's/.* client ([^,]*), parent.*/\1/' <<<"$line")"
 }
 
+#  network_proxy REGION: put a fault-injecting proxy (faultproxy.py) on
+#  REGION's link to its parent; the parent must be running and REGION not
+#  yet started. The proxy is stopped on exit.
+network_proxy () {
+    local region="$1" parent="${network_parent_of[$1]}" proxy_ep
+    local control="$work/$1.proxy"
+    [ -n "$parent" ] || fail "network_proxy: $region has no parent"
+    [ -n "${network_node_ep[$parent]:-}" ] || fail "network_proxy: start $parent first"
+    network_pick_port proxy_ep
+    start_bg "proxy-$region" "$work/$region.proxy.out" /usr/bin/python3 \
+        "$network_dir/faultproxy.py" serve --listen "${proxy_ep#tcp://}" \
+        --target "${network_node_ep[$parent]#tcp://}" --control "$control"
+    wait_until 10 test -S "$control" || fail "the proxy for $region did not start"
+    network_parent_ep_of[$region]="$proxy_ep"
+    network_proxy_of[$region]="$control"
+}
+
+#  proxy_ctl REGION COMMAND...: pass, cut, hold up|down, delay MS, reset, stats
+proxy_ctl () {
+    local region="$1"; shift
+    /usr/bin/python3 "$network_dir/faultproxy.py" ctl "${network_proxy_of[$region]}" "$@" \
+        || fail "proxy $region: $* refused"
+}
+
+#  NETWORK_PROXIES: regions (or "all") whose uplink network_start puts
+#  behind a fault proxy
 network_start () {
     local region
-    for region in "${network_regions[@]}"; do network_start_node "$region"; done
+    for region in "${network_regions[@]}"; do
+        if [ -n "${network_parent_of[$region]}" ] && [ -z "${network_parent_ep_of[$region]:-}" ] \
+           && [[ " ${NETWORK_PROXIES:-} " == *" all "* || " ${NETWORK_PROXIES:-} " == *" $region "* ]]; then
+            network_proxy "$region"
+        fi
+        network_start_node "$region"
+    done
 }
 
 #  network_stop_node REGION: SIGTERM, then SIGKILL after 10 s; returns

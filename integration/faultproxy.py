@@ -1,0 +1,258 @@
+"""A fault-injecting TCP proxy for the fault scenarios and the checker.
+
+It sits between a child and its parent (the child's parent/endpoint names
+the proxy) and forwards bytes both ways until told otherwise:
+
+    pass            forward everything (the default); a held direction
+                    resumes and delivers what it held
+    cut             close every connection and refuse new ones (a link
+                    down both ways: each side sees its peer go silent)
+    hold up|down    stop forwarding one direction only ("up": child to
+                    parent), keeping the connections open: one side's
+                    messages arrive, the other's do not (a one-way cut);
+                    nothing is dropped, so the byte stream stays whole
+    delay MS        deliver every chunk MS milliseconds after it was read
+                    (a slow link; 0 for none)
+    reset           close every connection once, then pass (a blip)
+    stats           "conns N up BYTES down BYTES"
+
+Run as a program:
+
+    faultproxy.py serve --listen 127.0.0.1:PORT --target 127.0.0.1:PORT \
+                        --control SOCKET
+    faultproxy.py ctl SOCKET COMMAND...
+
+or from Python: Proxy(listen, target).start(); proxy.command("cut").
+Only loopback addresses are accepted for --listen.
+"""
+
+import argparse
+import os
+import socket
+import sys
+import threading
+import time
+from collections import deque
+
+CHUNK = 65536
+
+
+def _split(address):
+    host, _, port = address.rpartition(":")
+    return host, int(port)
+
+
+class _Pump(threading.Thread):
+    """Copies one direction of one connection, honouring hold and delay."""
+
+    def __init__(self, proxy, link, source, sink, direction):
+        super().__init__(daemon=True)
+        self.proxy, self.link = proxy, link
+        self.source, self.sink, self.direction = source, sink, direction
+        self.queue = deque()        # (due time, bytes) when delaying
+        self.cond = threading.Condition()
+
+    def run(self):
+        sender = threading.Thread(target=self._send, daemon=True)
+        sender.start()
+        try:
+            while not self.link.closed:
+                if self.direction in self.proxy.held:
+                    time.sleep(0.01)    # read nothing: TCP pushes back
+                    continue
+                self.source.settimeout(0.1)
+                try:
+                    data = self.source.recv(CHUNK)
+                except socket.timeout:
+                    continue
+                if not data:
+                    break
+                due = time.monotonic() + self.proxy.delay_ms / 1000.0
+                with self.cond:
+                    self.queue.append((due, data))
+                    self.cond.notify()
+        except OSError:
+            pass
+        with self.cond:
+            self.queue.append((0, None))
+            self.cond.notify()
+        sender.join(timeout=2)
+        self.link.close()
+
+    def _send(self):
+        while True:
+            with self.cond:
+                while not self.queue:
+                    self.cond.wait(0.1)
+                    if self.link.closed:
+                        return
+                due, data = self.queue[0]
+                wait = due - time.monotonic()
+                if data is not None and wait > 0:
+                    self.cond.wait(wait)
+                    continue
+                self.queue.popleft()
+            if data is None:
+                return
+            try:
+                self.sink.sendall(data)
+                self.proxy.count(self.direction, len(data))
+            except OSError:
+                self.link.close()
+                return
+
+
+class _Link:
+    def __init__(self, downstream, upstream):
+        self.downstream, self.upstream = downstream, upstream
+        self.closed = False
+        self.lock = threading.Lock()
+
+    def close(self):
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+        for s in (self.downstream, self.upstream):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+class Proxy:
+    def __init__(self, listen, target):
+        host, port = _split(listen)
+        if not host.startswith("127."):
+            raise ValueError("faultproxy listens on loopback only, not " + host)
+        self.target = _split(target)
+        self.server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind((host, port))
+        self.server.listen(16)
+        self.address = "%s:%d" % self.server.getsockname()
+        self.links = set()
+        self.lock = threading.Lock()
+        self.cut = False
+        self.held = set()
+        self.delay_ms = 0
+        self.bytes = {"up": 0, "down": 0}
+        self.stopped = False
+
+    def start(self):
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def count(self, direction, n):
+        with self.lock:
+            self.bytes[direction] += n
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                downstream, _ = self.server.accept()
+            except OSError:
+                return
+            if self.cut:
+                downstream.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=2)
+            except OSError:
+                downstream.close()
+                continue
+            for s in (downstream, upstream):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            link = _Link(downstream, upstream)
+            with self.lock:
+                self.links.add(link)
+            _Pump(self, link, downstream, upstream, "up").start()
+            _Pump(self, link, upstream, downstream, "down").start()
+
+    def _close_all(self):
+        with self.lock:
+            links, self.links = list(self.links), set()
+        for link in links:
+            link.close()
+
+    def command(self, line):
+        words = line.split()
+        if not words:
+            return "error: empty command"
+        verb, args = words[0], words[1:]
+        if verb == "pass":
+            self.cut, self.held, self.delay_ms = False, set(), 0
+        elif verb == "cut":
+            self.cut = True
+            self._close_all()
+        elif verb == "hold" and args and args[0] in ("up", "down"):
+            self.held = self.held | {args[0]}
+        elif verb == "delay" and args and args[0].isdigit():
+            self.delay_ms = int(args[0])
+        elif verb == "reset":
+            self._close_all()
+            self.cut, self.held = False, set()
+        elif verb == "stats":
+            with self.lock:
+                self.links = {l for l in self.links if not l.closed}
+                return "conns %d up %d down %d" % (
+                    len(self.links), self.bytes["up"], self.bytes["down"])
+        else:
+            return "error: unknown command: " + line
+        return "ok"
+
+    def stop(self):
+        self.stopped = True
+        self.server.close()
+        self._close_all()
+
+
+def _serve(args):
+    proxy = Proxy(args.listen, args.target).start()
+    if os.path.exists(args.control):
+        os.unlink(args.control)
+    control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    control.bind(args.control)
+    control.listen(4)
+    print("faultproxy %s -> %s:%d" % (proxy.address, *proxy.target), flush=True)
+    try:
+        while True:
+            conn, _ = control.accept()
+            with conn:
+                line = conn.makefile().readline().strip()
+                conn.sendall((proxy.command(line) + "\n").encode())
+    finally:
+        proxy.stop()
+        os.unlink(args.control)
+
+
+def _ctl(args):
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(5)
+    conn.connect(args.control)
+    conn.sendall((" ".join(args.words) + "\n").encode())
+    reply = conn.makefile().readline().strip()
+    print(reply)
+    return 1 if reply.startswith("error") else 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description="fault-injecting TCP proxy")
+    sub = parser.add_subparsers(dest="verb", required=True)
+    serve = sub.add_parser("serve", help="run a proxy")
+    serve.add_argument("--listen", required=True, help="127.0.0.1:PORT (0: any)")
+    serve.add_argument("--target", required=True, help="HOST:PORT to forward to")
+    serve.add_argument("--control", required=True, help="Unix socket for commands")
+    ctl = sub.add_parser("ctl", help="send a command to a running proxy")
+    ctl.add_argument("control")
+    ctl.add_argument("words", nargs="+")
+    args = parser.parse_args()
+    if args.verb == "serve":
+        _serve(args)
+        return 0
+    return _ctl(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
