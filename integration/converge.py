@@ -51,6 +51,8 @@ Command line (exit 0 converged, 1 not, 2 usage):
 
 prints `writes acknowledged N, lost L, nodes N, faults F` and, on failure,
 what is missing where.
+
+    converge.py key [--idkey FILE] < DRAFTS     each draft's "KIND KEY"
 """
 import hashlib
 import json
@@ -393,7 +395,17 @@ def wait(nodes, writes, seconds, interval=0.5, **options):
 # --------------------------------------------------------------------------
 # Command line
 
+def cmd_key(args):
+    idkey = load_idkey(args[args.index("--idkey") + 1]) if "--idkey" in args else None
+    for line in sys.stdin:
+        if line.strip():
+            print("%s %s" % entity_of(json.loads(line), idkey))
+    return 0
+
+
 def main(argv):
+    if argv and argv[0] == "key":
+        return cmd_key(argv[1:])
     if len(argv) < 3 or argv[0] != "check":
         print(__doc__, file=sys.stderr)
         return 2

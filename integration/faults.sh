@@ -123,24 +123,29 @@ fault_put () {
 }
 
 #  fault_writer_loop NAME REGION: put the drafts of ops-NAME.jsonl, BATCH
-#  (FAULT_BATCH, 5) a round, until they run out or writers.stop appears
+#  (FAULT_BATCH, 5) a round, until they run out or writers.stop appears;
+#  the next line to send is kept in pos-NAME, so a writer started again
+#  goes on where it stopped
 fault_writer_loop () {
-    local name="$1" region="$2" line=1 batch="${FAULT_BATCH:-5}" total
+    local name="$1" region="$2" line batch="${FAULT_BATCH:-5}" total
     total=$(grep -c . "$work/ops-$name.jsonl")
-    : > "$work/writes-$name.jsonl"
+    line=$(cat "$work/pos-$name" 2>/dev/null || echo 1)
     while [ ! -e "$work/writers.stop" ] && [ "$line" -le "$total" ]; do
         sed -n "${line},$((line + batch - 1))p" "$work/ops-$name.jsonl" > "$work/round-$name.jsonl"
         fault_put "$name" "$region" "$work/round-$name.jsonl" || true
         line=$((line + batch))
+        echo "$line" > "$work/pos-$name"
         sleep "${FAULT_WRITE_PAUSE:-0.25}"
     done
 }
 
-#  fault_writers_start: the writers at five nodes of four tiers
-#  (at most FAULT_WRITES drafts each, default 1500; they stop when told):
-#  elders at three communities, facilities at a township, credit records
-#  at a county and at the city
+#  fault_writers_start: the writers at six nodes of four tiers (at most
+#  FAULT_WRITES drafts each, default 1500; they stop when told): elders at
+#  three communities, facilities at a township, credit records at a county
+#  and at the city. fault_writers_resume starts them again after
+#  fault_writers_stop.
 fault_writers=()
+fault_writer_regions=()
 fault_writers_start () {
     local n="${FAULT_WRITES:-1500}"
     [ -s "$work/pool.jsonl" ] || fault_pool "${HUTONG_IT_SEED:-1}"
@@ -150,19 +155,18 @@ fault_writers_start () {
     fault_ops t11 facilities "$fault_m112" "$fault_t11" "$n" 0
     fault_ops k2 credit "$fault_m211" "$fault_k2" "$n" 0
     fault_ops city credit "$fault_m121" "$fault_city" "$n" 1500
-    rm -f "$work/writers.stop"
-    fault_writer_start m111 "$fault_m111"
-    fault_writer_start m211 "$fault_m211"
-    fault_writer_start m121 "$fault_m121"
-    fault_writer_start t11 "$fault_t11"
-    fault_writer_start k2 "$fault_k2"
-    fault_writer_start city "$fault_city"
+    fault_writer_regions=("m111=$fault_m111" "m211=$fault_m211" "m121=$fault_m121"
+                          "t11=$fault_t11" "k2=$fault_k2" "city=$fault_city")
+    fault_writers_resume
 }
-
-#  fault_writer_start NAME REGION: one writer in the background
-fault_writer_start () {
-    fault_writers+=("$1")
-    start_bg "writer-$1" "$work/writer-$1.log" fault_writer_loop "$1" "$2"
+fault_writers_resume () {
+    local item
+    rm -f "$work/writers.stop"
+    for item in "${fault_writer_regions[@]}"; do
+        fault_writers+=("${item%%=*}")
+        start_bg "writer-${item%%=*}" "$work/writer-${item%%=*}.log" \
+            fault_writer_loop "${item%%=*}" "${item#*=}"
+    done
 }
 
 #  fault_writers_stop: let each writer finish its put in flight and stop
@@ -186,12 +190,14 @@ fault_writes_unacked () {
 
 #  fault_converge WHAT SECONDS [converge.py options]: wait until every
 #  acknowledged write is at every holder at one version, nothing is
-#  quarantined, every node answers and is linked; print the figures
+#  quarantined (but for the reasons FAULT_ALLOW_QUARANTINE lists, comma
+#  separated), every node answers and is linked; print the figures
 fault_converge () {
     local what="$1" seconds="$2"; shift 2
     network_nodes_tsv "$work/nodes.tsv"
     if ! "$fault_python" "$fault_here/converge.py" check "$work/nodes.tsv" "$work"/writes-*.jsonl \
-         --idkey "$work/net.idkey" --faults "$fault_count" --wait "$seconds" "$@" \
+         --idkey "$work/net.idkey" --faults "$fault_count" --wait "$seconds" \
+         ${FAULT_ALLOW_QUARANTINE:+--allow-quarantine "$FAULT_ALLOW_QUARANTINE"} "$@" \
          > "$work/converge.out"; then
         cat "$work/converge.out" >&2
         fail "$what: the network did not converge within ${seconds}s"
@@ -211,3 +217,68 @@ fault_all_alive () {
 
 #  fault_clock_ms: now, in ms
 fault_clock_ms () { date +%s%3N; }
+
+#  fault_key FILE: "KIND KEY" of the draft on FILE's first line
+fault_key () {
+    head -n 1 "$1" | "$fault_python" "$fault_here/converge.py" key --idkey "$work/net.idkey"
+}
+
+#  fault_has REGION FILE: REGION's store holds the entity of FILE's first
+#  draft (any version)
+fault_has () {
+    local kind key
+    read -r kind key < <(fault_key "$2")
+    "$HUTONG" get --store "$(node_store "$1")" "$kind" "$key" >/dev/null 2>&1
+}
+
+#  fault_connected REGION PEER: REGION answers status and says PEER is
+#  connected (fault_disconnected: answers and says it is not)
+fault_peer_state () {
+    node_status "$1" 2>/dev/null | "$fault_python" -c '
+import json, sys
+s = json.load(sys.stdin)
+print(["down", "up"][any(p["region"] == sys.argv[1] and p["connected"] for p in s["peers"])])' "$2"
+}
+fault_connected () { [ "$(fault_peer_state "$1" "$2")" = up ]; }
+fault_disconnected () { [ "$(fault_peer_state "$1" "$2")" = down ]; }
+
+#  fault_draft NAME KIND REGION [SCOPE]: one fresh draft of the pool's far
+#  end (no writer takes it) in $work/NAME.jsonl
+fault_next_spare=0
+fault_draft () {
+    local name="$1" kind="$2" region="$3" scope="${4:-$3}"
+    fault_next_spare=$((fault_next_spare + 1))
+    case "$kind" in
+        elder) "$fault_python" "$fault_here/fault_writes.py" elders "$work/pool.jsonl" "$region" 1 \
+                   --skip $((7800 + fault_next_spare)) ;;
+        facility) "$fault_python" "$fault_here/fault_writes.py" facilities "$work/pool.jsonl" "$region" \
+                   "$scope" 1 --skip $((2600 + fault_next_spare)) ;;
+        credit) "$fault_python" "$fault_here/fault_writes.py" credit "$work/pool.jsonl" "$region" \
+                   "$scope" 1 --skip $((2900 + fault_next_spare)) --tag "$name" ;;
+    esac > "$work/$name.jsonl" || fail "fault_draft $*"
+}
+
+#  fault_freeze REGION...: SIGSTOP (the process stays, silent: its peers'
+#  timeouts must find it); fault_thaw REGION...: SIGCONT. On exit every
+#  frozen node is thawed first, so it can stop cleanly.
+declare -A fault_frozen=()
+fault_freeze () {
+    local region
+    for region in "$@"; do
+        kill -STOP "${network_pid_of[$region]}" || fail "cannot SIGSTOP $region"
+        fault_frozen[$region]=1
+        fault_count=$((fault_count + 1))
+    done
+}
+fault_thaw () {
+    local region
+    for region in "$@"; do
+        kill -CONT "${network_pid_of[$region]}" || fail "cannot SIGCONT $region"
+        unset "fault_frozen[$region]"
+    done
+}
+fault_thaw_all () {
+    local region
+    for region in "${!fault_frozen[@]}"; do kill -CONT "${network_pid_of[$region]}" 2>/dev/null || true; done
+}
+cleanup_hooks=("fault_thaw_all" "${cleanup_hooks[@]}")
