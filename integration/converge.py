@@ -41,13 +41,17 @@ Python API:
     converge.check_writes(held, writes, idkey)   -> (lost, stale, checked)
     converge.check_agreement(held)           -> problems (versions differ,
                                                 missing or extra records)
+    converge.check_counts(held, statuses)    -> problems (status counts vs store)
+    converge.check_histories(nodes, writes, idkey, sample)
+                                             -> problems (a version kept twice)
     converge.holds(region, record)           # the holder rule
 
 Command line (exit 0 converged, 1 not, 2 usage):
 
     converge.py check NODES WRITES... [--idkey FILE] [--faults N]
                 [--down REGION]... [--allow-quarantine REASON,...]
-                [--no-links] [--not-exact] [--wait SECONDS] [--json]
+                [--no-links] [--not-exact] [--no-counts] [--histories N]
+                [--wait SECONDS] [--json]
 
 prints `writes acknowledged N, lost L, nodes N, faults F` and, on failure,
 what is missing where.
@@ -228,6 +232,21 @@ def check_writes(held, writes, idkey=None, contents=True):
     return lost, stale, checked
 
 
+def unacked_stored(held, writes, idkey=None):
+    """How many writes that were not acknowledged are the current version
+    at every holder anyway (their put timed out, yet the node stored it)."""
+    indexes = {region: _index(records) for region, records in held.items()}
+    stored = 0
+    for write in writes:
+        if write.get("ack", True):
+            continue
+        entity, want = entity_of(write, idkey), content(write)
+        places = [index.get(entity) for region, index in indexes.items() if holds(region, write)]
+        if places and all(have is not None and content(have) == want for have in places):
+            stored += 1
+    return stored
+
+
 def describe(record):
     return "%s %s region=%s scope=%s hlc=%s author=%.8s" % (
         record["kind"], record["key"], record["region"], record.get("scope"),
@@ -268,6 +287,62 @@ def check_agreement(held, exact=True):
     return problems
 
 
+def check_counts(held, statuses):
+    """Each answering node's status counts (records per kind) equal what
+    its store lists: a version counted twice, or an entity kept twice,
+    shows here. Returns problem texts."""
+    problems = []
+    for region, records in sorted(held.items()):
+        got = statuses.get(region)
+        if got is None:
+            continue
+        listed = {}
+        for record in records:
+            listed[record["kind"]] = listed.get(record["kind"], 0) + 1
+        counted = {kind: n for kind, n in got.get("records", {}).items() if n}
+        if counted != listed:
+            problems.append("node %s counts %s but its store lists %s" % (
+                region, json.dumps(counted, sort_keys=True), json.dumps(listed, sort_keys=True)))
+    return problems
+
+
+def history(store, kind, key):
+    """Every version of an entity a store keeps, oldest first."""
+    result = _run([HUTONG, "history", "--store", store, kind, key])
+    if result.returncode != 0:
+        return []
+    return [json.loads(line) for line in result.stdout.decode().splitlines() if line.strip()]
+
+
+def check_histories(nodes, writes, idkey=None, sample=20):
+    """The histories of the entities of the last SAMPLE acknowledged writes
+    keep no version twice at any holder (a batch applied again must be a
+    no-op). Returns problem texts."""
+    problems = []
+    expect = expected(writes, idkey)
+    recent = []
+    #  Most recent first: by the time a write was recorded ("t"), if known
+    order = sorted(range(len(writes)), key=lambda i: (writes[i].get("t", 0), i), reverse=True)
+    for write in (writes[i] for i in order):
+        entity = entity_of(write, idkey)
+        if write.get("ack", True) and entity in expect and entity not in recent:
+            recent.append(entity)
+        if len(recent) >= sample:
+            break
+    for kind, key in recent:
+        write = expect[(kind, key)][0]
+        if key.startswith("id_no:"):
+            continue
+        for node in nodes:
+            if not holds(node["region"], write):
+                continue
+            versions = [version(r) for r in history(node["store"], kind, key)]
+            if len(set(versions)) != len(versions):
+                problems.append("node %s keeps a version of %s %s twice (%d versions, %d distinct)"
+                                % (node["region"], kind, key, len(versions), len(set(versions))))
+    return problems
+
+
 def check_links(nodes, statuses):
     """Each answering node's parent and children are connected."""
     problems = []
@@ -300,6 +375,8 @@ class Report:
         self.nodes = self.faults = 0
         self.seconds = 0.0
         self.quarantine = {}
+        self.unacked_stored = 0     # writes not acknowledged, yet current everywhere
+        self.histories = 0          # entities whose histories were checked
 
     @property
     def ok(self):
@@ -310,9 +387,10 @@ class Report:
             self.acknowledged, self.lost + self.stale, self.nodes, self.faults)
 
     def details(self):
-        return ("entities %d, holder checks %d, missing %d, stale %d, unacknowledged %d, "
-                "quarantined %s, %.1f s" % (
+        return ("entities %d, holder checks %d, missing %d, stale %d, unacknowledged %d "
+                "(%d of them stored), histories checked %d, quarantined %s, %.1f s" % (
                     self.entities, self.checked, self.lost, self.stale, self.unacknowledged,
+                    self.unacked_stored, self.histories,
                     json.dumps(self.quarantine, sort_keys=True), self.seconds))
 
     def as_json(self):
@@ -320,6 +398,7 @@ class Report:
                 "unacknowledged": self.unacknowledged, "entities": self.entities,
                 "checked": self.checked, "lost": self.lost, "stale": self.stale,
                 "nodes": self.nodes, "faults": self.faults, "seconds": self.seconds,
+                "unacked_stored": self.unacked_stored, "histories": self.histories,
                 "quarantine": self.quarantine, "problems": self.problems}
 
 
@@ -331,10 +410,14 @@ def _write_note(write):
 
 
 def check(nodes, writes, idkey=None, faults=0, down=(), allow_quarantine=(),
-          links=True, exact=True, held=None, statuses=None):
+          links=True, exact=True, counts=True, histories=0, held=None, statuses=None):
     """Run every check once; return a Report. down: regions expected not to
-    run (not asked for status; their stores are still read). held and
-    statuses may be given (already gathered) instead of read here."""
+    run (not asked for status; their stores are still read). links: each
+    node's neighbours connected; exact: no node holds what the holder rule
+    does not give it; counts: status counts match the stores; histories:
+    so many of the last acknowledged entities' histories keep no version
+    twice. held and statuses may be given (already gathered) instead of
+    read here."""
     report = Report()
     report.nodes, report.faults = len(nodes), faults
     report.acknowledged = sum(1 for w in writes if w.get("ack", True))
@@ -366,6 +449,12 @@ def check(nodes, writes, idkey=None, faults=0, down=(), allow_quarantine=(),
     if len(lost) + len(stale) > 40:
         report.problems.append("... %d more" % (len(lost) + len(stale) - 40))
     report.problems += check_agreement(held, exact)
+    if counts:
+        report.problems += check_counts(held, statuses)
+    report.unacked_stored = unacked_stored(held, writes, idkey)
+    if histories and not report.problems:
+        report.histories = min(histories, report.entities)
+        report.problems += check_histories(nodes, writes, idkey, histories)
     allow = set(allow_quarantine)
     for node in nodes:
         counts = quarantine_counts(node, statuses.get(node["region"]))
@@ -426,6 +515,10 @@ def main(argv):
                 options["allow_quarantine"] += [r for r in args[i + 1].split(",") if r]; i += 1
             elif arg == "--wait":
                 seconds = float(args[i + 1]); i += 1
+            elif arg == "--histories":
+                options["histories"] = int(args[i + 1]); i += 1
+            elif arg == "--no-counts":
+                options["counts"] = False
             elif arg == "--no-links":
                 options["links"] = False
             elif arg == "--not-exact":

@@ -19,6 +19,7 @@ show_logs_on_failure
 timeout_ms="${NETWORK_TIMEOUT_MS:-3000}"
 wait_s=$(( timeout_ms / 1000 + 15 ))
 freeze_s=$(( timeout_ms / 1000 + 3 ))  #  a freeze outlasts the peer timeout
+long_s=22                               #  and, in A, a put's two 10 s waits
 
 fault_tree
 network_start
@@ -48,7 +49,10 @@ frozen_for () {
 
 #  --------------------------------------------------------------------------
 #  A. Township t11 frozen; its communities m111 (a writer) and m112 and its
-#  county k1 write
+#  county k1 write. The freeze outlasts the time a put --node waits (10 s
+#  for the node's INFO, which it can do without, then 10 s for the PUT):
+#  t11's own writer is not acknowledged, though t11 may store what it was
+#  sent once it continues
 
 fault_freeze "$fault_t11"
 frozen_at=$(date +%s%N)
@@ -66,9 +70,11 @@ fault_draft a-store elder "$fault_m112"
 fault_put fg "$fault_m112" "$work/a-store.jsonl" || fail "A: put --store at the stopped m112 failed"
 fault_restart "$fault_m112"        #  it comes back while its parent is still frozen
 absent_at "$fault_k1" "$work/a-up.jsonl" "A: m111's elder" "t11"
-while [ $(( ($(date +%s%N) - frozen_at) / 1000000000 )) -lt "$freeze_s" ]; do sleep 0.2; done
+while [ $(( ($(date +%s%N) - frozen_at) / 1000000000 )) -lt "$long_s" ]; do sleep 0.2; done
 fault_thaw "$fault_t11"
 ok "A: t11 frozen for $(frozen_for "$frozen_at") ms (peer timeout $timeout_ms ms), then continued"
+grep -q '"ack":false,"via":"node:'"$fault_t11" "$work/writes-t11.jsonl" \
+    || fail "A: no put to the frozen township timed out: the freeze tested less than it says"
 wait_until "$wait_s" fault_connected "$fault_m111" "$fault_t11" || fail "A: m111 did not reconnect to t11"
 wait_until "$wait_s" fault_connected "$fault_m112" "$fault_t11" || fail "A: m112 did not connect to t11"
 wait_until "$wait_s" fault_connected "$fault_k1" "$fault_t11" || fail "A: t11 did not come back at k1"
