@@ -178,10 +178,12 @@ def quarantine_counts(node, got_status=None):
     result = _run([HUTONG, "quarantine", "--store", node["store"], "--summary", "--json"])
     if result.returncode != 0:
         return {"(unreadable quarantine)": 1}
+    #  --summary counts by "REASON SOURCE"
     counts = json.loads(result.stdout.decode()).get("counts", {})
     out = {}
-    for reason, value in counts.items():
-        out[reason] = sum(value.values()) if isinstance(value, dict) else value
+    for name, value in counts.items():
+        reason = name.split(" ", 1)[0]
+        out[reason] = out.get(reason, 0) + value
     return out
 
 

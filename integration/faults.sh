@@ -282,3 +282,28 @@ fault_thaw_all () {
     for region in "${!fault_frozen[@]}"; do kill -CONT "${network_pid_of[$region]}" 2>/dev/null || true; done
 }
 cleanup_hooks=("fault_thaw_all" "${cleanup_hooks[@]}")
+
+#  fault_converge_selftest: the check can fail. A draft recorded as
+#  acknowledged but never sent must be reported lost at each of its
+#  holders, and an acknowledged update never sent as stale; the
+#  network itself must still pass without them.
+fault_converge_selftest () {
+    local out="$work/selftest.out" rc=0 holders
+    fault_draft never elder "$fault_m121"
+    sed 's/^{/{"ack":true,"via":"never-sent",/' "$work/never.jsonl" > "$work/selftest-lost.jsonl"
+    head -n 1 "$work/writes-m111.jsonl" \
+        | "$fault_python" "$fault_here/holders.py" set fields.phone=13999999999 ack:=true via=never-sent > "$work/selftest-stale.jsonl"
+    "$fault_python" "$fault_here/converge.py" check "$work/nodes.tsv" "$work"/writes-*.jsonl \
+        "$work/selftest-lost.jsonl" "$work/selftest-stale.jsonl" --idkey "$work/net.idkey" \
+        > "$out" || rc=$?
+    [ "$rc" = 1 ] || { cat "$out" >&2; fail "converge.py passed a network missing a write (exit $rc)"; }
+    holders=0
+    for region in "${fault_nodes[@]}"; do
+        [[ "$fault_m121" == "$(region_prefix "$region")"* ]] && holders=$((holders + 1))
+    done
+    [ "$(grep -c "^lost: elder .*never-sent.* missing at " "$out")" = "$holders" ] \
+        || { cat "$out" >&2; fail "converge.py did not name the $holders holders of the write never sent"; }
+    grep -q "^stale: elder .* at $fault_m111 is not the last acknowledged write" "$out" \
+        || { cat "$out" >&2; fail "converge.py did not report the update never sent as stale"; }
+    ok "converge.py fails on a write never sent (lost at its $holders holders) and an update never sent (stale)"
+}

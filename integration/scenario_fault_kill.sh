@@ -96,4 +96,5 @@ for r in "${fault_nodes[@]}"; do
 done
 expect_eq "$epochs" 0 "no peer saw an epoch change (a kill -9 is not a rollback)"
 echo "# scenario_fault_kill: seed $seed, faults $fault_count, $(( $(date +%s) - fault_started_at )) s in all, converged $(( $(date +%s) - healed )) s after the writers stopped"
+fault_converge_selftest
 scenario_done=1

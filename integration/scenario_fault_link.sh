@@ -191,4 +191,5 @@ for r in "$fault_k1" "$fault_k2" "$fault_t11" "$fault_t21"; do
 done
 echo "# time to converge after each case: $(IFS=';'; echo "${case_times[*]}")"
 echo "# scenario_fault_link: faults $fault_count, $(( $(date +%s) - fault_started_at )) s"
+fault_converge_selftest
 scenario_done=1
