@@ -385,6 +385,8 @@ class Report:
         return not self.problems
 
     def summary(self):
+        """The one line: "lost" counts each holder that lacks an
+        acknowledged write or holds an older version than it."""
         return "writes acknowledged %d, lost %d, nodes %d, faults %d" % (
             self.acknowledged, self.lost + self.stale, self.nodes, self.faults)
 
@@ -413,8 +415,10 @@ def _write_note(write):
 
 def check(nodes, writes, idkey=None, faults=0, down=(), allow_quarantine=(),
           links=True, exact=True, counts=True, histories=0, held=None, statuses=None):
-    """Run every check once; return a Report. down: regions expected not to
-    run (not asked for status; their stores are still read). links: each
+    """Run every check once; return a Report. down: regions of nodes that
+    are stopped on purpose: left out of every check (not asked, their
+    stores not read; their neighbours are not expected linked to them, and
+    what only they should hold is not looked for). links: each
     node's neighbours connected; exact: no node holds what the holder rule
     does not give it; counts: status counts match the stores; histories:
     so many of the last acknowledged entities' histories keep no version
@@ -425,6 +429,8 @@ def check(nodes, writes, idkey=None, faults=0, down=(), allow_quarantine=(),
     report.acknowledged = sum(1 for w in writes if w.get("ack", True))
     report.unacknowledged = len(writes) - report.acknowledged
     down = set(down)
+    nodes = [n for n in nodes if n["region"] not in down]
+    report.nodes = len(nodes)
     if statuses is None:
         statuses = {n["region"]: (None if n["region"] in down else status(n)) for n in nodes}
     for node in nodes:

@@ -54,6 +54,9 @@ frozen_for () {
 #  t11's own writer is not acknowledged, though t11 may store what it was
 #  sent once it continues
 
+#  t11's writer is under way (so its put in flight or next is sent to
+#  the frozen node well before the freeze ends)
+wait_until 60 grep -q . "$work/writes-t11.jsonl" || fail "A: t11's writer wrote nothing in 60 s"
 fault_freeze "$fault_t11"
 frozen_at=$(date +%s%N)
 fault_draft a-up elder "$fault_m111"
