@@ -128,6 +128,7 @@ wait_until 60 fault_has "$fault_city" "$work/c-t11.jsonl" || fail "C: t11's faci
 wait_until 60 fault_has "$fault_m211" "$work/c-city.jsonl" || fail "C: m211 did not catch up on the city's record"
 ok "C: catch-up through the county and at the community that were frozen"
 heal_and_check "C (county and community frozen)"
+fault_converge "the end" 60 --histories 30
 
 unacked=$(fault_writes_unacked)
 echo "# writes: $(fault_writes_count) acknowledged, $unacked not acknowledged (a put to a frozen node times out)"

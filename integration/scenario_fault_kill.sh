@@ -86,7 +86,7 @@ echo "# writes: $(fault_writes_count) acknowledged, $(fault_writes_unacked) not 
 ok "writes went through both paths: $(cat "$work"/writes-*.jsonl | grep -c '"via":"node:') drafts by put --node, $(cat "$work"/writes-*.jsonl | grep -c '"via":"store:') by put --store"
 
 healed=$(date +%s)
-fault_converge "after $fault_count kills" 120
+fault_converge "after $fault_count kills" 120 --histories 30
 fault_all_alive
 #  A kill is not a rollback: no store should have taken a new epoch
 epochs=0

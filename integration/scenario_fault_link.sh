@@ -184,7 +184,7 @@ ok "D: both uplinks above m211 reset when the city held $at_reset (just before) 
 fault_converge "D (blip)" 90
 case_times+=("D (blip): $(sed -n 2p "$work/converge.out" | sed 's/.*, \([0-9.]* s\)$/\1/')")
 
-fault_converge "the end" 60
+fault_converge "the end" 60 --histories 30
 fault_all_alive
 for r in "$fault_k1" "$fault_k2" "$fault_t11" "$fault_t21"; do
     echo "# proxy $r: $(proxy_ctl "$r" stats)"
