@@ -280,3 +280,16 @@ sys.exit(0 if all(p["connected"] and p["lag"] == 0 for p in s["peers"]) else 1)'
         sleep 0.2
     done
 }
+
+#  network_nodes_tsv FILE: the node table holders.py and converge.py read
+#  (region, parent or -, store, key, public key, client endpoint; a line
+#  each). Client endpoints are known once the nodes have started.
+network_nodes_tsv () {
+    local region
+    : > "$1"
+    for region in "${network_regions[@]}"; do
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$region" "${network_parent_of[$region]:--}" \
+            "$(node_store "$region")" "${network_key_of[$region]:-$work/$region.key}" \
+            "$work/$region.key.pub" "${network_client_ep[$region]:-tcp://127.0.0.1:0}" >> "$1"
+    done
+}
