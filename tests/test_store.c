@@ -1124,7 +1124,7 @@ START_TEST (test_a_batch_that_cannot_fit_leaves_the_store_exactly_as_before)
 {
     s_env_t env;
     s_env_setup (&env, S_SMALL_MAP_BYTES);
-    ht_store_set_map_limit (env.store, S_SMALL_MAP_BYTES);
+    ck_assert_int_eq (ht_store_set_map_limit (env.store, S_SMALL_MAP_BYTES), 0);
     ht_record_t **few = s_elders (env.fixture, 0, 3, 1);
     ck_assert_int_eq (ht_store_apply (env.store, few, 3, NULL, NULL, NULL), 0);
     char *before = s_snapshot (env.store, true);
@@ -1151,7 +1151,7 @@ START_TEST (test_a_batch_that_cannot_fit_leaves_the_store_exactly_as_before)
     ck_assert_uint_eq (ht_store_map_bytes (env.store), S_SMALL_MAP_BYTES);
 
     //  With room it goes through, whole
-    ht_store_set_map_limit (env.store, 0);
+    ck_assert_int_eq (ht_store_set_map_limit (env.store, 0), 0);
     ck_assert_int_eq (ht_store_apply (env.store, many, count, &origin, &stats, NULL), 0);
     ck_assert_uint_eq (stats.applied, count - 1);
     ck_assert_uint_eq (stats.quarantined, 1);
