@@ -111,6 +111,7 @@
 //  Threads. A store belongs to one thread (its actor). Callbacks run
 //  inside a read transaction and must not apply batches.
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -206,15 +207,36 @@ s_disk_room (ht_store_t *self)
     return (size_t) blocks * disk.f_frsize;
 }
 
+//  True if a system error says the file cannot grow
+static bool
+s_no_room (int rc)
+{
+    return rc == ENOSPC || rc == EDQUOT || rc == EFBIG;
+}
+
 //  True if rc, a write's error, says the disk has no room for it
 static bool
 s_disk_full (ht_store_t *self, int rc)
 {
-    if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG)
+    if (s_no_room (rc))
         return true;
-    //  A write that ends short is a full disk, which LMDB reports as EIO
-    //  ("short write, filesystem full?"); a real I/O error leaves room
-    return rc == EIO && s_disk_room (self) < S_DISK_FULL_MARGIN_BYTES;
+    //  A write that ends short is a full disk (or a quota, or a file size
+    //  limit), which LMDB reports as EIO ("short write, filesystem
+    //  full?"); a real I/O error leaves room. Where the file system shows
+    //  room, ask it for one more page at the end of the file: that fails
+    //  as the short write did, or succeeds (an I/O error) and leaves the
+    //  file a page longer, which LMDB writes over later. Never shortened
+    //  again: the write lock is free, another writer may be past its end.
+    if (rc != EIO)
+        return false;
+    if (s_disk_room (self) < S_DISK_FULL_MARGIN_BYTES)
+        return true;
+    mdb_filehandle_t fd;
+    struct stat info;
+    if (mdb_env_get_fd (self->env, &fd) != 0 || fstat (fd, &info) != 0)
+        return false;
+    return fallocate (fd, 0, info.st_size, (off_t) sysconf (_SC_PAGESIZE)) != 0
+        && s_no_room (errno);
 }
 
 int
@@ -239,17 +261,20 @@ ht_store__write_error (ht_store_t *self, const char *what, int rc)
         directory = "?";
     if (why == HT_STORE_FULL_MAP && self->map_limit
     &&  ht_store_map_bytes (self) >= self->map_limit)
-        ht_log_error ("store: full: %s: %s reached its cap of %zu MiB (limits/map_limit_mb); "
+        ht_log_error ("store: full: %s: %s reached its cap of %.1f MiB (limits/map_limit_mb); "
                       "nothing of it was written. Raise the cap, or make room (hutong "
-                      "quarantine --purge)", what, directory, self->map_limit / S_MEBIBYTE);
+                      "quarantine --purge)", what, directory,
+                      (double) self->map_limit / S_MEBIBYTE);
     else
     if (why == HT_STORE_FULL_MAP)
-        ht_log_error ("store: full: %s: the map of %s cannot grow past %zu MiB; nothing of "
-                      "it was written", what, directory, ht_store_map_bytes (self) / S_MEBIBYTE);
+        ht_log_error ("store: full: %s: the map of %s cannot grow past %.1f MiB; nothing of "
+                      "it was written", what, directory,
+                      (double) ht_store_map_bytes (self) / S_MEBIBYTE);
     else
         ht_log_error ("store: full: %s: the disk holding %s is full (%s, %zu KiB left); "
                       "nothing of it was written. Writes are taken again once there is "
-                      "room", what, directory, strerror (rc), s_disk_room (self) / 1024);
+                      "room", what, directory, rc == EIO? "a write ended short": strerror (rc),
+                      s_disk_room (self) / 1024);
     return HT_EFULL;
 }
 
@@ -273,14 +298,15 @@ ht_store_full_status (const ht_store_t *self)
         return NULL;
     char text [160];
     if (self->full == HT_STORE_FULL_DISK)
-        snprintf (text, sizeof text, "the disk is full (%s)", strerror (self->full_errno));
+        snprintf (text, sizeof text, "the disk is full (%s)", self->full_errno == EIO
+                  ? "a write ended short": strerror (self->full_errno));
     else
     if (self->map_limit && ht_store_map_bytes (self) >= self->map_limit)
-        snprintf (text, sizeof text, "the store reached its cap of %zu MiB "
-                  "(limits/map_limit_mb)", self->map_limit / S_MEBIBYTE);
+        snprintf (text, sizeof text, "the store reached its cap of %.1f MiB "
+                  "(limits/map_limit_mb)", (double) self->map_limit / S_MEBIBYTE);
     else
-        snprintf (text, sizeof text, "the map cannot grow past %zu MiB",
-                  ht_store_map_bytes (self) / S_MEBIBYTE);
+        snprintf (text, sizeof text, "the map cannot grow past %.1f MiB",
+                  (double) ht_store_map_bytes (self) / S_MEBIBYTE);
     return json_pack ("{s:s, s:s, s:I, s:I}",
                       "why", self->full == HT_STORE_FULL_DISK? "disk": "map_limit",
                       "text", text,
@@ -816,11 +842,12 @@ s_meta_write (ht_store_t *self, const char *name, const void *data, size_t size,
               const char *what)
 {
     int rc;
+    bool same = false;
     do {
         MDB_txn *txn = NULL;
         MDB_val value;
         rc = ht_store__txn_begin (self, 0, &txn);
-        bool same = rc == 0 && ht_store__meta_get (self, txn, name, &value) == 0
+        same = rc == 0 && ht_store__meta_get (self, txn, name, &value) == 0
                  && value.mv_size == size && memcmp (value.mv_data, data, size) == 0;
         if (rc == 0 && !same)
             rc = ht_store__meta_put (self, txn, name, data, size);
@@ -833,7 +860,8 @@ s_meta_write (ht_store_t *self, const char *name, const void *data, size_t size,
     } while (rc == MDB_MAP_FULL && ht_store__map_grow (self) == 0);
     if (rc)
         return ht_store__write_error (self, what, rc);
-    ht_store__write_ok (self);
+    if (!same)
+        ht_store__write_ok (self);  //  a commit, not a read, says it fits
     return 0;
 }
 
