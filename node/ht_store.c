@@ -911,7 +911,8 @@ ht_store__map_fit (ht_store_t *self)
     ht_store__read_end (self, txn);
     if (rc)
         return ht_store__error ("cannot read the map limit", rc);
-    self->map_limit = (size_t) limit;
+    if (!self->map_limit_set)
+        self->map_limit = (size_t) limit;   //  the node's own stays: it writes it
     return s_map_within_limit (self);
 }
 
