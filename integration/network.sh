@@ -131,6 +131,9 @@ network_write_config () {
         [ -n "${NETWORK_PULL_WAIT_MS:-}" ] && echo "    pull_wait_ms = $NETWORK_PULL_WAIT_MS"
         echo "    reconnect_min_ms = 50"
         echo "    reconnect_max_ms = ${NETWORK_RECONNECT_MAX_MS:-1000}"
+        #  A scenario's own limits for a node: it defines
+        #  network_limits_extra REGION to print them (indented)
+        if declare -F network_limits_extra >/dev/null; then network_limits_extra "$region"; fi
         echo "log"
         echo "    level = ${NETWORK_LOG_LEVEL:-info}"
         #  A scenario's own sections (metrics, health): it defines

@@ -96,7 +96,8 @@ static const s_key_t s_keys [] = {
     { "limits/map_mb", S_TYPE_MEBIBYTES, "256", 1, 1048576, 0,
       S_FIELD (map_bytes), "Initial LMDB map size in MiB; grows on demand" },
     { "limits/map_limit_mb", S_TYPE_MEBIBYTES, "0", 0, 1048576, 0,
-      S_FIELD (map_limit_bytes), "Cap on map growth in MiB; 0 for none" },
+      S_FIELD (map_limit_bytes), "Cap on the store's size in MiB, kept in the store for every "
+      "writer (hutong put --store too); past it writes fail as store_full; 0 for none" },
     { "limits/client_rate", S_TYPE_INT, "50", 1, 100000, S_RELOADABLE,
       S_FIELD (client_rate), "Requests a second one client key may make; more get rate_limited" },
     { "limits/client_burst", S_TYPE_INT, "100", 1, 100000, S_RELOADABLE,

@@ -4,7 +4,8 @@
 
 const char *const ht_health_codes [] = {
     "parent_down", "peer_unseen", "lag_growing", "map_nearly_full", "cert_expiring",
-    "clock_skew", "peer_epoch_changed", NULL };
+    "clock_skew", "peer_epoch_changed",
+    "store_full", NULL };
 
 //  One peer's recent samples
 typedef struct {
@@ -153,6 +154,11 @@ s_node_rules (const json_t *status, json_t *warnings)
         s_warn (warnings, "map_nearly_full", NULL, "the store uses %.0f%% of the %.0f MiB it "
                 "may grow to (limits/map_limit_mb or the disk)", used * 100 / capacity,
                 capacity / (1024 * 1024));
+    const json_t *full = json_object_get (status, "store_full");
+    if (full)
+        s_warn (warnings, "store_full", NULL, "the last write did not fit: %s; writes are "
+                "refused (store_full) and batches asked for again with backoff until there "
+                "is room", json_string_value (json_object_get (full, "text")));
     const json_t *expires = json_object_get (status, "cert_expires_ms");
     if (json_is_integer (expires) && json_integer_value (expires) <= 0)
         s_warn (warnings, "cert_expiring", NULL, "this node's certificate has expired: "

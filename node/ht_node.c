@@ -112,6 +112,8 @@ typedef struct {
     int64_t client_connections;         //  connections open on the client socket
     int64_t published_ms;               //  when the last metrics snapshot was made
     bool work_armed;                    //  a timer will apply the next batch
+    bool pull_retry_armed;              //  a timer will pull again a peer whose
+                                        //  batch failed (ht_repl_retry)
 } s_node_t;
 
 static int64_t
@@ -503,6 +505,30 @@ s_on_work (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+static void s_arm_pull_retry (s_node_t *self);
+
+//  Timer: a peer whose batch failed has waited out its delay
+static int
+s_on_pull_retry (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    s_node_t *self = (s_node_t *) arg;
+    self->pull_retry_armed = false;
+    ht_repl_retry (self->repl, s_now ());
+    s_arm_pull_retry (self);
+    return 0;
+}
+
+//  Come back when the first peer whose batch failed may be pulled again
+static void
+s_arm_pull_retry (s_node_t *self)
+{
+    int64_t delay = self->pull_retry_armed? -1: ht_repl_retry_in (self->repl, s_now ());
+    if (delay >= 0
+    &&  zloop_timer (self->loop, (size_t) (delay > 0? delay: 1), 1, s_on_pull_retry, self) >= 0)
+        self->pull_retry_armed = true;
+}
+
 //  Apply one waiting batch; if more wait, come back after one turn of the
 //  loop (timers, heartbeats and every socket are served in between)
 static void
@@ -512,6 +538,7 @@ s_work (s_node_t *self)
         if (zloop_timer (self->loop, 1, 1, s_on_work, self) >= 0)
             self->work_armed = true;
     }
+    s_arm_pull_retry (self);
 }
 
 //  Messages from children on the ROUTER
@@ -683,6 +710,9 @@ s_node_status (s_node_t *self, bool sample)
         "client_connections", (json_int_t) self->client_connections,
         "request_latency", ht_latency_status (self->latency));
     s_store_room (self, status);
+    json_t *full = ht_store_full_status (self->store);
+    if (full)
+        json_object_set_new (status, "store_full", full);
     int64_t left_ms = 0;
     if (s_cert_expires (self, &left_ms))
         json_object_set_new (status, "cert_expires_ms", json_integer ((json_int_t) left_ms));

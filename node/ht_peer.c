@@ -32,6 +32,11 @@ struct _ht_peer_t {
     uint64_t sent;                      //  records sent to it
     uint64_t batches;                   //  batches applied from it
     uint64_t stale;                     //  batches dropped as stale
+    uint64_t apply_failures;            //  its batches that failed in a row
+    int64_t apply_backoff_ms;           //  the delay the next failure sets
+    int64_t retry_at_ms;                //  no PULL before then; 0: none
+    int64_t apply_told_ms;              //  when a failure was last logged
+    char apply_error [32];              //  the last failure's error name
 };
 
 ht_peer_t *
@@ -296,6 +301,43 @@ ht_peer_sent_records (ht_peer_t *self, uint64_t count)
     self->sent += count;
 }
 
+int64_t
+ht_peer_apply_failed (ht_peer_t *self, const char *error, int64_t now, int64_t min_ms,
+                      int64_t max_ms, int64_t tell_ms, bool *tell)
+{
+    int64_t delay = self->apply_backoff_ms < min_ms? min_ms: self->apply_backoff_ms;
+    if (delay > max_ms)
+        delay = max_ms;
+    self->apply_backoff_ms = delay * 2 > max_ms? max_ms: delay * 2;
+    self->retry_at_ms = now + delay;
+    *tell = self->apply_failures++ == 0 || now - self->apply_told_ms >= tell_ms
+         || !streq (self->apply_error, error);
+    if (*tell)
+        self->apply_told_ms = now;
+    snprintf (self->apply_error, sizeof self->apply_error, "%s", error);
+    return delay;
+}
+
+uint64_t
+ht_peer_apply_ok (ht_peer_t *self)
+{
+    uint64_t failures = self->apply_failures;
+    self->apply_failures = 0;
+    self->apply_backoff_ms = 0;
+    self->retry_at_ms = 0;
+    self->apply_error [0] = 0;
+    return failures;
+}
+
+uint64_t ht_peer_apply_failures (const ht_peer_t *self) { return self->apply_failures; }
+int64_t ht_peer_retry_at (const ht_peer_t *self) { return self->retry_at_ms; }
+
+bool
+ht_peer_may_pull (const ht_peer_t *self, int64_t now)
+{
+    return now >= self->retry_at_ms;
+}
+
 //  --------------------------------------------------------------------------
 //  Time
 
@@ -318,7 +360,8 @@ ht_peer_tick (ht_peer_t *self, int64_t now, int64_t timeout_ms)
         self->dirty = true;
     }
     int actions = HT_PEER_DO_PING;
-    if (!self->pulling && (self->dirty || self->last_seq > self->cursor))
+    if (!self->pulling && (self->dirty || self->last_seq > self->cursor)
+    &&  ht_peer_may_pull (self, now))
         actions |= HT_PEER_DO_PULL;
     return actions;
 }
@@ -338,7 +381,7 @@ ht_peer_status (const ht_peer_t *self, int64_t now)
 {
     uint64_t lag = self->last_seq > self->cursor? self->last_seq - self->cursor: 0;
     //  Last seen is when it last spoke, not when we last said HELLO to it
-    return json_pack ("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+    json_t *status = json_pack ("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
         "name", self->label, "region", self->name,
         "role", self->is_parent? "parent": "child",
         "connected", self->state == HT_PEER_UP,
@@ -351,4 +394,11 @@ ht_peer_status (const ht_peer_t *self, int64_t now)
         "lag", (json_int_t) lag, "received", (json_int_t) self->received,
         "applied", (json_int_t) self->applied, "sent", (json_int_t) self->sent,
         "stale_batches", (json_int_t) self->stale, "resyncing", self->full != 0);
+    //  Why its batches are not stored, and when we ask again
+    json_object_set_new (status, "apply_failures", json_integer ((json_int_t) self->apply_failures));
+    json_object_set_new (status, "apply_error", json_string (self->apply_error));
+    json_object_set_new (status, "retry_in_ms", json_integer (
+        self->apply_failures && self->retry_at_ms > now? (json_int_t) (self->retry_at_ms - now)
+                                                        : 0));
+    return status;
 }

@@ -161,6 +161,27 @@ bool ht_peer_batch_applied (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_B
 //  We sent it records (for status)
 void ht_peer_sent_records (ht_peer_t *self, uint64_t count);
 
+//  A checked batch from it could not be stored (error names why, e.g.
+//  store_full): no PULL goes to it before the returned delay has passed,
+//  which starts at min_ms and doubles with each failure in a row up to
+//  max_ms, so a store that stays full costs a bounded share of the CPU.
+//  *tell says whether to log it: the first failure, then at most every
+//  tell_ms while they go on.
+int64_t ht_peer_apply_failed (ht_peer_t *self, const char *error, int64_t now,
+                              int64_t min_ms, int64_t max_ms, int64_t tell_ms, bool *tell);
+
+//  A batch from it was stored: the delay is over. Returns how many
+//  failed in a row before it (0: none)
+uint64_t ht_peer_apply_ok (ht_peer_t *self);
+
+//  Batches from it that failed in a row, and when the delay they set
+//  ends (0: none set)
+uint64_t ht_peer_apply_failures (const ht_peer_t *self);
+int64_t ht_peer_retry_at (const ht_peer_t *self);
+
+//  May a PULL go to it at now? Not while a failed batch's delay runs
+bool ht_peer_may_pull (const ht_peer_t *self, int64_t now);
+
 //  --------------------------------------------------------------------------
 //  Time
 

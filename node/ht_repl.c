@@ -8,6 +8,7 @@
 
 #define S_SCAN_FACTOR 20            //  log entries examined per record wanted
 #define S_PARENT "parent"           //  the parent's key in the peer table
+#define S_APPLY_TELL_MS 60000       //  log a batch that keeps failing this often
 
 struct _ht_repl_t {
     ht_store_t *store;                  //  our store (borrowed)
@@ -242,11 +243,15 @@ s_wait_ms (ht_repl_t *self, uint64_t wanted)
 }
 
 //  Ask a peer for what follows (epoch, cursor), showing its tag of the
-//  cursor if we hold one
+//  cursor if we hold one. Not while a batch of its that failed waits out
+//  its delay: every path to a PULL (a stale batch, a NOTIFY, a heartbeat,
+//  a reconnect) comes here, and ht_repl_retry asks once the delay is over.
 static void
 s_send_pull (ht_repl_t *self, ht_peer_t *peer, const uint8_t *epoch, uint64_t cursor,
              const uint8_t *tag, int64_t now)
 {
+    if (!ht_peer_may_pull (peer, now))
+        return;
     ht_msg_t msg;
     ht_msg_init (&msg, HT_MSG_PULL);
     memcpy (msg.epoch, epoch, HT_MSG_EPOCH_BYTES);
@@ -509,8 +514,9 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
     }
     const uint8_t *tag = batch->has_tag? batch->tag: NULL;
     //  Ask for the next batch before applying this one, so the sender
-    //  reads its log while we verify: the hops of a chain overlap
-    if (batch->more)
+    //  reads its log while we verify: the hops of a chain overlap. Not
+    //  while its batches fail: the next would only come back stale.
+    if (batch->more && !ht_peer_apply_failures (peer))
         s_send_pull (self, peer, batch->epoch, batch->cursor, tag, now);
     size_t count = zmsg_size (records);
     //  An empty answer that moves nothing (a held PULL's, on an idle
@@ -537,11 +543,24 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
     free (sizes);
     if (rc) {
         //  Nothing of the batch was written; the cursor stays, and the
-        //  prefetched batch (if any) comes back stale and is pulled again
-        HT_ERROR (self->config, "node: cannot store a batch from %s: %s; will retry",
-                  ht_peer_label (peer), ht_strerror (rc));
+        //  batch is pulled again after a delay (the prefetched one, if
+        //  any, comes back stale meanwhile and is dropped)
+        bool tell = false;
+        int64_t delay = ht_peer_apply_failed (peer, ht_errname (rc), now,
+                                              HT_REPL_RETRY_MIN_MS, HT_REPL_RETRY_MAX_MS,
+                                              S_APPLY_TELL_MS, &tell);
+        if (tell)
+            HT_ERROR (self->config, "node: cannot store a batch of %zu records from %s: %s "
+                      "(%s); %" PRIu64 " failed in a row, asking again in %" PRId64 " ms "
+                      "(then at most every %d s until one is stored)", count,
+                      ht_peer_label (peer), ht_errname (rc), ht_strerror (rc),
+                      ht_peer_apply_failures (peer), delay, HT_REPL_RETRY_MAX_MS / 1000);
         return;
     }
+    uint64_t failed = ht_peer_apply_ok (peer);
+    if (failed)
+        HT_INFO (self->config, "node: a batch from %s is stored again, after %" PRIu64
+                 " attempts that failed", ht_peer_label (peer), failed);
     HT_DEBUG (self->config, "node: batch from %s: %zu records, %zu applied, cursor %" PRIu64,
               ht_peer_label (peer), count, stats.applied, batch->cursor);
     if (stats.quarantined)
@@ -807,6 +826,35 @@ size_t
 ht_repl_waiting (ht_repl_t *self)
 {
     return zlistx_size (self->waiting);
+}
+
+//  True if peer waits out a failed batch's delay and will be pulled then
+static bool
+s_retry_waits (ht_peer_t *peer)
+{
+    return ht_peer_is_up (peer) && !ht_peer_pulling (peer) && ht_peer_retry_at (peer) > 0;
+}
+
+int64_t
+ht_repl_retry_in (ht_repl_t *self, int64_t now)
+{
+    int64_t first = -1;
+    for (ht_peer_t *peer = (ht_peer_t *) zhashx_first (self->peers); peer;
+         peer = (ht_peer_t *) zhashx_next (self->peers)) {
+        int64_t in = ht_peer_retry_at (peer) > now? ht_peer_retry_at (peer) - now: 0;
+        if (s_retry_waits (peer) && (first < 0 || in < first))
+            first = in;
+    }
+    return first;
+}
+
+void
+ht_repl_retry (ht_repl_t *self, int64_t now)
+{
+    for (ht_peer_t *peer = (ht_peer_t *) zhashx_first (self->peers); peer;
+         peer = (ht_peer_t *) zhashx_next (self->peers))
+        if (s_retry_waits (peer) && ht_peer_may_pull (peer, now))
+            s_pull (self, peer, now);
 }
 
 //  --------------------------------------------------------------------------

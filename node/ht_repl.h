@@ -94,6 +94,21 @@ bool ht_repl_work (ht_repl_t *self, int64_t now);
 //  Batches taken in and not yet applied
 size_t ht_repl_waiting (ht_repl_t *self);
 
+//  A batch that cannot be stored (store_full, or any store failure) is
+//  asked for again after a delay per peer: HT_REPL_RETRY_MIN_MS, doubling
+//  with each failure in a row up to HT_REPL_RETRY_MAX_MS, back to none
+//  once one is stored. Meanwhile no PULL goes to that peer, so a full
+//  store costs a bounded share of the CPU at both ends.
+#define HT_REPL_RETRY_MIN_MS 50
+#define HT_REPL_RETRY_MAX_MS 5000
+
+//  Ms until the first such delay ends for a peer that will then be
+//  pulled (0: now), or -1 if none: the owner calls ht_repl_retry then
+int64_t ht_repl_retry_in (ht_repl_t *self, int64_t now);
+
+//  Pull the peers whose delay has ended
+void ht_repl_retry (ht_repl_t *self, int64_t now);
+
 //  Something else wrote to the store (a client PUT, hutong put --store):
 //  tell every peer that is UP
 void ht_repl_wrote (ht_repl_t *self);

@@ -204,8 +204,12 @@ s_put (ht_service_t *self, zmsg_t *records, const char *user, s_answer_t *answer
     json_object_set_new (reply, "historic_records", rc == 0 && stats.historic
                          ? s_historic_records (self, data, sizes, results, unchanged, count)
                          : json_array ());
-    if (rc)
+    if (rc) {
         json_object_set_new (reply, "error", json_string (ht_strerror (rc)));
+        json_object_set_new (reply, "code", json_string (ht_errname (rc)));
+        HT_WARNING (self->config, "service: PUT of %zu records from client %.16s not "
+                    "stored: %s (%s)", count, user, ht_errname (rc), ht_strerror (rc));
+    }
     free (unchanged);
     free (data);
     free (sizes);

@@ -58,9 +58,23 @@ size_t ht_store_map_bytes (const ht_store_t *self);
 //  Bytes of the map in use: pages up to the highest one written
 size_t ht_store_used_bytes (const ht_store_t *self);
 
-//  Cap map growth at max_bytes (0: no cap, the default). A batch that
-//  needs more fails with HT_ESTORE and writes nothing.
-void ht_store_set_map_limit (ht_store_t *self, size_t max_bytes);
+//  Cap the store at max_bytes (0: no cap, the default): its map never
+//  grows past it, so neither does its file. Kept in the store (meta
+//  "map_limit"), so every writer of this store — the node, which sets it
+//  from limits/map_limit_mb when it opens the store, and hutong put
+//  --store or any other tool — holds to the same cap, read at the start
+//  of each batch. A write that needs more fails with HT_EFULL (store_full)
+//  and writes nothing. Raising the cap works on a full store. 0 or an
+//  error (HT_EFULL if the disk is full and the cap changed).
+int ht_store_set_map_limit (ht_store_t *self, size_t max_bytes) HT_WUR;
+
+//  The cap in force (0: none), as this store handle last read it
+size_t ht_store_map_limit (const ht_store_t *self);
+
+//  If the last write failed as full (HT_EFULL), what the node's status
+//  says about it (caller owns): {"why": "disk" | "map_limit", "text",
+//  "since_ms_ago", "refused"}; NULL if the last write fitted
+json_t *ht_store_full_status (const ht_store_t *self);
 
 //  The ingest freshness window: a local write (not an import) must carry
 //  an hlc no more than behind_ms before and ahead_ms after the wall clock
@@ -184,9 +198,11 @@ typedef struct {
 //  validate, merge by (hlc, author), index, keep history. Rejects go to
 //  quarantine. If origin has a peer, its (epoch, cursor) is stored in the
 //  same transaction. results (may be NULL) receives each record's code.
-//  Returns 0, or HT_EFULL if the map is full and may not grow (its limit
-//  or the disk), or HT_ESTORE if the transaction failed otherwise (then
-//  nothing of the batch was written).
+//  Returns 0, or HT_EFULL (store_full) if the batch does not fit — the
+//  map at its limit (ht_store_set_map_limit) or the disk full — or
+//  HT_ESTORE if the transaction failed otherwise; on any error nothing of
+//  the batch was written, and the store is as before. A full store takes
+//  writes again as soon as there is room (no reopening).
 int ht_store_apply (ht_store_t *self, ht_record_t *const *records, size_t count,
                     const ht_origin_t *origin, ht_apply_stats_t *stats,
                     int *results) HT_WUR;

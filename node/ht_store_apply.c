@@ -15,6 +15,9 @@
 #define S_PARALLEL_MIN_ITEMS 64     //  smaller batches verify on one thread
 #define S_MAX_THREADS 4             //  the verifier pool's threads and this one
 #define S_BATCH_ROOTS 64            //  batch signatures remembered per apply
+//  s_batch_begin found the map larger than the store's cap (another
+//  writer changed it): not an LMDB code, which are all below -30000
+#define S_MAP_OVER_LIMIT (-1)
 
 
 //  --------------------------------------------------------------------------
@@ -267,6 +270,19 @@ s_batch_begin (ht_store_batch_t *batch)
         rc = ht_store__cache_sync (self, batch->txn);
     if (rc == 0)
         rc = ht_store__meta_get_u64 (self, batch->txn, "last_seq", &batch->last_seq);
+    //  The cap every writer of this store holds to: the node's, which
+    //  the node writes here if it could not when it set it (a full disk)
+    uint64_t limit = 0;
+    if (rc == 0)
+        rc = ht_store__meta_get_u64 (self, batch->txn, "map_limit", &limit);
+    if (rc == 0 && self->map_limit_set && limit != self->map_limit)
+        rc = ht_store__meta_put_u64 (self, batch->txn, "map_limit", self->map_limit);
+    else
+    if (rc == 0)
+        self->map_limit = (size_t) limit;
+    if (rc == 0 && self->map_limit && ht_store_map_bytes (self) > self->map_limit
+    &&  ht_store_used_bytes (self) < ht_store_map_bytes (self))
+        rc = S_MAP_OVER_LIMIT;
 
     if (rc == 0)
         rc = ht_store__meta_get_u64 (self, batch->txn, "quarantine_id",
@@ -395,10 +411,8 @@ ht_store__map_grow (ht_store_t *self)
     size_t next = current <= SIZE_MAX / 2? current * 2: SIZE_MAX;
     if (self->map_limit && next > self->map_limit)
         next = self->map_limit;
-    if (next <= current) {
-        ht_log_error ("store: map full at %zu bytes and cannot grow", current);
-        return -1;
-    }
+    if (next <= current)
+        return -1;                  //  the caller says why: ht_store__write_error
     int rc = ht_store__map_resize (self, next);
     if (rc) {
         ht_log_error ("store: cannot grow map to %zu bytes: %s", next, mdb_strerror (rc));
@@ -443,17 +457,29 @@ ht_store__apply_items (ht_store_t *self, const ht_store_item_t *items, size_t co
     batch.count_delta = calloc (batch.kind_count + 1, sizeof (int64_t));
     if (!batch.count_delta)
         return HT_ENOMEM;
-    int rc;
-    while ((rc = s_batch_run (&batch, items, count, origin, results)) == MDB_MAP_FULL)
-        if (ht_store__map_grow (self) != 0)
+    int rc, code = 0;
+    bool refitted = false;
+    for (;;) {
+        rc = s_batch_run (&batch, items, count, origin, results);
+        //  Another writer left the map past the cap: fit it, once
+        if (rc == S_MAP_OVER_LIMIT && !refitted) {
+            refitted = true;
+            if ((code = ht_store__map_fit (self)) == 0)
+                continue;
+        }
+        if (rc != MDB_MAP_FULL || ht_store__map_grow (self) != 0)
             break;
+    }
     free (batch.count_delta);
-    //  A map that cannot grow (its limit, or the disk) is the one failure
-    //  a writer can act on: named store_full, logged once by ht_store__map_grow
-    if (rc == MDB_MAP_FULL)
-        return HT_EFULL;
+    if (code)
+        return code;                //  logged by ht_store__map_fit
+    if (rc == S_MAP_OVER_LIMIT)
+        rc = MDB_MAP_FULL;
+    //  A batch that does not fit (the map at its cap, or the disk full)
+    //  is the one failure a writer can act on: store_full
     if (rc)
-        return ht_store__error ("batch not applied", rc);
+        return ht_store__write_error (self, "batch not applied", rc);
+    ht_store__write_ok (self);
     if (stats)
         *stats = batch.stats;
     //  What was quarantined is the caller's to report (stats and results):

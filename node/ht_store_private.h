@@ -39,7 +39,15 @@ struct _ht_store_t {
     uint8_t idkey [HT_IDKEY_BYTES];     //  network pseudonym key (secret)
     bool has_idkey;                     //  idkey is set: the store holds one
     uint8_t epoch [HT_EPOCH_BYTES];     //  this store's epoch id
-    size_t map_limit;                   //  cap on map growth, 0: none
+    size_t map_limit;                   //  cap on map growth, 0: none (meta
+                                        //  "map_limit", read at each batch)
+    bool map_limit_set;                 //  ht_store_set_map_limit set it here:
+                                        //  this handle's cap is the store's
+    int full;                           //  why the last write could not fit:
+                                        //  0 it fitted, else HT_STORE_FULL_*
+    int full_errno;                     //  ... the system error (disk full)
+    int64_t full_since_ms;              //  ... since when (wall clock)
+    uint64_t full_refusals;             //  writes refused since then
     uint64_t quarantine_max_entries;    //  per source
     uint64_t quarantine_max_bytes;      //  per source
     bool verbose;                       //  log info and warnings (errors always)
@@ -122,6 +130,25 @@ int ht_store__route_migrate (ht_store_t *self, uint64_t format);
 
 //  Double the map (up to the limit); 0 or -1 if it cannot grow (logged)
 int ht_store__map_grow (ht_store_t *self);
+
+//  Read the cap (meta "map_limit") and keep the map within it: at most
+//  the cap, or what the file uses if that is more; 0 or an error (logged)
+int ht_store__map_fit (ht_store_t *self);
+
+//  Why a write did not fit (ht_store_t.full)
+#define HT_STORE_FULL_MAP 1             //  the map reached its limit
+#define HT_STORE_FULL_DISK 2            //  the file system is full
+
+//  A write transaction failed with rc (an LMDB or system error): if it
+//  did not fit — the map at its limit, or the disk full (ENOSPC, EDQUOT,
+//  EFBIG, or a short write, which LMDB reports as EIO, on a file system
+//  with next to no space left) — note it (logged when the store becomes
+//  full, not at every refusal) and return HT_EFULL; else log as
+//  ht_store__error does and return its code
+int ht_store__write_error (ht_store_t *self, const char *what, int rc);
+
+//  A write transaction committed: if the store was full, say it is not
+void ht_store__write_ok (ht_store_t *self);
 
 //  A quarantine entry, parsed (data borrowed from the txn)
 typedef struct {
@@ -216,7 +243,8 @@ void ht_store__read_end (ht_store_t *self, MDB_txn *txn);
 //  Change the map size (0: adopt the file's) while no thread reads
 int ht_store__map_resize (ht_store_t *self, size_t bytes);
 
-//  Map an LMDB or system error to HT_ESTORE (or HT_ENOMEM), logging it
+//  Map an LMDB or system error to HT_ESTORE (or HT_ENOMEM), logging it;
+//  a write transaction's error goes to ht_store__write_error instead
 int ht_store__error (const char *what, int rc);
 
 //  Meta items: raw (borrowed from txn; MDB_NOTFOUND if absent), and

@@ -264,7 +264,12 @@ s_open_store (s_daemon_t *self)
         //  The window lives in the store, so hutong put --store on this
         //  store applies the same one
         s_write_versions (config, store);
-        ht_store_set_map_limit (store, config->map_limit_bytes);
+        //  Every writer of the store holds to the cap; on a full disk it
+        //  is stored with the first batch that fits
+        if (ht_store_set_map_limit (store, config->map_limit_bytes) != HT_OK)
+            ht_log_warning ("hutongd: limits/map_limit_mb not yet stored in %s (the disk is "
+                            "full?): this node holds to it, hutong put --store to the one "
+                            "stored before until a write fits", config->store_path);
         ht_store_set_verbose (store, ht_config_log_enabled (config, "warning"));
         ht_store_set_quarantine_limits (store, (uint64_t) config->quarantine_entries,
                                         config->quarantine_bytes);

@@ -48,7 +48,7 @@ static const s_error_text_t s_errors [] = {
     { "stale",           "timestamp outside the ingest freshness window of the local clock" },
     { "rate_limited",    "too many requests from this client; slow down" },
     { "unsafe_path",     "file or directory is writable by group or others, or is a symlink" },
-    { "store_full",      "store or quarantine is full" },
+    { "store_full",      "the store is full: its disk, or its cap limits/map_limit_mb" },
     { "schema_version",  "the record's schema version is newer than this program knows for its kind" },
     { "purpose_required", "the request would disclose personal fields and names no purpose" },
     { "purpose_not_allowed", "the purpose is unknown, or not one this read policy allows" },

@@ -417,7 +417,10 @@ START_TEST (the_status_names_the_link_and_what_was_pulled)
     ck_assert_int_eq (json_integer_value (json_object_get (status, "batches")), 1);
     ck_assert_int_eq (json_integer_value (json_object_get (status, "epoch_changes")), 0);
     ck_assert_int_eq (json_integer_value (json_object_get (status, "epoch_changed_ms_ago")), -1);
-    ck_assert_uint_eq (json_object_size (status), 16);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "apply_failures")), 0);
+    ck_assert_str_eq (json_string_value (json_object_get (status, "apply_error")), "");
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "retry_in_ms")), 0);
+    ck_assert_uint_eq (json_object_size (status), 19);
     json_decref (status);
 
     ht_peer_t *parent = ht_peer_new (S_REGION, true);
@@ -426,6 +429,50 @@ START_TEST (the_status_names_the_link_and_what_was_pulled)
     ck_assert_int_eq (json_integer_value (json_object_get (status, "lag")), 0);
     json_decref (status);
     ht_peer_destroy (&parent);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (a_batch_that_fails_holds_pulls_back_doubling_to_a_cap_until_one_is_stored)
+{
+    ht_peer_t *peer = ht_peer_new ("441802001001", false);
+    ht_peer_up (peer, s_epoch_one, 30, S_T0_MS);
+    ht_peer_pull_sent (peer, s_epoch_one, 0, S_T0_MS);
+    ck_assert_int_eq (ht_peer_batch_check (peer, s_epoch_one, true, 0), HT_PEER_BATCH_APPLY);
+    ck_assert (ht_peer_may_pull (peer, S_T0_MS));
+
+    //  Each failure in a row doubles the delay, 50 ms up to 5 s, and no
+    //  PULL is due before it ends, whatever says there is news
+    int64_t now = S_T0_MS, expected [] = { 50, 100, 200, 400, 800, 1600, 3200, 5000, 5000 };
+    bool tell = false;
+    for (size_t attempt = 0; attempt < sizeof expected / sizeof expected [0]; attempt++) {
+        int64_t delay = ht_peer_apply_failed (peer, "store_full", now, 50, 5000, 60000, &tell);
+        ck_assert_int_eq (delay, expected [attempt]);
+        ck_assert_int_eq (ht_peer_retry_at (peer), now + delay);
+        ck_assert (tell == (attempt == 0));         //  logged once, not per attempt
+        ck_assert (!ht_peer_may_pull (peer, now + delay - 1));
+        ck_assert (!(ht_peer_tick (peer, now + delay - 1, 1000000) & HT_PEER_DO_PULL));
+        ck_assert (ht_peer_may_pull (peer, now + delay));
+        ck_assert (ht_peer_tick (peer, now + delay, 1000000) & HT_PEER_DO_PULL);
+        now += delay;
+        ht_peer_seen (peer, now);
+    }
+    ck_assert_uint_eq (ht_peer_apply_failures (peer), 9);
+    json_t *status = ht_peer_status (peer, now - 1000);
+    ck_assert_str_eq (json_string_value (json_object_get (status, "apply_error")), "store_full");
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "apply_failures")), 9);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "retry_in_ms")), 1000);
+    json_decref (status);
+    //  Still failing a minute after it was last told: told again
+    ht_peer_apply_failed (peer, "store_full", now + 60000, 50, 5000, 60000, &tell);
+    ck_assert (tell);
+
+    //  One stored: the delay is gone, and the next failure starts over
+    ck_assert_uint_eq (ht_peer_apply_ok (peer), 10);
+    ck_assert_uint_eq (ht_peer_apply_failures (peer), 0);
+    ck_assert (ht_peer_may_pull (peer, S_T0_MS));
+    ck_assert_int_eq (ht_peer_apply_failed (peer, "store", now, 50, 5000, 60000, &tell), 50);
+    ck_assert (tell);
     ht_peer_destroy (&peer);
 }
 END_TEST
@@ -506,6 +553,7 @@ peer_suite (void)
     TCase *status = tcase_create ("backoff and status");
     tcase_add_test (status, the_backoff_doubles_from_min_to_max_and_resets_on_up);
     tcase_add_test (status, the_status_names_the_link_and_what_was_pulled);
+    tcase_add_test (status, a_batch_that_fails_holds_pulls_back_doubling_to_a_cap_until_one_is_stored);
     tcase_add_test (status, last_seen_is_what_the_peer_said_never_our_hello);
     tcase_add_test (status, a_new_epoch_at_the_handshake_is_counted_with_its_time);
     tcase_add_test (status, a_child_keeps_a_copy_of_its_routing_id);

@@ -1545,7 +1545,7 @@ START_TEST (a_full_store_fails_every_audit_draft_and_stores_none)
     s_env_t env;
     s_env_init_empty (&env, S_SMALL_MAP_BYTES);
     s_env_elders (&env);
-    ht_store_set_map_limit (env.store, S_SMALL_MAP_BYTES);
+    ck_assert_int_eq (ht_store_set_map_limit (env.store, S_SMALL_MAP_BYTES), 0);
     ht_record_t *drafts [8];
     s_two_drafts (&env, drafts);
     //  Six more drafts, each naming a thousand subjects: more than the map holds

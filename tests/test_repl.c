@@ -1182,6 +1182,90 @@ START_TEST (a_cursor_past_the_log_without_the_nodes_tag_takes_no_new_epoch)
 }
 END_TEST
 
+//  How many PULLs node has sent
+static size_t
+s_pulls_sent (s_node_t *node)
+{
+    size_t pulls = 0;
+    for (char *event = (char *) zlistx_first (node->events); event;
+         event = (char *) zlistx_next (node->events))
+        pulls += streq (event, "send PULL");
+    return pulls;
+}
+
+//  The child pulls again once its delay is over, and everything in
+//  flight is delivered; returns the delay it waited
+static int64_t
+s_retry_when_due (s_net_t *net, s_node_t *child)
+{
+    int64_t delay = ht_repl_retry_in (child->repl, net->now);
+    ck_assert_int_ge (delay, 0);
+    net->now += delay;
+    ht_repl_retry (child->repl, net->now);
+    s_run (net);
+    return delay;
+}
+
+START_TEST (a_batch_the_store_cannot_take_is_asked_for_again_with_backoff_then_stored)
+{
+    s_net_t *net = s_net_new (1, 50);
+    s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
+    s_connect (net, S_CHILD_A);
+    //  The child's store is nearly full: its cap a little past what it
+    //  uses, far less than the parent's elders (shared down to it) need
+    ck_assert_int_eq (ht_store_set_map_limit (child->store,
+                                              ht_store_used_bytes (child->store) + 64 * 1024), 0);
+    s_write (parent, 150, NULL);
+    size_t pulls_before = s_pulls_sent (child);
+    s_run (net);                    //  no PULL loop: the queue runs dry
+    ht_peer_t *parent_at_child = ht_repl_parent (child->repl);
+    ck_assert_uint_eq (ht_peer_apply_failures (parent_at_child), 1);
+    ck_assert_uint_lt (s_elders (child), 150);
+    size_t stalled = s_elders (child);
+    size_t pulls = s_pulls_sent (child);
+    ck_assert_uint_le (pulls - pulls_before, 2);   //  the one answered, no prefetch after it
+    ck_assert_int_eq (s_stat_of (child, parent, "apply_failures"), 1);
+
+    //  Nothing pulls before the delay is over, a heartbeat or news included
+    int64_t delay = ht_repl_retry_in (child->repl, net->now);
+    ck_assert_int_gt (delay, 0);
+    ck_assert_int_le (delay, HT_REPL_RETRY_MIN_MS);
+    ck_assert_int_gt (delay, 5);
+    net->now += delay - 5;
+    ht_repl_tick (child->repl, net->now);
+    ht_repl_retry (child->repl, net->now);
+    ck_assert_uint_eq (s_pulls_sent (child), pulls);
+    s_write (parent, 1, NULL);      //  its NOTIFY arrives a millisecond later
+    s_run (net);
+    ck_assert_uint_eq (s_pulls_sent (child), pulls);
+
+    //  Each attempt that fails doubles the delay, up to the cap
+    int64_t waited = s_retry_when_due (net, child);
+    ck_assert_int_le (waited, 5);
+    ck_assert_uint_eq (ht_peer_apply_failures (parent_at_child), 2);
+    int64_t previous = 0;
+    for (int attempt = 0; attempt < 10; attempt++) {
+        waited = s_retry_when_due (net, child);
+        ck_assert_int_ge (waited, previous);
+        ck_assert_int_le (waited, HT_REPL_RETRY_MAX_MS);
+        previous = waited;
+    }
+    ck_assert_int_eq (previous, HT_REPL_RETRY_MAX_MS);
+    ck_assert_uint_eq (ht_peer_apply_failures (parent_at_child), 12);
+    ck_assert_uint_eq (s_elders (child), stalled);
+    ck_assert_uint_eq (child->reconnects, 0);
+
+    //  Room again: the next attempt stores it, and the rest follows at once
+    ck_assert_int_eq (ht_store_set_map_limit (child->store, 0), 0);
+    s_retry_when_due (net, child);
+    ck_assert_uint_eq (ht_peer_apply_failures (parent_at_child), 0);
+    ck_assert_int_eq (ht_repl_retry_in (child->repl, net->now), -1);
+    s_assert_same (parent, child, "elder");
+    ck_assert_int_eq (s_stat_of (child, parent, "lag"), 0);
+    s_net_destroy (&net);
+}
+END_TEST
+
 START_TEST (a_batch_lost_on_the_way_is_pulled_again_after_the_timeout)
 {
     s_net_t *net = s_net_new (1, 2);
@@ -1565,6 +1649,7 @@ repl_suite (void)
     tcase_add_test (faults, a_child_restored_from_a_backup_gets_back_what_it_wrote_after_it);
     tcase_add_test (faults, a_store_rolled_back_mark_and_all_is_found_by_its_peers_pull);
     tcase_add_test (faults, a_batch_lost_on_the_way_is_pulled_again_after_the_timeout);
+    tcase_add_test (faults, a_batch_the_store_cannot_take_is_asked_for_again_with_backoff_then_stored);
     tcase_add_test (faults, a_batch_in_flight_across_a_reconnect_is_applied_once_and_replication_keeps_its_pace);
     tcase_add_test (faults, a_parent_with_batches_waiting_answers_pings_keeps_its_children_and_applies_them_in_order);
     suite_add_tcase (suite, faults);

@@ -3,6 +3,8 @@
 #include <czmq.h>
 #include <lmdb.h>
 #include <sodium.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include "ht_test.h"
 #include "ht_fixture.h"
@@ -1124,7 +1126,7 @@ START_TEST (test_a_batch_that_cannot_fit_leaves_the_store_exactly_as_before)
 {
     s_env_t env;
     s_env_setup (&env, S_SMALL_MAP_BYTES);
-    ht_store_set_map_limit (env.store, S_SMALL_MAP_BYTES);
+    ck_assert_int_eq (ht_store_set_map_limit (env.store, S_SMALL_MAP_BYTES), 0);
     ht_record_t **few = s_elders (env.fixture, 0, 3, 1);
     ck_assert_int_eq (ht_store_apply (env.store, few, 3, NULL, NULL, NULL), 0);
     char *before = s_snapshot (env.store, true);
@@ -1151,7 +1153,7 @@ START_TEST (test_a_batch_that_cannot_fit_leaves_the_store_exactly_as_before)
     ck_assert_uint_eq (ht_store_map_bytes (env.store), S_SMALL_MAP_BYTES);
 
     //  With room it goes through, whole
-    ht_store_set_map_limit (env.store, 0);
+    ck_assert_int_eq (ht_store_set_map_limit (env.store, 0), 0);
     ck_assert_int_eq (ht_store_apply (env.store, many, count, &origin, &stats, NULL), 0);
     ck_assert_uint_eq (stats.applied, count - 1);
     ck_assert_uint_eq (stats.quarantined, 1);
@@ -1162,6 +1164,66 @@ START_TEST (test_a_batch_that_cannot_fit_leaves_the_store_exactly_as_before)
     free (after);
     s_elders_destroy (few, 3);
     s_elders_destroy (many, count);
+    s_env_teardown (&env);
+}
+END_TEST
+
+//  A reader in another thread, as the node's reader thread is
+typedef struct {
+    ht_store_t *store;              //  read while the owner gives memory back
+    const char *key;                //  an elder that must always be found
+    volatile bool stop;             //  set by the owner
+    size_t misses;                  //  reads that did not find it
+    size_t reads;                   //  reads made
+} s_reader_t;
+
+static void *
+s_reader_run (void *arg)
+{
+    s_reader_t *reader = (s_reader_t *) arg;
+    while (!reader->stop) {
+        ht_record_t *record = ht_store_get (reader->store, "elder", reader->key, NULL);
+        reader->misses += record == NULL;
+        reader->reads++;
+        ht_record_destroy (&record);
+    }
+    return NULL;
+}
+
+START_TEST (test_memory_given_back_at_rest_loses_no_write_and_leaves_the_store_usable)
+{
+    s_env_t env;
+    s_env_setup (&env, 0);
+    ht_record_t **many = s_elders (env.fixture, 0, 400, 1);
+    ht_origin_t lazy = { .lazy = true };
+    ck_assert_int_eq (ht_store_apply (env.store, many, 400, &lazy, NULL, NULL), 0);
+    //  LMDB keeps its copies of the pages the batch wrote: given back
+    size_t heap_before = mallinfo2 ().uordblks;
+    s_reader_t reader = { .store = env.store, .key = ht_record_key (many [7]) };
+    pthread_t thread;
+    ck_assert_int_eq (pthread_create (&thread, NULL, s_reader_run, &reader), 0);
+    for (int round = 0; round < 20; round++)
+        ht_store_release_memory (env.store);
+    reader.stop = true;
+    pthread_join (thread, NULL);
+    ck_assert_uint_eq (reader.misses, 0);
+    ck_assert_uint_gt (reader.reads, 0);
+    size_t heap_after = mallinfo2 ().uordblks;
+    ck_assert_msg (heap_after + 256 * 1024 < heap_before, "heap in use %zu before, %zu after",
+                   heap_before, heap_after);
+
+    //  Every write is there, and the store takes more
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), 400);
+    ht_record_t **more = s_elders (env.fixture, 400, 50, 1);
+    ck_assert_int_eq (ht_store_apply (env.store, more, 50, NULL, NULL, NULL), 0);
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), 450);
+    ht_store_destroy (&env.store);
+    int error = -1;
+    env.store = ht_store_open (env.dir, 0, &error);
+    ck_assert_ptr_nonnull (env.store);
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), 450);
+    s_elders_destroy (many, 400);
+    s_elders_destroy (more, 50);
     s_env_teardown (&env);
 }
 END_TEST
@@ -1588,6 +1650,7 @@ s_store_suite (void)
     tcase_add_test (batch, test_a_batch_that_cannot_fit_leaves_the_store_exactly_as_before);
     tcase_add_test (batch, test_a_peers_cursor_is_stored_with_its_batch);
     tcase_add_test (batch, test_another_process_writing_the_store_is_seen);
+    tcase_add_test (batch, test_memory_given_back_at_rest_loses_no_write_and_leaves_the_store_usable);
     suite_add_tcase (suite, batch);
 
     TCase *read = tcase_create ("read");

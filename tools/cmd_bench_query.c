@@ -794,11 +794,9 @@ s_open (s_bench_t *self, const char **values)
     if (!(self->key = ht_load_key (values [S_KEY])))
         return HT_EXIT_ERROR;
     if (values [S_STORE]) {
-        //  Map at least what the file holds: LMDB with MDB_WRITEMAP (as
-        //  ht_store opens it) truncates the file to the map size it opens
-        //  with, so a smaller map would cut the file under the running
-        //  node's larger map, and the node would die of SIGBUS when it
-        //  next touches a page past the new end
+        //  Map what the file holds: the store's map is read-only address
+        //  space (no MDB_WRITEMAP), so any size is safe beside the running
+        //  node; this one grows no larger than the store needs
         char data [PATH_MAX];
         struct stat status;
         snprintf (data, sizeof data, "%s/data.mdb", values [S_STORE]);

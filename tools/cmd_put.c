@@ -69,7 +69,10 @@ static const ht_command_spec_t s_put_spec = {
     "version it holds). Prints a JSON summary; progress on a terminal. Exit 0\n"
     "if all were stored or unchanged, 1 if any line was refused, quarantined\n"
     "or kept as a conflict, or a draft was kept as history because the node\n"
-    "or store holds a newer version it did not replace.",
+    "or store holds a newer version it did not replace; 3 if the store failed\n"
+    "(store_full: the store's disk is full or it reached its cap,\n"
+    "limits/map_limit_mb; the batch that did not fit is not written, those\n"
+    "before it are).",
     s_put_options
 };
 
@@ -221,7 +224,15 @@ s_send_batch (s_put_t *self, ht_apply_stats_t *stats, int *results, uint64_t *be
         if (index >= 0 && (size_t) index < self->batch_size && hlc > 0)
             behind [index] = (uint64_t) hlc;
     }
-    int rc = json_object_get (reply, "error")? HT_ESTORE: HT_OK;
+    //  The node's store failed the whole PUT: "code" names why (store_full:
+    //  its disk or its cap); a node that does not say repeats it per record
+    int rc = HT_OK;
+    if (json_object_get (reply, "error")) {
+        const char *name = json_string_value (json_object_get (reply, "code"));
+        rc = ht_errcode (name? name: json_string_value (json_array_get (list, 0)));
+        if (rc == HT_OK || rc == HT_EINVAL)
+            rc = HT_ESTORE;
+    }
     json_decref (reply);
     return rc;
 }
@@ -324,6 +335,14 @@ s_flush (s_put_t *self)
                              results);
     if (!rc && self->store)
         s_store_behind (self, &stats, results, behind);
+    if (rc == HT_EFULL)
+        fprintf (stderr, "hutong: put: store_full: the %s is full (its disk, or its cap "
+                 "limits/map_limit_mb): lines %zu-%zu not stored, nothing of their batch "
+                 "written; %zu records stored before them. Make room and put the same "
+                 "input again: what is stored counts as unchanged\n",
+                 self->client? "node's store": "store", self->batch_lines [0],
+                 self->batch_lines [self->batch_size - 1],
+                 self->stats.applied + self->stats.historic + self->stats.conflicts);
     for (size_t index = 0; index < self->batch_size && !rc; index++)
         s_report (self, index, results [index], behind [index]);
     for (size_t index = 0; index < self->batch_size; index++)
@@ -555,7 +574,9 @@ ht_cmd_put (int argc, char **argv)
     ht_keypair_destroy (&self.key);
     sodium_memzero (self.idkey, sizeof self.idkey);
     if (rc)
-        return ht_fail ("put", rc);
+        fprintf (stderr, "hutong: put: %s: %s\n", ht_errname (rc), ht_strerror (rc));
+    if (rc)
+        return HT_EXIT_ERROR;
     return self.refused || self.stats.quarantined || self.stats.conflicts || self.behind
          ? HT_EXIT_INVALID: HT_EXIT_OK;
 }

@@ -31,7 +31,7 @@ static const ht_command_spec_t s_status_spec = {
     "refused connections, rate-limited requests, dropped sends, protocol\n"
     "errors; and the node's warnings (the same as its /healthz): parent_down,\n"
     "peer_unseen, lag_growing, map_nearly_full, cert_expiring, clock_skew,\n"
-    "peer_epoch_changed.\n"
+    "peer_epoch_changed, store_full.\n"
     "\n"
     "--tree shows the node and the nodes below it, one line each: health,\n"
     "last seen and lag as its parent sees it. A node's children are in its\n"
