@@ -986,7 +986,7 @@ s_node_new (zsock_t *pipe, const ht_config_t *config, ht_store_t *store)
     self->health = ht_health_new ();
     if (s_load_keys (self))
         return self;
-    ht_repl_io_t repl_io = { s_repl_send, s_reconnect, s_repl_applied, self };
+    ht_repl_io_t repl_io = { s_repl_send, s_reconnect, s_repl_applied, self, NULL };
     self->repl = ht_repl_new (store, &self->config,
                               *config->parent? self->parent_ed: NULL, repl_io);
     if (self->repl && self->key)

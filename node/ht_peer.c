@@ -32,6 +32,11 @@ struct _ht_peer_t {
     uint64_t sent;                      //  records sent to it
     uint64_t batches;                   //  batches applied from it
     uint64_t stale;                     //  batches dropped as stale
+    int64_t clock_offset [HT_PEER_CLOCK_SAMPLES];   //  its clock minus ours, ms
+    int64_t clock_rtt [HT_PEER_CLOCK_SAMPLES];      //  ... read over this (-1: one way)
+    size_t clock_next;                  //  where the next reading goes
+    size_t clock_count;                 //  readings held
+    bool clock_skewed;                  //  its clock was said to be off
 };
 
 ht_peer_t *
@@ -163,6 +168,7 @@ ht_peer_up (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
         self->epoch_changed_ms = now;
     }
     self->state = HT_PEER_UP;
+    self->clock_count = 0;
     self->last_seq = last_seq;
     //  A pending full pass reaches what the peer holds now: what it
     //  receives from us from here on is ours already
@@ -297,6 +303,55 @@ ht_peer_sent_records (ht_peer_t *self, uint64_t count)
 }
 
 //  --------------------------------------------------------------------------
+//  Its clock
+
+void
+ht_peer_clock_sample (ht_peer_t *self, int64_t offset_ms, int64_t rtt_ms)
+{
+    self->clock_offset [self->clock_next] = offset_ms;
+    self->clock_rtt [self->clock_next] = rtt_ms < 0? -1: rtt_ms;
+    self->clock_next = (self->clock_next + 1) % HT_PEER_CLOCK_SAMPLES;
+    if (self->clock_count < HT_PEER_CLOCK_SAMPLES)
+        self->clock_count++;
+}
+
+bool
+ht_peer_clock_offset (const ht_peer_t *self, int64_t *offset_ms, int64_t *rtt_ms)
+{
+    //  The reading over the shortest round trip is the one a queue or a
+    //  busy loop delayed least (NTP's clock filter); newest first, so of
+    //  equal ones the newest wins
+    int best = -1;
+    for (size_t age = 0; age < self->clock_count; age++) {
+        size_t index = (self->clock_next + HT_PEER_CLOCK_SAMPLES - 1 - age)
+                     % HT_PEER_CLOCK_SAMPLES;
+        int64_t rtt = self->clock_rtt [index];
+        if (best < 0
+        ||  (rtt >= 0 && (self->clock_rtt [best] < 0 || rtt < self->clock_rtt [best])))
+            best = (int) index;
+    }
+    if (best < 0)
+        return false;
+    *offset_ms = self->clock_offset [best];
+    if (rtt_ms)
+        *rtt_ms = self->clock_rtt [best];
+    return true;
+}
+
+bool
+ht_peer_clock_judge (ht_peer_t *self, int64_t limit_ms, bool *skewed)
+{
+    int64_t offset = 0;
+    bool known = ht_peer_clock_offset (self, &offset, NULL);
+    int64_t magnitude = offset < 0? -offset: offset;
+    *skewed = known && (magnitude > limit_ms
+                        || (self->clock_skewed && magnitude > limit_ms / 2));
+    bool changed = *skewed != self->clock_skewed;
+    self->clock_skewed = *skewed;
+    return changed;
+}
+
+//  --------------------------------------------------------------------------
 //  Time
 
 int
@@ -338,7 +393,7 @@ ht_peer_status (const ht_peer_t *self, int64_t now)
 {
     uint64_t lag = self->last_seq > self->cursor? self->last_seq - self->cursor: 0;
     //  Last seen is when it last spoke, not when we last said HELLO to it
-    return json_pack ("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+    json_t *status = json_pack ("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
         "name", self->label, "region", self->name,
         "role", self->is_parent? "parent": "child",
         "connected", self->state == HT_PEER_UP,
@@ -351,4 +406,12 @@ ht_peer_status (const ht_peer_t *self, int64_t now)
         "lag", (json_int_t) lag, "received", (json_int_t) self->received,
         "applied", (json_int_t) self->applied, "sent", (json_int_t) self->sent,
         "stale_batches", (json_int_t) self->stale, "resyncing", self->full != 0);
+    //  Its clock as we read it: null until it has told us (an older peer
+    //  never does)
+    int64_t offset = 0, rtt = 0;
+    bool known = ht_peer_clock_offset (self, &offset, &rtt);
+    json_object_set_new (status, "clock_offset_ms", known? json_integer (offset): json_null ());
+    json_object_set_new (status, "clock_rtt_ms", known && rtt >= 0? json_integer (rtt)
+                                                                   : json_null ());
+    return status;
 }
