@@ -684,6 +684,100 @@ START_TEST (a_revoked_key_cannot_back_date_its_way_in_through_an_honest_node)
 }
 END_TEST
 
+//  A node whose clock runs ahead of its parent's judges what enters the
+//  network there by the parent's clock too: a record dated by its own
+//  clock would be quarantined as clock by every neighbour, so it is
+//  refused at once (clock_skew), never acknowledged (R15)
+START_TEST (a_node_ahead_of_its_parent_refuses_writes_dated_by_its_own_clock)
+{
+    s_env_t env;
+    s_env_init (&env, HT_FIXTURE_TOWNSHIP);
+    ck_assert_int_eq (ht_store_set_ingest_window (env.store, HT_GATE_INGEST_BEHIND_MS,
+                                                  HT_GATE_INGEST_AHEAD_MS), 0);
+    uint64_t now = ht_hlc_wall_ms ();
+    const uint64_t lead = 10 * 60 * 1000;
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, (int64_t) lead, now), 0);
+    //  Dated by our clock: 10 minutes ahead of the parent's
+    ht_record_t *own = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 20, "甲",
+                                         ht_hlc_make (now, 0));
+    ck_assert_int_eq (s_apply (&env, own), HT_ECLOCKSKEW);
+    //  From a neighbour the same record is judged by the replicated rule
+    ck_assert_int_eq (s_apply_from (&env, own, "441802000000"), HT_OK);
+    ht_record_destroy (&own);
+    //  Dated by the parent's clock (a client whose clock is right), or up
+    //  to the ingest window ahead of it: admitted
+    ht_record_t *right = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 21, "甲",
+                                           ht_hlc_make (now - lead + 4 * 60 * 1000, 0));
+    ck_assert_int_eq (s_apply_take (&env, &right), HT_OK);
+    ht_record_t *edge = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 22, "甲",
+                                          ht_hlc_make (now - lead + 6 * 60 * 1000, 0));
+    ck_assert_int_eq (s_apply_take (&env, &edge), HT_ECLOCKSKEW);
+    //  Not known to be off: our own clock alone decides
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, 0, now), 0);
+    own = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 23, "甲",
+                            ht_hlc_make (now, 0));
+    ck_assert_int_eq (s_apply_take (&env, &own), HT_OK);
+    //  Behind the parent's: a record dated right is still refused (our
+    //  window decides), but the refusal names our clock
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, -(int64_t) lead, now), 0);
+    ht_record_t *ahead = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 24, "甲",
+                                           ht_hlc_make (now + lead, 0));
+    ck_assert_int_eq (s_apply (&env, ahead), HT_ECLOCKSKEW);
+    ht_record_destroy (&ahead);
+    ahead = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 25, "甲",
+                              ht_hlc_make (now + lead + 6 * 60 * 1000, 0));
+    ck_assert_int_eq (s_apply_take (&env, &ahead), HT_ECLOCK);
+    s_env_destroy (&env);
+}
+END_TEST
+
+//  Reopen env's store as another writer of it would (hutong put --store)
+static void
+s_reopen (s_env_t *env)
+{
+    ht_store_destroy (&env->store);
+    int error = 0;
+    env->store = ht_store_open (env->dir, 0, &error);
+    ck_assert_msg (env->store, "reopen: %s", ht_strerror (error));
+}
+
+START_TEST (another_writer_believes_the_kept_lead_while_its_clock_has_not_gone_back)
+{
+    s_env_t env;
+    s_env_init (&env, HT_FIXTURE_TOWNSHIP);
+    ck_assert_int_eq (ht_store_set_ingest_window (env.store, HT_GATE_INGEST_BEHIND_MS,
+                                                  HT_GATE_INGEST_AHEAD_MS), 0);
+    uint64_t now = ht_hlc_wall_ms ();
+    const uint64_t lead = 10 * 60 * 1000;
+    //  The node read its lead a minute ago, and stopped
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, (int64_t) lead, now - 60 * 1000), 0);
+    s_reopen (&env);
+    ht_record_t *own = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 30, "甲",
+                                         ht_hlc_make (now, 0));
+    ck_assert_int_eq (s_apply (&env, own), HT_ECLOCKSKEW);
+    //  Read "later" than our clock says now: the clock went back since,
+    //  set right, so the lead no longer holds
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, (int64_t) lead, now + lead), 0);
+    s_reopen (&env);
+    ck_assert_int_eq (s_apply (&env, own), HT_OK);
+    ht_record_destroy (&own);
+    //  Read over an hour ago: not believed either
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, (int64_t) lead,
+                                               now - 2 * 60 * 60 * 1000), 0);
+    s_reopen (&env);
+    own = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 31, "甲",
+                            ht_hlc_make (now, 0));
+    ck_assert_int_eq (s_apply_take (&env, &own), HT_OK);
+    //  A lead behind is not kept for other writers
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, -(int64_t) lead, now), 0);
+    s_reopen (&env);
+    ht_record_t *ahead = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 32, "甲",
+                                           ht_hlc_make (now + lead, 0));
+    ck_assert_int_eq (s_apply_take (&env, &ahead), HT_ECLOCK);
+    s_env_destroy (&env);
+}
+END_TEST
+
 //  --------------------------------------------------------------------------
 //  Keys on sockets
 
@@ -1104,6 +1198,8 @@ gate_suite (void)
     TCase *clock = tcase_create ("freshness");
     tcase_add_test (clock, a_local_write_must_be_fresh_and_a_replicated_one_need_not);
     tcase_add_test (clock, a_revoked_key_cannot_back_date_its_way_in_through_an_honest_node);
+    tcase_add_test (clock, a_node_ahead_of_its_parent_refuses_writes_dated_by_its_own_clock);
+    tcase_add_test (clock, another_writer_believes_the_kept_lead_while_its_clock_has_not_gone_back);
     suite_add_tcase (suite, clock);
     TCase *keys = tcase_create ("keys");
     tcase_add_test (keys, sockets_admit_only_fitting_valid_unrevoked_keys);
