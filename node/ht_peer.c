@@ -37,6 +37,8 @@ struct _ht_peer_t {
     size_t clock_next;                  //  where the next reading goes
     size_t clock_count;                 //  readings held
     bool clock_skewed;                  //  its clock was said to be off
+    int64_t clock_said;                 //  its clock minus its own reference,
+    bool has_clock_said;                //  ... as it says, if it does
 };
 
 ht_peer_t *
@@ -169,6 +171,7 @@ ht_peer_up (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
     }
     self->state = HT_PEER_UP;
     self->clock_count = 0;
+    self->has_clock_said = false;
     self->last_seq = last_seq;
     //  A pending full pass reaches what the peer holds now: what it
     //  receives from us from here on is ours already
@@ -336,6 +339,21 @@ ht_peer_clock_offset (const ht_peer_t *self, int64_t *offset_ms, int64_t *rtt_ms
     if (rtt_ms)
         *rtt_ms = self->clock_rtt [best];
     return true;
+}
+
+void
+ht_peer_set_clock_said (ht_peer_t *self, bool has, int64_t skew_ms)
+{
+    self->has_clock_said = has;
+    self->clock_said = has? skew_ms: 0;
+}
+
+bool
+ht_peer_clock_said (const ht_peer_t *self, int64_t *skew_ms)
+{
+    if (self->has_clock_said)
+        *skew_ms = self->clock_said;
+    return self->has_clock_said;
 }
 
 bool

@@ -179,6 +179,12 @@ void ht_peer_clock_sample (ht_peer_t *self, int64_t offset_ms, int64_t rtt_ms);
 //  reading's rtt (-1: one way); false if there is none
 bool ht_peer_clock_offset (const ht_peer_t *self, int64_t *offset_ms, int64_t *rtt_ms);
 
+//  What it says of its own clock: its clock minus the reference it judges
+//  it by (has false: it says nothing: an older node, or one that has no
+//  reference). Forgotten by ht_peer_up.
+void ht_peer_set_clock_said (ht_peer_t *self, bool has, int64_t skew_ms);
+bool ht_peer_clock_said (const ht_peer_t *self, int64_t *skew_ms);
+
 //  Judge its clock against ours with limit_ms: off once its offset is
 //  beyond the limit, right again once back within half of it (so a clock
 //  at the edge does not flap). Sets *skewed; returns true if that changed

@@ -230,6 +230,8 @@ s_identity (ht_repl_t *self, ht_msg_t *msg, const char *command)
     msg->last_seq = self->last_seq;
     msg->clock = (uint64_t) s_wall (self);
     msg->has_clock = true;
+    msg->has_skew = self->clock.known;
+    msg->skew = self->clock.known? self->clock.skew_ms: 0;
 }
 
 static void
@@ -625,10 +627,22 @@ s_clock_reference (ht_repl_t *self, ht_repl_clock_t *clock)
     ht_peer_t *parent = ht_repl_parent (self);
     int64_t offset = 0;
     if (parent && ht_peer_is_up (parent) && ht_peer_clock_offset (parent, &offset, NULL)) {
+        //  A parent that knows its own clock is off says by how much: the
+        //  network's clock is its clock less that. A child of a skewed
+        //  node is judged by the tiers above, not by its parent's error.
+        int64_t said = 0;
+        bool corrected = ht_peer_clock_said (parent, &said) && said != 0;
         clock->known = true;
-        clock->skew_ms = -offset;
-        snprintf (clock->reference, sizeof clock->reference, "its parent %s (%s)",
-                  ht_peer_label (parent), ht_peer_name (parent));
+        clock->skew_ms = said - offset;
+        char text [48];
+        if (corrected)
+            snprintf (clock->reference, sizeof clock->reference, "the network's clock as its "
+                      "parent %s (%s) reads it (its own clock is %s that)",
+                      ht_peer_label (parent), ht_peer_name (parent),
+                      s_skew_text (said, text, sizeof text));
+        else
+            snprintf (clock->reference, sizeof clock->reference, "its parent %s (%s)",
+                      ht_peer_label (parent), ht_peer_name (parent));
         return;
     }
     size_t count = 0, size = zhashx_size (self->peers);
@@ -709,6 +723,21 @@ s_clock_peer_judge (ht_repl_t *self, ht_peer_t *peer)
                     ht_peer_label (peer), ht_peer_name (peer), skew);
 }
 
+//  What a peer says of its own clock (HELLO, WELCOME, PING, PONG)
+static void
+s_heard_skew (ht_peer_t *peer, const ht_msg_t *msg)
+{
+    ht_peer_set_clock_said (peer, msg->has_skew, msg->skew);
+}
+
+//  What we say of ours, when we judged it
+static void
+s_say_skew (ht_repl_t *self, ht_msg_t *msg)
+{
+    msg->has_skew = self->clock.known;
+    msg->skew = self->clock.known? self->clock.skew_ms: 0;
+}
+
 //  A reading of peer's clock from msg. A WELCOME or PONG answers our
 //  HELLO or PING, whose clock it echoes: it left us then and is back now,
 //  both on our clock, and says the peer's clock at about half-way.
@@ -718,6 +747,7 @@ s_clock_peer_judge (ht_repl_t *self, ht_peer_t *peer)
 static void
 s_read_clock (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *msg)
 {
+    s_heard_skew (peer, msg);
     if (!msg->has_clock || msg->clock > INT64_MAX || msg->echo > INT64_MAX)
         return;
     int64_t now = s_wall (self), theirs = (int64_t) msg->clock;
@@ -949,6 +979,8 @@ ht_repl_on_message (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *msg,
         pong.has_clock = true;
         pong.echo = msg->clock;
         pong.has_echo = msg->has_clock;
+        s_say_skew (self, &pong);
+        s_heard_skew (peer, msg);
         s_send (self, peer, &pong, NULL);
     }
     else
@@ -1038,6 +1070,7 @@ s_tick_peer (ht_repl_t *self, ht_peer_t *peer, int64_t now)
         ping.last_seq = self->last_seq;
         ping.clock = (uint64_t) s_wall (self);
         ping.has_clock = true;
+        s_say_skew (self, &ping);
         s_send (self, peer, &ping, NULL);
     }
 }

@@ -50,7 +50,7 @@ typedef struct {
     bool known;                         //  a reference clock was read
     int64_t skew_ms;                    //  our clock minus the reference's
                                         //  (positive: ours is ahead)
-    char reference [96];                //  what it is, for people
+    char reference [256];               //  what it is, for people
     bool skewed;                        //  off by more than limits/clock_skew_s
                                         //  (right again within half of it)
     bool paused;                        //  so far behind that our neighbours'

@@ -42,6 +42,8 @@ s_assert_same (const ht_msg_t *a, const ht_msg_t *b)
     ck_assert_uint_eq (a->clock, b->clock);
     ck_assert_int_eq (a->has_echo, b->has_echo);
     ck_assert_uint_eq (a->echo, b->echo);
+    ck_assert_int_eq (a->has_skew, b->has_skew);
+    ck_assert_int_eq (a->skew, b->skew);
 }
 
 //  Encode, decode into out, and check the two frames were consumed and
@@ -557,7 +559,8 @@ START_TEST (every_body_has_sorted_keys_and_shortest_integers)
             ht_msg_init (&msg, commands [c]);
             msg.version = msg.cursor = msg.max = msg.last_seq = msg.token = values [v];
             msg.clock = msg.echo = values [v];
-            msg.has_epoch = msg.has_clock = msg.has_echo = true;
+            msg.skew = -(int64_t) (values [v] >> 1);
+            msg.has_epoch = msg.has_clock = msg.has_echo = msg.has_skew = true;
             snprintf (msg.region, sizeof msg.region, "%s", "441802000000");
             zmsg_t *zmsg = ht_msg_encode (&msg);
             ck_assert_ptr_nonnull (zmsg);
@@ -627,6 +630,9 @@ START_TEST (hello_welcome_ping_and_pong_carry_the_clock_and_its_echo)
         in.has_clock = true;
         in.echo = echoes [index]? 1796192831999ULL: 0;
         in.has_echo = echoes [index];
+        //  The sender's own clock against its reference: signed
+        in.skew = index % 2? 600123: -600123;
+        in.has_skew = true;
         s_round_trip (&in, &out);
         ck_assert (out.has_clock);
         ck_assert_uint_eq (out.clock, 1796192832123ULL);
@@ -670,6 +676,7 @@ START_TEST (a_ping_or_pong_without_a_clock_is_read_as_having_none)
         ck_assert_int_eq (s_decode (s_zmsg (commands [index], &body), &msg), HT_OK);
         ck_assert (!msg.has_clock);
         ck_assert (!msg.has_echo);
+        ck_assert (!msg.has_skew);
         ck_assert_uint_eq (msg.last_seq, 9);
         ht_packer_destroy (&body);
     }

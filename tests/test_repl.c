@@ -1675,6 +1675,34 @@ START_TEST (a_root_judges_its_clock_by_most_of_its_children)
 }
 END_TEST
 
+START_TEST (a_child_of_a_skewed_parent_is_judged_by_the_clock_its_parent_says_it_lacks)
+{
+    s_net_t *net = s_net_new (2, 5000);
+    s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
+    parent->clock_offset_ms = 600000;
+    s_connect (net, S_CHILD_A);
+    s_connect (net, S_CHILD_B);
+    for (int beat = 0; beat < 3; beat++)
+        s_heartbeat (net);
+    //  Both children find the root 10 minutes ahead: the root is off
+    ht_repl_clock_t clock = ht_repl_clock (parent->repl);
+    ck_assert (clock.known && clock.skewed && clock.skew_ms >= 600000 - 2);
+    //  It says so in its PINGs and PONGs, so each child reads the
+    //  network's clock through it: the child is right and pulls
+    clock = ht_repl_clock (child->repl);
+    ck_assert_msg (clock.known && !clock.skewed && !clock.paused, "%s: %lld", clock.reference,
+                   (long long) clock.skew_ms);
+    ck_assert_ptr_nonnull (strstr (clock.reference, "the network's clock as its parent"));
+    //  Its status still shows the parent's own clock, 10 minutes ahead
+    ck_assert_int_ge (s_stat (child, HT_FIXTURE_TOWNSHIP, "clock_offset_ms"), 600000 - 2);
+    char keys [1][HT_KEY_MAX_CHARS + 1];
+    s_write (parent, 1, keys);
+    s_run (net);
+    ck_assert (s_holds (child, keys [0]));
+    s_net_destroy (&net);
+}
+END_TEST
+
 static Suite *
 repl_suite (void)
 {
@@ -1710,6 +1738,7 @@ repl_suite (void)
     tcase_add_test (clocks, each_side_reads_the_others_clock_corrected_by_half_the_round_trip);
     tcase_add_test (clocks, a_node_far_behind_its_parents_clock_pulls_nothing_until_it_is_set_right);
     tcase_add_test (clocks, a_root_judges_its_clock_by_most_of_its_children);
+    tcase_add_test (clocks, a_child_of_a_skewed_parent_is_judged_by_the_clock_its_parent_says_it_lacks);
     suite_add_tcase (suite, clocks);
     return suite;
 }
