@@ -14,6 +14,8 @@ declare -A network_node_ep=()       #  region -> node endpoint (children)
 declare -A network_client_ep=()     #  region -> client endpoint
 declare -A network_key_of=()        #  region -> key file, if not $work/REGION.key
 declare -A network_passphrase_of=() #  region -> node/key_passphrase_file, if any
+declare -A network_env_of=()        #  region -> "NAME=value ..." its hutongd runs with
+                                    #  (e.g. libfaketime's), if any
 cleanup_hooks+=("network_stop")
 
 #  region_prefix CODE: the code without trailing zero groups
@@ -125,6 +127,8 @@ network_write_config () {
         echo "    heartbeat_ms = ${NETWORK_HEARTBEAT_MS:-500}"
         echo "    peer_timeout_ms = ${NETWORK_TIMEOUT_MS:-3000}"
         [ -n "${NETWORK_PULL_WAIT_MS:-}" ] && echo "    pull_wait_ms = $NETWORK_PULL_WAIT_MS"
+        [ -n "${NETWORK_QUARANTINE_RETRY_S:-}" ] \
+            && echo "    quarantine_retry_s = $NETWORK_QUARANTINE_RETRY_S"
         echo "    reconnect_min_ms = 50"
         echo "    reconnect_max_ms = ${NETWORK_RECONNECT_MAX_MS:-1000}"
         echo "log"
@@ -165,7 +169,10 @@ network_start_node () {
     network_write_config "$region"
     touch "$(node_log "$region")"
     skip=$(wc -l < "$(node_log "$region")")
-    "$HUTONGD" --config "$work/$region.cfg" >>"$(node_log "$region")" 2>&1 &
+    #  env runs the daemon in its own process (the pid is hutongd's)
+    # shellcheck disable=SC2086
+    env ${network_env_of[$region]:-} "$HUTONGD" --config "$work/$region.cfg" \
+        >>"$(node_log "$region")" 2>&1 &
     network_pid_of[$region]=$!
     until line="$(tail -n +$((skip + 1)) "$(node_log "$region")" | grep -a " started; node " | tail -n 1)" \
           && [ -n "$line" ]; do

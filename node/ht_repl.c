@@ -27,6 +27,7 @@ struct _ht_repl_t {
                                         //  for news (long poll), one per peer
     zlistx_t *waiting;                  //  s_waiting_t: batches taken in, to apply
     ht_repl_clock_t clock;              //  our clock, as last judged
+    bool clock_judged;                  //  ... against a reference, once
 };
 
 //  A PULL that found nothing, held until something its puller holds is
@@ -631,7 +632,8 @@ s_clock_reference (ht_repl_t *self, ht_repl_clock_t *clock)
         //  network's clock is its clock less that. A child of a skewed
         //  node is judged by the tiers above, not by its parent's error.
         int64_t said = 0;
-        bool corrected = ht_peer_clock_said (parent, &said) && said != 0;
+        ht_peer_clock_said (parent, &said);
+        bool corrected = s_abs (said) >= 1000;      //  worth saying
         clock->known = true;
         clock->skew_ms = said - offset;
         char text [48];
@@ -697,6 +699,11 @@ s_clock_judge (ht_repl_t *self)
         HT_WARNING (self->config, "node: this node's clock agrees with %s again (%s)%s",
                     clock.known? clock.reference: "no neighbour now", skew,
                     self->clock.paused? "; pulling from its neighbours again": "");
+    else
+    if (clock.known && !clock.skewed && !self->clock_judged)
+        HT_INFO (self->config, "node: this node's clock agrees with %s (%s)",
+                 clock.reference, skew);
+    self->clock_judged |= clock.known;
     self->clock = clock;
 }
 
@@ -710,13 +717,17 @@ s_clock_peer_judge (ht_repl_t *self, ht_peer_t *peer)
     bool skewed = false;
     if (!ht_peer_clock_judge (peer, (int64_t) self->config->clock_skew_s * 1000, &skewed))
         return;
-    char skew [48];
+    char skew [48], how [48];
     s_skew_text (offset, skew, sizeof skew);
+    if (rtt < 0)
+        snprintf (how, sizeof how, "one way, from its HELLO");
+    else
+        snprintf (how, sizeof how, "over a %lld ms round trip", (long long) rtt);
     if (skewed)
         HT_WARNING (self->config, "node: the clock of %s %s (%s) is %s this node's (read "
-                    "over a %lld ms round trip): one of the two is wrong; see clock_skew in "
-                    "hutong status", ht_peer_is_parent (peer)? "parent": "child",
-                    ht_peer_label (peer), ht_peer_name (peer), skew, (long long) rtt);
+                    "%s): one of the two is wrong; see clock_skew in hutong status",
+                    ht_peer_is_parent (peer)? "parent": "child", ht_peer_label (peer),
+                    ht_peer_name (peer), skew, how);
     else
         HT_WARNING (self->config, "node: the clock of %s %s (%s) agrees with this node's "
                     "again (%s)", ht_peer_is_parent (peer)? "parent": "child",
