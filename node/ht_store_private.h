@@ -54,6 +54,9 @@ struct _ht_store_t {
     bool unsynced;                      //  a lazy commit awaits ht_store_sync
     int hwm_fd;                         //  the high-water mark file: -1 not
                                         //  open yet, -2 cannot be
+    uint8_t retry_after [HT_PEER_NAME_MAX_CHARS + 1 + HT_STORE_U64_BYTES];
+                                        //  the quarantine entry the last retry
+    size_t retry_after_size;            //  ... stopped at (0: none)
     int64_t clock_lead_ms;              //  ht_store_set_clock_lead, if live
     bool clock_lead_live;               //  ... set by a node running on it
     int64_t clock_lead_kept;            //  the lead kept in meta for other writers

@@ -1047,6 +1047,50 @@ END_TEST
 //  --------------------------------------------------------------------------
 //  Retrying quarantine
 
+//  A retry takes at most so many entries; the next one goes on after
+//  them, round to the first again, so entries that keep failing at the
+//  front never keep the others from being tried
+START_TEST (entries_that_keep_failing_do_not_keep_those_after_them_from_a_retry)
+{
+    s_env_t env;
+    s_env_init (&env, HT_FIXTURE_TOWNSHIP);
+    ht_keypair_t *never = ht_fixture_key (0x67, "never");
+    ht_keypair_t *later = ht_fixture_key (0x68, "later");
+    //  From the county: two records by a key never certified, then one
+    //  by a key whose certificate comes later
+    for (int serial = 30; serial < 32; serial++) {
+        ht_record_t *stuck = ht_fixture_elder_in (env.fixture, never, S_COMMUNITY_C,
+                                                  S_COMMUNITY_C, serial, "甲",
+                                                  ht_fixture_hlc (5, 0));
+        ck_assert_int_eq (s_apply_from (&env, stuck, HT_FIXTURE_COUNTY), HT_ENOCERT);
+        ht_record_destroy (&stuck);
+    }
+    ht_record_t *elder = ht_fixture_elder_in (env.fixture, later, S_COMMUNITY_C, S_COMMUNITY_C,
+                                              32, "乙", ht_fixture_hlc (5, 0));
+    ck_assert_int_eq (s_apply_from (&env, elder, HT_FIXTURE_COUNTY), HT_ENOCERT);
+    ht_record_t *cert = s_cert (s_key (&env, HT_FIXTURE_TOWNSHIP_KEY), ht_keypair_public (later),
+                                ht_keypair_public (later), S_COMMUNITY_C, "elder",
+                                ht_fixture_hlc (1, 0), false);
+    ck_assert_int_eq (s_apply_take (&env, &cert), HT_OK);
+    //  One entry a retry: the first two fail, then the third is admitted
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 1), 0);
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 1), 0);
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 1), 1);
+    int error = 0;
+    ht_record_t *stored = ht_store_get (env.store, "elder", ht_record_key (elder), &error);
+    ck_assert_ptr_nonnull (stored);
+    ht_record_destroy (&stored);
+    //  And round again: the two left are tried, nothing else is lost
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 1), 0);
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 0), 0);
+    ck_assert_int_eq (ht_store_quarantine (env.store, NULL, NULL), 2);
+    ht_record_destroy (&elder);
+    ht_keypair_destroy (&never);
+    ht_keypair_destroy (&later);
+    s_env_destroy (&env);
+}
+END_TEST
+
 START_TEST (a_record_waiting_for_its_certificate_is_admitted_once_the_certificate_arrives)
 {
     s_env_t env;
@@ -1207,6 +1251,7 @@ gate_suite (void)
     TCase *bounds = tcase_create ("bounds");
     tcase_add_test (bounds, quarantine_keeps_each_source_within_its_bound_and_drops_its_oldest);
     tcase_add_test (bounds, a_record_waiting_for_its_certificate_is_admitted_once_the_certificate_arrives);
+    tcase_add_test (bounds, entries_that_keep_failing_do_not_keep_those_after_them_from_a_retry);
     tcase_add_test (bounds, a_node_one_release_behind_quarantines_a_newer_record_and_applies_it_once_upgraded);
     suite_add_tcase (suite, bounds);
     return suite;
