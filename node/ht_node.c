@@ -794,14 +794,17 @@ s_retry_quarantine (s_node_t *self, int64_t now)
 }
 
 //  Each heartbeat: what the engine found of our clock goes to the store,
-//  whose ingest gate corrects for it (docs/security.md R15). Until a
+//  whose ingest gate corrects for it, and to the audit writer, which
+//  dates by the corrected clock (docs/security.md R15). Until a
 //  neighbour's clock is read, what the store kept from before stands.
 static void
 s_clock_beat (s_node_t *self)
 {
-    if (ht_repl_clock (self->repl).known
-    &&  ht_store_set_clock_lead (self->store, ht_repl_clock_lead (self->repl),
-                                 ht_hlc_wall_ms ()) != 0)
+    if (!ht_repl_clock (self->repl).known)
+        return;
+    int64_t lead = ht_repl_clock_lead (self->repl);
+    ht_audit_set_clock_lead (self->audit, lead);
+    if (ht_store_set_clock_lead (self->store, lead, ht_hlc_wall_ms ()) != 0)
         HT_ERROR (&self->config, "node: cannot keep the clock's lead in the store");
 }
 
