@@ -221,6 +221,20 @@ ok "the county logs the township's clock when first seen"
 wait_until 10 is "$comm" "not j['clock']['skewed'] and not j['clock']['pulls_paused'] and $(skew_warnings "'$town'")" \
     || fail "the community is not judged by the network's clock: $(cat "status-$comm.json")"
 ok "the community judges its clock by the network's (through its parent's skew), right, and names the township's"
+status_table () {
+    "$HUTONG" status --node "$(node_client "$1")" --node-key "$work/$1.key.pub" \
+        --key "$work/$1.key" --timeout 3000
+}
+status_table "$county" > county-table.out
+grep -Eq "^$town +$town +child +yes .* \+(599|600)\.[0-9]s$" county-table.out \
+    || fail "hutong status at the county shows no CLOCK of +600 s for the township: $(cat county-table.out)"
+ok "hutong status at the county shows the township's CLOCK +600 s"
+status_table "$town" > town-table.out
+grep -Eq "^clock +(599|600)\.[0-9] s ahead of its parent $county \($county\)  SKEWED$" town-table.out \
+    || fail "hutong status at the township does not show its clock SKEWED: $(cat town-table.out)"
+grep -q "warning   clock_skew: this node's clock is" town-table.out \
+    || fail "hutong status at the township shows no clock_skew warning: $(cat town-table.out)"
+ok "hutong status at the township shows its clock SKEWED ahead of the county's, and the warning"
 metric_is "$county" "$(label "$town" child)" "abs(x - 600) < 5" \
     "the county's hutong_peer_clock_skew_seconds for the township is 600"
 metric_is "$town" hutong_clock_skew_seconds "abs(x - 600) < 5" \

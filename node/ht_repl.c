@@ -620,8 +620,9 @@ s_compare_offsets (const void *a, const void *b)
 }
 
 //  Our clock against the reference: the parent's when we read it, else
-//  the clock most of our children agree on (at least two of them)
-static void
+//  the clock most of our children agree on (at least two of them).
+//  False if there are too few readings to tell (not if they disagree).
+static bool
 s_clock_reference (ht_repl_t *self, ht_repl_clock_t *clock)
 {
     int64_t limit = (int64_t) self->config->clock_skew_s * 1000;
@@ -645,7 +646,7 @@ s_clock_reference (ht_repl_t *self, ht_repl_clock_t *clock)
         else
             snprintf (clock->reference, sizeof clock->reference, "its parent %s (%s)",
                       ht_peer_label (parent), ht_peer_name (parent));
-        return;
+        return true;
     }
     size_t count = 0, size = zhashx_size (self->peers);
     int64_t *offsets = (int64_t *) calloc (size + 1, sizeof (int64_t));
@@ -667,6 +668,7 @@ s_clock_reference (ht_repl_t *self, ht_repl_clock_t *clock)
         snprintf (clock->reference, sizeof clock->reference, "%zu of its %zu children",
                   agreeing, count);
     }
+    return count >= 2;
 }
 
 //  Judge our clock again, and say so once when that changes
@@ -675,7 +677,10 @@ s_clock_judge (ht_repl_t *self)
 {
     int64_t limit = (int64_t) self->config->clock_skew_s * 1000;
     ht_repl_clock_t clock = { .known = false };
-    s_clock_reference (self, &clock);
+    //  Too few readings now (the parent link down): the last judgement
+    //  stands until there are enough again
+    if (!s_clock_reference (self, &clock) && self->clock.known)
+        return;
     //  Off beyond the limit, right again once back within half of it, so
     //  a clock at the edge is not reported at every heartbeat
     int64_t magnitude = s_abs (clock.skew_ms);

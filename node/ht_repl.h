@@ -46,6 +46,8 @@ typedef struct {
 //  sender's wall clock; each peer keeps its readings (ht_peer). The
 //  reference is the parent's clock when we read it, else that of most of
 //  our children (two at least, within limits/clock_skew_s of each other).
+//  With too few readings (the parent link down, fewer than two children)
+//  the last judgement stands; children that disagree leave none.
 typedef struct {
     bool known;                         //  a reference clock was read
     int64_t skew_ms;                    //  our clock minus the reference's

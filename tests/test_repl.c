@@ -1675,6 +1675,24 @@ START_TEST (a_root_judges_its_clock_by_most_of_its_children)
 }
 END_TEST
 
+START_TEST (a_clock_judged_off_stays_so_while_the_parent_link_is_down)
+{
+    s_net_t *net = s_net_new (1, 5000);
+    s_node_t *child = &net->nodes [S_CHILD_A];
+    child->clock_offset_ms = 600000;
+    s_connect (net, S_CHILD_A);
+    s_heartbeat (net);
+    ck_assert (ht_repl_clock (child->repl).skewed);
+    //  The link drops: nothing to judge by, and what was found stands
+    ht_repl_parent_lost (child->repl);
+    ht_repl_tick (child->repl, net->now);
+    ht_repl_clock_t clock = ht_repl_clock (child->repl);
+    ck_assert (clock.known && clock.skewed);
+    ck_assert_int_ge (ht_repl_clock_lead (child->repl), 600000 - 2);
+    s_net_destroy (&net);
+}
+END_TEST
+
 START_TEST (a_child_of_a_skewed_parent_is_judged_by_the_clock_its_parent_says_it_lacks)
 {
     s_net_t *net = s_net_new (2, 5000);
@@ -1738,6 +1756,7 @@ repl_suite (void)
     tcase_add_test (clocks, each_side_reads_the_others_clock_corrected_by_half_the_round_trip);
     tcase_add_test (clocks, a_node_far_behind_its_parents_clock_pulls_nothing_until_it_is_set_right);
     tcase_add_test (clocks, a_root_judges_its_clock_by_most_of_its_children);
+    tcase_add_test (clocks, a_clock_judged_off_stays_so_while_the_parent_link_is_down);
     tcase_add_test (clocks, a_child_of_a_skewed_parent_is_judged_by_the_clock_its_parent_says_it_lacks);
     suite_add_tcase (suite, clocks);
     return suite;
