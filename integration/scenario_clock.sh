@@ -28,6 +28,9 @@
 #     at them); writes by a right clock at it are refused (clock_skew),
 #     writes dated by its own clock are acknowledged and reach everyone.
 #     Set right: everything written anywhere meanwhile arrives.
+#  4. The township 3 minutes behind: it still pulls; a record dated 2.5
+#     minutes ahead at the county is in its future, quarantined as clock,
+#     and admitted on retry once its clock is stepped right.
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
 use_debian_python
@@ -376,6 +379,38 @@ wait_until 10 is "$town" "j['clock']['skew_ms'] is not None and not j['clock']['
 grep -aq "this node's clock agrees with its parent" "$(node_log "$town")" \
     || fail "the restarted township does not log that its clock agrees with its parent's"
 ok "the restarted township logs that its clock agrees with its parent's"
+
+#  --------------------------------------------------------------------------
+#  4. The township 3 minutes behind: within what it still pulls through
+
+skew_node "$town" "-3m"
+network_wait_connected 30
+wait_until 20 is "$town" "j['clock']['skewed'] and not j['clock']['pulls_paused'] and -185000 < j['clock']['skew_ms'] < -175000" \
+    || fail "the township does not find its clock 3 minutes behind: $(cat "status-$town.json")"
+ok "the township judges its clock 3 minutes behind, and still pulls"
+#  A record written at the county dated 2.5 minutes ahead (a client's
+#  clock, within the county's window) is 5.5 minutes in the township's
+#  future: quarantined there as clock, retried, and admitted once the
+#  township's clock is stepped right while it runs
+"$HUTONG" schema --json > schema.json
+drafts "$county" "$county" "县快" 1 > w12.jsonl
+HUTONG_SCHEMA="$work/schema.json" python3 "$here/partner/hutong_client.py" put-elder \
+    --node "$(node_client "$county")" --node-key "$county.key.pub" --key "$county.key" \
+    --idkey net.idkey --region "$county" --scope "$county" \
+    --id-no "$(json_get w12.jsonl "j['fields']['id_no']")" --name "$(json_get w12.jsonl "j['fields']['name']")" \
+    --hlc-ms "$(( $(date +%s%3N) + 150000 ))" > w12.out || fail "the county refused the record ahead: $(cat w12.out)"
+cat w12.jsonl >> acked.jsonl
+ok "a record dated 2.5 minutes ahead is acknowledged at the county"
+wait_until 20 is "$town" "j['quarantine'].get('clock', 0) == 1" \
+    || fail "the record is not quarantined at the township as clock: $(cat "status-$town.json")"
+ok "the township, 3 minutes behind, quarantines it as clock"
+expect_eq "$(status_of "$town" "len([w for w in j['warnings'] if w['code'] == 'clock_quarantined'])")" 1 \
+    "the township warns clock_quarantined"
+echo "+0" > "$work/$town.faketime"
+wait_acked 30 "once the township's clock is right, the record is admitted on retry and at every holder"
+skew_node "$town" ""
+network_wait_connected 30
+
 wait_until 10 no_clock_quarantine || fail "a clock entry is left in a quarantine"
 ok "no node's quarantine holds a clock entry"
 for region in "${all[@]}"; do
