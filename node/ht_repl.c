@@ -200,6 +200,15 @@ s_wall (ht_repl_t *self)
     return (int64_t) (self->io.wall_ms? self->io.wall_ms (self->io.arg): ht_hlc_wall_ms ());
 }
 
+//  What we say of our clock: its skew against the reference, when we
+//  judged it (ht_repl_clock_t)
+static void
+s_say_skew (ht_repl_t *self, ht_msg_t *msg)
+{
+    msg->has_skew = self->clock.known;
+    msg->skew = self->clock.known? self->clock.skew_ms: 0;
+}
+
 //  --------------------------------------------------------------------------
 //  Sending
 
@@ -231,8 +240,7 @@ s_identity (ht_repl_t *self, ht_msg_t *msg, const char *command)
     msg->last_seq = self->last_seq;
     msg->clock = (uint64_t) s_wall (self);
     msg->has_clock = true;
-    msg->has_skew = self->clock.known;
-    msg->skew = self->clock.known? self->clock.skew_ms: 0;
+    s_say_skew (self, msg);
 }
 
 static void
@@ -700,9 +708,14 @@ s_clock_judge (ht_repl_t *self)
                   : "records dated ahead of it by more than 5 minutes are quarantined as "
                     "clock and retried");
     else
-    if (!clock.skewed && self->clock.skewed)
+    if (!clock.skewed && self->clock.skewed && clock.known)
         HT_WARNING (self->config, "node: this node's clock agrees with %s again (%s)%s",
-                    clock.known? clock.reference: "no neighbour now", skew,
+                    clock.reference, skew,
+                    self->clock.paused? "; pulling from its neighbours again": "");
+    else
+    if (!clock.skewed && self->clock.skewed)
+        HT_WARNING (self->config, "node: this node's clock is no longer judged off: its "
+                    "children's clocks disagree%s",
                     self->clock.paused? "; pulling from its neighbours again": "");
     else
     if (clock.known && !clock.skewed && !self->clock_judged)
@@ -744,14 +757,6 @@ static void
 s_heard_skew (ht_peer_t *peer, const ht_msg_t *msg)
 {
     ht_peer_set_clock_said (peer, msg->has_skew, msg->skew);
-}
-
-//  What we say of ours, when we judged it
-static void
-s_say_skew (ht_repl_t *self, ht_msg_t *msg)
-{
-    msg->has_skew = self->clock.known;
-    msg->skew = self->clock.known? self->clock.skew_ms: 0;
 }
 
 //  A reading of peer's clock from msg. A WELCOME or PONG answers our
