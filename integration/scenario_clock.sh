@@ -46,6 +46,9 @@ for candidate in /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 \
     [ -e "$candidate" ] && { faketime_lib="$candidate"; break; }
 done
 [ -n "$faketime_lib" ] || fail "libfaketime is not installed (tools/install-deps.sh: faketime)"
+#  libfaketime comes first in LD_PRELOAD; a build with AddressSanitizer
+#  (HT_SANITIZE) wants its runtime first unless told otherwise
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 
 city=441800000000 county=441802000000 town=441802001000 comm=441802001001
 all=("$city" "$county" "$town" "$comm")
