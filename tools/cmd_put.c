@@ -69,10 +69,13 @@ static const ht_command_spec_t s_put_spec = {
     "says what the current version says (same kind, key, region, scope and\n"
     "fields) is not stored, as long as --key could write it: no new version,\n"
     "counted as \"unchanged\" (through --node the node compares it with the\n"
-    "version it holds). Prints a JSON summary; progress on a terminal. Exit 0\n"
-    "if all were stored or unchanged, 1 if any line was refused, quarantined\n"
-    "or kept as a conflict, or a draft was kept as history because the node\n"
-    "or store holds a newer version it did not replace.",
+    "version it holds). Through --node, a draft the node kept behind a newer\n"
+    "version (dated ahead of our clock, or written meanwhile) is timestamped\n"
+    "after it and sent once more (\"restamped\"). Prints a JSON summary;\n"
+    "progress on a terminal. Exit 0 if all were stored or unchanged, 1 if any\n"
+    "line was refused, quarantined (clock_skew: the node's clock is off its\n"
+    "parent's) or kept as a conflict, or a draft was still kept as history\n"
+    "because the node or store holds a newer version it did not replace.",
     s_put_options
 };
 
