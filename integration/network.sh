@@ -18,6 +18,8 @@ declare -A network_parent_ep_of=()  #  region -> where it reaches its parent, if
                                     #  the parent's own endpoint (a fault proxy)
 declare -A network_proxy_of=()      #  region -> control socket of its uplink's proxy
 network_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+declare -A network_env_of=()        #  region -> "NAME=value ..." its hutongd runs with
+                                    #  (e.g. libfaketime's), if any
 cleanup_hooks+=("network_stop")
 
 #  region_prefix CODE: the code without trailing zero groups
@@ -129,6 +131,8 @@ network_write_config () {
         echo "    heartbeat_ms = ${NETWORK_HEARTBEAT_MS:-500}"
         echo "    peer_timeout_ms = ${NETWORK_TIMEOUT_MS:-3000}"
         [ -n "${NETWORK_PULL_WAIT_MS:-}" ] && echo "    pull_wait_ms = $NETWORK_PULL_WAIT_MS"
+        [ -n "${NETWORK_QUARANTINE_RETRY_S:-}" ] \
+            && echo "    quarantine_retry_s = $NETWORK_QUARANTINE_RETRY_S"
         echo "    reconnect_min_ms = 50"
         echo "    reconnect_max_ms = ${NETWORK_RECONNECT_MAX_MS:-1000}"
         #  A scenario's own limits for a node: it defines
@@ -172,7 +176,10 @@ network_start_node () {
     network_write_config "$region"
     touch "$(node_log "$region")"
     skip=$(wc -l < "$(node_log "$region")")
-    "$HUTONGD" --config "$work/$region.cfg" >>"$(node_log "$region")" 2>&1 &
+    #  env runs the daemon in its own process (the pid is hutongd's)
+    # shellcheck disable=SC2086
+    env ${network_env_of[$region]:-} "$HUTONGD" --config "$work/$region.cfg" \
+        >>"$(node_log "$region")" 2>&1 &
     network_pid_of[$region]=$!
     until line="$(tail -n +$((skip + 1)) "$(node_log "$region")" | grep -a " started; node " | tail -n 1)" \
           && [ -n "$line" ]; do

@@ -14,8 +14,19 @@ struct _ht_audit_t {
     char run [9];                       //  random per process: keys never
                                         //  repeat across restarts
     ht_hlc_t hlc;                       //  dates the records
+    int64_t clock_lead_ms;              //  our clock ahead of the parent's
     uint64_t written, failed;
 };
+
+//  A random run id: audit keys never repeat across restarts, nor across
+//  a clock that went back
+static void
+s_new_run (ht_audit_t *self)
+{
+    uint8_t run [4];
+    randombytes_buf (run, sizeof run);
+    ht_hex_encode (run, sizeof run, self->run);
+}
 
 ht_audit_t *
 ht_audit_new (ht_store_t *store, const ht_keypair_t *key, const char *region)
@@ -24,9 +35,7 @@ ht_audit_new (ht_store_t *store, const ht_keypair_t *key, const char *region)
     self->store = store;
     self->key = key;
     snprintf (self->region, sizeof self->region, "%s", region);
-    uint8_t run [4];
-    randombytes_buf (run, sizeof run);
-    ht_hex_encode (run, sizeof run, self->run);
+    s_new_run (self);
     return self;
 }
 
@@ -39,6 +48,20 @@ ht_audit_destroy (ht_audit_t **self_p)
     }
 }
 
+void
+ht_audit_set_clock_lead (ht_audit_t *self, int64_t lead_ms)
+{
+    int64_t lead = lead_ms > 0? lead_ms: 0;
+    int64_t change = lead - self->clock_lead_ms;
+    if (change > -1000 && change < 1000)
+        return;
+    //  Dated by the corrected clock from now on, which may be behind what
+    //  was issued: a new run keeps the keys apart
+    self->clock_lead_ms = lead;
+    self->hlc.last = 0;
+    s_new_run (self);
+}
+
 uint64_t ht_audit_written (const ht_audit_t *self) { return self->written; }
 uint64_t ht_audit_failed (const ht_audit_t *self) { return self->failed; }
 
@@ -46,7 +69,7 @@ uint64_t ht_audit_failed (const ht_audit_t *self) { return self->failed; }
 static int
 s_complete (ht_audit_t *self, ht_record_t *draft)
 {
-    uint64_t hlc = ht_hlc_now (&self->hlc);
+    uint64_t hlc = ht_hlc_next (&self->hlc, ht_hlc_wall_ms () - (uint64_t) self->clock_lead_ms);
     char key [HT_KEY_MAX_CHARS + 1];
     snprintf (key, sizeof key, "%s-%016" PRIx64 "-%s", self->region, hlc, self->run);
     int rc = ht_record_set_key (draft, key);

@@ -28,6 +28,11 @@ size_t ht_audit_commit (ht_audit_t *self, ht_record_t *const *drafts, size_t cou
                         int *results);
 
 //  Audit records written, and reads refused because theirs failed
+//  Our clock runs lead_ms ahead of the parent's (0: not known to): audit
+//  records are dated by the parent's clock then, so the node's own ingest
+//  gate and its neighbours admit them (docs/security.md R15)
+void ht_audit_set_clock_lead (ht_audit_t *self, int64_t lead_ms);
+
 uint64_t ht_audit_written (const ht_audit_t *self);
 uint64_t ht_audit_failed (const ht_audit_t *self);
 

@@ -106,6 +106,12 @@ static const s_key_t s_keys [] = {
       S_FIELD (ingest_behind_s), "A record written here may be at most this many seconds old (else stale)" },
     { "limits/ingest_ahead_s", S_TYPE_INT, "300", 1, 300, 0,
       S_FIELD (ingest_ahead_s), "A record written here may be at most this many seconds ahead (else clock)" },
+    { "limits/clock_skew_s", S_TYPE_INT, "60", 1, 150, S_RELOADABLE,
+      S_FIELD (clock_skew_s), "A neighbour's clock this many seconds off ours is reported (clock_skew); "
+      "ours that far ahead of the parent's refuses writes dated by it" },
+    { "limits/quarantine_retry_s", S_TYPE_INT, "30", 1, 3600, S_RELOADABLE,
+      S_FIELD (quarantine_retry_s), "Retry records quarantined for a cause that can go away "
+      "(clock, no_cert, schema_version) this often" },
     { "limits/quarantine_entries", S_TYPE_INT, "10000", 10, 10000000, 0,
       S_FIELD (quarantine_entries), "Quarantine entries kept per source (neighbour, client); oldest dropped" },
     { "limits/quarantine_mb", S_TYPE_MEBIBYTES, "16", 1, 65536, 0,

@@ -43,6 +43,8 @@ typedef struct {
     int client_burst;                       //  limits/client_burst: requests at once per client key
     int ingest_behind_s;                    //  limits/ingest_behind_s: freshness window back
     int ingest_ahead_s;                     //  limits/ingest_ahead_s: and ahead
+    int clock_skew_s;                       //  limits/clock_skew_s: a clock this far off is skewed
+    int quarantine_retry_s;                 //  limits/quarantine_retry_s: retry quarantine this often
     int quarantine_entries;                 //  limits/quarantine_entries: per source
     size_t quarantine_bytes;                //  limits/quarantine_mb (MiB): per source
     //  schema: the version each kind is written in (0: the newest known),

@@ -11,7 +11,11 @@
 
 //  The clock rules: a record entering the network here must be fresh (so
 //  an expired or revoked key cannot back-date its way in through an
-//  honest node); any record far in the future would win every merge
+//  honest node); any record far in the future would win every merge.
+//  When our clock is known to run ahead of the parent's, a record
+//  entering here is also judged by the parent's clock (ours less the
+//  lead), so we never acknowledge a write our neighbours would quarantine
+//  as clock; the correction only ever refuses more, never admits more.
 static int
 s_check_clock (const ht_gate_t *gate, const ht_record_t *record,
                ht_gate_path_t path, const char **reason)
@@ -20,11 +24,27 @@ s_check_clock (const ht_gate_t *gate, const ht_record_t *record,
     bool windowed = path == HT_GATE_INGEST
                  && (gate->ingest_behind_ms || gate->ingest_ahead_ms);
     uint64_t ahead = windowed? gate->ingest_ahead_ms: HT_HLC_MAX_DRIFT_MS;
+    //  Our clock behind the parent's: the record may be right and ours
+    //  wrong; say so, it is still refused
+    bool ours_behind = windowed && gate->clock_lead_ms < 0
+                    && at_ms <= gate->now_ms + ahead + (uint64_t) -gate->clock_lead_ms;
+    if (at_ms > gate->now_ms + ahead && ours_behind) {
+        *reason = "this node's clock is behind its parent's, and the record is dated ahead "
+                  "of it by more than the ingest window: set this node's clock right";
+        return HT_ECLOCKSKEW;
+    }
     if (at_ms > gate->now_ms + ahead) {
         *reason = windowed? "hlc is ahead of the ingesting node's clock by more "
                             "than the ingest window allows"
                           : "hlc is too far ahead of the local clock";
         return HT_ECLOCK;
+    }
+    if (windowed && gate->clock_lead_ms > 0
+    &&  at_ms + (uint64_t) gate->clock_lead_ms > gate->now_ms + ahead) {
+        *reason = "this node's clock is ahead of its parent's, and the record is dated "
+                  "ahead of the parent's clock by more than the ingest window, where its "
+                  "neighbours would refuse it: set this node's clock right";
+        return HT_ECLOCKSKEW;
     }
     if (windowed && at_ms + gate->ingest_behind_ms < gate->now_ms) {
         *reason = "hlc is behind the ingesting node's clock by more than the "

@@ -39,6 +39,9 @@ typedef struct {
     uint64_t now_ms;                    //  wall clock
     uint64_t ingest_behind_ms;          //  freshness window; both 0: none
     uint64_t ingest_ahead_ms;
+    int64_t clock_lead_ms;              //  how far our clock is known to run
+                                        //  ahead of the parent's (negative:
+                                        //  behind); 0: not known to be off
 } ht_gate_t;
 
 //  How a record reaches the store

@@ -4,7 +4,7 @@
 
 const char *const ht_health_codes [] = {
     "parent_down", "peer_unseen", "lag_growing", "map_nearly_full", "cert_expiring",
-    "clock_skew", "peer_epoch_changed",
+    "clock_skew", "clock_quarantined", "peer_epoch_changed",
     "store_full", NULL };
 
 //  One peer's recent samples
@@ -171,9 +171,59 @@ s_node_rules (const json_t *status, json_t *warnings)
     json_int_t ahead = json_integer_value (json_object_get (
         json_object_get (status, "quarantine"), "clock"));
     if (ahead > 0)
-        s_warn (warnings, "clock_skew", NULL, "%lld records refused as timestamped ahead of "
-                "this node's clock: check the clocks (NTP) here and at their writers",
-                (long long) ahead);
+        s_warn (warnings, "clock_quarantined", NULL, "%lld records refused as timestamped "
+                "ahead of this node's clock, retried until it allows them: check the clocks "
+                "(NTP) here and at their writers", (long long) ahead);
+}
+
+//  How far ahead or behind, for people
+static void
+s_skew_text (int64_t skew_ms, char *text, size_t size)
+{
+    snprintf (text, size, "%.1f s %s", (double) (skew_ms < 0? -skew_ms: skew_ms) / 1000.0,
+              skew_ms < 0? "behind": "ahead of");
+}
+
+//  The clock rules: our own clock against the reference, then each
+//  connected peer whose clock is off ours by more than our own error
+//  explains (a peer that agrees with the reference is not named again)
+static void
+s_clock_rules (const json_t *status, json_t *warnings, const ht_health_limits_t *limits)
+{
+    const json_t *clock = json_object_get (status, "clock");
+    bool ours_off = json_is_true (json_object_get (clock, "skewed"));
+    int64_t skew = ours_off? (int64_t) json_integer_value (json_object_get (clock, "skew_ms")): 0;
+    char text [48];
+    if (ours_off) {
+        const char *reference = json_string_value (json_object_get (clock, "reference"));
+        s_skew_text (skew, text, sizeof text);
+        s_warn (warnings, "clock_skew", NULL, "this node's clock is %s %s: %s; set it right "
+                "(NTP)", text, reference? reference: "its neighbours",
+                json_is_true (json_object_get (clock, "pulls_paused"))
+                ? "it pulls from no neighbour until then (their records wait for it)"
+              : skew > 0? "a record entering the network here dated by it is refused as "
+                          "clock_skew" : "records dated ahead of it by more than 5 minutes "
+                                         "are quarantined as clock and retried");
+    }
+    size_t index;
+    json_t *peer;
+    json_array_foreach (json_object_get (status, "peers"), index, peer) {
+        const json_t *offset = json_object_get (peer, "clock_offset_ms");
+        if (!json_is_true (json_object_get (peer, "connected")) || !json_is_integer (offset))
+            continue;
+        int64_t theirs = (int64_t) json_integer_value (offset);
+        int64_t beyond = theirs + skew;         //  its clock against the reference's
+        if ((theirs < 0? -theirs: theirs) <= limits->clock_skew_ms
+        ||  (beyond < 0? -beyond: beyond) <= limits->clock_skew_ms)
+            continue;
+        const char *region = json_string_value (json_object_get (peer, "region"));
+        s_skew_text (theirs, text, sizeof text);
+        s_warn (warnings, "clock_skew", region, "the clock of %s %s (%s) is %s this node's: "
+                "%s (NTP)", json_string_value (json_object_get (peer, "role")),
+                json_string_value (json_object_get (peer, "name")), region, text,
+                json_is_null (json_object_get (clock, "skew_ms"))
+                ? "one of the two is wrong" : "its clock is the one off; set it right");
+    }
 }
 
 void
@@ -186,5 +236,6 @@ ht_health_apply (ht_health_t *self, json_t *status, const ht_health_limits_t *li
     json_array_foreach (json_object_get (status, "peers"), index, peer)
         s_peer_rules (self, peer, warnings, limits, now);
     s_node_rules (status, warnings);
+    s_clock_rules (status, warnings, limits);
     json_object_set_new (status, "warnings", warnings);
 }

@@ -10,8 +10,13 @@
 //    HT_HEALTH_LAG_SAMPLES heartbeats while our cursor stood still
 //  - map_nearly_full: the store uses over 90% of what it may grow to
 //  - cert_expiring: this node's certificate expires within 30 days
-//  - clock_skew: records refused as timestamped ahead of our clock
-//    (quarantine reason "clock"): our clock or the writer's is wrong
+//  - clock_skew: a clock off by more than limits/clock_skew_s: ours
+//    against the reference the engine judges it by (the parent, or most
+//    children), naming it and the offset; and each connected peer whose
+//    clock is that far off ours (and not just by our own error)
+//  - clock_quarantined: records refused as timestamped ahead of our
+//    clock (quarantine reason "clock"): our clock or the writer's is
+//    wrong; they are retried every limits/quarantine_retry_s
 //  - peer_epoch_changed: a peer came back with a new store epoch (a
 //    restore or rollback) within the last day
 //
@@ -37,6 +42,7 @@ extern const char *const ht_health_codes [];
 typedef struct {
     int64_t unseen_ms;                  //  health/unseen_s, in ms
     int64_t uptime_ms;                  //  how long the node has run
+    int64_t clock_skew_ms;              //  limits/clock_skew_s, in ms
 } ht_health_limits_t;
 
 //  New, with no samples. The caller owns it.
@@ -50,7 +56,9 @@ void ht_health_destroy (ht_health_t **self_p);
 void ht_health_sample (ht_health_t *self, const json_t *peers, int64_t now);
 
 //  Add to status, a whole STATUS document, each peer's "behind_ms" (how
-//  long the link has had lag: 0 if none) and the "warnings" array
+//  long the link has had lag: 0 if none) and the "warnings" array. The
+//  clock rules read each peer's "clock_offset_ms" and the node's "clock"
+//  (ht_repl_clock_status).
 void ht_health_apply (ht_health_t *self, json_t *status, const ht_health_limits_t *limits,
                       int64_t now);
 

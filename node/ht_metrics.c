@@ -272,6 +272,39 @@ s_peers (zchunk_t *out, const json_t *peers)
                    "Times the peer came back with a new store epoch (a restore)", 1);
 }
 
+//  Each peer's clock minus ours, and ours against the reference: signed,
+//  and absent until read (an older peer sends no clock)
+static void
+s_clocks (zchunk_t *out, const json_t *status)
+{
+    const char *name = "hutong_peer_clock_skew_seconds";
+    s_header (out, name, "gauge", "The peer's wall clock minus this node's, seconds (half "
+              "the round trip corrected)");
+    size_t index;
+    json_t *peer;
+    json_array_foreach (json_object_get (status, "peers"), index, peer) {
+        const json_t *offset = json_object_get (peer, "clock_offset_ms");
+        if (!json_is_integer (offset))
+            continue;
+        s_printf (out, "%s{peer=\"", name);
+        s_label_value (out, json_string_value (json_object_get (peer, "name")));
+        s_printf (out, "\",region=\"");
+        s_label_value (out, json_string_value (json_object_get (peer, "region")));
+        s_printf (out, "\",role=\"%s\"} %.15g\n",
+                  json_string_value (json_object_get (peer, "role")),
+                  (double) json_integer_value (offset) / 1000.0);
+    }
+    const json_t *clock = json_object_get (status, "clock");
+    s_scalar (out, clock, "skew_ms", "hutong_clock_skew_seconds", "gauge", "This node's wall "
+              "clock minus its parent's (or most children's), seconds", 0.001);
+    if (json_is_object (clock)) {
+        s_header (out, "hutong_clock_pulls_paused", "gauge", "1 while this node's clock is so "
+                  "far behind that it pulls from no neighbour");
+        s_sample (out, "hutong_clock_pulls_paused", NULL, NULL,
+                  json_is_true (json_object_get (clock, "pulls_paused")));
+    }
+}
+
 //  hutong_request_duration_seconds, one histogram per command
 static void
 s_latency (zchunk_t *out, const json_t *latency)
@@ -341,6 +374,7 @@ ht_metrics_text (const json_t *status)
     s_scalar (out, status, "last_seq", "hutong_last_seq", "gauge",
               "The store's latest local sequence number", 1);
     s_peers (out, peers);
+    s_clocks (out, status);
     s_header (out, "hutong_peers_connected", "gauge", "Peers (parent and children) linked now");
     double connected = 0;
     size_t index;

@@ -35,8 +35,7 @@
 //  a bulk ingest touches the whole store, and every page it touched
 //  would stay ours until it ended
 #define S_BUSY_RESIDENT_BYTES ((size_t) 128 << 20)
-#define S_RETRY_MS 30000            //  retry quarantine at least this often
-#define S_RETRY_MAX 1000            //  ... at most this many records at once
+#define S_RETRY_MAX 1000            //  quarantine retried at most this many at once
 #define S_READ_BURST 256            //  reads whose audits commit together
 #define S_SNAPSHOT_MS 1000          //  metrics snapshots at most this often
 #define S_LINK_WARN_MS 60000        //  warn about a failing parent link this often
@@ -700,8 +699,9 @@ static json_t *
 s_node_status (s_node_t *self, bool sample)
 {
     int64_t now = s_now ();
-    json_t *status = json_pack ("{s:o, s:I, s:I, s:I, s:I, s:o}",
+    json_t *status = json_pack ("{s:o, s:o, s:I, s:I, s:I, s:I, s:o}",
         "peers", ht_repl_status (self->repl, now),
+        "clock", ht_repl_clock_status (self->repl),
         "refused_connections", (json_int_t) ht_zap_refused (self->zap),
         "dropped_sends", (json_int_t) self->dropped_sends,
         "protocol_errors", (json_int_t) (self->protocol_errors
@@ -720,7 +720,8 @@ s_node_status (s_node_t *self, bool sample)
     if (sample)
         ht_health_sample (self->health, json_object_get (status, "peers"), now);
     ht_health_limits_t limits = { (int64_t) self->config.unseen_s * 1000,
-                                  now - self->started_ms };
+                                  now - self->started_ms,
+                                  (int64_t) self->config.clock_skew_s * 1000 };
     ht_health_apply (self->health, status, &limits, now);
     return status;
 }
@@ -805,12 +806,13 @@ s_release_at_rest (s_node_t *self)
 
 //  Records quarantined for a cause that can go away (a certificate not
 //  yet arrived, our clock behind, an unknown schema version) are tried
-//  again when certificates change, and every S_RETRY_MS otherwise
+//  again when certificates change, and every limits/quarantine_retry_s
 static void
 s_retry_quarantine (s_node_t *self, int64_t now)
 {
     uint64_t certgen = ht_store_counter (self->store, "certgen");
-    if (certgen == self->retried_certgen && now - self->retried_ms < S_RETRY_MS)
+    if (certgen == self->retried_certgen
+    &&  now - self->retried_ms < (int64_t) self->config.quarantine_retry_s * 1000)
         return;
     self->retried_certgen = certgen;
     self->retried_ms = now;
@@ -819,6 +821,21 @@ s_retry_quarantine (s_node_t *self, int64_t now)
         HT_INFO (&self->config, "node: %d quarantined records admitted on retry", stored);
         ht_repl_wrote (self->repl);
     }
+}
+
+//  Each heartbeat: what the engine found of our clock goes to the store,
+//  whose ingest gate corrects for it, and to the audit writer, which
+//  dates by the corrected clock (docs/security.md R15). Until a
+//  neighbour's clock is read, what the store kept from before stands.
+static void
+s_clock_beat (s_node_t *self)
+{
+    if (!ht_repl_clock (self->repl).known)
+        return;
+    int64_t lead = ht_repl_clock_lead (self->repl);
+    ht_audit_set_clock_lead (self->audit, lead);
+    if (ht_store_set_clock_lead (self->store, lead, ht_hlc_wall_ms ()) != 0)
+        HT_ERROR (&self->config, "node: cannot keep the clock's lead in the store");
 }
 
 static int
@@ -833,6 +850,7 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
     s_release_at_rest (self);
     s_retry_quarantine (self, now);
     ht_repl_tick (self->repl, now);
+    s_clock_beat (self);
     s_health_beat (self, now);
     return 0;
 }
@@ -1016,7 +1034,7 @@ s_node_new (zsock_t *pipe, const ht_config_t *config, ht_store_t *store)
     self->health = ht_health_new ();
     if (s_load_keys (self))
         return self;
-    ht_repl_io_t repl_io = { s_repl_send, s_reconnect, s_repl_applied, self };
+    ht_repl_io_t repl_io = { s_repl_send, s_reconnect, s_repl_applied, self, NULL };
     self->repl = ht_repl_new (store, &self->config,
                               *config->parent? self->parent_ed: NULL, repl_io);
     if (self->repl && self->key)

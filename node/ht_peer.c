@@ -37,6 +37,13 @@ struct _ht_peer_t {
     int64_t retry_at_ms;                //  no PULL before then; 0: none
     int64_t apply_told_ms;              //  when a failure was last logged
     char apply_error [32];              //  the last failure's error name
+    int64_t clock_offset [HT_PEER_CLOCK_SAMPLES];   //  its clock minus ours, ms
+    int64_t clock_rtt [HT_PEER_CLOCK_SAMPLES];      //  ... read over this (-1: one way)
+    size_t clock_next;                  //  where the next reading goes
+    size_t clock_count;                 //  readings held
+    bool clock_skewed;                  //  its clock was said to be off
+    int64_t clock_said;                 //  its clock minus its own reference,
+    bool has_clock_said;                //  ... as it says, if it does
 };
 
 ht_peer_t *
@@ -168,6 +175,8 @@ ht_peer_up (ht_peer_t *self, const uint8_t epoch [HT_MSG_EPOCH_BYTES],
         self->epoch_changed_ms = now;
     }
     self->state = HT_PEER_UP;
+    self->clock_count = 0;
+    self->has_clock_said = false;
     self->last_seq = last_seq;
     //  A pending full pass reaches what the peer holds now: what it
     //  receives from us from here on is ours already
@@ -339,6 +348,70 @@ ht_peer_may_pull (const ht_peer_t *self, int64_t now)
 }
 
 //  --------------------------------------------------------------------------
+//  Its clock
+
+void
+ht_peer_clock_sample (ht_peer_t *self, int64_t offset_ms, int64_t rtt_ms)
+{
+    self->clock_offset [self->clock_next] = offset_ms;
+    self->clock_rtt [self->clock_next] = rtt_ms < 0? -1: rtt_ms;
+    self->clock_next = (self->clock_next + 1) % HT_PEER_CLOCK_SAMPLES;
+    if (self->clock_count < HT_PEER_CLOCK_SAMPLES)
+        self->clock_count++;
+}
+
+bool
+ht_peer_clock_offset (const ht_peer_t *self, int64_t *offset_ms, int64_t *rtt_ms)
+{
+    //  The reading over the shortest round trip is the one a queue or a
+    //  busy loop delayed least (NTP's clock filter); newest first, so of
+    //  equal ones the newest wins
+    int best = -1;
+    for (size_t age = 0; age < self->clock_count; age++) {
+        size_t index = (self->clock_next + HT_PEER_CLOCK_SAMPLES - 1 - age)
+                     % HT_PEER_CLOCK_SAMPLES;
+        int64_t rtt = self->clock_rtt [index];
+        if (best < 0
+        ||  (rtt >= 0 && (self->clock_rtt [best] < 0 || rtt < self->clock_rtt [best])))
+            best = (int) index;
+    }
+    if (best < 0)
+        return false;
+    *offset_ms = self->clock_offset [best];
+    if (rtt_ms)
+        *rtt_ms = self->clock_rtt [best];
+    return true;
+}
+
+void
+ht_peer_set_clock_said (ht_peer_t *self, bool has, int64_t skew_ms)
+{
+    self->has_clock_said = has;
+    self->clock_said = has? skew_ms: 0;
+}
+
+bool
+ht_peer_clock_said (const ht_peer_t *self, int64_t *skew_ms)
+{
+    if (self->has_clock_said)
+        *skew_ms = self->clock_said;
+    return self->has_clock_said;
+}
+
+bool
+ht_peer_clock_judge (ht_peer_t *self, int64_t limit_ms, bool *skewed)
+{
+    int64_t offset = 0;
+    bool known = ht_peer_clock_offset (self, &offset, NULL);
+    int64_t magnitude = offset < 0? -offset: offset;
+    *skewed = known && (magnitude > limit_ms
+                        || (self->clock_skewed && magnitude > limit_ms / 2));
+    bool changed = *skewed != self->clock_skewed;
+    self->clock_skewed = *skewed;
+    return changed;
+}
+
+//  --------------------------------------------------------------------------
 //  Time
 
 int
@@ -400,5 +473,12 @@ ht_peer_status (const ht_peer_t *self, int64_t now)
     json_object_set_new (status, "retry_in_ms", json_integer (
         self->apply_failures && self->retry_at_ms > now? (json_int_t) (self->retry_at_ms - now)
                                                         : 0));
+    //  Its clock as we read it: null until it has told us (an older peer
+    //  never does)
+    int64_t offset = 0, rtt = 0;
+    bool known = ht_peer_clock_offset (self, &offset, &rtt);
+    json_object_set_new (status, "clock_offset_ms", known? json_integer (offset): json_null ());
+    json_object_set_new (status, "clock_rtt_ms", known && rtt >= 0? json_integer (rtt)
+                                                                   : json_null ());
     return status;
 }

@@ -183,6 +183,36 @@ int64_t ht_peer_retry_at (const ht_peer_t *self);
 bool ht_peer_may_pull (const ht_peer_t *self, int64_t now);
 
 //  --------------------------------------------------------------------------
+//  Its clock
+
+//  Readings of its wall clock kept, the newest
+#define HT_PEER_CLOCK_SAMPLES 8
+
+//  A reading of its wall clock: offset_ms is its clock minus ours, read
+//  over a round trip of rtt_ms (our PING to its PONG, our HELLO to its
+//  WELCOME: the offset is corrected by half of it), or -1 if one way
+//  only (its HELLO: off by the transit time). ht_peer_up forgets the
+//  readings: a peer that connects again may have had its clock set.
+void ht_peer_clock_sample (ht_peer_t *self, int64_t offset_ms, int64_t rtt_ms);
+
+//  Its clock minus ours (ms), from the kept reading with the shortest
+//  round trip (the newest one-way reading if there is no other), and that
+//  reading's rtt (-1: one way); false if there is none
+bool ht_peer_clock_offset (const ht_peer_t *self, int64_t *offset_ms, int64_t *rtt_ms);
+
+//  What it says of its own clock: its clock minus the reference it judges
+//  it by (has false: it says nothing: an older node, or one that has no
+//  reference). Forgotten by ht_peer_up.
+void ht_peer_set_clock_said (ht_peer_t *self, bool has, int64_t skew_ms);
+bool ht_peer_clock_said (const ht_peer_t *self, int64_t *skew_ms);
+
+//  Judge its clock against ours with limit_ms: off once its offset is
+//  beyond the limit, right again once back within half of it (so a clock
+//  at the edge does not flap). Sets *skewed; returns true if that changed
+//  (the caller says so once).
+bool ht_peer_clock_judge (ht_peer_t *self, int64_t limit_ms, bool *skewed);
+
+//  --------------------------------------------------------------------------
 //  Time
 
 //  What to do at now, with peers silent for longer than timeout_ms dead

@@ -36,7 +36,29 @@ typedef struct {
     //  Records became current from a peer (e.g. to wake other services)
     void (*applied) (void *arg, size_t count);
     void *arg;
+    //  Our wall clock, ms since 1970; NULL: the system's (tests give each
+    //  engine a clock of its own)
+    uint64_t (*wall_ms) (void *arg);
 } ht_repl_io_t;
+
+//  What the engine makes of our clock, read against our neighbours'
+//  (docs/security.md R15, R16). HELLO, WELCOME, PING and PONG carry the
+//  sender's wall clock; each peer keeps its readings (ht_peer). The
+//  reference is the parent's clock when we read it, else that of most of
+//  our children (two at least, within limits/clock_skew_s of each other).
+//  With too few readings (the parent link down, fewer than two children)
+//  the last judgement stands; children that disagree leave none.
+typedef struct {
+    bool known;                         //  a reference clock was read
+    int64_t skew_ms;                    //  our clock minus the reference's
+                                        //  (positive: ours is ahead)
+    char reference [256];               //  what it is, for people
+    bool skewed;                        //  off by more than limits/clock_skew_s
+                                        //  (right again within half of it)
+    bool paused;                        //  so far behind that our neighbours'
+                                        //  new records are in our future: we
+                                        //  do not pull until it is set right
+} ht_repl_clock_t;
 
 //  A new engine over store (borrowed) for config (borrowed: a reload
 //  updates it in place). parent_key is the parent's Ed25519 public key
@@ -120,6 +142,16 @@ void ht_repl_tick (ht_repl_t *self, int64_t now);
 //  New epochs this engine took because a peer showed that our store had
 //  been rolled back
 uint64_t ht_repl_epoch_changes (ht_repl_t *self);
+
+//  Our clock as last judged (at each heartbeat and each reading)
+ht_repl_clock_t ht_repl_clock (ht_repl_t *self);
+
+//  How far our clock runs ahead of the reference, if it is skewed
+//  (negative: behind), else 0: what ingest freshness corrects for
+int64_t ht_repl_clock_lead (ht_repl_t *self);
+
+//  The judgement as the node's status shows it (caller owns)
+json_t *ht_repl_clock_status (ht_repl_t *self);
 
 //  The peers' lines for the node's status (caller owns)
 json_t *ht_repl_status (ht_repl_t *self, int64_t now);

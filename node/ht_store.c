@@ -29,6 +29,7 @@
 //                "idkey", "last_seq", "certgen", "count:<kind>",
 //                "conflicts", "ingest_window" (behind(8) ahead(8) ms),
 //                "map_limit" (bytes, 0: none; the node's limits/map_limit_mb),
+//                "clock_lead" (lead(8) ms, read at(8) ms: ht_store_set_clock_lead),
 //                "quarantine_id", "quarantine_dropped",
 //                "epoch_changes", "epoch_since", "epoch_why" (new epochs),
 //                "backup" (in a backup only: its manifest, JSON),
@@ -924,6 +925,50 @@ ht_store_set_ingest_window (ht_store_t *self, uint64_t behind_ms, uint64_t ahead
     ht_store__put_be64 (window + HT_STORE_U64_BYTES, ahead_ms);
     return s_meta_write (self, "ingest_window", window, sizeof window,
                          "cannot set the ingest window");
+}
+
+//  How long another writer believes the lead the node kept, and how often
+//  the node renews it while it lasts
+#define S_CLOCK_LEAD_TRUST_MS (3600ull * 1000)
+#define S_CLOCK_LEAD_RENEW_MS (60ull * 1000)
+
+int
+ht_store_set_clock_lead (ht_store_t *self, int64_t lead_ms, uint64_t now_ms)
+{
+    self->clock_lead_ms = lead_ms;
+    self->clock_lead_live = true;
+    int64_t kept = lead_ms > 0? lead_ms: 0;
+    int64_t change = kept - self->clock_lead_kept;
+    bool renew = kept > 0 && now_ms >= self->clock_lead_kept_ms + S_CLOCK_LEAD_RENEW_MS;
+    if (self->clock_lead_kept_ms && !renew && (change < 0? -change: change) < 1000
+    &&  (kept > 0) == (self->clock_lead_kept > 0))
+        return 0;
+    uint8_t value [2 * HT_STORE_U64_BYTES];
+    ht_store__put_be64 (value, (uint64_t) kept);
+    ht_store__put_be64 (value + HT_STORE_U64_BYTES, now_ms);
+    int rc = s_meta_write (self, "clock_lead", value, sizeof value,
+                           "cannot keep the clock's lead");
+    if (rc == 0) {
+        self->clock_lead_kept = kept;
+        self->clock_lead_kept_ms = now_ms? now_ms: 1;
+    }
+    return rc;
+}
+
+int64_t
+ht_store__clock_lead (ht_store_t *self, MDB_txn *txn, uint64_t now_ms)
+{
+    if (self->clock_lead_live)
+        return self->clock_lead_ms;
+    MDB_val value;
+    if (ht_store__meta_get (self, txn, "clock_lead", &value) != 0
+    ||  value.mv_size != 2 * HT_STORE_U64_BYTES)
+        return 0;
+    int64_t kept = (int64_t) ht_store__get_be64 (value.mv_data);
+    uint64_t read_ms = ht_store__get_be64 ((const uint8_t *) value.mv_data + HT_STORE_U64_BYTES);
+    //  A clock that went back before the reading was set right since
+    bool believed = kept > 0 && now_ms >= read_ms && now_ms - read_ms <= S_CLOCK_LEAD_TRUST_MS;
+    return believed? kept: 0;
 }
 
 int

@@ -85,6 +85,17 @@ json_t *ht_store_full_status (const ht_store_t *self);
 int ht_store_set_ingest_window (ht_store_t *self, uint64_t behind_ms,
                                 uint64_t ahead_ms) HT_WUR;
 
+//  The node found its clock lead_ms ahead of its parent's (negative:
+//  behind; 0: not known to be off) at now_ms, its wall clock: local
+//  writes are also judged by the parent's clock from now on
+//  (docs/security.md R15). A lead ahead is kept in the store for the
+//  other writers of it (hutong put --store), which believe it for an
+//  hour and only while their clock has not gone back before now_ms (a
+//  clock set right steps back); a lead behind only makes a refusal say
+//  why, and is not kept. Call it each heartbeat: the store writes only
+//  when the lead changes, and once a minute while it lasts.
+int ht_store_set_clock_lead (ht_store_t *self, int64_t lead_ms, uint64_t now_ms);
+
 //  Decode records with the kinds of registry (NULL, the default: this
 //  build's own). For tests and tools that model another release: a store
 //  with an older registry refuses newer schema versions (schema_version),

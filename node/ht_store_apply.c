@@ -299,7 +299,8 @@ s_batch_begin (ht_store_batch_t *batch)
     }
     batch->gate = (ht_gate_t) {
         .anchor = self->anchor, .source = &batch->source, .region = self->region,
-        .now_ms = batch->now_ms, .ingest_behind_ms = behind, .ingest_ahead_ms = ahead
+        .now_ms = batch->now_ms, .ingest_behind_ms = behind, .ingest_ahead_ms = ahead,
+        .clock_lead_ms = rc == 0? ht_store__clock_lead (self, batch->txn, batch->now_ms): 0
     };
     return rc;
 }

@@ -62,6 +62,13 @@ struct _ht_store_t {
     bool unsynced;                      //  a lazy commit awaits ht_store_sync
     int hwm_fd;                         //  the high-water mark file: -1 not
                                         //  open yet, -2 cannot be
+    uint8_t retry_after [HT_PEER_NAME_MAX_CHARS + 1 + HT_STORE_U64_BYTES];
+                                        //  the quarantine entry the last retry
+    size_t retry_after_size;            //  ... stopped at (0: none)
+    int64_t clock_lead_ms;              //  ht_store_set_clock_lead, if live
+    bool clock_lead_live;               //  ... set by a node running on it
+    int64_t clock_lead_kept;            //  the lead kept in meta for other writers
+    uint64_t clock_lead_kept_ms;        //  ... read then; 0: not written yet
     pthread_rwlock_t map_lock;          //  read txns shared, remaps exclusive:
                                         //  readers in other threads (the
                                         //  node's query reader) never see
@@ -250,6 +257,9 @@ int ht_store__error (const char *what, int rc);
 //  Meta items: raw (borrowed from txn; MDB_NOTFOUND if absent), and
 //  8-byte counters (absent counters read as 0)
 int ht_store__meta_get (ht_store_t *self, MDB_txn *txn, const char *name, MDB_val *value);
+//  How far this store's node found its clock ahead of its parent's, for a
+//  batch at now_ms (ht_store_set_clock_lead; 0: not known to be)
+int64_t ht_store__clock_lead (ht_store_t *self, MDB_txn *txn, uint64_t now_ms);
 int ht_store__meta_put (ht_store_t *self, MDB_txn *txn, const char *name,
                         const void *data, size_t size);
 int ht_store__meta_get_u64 (ht_store_t *self, MDB_txn *txn, const char *name,

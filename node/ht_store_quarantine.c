@@ -253,7 +253,34 @@ s_retryable (int code)
         || code == HT_EVERSION;
 }
 
-//  Collect up to max retryable entries from neighbours, in key order
+//  Is key after the retry's mark?
+static bool
+s_after_mark (const ht_store_t *self, const MDB_val *key)
+{
+    size_t common = key->mv_size < self->retry_after_size? key->mv_size: self->retry_after_size;
+    int order = memcmp (key->mv_data, self->retry_after, common);
+    return order > 0 || (order == 0 && key->mv_size > self->retry_after_size);
+}
+
+//  Position cursor on the first entry of this retry: after the mark the
+//  last one left, or the first of all
+static int
+s_retry_start (ht_store_t *self, MDB_cursor *cursor, MDB_val *key, MDB_val *value)
+{
+    if (!self->retry_after_size)
+        return mdb_cursor_get (cursor, key, value, MDB_FIRST);
+    key->mv_size = self->retry_after_size;
+    key->mv_data = self->retry_after;
+    int rc = mdb_cursor_get (cursor, key, value, MDB_SET_RANGE);
+    if (rc == 0 && !s_after_mark (self, key))
+        rc = mdb_cursor_get (cursor, key, value, MDB_NEXT);
+    return rc;
+}
+
+//  Collect up to max retryable entries from neighbours, in key order from
+//  where the last retry stopped, round to it again: entries that keep
+//  failing (a certificate that never comes) cannot keep those after them
+//  from being tried, however many they are
 static int
 s_retry_collect (ht_store_t *self, size_t max, zlistx_t *list)
 {
@@ -263,25 +290,40 @@ s_retry_collect (ht_store_t *self, size_t max, zlistx_t *list)
     int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
     if (rc == 0)
         rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_QUARANTINE], &cursor);
-    MDB_cursor_op step = MDB_FIRST;
-    while (rc == 0 && zlistx_size (list) < max
-       &&  (rc = mdb_cursor_get (cursor, &key, &value, step)) == 0) {
-        step = MDB_NEXT;
+    bool wrapped = !self->retry_after_size, full = false;
+    if (rc == 0)
+        rc = s_retry_start (self, cursor, &key, &value);
+    while (rc == 0 || (rc == MDB_NOTFOUND && !wrapped)) {
+        if (rc == MDB_NOTFOUND) {           //  the end: go round once
+            wrapped = true;
+            rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+            continue;
+        }
+        if (wrapped && self->retry_after_size && s_after_mark (self, &key))
+            break;                          //  round to where this one began
         ht_store_qentry_t entry;
         //  Only a neighbour's records: a local writer was told at once
-        if (ht_store__quarantine_parse (&value, &entry) || !s_retryable (entry.code)
-        ||  !ht_region_valid (entry.origin) || key.mv_size > HT_PEER_NAME_MAX_CHARS + 9)
-            continue;
-        s_retry_t *retry = (s_retry_t *) zmalloc (sizeof (s_retry_t));
-        memcpy (retry->key, key.mv_data, key.mv_size);
-        retry->key_size = key.mv_size;
-        retry->entry_size = value.mv_size;
-        snprintf (retry->source, sizeof retry->source, "%s", entry.origin);
-        retry->data = malloc (entry.size? entry.size: 1);
-        memcpy (retry->data, entry.data, entry.size);
-        retry->size = entry.size;
-        zlistx_add_end (list, retry);
+        if (!ht_store__quarantine_parse (&value, &entry) && s_retryable (entry.code)
+        &&  ht_region_valid (entry.origin) && key.mv_size <= sizeof self->retry_after) {
+            s_retry_t *retry = (s_retry_t *) zmalloc (sizeof (s_retry_t));
+            memcpy (retry->key, key.mv_data, key.mv_size);
+            retry->key_size = key.mv_size;
+            retry->entry_size = value.mv_size;
+            snprintf (retry->source, sizeof retry->source, "%s", entry.origin);
+            retry->data = malloc (entry.size? entry.size: 1);
+            memcpy (retry->data, entry.data, entry.size);
+            retry->size = entry.size;
+            zlistx_add_end (list, retry);
+            if ((full = zlistx_size (list) >= max)) {
+                memcpy (self->retry_after, key.mv_data, key.mv_size);
+                self->retry_after_size = key.mv_size;
+                break;
+            }
+        }
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
     }
+    if (!full)
+        self->retry_after_size = 0;         //  all seen: from the first next time
     if (cursor)
         mdb_cursor_close (cursor);
     if (txn)

@@ -57,6 +57,7 @@ static const s_error_text_t s_errors [] = {
     { "resync",          "the node cannot serve this feed cursor: start again from the start" },
     { "passphrase_required", "the key file is encrypted: a passphrase is needed (HUTONG_PASSPHRASE, a passphrase file, or a terminal)" },
     { "bad_passphrase",  "wrong passphrase, or the encrypted key file was altered" },
+    { "clock_skew",      "this node's clock is off its parent's: the record's timestamp is where its neighbours would refuse it" },
 };
 
 _Static_assert (sizeof s_errors / sizeof s_errors [0] == HT_ERROR_COUNT,

@@ -53,7 +53,9 @@ typedef enum {
     HT_ERESYNC = -45,       //  a feed cursor the node cannot serve: start again
     HT_EPASSPHRASE = -46,   //  key file is encrypted and no passphrase was given
     HT_EDECRYPT = -47,      //  wrong passphrase, or the encrypted key file was altered
-    HT_ERROR_COUNT = 48
+    HT_ECLOCKSKEW = -48,    //  this node's clock is off its neighbours': a record
+                            //  written here is dated where they would refuse it
+    HT_ERROR_COUNT = 49
 } ht_error_t;
 
 //  Return a static, human-readable text for an error code

@@ -35,7 +35,13 @@ ht_hlc_wall_ms (void)
 uint64_t
 ht_hlc_now (ht_hlc_t *self)
 {
-    uint64_t wall = ht_hlc_make (ht_hlc_wall_ms (), 0);
+    return ht_hlc_next (self, ht_hlc_wall_ms ());
+}
+
+uint64_t
+ht_hlc_next (ht_hlc_t *self, uint64_t wall_ms)
+{
+    uint64_t wall = ht_hlc_make (wall_ms, 0);
     //  The wall clock wins when it has moved on; otherwise bump the counter
     //  (which carries into the milliseconds if 65,536 writes share one ms)
     self->last = wall > self->last? wall: self->last + 1;

@@ -37,6 +37,11 @@ uint64_t ht_hlc_wall_ms (void);
 //  Issue a new timestamp, greater than any issued or observed before
 uint64_t ht_hlc_now (ht_hlc_t *self);
 
+//  Issue a new timestamp from a wall clock reading of the caller's
+//  (wall_ms: e.g. ours corrected by a known skew), greater than any
+//  issued or observed before
+uint64_t ht_hlc_next (ht_hlc_t *self, uint64_t wall_ms);
+
 //  Observe a remote timestamp. Returns 0, or HT_ECLOCK if it is more than
 //  HT_HLC_MAX_DRIFT_MS ahead of our wall clock (then the clock is unchanged)
 int ht_hlc_observe (ht_hlc_t *self, uint64_t remote) HT_WUR;

@@ -5,17 +5,17 @@
 
 //  Body items, in canonical (bytewise) key order
 enum {
-    S_AFTER = 1 << 0, S_CURSOR = 1 << 1, S_EPOCH = 1 << 2, S_ERROR = 1 << 3,
-    S_FIELD = 1 << 4, S_FROM = 1 << 5, S_FULL = 1 << 6, S_KEY = 1 << 7,
-    S_KIND = 1 << 8, S_MAX = 1 << 9, S_MORE = 1 << 10, S_NAME = 1 << 11,
-    S_PURPOSE = 1 << 12, S_REGION = 1 << 13, S_SEQ = 1 << 14, S_TAG = 1 << 15,
-    S_TEXT = 1 << 16, S_TOKEN = 1 << 17, S_V = 1 << 18, S_VALUE = 1 << 19,
-    S_WAIT = 1 << 20
+    S_AFTER = 1 << 0, S_CLOCK = 1 << 1, S_CURSOR = 1 << 2, S_ECHO = 1 << 3,
+    S_EPOCH = 1 << 4, S_ERROR = 1 << 5, S_FIELD = 1 << 6, S_FROM = 1 << 7,
+    S_FULL = 1 << 8, S_KEY = 1 << 9, S_KIND = 1 << 10, S_MAX = 1 << 11,
+    S_MORE = 1 << 12, S_NAME = 1 << 13, S_PURPOSE = 1 << 14, S_REGION = 1 << 15,
+    S_SEQ = 1 << 16, S_SKEW = 1 << 17, S_TAG = 1 << 18, S_TEXT = 1 << 19,
+    S_TOKEN = 1 << 20, S_V = 1 << 21, S_VALUE = 1 << 22, S_WAIT = 1 << 23
 };
 static const char *const s_item_names [] = {
-    "after", "cursor", "epoch", "error", "field", "from", "full", "key", "kind",
-    "max", "more", "name", "purpose", "region", "seq", "tag", "text", "token", "v",
-    "value", "wait" };
+    "after", "clock", "cursor", "echo", "epoch", "error", "field", "from", "full", "key",
+    "kind", "max", "more", "name", "purpose", "region", "seq", "skew", "tag", "text", "token",
+    "v", "value", "wait" };
 #define S_ITEM_COUNT (sizeof (s_item_names) / sizeof (s_item_names [0]))
 
 typedef struct {
@@ -25,14 +25,18 @@ typedef struct {
 } s_command_t;
 
 static const s_command_t s_commands [] = {
-    { HT_MSG_HELLO,     S_V | S_REGION | S_NAME | S_EPOCH | S_SEQ, S_V | S_REGION | S_EPOCH },
-    { HT_MSG_WELCOME,   S_V | S_REGION | S_NAME | S_EPOCH | S_SEQ, S_V | S_REGION | S_EPOCH },
+    //  clock, echo and skew were added within version 1: optional, so
+    //  older peers, which skip them, and newer ones interoperate
+    { HT_MSG_HELLO,     S_V | S_REGION | S_NAME | S_EPOCH | S_SEQ | S_CLOCK | S_SKEW,
+                        S_V | S_REGION | S_EPOCH },
+    { HT_MSG_WELCOME,   S_V | S_REGION | S_NAME | S_EPOCH | S_SEQ | S_CLOCK | S_ECHO | S_SKEW,
+                        S_V | S_REGION | S_EPOCH },
     { HT_MSG_PULL,      S_EPOCH | S_CURSOR | S_FULL | S_MAX | S_TAG | S_WAIT, S_CURSOR | S_MAX },
     { HT_MSG_BATCH,     S_EPOCH | S_CURSOR | S_FROM | S_MORE | S_SEQ | S_TAG | S_WAIT,
                         S_EPOCH | S_CURSOR | S_MORE },
     { HT_MSG_NOTIFY,    S_SEQ, 0 },
-    { HT_MSG_PING,      S_SEQ, 0 },
-    { HT_MSG_PONG,      S_SEQ, 0 },
+    { HT_MSG_PING,      S_SEQ | S_CLOCK | S_SKEW, 0 },
+    { HT_MSG_PONG,      S_SEQ | S_CLOCK | S_ECHO | S_SKEW, 0 },
     { HT_MSG_ERROR,     S_ERROR | S_TEXT | S_TOKEN, S_ERROR },
     { HT_MSG_PUT,       S_TOKEN, 0 },
     { HT_MSG_PUT_OK,    S_TOKEN, 0 },
@@ -84,7 +88,9 @@ s_pack_item (msgpack_packer *packer, const ht_msg_t *msg, unsigned item)
 {
     switch (item) {
         case S_AFTER: ht_pack_cstr (packer, msg->after); break;
+        case S_CLOCK: msgpack_pack_uint64 (packer, msg->clock); break;
         case S_CURSOR: msgpack_pack_uint64 (packer, msg->cursor); break;
+        case S_ECHO: msgpack_pack_uint64 (packer, msg->echo); break;
         case S_EPOCH: ht_pack_bin (packer, msg->epoch, HT_MSG_EPOCH_BYTES); break;
         case S_ERROR: ht_pack_cstr (packer, msg->error); break;
         case S_FIELD: ht_pack_cstr (packer, msg->field); break;
@@ -98,6 +104,7 @@ s_pack_item (msgpack_packer *packer, const ht_msg_t *msg, unsigned item)
         case S_PURPOSE: ht_pack_cstr (packer, msg->purpose); break;
         case S_REGION: ht_pack_cstr (packer, msg->region); break;
         case S_SEQ: msgpack_pack_uint64 (packer, msg->last_seq); break;
+        case S_SKEW: msgpack_pack_int64 (packer, msg->skew); break;
         case S_TAG: ht_pack_bin (packer, msg->tag, HT_MSG_TAG_BYTES); break;
         case S_TEXT: ht_pack_cstr (packer, msg->text); break;
         case S_TOKEN: msgpack_pack_uint64 (packer, msg->token); break;
@@ -124,6 +131,12 @@ ht_msg_encode (const ht_msg_t *msg)
         items &= ~(unsigned) S_TAG;
     if (!msg->wait)
         items &= ~(unsigned) S_WAIT;       //  travels only when long-polling
+    if (!msg->has_clock)
+        items &= ~(unsigned) S_CLOCK;
+    if (!msg->has_echo)
+        items &= ~(unsigned) S_ECHO;
+    if (!msg->has_skew)
+        items &= ~(unsigned) S_SKEW;
     //  Optional texts of requests travel only when given
     const struct { unsigned item; const char *text; } texts [] = {
         { S_AFTER, msg->after }, { S_FIELD, msg->field }, { S_KEY, msg->key },
@@ -157,7 +170,9 @@ s_read_item (const msgpack_object *value, ht_msg_t *msg, unsigned item)
 {
     switch (item) {
         case S_AFTER: return ht_obj_cstr (value, msg->after, sizeof msg->after);
+        case S_CLOCK: return (msg->has_clock = ht_obj_uint (value, &msg->clock));
         case S_CURSOR: return ht_obj_uint (value, &msg->cursor);
+        case S_ECHO: return (msg->has_echo = ht_obj_uint (value, &msg->echo));
         case S_EPOCH: return (msg->has_epoch = ht_obj_bin (value, msg->epoch, HT_MSG_EPOCH_BYTES));
         case S_ERROR: return ht_obj_cstr (value, msg->error, sizeof msg->error);
         case S_FIELD: return ht_obj_cstr (value, msg->field, sizeof msg->field);
@@ -173,6 +188,7 @@ s_read_item (const msgpack_object *value, ht_msg_t *msg, unsigned item)
         case S_PURPOSE: return ht_obj_cstr (value, msg->purpose, sizeof msg->purpose);
         case S_REGION: return ht_obj_cstr (value, msg->region, sizeof msg->region);
         case S_SEQ: return ht_obj_uint (value, &msg->last_seq);
+        case S_SKEW: return (msg->has_skew = ht_obj_int (value, &msg->skew));
         case S_TAG: return (msg->has_tag = ht_obj_bin (value, msg->tag, HT_MSG_TAG_BYTES));
         case S_TEXT: return ht_obj_cstr (value, msg->text, sizeof msg->text);
         case S_TOKEN: return ht_obj_uint (value, &msg->token);

@@ -52,6 +52,17 @@ typedef struct {
     uint64_t wait;                          //  wait: PULL may be held this many ms
                                             //  for news (long poll); in BATCH:
                                             //  the sender holds PULLs so long
+    uint64_t clock;                         //  clock: the sender's wall clock when
+                                            //  sending, ms since 1970 (HELLO,
+                                            //  WELCOME, PING, PONG)
+    bool has_clock;                         //  clock was given
+    uint64_t echo;                          //  echo: in WELCOME and PONG, the clock
+                                            //  of the HELLO or PING answered
+    bool has_echo;                          //  echo was given
+    int64_t skew;                           //  skew: the sender's clock minus the
+                                            //  reference it judges it by, ms
+                                            //  (ht_repl), when it has one
+    bool has_skew;                          //  skew was given
     uint64_t token;                         //  token: matches reply to request
     char error [32];                        //  error: stable error name
     char text [HT_MSG_TEXT_CHARS + 1];      //  text: a reason
@@ -65,13 +76,13 @@ typedef struct {
 } ht_msg_t;
 
 //  Commands
-#define HT_MSG_HELLO "HELLO"        //  child -> parent: v region name epoch seq
-#define HT_MSG_WELCOME "WELCOME"    //  parent -> child: v region name epoch seq
+#define HT_MSG_HELLO "HELLO"        //  child -> parent: v region name epoch seq clock? skew?
+#define HT_MSG_WELCOME "WELCOME"    //  parent -> child: v region name epoch seq clock? echo? skew?
 #define HT_MSG_PULL "PULL"          //  either way: epoch? cursor full? max tag? wait?
 #define HT_MSG_BATCH "BATCH"        //  reply to PULL: epoch from cursor more seq wait? + records
 #define HT_MSG_NOTIFY "NOTIFY"      //  either way: seq (new writes: pull now)
-#define HT_MSG_PING "PING"          //  either way: seq
-#define HT_MSG_PONG "PONG"          //  reply to PING: seq
+#define HT_MSG_PING "PING"          //  either way: seq clock? skew?
+#define HT_MSG_PONG "PONG"          //  reply to PING: seq clock? echo? skew?
 #define HT_MSG_ERROR "ERROR"        //  either way: error text
 #define HT_MSG_PUT "PUT"            //  client -> node: token + records
 #define HT_MSG_PUT_OK "PUT-OK"      //  node -> client: token + a JSON frame

@@ -684,6 +684,100 @@ START_TEST (a_revoked_key_cannot_back_date_its_way_in_through_an_honest_node)
 }
 END_TEST
 
+//  A node whose clock runs ahead of its parent's judges what enters the
+//  network there by the parent's clock too: a record dated by its own
+//  clock would be quarantined as clock by every neighbour, so it is
+//  refused at once (clock_skew), never acknowledged (R15)
+START_TEST (a_node_ahead_of_its_parent_refuses_writes_dated_by_its_own_clock)
+{
+    s_env_t env;
+    s_env_init (&env, HT_FIXTURE_TOWNSHIP);
+    ck_assert_int_eq (ht_store_set_ingest_window (env.store, HT_GATE_INGEST_BEHIND_MS,
+                                                  HT_GATE_INGEST_AHEAD_MS), 0);
+    uint64_t now = ht_hlc_wall_ms ();
+    const uint64_t lead = 10 * 60 * 1000;
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, (int64_t) lead, now), 0);
+    //  Dated by our clock: 10 minutes ahead of the parent's
+    ht_record_t *own = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 20, "甲",
+                                         ht_hlc_make (now, 0));
+    ck_assert_int_eq (s_apply (&env, own), HT_ECLOCKSKEW);
+    //  From a neighbour the same record is judged by the replicated rule
+    ck_assert_int_eq (s_apply_from (&env, own, "441802000000"), HT_OK);
+    ht_record_destroy (&own);
+    //  Dated by the parent's clock (a client whose clock is right), or up
+    //  to the ingest window ahead of it: admitted
+    ht_record_t *right = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 21, "甲",
+                                           ht_hlc_make (now - lead + 4 * 60 * 1000, 0));
+    ck_assert_int_eq (s_apply_take (&env, &right), HT_OK);
+    ht_record_t *edge = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 22, "甲",
+                                          ht_hlc_make (now - lead + 6 * 60 * 1000, 0));
+    ck_assert_int_eq (s_apply_take (&env, &edge), HT_ECLOCKSKEW);
+    //  Not known to be off: our own clock alone decides
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, 0, now), 0);
+    own = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 23, "甲",
+                            ht_hlc_make (now, 0));
+    ck_assert_int_eq (s_apply_take (&env, &own), HT_OK);
+    //  Behind the parent's: a record dated right is still refused (our
+    //  window decides), but the refusal names our clock
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, -(int64_t) lead, now), 0);
+    ht_record_t *ahead = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 24, "甲",
+                                           ht_hlc_make (now + lead, 0));
+    ck_assert_int_eq (s_apply (&env, ahead), HT_ECLOCKSKEW);
+    ht_record_destroy (&ahead);
+    ahead = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 25, "甲",
+                              ht_hlc_make (now + lead + 6 * 60 * 1000, 0));
+    ck_assert_int_eq (s_apply_take (&env, &ahead), HT_ECLOCK);
+    s_env_destroy (&env);
+}
+END_TEST
+
+//  Reopen env's store as another writer of it would (hutong put --store)
+static void
+s_reopen (s_env_t *env)
+{
+    ht_store_destroy (&env->store);
+    int error = 0;
+    env->store = ht_store_open (env->dir, 0, &error);
+    ck_assert_msg (env->store, "reopen: %s", ht_strerror (error));
+}
+
+START_TEST (another_writer_believes_the_kept_lead_while_its_clock_has_not_gone_back)
+{
+    s_env_t env;
+    s_env_init (&env, HT_FIXTURE_TOWNSHIP);
+    ck_assert_int_eq (ht_store_set_ingest_window (env.store, HT_GATE_INGEST_BEHIND_MS,
+                                                  HT_GATE_INGEST_AHEAD_MS), 0);
+    uint64_t now = ht_hlc_wall_ms ();
+    const uint64_t lead = 10 * 60 * 1000;
+    //  The node read its lead a minute ago, and stopped
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, (int64_t) lead, now - 60 * 1000), 0);
+    s_reopen (&env);
+    ht_record_t *own = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 30, "甲",
+                                         ht_hlc_make (now, 0));
+    ck_assert_int_eq (s_apply (&env, own), HT_ECLOCKSKEW);
+    //  Read "later" than our clock says now: the clock went back since,
+    //  set right, so the lead no longer holds
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, (int64_t) lead, now + lead), 0);
+    s_reopen (&env);
+    ck_assert_int_eq (s_apply (&env, own), HT_OK);
+    ht_record_destroy (&own);
+    //  Read over an hour ago: not believed either
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, (int64_t) lead,
+                                               now - 2 * 60 * 60 * 1000), 0);
+    s_reopen (&env);
+    own = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 31, "甲",
+                            ht_hlc_make (now, 0));
+    ck_assert_int_eq (s_apply_take (&env, &own), HT_OK);
+    //  A lead behind is not kept for other writers
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, -(int64_t) lead, now), 0);
+    s_reopen (&env);
+    ht_record_t *ahead = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 32, "甲",
+                                           ht_hlc_make (now + lead, 0));
+    ck_assert_int_eq (s_apply_take (&env, &ahead), HT_ECLOCK);
+    s_env_destroy (&env);
+}
+END_TEST
+
 //  --------------------------------------------------------------------------
 //  Keys on sockets
 
@@ -953,6 +1047,50 @@ END_TEST
 //  --------------------------------------------------------------------------
 //  Retrying quarantine
 
+//  A retry takes at most so many entries; the next one goes on after
+//  them, round to the first again, so entries that keep failing at the
+//  front never keep the others from being tried
+START_TEST (entries_that_keep_failing_do_not_keep_those_after_them_from_a_retry)
+{
+    s_env_t env;
+    s_env_init (&env, HT_FIXTURE_TOWNSHIP);
+    ht_keypair_t *never = ht_fixture_key (0x67, "never");
+    ht_keypair_t *later = ht_fixture_key (0x68, "later");
+    //  From the county: two records by a key never certified, then one
+    //  by a key whose certificate comes later
+    for (int serial = 30; serial < 32; serial++) {
+        ht_record_t *stuck = ht_fixture_elder_in (env.fixture, never, S_COMMUNITY_C,
+                                                  S_COMMUNITY_C, serial, "甲",
+                                                  ht_fixture_hlc (5, 0));
+        ck_assert_int_eq (s_apply_from (&env, stuck, HT_FIXTURE_COUNTY), HT_ENOCERT);
+        ht_record_destroy (&stuck);
+    }
+    ht_record_t *elder = ht_fixture_elder_in (env.fixture, later, S_COMMUNITY_C, S_COMMUNITY_C,
+                                              32, "乙", ht_fixture_hlc (5, 0));
+    ck_assert_int_eq (s_apply_from (&env, elder, HT_FIXTURE_COUNTY), HT_ENOCERT);
+    ht_record_t *cert = s_cert (s_key (&env, HT_FIXTURE_TOWNSHIP_KEY), ht_keypair_public (later),
+                                ht_keypair_public (later), S_COMMUNITY_C, "elder",
+                                ht_fixture_hlc (1, 0), false);
+    ck_assert_int_eq (s_apply_take (&env, &cert), HT_OK);
+    //  One entry a retry: the first two fail, then the third is admitted
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 1), 0);
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 1), 0);
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 1), 1);
+    int error = 0;
+    ht_record_t *stored = ht_store_get (env.store, "elder", ht_record_key (elder), &error);
+    ck_assert_ptr_nonnull (stored);
+    ht_record_destroy (&stored);
+    //  And round again: the two left are tried, nothing else is lost
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 1), 0);
+    ck_assert_int_eq (ht_store_quarantine_retry (env.store, 0), 0);
+    ck_assert_int_eq (ht_store_quarantine (env.store, NULL, NULL), 2);
+    ht_record_destroy (&elder);
+    ht_keypair_destroy (&never);
+    ht_keypair_destroy (&later);
+    s_env_destroy (&env);
+}
+END_TEST
+
 START_TEST (a_record_waiting_for_its_certificate_is_admitted_once_the_certificate_arrives)
 {
     s_env_t env;
@@ -1104,6 +1242,8 @@ gate_suite (void)
     TCase *clock = tcase_create ("freshness");
     tcase_add_test (clock, a_local_write_must_be_fresh_and_a_replicated_one_need_not);
     tcase_add_test (clock, a_revoked_key_cannot_back_date_its_way_in_through_an_honest_node);
+    tcase_add_test (clock, a_node_ahead_of_its_parent_refuses_writes_dated_by_its_own_clock);
+    tcase_add_test (clock, another_writer_believes_the_kept_lead_while_its_clock_has_not_gone_back);
     suite_add_tcase (suite, clock);
     TCase *keys = tcase_create ("keys");
     tcase_add_test (keys, sockets_admit_only_fitting_valid_unrevoked_keys);
@@ -1111,6 +1251,7 @@ gate_suite (void)
     TCase *bounds = tcase_create ("bounds");
     tcase_add_test (bounds, quarantine_keeps_each_source_within_its_bound_and_drops_its_oldest);
     tcase_add_test (bounds, a_record_waiting_for_its_certificate_is_admitted_once_the_certificate_arrives);
+    tcase_add_test (bounds, entries_that_keep_failing_do_not_keep_those_after_them_from_a_retry);
     tcase_add_test (bounds, a_node_one_release_behind_quarantines_a_newer_record_and_applies_it_once_upgraded);
     suite_add_tcase (suite, bounds);
     return suite;

@@ -74,6 +74,21 @@ START_TEST (the_wall_clock_wins_once_it_moves_on)
 }
 END_TEST
 
+//  A node whose clock is known to run ahead dates by the corrected clock,
+//  and never goes back behind what it issued before
+START_TEST (a_timestamp_from_a_corrected_clock_still_follows_those_before)
+{
+    ht_hlc_t clock = { 0 };
+    uint64_t wall = ht_hlc_wall_ms ();
+    uint64_t first = ht_hlc_next (&clock, wall - 600000);
+    ck_assert_uint_eq (first, ht_hlc_make (wall - 600000, 0));
+    uint64_t own = ht_hlc_now (&clock);
+    ck_assert_uint_ge (ht_hlc_ms (own), wall);
+    //  Corrected again: after what our own clock issued, by the counter
+    ck_assert_uint_eq (ht_hlc_next (&clock, wall - 600000), own + 1);
+}
+END_TEST
+
 START_TEST (observing_a_far_future_remote_is_refused)
 {
     ht_hlc_t clock = { 0 };
@@ -144,6 +159,7 @@ hlc_suite (void)
     tcase_add_test (tc, timestamps_strictly_increase_under_many_calls);
     tcase_add_test (tc, a_full_counter_carries_into_the_next_millisecond);
     tcase_add_test (tc, the_wall_clock_wins_once_it_moves_on);
+    tcase_add_test (tc, a_timestamp_from_a_corrected_clock_still_follows_those_before);
     tcase_add_test (tc, observing_a_far_future_remote_is_refused);
     tcase_add_test (tc, observing_a_slightly_later_remote_moves_past_it);
     tcase_add_test (tc, observing_an_earlier_remote_changes_nothing);

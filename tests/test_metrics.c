@@ -49,7 +49,7 @@ static char *
 s_codes (ht_health_t *health, json_t *status, int64_t unseen_ms, int64_t uptime_ms,
          int64_t now)
 {
-    ht_health_limits_t limits = { unseen_ms, uptime_ms };
+    ht_health_limits_t limits = { unseen_ms, uptime_ms, 60000 };
     ht_health_apply (health, status, &limits, now);
     char codes [512] = "";
     size_t index;
@@ -382,7 +382,7 @@ START_TEST (the_node_rules_map_cert_clock_and_epoch)
     json_object_set_new (json_object_get (status, "quarantine"), "clock", json_integer (4));
     json_object_set_new (s_peer (status, 1), "epoch_changed_ms_ago", json_integer (5000));
     char *codes = s_codes (health, status, 60000, 1000000, 0);
-    ck_assert_str_eq (codes, "peer_epoch_changed map_nearly_full cert_expiring clock_skew ");
+    ck_assert_str_eq (codes, "peer_epoch_changed map_nearly_full cert_expiring clock_quarantined ");
     free (codes);
     json_object_set_new (status, "store_bytes", json_integer (900));
     json_object_set_new (status, "cert_expires_ms", json_integer (31 * S_DAY_MS));
@@ -399,6 +399,97 @@ START_TEST (the_node_rules_map_cert_clock_and_epoch)
     json_decref (status);
     ht_health_destroy (&health);
     ht_health_destroy (&health);
+}
+END_TEST
+
+//  The clock a status shows: the node's judgement of its own, and each
+//  peer's offset (ms; NULL's -1 for "not read")
+static void
+s_set_clock (json_t *status, bool known, int64_t skew_ms, int64_t parent_ms, int64_t child_ms)
+{
+    bool skewed = known && (skew_ms > 60000 || skew_ms < -60000);
+    json_t *clock = json_pack ("{s:b, s:b, s:I}", "skewed", skewed, "pulls_paused",
+                               skewed && skew_ms < -240000, "tolerance_ms", (json_int_t) 60000);
+    json_object_set_new (clock, "skew_ms", known? json_integer (skew_ms): json_null ());
+    json_object_set_new (clock, "reference", known? json_string ("its parent city "
+                                                                 "(441800000000)"): json_null ());
+    json_object_set_new (status, "clock", clock);
+    json_object_set_new (s_peer (status, 0), "clock_offset_ms",
+                         parent_ms == -1? json_null (): json_integer (parent_ms));
+    json_object_set_new (s_peer (status, 1), "clock_offset_ms",
+                         child_ms == -1? json_null (): json_integer (child_ms));
+}
+
+//  The text of the index-th warning
+static const char *
+s_warning_text (json_t *status, size_t index)
+{
+    return json_string_value (json_object_get (json_array_get (
+        json_object_get (status, "warnings"), index), "text"));
+}
+
+START_TEST (a_clock_off_its_parents_is_clock_skew_naming_the_reference_and_offset)
+{
+    ht_health_t *health = ht_health_new ();
+    json_t *status = s_status ();
+    //  Our clock 10 minutes ahead of the parent's; the child agrees with
+    //  the parent, so only ours is named
+    s_set_clock (status, true, 600000, -600000, -600000);
+    char *codes = s_codes (health, status, 60000, 1000000, 0);
+    ck_assert_str_eq (codes, "clock_skew ");
+    free (codes);
+    ck_assert_ptr_nonnull (strstr (s_warning_text (status, 0), "this node's clock is 600.0 s "
+                                   "ahead of its parent city (441800000000)"));
+    ck_assert_ptr_nonnull (strstr (s_warning_text (status, 0), "refused as clock_skew"));
+    //  Behind by so much that it pulls nothing
+    s_set_clock (status, true, -600000, 600000, 600000);
+    codes = s_codes (health, status, 60000, 1000000, 0);
+    ck_assert_str_eq (codes, "clock_skew ");
+    free (codes);
+    ck_assert_ptr_nonnull (strstr (s_warning_text (status, 0), "600.0 s behind"));
+    ck_assert_ptr_nonnull (strstr (s_warning_text (status, 0), "pulls from no neighbour"));
+    //  Ours right, the child's 10 minutes ahead: the child is named
+    s_set_clock (status, true, 0, 0, 600000);
+    codes = s_codes (health, status, 60000, 1000000, 0);
+    ck_assert_str_eq (codes, "clock_skew ");
+    free (codes);
+    json_t *warning = json_array_get (json_object_get (status, "warnings"), 0);
+    ck_assert_str_eq (json_string_value (json_object_get (warning, "peer")), "441802001000");
+    ck_assert_ptr_nonnull (strstr (s_warning_text (status, 0), "is 600.0 s ahead of this "
+                                   "node's: its clock is the one off"));
+    //  Within the tolerance, or not read at all: no warning
+    s_set_clock (status, true, 0, 30000, -59000);
+    codes = s_codes (health, status, 60000, 1000000, 0);
+    ck_assert_str_eq (codes, "");
+    free (codes);
+    s_set_clock (status, false, 0, -1, -1);
+    codes = s_codes (health, status, 60000, 1000000, 0);
+    ck_assert_str_eq (codes, "");
+    free (codes);
+    json_decref (status);
+    ht_health_destroy (&health);
+}
+END_TEST
+
+START_TEST (each_peers_clock_offset_is_a_gauge_in_seconds)
+{
+    json_t *status = s_status ();
+    s_set_clock (status, true, 600000, -600250, -1);
+    json_object_set_new (status, "warnings", json_array ());
+    char *text = ht_metrics_text (status);
+    ck_assert (s_value (text, "hutong_peer_clock_skew_seconds{peer=\"city\",region="
+                              "\"441800000000\",role=\"parent\"} ") == -600.25);
+    //  A peer whose clock was not read has no sample
+    ck_assert_ptr_null (strstr (text, "hutong_peer_clock_skew_seconds{peer=\"南湖"));
+    ck_assert (s_value (text, "hutong_clock_skew_seconds ") == 600);
+    ck_assert (s_value (text, "hutong_clock_pulls_paused ") == 0);
+    free (text);
+    //  No reference: no sample of our own skew
+    s_set_clock (status, false, 0, -1, -1);
+    text = ht_metrics_text (status);
+    ck_assert_ptr_null (strstr (text, "hutong_clock_skew_seconds "));
+    free (text);
+    json_decref (status);
 }
 END_TEST
 
@@ -509,6 +600,8 @@ s_suite (void)
     tcase_add_test (rules, lag_that_grows_while_the_cursor_stands_still_is_lag_growing);
     tcase_add_test (rules, lag_that_grows_while_we_apply_is_not_a_warning);
     tcase_add_test (rules, the_node_rules_map_cert_clock_and_epoch);
+    tcase_add_test (rules, a_clock_off_its_parents_is_clock_skew_naming_the_reference_and_offset);
+    tcase_add_test (rules, each_peers_clock_offset_is_a_gauge_in_seconds);
     suite_add_tcase (suite, rules);
     TCase *server = tcase_create ("server");
     tcase_add_test (server, the_server_answers_metrics_healthz_and_404);

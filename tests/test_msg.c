@@ -38,6 +38,12 @@ s_assert_same (const ht_msg_t *a, const ht_msg_t *b)
     ck_assert_uint_eq (a->token, b->token);
     ck_assert_str_eq (a->error, b->error);
     ck_assert_str_eq (a->text, b->text);
+    ck_assert_int_eq (a->has_clock, b->has_clock);
+    ck_assert_uint_eq (a->clock, b->clock);
+    ck_assert_int_eq (a->has_echo, b->has_echo);
+    ck_assert_uint_eq (a->echo, b->echo);
+    ck_assert_int_eq (a->has_skew, b->has_skew);
+    ck_assert_int_eq (a->skew, b->skew);
 }
 
 //  Encode, decode into out, and check the two frames were consumed and
@@ -552,7 +558,9 @@ START_TEST (every_body_has_sorted_keys_and_shortest_integers)
             ht_msg_t msg;
             ht_msg_init (&msg, commands [c]);
             msg.version = msg.cursor = msg.max = msg.last_seq = msg.token = values [v];
-            msg.has_epoch = true;
+            msg.clock = msg.echo = values [v];
+            msg.skew = -(int64_t) (values [v] >> 1);
+            msg.has_epoch = msg.has_clock = msg.has_echo = msg.has_skew = true;
             snprintf (msg.region, sizeof msg.region, "%s", "441802000000");
             zmsg_t *zmsg = ht_msg_encode (&msg);
             ck_assert_ptr_nonnull (zmsg);
@@ -599,6 +607,78 @@ START_TEST (every_body_has_sorted_keys_and_shortest_integers)
         zmsg_t *zmsg = ht_msg_encode (&msg);
         ck_assert_uint_eq (zframe_size (zmsg_last (zmsg)), 1 + 4 + widths [v]);
         zmsg_destroy (&zmsg);
+    }
+}
+END_TEST
+
+//  The wall clock a neighbour reads its peer's clock by: HELLO and PING
+//  carry the sender's, WELCOME and PONG the answerer's and the one they
+//  answer, so the receiver corrects for half the round trip
+START_TEST (hello_welcome_ping_and_pong_carry_the_clock_and_its_echo)
+{
+    const char *commands [] = { HT_MSG_HELLO, HT_MSG_WELCOME, HT_MSG_PING, HT_MSG_PONG };
+    const bool echoes [] = { false, true, false, true };
+    for (size_t index = 0; index < S_COUNT (commands); index++) {
+        ht_msg_t in, out;
+        ht_msg_init (&in, commands [index]);
+        if (index < 2) {            //  the handshake's own items
+            in.version = HT_PROTOCOL_VERSION;
+            snprintf (in.region, sizeof in.region, "%s", "441802001000");
+            in.has_epoch = true;
+        }
+        in.clock = 1796192832123ULL;
+        in.has_clock = true;
+        in.echo = echoes [index]? 1796192831999ULL: 0;
+        in.has_echo = echoes [index];
+        //  The sender's own clock against its reference: signed
+        in.skew = index % 2? 600123: -600123;
+        in.has_skew = true;
+        s_round_trip (&in, &out);
+        ck_assert (out.has_clock);
+        ck_assert_uint_eq (out.clock, 1796192832123ULL);
+        ck_assert_int_eq (out.has_echo, echoes [index]);
+    }
+}
+END_TEST
+
+START_TEST (a_pong_body_with_a_clock_is_canonical_msgpack)
+{
+    ht_msg_t msg;
+    ht_msg_init (&msg, HT_MSG_PONG);
+    msg.last_seq = 5;
+    msg.clock = 1796192832123ULL;           //  0x1a2356f8a7b
+    msg.has_clock = true;
+    msg.echo = 1796192831999ULL;            //  0x1a2356f89ff
+    msg.has_echo = true;
+    zmsg_t *zmsg = ht_msg_encode (&msg);
+    //  clock < echo < seq; milliseconds since 1970 take a uint64
+    const uint8_t expected [] = {
+        0x83,
+        0xa5, 'c', 'l', 'o', 'c', 'k', 0xcf, 0, 0, 0x01, 0xa2, 0x35, 0x6f, 0x8a, 0x7b,
+        0xa4, 'e', 'c', 'h', 'o', 0xcf, 0, 0, 0x01, 0xa2, 0x35, 0x6f, 0x89, 0xff,
+        0xa3, 's', 'e', 'q', 0x05 };
+    zframe_t *body = zmsg_last (zmsg);
+    ck_assert_uint_eq (zframe_size (body), sizeof expected);
+    ck_assert_mem_eq (zframe_data (body), expected, sizeof expected);
+    zmsg_destroy (&zmsg);
+}
+END_TEST
+
+//  An older peer sends no clock: its PING and PONG decode, without one
+START_TEST (a_ping_or_pong_without_a_clock_is_read_as_having_none)
+{
+    const char *commands [] = { HT_MSG_PING, HT_MSG_PONG };
+    for (size_t index = 0; index < S_COUNT (commands); index++) {
+        ht_packer_t body;
+        s_body_map (&body, 1);
+        s_pack_uint_item (&body, "seq", 9);
+        ht_msg_t msg;
+        ck_assert_int_eq (s_decode (s_zmsg (commands [index], &body), &msg), HT_OK);
+        ck_assert (!msg.has_clock);
+        ck_assert (!msg.has_echo);
+        ck_assert (!msg.has_skew);
+        ck_assert_uint_eq (msg.last_seq, 9);
+        ht_packer_destroy (&body);
     }
 }
 END_TEST
@@ -1176,6 +1256,9 @@ msg_suite (void)
     tcase_add_test (tc, pull_round_trips_with_and_without_an_epoch);
     tcase_add_test (tc, batch_round_trips_and_leaves_its_records_in_the_message);
     tcase_add_test (tc, notify_ping_and_pong_round_trip_with_a_sequence);
+    tcase_add_test (tc, hello_welcome_ping_and_pong_carry_the_clock_and_its_echo);
+    tcase_add_test (tc, a_pong_body_with_a_clock_is_canonical_msgpack);
+    tcase_add_test (tc, a_ping_or_pong_without_a_clock_is_read_as_having_none);
     tcase_add_test (tc, error_round_trips_with_error_text_and_token);
     tcase_add_test (tc, put_status_info_and_their_replies_round_trip_with_a_token);
     tcase_add_test (tc, a_message_carries_only_its_own_commands_items);

@@ -420,7 +420,10 @@ START_TEST (the_status_names_the_link_and_what_was_pulled)
     ck_assert_int_eq (json_integer_value (json_object_get (status, "apply_failures")), 0);
     ck_assert_str_eq (json_string_value (json_object_get (status, "apply_error")), "");
     ck_assert_int_eq (json_integer_value (json_object_get (status, "retry_in_ms")), 0);
-    ck_assert_uint_eq (json_object_size (status), 19);
+    //  Its clock: not read yet
+    ck_assert (json_is_null (json_object_get (status, "clock_offset_ms")));
+    ck_assert (json_is_null (json_object_get (status, "clock_rtt_ms")));
+    ck_assert_uint_eq (json_object_size (status), 21);
     json_decref (status);
 
     ht_peer_t *parent = ht_peer_new (S_REGION, true);
@@ -524,6 +527,83 @@ START_TEST (a_child_keeps_a_copy_of_its_routing_id)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Its clock
+
+START_TEST (the_clock_reading_over_the_shortest_round_trip_is_the_estimate)
+{
+    ht_peer_t *peer = s_up_peer (0, 0);
+    int64_t offset = 0, rtt = 0;
+    ck_assert (!ht_peer_clock_offset (peer, &offset, &rtt));
+    //  Its HELLO, one way: the estimate until a round trip is read
+    ht_peer_clock_sample (peer, 600010, -1);
+    ck_assert (ht_peer_clock_offset (peer, &offset, &rtt));
+    ck_assert_int_eq (offset, 600010);
+    ck_assert_int_eq (rtt, -1);
+    //  Round trips: the shortest wins, whatever came later
+    ht_peer_clock_sample (peer, 600400, 800);
+    ht_peer_clock_sample (peer, 600002, 3);
+    ht_peer_clock_sample (peer, 599700, 600);
+    ck_assert (ht_peer_clock_offset (peer, &offset, &rtt));
+    ck_assert_int_eq (offset, 600002);
+    ck_assert_int_eq (rtt, 3);
+    json_t *status = ht_peer_status (peer, S_T0_MS);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "clock_offset_ms")), 600002);
+    ck_assert_int_eq (json_integer_value (json_object_get (status, "clock_rtt_ms")), 3);
+    json_decref (status);
+    //  Of equal round trips the newest: a clock set right while connected
+    //  shows once the readings before it are no shorter
+    ht_peer_clock_sample (peer, 1, 3);
+    ck_assert (ht_peer_clock_offset (peer, &offset, NULL));
+    ck_assert_int_eq (offset, 1);
+    //  Only the last HT_PEER_CLOCK_SAMPLES count
+    for (int index = 0; index < HT_PEER_CLOCK_SAMPLES; index++)
+        ht_peer_clock_sample (peer, -5000, 10);
+    ck_assert (ht_peer_clock_offset (peer, &offset, &rtt));
+    ck_assert_int_eq (offset, -5000);
+    ck_assert_int_eq (rtt, 10);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (a_peer_that_connects_again_is_read_afresh)
+{
+    ht_peer_t *peer = s_up_peer (0, 0);
+    ht_peer_clock_sample (peer, 600000, 2);
+    ht_peer_down (peer);
+    int64_t offset = 0;
+    ck_assert (ht_peer_clock_offset (peer, &offset, NULL));    //  the last reading, still shown
+    ht_peer_up (peer, s_epoch_one, 0, S_T0_MS + 9000);
+    ck_assert (!ht_peer_clock_offset (peer, &offset, NULL));
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
+START_TEST (a_clock_is_off_beyond_the_limit_and_right_again_within_half_of_it)
+{
+    ht_peer_t *peer = s_up_peer (0, 0);
+    bool skewed = true;
+    //  No reading: not off
+    ck_assert (!ht_peer_clock_judge (peer, 60000, &skewed));
+    ck_assert (!skewed);
+    ht_peer_clock_sample (peer, 59000, 1);
+    ck_assert (!ht_peer_clock_judge (peer, 60000, &skewed));
+    ck_assert (!skewed);
+    ht_peer_clock_sample (peer, -61000, 1);
+    ck_assert (ht_peer_clock_judge (peer, 60000, &skewed));
+    ck_assert (skewed);
+    ck_assert (!ht_peer_clock_judge (peer, 60000, &skewed));   //  said once
+    //  Back under the limit but not within half of it: still off
+    ht_peer_clock_sample (peer, -45000, 1);
+    ck_assert (!ht_peer_clock_judge (peer, 60000, &skewed));
+    ck_assert (skewed);
+    ht_peer_clock_sample (peer, -29000, 1);
+    ck_assert (ht_peer_clock_judge (peer, 60000, &skewed));
+    ck_assert (!skewed);
+    ht_peer_destroy (&peer);
+}
+END_TEST
+
 static Suite *
 peer_suite (void)
 {
@@ -558,6 +638,11 @@ peer_suite (void)
     tcase_add_test (status, a_new_epoch_at_the_handshake_is_counted_with_its_time);
     tcase_add_test (status, a_child_keeps_a_copy_of_its_routing_id);
     suite_add_tcase (suite, status);
+    TCase *clock = tcase_create ("clock");
+    tcase_add_test (clock, the_clock_reading_over_the_shortest_round_trip_is_the_estimate);
+    tcase_add_test (clock, a_peer_that_connects_again_is_read_afresh);
+    tcase_add_test (clock, a_clock_is_off_beyond_the_limit_and_right_again_within_half_of_it);
+    suite_add_tcase (suite, clock);
     return suite;
 }
 

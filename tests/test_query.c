@@ -11,6 +11,8 @@
 #include <sodium.h>
 #include "ht_read_fixture.h"
 #include "ht_audit.h"
+#include "ht_gate.h"
+#include "ht_hlc.h"
 #include "ht_test.h"
 
 #define S_TOWNSHIP_2 "441802002000"         //  a second township of county A
@@ -1469,6 +1471,40 @@ s_two_drafts (s_env_t *env, ht_record_t *drafts [2])
     ht_read_client_destroy (&client);
 }
 
+//  At a node whose clock runs ahead of its parent's, audit records are
+//  dated by the parent's clock: the node's own ingest gate would refuse
+//  them as clock_skew otherwise, and every audited read with them
+START_TEST (a_node_ahead_of_its_parent_dates_its_audit_records_by_the_parents_clock)
+{
+    s_env_t env;
+    s_env_init (&env);
+    ht_record_t *drafts [2];
+    s_two_drafts (&env, drafts);
+    ck_assert_int_eq (ht_store_set_ingest_window (env.store, HT_GATE_INGEST_BEHIND_MS,
+                                                  HT_GATE_INGEST_AHEAD_MS), 0);
+    const int64_t lead = 10 * 60 * 1000;
+    uint64_t now = ht_hlc_wall_ms ();
+    ck_assert_int_eq (ht_store_set_clock_lead (env.store, lead, now), 0);
+    ht_audit_t *audit = ht_audit_new (env.store, env.fixture->keys [HT_FIXTURE_ROOT],
+                                      HT_FIXTURE_CITY);
+    //  Dated by our clock: refused
+    int results [2] = { -999, -999 };
+    ck_assert_uint_eq (ht_audit_commit (audit, drafts, 1, results), 0);
+    ck_assert_int_eq (results [0], HT_ECLOCKSKEW);
+    //  Told the lead: dated by the parent's clock, and stored
+    ht_audit_set_clock_lead (audit, lead);
+    ck_assert_uint_eq (ht_audit_commit (audit, drafts + 1, 1, results), 1);
+    ck_assert_int_eq (results [0], HT_OK);
+    uint64_t at = ht_hlc_ms (ht_record_hlc (drafts [1]));
+    ck_assert_uint_le (at, ht_hlc_wall_ms () - (uint64_t) lead + 1000);
+    ck_assert_uint_ge (at, now - (uint64_t) lead);
+    ht_audit_destroy (&audit);
+    ht_record_destroy (&drafts [0]);
+    ht_record_destroy (&drafts [1]);
+    ht_read_env_close (&env);
+}
+END_TEST
+
 START_TEST (committed_audit_records_verify_and_are_listed_as_audit)
 {
     s_env_t env;
@@ -1666,6 +1702,7 @@ query_suite (void)
     tcase_add_test (tc, a_get_leaves_an_audit_draft_naming_who_read_what_and_why);
     tcase_add_test (tc, a_list_leaves_one_audit_draft_naming_every_record_shown);
     tcase_add_test (tc, committed_audit_records_verify_and_are_listed_as_audit);
+    tcase_add_test (tc, a_node_ahead_of_its_parent_dates_its_audit_records_by_the_parents_clock);
     tcase_add_test (tc, a_full_store_fails_every_audit_draft_and_stores_none);
     suite_add_tcase (suite, tc);
     return suite;

@@ -20,6 +20,7 @@
 #define S_T0_MS 1000000             //  a made-up monotonic start
 #define S_DELIVERIES_MAX 20000      //  more than this in one run: a loop
 #define S_HEARTBEAT_MS 1000
+#define S_WALL0_MS 1796192832000    //  the network's wall clock at S_T0_MS
 
 //  Serials of the citizen IDs each writer uses, so no two writers ever
 //  write the same entity
@@ -45,6 +46,7 @@ typedef struct {
     char reconnect_why [64];            //  ... the last one's reason
     zlistx_t *events;                   //  "send PULL", "got BATCH more", "applied 2"
     zlistx_t *frames;                   //  hex of every record sent to it in a BATCH
+    int64_t clock_offset_ms;            //  its wall clock minus the network's
 } s_node_t;
 
 //  A message in flight
@@ -154,6 +156,15 @@ s_io_applied (void *arg, size_t count)
     s_event (node, "applied %s", text);
 }
 
+//  io.wall_ms: the network's made-up wall clock, moving with the made-up
+//  monotonic one, plus the node's own error
+static uint64_t
+s_io_wall (void *arg)
+{
+    s_node_t *node = (s_node_t *) arg;
+    return (uint64_t) (S_WALL0_MS + (node->net->now - S_T0_MS) + node->clock_offset_ms);
+}
+
 //  --------------------------------------------------------------------------
 //  Nodes and the network
 
@@ -183,7 +194,7 @@ s_apply_certs (ht_fixture_t *fixture, ht_store_t *store, const char *region)
 static void
 s_node_start (s_node_t *node)
 {
-    ht_repl_io_t io = { s_io_send, s_io_reconnect, s_io_applied, node };
+    ht_repl_io_t io = { s_io_send, s_io_reconnect, s_io_applied, node, s_io_wall };
     const uint8_t *parent_key = node->index == S_PARENT? NULL:
         ht_keypair_public (node->net->fixture->keys [HT_FIXTURE_TOWNSHIP_KEY]);
     node->repl = ht_repl_new (node->store, &node->config, parent_key, io);
@@ -1632,6 +1643,168 @@ START_TEST (a_puller_without_long_poll_still_gets_notify_and_pulls)
 }
 END_TEST
 
+//  --------------------------------------------------------------------------
+//  Clocks
+
+//  The clock status a node shows
+static json_t *
+s_clock_status (s_node_t *node)
+{
+    return ht_repl_clock_status (node->repl);
+}
+
+START_TEST (each_side_reads_the_others_clock_corrected_by_half_the_round_trip)
+{
+    s_net_t *net = s_net_new (1, 5000);
+    s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
+    child->clock_offset_ms = 600000;
+    s_connect (net, S_CHILD_A);
+    for (int beat = 0; beat < 3; beat++)
+        s_heartbeat (net);
+    //  Each message takes 1 ms here: a round trip of 2, read half-way
+    int64_t at_parent = s_stat_of (parent, child, "clock_offset_ms");
+    ck_assert_msg (at_parent >= 600000 - 2 && at_parent <= 600000 + 2, "%lld",
+                   (long long) at_parent);
+    ck_assert_int_le (s_stat_of (parent, child, "clock_rtt_ms"), 4);
+    json_t *peers = ht_repl_status (child->repl, net->now);
+    int64_t at_child = json_integer_value (json_object_get (json_array_get (peers, 0),
+                                                            "clock_offset_ms"));
+    json_decref (peers);
+    ck_assert_msg (at_child <= -600000 + 2 && at_child >= -600000 - 2, "%lld",
+                   (long long) at_child);
+    //  The child judges its own clock by its parent's: ahead, so what is
+    //  written there dated by it is refused (the lead ingest corrects for)
+    ht_repl_clock_t clock = ht_repl_clock (child->repl);
+    ck_assert (clock.known && clock.skewed && !clock.paused);
+    ck_assert_int_ge (ht_repl_clock_lead (child->repl), 600000 - 2);
+    json_t *status = s_clock_status (child);
+    ck_assert (json_is_true (json_object_get (status, "skewed")));
+    ck_assert_int_ge (json_integer_value (json_object_get (status, "skew_ms")), 600000 - 2);
+    json_decref (status);
+    //  The parent (the root here) has one child: it cannot tell whose
+    //  clock is wrong, so it judges its own clock by nobody
+    clock = ht_repl_clock (parent->repl);
+    ck_assert (!clock.known && !clock.skewed);
+    ck_assert_int_eq (ht_repl_clock_lead (parent->repl), 0);
+    status = s_clock_status (parent);
+    ck_assert (json_is_null (json_object_get (status, "skew_ms")));
+    json_decref (status);
+    //  Set right while connected: the readings after it say so, once the
+    //  older ones have left the filter
+    child->clock_offset_ms = 0;
+    for (int beat = 0; beat < HT_PEER_CLOCK_SAMPLES; beat++)
+        s_heartbeat (net);
+    ck_assert (!ht_repl_clock (child->repl).skewed);
+    ck_assert_int_eq (ht_repl_clock_lead (child->repl), 0);
+    s_net_destroy (&net);
+}
+END_TEST
+
+START_TEST (a_node_far_behind_its_parents_clock_pulls_nothing_until_it_is_set_right)
+{
+    s_net_t *net = s_net_new (1, 5000);
+    s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
+    child->clock_offset_ms = -600000;
+    char keys [3][HT_KEY_MAX_CHARS + 1];
+    s_write (parent, 3, keys);
+    char up [1][HT_KEY_MAX_CHARS + 1];
+    s_write (child, 1, up);
+    s_connect (net, S_CHILD_A);
+    for (int beat = 0; beat < 3; beat++)
+        s_heartbeat (net);
+    //  Read at WELCOME, before any PULL: nothing pulled from the parent,
+    //  so nothing of it quarantined; the parent pulls from the child
+    ck_assert (ht_repl_clock (child->repl).paused);
+    ck_assert_uint_eq (s_events (child, "send PULL"), 0);
+    ck_assert (!s_holds (child, keys [0]));
+    ck_assert_uint_eq (s_elders (child), 1);
+    ck_assert (s_holds (parent, up [0]));
+    json_t *status = s_clock_status (child);
+    ck_assert (json_is_true (json_object_get (status, "pulls_paused")));
+    ck_assert_int_le (json_integer_value (json_object_get (status, "skew_ms")), -600000 + 2);
+    json_decref (status);
+    //  The parent's records wait in its log, and come once the clock is
+    //  right: the cursor never moved past them
+    child->clock_offset_ms = 0;
+    for (int beat = 0; beat < HT_PEER_CLOCK_SAMPLES; beat++)
+        s_heartbeat (net);
+    ck_assert (!ht_repl_clock (child->repl).paused);
+    for (int index = 0; index < 3; index++)
+        ck_assert (s_holds (child, keys [index]));
+    s_assert_same (parent, child, "elder");
+    s_net_destroy (&net);
+}
+END_TEST
+
+START_TEST (a_root_judges_its_clock_by_most_of_its_children)
+{
+    s_net_t *net = s_net_new (2, 5000);
+    s_node_t *parent = s_parent (net);
+    net->nodes [S_CHILD_A].clock_offset_ms = 600000;
+    net->nodes [S_CHILD_B].clock_offset_ms = 600000;
+    s_connect (net, S_CHILD_A);
+    s_connect (net, S_CHILD_B);
+    s_heartbeat (net);
+    //  Both children read the root 10 minutes behind: it is the one off
+    ht_repl_clock_t clock = ht_repl_clock (parent->repl);
+    ck_assert (clock.known && clock.skewed && clock.paused);
+    ck_assert_int_le (clock.skew_ms, -600000 + 2);
+    ck_assert_str_eq (clock.reference, "2 of its 2 children");
+    //  One child off, one right: no majority, nothing to judge it by
+    net->nodes [S_CHILD_B].clock_offset_ms = 0;
+    s_heartbeat (net);
+    clock = ht_repl_clock (parent->repl);
+    ck_assert (!clock.known && !clock.skewed);
+    s_net_destroy (&net);
+}
+END_TEST
+
+START_TEST (a_clock_judged_off_stays_so_while_the_parent_link_is_down)
+{
+    s_net_t *net = s_net_new (1, 5000);
+    s_node_t *child = &net->nodes [S_CHILD_A];
+    child->clock_offset_ms = 600000;
+    s_connect (net, S_CHILD_A);
+    s_heartbeat (net);
+    ck_assert (ht_repl_clock (child->repl).skewed);
+    //  The link drops: nothing to judge by, and what was found stands
+    ht_repl_parent_lost (child->repl);
+    ht_repl_tick (child->repl, net->now);
+    ht_repl_clock_t clock = ht_repl_clock (child->repl);
+    ck_assert (clock.known && clock.skewed);
+    ck_assert_int_ge (ht_repl_clock_lead (child->repl), 600000 - 2);
+    s_net_destroy (&net);
+}
+END_TEST
+
+START_TEST (a_child_of_a_skewed_parent_is_judged_by_the_clock_its_parent_says_it_lacks)
+{
+    s_net_t *net = s_net_new (2, 5000);
+    s_node_t *parent = s_parent (net), *child = &net->nodes [S_CHILD_A];
+    parent->clock_offset_ms = 600000;
+    s_connect (net, S_CHILD_A);
+    s_connect (net, S_CHILD_B);
+    for (int beat = 0; beat < 3; beat++)
+        s_heartbeat (net);
+    //  Both children find the root 10 minutes ahead: the root is off
+    ht_repl_clock_t clock = ht_repl_clock (parent->repl);
+    ck_assert (clock.known && clock.skewed && clock.skew_ms >= 600000 - 2);
+    //  It says so in its PINGs and PONGs, so each child reads the
+    //  network's clock through it: the child is right and pulls
+    clock = ht_repl_clock (child->repl);
+    ck_assert_msg (clock.known && !clock.skewed && !clock.paused, "%s: %lld", clock.reference,
+                   (long long) clock.skew_ms);
+    ck_assert_ptr_nonnull (strstr (clock.reference, "the network's clock as its parent"));
+    //  Its status still shows the parent's own clock, 10 minutes ahead
+    ck_assert_int_ge (s_stat (child, HT_FIXTURE_TOWNSHIP, "clock_offset_ms"), 600000 - 2);
+    char keys [1][HT_KEY_MAX_CHARS + 1];
+    s_write (parent, 1, keys);
+    s_run (net);
+    ck_assert (s_holds (child, keys [0]));
+    s_net_destroy (&net);
+}
+END_TEST
+
 static Suite *
 repl_suite (void)
 {
@@ -1664,6 +1837,13 @@ repl_suite (void)
     tcase_add_test (poll, a_puller_without_long_poll_still_gets_notify_and_pulls);
     tcase_add_test (poll, a_store_rolled_back_is_found_and_read_again_with_long_poll);
     suite_add_tcase (suite, poll);
+    TCase *clocks = tcase_create ("clocks");
+    tcase_add_test (clocks, each_side_reads_the_others_clock_corrected_by_half_the_round_trip);
+    tcase_add_test (clocks, a_node_far_behind_its_parents_clock_pulls_nothing_until_it_is_set_right);
+    tcase_add_test (clocks, a_root_judges_its_clock_by_most_of_its_children);
+    tcase_add_test (clocks, a_clock_judged_off_stays_so_while_the_parent_link_is_down);
+    tcase_add_test (clocks, a_child_of_a_skewed_parent_is_judged_by_the_clock_its_parent_says_it_lacks);
+    suite_add_tcase (suite, clocks);
     return suite;
 }
 

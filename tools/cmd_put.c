@@ -8,10 +8,13 @@
 //
 //  Through --store, completion reads the current version from the store.
 //  Through --node it does not (the key's read policy need not show it the
-//  record), so the
-//  node's PUT reply names the records that landed behind a newer current
-//  version, with its hlc; a draft of ours among them is reported and
-//  fails the run, as the --store path would never let it happen silently.
+//  record), so the node's PUT reply names the records that landed behind
+//  a newer current version, with its hlc. A draft of ours among them is
+//  timestamped again after that version (our clock observes it, as a
+//  hybrid logical clock does) and sent once more, so an update made here
+//  replaces the version it follows, as through --store; one still behind
+//  then (or behind a version too far in our future to follow) is
+//  reported and fails the run.
 //
 //  A draft that says what the current version says (ht_record_same_content)
 //  is not stored: no new version. Through --store put compares it with the
@@ -66,13 +69,16 @@ static const ht_command_spec_t s_put_spec = {
     "says what the current version says (same kind, key, region, scope and\n"
     "fields) is not stored, as long as --key could write it: no new version,\n"
     "counted as \"unchanged\" (through --node the node compares it with the\n"
-    "version it holds). Prints a JSON summary; progress on a terminal. Exit 0\n"
-    "if all were stored or unchanged, 1 if any line was refused, quarantined\n"
-    "or kept as a conflict, or a draft was kept as history because the node\n"
-    "or store holds a newer version it did not replace; 3 if the store failed\n"
-    "(store_full: the store's disk is full or it reached its cap,\n"
-    "limits/map_limit_mb; the batch that did not fit is not written, those\n"
-    "before it are).",
+    "version it holds). Through --node, a draft the node kept behind a newer\n"
+    "version (dated ahead of our clock, or written meanwhile) is timestamped\n"
+    "after it and sent once more (\"restamped\"). Prints a JSON summary;\n"
+    "progress on a terminal. Exit 0 if all were stored or unchanged, 1 if any\n"
+    "line was refused, quarantined (clock_skew: the node's clock is off its\n"
+    "parent's) or kept as a conflict, or a draft was still kept as history\n"
+    "because the node or store holds a newer version it did not replace; 3 if\n"
+    "the store failed (store_full: the store's disk is full or it reached its\n"
+    "cap, limits/map_limit_mb; the batch that did not fit is not written,\n"
+    "those before it are).",
     s_put_options
 };
 
@@ -94,6 +100,7 @@ typedef struct {
     size_t refused;                 //  lines refused before the store
     size_t behind;                  //  drafts kept as history behind a
                                     //  newer current version
+    size_t restamped;               //  --node: drafts sent again after one
     size_t reported;                //  error messages printed
     ht_apply_stats_t stats;         //  what the store did, plus the drafts
                                     //  put passed over as unchanged
@@ -196,13 +203,14 @@ s_complete_draft (s_put_t *self, ht_record_t *record, bool *unchanged, const cha
     return rc;
 }
 
-//  Send the batch to the node; its answer fills stats, results, and the
+//  Send records to the node; its answer fills stats, results, and the
 //  current version's hlc of each record that is not current (behind)
 static int
-s_send_batch (s_put_t *self, ht_apply_stats_t *stats, int *results, uint64_t *behind)
+s_send_records (s_put_t *self, ht_record_t **records, size_t count, ht_apply_stats_t *stats,
+                int *results, uint64_t *behind)
 {
     int error = 0;
-    json_t *reply = ht_client_put (self->client, self->batch, self->batch_size, &error);
+    json_t *reply = ht_client_put (self->client, records, count, &error);
     if (!reply) {
         fprintf (stderr, "hutong: put: %s\n", ht_client_reason (self->client));
         return error;
@@ -213,7 +221,7 @@ s_send_batch (s_put_t *self, ht_apply_stats_t *stats, int *results, uint64_t *be
     stats->quarantined = (size_t) json_integer_value (json_object_get (reply, "quarantined"));
     stats->conflicts = (size_t) json_integer_value (json_object_get (reply, "conflicts"));
     json_t *list = json_object_get (reply, "results");
-    for (size_t index = 0; index < self->batch_size; index++) {
+    for (size_t index = 0; index < count; index++) {
         results [index] = ht_errcode (json_string_value (json_array_get (list, index)));
     }
     size_t at;
@@ -221,7 +229,7 @@ s_send_batch (s_put_t *self, ht_apply_stats_t *stats, int *results, uint64_t *be
     json_array_foreach (json_object_get (reply, "historic_records"), at, item) {
         json_int_t index = json_integer_value (json_object_get (item, "index"));
         json_int_t hlc = json_integer_value (json_object_get (item, "current_hlc"));
-        if (index >= 0 && (size_t) index < self->batch_size && hlc > 0)
+        if (index >= 0 && (size_t) index < count && hlc > 0)
             behind [index] = (uint64_t) hlc;
     }
     //  The node's store failed the whole PUT: "code" names why (store_full:
@@ -235,6 +243,12 @@ s_send_batch (s_put_t *self, ht_apply_stats_t *stats, int *results, uint64_t *be
     }
     json_decref (reply);
     return rc;
+}
+
+static int
+s_send_batch (s_put_t *self, ht_apply_stats_t *stats, int *results, uint64_t *behind)
+{
+    return s_send_records (self, self->batch, self->batch_size, stats, results, behind);
 }
 
 //  After a store batch: the current version's hlc of each draft of ours
@@ -271,6 +285,68 @@ s_behind_our_own (const s_put_t *self, size_t index, uint64_t current_hlc)
             return true;
     }
     return false;
+}
+
+//  --node: should this record, kept behind a newer version, be sent again
+//  after it? A draft of ours passed over by another writer's version
+//  that our clock can follow (not beyond the drift a node accepts)
+static bool
+s_may_restamp (s_put_t *self, size_t index, int code, uint64_t behind)
+{
+    return self->client && !code && behind && self->batch_drafts [index]
+        && !s_behind_our_own (self, index, behind)
+        && ht_hlc_observe (&self->clock, behind) == HT_OK;
+}
+
+//  --node: timestamp the drafts the node kept behind another writer's
+//  version again, after it, and send them once more; their results,
+//  current versions and counts replace the first answer's
+static int
+s_restamp (s_put_t *self, int *results, uint64_t *behind, ht_apply_stats_t *stats)
+{
+    ht_record_t **again = (ht_record_t **) calloc (self->batch_size, sizeof (ht_record_t *));
+    size_t *where = (size_t *) calloc (self->batch_size, sizeof (size_t));
+    size_t count = 0;
+    int rc = 0;
+    for (size_t index = 0; index < self->batch_size && !rc; index++) {
+        if (!s_may_restamp (self, index, results [index], behind [index]))
+            continue;
+        char when [32];
+        int64_t ahead_ms = (int64_t) ht_hlc_ms (behind [index]) - (int64_t) ht_hlc_wall_ms ();
+        if (ahead_ms > 1000 && self->reported++ < S_MAX_REPORTED)
+            fprintf (stderr, "hutong: put: line %zu: the node holds a version dated %s, "
+                     "%.1f s ahead of this machine's clock; timestamped after it and sent "
+                     "again (check the clocks)\n", self->batch_lines [index],
+                     ht_hlc_format (behind [index], when, sizeof when), ahead_ms / 1000.0);
+        ht_record_set_hlc (self->batch [index], ht_hlc_now (&self->clock));
+        rc = ht_record_sign (self->batch [index], self->key);
+        where [count] = index;
+        again [count++] = self->batch [index];
+    }
+    int *results_again = (int *) calloc (count + 1, sizeof (int));
+    uint64_t *behind_again = (uint64_t *) calloc (count + 1, sizeof (uint64_t));
+    ht_apply_stats_t stats_again = { 0 };
+    if (!rc && count)
+        rc = s_send_records (self, again, count, &stats_again, results_again, behind_again);
+    for (size_t item = 0; !rc && item < count; item++) {
+        results [where [item]] = results_again [item];
+        behind [where [item]] = behind_again [item];
+    }
+    if (!rc && count) {
+        //  The first answer counted them as history
+        stats->historic -= count < stats->historic? count: stats->historic;
+        stats->applied += stats_again.applied;
+        stats->unchanged += stats_again.unchanged;
+        stats->historic += stats_again.historic;
+        stats->quarantined += stats_again.quarantined;
+        stats->conflicts += stats_again.conflicts;
+        self->restamped += count;
+    }
+    free (again);
+    free (where);
+    free (results_again);
+    free (behind_again);
+    return rc;
 }
 
 //  Report what the store or node did with one record of the batch
@@ -335,6 +411,8 @@ s_flush (s_put_t *self)
                              results);
     if (!rc && self->store)
         s_store_behind (self, &stats, results, behind);
+    if (!rc && self->client && stats.historic)
+        rc = s_restamp (self, results, behind, &stats);
     if (rc == HT_EFULL)
         fprintf (stderr, "hutong: put: store_full: the %s is full (its disk, or its cap "
                  "limits/map_limit_mb): lines %zu-%zu not stored, nothing of their batch "
@@ -560,9 +638,11 @@ ht_cmd_put (int argc, char **argv)
     double seconds = (double) (zclock_mono () - self.started_ms) / 1000.0;
     if (!values [QUIET])
         printf ("{\"lines\":%zu,\"stored\":%zu,\"unchanged\":%zu,\"historic\":%zu,"
-                "\"conflicts\":%zu,\"quarantined\":%zu,\"refused\":%zu,\"seconds\":%.3f}\n",
+                "\"conflicts\":%zu,\"quarantined\":%zu,\"refused\":%zu,\"restamped\":%zu,"
+                "\"seconds\":%.3f}\n",
                 self.lines, self.stats.applied, self.stats.unchanged, self.stats.historic,
-                self.stats.conflicts, self.stats.quarantined, self.refused, seconds);
+                self.stats.conflicts, self.stats.quarantined, self.refused, self.restamped,
+                seconds);
     for (size_t index = 0; index < self.batch_size; index++)
         ht_record_destroy (&self.batch [index]);
     free (self.batch);

@@ -29,8 +29,11 @@ static const ht_command_spec_t s_status_spec = {
     "them became current here (applied), records sent; records per kind;\n"
     "quarantined input by reason; conflicts, quarantine entries dropped,\n"
     "refused connections, rate-limited requests, dropped sends, protocol\n"
-    "errors; and the node's warnings (the same as its /healthz): parent_down,\n"
-    "peer_unseen, lag_growing, map_nearly_full, cert_expiring, clock_skew,\n"
+    "errors; each peer's clock against ours (CLOCK: its wall clock minus\n"
+    "ours, corrected for half the round trip; '-' until read) and our clock\n"
+    "against the parent's (or most children's); and the node's warnings (the\n"
+    "same as its /healthz): parent_down, peer_unseen, lag_growing,\n"
+    "map_nearly_full, cert_expiring, clock_skew, clock_quarantined,\n"
     "peer_epoch_changed, store_full.\n"
     "\n"
     "--tree shows the node and the nodes below it, one line each: health,\n"
@@ -69,6 +72,37 @@ s_seen_text (json_t *peer, char *text, size_t size)
         snprintf (text, size, "%.1fs ago", (double) seen / 1000.0);
 }
 
+//  A peer's clock against ours, for people: "+600.0s", or "-" if not read
+static void
+s_clock_text (json_t *peer, char *text, size_t size)
+{
+    json_t *offset = json_object_get (peer, "clock_offset_ms");
+    if (json_is_integer (offset))
+        snprintf (text, size, "%+.1fs", (double) json_integer_value (offset) / 1000.0);
+    else
+        snprintf (text, size, "-");
+}
+
+//  The node's own clock, as judged against its neighbours'
+static void
+s_print_clock (json_t *status)
+{
+    json_t *clock = json_object_get (status, "clock");
+    json_t *skew = json_object_get (clock, "skew_ms");
+    if (!clock)
+        return;                     //  an older node
+    if (!json_is_integer (skew)) {
+        printf ("%-12s%s\n", "clock", "not judged (no parent's clock read, nor most children's)");
+        return;
+    }
+    double seconds = (double) json_integer_value (skew) / 1000.0;
+    printf ("%-12s%.1f s %s %s%s%s\n", "clock", seconds < 0? -seconds: seconds,
+            seconds < 0? "behind": "ahead of",
+            json_string_value (json_object_get (clock, "reference")),
+            json_is_true (json_object_get (clock, "skewed"))? "  SKEWED": "",
+            json_is_true (json_object_get (clock, "pulls_paused"))? ", pulls paused": "");
+}
+
 static long long
 s_int (json_t *object, const char *key)
 {
@@ -97,22 +131,24 @@ s_print_table (json_t *status)
             json_string_value (json_object_get (status, "name")),
             json_string_value (json_object_get (status, "region")),
             s_int (status, "last_seq"), json_string_value (json_object_get (status, "epoch")));
-    printf ("\n%-16s %-13s %-7s %-9s %10s %8s %10s %10s %10s\n", "PEER", "REGION", "ROLE",
-            "CONNECTED", "LAST SEEN", "LAG", "RECEIVED", "APPLIED", "SENT");
+    printf ("\n%-16s %-13s %-7s %-9s %10s %8s %10s %10s %10s %9s\n", "PEER", "REGION", "ROLE",
+            "CONNECTED", "LAST SEEN", "LAG", "RECEIVED", "APPLIED", "SENT", "CLOCK");
     size_t index;
     json_t *peer;
     json_array_foreach (json_object_get (status, "peers"), index, peer) {
-        char seen_text [32];
+        char seen_text [32], clock_text [32];
         s_seen_text (peer, seen_text, sizeof seen_text);
+        s_clock_text (peer, clock_text, sizeof clock_text);
         ht_print_column (json_string_value (json_object_get (peer, "name")), 16);
-        printf ("%-13s %-7s %-9s %10s %8lld %10lld %10lld %10lld\n",
+        printf ("%-13s %-7s %-9s %10s %8lld %10lld %10lld %10lld %9s\n",
                 json_string_value (json_object_get (peer, "region")),
                 json_string_value (json_object_get (peer, "role")),
                 json_is_true (json_object_get (peer, "connected"))? "yes": "no", seen_text,
                 s_int (peer, "lag"), s_int (peer, "received"), s_int (peer, "applied"),
-                s_int (peer, "sent"));
+                s_int (peer, "sent"), clock_text);
     }
     printf ("\n");
+    s_print_clock (status);
     s_print_counts ("records", json_object_get (status, "records"));
     s_print_counts ("quarantine", json_object_get (status, "quarantine"));
     //  What an operator acts on: conflicts point at a misbehaving key,
