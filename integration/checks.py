@@ -1,31 +1,38 @@
 #!/usr/bin/env python3
-"""Convergence checks over running (or stopped) nodes, for checker.py.
+"""Convergence checks for checker.py, over running (or stopped) nodes.
 
-Given the nodes (dicts as holders.load_nodes gives them: region, store,
-key, pub, client) and the acknowledged writes, each check returns a list
-of problems (strings; empty: the check passed):
+Nodes are dicts as holders.load_nodes gives them (region, parent, store,
+key, pub, client). Each check returns a list of problems (strings; empty:
+the check passed). What converge.py (the fault scenarios' check) already
+does is taken from it: the snapshot of every node's current records, the
+agreement of every holder on one current version with nothing extra
+(check_agreement), the quarantine counts and the links. Until converge.py
+is on this branch the small fallbacks below stand in for it (the same
+rule: integration/holders.py's holds). What is checker.py's own:
 
-    Snapshot.take (nodes)        every node's current records (hutong export)
-    holder_sets (nodes, snap)    every node holds exactly what the holder
-                                 rule gives it of what the network holds,
-                                 each entity in one version everywhere
     resolve (nodes, acked)       find each acknowledged write's version
                                  (by its unique tag) in the histories
     acked_present (snap, acked)  every acknowledged version, or one after
-                                 it, is current at every holder
+                                 it in merge order, is current at every
+                                 holder: with writes contended from several
+                                 tiers the last acknowledged write need not
+                                 win, so converge.check_writes's "last
+                                 acknowledged content" rule does not apply
     histories (nodes, snap)      every holder lists the entity's versions
                                  oldest first, none twice, the current one
                                  last, and judges each shared version alike
-    quarantine (nodes)           what each node quarantined, by reason
     verify (nodes)               every record a node holds verifies
-
-The holder rule is integration/holders.py's (holders.holds).
 """
 import json
 import os
 import subprocess
 
 import holders
+
+try:
+    import converge
+except ImportError:                    # converge.py not merged here yet
+    converge = None
 
 HUTONG = os.environ.get("HUTONG", "hutong")
 
@@ -65,10 +72,13 @@ class Snapshot:
 
     @classmethod
     def take(cls, nodes):
-        held = {}
-        for node in nodes:
-            held[node["region"]] = {entity(r): r for r in holders.export(node["store"])}
-        return cls(held)
+        if converge:
+            lists = converge.snapshot(nodes)
+        else:
+            lists = {node["region"]: holders.export(node["store"]) for node in nodes}
+        snap = cls({region: {entity(r): r for r in records} for region, records in lists.items()})
+        snap.lists = lists
+        return snap
 
     def union(self):
         """Per entity, the version of highest rank any node holds as current."""
@@ -81,6 +91,13 @@ class Snapshot:
 
 
 def holder_sets(nodes, snap, limit=5):
+    """converge.check_agreement when there is one, else _holder_sets."""
+    if converge:
+        return converge.check_agreement(snap.lists, exact=True)
+    return _holder_sets(nodes, snap, limit)
+
+
+def _holder_sets(nodes, snap, limit=5):
     """Every node holds exactly the entities the holder rule gives it, each
     in the network's latest version, so every holder agrees on the current
     version. Every version written here is legitimate (an ancestor may
@@ -224,22 +241,51 @@ def histories(nodes, snap, entities=None, limit=10):
     return problems[:limit], {"entities": len(names), "versions": versions, "gaps": gaps}
 
 
-def quarantine(nodes):
-    """{region: {reason: count}} of what each node's store quarantined."""
+def quarantine(nodes, statuses=None):
+    """{region: {reason: count}} of what each node quarantined (from its
+    status if given, else from its store)."""
+    statuses = statuses or {}
     found = {}
     for node in nodes:
-        result = _run([HUTONG, "quarantine", "--store", node["store"], "--summary", "--json"])
-        if result.returncode != 0:
-            found[node["region"]] = {"(unreadable)": 1}
-            continue
-        summary = json.loads(result.stdout.decode() or "{}")
-        #  {"counts": {"REASON SOURCE": N}, "dropped": N}
-        counts = dict(summary.get("counts", {}))
-        if summary.get("dropped"):
-            counts["(dropped)"] = summary["dropped"]
+        if converge:
+            counts = converge.quarantine_counts(node, statuses.get(node["region"]))
+        else:
+            counts = _quarantine_counts(node)
+        counts = {reason: count for reason, count in counts.items() if count}
         if counts:
             found[node["region"]] = counts
     return found
+
+
+def _quarantine_counts(node):
+    result = _run([HUTONG, "quarantine", "--store", node["store"], "--summary", "--json"])
+    if result.returncode != 0:
+        return {"(unreadable quarantine)": 1}
+    #  {"counts": {"REASON SOURCE": N}, "dropped": N}
+    summary = json.loads(result.stdout.decode() or "{}")
+    counts = dict(summary.get("counts", {}))
+    if summary.get("dropped"):
+        counts["(dropped)"] = summary["dropped"]
+    return counts
+
+
+def links(nodes):
+    """Every node answers status and is connected to its parent and children."""
+    statuses = {node["region"]: holders.status(node, 3000) for node in nodes}
+    problems = ["node %s does not answer status" % region
+                for region, got in statuses.items() if got is None]
+    if converge:
+        return problems + converge.check_links(nodes, statuses), statuses
+    for node in nodes:
+        got = statuses[node["region"]]
+        want = {n["region"] for n in nodes if n["parent"] == node["region"]}
+        if node["parent"]:
+            want.add(node["parent"])
+        connected = {p["region"] for p in (got or {}).get("peers", []) if p.get("connected")}
+        if got is not None and not want <= connected:
+            problems.append("node %s: not connected to %s" % (
+                node["region"], " ".join(sorted(want - connected))))
+    return problems, statuses
 
 
 def verify(nodes):
