@@ -401,6 +401,12 @@ class Checker:
             self.verbose("write %s at %s via %s: %s" % (
                 ",".join(str(i["n"]) for i in write["items"]), write["writer"], write["path"], reason))
         write["done"] = True
+        if not self.args.keep:
+            for suffix in ("", ".out", ".err"):
+                try:
+                    os.unlink(write["file"] + suffix)
+                except OSError:
+                    pass
 
     def wait_store_writes(self, region):
         while any(w["writer"] == region and w["path"] == "store" for w in self.inflight):
@@ -427,10 +433,15 @@ class Checker:
                 tag = "检查 s%d w%d" % (self.seed, self.writes * 10 + len(items))
                 draft = json.loads(json.dumps(ent.draft))
                 draft["fields"]["address"] = tag
+                #  Now and then a tombstone (a version like any other; the
+                #  next write brings the entity back)
+                deleted = self.rng.random() < 0.05
+                if deleted:
+                    draft["deleted"] = True
                 handle.write(json.dumps(draft, ensure_ascii=False) + "\n")
                 items.append({"n": self.writes * 10 + len(items), "kind": ent.kind, "key": ent.key,
                               "region": ent.region, "scope": ent.scope, "writer": writer,
-                              "path": path, "tag": tag, "contended": ent.contended,
+                              "path": path, "tag": tag, "contended": ent.contended, "deleted": deleted,
                               "entity": ent.index})
         if path == "node":
             command = [HUTONG, "put", "--node", node.client, "--node-key", node.pub,
@@ -687,8 +698,8 @@ def parse(argv):
                         help="seconds after healing to wait for convergence")
     parser.add_argument("--tick", type=float, default=0.1, help="seconds per schedule step")
     parser.add_argument("--write-rate", type=float, default=0.5, help="chance of a write per tick")
-    parser.add_argument("--fault-rate", type=float, default=0.04, help="chance of a fault per tick")
-    parser.add_argument("--max-faults", type=int, default=3, help="most faults in effect at once")
+    parser.add_argument("--fault-rate", type=float, default=0.07, help="chance of a fault per tick")
+    parser.add_argument("--max-faults", type=int, default=4, help="most faults in effect at once")
     parser.add_argument("--inflight", type=int, default=3, help="most writes in flight at once")
     parser.add_argument("--elders", type=int, default=40)
     parser.add_argument("--facilities", type=int, default=6)
@@ -770,6 +781,7 @@ def summary(checker, lost, problems):
         "writes_acknowledged_by_path": {
             path: sum(1 for w in checker.acked if w["path"] == path) for path in ("node", "store")},
         "writes_acknowledged_contended": sum(1 for w in checker.acked if w["contended"]),
+        "writes_acknowledged_tombstones": sum(1 for w in checker.acked if w["deleted"]),
         "writes_not_acknowledged": sum(c for k, c in checker.outcomes.items()
                                        if k.startswith("not acknowledged")),
         "writes_lost": len(lost),
