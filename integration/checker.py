@@ -632,7 +632,31 @@ class Checker:
                 self.net.start_node(node)
         while self.inflight:
             self.reap(block=True)
+        if self.args.sabotage:
+            self.sabotage()
         self.healed_at = time.monotonic()
+
+    def sabotage(self):
+        """Break the network on purpose, so a run shows its checks fail:
+        cut-forever leaves one community cut off and writes there (the
+        write is acknowledged and can reach no other holder); quarantine
+        sends a county an elder of the other county (refused, quarantined
+        as out_of_scope)."""
+        leaf = self.net.by_region["441802001001"]
+        if self.args.sabotage == "cut-forever":
+            leaf.proxy.command("cut")
+            self.faults["cut"] += 1
+            ent = next(e for e in self.entities if e.kind == "elder" and leaf.region in e.writers)
+            self.launch(leaf.region, [ent])
+        else:
+            county = self.net.by_region["441802000000"]
+            ent = next(e for e in self.entities if e.kind == "elder"
+                       and e.region.startswith("441803"))
+            ent.writers = ent.writers + [county.region]
+            self.launch(county.region, [ent])
+        while self.inflight:
+            self.reap(block=True)
+        log("# sabotage: %s" % self.args.sabotage)
 
     def converge(self):
         """Poll until every node holds exactly what it should and every
@@ -663,7 +687,7 @@ class Checker:
         problems += hist_problems
         self.history_figures = figures
         #  Links come back within a reconnect backoff or two
-        end = time.monotonic() + 30
+        end = time.monotonic() + (30 if self.converged_s is not None else 0)
         while True:
             link_problems, statuses = checks.links(nodes)
             if not link_problems or time.monotonic() > end:
@@ -703,6 +727,8 @@ def parse(argv):
     parser.add_argument("--inflight", type=int, default=3, help="most writes in flight at once")
     parser.add_argument("--elders", type=int, default=40)
     parser.add_argument("--facilities", type=int, default=6)
+    parser.add_argument("--sabotage", choices=("cut-forever", "quarantine"),
+                        help="break the network after healing (the run must then fail)")
     parser.add_argument("--json", action="store_true", help="also print a JSON summary")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     parser.add_argument("--verbose", action="store_true", help="log every action")
@@ -756,6 +782,9 @@ def main(argv):
             log("#   " + problem.replace("\n", "\n#   "))
     for outcome, count in sorted(checker.outcomes.items()):
         log("# %s: %d" % (outcome, count))
+    log("# acknowledged: %d contended, %d tombstones; %d double kills; %d crashes" % (
+        figures["writes_acknowledged_contended"], figures["writes_acknowledged_tombstones"],
+        figures["double_kills"], figures["crashes"]))
     if hasattr(checker, "history_figures"):
         log("# histories: %(entities)d entities, %(versions)d versions, %(gaps)d superseded "
             "versions held at some holders only" % checker.history_figures)

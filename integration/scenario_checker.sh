@@ -18,6 +18,17 @@ python=/usr/bin/python3
     || { echo "FAIL: $python lacks pyzmq, msgpack or PyNaCl" >&2; exit 1; }
 export PYTHONDONTWRITEBYTECODE=1
 seed="${HUTONG_CHECKER_SEED:-$(( (RANDOM << 15 | RANDOM) + 1 ))}"
+
+#  First, that the checker can fail: a community left cut off after the
+#  heal, with a write acknowledged there that no other holder can get
+out="$(mktemp)"; trap 'rm -f "$out"' EXIT
+status=0
+"$python" "$here/checker.py" --seed "$seed" --seconds 3 --converge-timeout 6 \
+    --sabotage cut-forever > "$out" 2>&1 || status=$?
+grep -q "writes lost 1, .* converged in (never) s" "$out" && [ "$status" = 1 ] \
+    || { cat "$out" >&2; echo "FAIL: the checker passed a network with a link cut for good" >&2; exit 1; }
+echo "ok - the checker fails a network left cut ($(tail -n 1 "$out"))"
+
 if "$python" "$here/checker.py" --seed "$seed" --seconds "${HUTONG_CHECKER_SECONDS:-60}" \
        --converge-timeout 60; then
     echo "ok - seed $seed: the network converged with every acknowledged write"
