@@ -278,9 +278,6 @@ class Entity:
         self.writers = writers         # regions that may write it
         self.contended = contended
 
-    def as_record(self):
-        return {"region": self.region, "scope": self.scope}
-
 
 def make_entities(work, rng, regions, elders, facilities, idkey):
     """Drafts from hutong gen (seeded from rng), each given a home region
@@ -325,6 +322,7 @@ class Checker:
         self.args = args
         self.seed = args.seed
         self.rng = random.Random(args.seed)
+        self.started = time.monotonic()
         self.net = Network(work, nodes)
         self.work = work
         self.regions = [n.region for n in nodes]
@@ -408,17 +406,19 @@ class Checker:
                 except OSError:
                     pass
 
-    def wait_store_writes(self, region):
-        while any(w["writer"] == region and w["path"] == "store" for w in self.inflight):
-            self.reap(block=True)
-
     def launch(self, writer, entities):
         """One hutong put at writer (to the node if it runs or is paused,
         into its store if it is down) of one draft per entity."""
         node = self.net.by_region[writer]
-        path = "store" if node.state == "down" else "node"
-        if path == "store" and any(w["writer"] == writer and w["path"] == "store"
-                                   for w in self.inflight):
+        #  Now and then into the store of a running node (tools may write
+        #  a store hutongd serves: the node notices a higher sequence)
+        live = self.rng.random() < self.args.live_store_rate
+        #  (not a paused one: the put could wait on a lock the paused
+        #  node holds, and the schedule on the put)
+        path = "store" if node.state == "down" else \
+            "store-live" if live and node.state == "running" else "node"
+        if path != "node" and any(w["writer"] == writer and w["path"] != "node"
+                                  for w in self.inflight):
             self.wait_store_writes(writer)
         #  A write to a paused or killed node waits for it (or times out):
         #  only those to running nodes count against the limit, so the
@@ -460,6 +460,11 @@ class Checker:
     def active_writes(self):
         return sum(1 for w in self.inflight if w["path"] == "store"
                    or self.net.by_region[w["writer"]].state == "running")
+
+    def wait_store_writes(self, region):
+        """Until no hutong put --store runs on region's store."""
+        while any(w["writer"] == region and w["path"] != "node" for w in self.inflight):
+            self.reap(block=True)
 
     def busy_entities(self, writer):
         return {i for w in self.inflight if w["writer"] == writer for i in w["entities"]}
@@ -724,6 +729,8 @@ def parse(argv):
     parser.add_argument("--write-rate", type=float, default=0.5, help="chance of a write per tick")
     parser.add_argument("--fault-rate", type=float, default=0.07, help="chance of a fault per tick")
     parser.add_argument("--max-faults", type=int, default=4, help="most faults in effect at once")
+    parser.add_argument("--live-store-rate", type=float, default=0.1,
+                        help="chance a write goes into a running node's store")
     parser.add_argument("--inflight", type=int, default=3, help="most writes in flight at once")
     parser.add_argument("--elders", type=int, default=40)
     parser.add_argument("--facilities", type=int, default=6)
@@ -803,12 +810,14 @@ def summary(checker, lost, problems):
     return {
         "seed": checker.seed,
         "seconds": checker.args.seconds,
+        "wall_s": round(time.monotonic() - checker.started, 1),
         "faults": faults,
         "faults_total": sum(faults.values()),
         "double_kills": checker.double_kills,
         "writes_acknowledged": len(checker.acked),
         "writes_acknowledged_by_path": {
-            path: sum(1 for w in checker.acked if w["path"] == path) for path in ("node", "store")},
+            path: sum(1 for w in checker.acked if w["path"] == path)
+            for path in ("node", "store", "store-live")},
         "writes_acknowledged_contended": sum(1 for w in checker.acked if w["contended"]),
         "writes_acknowledged_tombstones": sum(1 for w in checker.acked if w["deleted"]),
         "writes_not_acknowledged": sum(c for k, c in checker.outcomes.items()

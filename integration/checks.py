@@ -178,6 +178,13 @@ def acked_present(nodes, snap, acked, limit=10):
                     write["tag"]))
             continue
         hlc, author, sig = write["version"]
+        #  A losing version is kept in history, never dropped (DESIGN.md,
+        #  Merge): at least where it was written
+        if write.get("found_at") != write["writer"] and len(problems) < limit:
+            problems.append("write %d (%s %s by %s via %s, hlc %d) is not in its writer's "
+                            "history (found at %s)" % (
+                                write["n"], write["kind"], write["key"], write["writer"],
+                                write["path"], hlc, write.get("found_at")))
         gone = []
         for node in nodes:
             if not holders.holds(node["region"], write):
