@@ -193,6 +193,24 @@ class Network:
                 died.append(node)
         return died
 
+    def resources(self):
+        """{region: {"rss_kib", "fds", "threads"}} of every running node
+        (figures for a long run: what grew?)."""
+        out = {}
+        for node in self.nodes:
+            if not node.proc or node.proc.poll() is not None:
+                continue
+            base = "/proc/%d/" % node.proc.pid
+            try:
+                with open(base + "status") as handle:
+                    status = dict(line.split(":", 1) for line in handle if ":" in line)
+                out[node.region] = {"rss_kib": int(status["VmRSS"].split()[0]),
+                                    "threads": int(status["Threads"]),
+                                    "fds": len(os.listdir(base + "fd"))}
+            except (OSError, KeyError, ValueError):
+                pass
+        return out
+
     def stop(self):
         for node in reversed(self.nodes):
             if node.proc and node.proc.poll() is None:
@@ -524,7 +542,7 @@ class Checker:
                     self.net.kill(node)
                     self.busy.add(node.region)
                     self.faults["kill"] += 1
-                    down = rng.uniform(0.5, 5.0)
+                    down = rng.uniform(0.5, 5.0) if rng.random() < 0.8 else rng.uniform(8, 15)
                     self.at(tick + ticks(down), self.restart, node)
                     self.verbose("kill -9 %s for %.1f s" % (node.region, down))
                 #  While it is down, its operator writes into its store
@@ -533,7 +551,12 @@ class Checker:
                         self.store_write(node.region)
             else:
                 node = rng.choice(free)
-                length = rng.uniform(PEER_TIMEOUT_MS / 1000.0 + 0.5, PEER_TIMEOUT_MS / 1000.0 + 3.0)
+                #  Longer than the peer timeout; now and then longer than a
+                #  client's (10 s): a put it holds is then not acknowledged,
+                #  though the node may still store it when it goes on
+                timeout = PEER_TIMEOUT_MS / 1000.0
+                length = rng.uniform(timeout + 0.5, timeout + 3.0) if rng.random() < 0.8 \
+                    else rng.uniform(10, 15)
                 self.net.pause(node)
                 self.busy.add(node.region)
                 self.faults["pause"] += 1
@@ -550,9 +573,11 @@ class Checker:
             self.verbose("reset the uplink of %s" % node.region)
             return
         if kind == "cut":
-            command, length = "cut", rng.uniform(1.0, 7.0)
+            command, length = "cut", rng.uniform(1.0, 7.0) if rng.random() < 0.8 \
+                else rng.uniform(8, 15)
         elif kind == "hold":
-            command, length = "hold " + rng.choice(("up", "down")), rng.uniform(1.0, 7.0)
+            command, length = "hold " + rng.choice(("up", "down")), \
+                rng.uniform(1.0, 7.0) if rng.random() < 0.8 else rng.uniform(8, 15)
         else:
             command, length = "delay %d" % rng.choice((20, 100, 300, 800, 1500)), rng.uniform(2.0, 10.0)
         reply = node.proxy.command(command)
@@ -716,6 +741,7 @@ class Checker:
         for node in self.net.nodes:
             if node.proc.poll() is not None:
                 problems.append("hutongd %s is not running at the end" % node.region)
+        self.resources = self.net.resources()
         return problems
 
 
@@ -792,6 +818,12 @@ def main(argv):
     log("# acknowledged: %d contended, %d tombstones; %d double kills; %d crashes" % (
         figures["writes_acknowledged_contended"], figures["writes_acknowledged_tombstones"],
         figures["double_kills"], figures["crashes"]))
+    if getattr(checker, "resources", None):
+        res = checker.resources.values()
+        log("# nodes at the end: RSS %d-%d KiB, %d-%d open files, %d-%d threads" % (
+            min(r["rss_kib"] for r in res), max(r["rss_kib"] for r in res),
+            min(r["fds"] for r in res), max(r["fds"] for r in res),
+            min(r["threads"] for r in res), max(r["threads"] for r in res)))
     if hasattr(checker, "history_figures"):
         log("# histories: %(entities)d entities, %(versions)d versions, %(gaps)d superseded "
             "versions held at some holders only" % checker.history_figures)
@@ -828,6 +860,7 @@ def summary(checker, lost, problems):
         "converged_s": None if getattr(checker, "converged_s", None) is None
         else round(checker.converged_s, 1),
         "history": getattr(checker, "history_figures", None),
+        "node_resources": getattr(checker, "resources", None),
         "outcomes": dict(checker.outcomes),
         "problems": problems,
         "passed": not problems and not lost,
