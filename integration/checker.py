@@ -730,6 +730,7 @@ class Checker:
                 problems.append("node %s counts %d conflicts (versions the ownership rule "
                                 "kept out); every write here is legitimate" % (
                                     region, got["conflicts"]))
+        problems += checks.counts(self.snap, statuses)
         quarantined = checks.quarantine(nodes, statuses)
         if quarantined:
             problems.append("quarantined with no fault to explain it: %s" % json.dumps(

@@ -128,6 +128,8 @@ def _holder_sets(nodes, snap, limit=5):
 def history(store, kind, key):
     """Every version a store holds of one entity, oldest first, as JSON
     (a version the ownership rule keeps out carries "conflict")."""
+    if converge and hasattr(converge, "history"):
+        return converge.history(store, kind, key)
     result = _run([HUTONG, "history", "--store", store, kind, key])
     if result.returncode != 0:
         return []
@@ -274,6 +276,18 @@ def _quarantine_counts(node):
     if summary.get("dropped"):
         counts["(dropped)"] = summary["dropped"]
     return counts
+
+
+def counts(snap, statuses):
+    """Each node's status counts agree with its store (converge.check_counts;
+    nothing here without it)."""
+    if converge and hasattr(converge, "check_counts"):
+        #  Status counts live records (protocol.md, STATUS): a tombstone
+        #  that is an entity's current version is listed, not counted
+        live = {region: [r for r in records if not r.get("deleted")]
+                for region, records in snap.lists.items()}
+        return converge.check_counts(live, statuses)
+    return []
 
 
 def links(nodes):
