@@ -78,8 +78,6 @@ TOPOLOGY = [
     ("441802001002", "441802001000"),  # community A1b
     ("441803100001", "441803100000"),  # community B1a
 ]
-HEARTBEAT_MS = 500
-PEER_TIMEOUT_MS = 3000
 
 FAULTS = ("kill", "cut", "hold", "pause", "delay", "reset")
 
@@ -232,10 +230,10 @@ class Network:
                 node.proxy = None
 
 
-def setup(seed):
+def setup(seed, args):
     """Keys, certificates, stores and configs through network.sh."""
-    env = dict(os.environ, NETWORK_HEARTBEAT_MS=str(HEARTBEAT_MS),
-               NETWORK_TIMEOUT_MS=str(PEER_TIMEOUT_MS),
+    env = dict(os.environ, NETWORK_HEARTBEAT_MS=str(max(50, args.peer_timeout_ms // 6)),
+               NETWORK_TIMEOUT_MS=str(args.peer_timeout_ms), NETWORK_BATCH=str(args.batch),
                work_template=os.path.join(os.environ.get("TMPDIR", "/tmp"),
                                           "hutong-it.checker-%d.XXXXXX" % seed))
     specs = ["%s:%s" % (region, parent or "") for region, parent in TOPOLOGY]
@@ -297,19 +295,23 @@ class Entity:
         self.contended = contended
 
 
-def make_entities(work, rng, regions, elders, facilities, idkey):
+def make_entities(work, rng, regions, elders, facilities, idkey, bulk=0):
     """Drafts from hutong gen (seeded from rng), each given a home region
     of the network. Elders live in townships and communities, written by
     their home node or any ancestor; facilities in a county's townships or
     communities with the county's scope, written by the county or the city
-    (a township's certificate does not cover a county-wide scope)."""
+    (a township's certificate does not cover a county-wide scope). The
+    last BULK elders are a pool apart, each written once (bulk_pool)."""
     result = subprocess.run([HUTONG, "gen", "--seed", str(rng.randrange(1, 1 << 30)),
-                             "--elders", str(elders), "--facilities", str(facilities),
+                             "--elders", str(elders + bulk), "--facilities", str(facilities),
                              "--credit", "0", "--counties", "1", "--townships", "1",
                              "--communities", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
     drafts = [json.loads(line) for line in result.stdout.decode().splitlines() if line.strip()]
     homes = [r for r in regions if holders.prefix(r) and len(holders.prefix(r)) >= 9]
+    pool = [d for d in drafts if d["kind"] == "elder"][elders:]
+    apart = {id(d) for d in pool}
+    drafts = [d for d in drafts if id(d) not in apart]
     entities = []
     for draft in drafts:
         kind = draft["kind"]
@@ -329,7 +331,19 @@ def make_entities(work, rng, regions, elders, facilities, idkey):
             writers = [rng.choice(writers)]
         entities.append(Entity(len(entities), kind, draft, region, scope, writers,
                                contended, idkey))
-    return entities
+    return entities, pool
+
+
+def bulk_entities(rng, regions, writer, drafts, first, idkey):
+    """Elders for one bulk put at writer: homes under it (itself, if it
+    is a township or community)."""
+    homes = [r for r in regions if len(holders.prefix(r)) >= 9 and holders.covers(writer, r)]
+    out = []
+    for offset, draft in enumerate(drafts):
+        draft.pop("key", None)
+        home = rng.choice(homes)
+        out.append(Entity(first + offset, "elder", draft, home, home, [writer], False, idkey))
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -353,6 +367,7 @@ class Checker:
         self.busy = set()              # regions and links under a fault
         self.inflight = []             # running writes
         self.writes = 0
+        self.items_n = 0
         self.acked = []
         self.outcomes = collections.Counter()
         os.makedirs(os.path.join(work, "writes"), exist_ok=True)
@@ -424,7 +439,7 @@ class Checker:
                 except OSError:
                     pass
 
-    def launch(self, writer, entities):
+    def launch(self, writer, entities, bulk=False):
         """One hutong put at writer (to the node if it runs or is paused,
         into its store if it is down) of one draft per entity."""
         node = self.net.by_region[writer]
@@ -448,19 +463,20 @@ class Checker:
         items = []
         with open(name, "w") as handle:
             for ent in entities:
-                tag = "检查 s%d w%d" % (self.seed, self.writes * 10 + len(items))
+                self.items_n += 1
+                tag = "检查 s%d w%d" % (self.seed, self.items_n)
                 draft = json.loads(json.dumps(ent.draft))
                 draft["fields"]["address"] = tag
                 #  Now and then a tombstone (a version like any other; the
                 #  next write brings the entity back)
-                deleted = self.rng.random() < 0.05
+                deleted = not bulk and self.rng.random() < 0.05
                 if deleted:
                     draft["deleted"] = True
                 handle.write(json.dumps(draft, ensure_ascii=False) + "\n")
-                items.append({"n": self.writes * 10 + len(items), "kind": ent.kind, "key": ent.key,
+                items.append({"n": self.items_n, "kind": ent.kind, "key": ent.key,
                               "region": ent.region, "scope": ent.scope, "writer": writer,
                               "path": path, "tag": tag, "contended": ent.contended, "deleted": deleted,
-                              "entity": ent.index})
+                              "entity": ent.index, "bulk": bulk})
         if path == "node":
             command = [HUTONG, "put", "--node", node.client, "--node-key", node.pub,
                        "--key", node.key, "--idkey", os.path.join(self.work, "net.idkey"), name]
@@ -501,6 +517,21 @@ class Checker:
         chosen = [e for e in chosen if e.index not in busy]
         if chosen:
             self.launch(writer, chosen)
+
+    def bulk_write(self):
+        """One put of many new elders at a random tier: replication then
+        spans several batches, and a kill can land between them."""
+        rng = self.rng
+        count = rng.randint(20, 300)
+        if self.bulk_written + count > len(self.bulk_pool):
+            return
+        writer = rng.choice(self.regions)
+        drafts = self.bulk_pool[self.bulk_written:self.bulk_written + count]
+        ents = bulk_entities(rng, self.regions, writer, drafts,
+                             100000 + self.bulk_written, self.idkey)
+        self.bulk_written += count
+        self.launch(writer, ents, bulk=True)
+        self.outcomes["bulk puts"] += 1
 
     def store_write(self, writer):
         """hutong put --store of one to three of writer's entities."""
@@ -554,7 +585,7 @@ class Checker:
                 #  Longer than the peer timeout; now and then longer than a
                 #  client's (10 s): a put it holds is then not acknowledged,
                 #  though the node may still store it when it goes on
-                timeout = PEER_TIMEOUT_MS / 1000.0
+                timeout = self.args.peer_timeout_ms / 1000.0
                 length = rng.uniform(timeout + 0.5, timeout + 3.0) if rng.random() < 0.8 \
                     else rng.uniform(10, 15)
                 self.net.pause(node)
@@ -615,8 +646,10 @@ class Checker:
                 node.proxy = Proxy(node.proxy_ep.replace("tcp://", ""),
                                    parent.node_ep.replace("tcp://", "")).start()
             self.net.start_node(node)
-        self.entities = make_entities(self.work, self.rng, self.regions,
-                                      self.args.elders, self.args.facilities, self.idkey)
+        self.entities, self.bulk_pool = make_entities(
+            self.work, self.rng, self.regions, self.args.elders, self.args.facilities,
+            self.idkey, self.args.bulk)
+        self.bulk_written = 0
 
     def run(self):
         ticks = int(self.args.seconds / self.args.tick)
@@ -634,6 +667,8 @@ class Checker:
                 self.random_write()
             if rng.random() < 0.04:
                 self.contend()
+            if rng.random() < self.args.bulk_rate:
+                self.bulk_write()
             active = len(self.busy)
             if rng.random() < self.args.fault_rate and active < self.args.max_faults:
                 self.fault(tick)
@@ -693,14 +728,14 @@ class Checker:
         acknowledged write is current (or superseded) at every holder."""
         nodes = [n.as_dict() for n in self.net.nodes]
         deadline = self.healed_at + self.args.converge_timeout
-        unfound = checks.resolve(nodes, self.acked)
+        unfound = None
         problems, lost = ["not checked"], []
-        polls = 0
         while True:
-            polls += 1
-            if unfound:
-                unfound = checks.resolve(nodes, unfound)
             snap = checks.Snapshot.take(nodes)
+            if unfound is None:
+                unfound = checks.resolve(nodes, self.acked, snap)
+            elif unfound:
+                unfound = checks.resolve(nodes, unfound)
             problems = checks.holder_sets(nodes, snap)
             more, lost = checks.acked_present(nodes, snap, self.acked)
             problems += more
@@ -713,7 +748,9 @@ class Checker:
 
     def final_checks(self, nodes):
         problems = []
-        hist_problems, figures = checks.histories(nodes, self.snap)
+        #  The entities written more than once (bulk elders have one version)
+        main = {(e.kind, e.key) for e in self.entities}
+        hist_problems, figures = checks.histories(nodes, self.snap, main)
         problems += hist_problems
         self.history_figures = figures
         #  Links come back within a reconnect backoff or two
@@ -761,6 +798,14 @@ def parse(argv):
     parser.add_argument("--inflight", type=int, default=3, help="most writes in flight at once")
     parser.add_argument("--elders", type=int, default=40)
     parser.add_argument("--facilities", type=int, default=6)
+    parser.add_argument("--bulk", type=int, default=1500,
+                        help="elders written once each, in bulk puts of 20-300")
+    parser.add_argument("--bulk-rate", type=float, default=0.015,
+                        help="chance of a bulk put per tick")
+    parser.add_argument("--peer-timeout-ms", type=int, default=3000,
+                        help="limits/peer_timeout_ms (heartbeat a sixth of it)")
+    parser.add_argument("--batch", type=int, default=100,
+                        help="limits/batch of every node (small: a bulk spans batches)")
     parser.add_argument("--sabotage", choices=("cut-forever", "quarantine"),
                         help="break the network after healing (the run must then fail)")
     parser.add_argument("--json", action="store_true", help="also print a JSON summary")
@@ -769,6 +814,16 @@ def parse(argv):
     args = parser.parse_args(argv)
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1, 1 << 31)
+    #  The command that replays this schedule: the seed and every setting
+    #  that shapes it (those left at their defaults need no mention)
+    words = ["checker.py", "--seed", str(args.seed), "--seconds", "%g" % args.seconds]
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if action.dest in ("seed", "seconds", "help", "json", "keep", "verbose") \
+           or value == action.default:
+            continue
+        words += [action.option_strings[-1]] + ([] if value is True else [str(value)])
+    args.replay = " ".join(words)
     return args
 
 
@@ -777,10 +832,9 @@ def main(argv):
     if not HUTONG or not HUTONGD:
         print("checker.py: set HUTONG and HUTONGD to the binaries", file=sys.stderr)
         return 2
-    log("# checker: seed %d (replay: checker.py --seed %d --seconds %g)" % (
-        args.seed, args.seed, args.seconds))
+    log("# checker: seed %d (replay: %s)" % (args.seed, args.replay))
     try:
-        work, nodes = setup(args.seed)
+        work, nodes = setup(args.seed, args)
     except (RuntimeError, subprocess.SubprocessError) as error:
         log("# seed %d: %s" % (args.seed, error))
         return 3
@@ -810,14 +864,14 @@ def main(argv):
         checker.net.stop()
     figures = summary(checker, lost, problems)
     if problems:
-        log("# FAILED, seed %d (replay: checker.py --seed %d --seconds %g):" % (
-            args.seed, args.seed, args.seconds))
+        log("# FAILED, seed %d (replay: %s):" % (args.seed, args.replay))
         for problem in problems:
             log("#   " + problem.replace("\n", "\n#   "))
     for outcome, count in sorted(checker.outcomes.items()):
         log("# %s: %d" % (outcome, count))
-    log("# acknowledged: %d contended, %d tombstones; %d double kills; %d crashes" % (
+    log("# acknowledged: %d contended, %d tombstones, %d in bulk; %d double kills; %d crashes" % (
         figures["writes_acknowledged_contended"], figures["writes_acknowledged_tombstones"],
+        figures["writes_acknowledged_bulk"],
         figures["double_kills"], figures["crashes"]))
     if getattr(checker, "resources", None):
         res = checker.resources.values()
@@ -826,8 +880,8 @@ def main(argv):
             min(r["fds"] for r in res), max(r["fds"] for r in res),
             min(r["threads"] for r in res), max(r["threads"] for r in res)))
     if hasattr(checker, "history_figures"):
-        log("# histories: %(entities)d entities, %(versions)d versions, %(gaps)d superseded "
-            "versions held at some holders only" % checker.history_figures)
+        log("# histories: %(entities)d entities, %(versions)d versions; %(gaps)d times a holder "
+            "lacks a superseded version another holder keeps" % checker.history_figures)
     if args.json:
         print(json.dumps(figures, sort_keys=True), flush=True)
     log(final_line(figures))
@@ -853,6 +907,7 @@ def summary(checker, lost, problems):
             for path in ("node", "store", "store-live")},
         "writes_acknowledged_contended": sum(1 for w in checker.acked if w["contended"]),
         "writes_acknowledged_tombstones": sum(1 for w in checker.acked if w["deleted"]),
+        "writes_acknowledged_bulk": sum(1 for w in checker.acked if w["bulk"]),
         "writes_not_acknowledged": sum(c for k, c in checker.outcomes.items()
                                        if k.startswith("not acknowledged")),
         "writes_lost": len(lost),

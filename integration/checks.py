@@ -136,12 +136,22 @@ def history(store, kind, key):
     return [json.loads(line) for line in result.stdout.decode().splitlines() if line.strip()]
 
 
-def resolve(nodes, acked):
-    """Give each acknowledged write its version: search its writer's
-    history (where it was stored when acknowledged), then every other
-    holder's, for the version carrying its tag. Sets write["version"]
-    (hlc, author, sig) or None. Returns the writes found nowhere."""
+def resolve(nodes, acked, snap=None):
+    """Give each acknowledged write its version: its writer's current
+    version (in snap) if it carries the write's tag, else search its
+    writer's history (where it was stored when acknowledged), then every
+    other holder's. Sets write["version"] (hlc, author, sig) or None.
+    Returns the writes found nowhere."""
     by_region = {node["region"]: node for node in nodes}
+    if snap is not None:
+        rest = []
+        for write in acked:
+            current = snap.held[write["writer"]].get((write["kind"], write["key"]))
+            if current and current.get("fields", {}).get("address") == write["tag"]:
+                write["version"], write["found_at"] = ident(current), write["writer"]
+            else:
+                rest.append(write)
+        return resolve(nodes, rest)
     cache = {}
 
     def versions(region, kind, key):
