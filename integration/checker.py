@@ -52,6 +52,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -107,6 +108,14 @@ for region in "${network_regions[@]}"; do
         "${network_parent_ep_of[$region]:--}" "$work/$region.cfg"
 done
 '''
+
+
+def _kill_if_running(proc):
+    if proc.poll() is None:
+        try:
+            proc.kill()
+        except OSError:
+            pass
 
 
 def log(message):
@@ -368,6 +377,7 @@ class Checker:
         self.inflight = []             # running writes
         self.writes = 0
         self.items_n = 0
+        self.puts_killed = 0
         self.acked = []
         self.outcomes = collections.Counter()
         os.makedirs(os.path.join(work, "writes"), exist_ok=True)
@@ -395,6 +405,10 @@ class Checker:
             still = []
             for write in self.inflight:
                 rc = write["proc"].poll()
+                if rc == -signal.SIGKILL and write["killer"]:
+                    self.puts_killed += 1
+                    self.verbose("killed the put of write %d (%s) mid-write" % (
+                        write["items"][0]["n"], write["path"]))
                 if rc is None:
                     if time.monotonic() > write["deadline"]:
                         write["proc"].kill()
@@ -485,7 +499,15 @@ class Checker:
         out = open(name + ".out", "wb")
         with open(name + ".err", "wb") as err:
             proc = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        #  Now and then the writing tool itself crashes (SIGKILL) a moment
+        #  after it starts, before or while it writes
+        killer = None
+        if self.rng.random() < self.args.kill_put_rate:
+            killer = threading.Timer(self.rng.uniform(0.002, 0.06), _kill_if_running, (proc,))
+            killer.daemon = True
+            killer.start()
         self.inflight.append({"proc": proc, "out": out, "file": name, "items": items,
+                              "killer": killer,
                               "writer": writer, "path": path, "entities": {e.index for e in entities},
                               "deadline": time.monotonic() + 30})
         self.verbose("write %d at %s via %s: %s" % (
@@ -795,6 +817,8 @@ def parse(argv):
     parser.add_argument("--max-faults", type=int, default=4, help="most faults in effect at once")
     parser.add_argument("--live-store-rate", type=float, default=0.1,
                         help="chance a write goes into a running node's store")
+    parser.add_argument("--kill-put-rate", type=float, default=0.03,
+                        help="chance a hutong put is killed (SIGKILL) mid-write")
     parser.add_argument("--inflight", type=int, default=3, help="most writes in flight at once")
     parser.add_argument("--elders", type=int, default=40)
     parser.add_argument("--facilities", type=int, default=6)
@@ -869,10 +893,11 @@ def main(argv):
             log("#   " + problem.replace("\n", "\n#   "))
     for outcome, count in sorted(checker.outcomes.items()):
         log("# %s: %d" % (outcome, count))
-    log("# acknowledged: %d contended, %d tombstones, %d in bulk; %d double kills; %d crashes" % (
+    log("# acknowledged: %d contended, %d tombstones, %d in bulk; %d double kills, "
+        "%d puts killed; %d crashes" % (
         figures["writes_acknowledged_contended"], figures["writes_acknowledged_tombstones"],
-        figures["writes_acknowledged_bulk"],
-        figures["double_kills"], figures["crashes"]))
+        figures["writes_acknowledged_bulk"], figures["double_kills"],
+        figures["puts_killed"], figures["crashes"]))
     if getattr(checker, "resources", None):
         res = checker.resources.values()
         log("# nodes at the end: RSS %d-%d KiB, %d-%d open files, %d-%d threads" % (
@@ -901,6 +926,7 @@ def summary(checker, lost, problems):
         "faults": faults,
         "faults_total": sum(faults.values()),
         "double_kills": checker.double_kills,
+        "puts_killed": checker.puts_killed,
         "writes_acknowledged": len(checker.acked),
         "writes_acknowledged_by_path": {
             path: sum(1 for w in checker.acked if w["path"] == path)
