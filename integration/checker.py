@@ -377,6 +377,7 @@ class Checker:
         self.inflight = []             # running writes
         self.writes = 0
         self.items_n = 0
+        self.decision = self.launches = 0
         self.puts_killed = 0
         self.acked = []
         self.outcomes = collections.Counter()
@@ -425,8 +426,9 @@ class Checker:
             time.sleep(0.01)
 
     def finish(self, write, rc):
-        out = write["out"]
-        out.close()
+        if write["killer"]:
+            write["killer"].cancel()
+        write["out"].close()
         if rc == 0:
             for item in write["items"]:
                 self.acked.append(item)
@@ -453,13 +455,23 @@ class Checker:
                 except OSError:
                     pass
 
+    def decide(self):
+        """A new write decision: launches within it draw their details
+        from their own generator, so a write left out because an earlier
+        one of the same entity is still in flight (timing) does not shift
+        the schedule's generator."""
+        self.decision += 1
+        self.launches = 0
+
     def launch(self, writer, entities, bulk=False):
         """One hutong put at writer (to the node if it runs or is paused,
         into its store if it is down) of one draft per entity."""
         node = self.net.by_region[writer]
+        self.launches += 1
+        rng = random.Random("%d-%d-%d" % (self.seed, self.decision, self.launches))
         #  Now and then into the store of a running node (tools may write
         #  a store hutongd serves: the node notices a higher sequence)
-        live = self.rng.random() < self.args.live_store_rate
+        live = rng.random() < self.args.live_store_rate
         #  (not a paused one: the put could wait on a lock the paused
         #  node holds, and the schedule on the put)
         path = "store" if node.state == "down" else \
@@ -483,7 +495,7 @@ class Checker:
                 draft["fields"]["address"] = tag
                 #  Now and then a tombstone (a version like any other; the
                 #  next write brings the entity back)
-                deleted = not bulk and self.rng.random() < 0.05
+                deleted = not bulk and rng.random() < 0.05
                 if deleted:
                     draft["deleted"] = True
                 handle.write(json.dumps(draft, ensure_ascii=False) + "\n")
@@ -502,8 +514,8 @@ class Checker:
         #  Now and then the writing tool itself crashes (SIGKILL) a moment
         #  after it starts, before or while it writes
         killer = None
-        if self.rng.random() < self.args.kill_put_rate:
-            killer = threading.Timer(self.rng.uniform(0.002, 0.06), _kill_if_running, (proc,))
+        if rng.random() < self.args.kill_put_rate:
+            killer = threading.Timer(rng.uniform(0.002, 0.06), _kill_if_running, (proc,))
             killer.daemon = True
             killer.start()
         self.inflight.append({"proc": proc, "out": out, "file": name, "items": items,
@@ -527,6 +539,7 @@ class Checker:
 
     def random_write(self):
         rng = self.rng
+        self.decide()
         count = 1 if rng.random() < 0.7 else rng.randint(2, 4)
         ent = rng.choice(self.entities)
         writer = rng.choice(ent.writers)
@@ -544,6 +557,7 @@ class Checker:
         """One put of many new elders at a random tier: replication then
         spans several batches, and a kill can land between them."""
         rng = self.rng
+        self.decide()
         count = rng.randint(20, 300)
         if self.bulk_written + count > len(self.bulk_pool):
             return
@@ -557,6 +571,7 @@ class Checker:
 
     def store_write(self, writer):
         """hutong put --store of one to three of writer's entities."""
+        self.decide()
         mine = [e for e in self.entities if writer in e.writers]
         if mine:
             self.launch(writer, self.rng.sample(mine, min(len(mine), self.rng.randint(1, 3))))
@@ -564,6 +579,7 @@ class Checker:
     def contend(self):
         """The same contended entity written from two or three tiers at once."""
         rng = self.rng
+        self.decide()
         candidates = [e for e in self.entities if e.contended and len(e.writers) >= 2]
         if not candidates:
             return
