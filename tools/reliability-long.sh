@@ -29,8 +29,10 @@ export HUTONG="${HUTONG:-$build/tools/hutong}" HUTONGD="${HUTONGD:-$build/node/h
 [ -x "$HUTONG" ] && [ -x "$HUTONGD" ] || { echo "no hutong/hutongd in $build" >&2; exit 2; }
 export PYTHONDONTWRITEBYTECODE=1
 seconds=$(/usr/bin/python3 -c "import sys; print(float(sys.argv[1]) * 60)" "$minutes")
+#  The bulk puts' pool of new elders lasts the whole run (some 1,500 a minute)
+bulk=$(/usr/bin/python3 -c "import sys; print(min(60000, int(float(sys.argv[1]) * 1500) + 1500))" "$minutes")
 #  A long run converges over more history: give it longer than the short one
 #  (and more entities, so each keeps a history of readable length)
 exec /usr/bin/python3 "$root/integration/checker.py" --seconds "$seconds" \
-    --converge-timeout 300 --elders 200 --facilities 20 ${seed:+--seed "$seed"} \
+    --converge-timeout 300 --elders 200 --facilities 20 --bulk "$bulk" ${seed:+--seed "$seed"} \
     ${extra[@]+"${extra[@]}"}
