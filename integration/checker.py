@@ -6,11 +6,13 @@ It builds a small four-tier network on 127.0.0.1 with integration/network.sh
 puts every child's uplink behind a fault proxy (faultproxy.Proxy), starts
 the hutongd processes itself, and then, for --seconds of schedule:
 
-  - writes elders and facilities at random tiers through both write paths:
-    `hutong put --node` to a running node (acknowledged only on exit 0)
-    and `hutong put --store` into a stopped node's store; some entities
-    are CONTENDED: written from several tiers, at times at once (an elder
-    of a community updated at the community, its township and its county);
+  - writes elders and facilities at random tiers through every write path:
+    `hutong put --node` to a running (or paused) node, `hutong put --store`
+    into a stopped node's store and now and then into a running one's,
+    each acknowledged only on exit 0; some entities are CONTENDED: written
+    from several tiers, at times at once (an elder of a community updated
+    at the community, its township and its county); now and then a
+    tombstone, a bulk put of many new elders, a put killed mid-write;
   - injects faults: kill -9 and restart (sometimes two nodes at once),
     link cuts, one-way holds, blips (reset), delays, and SIGSTOP/SIGCONT
     pauses longer than the peer timeout.
@@ -18,28 +20,30 @@ the hutongd processes itself, and then, for --seconds of schedule:
 Then it heals (every proxy passes, every node runs), waits (bounded) for
 convergence and checks (integration/checks.py): every node holds exactly
 its holder-rule set, each entity in one version everywhere; every
-acknowledged write, or a later version, is current at every holder; every
-holder's history is ordered and judged alike; nothing is quarantined
-(no fault here explains a quarantine: the proxy never alters a byte);
-every record verifies; no node crashed.
+acknowledged write, or a later version in merge order, is current at
+every holder and stays in its writer's history; every holder's history is
+ordered and judged alike; the links are up; nothing is quarantined (no
+fault here explains a quarantine: the proxy never alters a byte) or kept
+as a conflict; status counts match the stores; every record verifies; no
+node crashed.
 
-The schedule is a function of the seed alone: time advances in ticks of
---tick seconds, and every decision (what to write where, which fault,
-for how many ticks) is drawn from one random generator seeded with
---seed, from the state the schedule itself made. `checker.py --seed S`
-replays the same schedule (the machine's timing still varies).
+The schedule is a function of the seed: time advances in ticks of --tick
+seconds, and every decision (what to write where, which fault, for how
+many ticks) is drawn from generators seeded with --seed, from the state
+the schedule itself made. `checker.py --seed S` with the same settings
+(the replay command printed first) replays the same schedule; the
+machine's timing still varies, and with it which puts a kill catches.
 
     checker.py [--seed S] [--seconds N] [--converge-timeout N] [--json]
-               [--keep] [--verbose]
+               [--keep] [--verbose] [--sabotage cut-forever|quarantine] ...
 
 Prints the seed first and on any failure, and last:
     seed S: faults injected N (kill K, cut C, hold H, pause P, delay D,
     reset R), writes acknowledged W, writes lost L, nodes N, converged in T s
-Exit 0 only if nothing was lost and every check passed; 1 otherwise;
-2 on bad usage; 3 if the network could not be set up.
-Needs HUTONG and HUTONGD (the binaries); /usr/bin/python3 with Debian's
-python3-zmq, python3-msgpack, python3-nacl is not needed beyond the
-standard library here.
+(--json: a JSON summary on the line before). Exit 0 only if nothing was
+lost and every check passed; 1 otherwise; 2 on bad usage; 3 if the
+network could not be set up. Needs HUTONG and HUTONGD (the binaries) and
+/usr/bin/python3; uses converge.py's checks where it is present.
 """
 import argparse
 import collections
