@@ -29,11 +29,18 @@ show_logs_on_failure
 timeout_ms="${NETWORK_TIMEOUT_MS:-3000}"
 slow_s=$(( 2 * timeout_ms / 1000 + 6 ))    #  how long a link stays slow
 
+#  The proxy itself first (alongside the nodes' start): a changed delay,
+#  and pass, apply to the chunks it already holds, in order
+start_bg proxy-selftest "$work/proxy-selftest.out" "$python" "$here/faultproxy.py" selftest
+
 NETWORK_BATCH=100
 fault_tree
 NETWORK_PROXIES="$fault_k1 $fault_t21"
 network_start
 fault_ready 60
+wait_until 30 bg_gone proxy-selftest || fail "faultproxy.py selftest did not end within 30 s"
+stop_bg proxy-selftest || { cat "$work/proxy-selftest.out" >&2; fail "faultproxy.py selftest failed"; }
+ok "faultproxy.py: a changed delay, and pass, apply to the chunks already queued, in order"
 fault_pool "${HUTONG_IT_SEED:-13}"
 fault_writers_start
 ok "writers at ${#fault_writers[@]} nodes of four tiers; proxies on the uplinks of $NETWORK_PROXIES"
