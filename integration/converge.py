@@ -57,6 +57,11 @@ prints `writes acknowledged N, lost L, nodes N, faults F` and, on failure,
 what is missing where.
 
     converge.py key [--idkey FILE] < DRAFTS     each draft's "KIND KEY"
+
+    converge.py absent NODES WRITES... [--idkey FILE]
+                the entities of these writes are held by no node (writes a
+                node refused, e.g. store_full: never stored, not even
+                later); exit 1 naming where one is held
 """
 import hashlib
 import json
@@ -232,6 +237,18 @@ def check_writes(held, writes, idkey=None, contents=True):
             elif contents and content(have) not in allowed:
                 stale.append({"node": region, "entity": entity, "write": write, "have": have})
     return lost, stale, checked
+
+
+def held_anywhere(held, writes, idkey=None):
+    """[(region, write)] for each node holding an entity of writes (any
+    version): for writes that must never have been stored."""
+    indexes = {region: _index(records) for region, records in held.items()}
+    found = []
+    for write in writes:
+        entity = entity_of(write, idkey)
+        found += [(region, write) for region, index in sorted(indexes.items())
+                  if entity in index]
+    return found
 
 
 def unacked_stored(held, writes, idkey=None):
@@ -500,9 +517,31 @@ def cmd_key(args):
     return 0
 
 
+def cmd_absent(args):
+    idkey = None
+    if "--idkey" in args:
+        at = args.index("--idkey")
+        idkey = load_idkey(args[at + 1])
+        args = args[:at] + args[at + 2:]
+    if len(args) < 2:
+        print("converge: absent NODES WRITES...", file=sys.stderr)
+        return 2
+    nodes = load_nodes(args[0])
+    writes = load_writes(*args[1:])
+    found = held_anywhere(snapshot(nodes), writes, idkey)
+    entities = len({entity_of(w, idkey) for w in writes})
+    print("writes %d, entities %d, held at %d place(s), nodes %d" % (
+        len(writes), entities, len(found), len(nodes)))
+    for region, write in found[:20]:
+        print("held: %s %s (%s) at %s" % (entity_of(write, idkey) + (_write_note(write), region)))
+    return 1 if found or not writes else 0
+
+
 def main(argv):
     if argv and argv[0] == "key":
         return cmd_key(argv[1:])
+    if argv and argv[0] == "absent":
+        return cmd_absent(argv[1:])
     if len(argv) < 3 or argv[0] != "check":
         print(__doc__, file=sys.stderr)
         return 2

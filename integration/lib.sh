@@ -61,6 +61,16 @@ wait_until () {
     done
 }
 
+#  cpu_percent PID SECONDS: the share of one core PID used over SECONDS
+cpu_percent () {
+    local pid="$1" seconds="$2" before after ticks
+    ticks="$(getconf CLK_TCK)"
+    before="$(awk '{print $14 + $15}' "/proc/$pid/stat")"
+    sleep "$seconds"        #  the measuring window, not a wait for a condition
+    after="$(awk '{print $14 + $15}' "/proc/$pid/stat")"
+    echo $(( (after - before) * 100 / (ticks * seconds) ))
+}
+
 #  Background processes the scenario starts, by name; all are stopped on exit
 declare -A bg_pids=()
 

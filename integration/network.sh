@@ -260,6 +260,18 @@ node_status () {
         --key "$work/$1.key" --timeout 3000
 }
 
+#  node_store_full REGION: the node says its store is full: the status
+#  warning store_full, its store_full object, and a neighbour whose
+#  batches fail as store_full (scenario_diskfull, scenario_fault_slow)
+node_store_full () {
+    node_status "$1" 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+codes = [w["code"] for w in s.get("warnings", [])]
+peers = [p for p in s["peers"] if p.get("apply_error") == "store_full" and p["apply_failures"] > 0]
+sys.exit(0 if "store_full" in codes and "store_full" in s and peers else 1)'
+}
+
 #  Wait until every node's peers are all connected
 network_wait_connected () {
     local deadline=$((SECONDS + $1)) region

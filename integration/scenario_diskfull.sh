@@ -67,25 +67,8 @@ elder_count () {
 }
 #  store_elders DIR PREFIX: elders under PREFIX in a store (read directly)
 store_elders () { "$HUTONG" list --store "$1" --kind elder --region "$2" --limit 0 | wc -l; }
-#  full_seen REGION: the node says its store is full (status warning, and
-#  the parent's batches failing as store_full)
-full_seen () {
-    node_status "$1" 2>/dev/null | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-codes = [w["code"] for w in s.get("warnings", [])]
-peers = [p for p in s["peers"] if p.get("apply_error") == "store_full" and p["apply_failures"] > 0]
-sys.exit(0 if "store_full" in codes and "store_full" in s and peers else 1)'
-}
-#  cpu_percent PID SECONDS: the share of one core PID used over SECONDS
-cpu_percent () {
-    local pid="$1" seconds="$2" before after ticks
-    ticks="$(getconf CLK_TCK)"
-    before="$(awk '{print $14 + $15}' "/proc/$pid/stat")"
-    sleep "$seconds"        #  the measuring window, not a wait for a condition
-    after="$(awk '{print $14 + $15}' "/proc/$pid/stat")"
-    echo $(( (after - before) * 100 / (ticks * seconds) ))
-}
+#  full_seen REGION: the node says its store is full (network.sh)
+full_seen () { node_store_full "$1"; }
 #  file_bytes REGION: the size of the node's data file
 file_bytes () { stat -c %s "$(node_store "$1")/data.mdb"; }
 #  put_node REGION FILE, put_store REGION FILE: write FILE as REGION's key

@@ -19,7 +19,7 @@ show_logs_on_failure
 timeout_ms="${NETWORK_TIMEOUT_MS:-3000}"
 wait_s=$(( timeout_ms / 1000 + 15 ))
 freeze_s=$(( timeout_ms / 1000 + 3 ))  #  a freeze outlasts the peer timeout
-long_s=22                               #  and, in A, a put's two 10 s waits
+long_s=14                               #  and, in A, a put's 10 s wait
 
 fault_tree
 network_start
@@ -50,9 +50,10 @@ frozen_for () {
 #  --------------------------------------------------------------------------
 #  A. Township t11 frozen; its communities m111 (a writer) and m112 and its
 #  county k1 write. The freeze outlasts the time a put --node waits (10 s
-#  for the node's INFO, which it can do without, then 10 s for the PUT):
-#  t11's own writer is not acknowledged, though t11 may store what it was
-#  sent once it continues
+#  for the node's INFO, after which it fails with nothing sent, or for the
+#  PUT of a put whose INFO was answered just before the freeze): t11's own
+#  writer is not acknowledged, though t11 may store a PUT it was sent
+#  once it continues
 
 #  t11's writer is under way (so its put in flight or next is sent to
 #  the frozen node well before the freeze ends)

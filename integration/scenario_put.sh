@@ -15,7 +15,9 @@
 #  over is. An elder
 #  draft sent without --idkey is refused with the reason. A draft that
 #  says what the current version says is unchanged, through the node and
-#  through the store: no new version, no new signature.
+#  through the store: no new version, no new signature. A node that does
+#  not answer (SIGSTOP) fails `put --node` after one --timeout (its INFO),
+#  with nothing sent, not after one for INFO and another for PUT.
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
 source "$here/network.sh"
@@ -92,6 +94,35 @@ expect_exit 1 "put --node of an elder draft without --idkey" -- node_put v2.json
 grep -q "no key given, and this kind's key is derived with the network pseudonym key" "$work/last.err" \
     || fail "put does not say the idkey is missing: $(cat "$work/last.err")"
 expect_eq "$(json_get last.out "(j['stored'], j['refused'])")" "(0, 1)" "the draft is refused"
+
+#  --------------------------------------------------------------------------
+#  A node that does not answer: one timeout, for INFO, then put fails
+
+frozen=""
+thaw_county () { [ -z "$frozen" ] || kill -CONT "$frozen" 2>/dev/null || true; frozen=""; }
+cleanup_hooks=("thaw_county" "${cleanup_hooks[@]}")
+elders_held () { "$HUTONG" list --store "$(node_store "$county")" --kind elder --limit 0 | wc -l; }
+held_before="$(elders_held)"
+elder_draft "赵建军" 441802194005120018 > frozen.jsonl
+timeout_ms=2000
+frozen="$(node_pid "$county")"
+kill -STOP "$frozen"
+started=$(date +%s%N)
+expect_exit 3 "put --node to a frozen node" -- node_put --idkey net.idkey --timeout "$timeout_ms" frozen.jsonl
+took_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+thaw_county
+grep -q "hutong: put: no INFO from the node, nothing sent: timeout: " "$work/last.err" \
+    || fail "put does not say the node did not answer its INFO: $(cat "$work/last.err")"
+[ "$took_ms" -lt $(( timeout_ms * 16 / 10 )) ] \
+    || fail "put to a frozen node took $took_ms ms with --timeout $timeout_ms: it waited again for the PUT"
+[ "$took_ms" -ge $(( timeout_ms * 9 / 10 )) ] \
+    || fail "put to a frozen node gave up after $took_ms ms, before its --timeout of $timeout_ms"
+ok "put to a frozen node failed after $took_ms ms (--timeout $timeout_ms, bound $(( timeout_ms * 16 / 10 )) ms): $(cut -c1-90 "$work/last.err")"
+#  Thawed, the node answers again; what the failed put read was never sent
+expect_exit 0 "put --node once the node runs again" -- node_put --idkey net.idkey v2.jsonl
+expect_eq "$(elders_held)" "$held_before" "the frozen put stored nothing"
+expect_exit 2 "put --store with --timeout (a store answers at once)" -- \
+    "$HUTONG" put --store "$(node_store "$county")" --key "$county.key" --timeout 100 v2.jsonl
 
 #  --------------------------------------------------------------------------
 #  A current version ahead of the writer's clock

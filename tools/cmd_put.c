@@ -37,6 +37,8 @@
 #define S_DEFAULT_BATCH 1000
 #define S_SIGN_BATCH 1000           //  drafts under one batch signature
 #define S_MAX_REPORTED 10           //  line errors printed before going quiet
+#define S_DEFAULT_TIMEOUT_MS 10000  //  --node: wait this long for each answer
+#define S_MAX_TIMEOUT_MS 3600000
 
 static const ht_option_t s_put_options [] = {
     HT_OPTION_TEXT ("store", "DIR", "the node store to write (on this machine)"),
@@ -48,11 +50,12 @@ static const ht_option_t s_put_options [] = {
     HT_OPTION_FLAG ("import", "with --store: re-import records exported from this network (no ingest window)"),
     HT_OPTION_FLAG ("quiet", "no progress, no summary"),
     HT_OPTION_FLAG ("plain-sig", "sign every draft alone, not in batches (for nodes older than format 3)"),
+    HT_OPTION_UINT ("timeout", "MS", 1, S_MAX_TIMEOUT_MS, "with --node: how long to wait for each answer (default 10000)"),
     HT_OPTION_END
 };
 
 static const ht_command_spec_t s_put_spec = {
-    "hutong put (--store DIR | --node ENDPOINT --node-key PUB) [--key KEYFILE] [--plain-sig] [FILE...]",
+    "hutong put (--store DIR | --node ENDPOINT --node-key PUB [--timeout MS]) [--key KEYFILE] [--plain-sig] [FILE...]",
     "Read records as JSON lines from FILEs (or standard input). Drafts are\n"
     "completed, validated and signed with --key; signed records are stored as\n"
     "they are. Drafts written together are signed in batches of up to 1000\n"
@@ -78,7 +81,10 @@ static const ht_command_spec_t s_put_spec = {
     "because the node or store holds a newer version it did not replace; 3 if\n"
     "the store failed (store_full: the store's disk is full or it reached its\n"
     "cap, limits/map_limit_mb; the batch that did not fit is not written,\n"
-    "those before it are).",
+    "those before it are) or the node did not answer: put first asks the node\n"
+    "for its INFO (the key's certificate, the schema versions it writes), and\n"
+    "a node that does not answer within --timeout, or refuses the key, fails\n"
+    "the put at once with nothing sent.",
     s_put_options
 };
 
@@ -112,6 +118,7 @@ typedef struct {
     bool progress;                  //  print progress to stderr
     bool import;                    //  --import: not fresh, re-imported
     bool plain;                     //  --plain-sig: sign each draft alone
+    int timeout_ms;                 //  --node: wait this long for an answer
 } s_put_t;
 
 //  Report a refused line (the first few only)
@@ -513,21 +520,29 @@ s_put_stream (s_put_t *self, FILE *input)
 }
 
 //  Find the signing key's own certificate (for author-scoped kinds): in
-//  the store, or as the node holds it
-static void
+//  the store, or as the node holds it (its INFO). A node that does not
+//  answer INFO would not answer PUT either, and put cannot sign in the
+//  versions it writes without it: HT_EXIT_ERROR at once, nothing sent
+//  (not a second wait of --timeout for the PUT). 0 otherwise.
+static int
 s_find_own_cert (s_put_t *self)
 {
     if (!self->key)
-        return;
+        return HT_EXIT_OK;
     if (self->store) {
         const ht_certsource_t *source = ht_store_certsource (self->store);
         uint8_t issuer [HT_PUBKEY_BYTES];
         self->have_cert = source->cert (source->ctx, ht_keypair_public (self->key),
                                         &self->own_cert, issuer) == HT_OK;
-        return;
+        return HT_EXIT_OK;
     }
     int error = 0;
     json_t *info = ht_client_info (self->client, &error);
+    if (!info) {
+        fprintf (stderr, "hutong: put: no INFO from the node, nothing sent: %s: %s\n",
+                 ht_errname (error), ht_client_reason (self->client));
+        return HT_EXIT_ERROR;
+    }
     json_t *cert_json = json_object_get (info, "client_cert");
     ht_record_t *cert = cert_json && json_is_object (cert_json)
                       ? ht_record_from_json (cert_json, NULL, NULL): NULL;
@@ -552,6 +567,7 @@ s_find_own_cert (s_put_t *self)
                      (int) wanted);
     }
     json_decref (info);
+    return HT_EXIT_OK;
 }
 
 //  Open the destination: a store, or a connection to a node
@@ -580,7 +596,7 @@ s_open_sink (s_put_t *self, const char **values)
             return HT_EXIT_ERROR;
         self->have_idkey = true;
     }
-    self->client = ht_client_new (values [NODE], node_key, self->key, 10000);
+    self->client = ht_client_new (values [NODE], node_key, self->key, self->timeout_ms);
     if (!self->client)
         return ht_usage_error ("put: cannot connect to %s", values [NODE]);
     return HT_EXIT_OK;
@@ -609,8 +625,8 @@ s_put_inputs (s_put_t *self, int first_arg, int argc, char **argv)
 int
 ht_cmd_put (int argc, char **argv)
 {
-    enum { STORE, NODE, NODE_KEY, IDKEY, KEY, BATCH, IMPORT, QUIET, PLAIN };
-    const char *values [10];
+    enum { STORE, NODE, NODE_KEY, IDKEY, KEY, BATCH, IMPORT, QUIET, PLAIN, TIMEOUT };
+    const char *values [11];
     int first_arg, rc = ht_args_parse (&s_put_spec, argc, argv, values, &first_arg);
     if (rc)
         return rc == 1? HT_EXIT_OK: rc;
@@ -618,18 +634,23 @@ ht_cmd_put (int argc, char **argv)
         return ht_usage_error ("put: name one of --store DIR or --node ENDPOINT");
     if (values [IMPORT] && !values [STORE])
         return ht_usage_error ("put: --import writes a local store: use it with --store");
+    if (values [TIMEOUT] && !values [NODE])
+        return ht_usage_error ("put: --timeout is for --node: a store answers at once");
     size_t batch = (size_t) ht_args_number (&s_put_spec, values, BATCH, S_DEFAULT_BATCH);
     s_put_t self = { .batch_max = batch, .started_ms = zclock_mono (),
                      .progress = !values [QUIET] && ht_stderr_is_tty (),
-                     .import = values [IMPORT] != NULL, .plain = values [PLAIN] != NULL };
+                     .import = values [IMPORT] != NULL, .plain = values [PLAIN] != NULL,
+                     .timeout_ms = (int) ht_args_number (&s_put_spec, values, TIMEOUT,
+                                                         S_DEFAULT_TIMEOUT_MS) };
     if (values [KEY] && !(self.key = ht_load_key (values [KEY])))
         return HT_EXIT_ERROR;
-    if ((rc = s_open_sink (&self, values))) {
+    if ((rc = s_open_sink (&self, values)) || (rc = s_find_own_cert (&self))) {
         ht_store_destroy (&self.store);
+        ht_client_destroy (&self.client);
         ht_keypair_destroy (&self.key);
+        zhashx_destroy (&self.pending);
         return rc;
     }
-    s_find_own_cert (&self);
     self.batch = (ht_record_t **) calloc (self.batch_max, sizeof (ht_record_t *));
     self.batch_lines = (size_t *) calloc (self.batch_max, sizeof (size_t));
     self.batch_drafts = (bool *) calloc (self.batch_max, sizeof (bool));
