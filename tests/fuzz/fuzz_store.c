@@ -1,0 +1,260 @@
+//  fuzz_store: the whole store write path (ht_store_apply: verify,
+//  authorize, validate, the ownership rule, merge, history, indexes,
+//  quarantine) on a scratch LMDB store, with inputs that get past the
+//  signature check.
+//
+//  Input: JSON lines, as `hutong put` reads them (at most S_MAX_LINES).
+//  Each draft is completed (key, scope; an hlc the draft gives is kept,
+//  else one is issued) and signed with a fixed key of the PKI in
+//  ht_fuzz.h — the county's, the township's or a community's, chosen by
+//  the line's length — so its mutations reach the rules behind the
+//  signature. A draft that fails completion is signed as it is, for the
+//  store to refuse. A record that comes signed is applied as it is. An
+//  input of odd length is signed as one batch (format 3) by the first
+//  line's key; even, each record alone. Input sizes modulo 4 of 2 and 3
+//  arrive from a peer (the replicated rules), others as local writes.
+//
+//  The store is the city's, made once per input in a directory created
+//  once (on /dev/shm when there is one), with the PKI applied: every
+//  input starts from the same store, so a crash file replays alone.
+//
+//  Oracle beyond "no crash": no record the store accepted, and no current
+//  version of an entity the input touched, lies outside its author's
+//  jurisdiction: the author is a key of the PKI, its certificate permits
+//  the kind, and cert.region ⊑ scope ⊑ region. While the input has not
+//  had a cert or revocation accepted, cert.region is the one the PKI
+//  issued; once it has, a certificate may lawfully have been re-issued by
+//  a key above, so the bound is the county's (441802000000): no key the
+//  input signs with is certified by the root, so no input can reach
+//  past the county, whatever it re-certifies.
+#include "ht_fuzz.h"
+#include "ht_record_complete.h"
+#include "ht_store.h"
+#include <dirent.h>
+#include <unistd.h>
+
+#define S_MAX_LINES 16
+#define S_DIR_BYTES 64
+
+static ht_fuzz_pki_t *s_pki;
+static char s_dir [S_DIR_BYTES];
+
+//  Remove the store's files, leaving the directory
+static void
+s_store_clear (void)
+{
+    DIR *dir = opendir (s_dir);
+    HT_FUZZ_REQUIRE (dir);
+    struct dirent *entry;
+    while ((entry = readdir (dir)) != NULL) {
+        if (streq (entry->d_name, ".") || streq (entry->d_name, ".."))
+            continue;
+        char path [S_DIR_BYTES + 256];
+        snprintf (path, sizeof path, "%s/%s", s_dir, entry->d_name);
+        unlink (path);
+    }
+    closedir (dir);
+}
+
+static void
+s_remove_dir (void)
+{
+    s_store_clear ();
+    rmdir (s_dir);
+}
+
+//  A fresh city store holding the PKI
+static ht_store_t *
+s_store_fresh (void)
+{
+    s_store_clear ();
+    HT_FUZZ_REQUIRE (ht_store_create (s_dir, HT_FUZZ_CITY,
+                                      ht_keypair_public (s_pki->keys [HT_FUZZ_ROOT]),
+                                      s_pki->idkey) == 0);
+    int error = 0;
+    ht_store_t *store = ht_store_open (s_dir, 0, &error);
+    HT_FUZZ_REQUIRE (store);
+    ht_store_set_verbose (store, false);
+    HT_FUZZ_REQUIRE (ht_store_set_ingest_window (store, 0, 0) == 0);
+    int results [HT_FUZZ_PRINCIPALS];
+    ht_origin_t origin = { .lazy = true };
+    HT_FUZZ_REQUIRE (ht_store_apply (store, s_pki->certs, HT_FUZZ_PRINCIPALS, &origin,
+                                     NULL, results) == 0);
+    for (int i = 0; i < HT_FUZZ_PRINCIPALS; i++)
+        HT_FUZZ_REQUIRE (results [i] == 0);
+    return store;
+}
+
+//  The signer of a line: county, township, community A or B
+static int
+s_signer_of (size_t length)
+{
+    return HT_FUZZ_COUNTY_KEY + (int) (length % 4);
+}
+
+//  Complete a draft for signer; an hlc the draft gives is kept
+static void
+s_complete (ht_record_t *draft, int signer)
+{
+    uint64_t given_hlc = ht_record_hlc (draft);
+    ht_hlc_t clock = { ht_hlc_make (HT_FUZZ_T0_MS + 30 * HT_FUZZ_DAY_MS, 0) };
+    ht_complete_t context = {
+        .idkey = s_pki->idkey, .author_region = s_pki->regions [signer], .clock = &clock
+    };
+    const char *reason = NULL;
+    if (ht_record_complete (draft, &context, &reason) == HT_OK && given_hlc)
+        ht_record_set_hlc (draft, given_hlc);
+}
+
+//  Read the input's lines into records; drafts completed, not signed
+static size_t
+s_read_lines (const uint8_t *data, size_t size, ht_record_t **records, int *signers,
+              bool *drafts)
+{
+    size_t count = 0;
+    for (size_t at = 0; at < size && count < S_MAX_LINES; ) {
+        const uint8_t *newline = memchr (data + at, '\n', size - at);
+        size_t length = newline? (size_t) (newline - (data + at)): size - at;
+        json_t *json = json_loadb ((const char *) data + at, length, 0, NULL);
+        at += length + 1;
+        ht_record_t *record = json? ht_record_from_json (json, NULL, NULL): NULL;
+        json_decref (json);
+        if (!record)
+            continue;
+        drafts [count] = !ht_record_is_signed (record);
+        signers [count] = s_signer_of (length);
+        if (drafts [count])
+            s_complete (record, signers [count]);
+        records [count++] = record;
+    }
+    return count;
+}
+
+//  Sign the drafts: each alone, or all as one batch by the first signer
+static void
+s_sign (ht_record_t **records, int *signers, const bool *drafts, size_t count, bool batch)
+{
+    ht_record_t *signable [S_MAX_LINES];
+    size_t signable_count = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint8_t digest [HT_DIGEST_BYTES];
+        if (!drafts [i] || ht_record_digest (records [i], digest))
+            continue;               //  no key, region or scope: stays unsigned
+        if (batch)
+            signers [i] = signers [0];
+        if (batch)
+            signable [signable_count++] = records [i];
+        else
+        if (ht_record_sign (records [i], s_pki->keys [signers [i]]))
+            HT_FUZZ_FAIL ("a full draft with key, region and scope cannot be signed");
+    }
+    if (signable_count
+    &&  ht_record_sign_batch (signable, signable_count, s_pki->keys [signers [0]]))
+        HT_FUZZ_FAIL ("drafts with key, region and scope cannot be signed as a batch");
+}
+
+//  Does the jurisdiction of principal (or the county's, if certificates
+//  changed) allow author to have written this record?
+static void
+s_check_jurisdiction (const ht_record_t *record, bool certs_changed, const char *what)
+{
+    int author = ht_fuzz_pki_find (s_pki, ht_record_author (record));
+    if (author < 0)
+        HT_FUZZ_FAIL ("%s %s/%s is by a key outside the PKI", what,
+                      ht_record_kind (record), ht_record_key (record));
+    const char *bound = certs_changed && author != HT_FUZZ_ROOT? HT_FUZZ_COUNTY
+                      : s_pki->regions [author];
+    const char *scope = ht_record_scope (record), *region = ht_record_region (record);
+    if (!ht_region_covers (bound, scope) || !ht_region_covers (scope, region))
+        HT_FUZZ_FAIL ("%s %s/%s lies outside its author's jurisdiction: author %d "
+                      "(bound %s), scope %s, region %s", what, ht_record_kind (record),
+                      ht_record_key (record), author, bound, scope, region);
+    if (!certs_changed && !ht_cert_permits (&s_pki->parsed [author], ht_record_kind (record)))
+        HT_FUZZ_FAIL ("%s %s/%s is of a kind its author may not write", what,
+                      ht_record_kind (record), ht_record_key (record));
+}
+
+//  The oracle over one applied batch
+static void
+s_check_batch (ht_store_t *store, ht_record_t **records, const int *results, size_t count)
+{
+    bool certs_changed = false;
+    for (size_t i = 0; i < count; i++)
+        if (results [i] == 0 && (streq (ht_record_kind (records [i]), "cert")
+                             ||  streq (ht_record_kind (records [i]), "revocation")))
+            certs_changed = true;
+    for (size_t i = 0; i < count; i++) {
+        if (results [i] == 0)
+            s_check_jurisdiction (records [i], certs_changed, "accepted record");
+        int error = 0;
+        ht_record_t *current = ht_store_get (store, ht_record_kind (records [i]),
+                                             ht_record_key (records [i]), &error);
+        if (current)
+            s_check_jurisdiction (current, certs_changed, "current version");
+        else
+        if (error != HT_ENOTFOUND)
+            HT_FUZZ_FAIL ("the store cannot read an entity back: %s", ht_strerror (error));
+        ht_record_destroy (&current);
+    }
+}
+
+static void
+s_cleanup (void)
+{
+    ht_fuzz_pki_destroy (&s_pki);
+    s_remove_dir ();
+}
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+    (void) argc; (void) argv;
+    ht_fuzz_random_install ();
+    s_pki = ht_fuzz_pki_new ();
+    snprintf (s_dir, sizeof s_dir, "%s/ht_fuzz_store_XXXXXX",
+              access ("/dev/shm", W_OK) == 0? "/dev/shm": "/tmp");
+    HT_FUZZ_REQUIRE (mkdtemp (s_dir));
+    atexit (s_cleanup);
+    return 0;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    ht_fuzz_random_reset (size);
+    ht_record_t *records [S_MAX_LINES];
+    int signers [S_MAX_LINES], results [S_MAX_LINES];
+    bool drafts [S_MAX_LINES];
+    size_t count = s_read_lines (data, size, records, signers, drafts);
+    if (count == 0)
+        return 0;
+    s_sign (records, signers, drafts, count, size % 2 == 1);
+
+    ht_store_t *store = s_store_fresh ();
+    uint8_t epoch [HT_EPOCH_BYTES];
+    memset (epoch, 0xe7, sizeof epoch);
+    ht_origin_t origin = { .lazy = true };
+    if (size % 4 >= 2) {
+        origin.peer = "fuzz-peer";
+        origin.epoch = epoch;
+        origin.cursor = 1;
+    }
+    ht_apply_stats_t stats;
+    int rc = ht_store_apply (store, records, count, &origin, &stats, results);
+    if (rc)
+        HT_FUZZ_FAIL ("a small batch failed as a whole: %s", ht_strerror (rc));
+    if (stats.applied + stats.unchanged + stats.historic + stats.quarantined
+        + stats.conflicts != count)
+        HT_FUZZ_FAIL ("the batch's stats do not add up to its %zu records", count);
+    s_check_batch (store, records, results, count);
+    //  What was quarantined may be tried again without harm
+    (void) ht_store_quarantine_retry (store, 0);
+    s_check_batch (store, records, results, count);
+    ht_store_destroy (&store);
+    for (size_t i = 0; i < count; i++)
+        ht_record_destroy (&records [i]);
+    return 0;
+}
