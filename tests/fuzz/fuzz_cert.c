@@ -13,7 +13,8 @@
 //  certificate exists, is valid and unrevoked at the record's time,
 //  permits its kind, and cert.region ⊑ scope ⊑ region; and every
 //  certificate up the chain is valid then and lies inside its issuer's
-//  region, up to the anchor's self-signed certificate.
+//  region, up to the anchor's self-signed certificate. With
+//  HT_FUZZ_VERBOSE set it prints each verdict.
 #include "ht_fuzz.h"
 #include "ht_codec.h"
 
@@ -203,6 +204,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     (void) ht_cert_parse (last, &cert);
     (void) ht_revocation_parse (last, pubkey, &revoked_at);
     int rc = ht_cert_authorize (last, anchor, &certsource, &reason);
+    if (getenv ("HT_FUZZ_VERBOSE"))
+        fprintf (stderr, "fuzz_cert: %s/%s after %zu certs, %zu revocations: %s\n",
+                 ht_record_kind (last), ht_record_key (last), source.cert_count,
+                 source.revocation_count, rc? reason: "accepted");
     if (rc == HT_OK)
         s_check_accepted (&source, last, anchor);
     else

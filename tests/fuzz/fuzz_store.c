@@ -26,7 +26,8 @@
 //  issued; once it has, a certificate may lawfully have been re-issued by
 //  a key above, so the bound is the county's (441802000000): no key the
 //  input signs with is certified by the root, so no input can reach
-//  past the county, whatever it re-certifies.
+//  past the county, whatever it re-certifies. With HT_FUZZ_VERBOSE set
+//  it prints each record's result.
 #include "ht_fuzz.h"
 #include "ht_record_complete.h"
 #include "ht_store.h"
@@ -102,7 +103,10 @@ s_complete (ht_record_t *draft, int signer)
         .idkey = s_pki->idkey, .author_region = s_pki->regions [signer], .clock = &clock
     };
     const char *reason = NULL;
-    if (ht_record_complete (draft, &context, &reason) == HT_OK && given_hlc)
+    int rc = ht_record_complete (draft, &context, &reason);
+    if (getenv ("HT_FUZZ_VERBOSE") && rc)
+        fprintf (stderr, "fuzz_store: draft not completed: %s\n", reason);
+    if (rc == HT_OK && given_hlc)
         ht_record_set_hlc (draft, given_hlc);
 }
 
@@ -137,8 +141,8 @@ s_sign (ht_record_t **records, int *signers, const bool *drafts, size_t count, b
     ht_record_t *signable [S_MAX_LINES];
     size_t signable_count = 0;
     for (size_t i = 0; i < count; i++) {
-        uint8_t digest [HT_DIGEST_BYTES];
-        if (!drafts [i] || ht_record_digest (records [i], digest))
+        if (!drafts [i] || !*ht_record_key (records [i]) || !*ht_record_region (records [i])
+        ||  !*ht_record_scope (records [i]))
             continue;               //  no key, region or scope: stays unsigned
         if (batch)
             signers [i] = signers [0];
@@ -198,6 +202,16 @@ s_check_batch (ht_store_t *store, ht_record_t **records, const int *results, siz
     }
 }
 
+//  HT_FUZZ_VERBOSE: why each quarantined input was refused
+static int
+s_print_quarantine (void *arg, int code, const char *reason, const char *origin,
+                    uint64_t when_ms, const uint8_t *data, size_t size)
+{
+    (void) arg; (void) origin; (void) when_ms; (void) data; (void) size;
+    fprintf (stderr, "fuzz_store: quarantined: %s: %s\n", ht_errname (code), reason);
+    return 0;
+}
+
 static void
 s_cleanup (void)
 {
@@ -249,6 +263,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (stats.applied + stats.unchanged + stats.historic + stats.quarantined
         + stats.conflicts != count)
         HT_FUZZ_FAIL ("the batch's stats do not add up to its %zu records", count);
+    for (size_t i = 0; i < count && getenv ("HT_FUZZ_VERBOSE"); i++)
+        fprintf (stderr, "fuzz_store: %s/%s by %d: %s\n", ht_record_kind (records [i]),
+                 ht_record_key (records [i]), signers [i], ht_errname (results [i]));
+    if (getenv ("HT_FUZZ_VERBOSE"))
+        (void) ht_store_quarantine (store, s_print_quarantine, NULL);
     s_check_batch (store, records, results, count);
     //  What was quarantined may be tried again without harm
     (void) ht_store_quarantine_retry (store, 0);
