@@ -18,7 +18,7 @@
 //  once (on /dev/shm when there is one), with the PKI applied: every
 //  input starts from the same store, so a crash file replays alone.
 //
-//  Oracle beyond "no crash": no record the store accepted, and no current
+//  Oracles beyond "no crash". No record the store accepted, and no current
 //  version of an entity the input touched, lies outside its author's
 //  jurisdiction: the author is a key of the PKI, its certificate permits
 //  the kind, and cert.region ⊑ scope ⊑ region. While the input has not
@@ -26,7 +26,12 @@
 //  issued; once it has, a certificate may lawfully have been re-issued by
 //  a key above, so the bound is the county's (441802000000): no key the
 //  input signs with is certified by the root, so no input can reach
-//  past the county, whatever it re-certifies. With HT_FUZZ_VERBOSE set
+//  past the county, whatever it re-certifies. And, for an input without
+//  certs or revocations (which change what the records after them may
+//  do), the arrival order does not matter: the same records applied one
+//  at a time in reverse order, to a second store, leave every entity
+//  with the same current version and every version with the same
+//  conflict flag (DESIGN.md, "Ownership (order-independent)"). With HT_FUZZ_VERBOSE set
 //  it prints each record's result.
 #include "ht_fuzz.h"
 #include "ht_record_complete.h"
@@ -38,42 +43,36 @@
 #define S_DIR_BYTES 64
 
 static ht_fuzz_pki_t *s_pki;
-static char s_dir [S_DIR_BYTES];
+static char s_dir [S_DIR_BYTES];        //  the store the batch goes to
+static char s_dir_again [S_DIR_BYTES];  //  the same records, one at a time
 
 //  Remove the store's files, leaving the directory
 static void
-s_store_clear (void)
+s_store_clear (const char *directory)
 {
-    DIR *dir = opendir (s_dir);
+    DIR *dir = opendir (directory);
     HT_FUZZ_REQUIRE (dir);
     struct dirent *entry;
     while ((entry = readdir (dir)) != NULL) {
         if (streq (entry->d_name, ".") || streq (entry->d_name, ".."))
             continue;
         char path [S_DIR_BYTES + 256];
-        snprintf (path, sizeof path, "%s/%s", s_dir, entry->d_name);
+        snprintf (path, sizeof path, "%s/%s", directory, entry->d_name);
         unlink (path);
     }
     closedir (dir);
 }
 
-static void
-s_remove_dir (void)
-{
-    s_store_clear ();
-    rmdir (s_dir);
-}
-
-//  A fresh city store holding the PKI
+//  A fresh city store holding the PKI, in directory path
 static ht_store_t *
-s_store_fresh (void)
+s_store_fresh (const char *path)
 {
-    s_store_clear ();
-    HT_FUZZ_REQUIRE (ht_store_create (s_dir, HT_FUZZ_CITY,
+    s_store_clear (path);
+    HT_FUZZ_REQUIRE (ht_store_create (path, HT_FUZZ_CITY,
                                       ht_keypair_public (s_pki->keys [HT_FUZZ_ROOT]),
                                       s_pki->idkey) == 0);
     int error = 0;
-    ht_store_t *store = ht_store_open (s_dir, 0, &error);
+    ht_store_t *store = ht_store_open (path, 0, &error);
     HT_FUZZ_REQUIRE (store);
     ht_store_set_verbose (store, false);
     HT_FUZZ_REQUIRE (ht_store_set_ingest_window (store, 0, 0) == 0);
@@ -216,7 +215,69 @@ static void
 s_cleanup (void)
 {
     ht_fuzz_pki_destroy (&s_pki);
-    s_remove_dir ();
+    s_store_clear (s_dir);
+    rmdir (s_dir);
+    s_store_clear (s_dir_again);
+    rmdir (s_dir_again);
+}
+
+//  True if the input has a cert or revocation: those change what the
+//  records after them may do, so their order matters by design
+static bool
+s_has_certs (ht_record_t **records, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (streq (ht_record_kind (records [i]), "cert")
+        ||  streq (ht_record_kind (records [i]), "revocation"))
+            return true;
+    return false;
+}
+
+//  The entity's current version in two stores is the same (or absent)
+static void
+s_check_same_current (ht_store_t *store, ht_store_t *again, const ht_record_t *record)
+{
+    int error = 0, error_again = 0;
+    ht_record_t *current = ht_store_get (store, ht_record_kind (record),
+                                         ht_record_key (record), &error);
+    ht_record_t *current_again = ht_store_get (again, ht_record_kind (record),
+                                               ht_record_key (record), &error_again);
+    uint8_t digest [HT_DIGEST_BYTES], digest_again [HT_DIGEST_BYTES];
+    if (!current != !current_again
+    ||  (current && (ht_record_digest (current, digest)
+                 ||  ht_record_digest (current_again, digest_again)
+                 ||  memcmp (digest, digest_again, HT_DIGEST_BYTES))))
+        HT_FUZZ_FAIL ("%s/%s: the current version depends on the arrival order "
+                      "(batch: %s, one by one in reverse: %s)", ht_record_kind (record),
+                      ht_record_key (record), current? "one": "none",
+                      current_again? "another": "none");
+    if (ht_store_conflict_of (store, record) != ht_store_conflict_of (again, record))
+        HT_FUZZ_FAIL ("%s/%s: a version is flagged differently by arrival order (%s, %s)",
+                      ht_record_kind (record), ht_record_key (record),
+                      ht_errname (ht_store_conflict_of (store, record)),
+                      ht_errname (ht_store_conflict_of (again, record)));
+    ht_record_destroy (&current);
+    ht_record_destroy (&current_again);
+}
+
+//  The ownership rule is order-independent (DESIGN.md): the same records
+//  applied one at a time in reverse order leave every entity as the
+//  batch did
+static void
+s_check_order (ht_store_t *store, ht_record_t **records, size_t count,
+               const ht_origin_t *origin)
+{
+    ht_store_t *again = s_store_fresh (s_dir_again);
+    ht_origin_t each = *origin;
+    for (size_t i = count; i-- > 0; ) {
+        each.cursor++;
+        if (ht_store_apply (again, &records [i], 1, &each, NULL, NULL))
+            HT_FUZZ_FAIL ("a batch of one record failed as a whole");
+    }
+    (void) ht_store_quarantine_retry (again, 0);
+    for (size_t i = 0; i < count; i++)
+        s_check_same_current (store, again, records [i]);
+    ht_store_destroy (&again);
 }
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
@@ -228,9 +289,11 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     (void) argc; (void) argv;
     ht_fuzz_random_install ();
     s_pki = ht_fuzz_pki_new ();
-    snprintf (s_dir, sizeof s_dir, "%s/ht_fuzz_store_XXXXXX",
-              access ("/dev/shm", W_OK) == 0? "/dev/shm": "/tmp");
+    const char *base = access ("/dev/shm", W_OK) == 0? "/dev/shm": "/tmp";
+    snprintf (s_dir, sizeof s_dir, "%s/ht_fuzz_store_XXXXXX", base);
     HT_FUZZ_REQUIRE (mkdtemp (s_dir));
+    snprintf (s_dir_again, sizeof s_dir_again, "%s/ht_fuzz_store_XXXXXX", base);
+    HT_FUZZ_REQUIRE (mkdtemp (s_dir_again));
     atexit (s_cleanup);
     return 0;
 }
@@ -247,7 +310,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         return 0;
     s_sign (records, signers, drafts, count, size % 2 == 1);
 
-    ht_store_t *store = s_store_fresh ();
+    ht_store_t *store = s_store_fresh (s_dir);
     uint8_t epoch [HT_EPOCH_BYTES];
     memset (epoch, 0xe7, sizeof epoch);
     ht_origin_t origin = { .lazy = true };
@@ -272,6 +335,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     //  What was quarantined may be tried again without harm
     (void) ht_store_quarantine_retry (store, 0);
     s_check_batch (store, records, results, count);
+    if (!s_has_certs (records, count))
+        s_check_order (store, records, count, &origin);
     ht_store_destroy (&store);
     for (size_t i = 0; i < count; i++)
         ht_record_destroy (&records [i]);
