@@ -502,6 +502,10 @@ ht_utf8_valid (const char *text, size_t size)
 {
     size_t at = 0;
     while (at < size) {
+        if (text [at] > 0 && (unsigned char) text [at] < 0x80) {
+            at++;                   //  ASCII, most of every record
+            continue;
+        }
         //  The sequence's length comes first, so decoding never reads
         //  past size (text need not end in a NUL)
         size_t length = ht_utf8_char_bytes ((unsigned char) text [at]);
