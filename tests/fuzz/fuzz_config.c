@@ -25,7 +25,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#define S_DIR_BYTES 64
+#define S_DIR_BYTES 256
 #define S_ERROR_BYTES 512
 
 static char s_dir [S_DIR_BYTES];
@@ -87,7 +87,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     (void) argc; (void) argv;
     ht_fuzz_random_install ();
     HT_FUZZ_REQUIRE (freopen ("/dev/null", "r", stdin));
-    snprintf (s_dir, sizeof s_dir, "/tmp/ht_fuzz_config_XXXXXX");
+    snprintf (s_dir, sizeof s_dir, "%s/ht_fuzz_config_XXXXXX", ht_fuzz_tmpdir ());
     HT_FUZZ_REQUIRE (mkdtemp (s_dir));
     atexit (s_cleanup);
     s_home = open (".", O_RDONLY | O_DIRECTORY);

@@ -15,7 +15,8 @@
 //  arrive from a peer (the replicated rules), others as local writes.
 //
 //  The store is the city's, made once per input in a directory created
-//  once (on /dev/shm when there is one), with the PKI applied: every
+//  once (ht_fuzz_tmpdir: on /dev/shm when there is one), with the PKI
+//  applied: every
 //  input starts from the same store, so a crash file replays alone.
 //
 //  Oracles beyond "no crash". No record the store accepted, and no current
@@ -40,7 +41,7 @@
 #include <unistd.h>
 
 #define S_MAX_LINES 16
-#define S_DIR_BYTES 64
+#define S_DIR_BYTES 256
 
 static ht_fuzz_pki_t *s_pki;
 static char s_dir [S_DIR_BYTES];        //  the store the batch goes to
@@ -289,7 +290,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     (void) argc; (void) argv;
     ht_fuzz_random_install ();
     s_pki = ht_fuzz_pki_new ();
-    const char *base = access ("/dev/shm", W_OK) == 0? "/dev/shm": "/tmp";
+    const char *base = ht_fuzz_tmpdir ();
     snprintf (s_dir, sizeof s_dir, "%s/ht_fuzz_store_XXXXXX", base);
     HT_FUZZ_REQUIRE (mkdtemp (s_dir));
     snprintf (s_dir_again, sizeof s_dir_again, "%s/ht_fuzz_store_XXXXXX", base);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "ht_cert.h"
 #include "ht_hlc.h"
 #include "ht_keys.h"
@@ -217,6 +218,19 @@ ht_fuzz_is_utf8 (const char *data, size_t size)
         at += (size_t) length;
     }
     return true;
+}
+
+//  Where a target makes its scratch directories: $HT_FUZZ_TMPDIR (run.sh
+//  sets it to a directory it removes afterwards, so what a crashed run
+//  left is gone too), else /dev/shm if writable (no disk under a store),
+//  else /tmp
+static inline const char *
+ht_fuzz_tmpdir (void)
+{
+    const char *dir = getenv ("HT_FUZZ_TMPDIR");
+    if (dir && *dir)
+        return dir;
+    return access ("/dev/shm", W_OK) == 0? "/dev/shm": "/tmp";
 }
 
 //  Encode a record or fail the oracle; the caller frees *data

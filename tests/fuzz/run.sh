@@ -28,9 +28,16 @@ else
     targets=(record record_json msg cert store config)
 fi
 work="$(mktemp -d /tmp/hutong-fuzz.XXXXXX)"
+#  The targets' scratch stores and files (on /dev/shm if there is one),
+#  removed even when a crash kept a target from cleaning up
+scratch="$(mktemp -d "$([ -w /dev/shm ] && echo /dev/shm || echo /tmp)/hutong-fuzz.XXXXXX")"
+export HT_FUZZ_TMPDIR="$scratch"
 #  Keep the crash inputs; the corpora and logs of clean runs go
 keep=false
-cleanup () { if $keep; then rm -rf "$work/corpus"; else rm -rf "$work"; fi; }
+cleanup () {
+    rm -rf "$scratch"
+    if $keep; then rm -rf "$work/corpus"; else rm -rf "$work"; fi
+}
 trap cleanup EXIT
 
 #  A leak is a failure as much as a crash; UBSan findings abort
