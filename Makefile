@@ -2,9 +2,11 @@
 #    make run    install what is missing, build, run the demonstration
 #    make test   install what is missing, build, run every test
 #                (unit tests, the same under ASan+UBSan, integration)
-.PHONY: all deps build build-asan build-release run test test-unit test-asan test-integration bench clean
+.PHONY: all deps build build-asan build-release build-fuzz run test test-unit test-asan \
+        test-integration test-valgrind fuzz bench clean
 
 JOBS ?= 2
+FUZZ_SECONDS ?= 20
 
 all: build
 
@@ -24,6 +26,12 @@ build-release: deps
 	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build build-release -j$(JOBS)
 
+#  libFuzzer targets (tests/fuzz), with clang, ASan and UBSan
+build-fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHT_FUZZ=ON \
+	      -DCMAKE_C_COMPILER=clang >/dev/null
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_targets
+
 run: build
 	./tools/demo.sh build
 
@@ -36,6 +44,14 @@ test-asan: build-asan
 test-integration: build
 	./integration/run.sh build
 
+#  Each fuzz target FUZZ_SECONDS over its seed corpus; fails on any crash
+fuzz: build-fuzz
+	./tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+#  The unit tests under valgrind memcheck (no leaks, no invalid accesses)
+test-valgrind: build
+	./tests/valgrind.sh build
+
 test: test-unit test-asan build-release test-integration
 	@echo "make test: all suites passed"
 
@@ -43,4 +59,4 @@ bench: build
 	./build/tools/hutong bench
 
 clean:
-	rm -rf build build-asan build-release
+	rm -rf build build-asan build-release build-fuzz

@@ -15,6 +15,7 @@
 #include "ht_metrics.h"
 #include "ht_log.h"
 #include "ht_roff.h"
+#include "ht_valid.h"
 
 #define S_PATH_MAX_CHARS 128        //  longest key path we build from a file
 #define S_ERROR_MAX_CHARS 512       //  scratch for messages
@@ -342,6 +343,13 @@ s_check_type (const s_key_t *key, const char *value, char *error, size_t error_s
             return *value? s_check_secret_key (key, value, error, error_size): 0;
         case S_TYPE_PUBLIC_KEY:
             return *value? s_check_public_key (key, value, error, error_size): 0;
+        case S_TYPE_STRING:
+            //  Free text travels (node/name in HELLO, which a parent
+            //  refuses unless it is UTF-8) and shows in status JSON
+            if (!ht_utf8_valid (value, strlen (value)))
+                return s_fail (error, error_size, HT_ECONFIG,
+                               "%s: value is not UTF-8 text", key->path);
+            return 0;
         default:
             return 0;
     }

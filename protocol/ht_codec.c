@@ -1,6 +1,7 @@
 //  ht_codec: canonical msgpack helpers.
 #include <string.h>
 #include "ht_codec.h"
+#include "ht_valid.h"
 
 void
 ht_packer_init (ht_packer_t *self)
@@ -72,7 +73,9 @@ ht_obj_cstr (const msgpack_object *object, char *text, size_t size)
         *text = 0;
         return true;
     }
-    if (memchr (object->via.str.ptr, 0, object->via.str.size))
+    //  Text that is not UTF-8 is refused here, where it enters: a reader
+    //  could not show it, and JSON (jansson) cannot carry it at all
+    if (!ht_utf8_valid (object->via.str.ptr, object->via.str.size))
         return false;
     memcpy (text, object->via.str.ptr, object->via.str.size);
     text [object->via.str.size] = 0;

@@ -39,7 +39,8 @@ void ht_pack_raw (msgpack_packer *packer, const uint8_t *data, size_t size);
 const msgpack_object *ht_obj_get (const msgpack_object *map, const char *key);
 
 //  Copy a str object into text (NUL-terminated); false if the object is
-//  not a str, holds a NUL byte, or does not fit
+//  not a str, is not UTF-8 (ht_utf8_valid), holds a NUL byte, or does
+//  not fit
 bool ht_obj_cstr (const msgpack_object *object, char *text, size_t size);
 
 //  Read an integer object; false if not an integer or out of int64 range

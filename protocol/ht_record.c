@@ -18,6 +18,7 @@
 #include "ht_codec.h"
 #include "ht_keys.h"
 #include "ht_record_private.h"
+#include "ht_valid.h"
 
 #define S_NIL_BYTE 0xc0             //  msgpack nil: an absent value
 #define S_MAX_RECORD_BYTES (1024 * 1024)
@@ -192,12 +193,14 @@ ht_record_set_deleted (ht_record_t *self, bool deleted)
 //  the same path the decoder uses, so there is one way a value gets in.
 
 //  Copy a msgpack str object into a new NUL-terminated string; NULL if it
-//  holds a NUL byte (C strings could not represent it faithfully)
+//  holds a NUL byte (C strings could not represent it faithfully) or is
+//  not UTF-8: every text of a record is (records.md), so every reader can
+//  show it and its JSON form carries it whole
 static char *
 s_strdup_object (const msgpack_object *object)
 {
-    //  An empty str may carry a NULL pointer: never hand it to memchr
-    if (object->via.str.size && memchr (object->via.str.ptr, 0, object->via.str.size))
+    //  An empty str may carry a NULL pointer: never hand it on
+    if (object->via.str.size && !ht_utf8_valid (object->via.str.ptr, object->via.str.size))
         return NULL;
     char *text = (char *) malloc (object->via.str.size + 1);
     if (object->via.str.size)
@@ -490,7 +493,8 @@ int
 ht_record_set_mask (ht_record_t *self, const char *name, const char *mask)
 {
     int index = ht_record__field_index (self, name);
-    if (index < 0 || self->fields [index].state != HT_FIELD_WITHHELD)
+    if (index < 0 || self->fields [index].state != HT_FIELD_WITHHELD
+    ||  !ht_utf8_valid (mask, strlen (mask)))
         return HT_EFIELD;
     free (self->fields [index].mask);
     self->fields [index].mask = strdup (mask);

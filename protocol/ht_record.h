@@ -96,7 +96,8 @@ int ht_record_set_schema_version (ht_record_t *self, uint16_t version) HT_WUR;
 void ht_record_set_deleted (ht_record_t *self, bool deleted);
 
 //  Set a field; HT_EFIELD if the record's schema version has no such field
-//  or the type differs.
+//  or the type differs, or a text is not UTF-8 (ht_utf8_valid: no record
+//  holds such text, so its JSON form always carries every field).
 //  Values are copied. Only the field's own type rule is checked later,
 //  by ht_record_validate.
 int ht_record_set_str (ht_record_t *self, const char *name, const char *value) HT_WUR;
@@ -205,7 +206,8 @@ ht_record_t *ht_record_redact (const ht_record_t *self,
 
 //  Attach an unsigned display mask to a withheld field of a redacted copy
 //  (e.g. "441802********0317"). Masks are outside the signature and shown
-//  as such. Returns HT_EFIELD if the field is not withheld.
+//  as such. Returns HT_EFIELD if the field is not withheld or the mask is
+//  not UTF-8.
 int ht_record_set_mask (ht_record_t *self, const char *name, const char *mask) HT_WUR;
 const char *ht_record_get_mask (const ht_record_t *self, const char *name);
 

@@ -282,6 +282,13 @@ static void
 s_parse_signed (ht_record_t *self, const json_t *json, s_parse_error_t *error)
 {
     json_int_t suite = json_integer_value (json_object_get (json, "suite"));
+    //  A signed record has its whole header: the wire form refuses one
+    //  without key, region or scope, so JSON must too (one record, one
+    //  verdict, in either form)
+    if (!*self->key || !*self->region || !*self->scope) {
+        s_fail (error, HT_EMALFORMED, "a signed record needs key, region and scope");
+        return;
+    }
     if (!s_parse_hex (json, "author", self->author, HT_PUBKEY_BYTES)
     ||  !s_parse_hex (json, "sig", self->sig, HT_SIG_BYTES)
     ||  !json_is_integer (json_object_get (json, "hlc"))

@@ -6,6 +6,7 @@
 #include "ht_codec.h"
 #include "ht_record_private.h"
 #include "ht_hlc.h"
+#include "ht_valid.h"
 
 #define S_MAX_RECORD_BYTES (1024 * 1024)
 
@@ -152,6 +153,26 @@ s_fail (s_decode_error_t *error, int code, const char *reason)
     }
 }
 
+//  True if a str is not UTF-8 text (ht_utf8_valid)
+static bool
+s_bad_str (const msgpack_object *value)
+{
+    return value->type == MSGPACK_OBJECT_STR && value->via.str.size
+        && !ht_utf8_valid (value->via.str.ptr, value->via.str.size);
+}
+
+//  True if a value is text, or a list with a text, that is not UTF-8: the
+//  reason a value of the right type is refused
+static bool
+s_bad_text (const msgpack_object *value)
+{
+    if (value->type == MSGPACK_OBJECT_ARRAY)
+        for (uint32_t index = 0; index < value->via.array.size; index++)
+            if (s_bad_str (&value->via.array.ptr [index]))
+                return true;
+    return s_bad_str (value);
+}
+
 //  Decode the field maps f (values), s (salts), w (digests), m (masks)
 static void
 s_decode_field_map (ht_record_t *self, const msgpack_object *map, char which,
@@ -184,6 +205,10 @@ s_decode_field_map (ht_record_t *self, const msgpack_object *map, char which,
             bool had_salt = slot->has_salt;
             memcpy (salt, slot->salt, HT_SALT_BYTES);
             int rc = ht_record__load_object (self, (size_t) field, &pair->val);
+            if (rc && s_bad_text (&pair->val))
+                s_fail (error, HT_EFIELD, "field text is not UTF-8, or holds a NUL "
+                        "byte (every text of a record is UTF-8)");
+            else
             if (rc)
                 s_fail (error, HT_EFIELD, "field value has the wrong type");
             slot->has_salt = had_salt;      //  loading clears the slot
@@ -205,7 +230,7 @@ s_decode_field_map (ht_record_t *self, const msgpack_object *map, char which,
         else {
             char mask [256];
             if (!ht_obj_cstr (&pair->val, mask, sizeof mask))
-                s_fail (error, HT_EMALFORMED, "mask is not text");
+                s_fail (error, HT_EMALFORMED, "mask is not UTF-8 text of at most 255 bytes");
             else {
                 free (slot->mask);
                 slot->mask = strdup (mask);

@@ -497,6 +497,31 @@ ht_utf8_char_bytes (unsigned char lead)
     return lead < 0x80? 1: lead < 0xe0? 2: lead < 0xf0? 3: 4;
 }
 
+bool
+ht_utf8_valid (const char *text, size_t size)
+{
+    size_t at = 0;
+    while (at < size) {
+        if (text [at] > 0 && (unsigned char) text [at] < 0x80) {
+            at++;                   //  ASCII, most of every record
+            continue;
+        }
+        //  The sequence's length comes first, so decoding never reads
+        //  past size (text need not end in a NUL)
+        size_t length = ht_utf8_char_bytes ((unsigned char) text [at]);
+        if (text [at] == 0 || at + length > size)
+            return false;
+        char sequence [5] = { 0 };
+        memcpy (sequence, text + at, length);
+        uint32_t code_point;
+        const char *problem = NULL;
+        if (ht_utf8_decode (sequence, &code_point, &problem) != (int) length)
+            return false;
+        at += length;
+    }
+    return true;
+}
+
 size_t
 ht_utf8_chars (const char *text)
 {

@@ -64,6 +64,13 @@ int ht_valid_text (const char *text, int max_chars, const char **reason) HT_WUR;
 //  overlong form, a surrogate, beyond U+10FFFF). Never reads past a NUL.
 int ht_utf8_decode (const char *text, uint32_t *code_point, const char **problem);
 
+//  True if the size bytes at text (not NUL-terminated) are UTF-8 text:
+//  every sequence whole and in its shortest form, no surrogate, nothing
+//  past U+10FFFF, and no NUL byte. Records and messages hold only such
+//  text (msgpack str is UTF-8, and so is JSON), so every reader can show
+//  it and the JSON form carries it whole.
+bool ht_utf8_valid (const char *text, size_t size);
+
 //  Bytes of the character whose first byte is lead (for validated text)
 size_t ht_utf8_char_bytes (unsigned char lead);
 

@@ -308,6 +308,20 @@ START_TEST (a_bad_region_is_named)
 }
 END_TEST
 
+//  Found by tests/fuzz/fuzz_config: such a name loaded, and every HELLO
+//  it went into was refused by the parent as malformed
+START_TEST (a_name_that_is_not_utf8_is_named)
+{
+    s_env_t env;
+    s_env_init (&env);
+    s_assert_rejects (&env, "    name = \"qing\xff\"\n", "node/name: value is not UTF-8 text");
+    s_assert_rejects (&env, "    name = \"\xe5\xbc\"\n", "node/name: value is not UTF-8 text");
+    s_assert_accepts (&env, "    name = \"清城区 node\"\n");
+    ck_assert_str_eq (env.loaded.name, "清城区 node");
+    s_env_cleanup (&env);
+}
+END_TEST
+
 START_TEST (bad_and_out_of_bounds_integers_are_named)
 {
     s_env_t env;
@@ -737,6 +751,7 @@ config_suite (void)
     tcase_add_test (errors, an_unknown_key_is_rejected_with_a_suggestion);
     tcase_add_test (errors, a_missing_required_key_is_named);
     tcase_add_test (errors, a_bad_region_is_named);
+    tcase_add_test (errors, a_name_that_is_not_utf8_is_named);
     tcase_add_test (errors, bad_and_out_of_bounds_integers_are_named);
     tcase_add_test (errors, a_bad_bool_is_named);
     tcase_add_test (errors, a_bad_level_is_named);

@@ -1061,6 +1061,45 @@ START_TEST (a_text_too_long_or_holding_a_nul_is_malformed)
 }
 END_TEST
 
+//  Found by tests/fuzz/fuzz_msg: a peer's name (or any text) that is not
+//  UTF-8 was taken in, to show in the status JSON, which cannot carry it
+START_TEST (a_text_that_is_not_utf8_is_malformed)
+{
+    const char *bad [] = { "\xff", "qing\x80", "\xe5\xbc", "\xc0\xaf", "\xed\xa0\x80" };
+    for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index++) {
+        ht_msg_t msg;
+        ht_packer_t body;
+        uint8_t epoch [HT_MSG_EPOCH_BYTES] = { 0 };
+        s_body_map (&body, 4);
+        ht_pack_cstr (&body.packer, "epoch");
+        ht_pack_bin (&body.packer, epoch, sizeof epoch);
+        ht_pack_cstr (&body.packer, "name");
+        ht_pack_cstr (&body.packer, bad [index]);
+        ht_pack_cstr (&body.packer, "region");
+        ht_pack_cstr (&body.packer, "441802001001");
+        s_pack_uint_item (&body, "v", 1);
+        ck_assert_msg (s_decode (s_zmsg (HT_MSG_HELLO, &body), &msg) == HT_EMALFORMED,
+                       "name %zu", index);
+        ht_packer_destroy (&body);
+    }
+    //  And the same HELLO with a Chinese name decodes
+    ht_msg_t msg;
+    ht_packer_t body;
+    uint8_t epoch [HT_MSG_EPOCH_BYTES] = { 0 };
+    s_body_map (&body, 4);
+    ht_pack_cstr (&body.packer, "epoch");
+    ht_pack_bin (&body.packer, epoch, sizeof epoch);
+    ht_pack_cstr (&body.packer, "name");
+    ht_pack_cstr (&body.packer, "凤城街道");
+    ht_pack_cstr (&body.packer, "region");
+    ht_pack_cstr (&body.packer, "441802001001");
+    s_pack_uint_item (&body, "v", 1);
+    ck_assert_int_eq (s_decode (s_zmsg (HT_MSG_HELLO, &body), &msg), HT_OK);
+    ck_assert_str_eq (msg.name, "凤城街道");
+    ht_packer_destroy (&body);
+}
+END_TEST
+
 START_TEST (an_unknown_extra_item_is_ignored)
 {
     //  A newer peer may add optional items: they are skipped
@@ -1282,6 +1321,7 @@ msg_suite (void)
     tcase_add_test (tc, a_missing_required_item_is_malformed);
     tcase_add_test (tc, an_item_of_the_wrong_type_is_malformed);
     tcase_add_test (tc, a_text_too_long_or_holding_a_nul_is_malformed);
+    tcase_add_test (tc, a_text_that_is_not_utf8_is_malformed);
     tcase_add_test (tc, an_unknown_extra_item_is_ignored);
     tcase_add_test (tc, a_body_that_is_not_a_msgpack_map_is_malformed);
     tcase_add_test (tc, every_truncated_body_is_malformed);

@@ -57,7 +57,6 @@ START_TEST (an_elder_record_validates_signs_and_verifies)
     ck_assert_str_eq (ht_record_scope (record), HT_FIXTURE_COMMUNITY_A);
     ck_assert_uint_eq (ht_record_hlc (record), ht_hlc_make (HT_RECORD_FIXTURE_JAN_2026_MS, 0));
     ck_assert (!ht_record_deleted (record));
-    ck_assert_str_eq (ht_record_get_str (record, "name"), "张三");
     int64_t sex = 0;
     ck_assert (ht_record_get_int (record, "sex", &sex));
     ck_assert_int_eq (sex, 1);
@@ -450,6 +449,32 @@ END_TEST
 
 //  --------------------------------------------------------------------------
 //  Validation
+
+//  Every text of a record is UTF-8: the setters refuse other bytes, so a
+//  record's JSON form (jansson carries only UTF-8) never loses a field
+START_TEST (a_text_that_is_not_utf8_is_refused_by_every_setter)
+{
+    ht_record_t *record = ht_record_fixture_elder_draft ();
+    ck_assert_int_eq (ht_record_set_str (record, "name", "张\xff"), HT_EFIELD);
+    ck_assert_int_eq (ht_record_set_str (record, "name", "\xe5\xbc"), HT_EFIELD);
+    ht_record_t *facility = ht_fixture_facility_draft (HT_FIXTURE_COUNTY, NULL, "0001");
+    const char *services [] = { "助浴", "\xc0\xaf" };
+    ck_assert_int_eq (ht_record_set_strs (facility, "services", services, 2), HT_EFIELD);
+    ck_assert_int_eq (ht_record_set_strs (facility, "services", services, 1), 0);
+    ht_record_fixture_sign (record, 0x42);
+    const char *disclose [] = { "name" };
+    ht_record_t *redacted = ht_record_redact (record, disclose, 1);
+    ck_assert_int_eq (ht_record_set_mask (redacted, "id_no", "4418\xff"), HT_EFIELD);
+    ck_assert_int_eq (ht_record_set_mask (redacted, "id_no", "441802********0317"), 0);
+    json_t *json = ht_record_to_json (facility);
+    ck_assert_int_eq (json_array_size (json_object_get (json_object_get (json, "fields"),
+                                                        "services")), 1);
+    json_decref (json);
+    ht_record_destroy (&redacted);
+    ht_record_destroy (&facility);
+    ht_record_destroy (&record);
+}
+END_TEST
 
 START_TEST (a_missing_required_field_is_named)
 {
@@ -1054,6 +1079,7 @@ record_suite (void)
 
     tc = tcase_create ("validation");
     tcase_add_unchecked_fixture (tc, ht_record_fixture_setup, NULL);
+    tcase_add_test (tc, a_text_that_is_not_utf8_is_refused_by_every_setter);
     tcase_add_test (tc, a_missing_required_field_is_named);
     tcase_add_test (tc, sex_not_matching_the_citizen_id_is_refused);
     tcase_add_test (tc, birth_date_not_matching_the_citizen_id_is_refused);

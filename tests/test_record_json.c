@@ -162,6 +162,33 @@ START_TEST (json_of_the_wrong_shape_is_refused)
 }
 END_TEST
 
+//  Found by tests/fuzz/fuzz_record_json: such a record was read as signed,
+//  though its wire form (which it would travel in) refuses it
+START_TEST (a_signed_record_without_key_region_or_scope_is_refused)
+{
+    ht_record_t *record = ht_record_fixture_elder_signed ();
+    const char *items [] = { "key", "region", "scope" };
+    for (size_t index = 0; index < S_COUNT (items); index++) {
+        json_t *json = ht_record_to_json (record);
+        ck_assert_int_eq (json_object_del (json, items [index]), 0);
+        int error = 0;
+        const char *reason = NULL;
+        ck_assert_ptr_null (ht_record_from_json (json, &error, &reason));
+        ck_assert_int_eq (error, HT_EMALFORMED);
+        ck_assert_str_eq (reason, "a signed record needs key, region and scope");
+        json_decref (json);
+    }
+    //  Whole, it reads back and verifies
+    json_t *json = ht_record_to_json (record);
+    ht_record_t *again = ht_record_from_json (json, NULL, NULL);
+    ck_assert_ptr_nonnull (again);
+    ck_assert_int_eq (ht_record_verify (again, NULL), 0);
+    ht_record_destroy (&again);
+    json_decref (json);
+    ht_record_destroy (&record);
+}
+END_TEST
+
 static Suite *
 record_json_suite (void)
 {
@@ -171,6 +198,7 @@ record_json_suite (void)
     tcase_add_test (tc, json_keeps_chinese_text_readable_and_verifies_after_parsing);
     tcase_add_test (tc, json_without_a_signature_is_an_unsigned_draft);
     tcase_add_test (tc, json_of_the_wrong_shape_is_refused);
+    tcase_add_test (tc, a_signed_record_without_key_region_or_scope_is_refused);
     tcase_add_test (tc, a_draft_without_key_or_region_round_trips_through_json);
     tcase_add_test (tc, json_carries_the_schema_version_of_signed_records_only);
     suite_add_tcase (suite, tc);

@@ -353,6 +353,66 @@ START_TEST (an_hlc_past_a_signed_64_bit_integer_is_refused)
 }
 END_TEST
 
+//  Replace one byte of the first occurrence of text in data (same length)
+static void
+s_spoil_text (uint8_t *data, size_t size, const char *text, size_t at, uint8_t byte)
+{
+    uint8_t *found = memmem (data, size, text, strlen (text));
+    ck_assert_ptr_nonnull (found);
+    found [at] = byte;
+}
+
+//  Found by tests/fuzz/fuzz_record: such a record decoded, and its JSON
+//  form then left the field out without a word (jansson cannot carry
+//  text that is not UTF-8), so what a reader saw was not what was signed
+START_TEST (a_field_text_that_is_not_utf8_is_refused_by_name)
+{
+    ht_record_t *record = ht_record_fixture_elder_signed ();
+    size_t size = 0;
+    uint8_t *data = ht_record_fixture_encode (record, &size);
+    const uint8_t bad [] = { 0xfe, 0x80, 0xc0 };    //  no lead byte, a lone
+                                                    //  continuation, overlong
+    for (size_t i = 0; i < sizeof bad; i++) {
+        uint8_t *copy = (uint8_t *) malloc (size);
+        memcpy (copy, data, size);
+        s_spoil_text (copy, size, HT_RECORD_FIXTURE_ID_NO, 4, bad [i]);
+        int error = 0;
+        const char *reason = NULL;
+        ck_assert_ptr_null (ht_record_decode (copy, size, &error, &reason));
+        ck_assert_int_eq (error, HT_EFIELD);
+        ck_assert_msg (strstr (reason, "not UTF-8"), "reason: %s", reason);
+        free (copy);
+    }
+    //  Half a Chinese character (张 is e5 bc a0) is no better
+    uint8_t *copy = (uint8_t *) malloc (size);
+    memcpy (copy, data, size);
+    s_spoil_text (copy, size, "\xe5\xbc\xa0", 2, 'a');
+    ht_record_fixture_assert_refused (copy, size, HT_EFIELD);
+    free (copy);
+    free (data);
+    ht_record_destroy (&record);
+}
+END_TEST
+
+START_TEST (a_mask_that_is_not_utf8_is_refused)
+{
+    ht_record_t *record = ht_record_fixture_elder_signed ();
+    ht_record_t *redacted = ht_record_fixture_redact_name_status (record);
+    ck_assert_int_eq (ht_record_set_mask (redacted, "id_no", "441802********0317"), 0);
+    size_t size = 0;
+    uint8_t *data = ht_record_fixture_encode (redacted, &size);
+    s_spoil_text (data, size, "********", 3, 0xff);
+    int error = 0;
+    const char *reason = NULL;
+    ck_assert_ptr_null (ht_record_decode (data, size, &error, &reason));
+    ck_assert_int_eq (error, HT_EMALFORMED);
+    ck_assert_msg (strstr (reason, "UTF-8"), "reason: %s", reason);
+    free (data);
+    ht_record_destroy (&redacted);
+    ht_record_destroy (&record);
+}
+END_TEST
+
 START_TEST (a_field_map_that_is_not_a_map_is_refused)
 {
     s_assert_rewrite_refused ("f", s_pack_not_a_map, NULL, HT_EMALFORMED);
@@ -515,6 +575,8 @@ record_wire_suite (void)
     tcase_add_test (tc, an_unknown_field_is_refused);
     tcase_add_test (tc, a_float_in_place_of_an_integer_is_refused);
     tcase_add_test (tc, an_hlc_past_a_signed_64_bit_integer_is_refused);
+    tcase_add_test (tc, a_field_text_that_is_not_utf8_is_refused_by_name);
+    tcase_add_test (tc, a_mask_that_is_not_utf8_is_refused);
     tcase_add_test (tc, a_field_map_that_is_not_a_map_is_refused);
     tcase_add_test (tc, an_unknown_format_version_is_refused);
     tcase_add_test (tc, a_schema_version_newer_than_the_kinds_is_refused_by_name);

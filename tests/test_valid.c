@@ -550,6 +550,25 @@ START_TEST (invalid_utf8_is_rejected)
 }
 END_TEST
 
+//  ht_utf8_valid reads exactly size bytes (msgpack texts end in no NUL)
+START_TEST (utf8_valid_checks_exactly_the_bytes_given)
+{
+    ck_assert (ht_utf8_valid ("", 0));
+    ck_assert (ht_utf8_valid ("张三 Zhang", strlen ("张三 Zhang")));
+    ck_assert (ht_utf8_valid ("\xf4\x8f\xbf\xbf", 4));             //  U+10FFFF
+    //  A character cut by the size, though its bytes follow in memory
+    ck_assert (!ht_utf8_valid ("张", 2));
+    ck_assert (!ht_utf8_valid ("a张", 3));
+    ck_assert (ht_utf8_valid ("a张", 1));
+    const char *bad [] = { "\xff", "a\x80", "\xe5\xbc", "\xc0\xaf", "\xed\xa0\x80",
+                           "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80" };
+    for (size_t index = 0; index < S_COUNT (bad); index++)
+        ck_assert_msg (!ht_utf8_valid (bad [index], strlen (bad [index])), "%zu", index);
+    //  A NUL byte is not text
+    ck_assert (!ht_utf8_valid ("a\0b", 3));
+}
+END_TEST
+
 START_TEST (overlong_utf8_is_rejected)
 {
     const char *bad [] = { "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf", "\xf0\x80\x80\xaf", "\xc0\x80" };
@@ -632,6 +651,7 @@ valid_suite (void)
     tcase_add_test (text, empty_text_is_rejected);
     tcase_add_test (text, text_with_control_characters_is_rejected);
     tcase_add_test (text, invalid_utf8_is_rejected);
+    tcase_add_test (text, utf8_valid_checks_exactly_the_bytes_given);
     tcase_add_test (text, overlong_utf8_is_rejected);
     tcase_add_test (text, utf16_surrogates_and_out_of_range_code_points_are_rejected);
     suite_add_tcase (suite, text);

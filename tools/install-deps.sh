@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libzmq3-dev libczmq-dev liblmdb-dev
           libsodium-dev libmsgpack-dev check libjansson-dev libmicrohttpd-dev lmdb-utils
-          python3 python3-zmq python3-msgpack python3-nacl faketime)
+          python3 python3-zmq python3-msgpack python3-nacl faketime
+          clang libclang-rt-14-dev valgrind)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,0 +1,160 @@
+//  fuzz_record: a record's msgpack wire form (ht_record_decode), as a
+//  node receives it from a peer, then everything done with what decodes:
+//  verification, validation, redaction and the JSON form.
+//
+//  Oracles beyond "no crash":
+//  - a record that decodes encodes to exactly the same bytes (the
+//    canonical form is the only form), and so does its copy;
+//  - ht_record_peek reads the same header without building the record;
+//  - its JSON form is valid UTF-8, parses back (jansson), and the record
+//    parsed from it encodes to the same bytes again: JSON carries every
+//    item (nothing dropped, nothing changed);
+//  - a redacted copy has the same digest and verifies exactly when the
+//    record does, and survives its own wire round trip.
+#include "ht_fuzz.h"
+
+//  Fields to disclose in the redacted copy: a subset chosen by the input
+static size_t
+s_pick_fields (const ht_record_t *record, const uint8_t *data, size_t size,
+               const char **names)
+{
+    const ht_kind_t *kind = ht_record_schema (record);
+    uint8_t pick = size? data [size / 2]: 0;
+    size_t count = 0;
+    for (size_t index = 0; index < kind->field_count; index++)
+        if (pick & (1u << (index % 8)))
+            names [count++] = kind->fields [index].name;
+    return count;
+}
+
+//  The JSON form parses back into the same record
+static void
+s_check_json (const ht_record_t *record, const uint8_t *data, size_t size)
+{
+    json_t *json = ht_record_to_json (record);
+    if (!json)
+        HT_FUZZ_FAIL ("record has no JSON form");
+    char *text = json_dumps (json, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref (json);
+    if (!text)
+        HT_FUZZ_FAIL ("record's JSON form does not dump");
+    if (!ht_fuzz_is_utf8 (text, strlen (text)))
+        HT_FUZZ_FAIL ("record's JSON form is not UTF-8: %s", text);
+    json_error_t json_error;
+    json_t *again = json_loads (text, 0, &json_error);
+    if (!again)
+        HT_FUZZ_FAIL ("record's JSON form does not parse back: %s: %s", json_error.text, text);
+    int error = 0;
+    const char *reason = NULL;
+    ht_record_t *parsed = ht_record_from_json (again, &error, &reason);
+    json_decref (again);
+    if (!parsed)
+        HT_FUZZ_FAIL ("record's JSON form is refused: %s: %s", reason? reason: "?", text);
+    uint8_t *encoded = NULL;
+    size_t encoded_size = 0;
+    ht_fuzz_encode (parsed, &encoded, &encoded_size, "from JSON");
+    if (encoded_size != size || memcmp (encoded, data, size))
+        HT_FUZZ_FAIL ("record read back from its JSON form encodes differently: %s", text);
+    free (encoded);
+    ht_record_destroy (&parsed);
+    free (text);
+}
+
+//  A redacted copy keeps the digest and the verdict of the signature
+static void
+s_check_redaction (const ht_record_t *record, const uint8_t *data, size_t size,
+                   int verified)
+{
+    const char *names [HT_FIELD_MAX_COUNT];
+    size_t count = s_pick_fields (record, data, size, names);
+    ht_record_t *redacted = ht_record_redact (record, names, count);
+    if (!redacted)
+        HT_FUZZ_FAIL ("a decoded record cannot be redacted");
+    uint8_t digest [HT_DIGEST_BYTES], redacted_digest [HT_DIGEST_BYTES];
+    if (ht_record_digest (record, digest) || ht_record_digest (redacted, redacted_digest))
+        HT_FUZZ_FAIL ("a decoded record or its redacted copy has no digest");
+    if (memcmp (digest, redacted_digest, HT_DIGEST_BYTES))
+        HT_FUZZ_FAIL ("redaction changed the record's digest");
+    const char *reason = NULL;
+    int redacted_verified = ht_record_verify (redacted, &reason);
+    if ((verified == 0) != (redacted_verified == 0))
+        HT_FUZZ_FAIL ("the record %s but its redacted copy %s",
+                      verified? "fails": "verifies", redacted_verified? "fails": "verifies");
+    uint8_t *encoded = NULL;
+    size_t encoded_size = 0;
+    ht_fuzz_encode (redacted, &encoded, &encoded_size, "redacted");
+    int error = 0;
+    ht_record_t *decoded = ht_record_decode (encoded, encoded_size, &error, &reason);
+    if (!decoded)
+        HT_FUZZ_FAIL ("a redacted copy does not decode: %s", reason? reason: "?");
+    if (ht_record_digest (decoded, redacted_digest)
+    ||  memcmp (digest, redacted_digest, HT_DIGEST_BYTES))
+        HT_FUZZ_FAIL ("a redacted copy's digest changed on the wire");
+    s_check_json (decoded, encoded, encoded_size);
+    ht_record_destroy (&decoded);
+    free (encoded);
+    ht_record_destroy (&redacted);
+}
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+    (void) argc; (void) argv;
+    ht_fuzz_random_install ();
+    return 0;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    ht_fuzz_random_reset (size);
+    int error = 0;
+    const char *reason = NULL;
+    ht_record_t *record = ht_record_decode (data, size, &error, &reason);
+    if (!record) {
+        if (error == 0 || !reason)
+            HT_FUZZ_FAIL ("decoding failed without an error code and reason");
+        return 0;
+    }
+    uint8_t *encoded = NULL;
+    size_t encoded_size = 0;
+    ht_fuzz_encode (record, &encoded, &encoded_size, "decoded");
+    if (encoded_size != size || memcmp (encoded, data, size))
+        HT_FUZZ_FAIL ("a decoded record encodes to other bytes");
+    free (encoded);
+
+    ht_record_t *copy = ht_record_dup (record);
+    if (!copy)
+        HT_FUZZ_FAIL ("a decoded record cannot be copied");
+    ht_fuzz_encode (copy, &encoded, &encoded_size, "copy");
+    if (encoded_size != size || memcmp (encoded, data, size))
+        HT_FUZZ_FAIL ("a record's copy encodes to other bytes");
+    free (encoded);
+    ht_record_destroy (&copy);
+
+    ht_record_head_t head;
+    if (ht_record_peek (data, size, &head) != HT_OK)
+        HT_FUZZ_FAIL ("a record decodes but its header does not peek");
+    if (strcmp (head.kind, ht_record_kind (record)) || strcmp (head.key, ht_record_key (record))
+    ||  strcmp (head.region, ht_record_region (record))
+    ||  strcmp (head.scope, ht_record_scope (record)) || head.hlc != ht_record_hlc (record))
+        HT_FUZZ_FAIL ("peek and decode disagree on the header");
+
+    int verified = ht_record_verify (record, &reason);
+    const char *why = NULL;
+    (void) ht_record_validate (record, &why);
+    uint8_t root [HT_DIGEST_BYTES];
+    if (ht_record_batch (record, NULL, NULL))
+        (void) ht_record_batch_root (record, root);
+    if (ht_record_is_full (record)) {
+        const char *subtype = ht_record_subtype (record);
+        (void) subtype;
+    }
+    s_check_json (record, data, size);
+    s_check_redaction (record, data, size, verified);
+    ht_record_destroy (&record);
+    return 0;
+}
