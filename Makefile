@@ -1,12 +1,25 @@
 #  Hutong: two commands do all setup on a fresh Debian 12 machine (as root).
 #    make run    install what is missing, build, run the demonstration
-#    make test   install what is missing, build, run every test
-#                (unit tests, the same under ASan+UBSan, integration)
+#    make test   install what is missing, build, run every test: unit
+#                tests (also under ASan+UBSan and valgrind), the
+#                integration scenarios with the fault suite and the
+#                randomized checker (and a set of them under ASan+UBSan
+#                and valgrind), every fuzz target for FUZZ_SECONDS
 .PHONY: all deps build build-asan build-release build-fuzz run test test-unit test-asan \
-        test-integration test-valgrind fuzz bench clean
+        test-integration test-integration-asan test-integration-valgrind test-valgrind \
+        fuzz bench clean
 
 JOBS ?= 2
 FUZZ_SECONDS ?= 20
+#  The scenarios run again under the sanitizers and under valgrind: they
+#  drive every service of the node (client writes, replication through
+#  four tiers, departments' queries, the Python client, attacks, restore,
+#  a full disk, clock skew, kill -9). The rest are timing-bound (bulk
+#  loads, rate limits, benchmarks' smoke runs) and run on the optimized
+#  build only; valgrind slows a node twenty times and more.
+ASAN_SCENARIOS ?= put network departments adversarial python_client python_query \
+                  restore diskfull clock fault_kill
+VALGRIND_SCENARIOS ?= put python_client departments
 
 all: build
 
@@ -44,15 +57,22 @@ test-asan: build-asan
 test-integration: build
 	./integration/run.sh build
 
+test-integration-asan: build-asan
+	ASAN_OPTIONS=detect_leaks=1 ./integration/run.sh build-asan $(ASAN_SCENARIOS)
+
+test-integration-valgrind: build
+	./integration/run.sh --valgrind build $(VALGRIND_SCENARIOS)
+
 #  Each fuzz target FUZZ_SECONDS over its seed corpus; fails on any crash
 fuzz: build-fuzz
 	./tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 #  The unit tests under valgrind memcheck (no leaks, no invalid accesses)
 test-valgrind: build
-	./tests/valgrind.sh build
+	VALGRIND_JOBS=$(JOBS) ./tests/valgrind.sh build
 
-test: test-unit test-asan build-release test-integration
+test: test-unit test-asan build-release test-integration test-integration-asan fuzz \
+      test-valgrind test-integration-valgrind
 	@echo "make test: all suites passed"
 
 bench: build
