@@ -15,6 +15,10 @@ build="$(cd "${1:-build}" && pwd)"; shift || true
 export HUTONG="$build/tools/hutong"
 export HUTONGD="$build/node/hutongd"
 
+#  A sanitized build (ASan) is told to the scenarios: its RSS is not a
+#  node's own, so memory bounds are judged only without it
+if ldd "$HUTONGD" 2>/dev/null | grep -q libasan; then export HUTONG_IT_SANITIZED=1; fi
+
 scenarios=()
 if [ $# -eq 0 ]; then
     scenarios=("$here"/scenario_*.sh)
