@@ -116,6 +116,21 @@ def holds(region, record):
                                   "scope": record.get("scope") or record["region"]})
 
 
+class Holders:
+    """Which of REGIONS hold a record (holds), worked out once per region
+    and scope: a check over many records asks for few places."""
+
+    def __init__(self, regions):
+        self.regions = sorted(regions)
+        self.known = {}
+
+    def of(self, record):
+        place = (record["region"], record.get("scope") or record["region"])
+        if place not in self.known:
+            self.known[place] = [r for r in self.regions if holds(r, record)]
+        return self.known[place]
+
+
 # --------------------------------------------------------------------------
 # Inputs
 
@@ -286,7 +301,7 @@ def expected(writes, idkey=None, contended=False):
     return plans
 
 
-def resolve(indexes, plans, nodes=None):
+def resolve(indexes, plans, nodes=None, where=None):
     """Give each target write (of expected's plans) the version it made:
     write["version"] = (hlc, author, sig) and write["found_at"] = the node
     where it was found. The version is one whose content is the write's:
@@ -294,9 +309,11 @@ def resolve(indexes, plans, nodes=None):
     the writer's history, else at any other holder (current, then
     history). indexes: {region: _index(records)} of the nodes read; nodes
     give the stores whose histories are read (without, only current
-    records are looked at). A write already given its version is not looked
-    for again. Returns the targets found nowhere."""
+    records are looked at); where: a Holders of the indexes' regions. A
+    write already given its version is not looked for again. Returns the
+    targets found nowhere."""
     stores = {node["region"]: node["store"] for node in nodes or ()}
+    where = where or Holders(indexes)
     cache = {}
 
     def versions(region, entity):
@@ -314,7 +331,7 @@ def resolve(indexes, plans, nodes=None):
             want = _content_of(write)
             writer = writer_of(write)
             places = [writer] if writer in indexes else []
-            places += sorted(r for r in indexes if r != writer and holds(r, write))
+            places += [r for r in where.of(write) if r != writer]
             for region in places:
                 current = indexes[region].get(entity)
                 if current is not None and content(current) == want:
@@ -345,9 +362,10 @@ def check_writes(held, writes, idkey=None, contents=True, contended=False, nodes
     not in its writer's history (node: the writer)."""
     lost, stale, checked = [], [], 0
     indexes = {region: _index(records) for region, records in held.items()}
+    where = Holders(indexes)
     plans = expected(writes, idkey, contended)
     if contents:
-        resolve(indexes, plans, nodes)
+        resolve(indexes, plans, nodes, where)
     for entity, plan in plans.items():
         reported = set()
         for write in (plan["targets"] if contents else [plan["last"]]):
@@ -356,11 +374,9 @@ def check_writes(held, writes, idkey=None, contents=True, contended=False, nodes
             if contents and found and write["found_at"] != writer and writer in indexes:
                 stale.append({"node": writer, "entity": entity, "write": write, "have": None,
                               "why": "history"})
-            for region, index in indexes.items():
-                if not holds(region, write):
-                    continue
+            for region in where.of(write):
                 checked += 1
-                have = index.get(entity)
+                have = indexes[region].get(entity)
                 item = {"node": region, "entity": entity, "write": write, "have": have}
                 if have is None:
                     lost.append(dict(item, why="missing"))
@@ -375,9 +391,11 @@ def check_writes(held, writes, idkey=None, contents=True, contended=False, nodes
                 reported.add(region)
         if not contents:
             continue
-        for region, index in indexes.items():
-            have = index.get(entity)
-            if region not in reported and have is not None and holds(region, plan["last"]) \
+        #  (a target's version has its content: no need to work it out)
+        made = {write["version"] for write in plan["targets"] if write.get("version")}
+        for region in where.of(plan["last"]):
+            have = indexes[region].get(entity)
+            if region not in reported and have is not None and version(have) not in made \
                     and content(have) not in plan["allowed"]:
                 stale.append({"node": region, "entity": entity, "write": plan["last"],
                               "have": have, "why": "other"})
@@ -445,12 +463,13 @@ def unacked_stored(held, writes, idkey=None):
     """How many writes that were not acknowledged are the current version
     at every holder anyway (their put timed out, yet the node stored it)."""
     indexes = {region: _index(records) for region, records in held.items()}
+    where = Holders(indexes)
     stored = 0
     for write in writes:
         if write.get("ack", True):
             continue
         entity, want = entity_of(write, idkey), _content_of(write)
-        places = [index.get(entity) for region, index in indexes.items() if holds(region, write)]
+        places = [indexes[region].get(entity) for region in where.of(write)]
         if places and all(have is not None and content(have) == want for have in places):
             stored += 1
     return stored
@@ -481,13 +500,14 @@ def check_agreement(held, exact=True):
     current version: the newest (hlc, author) any node holds. exact: and
     nothing the rule does not give it. Returns a list of problem texts."""
     union = _union(held)
+    where = Holders(held)
     problems = []
     for region, records in sorted(held.items()):
         have = {(r["kind"], r["key"]): r for r in records}
         missing, stale, extra = [], [], []
         for entity, newest in union.items():
             mine = have.get(entity)
-            if holds(region, newest):
+            if region in where.of(newest):
                 if mine is None:
                     missing.append(newest)
                 elif version(mine) != version(newest):
