@@ -18,14 +18,16 @@ the hutongd processes itself, and then, for --seconds of schedule:
     pauses longer than the peer timeout.
 
 Then it heals (every proxy passes, every node runs), waits (bounded) for
-convergence and checks (integration/checks.py): every node holds exactly
-its holder-rule set, each entity in one version everywhere; every
-acknowledged write, or a later version in merge order, is current at
-every holder and stays in its writer's history; every holder's history is
-ordered and judged alike; the links are up; nothing is quarantined (no
-fault here explains a quarantine: the proxy never alters a byte) or kept
-as a conflict; status counts match the stores; every record verifies; no
-node crashed.
+convergence and checks (integration/converge.py, its contended write
+check): every node holds exactly its holder-rule set, each entity in one
+version everywhere; every acknowledged write, or a later version in merge
+order, is current at every holder and stays in its writer's history;
+every current version is one a recorded write made (each write is
+recorded, acknowledged or not); every holder's history is ordered and
+judged alike; the links are up; nothing is quarantined (no fault here
+explains a quarantine: the proxy never alters a byte) or kept as a
+conflict; status counts match the stores; every record verifies; no node
+crashed.
 
 The schedule is a function of the seed: time advances in ticks of --tick
 seconds, and every decision (what to write where, which fault, for how
@@ -43,11 +45,10 @@ Prints the seed first and on any failure, and last:
 (--json: a JSON summary on the line before). Exit 0 only if nothing was
 lost and every check passed; 1 otherwise; 2 on bad usage; 3 if the
 network could not be set up. Needs HUTONG and HUTONGD (the binaries) and
-/usr/bin/python3; uses converge.py's checks where it is present.
+/usr/bin/python3.
 """
 import argparse
 import collections
-import hashlib
 import heapq
 import json
 import os
@@ -66,7 +67,7 @@ sys.dont_write_bytecode = True
 HUTONG = os.environ.get("HUTONG")
 HUTONGD = os.environ.get("HUTONGD")
 
-import checks                          # noqa: E402  (needs HUTONG in the environment)
+import converge                        # noqa: E402  (needs HUTONG in the environment)
 import holders                         # noqa: E402
 from faultproxy import Proxy           # noqa: E402
 
@@ -271,27 +272,8 @@ def setup(seed, args):
 #  What gets written
 
 def entity_key(kind, fields, idkey):
-    if checks.converge:
-        return checks.converge.entity_of({"kind": kind, "fields": fields}, idkey)[1]
-    return _entity_key(kind, fields, idkey)
-
-
-def _entity_key(kind, fields, idkey):
-    """records.md §8: an elder's key is BLAKE2b-128 keyed with the idkey over
-    canonical (id_no); a facility's BLAKE2b-128 over canonical (uscc)."""
-    def canonical_str(text):
-        data = text.encode()
-        if len(data) < 32:
-            head = bytes([0xa0 | len(data)])
-        elif len(data) < 256:
-            head = bytes([0xd9, len(data)])
-        else:
-            head = bytes([0xda]) + len(data).to_bytes(2, "big")
-        return head + data
-    if kind == "elder":
-        return hashlib.blake2b(canonical_str(fields["id_no"]), digest_size=16,
-                               key=idkey).hexdigest()
-    return hashlib.blake2b(canonical_str(fields["uscc"]), digest_size=16).hexdigest()
+    """records.md section 8 (converge.entity_of)."""
+    return converge.entity_of({"kind": kind, "fields": fields}, idkey)[1]
 
 
 class Entity:
@@ -383,7 +365,8 @@ class Checker:
         self.items_n = 0
         self.decision = self.launches = 0
         self.puts_killed = 0
-        self.acked = []
+        self.acked = []                #  the writes acknowledged
+        self.written = []              #  every write, acknowledged or not, as it ended
         self.outcomes = collections.Counter()
         os.makedirs(os.path.join(work, "writes"), exist_ok=True)
 
@@ -433,9 +416,11 @@ class Checker:
         if write["killer"]:
             write["killer"].cancel()
         write["out"].close()
+        for item in write["items"]:
+            item["ack"] = rc == 0
+            self.written.append(item)
         if rc == 0:
-            for item in write["items"]:
-                self.acked.append(item)
+            self.acked += write["items"]
             self.outcomes["acknowledged " + write["path"]] += len(write["items"])
         else:
             reason = "exit %d" % rc
@@ -503,9 +488,13 @@ class Checker:
                 if deleted:
                     draft["deleted"] = True
                 handle.write(json.dumps(draft, ensure_ascii=False) + "\n")
+                #  A write as converge.py reads it (its content: region,
+                #  scope, fields, deleted), and the figures' notes
                 items.append({"n": self.items_n, "kind": ent.kind, "key": ent.key,
-                              "region": ent.region, "scope": ent.scope, "writer": writer,
-                              "path": path, "tag": tag, "contended": ent.contended, "deleted": deleted,
+                              "region": ent.region, "scope": ent.scope,
+                              "fields": draft["fields"], "deleted": deleted, "writer": writer,
+                              "via": "%s:%s" % (path, writer), "where": "write %d" % self.items_n,
+                              "path": path, "tag": tag, "contended": ent.contended,
                               "entity": ent.index, "bulk": bulk})
         if path == "node":
             command = [HUTONG, "put", "--node", node.client, "--node-key", node.pub,
@@ -767,38 +756,35 @@ class Checker:
 
     def converge(self):
         """Poll until every node holds exactly what it should and every
-        acknowledged write is current (or superseded) at every holder."""
+        acknowledged write is current (or outranked) at every holder."""
         nodes = [n.as_dict() for n in self.net.nodes]
         deadline = self.healed_at + self.args.converge_timeout
-        unfound = None
-        problems, lost = ["not checked"], []
         while True:
-            snap = checks.Snapshot.take(nodes)
-            if unfound is None:
-                unfound = checks.resolve(nodes, self.acked, snap)
-            elif unfound:
-                unfound = checks.resolve(nodes, unfound)
-            problems = checks.holder_sets(nodes, snap)
-            more, lost = checks.acked_present(nodes, snap, self.acked)
-            problems += more
+            held = converge.snapshot(nodes)
+            problems = converge.check_agreement(held)
+            lost, stale, _ = converge.check_writes(held, self.written, self.idkey,
+                                                   contended=True, nodes=nodes)
+            problems += converge.write_problems(lost, stale)
             if not problems or time.monotonic() > deadline:
                 break
             time.sleep(1.0)
         self.converged_s = time.monotonic() - self.healed_at if not problems else None
-        self.snap = snap
-        return problems, lost, nodes
+        self.held = held
+        return problems, converge.lost_writes(lost, stale), nodes
 
     def final_checks(self, nodes):
         problems = []
         #  The entities written more than once (bulk elders have one version)
         main = {(e.kind, e.key) for e in self.entities}
-        hist_problems, figures = checks.histories(nodes, self.snap, main)
+        hist_problems, figures = converge.check_histories(nodes, self.held, main)
         problems += hist_problems
         self.history_figures = figures
         #  Links come back within a reconnect backoff or two
         end = time.monotonic() + (30 if self.converged_s is not None else 0)
         while True:
-            link_problems, statuses = checks.links(nodes)
+            statuses = converge.all_statuses(nodes)
+            link_problems = converge.check_answers(nodes, statuses) + \
+                converge.check_links(nodes, statuses)
             if not link_problems or time.monotonic() > end:
                 break
             time.sleep(0.5)
@@ -809,12 +795,10 @@ class Checker:
                 problems.append("node %s counts %d conflicts (versions the ownership rule "
                                 "kept out); every write here is legitimate" % (
                                     region, got["conflicts"]))
-        problems += checks.counts(self.snap, statuses)
-        quarantined = checks.quarantine(nodes, statuses)
-        if quarantined:
-            problems.append("quarantined with no fault to explain it: %s" % json.dumps(
-                quarantined, ensure_ascii=False, sort_keys=True))
-        problems += checks.verify(nodes)
+        problems += converge.check_counts(self.held, statuses)
+        #  No fault here explains a quarantine
+        problems += converge.check_quarantine(nodes, statuses)[0]
+        problems += converge.check_verify(nodes)
         for region, status, tail in self.net.crashes:
             problems.append("hutongd %s crashed (exit status %s); its log ends:\n%s" % (
                 region, status, tail))

@@ -303,7 +303,7 @@ fault_converge_selftest () {
     done
     [ "$(grep -c "^lost: elder .*never-sent.* missing at " "$out")" = "$holders" ] \
         || { cat "$out" >&2; fail "converge.py did not name the $holders holders of the write never sent"; }
-    grep -q "^stale: elder .* at $fault_m111 is not the last acknowledged write" "$out" \
+    grep -q "^stale: elder .* at $fault_m111: no node holds the version this acknowledged write made" "$out" \
         || { cat "$out" >&2; fail "converge.py did not report the update never sent as stale"; }
     ok "converge.py fails on a write never sent (lost at its $holders holders) and an update never sent (stale)"
 }
