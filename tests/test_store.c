@@ -1209,8 +1209,11 @@ START_TEST (test_memory_given_back_at_rest_loses_no_write_and_leaves_the_store_u
     ck_assert_uint_eq (reader.misses, 0);
     ck_assert_uint_gt (reader.reads, 0);
     size_t heap_after = mallinfo2 ().uordblks;
-    ck_assert_msg (heap_after + 256 * 1024 < heap_before, "heap in use %zu before, %zu after",
-                   heap_before, heap_after);
+    //  Under valgrind, malloc is not glibc's and mallinfo2 says 0: the
+    //  heap cannot be measured there, only the rest is checked
+    if (heap_before > 0)
+        ck_assert_msg (heap_after + 256 * 1024 < heap_before, "heap in use %zu before, %zu after",
+                       heap_before, heap_after);
 
     //  Every write is there, and the store takes more
     ck_assert_uint_eq (ht_store_count (env.store, "elder"), 400);
