@@ -1,7 +1,6 @@
 #  Shared by the fault scenarios (scenario_fault_*.sh): a ten-node tree,
 #  writers at several tiers that keep writing while a fault happens, and
-#  the convergence check after it healed (converge.py). Source after lib.sh
-#  and network.sh.
+#  the convergence check after it healed (converge.py).
 #
 #  A writer sends its drafts with `hutong put --node` while its node runs,
 #  and with `hutong put --store` into the node's store while the node is
@@ -10,9 +9,30 @@
 #  draft may or may not have been stored), and "via" (node:REGION or
 #  store:REGION). converge.py then checks that every acknowledged write is
 #  at every holder, at one current version.
+#
+#  A scenario begins with
+#    here="$(cd "$(dirname "$0")" && pwd)"
+#    source "$here/faults.sh"
+#    fault_setup
+#  (this file sources lib.sh and network.sh itself).
 
 fault_python=/usr/bin/python3
 fault_here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$fault_here/lib.sh"
+source "$fault_here/network.sh"
+
+#  fault_setup: what every fault scenario does first: Debian's Python in
+#  $python, the nodes' logs shown if it fails; timeout_ms, the peer
+#  timeout (NETWORK_TIMEOUT_MS, default 3000), and wait_s, how long a
+#  side may take to notice a fault (the peer timeout and 15 s); no
+#  case_times yet (fault_case_converge adds them)
+fault_setup () {
+    use_debian_python
+    show_logs_on_failure
+    timeout_ms="${NETWORK_TIMEOUT_MS:-3000}"
+    wait_s=$(( timeout_ms / 1000 + 15 ))
+    case_times=()
+}
 
 #  The tree: a city, two counties, three townships, four communities
 fault_city=441800000000
@@ -205,6 +225,23 @@ fault_converge () {
     sed -n 1p "$work/converge.out"
     sed -n 2p "$work/converge.out"
     ok "$what: $(sed -n 1p "$work/converge.out")"
+}
+
+#  fault_case_converge WHAT [converge.py options]: fault_converge (90 s)
+#  after a case, its time to converge added to case_times
+fault_case_converge () {
+    fault_converge "$1" 90 "${@:2}"
+    case_times+=("$1: $(sed -n 2p "$work/converge.out" | sed 's/.*, \([0-9.]* s\)$/\1/')")
+}
+
+#  fault_heal_and_check WHAT [stay-stopped]: after a case, stop the
+#  writers, converge, check every node runs, and start the writers again
+#  (unless stay-stopped)
+fault_heal_and_check () {
+    fault_writers_stop
+    fault_case_converge "$1"
+    fault_all_alive
+    [ "${2:-}" = stay-stopped ] || fault_writers_resume
 }
 
 #  fault_all_alive: every node's hutongd still runs

@@ -11,13 +11,8 @@
 #  resume when it wakes, the frozen node catch up both ways, and nothing
 #  acknowledged be lost (converge.py).
 here="$(cd "$(dirname "$0")" && pwd)"
-source "$here/lib.sh"
-source "$here/network.sh"
 source "$here/faults.sh"
-use_debian_python
-show_logs_on_failure
-timeout_ms="${NETWORK_TIMEOUT_MS:-3000}"
-wait_s=$(( timeout_ms / 1000 + 15 ))
+fault_setup
 freeze_s=$(( timeout_ms / 1000 + 3 ))  #  a freeze outlasts the peer timeout
 long_s=14                               #  and, in A, a put's 10 s wait
 
@@ -28,14 +23,6 @@ fault_pool "${HUTONG_IT_SEED:-9}"
 fault_writers_start
 ok "writers at ${#fault_writers[@]} nodes of four tiers"
 
-case_times=()
-heal_and_check () {
-    fault_writers_stop
-    fault_converge "$1" 90
-    case_times+=("$1: $(sed -n 2p "$work/converge.out" | sed 's/.*, \([0-9.]* s\)$/\1/')")
-    fault_all_alive
-    [ -z "${2:-}" ] || fault_writers_resume
-}
 absent_at () {
     if fault_has "$1" "$2"; then fail "$3: $1 holds it while $4 is frozen"; fi
     ok "$3: not at $1 while $4 is frozen"
@@ -88,7 +75,7 @@ wait_until 60 fault_has "$fault_city" "$work/a-store.jsonl" || fail "A: m112's s
 wait_until 60 fault_has "$fault_t11" "$work/a-down.jsonl" || fail "A: the frozen township did not catch up on the county's facility"
 wait_until 60 fault_has "$fault_m111" "$work/a-down.jsonl" || fail "A: the county's facility did not reach m111"
 ok "A: catch-up both ways through the township that was frozen"
-heal_and_check "A (relay frozen)" resume
+fault_heal_and_check "A (relay frozen)"
 
 #  --------------------------------------------------------------------------
 #  B. The city frozen while the counties write
@@ -108,7 +95,7 @@ ok "B: the city frozen for $(frozen_for "$frozen_at") ms, then continued"
 wait_until 60 fault_has "$fault_city" "$work/b-k1.jsonl" || fail "B: the city did not catch up on m121's elder"
 wait_until 60 fault_has "$fault_city" "$work/b-k2.jsonl" || fail "B: the city did not catch up on k2's facility"
 ok "B: the city caught up"
-heal_and_check "B (city frozen)" resume
+fault_heal_and_check "B (city frozen)"
 
 #  --------------------------------------------------------------------------
 #  C. County k1 and community m211 (a writer) frozen at once
@@ -128,7 +115,7 @@ ok "C: k1 and m211 frozen for $(frozen_for "$frozen_at") ms, then continued"
 wait_until 60 fault_has "$fault_city" "$work/c-t11.jsonl" || fail "C: t11's facility did not go up through k1"
 wait_until 60 fault_has "$fault_m211" "$work/c-city.jsonl" || fail "C: m211 did not catch up on the city's record"
 ok "C: catch-up through the county and at the community that were frozen"
-heal_and_check "C (county and community frozen)"
+fault_heal_and_check "C (county and community frozen)" stay-stopped
 fault_converge "the end" 60 --histories 30
 
 unacked=$(fault_writes_unacked)

@@ -9,11 +9,8 @@
 #  every node running. Seedable: HUTONG_IT_SEED (printed); HUTONG_IT_KILLS
 #  kills (default 10).
 here="$(cd "$(dirname "$0")" && pwd)"
-source "$here/lib.sh"
-source "$here/network.sh"
 source "$here/faults.sh"
-use_debian_python
-show_logs_on_failure
+fault_setup
 
 seed="${HUTONG_IT_SEED:-$(( $(date +%s%N) % 100000 ))}"
 kills="${HUTONG_IT_KILLS:-10}"

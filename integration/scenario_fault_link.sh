@@ -14,13 +14,8 @@
 #  (converge.py): every acknowledged write at every holder, one current
 #  version, nothing quarantined, every node running and linked.
 here="$(cd "$(dirname "$0")" && pwd)"
-source "$here/lib.sh"
-source "$here/network.sh"
 source "$here/faults.sh"
-use_debian_python
-show_logs_on_failure
-timeout_ms="${NETWORK_TIMEOUT_MS:-3000}"
-wait_s=$(( timeout_ms / 1000 + 15 ))    #  how long a side may take to notice
+fault_setup
 
 #  Small batches, so a fault lands between many of them
 NETWORK_BATCH=100
@@ -36,16 +31,6 @@ fault_put fg "$fault_m112" "$work/shared.jsonl" || fail "the shared elder was no
 wait_until 30 fault_has "$fault_city" "$work/shared.jsonl" || fail "the shared elder did not reach the city"
 fault_writers_start
 ok "writers at ${#fault_writers[@]} nodes of four tiers; proxies on the uplinks of $NETWORK_PROXIES"
-
-#  heal_and_check WHAT: stop the writers, converge, start them again
-case_times=()
-heal_and_check () {
-    fault_writers_stop
-    fault_converge "$1" 90
-    case_times+=("$1: $(sed -n 2p "$work/converge.out" | sed 's/.*, \([0-9.]* s\)$/\1/')")
-    fault_all_alive
-    fault_writers_resume
-}
 
 #  absent_at REGION FILE WHAT: the fault held FILE's draft back from REGION
 absent_at () {
@@ -91,7 +76,7 @@ ok "A: the cut lasted $cut_ms ms (peer timeout $timeout_ms ms); healed, m112 res
 wait_until 60 fault_has "$fault_city" "$work/a-below.jsonl" || fail "A: m111's elder did not go up after healing"
 wait_until 60 fault_has "$fault_m121" "$work/a-above.jsonl" || fail "A: the city's record did not come down after healing"
 ok "A: catch-up both ways"
-heal_and_check "A (cut both ways)"
+fault_heal_and_check "A (cut both ways)"
 current_phone () {
     local kind key
     read -r kind key < <(fault_key "$work/shared.jsonl")
@@ -124,7 +109,7 @@ ok "B: held $(( ($(date +%s%N) - hold_at) / 1000000 )) ms; released, m211 restar
 wait_until 60 fault_has "$fault_city" "$work/b-below.jsonl" || fail "B: m211's elder did not go up after the hold"
 wait_until 60 fault_has "$fault_m211" "$work/b-above.jsonl" || fail "B: the county's record did not come down after the hold"
 ok "B: catch-up both ways"
-heal_and_check "B (hold up)"
+fault_heal_and_check "B (hold up)"
 
 #  --------------------------------------------------------------------------
 #  C. Township t11's uplink: what its parent sends is held, past the peer
@@ -145,7 +130,7 @@ ok "C: held $(( ($(date +%s%N) - hold_at) / 1000000 )) ms; released"
 wait_until 60 fault_has "$fault_m111" "$work/c-above.jsonl" || fail "C: the county's facility did not come down after the hold"
 wait_until 60 fault_has "$fault_city" "$work/c-below.jsonl" || fail "C: m111's elder did not go up after the hold"
 ok "C: catch-up both ways"
-heal_and_check "C (hold down)"
+fault_heal_and_check "C (hold down)"
 
 #  --------------------------------------------------------------------------
 #  D. A cut shorter than the peer timeout, with the writers on; then,
@@ -159,7 +144,7 @@ sleep 1      #  the short cut's length (a fault, not a check)
 proxy_ctl "$fault_k2" pass >/dev/null
 wait_until 60 fault_has "$fault_city" "$work/d-short.jsonl" || fail "D: the elder did not go up after the short cut"
 ok "D: a 1 s cut: the elder written meanwhile reached the city"
-heal_and_check "D (short cut)"
+fault_heal_and_check "D (short cut)"
 fault_writers_stop
 
 city_m211 () {
@@ -181,8 +166,7 @@ rc=0; wait_until 60 bg_gone bulk || rc=1; stop_bg bulk || rc=$?
 fault_draft d-city credit "$fault_m211" "$fault_city"
 fault_put fg "$fault_city" "$work/d-city.jsonl" || fail "D: the city's credit record was not acknowledged"
 ok "D: both uplinks above m211 reset when the city held $at_reset (just before) of a bulk of 1200 elders"
-fault_converge "D (blip)" 90
-case_times+=("D (blip): $(sed -n 2p "$work/converge.out" | sed 's/.*, \([0-9.]* s\)$/\1/')")
+fault_case_converge "D (blip)"
 
 fault_converge "the end" 60 --histories 30
 fault_all_alive

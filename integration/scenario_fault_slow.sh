@@ -34,12 +34,8 @@
 #  its function here; FAULT_ALLOW_QUARANTINE lists the quarantine reasons
 #  that fault explains).
 here="$(cd "$(dirname "$0")" && pwd)"
-source "$here/lib.sh"
-source "$here/network.sh"
 source "$here/faults.sh"
-use_debian_python
-show_logs_on_failure
-timeout_ms="${NETWORK_TIMEOUT_MS:-3000}"
+fault_setup
 slow_s=$(( 2 * timeout_ms / 1000 + 6 ))    #  how long a link stays slow
 
 #  The proxy itself first (alongside the nodes' start): a changed delay,
@@ -101,7 +97,6 @@ given_up () {
     echo "$n"
 }
 
-case_times=()
 #  slow_link_case NAME REGION DELAY_MS [EXTRA_FAULT...]: see above.
 #  SLOW_FLOWS=1: data must get through while the link is slow (the delay
 #  one way is under the peer timeout); SLOW_STOP=REGION: that node is
@@ -154,8 +149,7 @@ slow_link_case () {
     echo "# $name: batches dropped as stale (a re-sent pull's answer) $stale; links given up as silent $lost"
     slow_stale=$stale slow_lost=$lost
     fault_writers_stop
-    fault_converge "$name" 90 --histories 40
-    case_times+=("$name: $(sed -n 2p "$work/converge.out" | sed 's/.*, \([0-9.]* s\)$/\1/')")
+    fault_case_converge "$name" --histories 40
     fault_all_alive
     fault_writers_resume
 }

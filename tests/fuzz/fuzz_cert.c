@@ -154,15 +154,10 @@ s_check_accepted (const s_source_t *source, const ht_record_t *record, const uin
     }
 }
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-    (void) argc; (void) argv;
-    ht_fuzz_random_install ();
-    s_pki = ht_fuzz_pki_new ();
+    s_pki = ht_fuzz_initialize (argc, argv, true);
     return 0;
 }
 

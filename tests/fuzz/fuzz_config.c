@@ -78,14 +78,10 @@ s_check_loaded (const ht_config_t *config)
         HT_FUZZ_FAIL ("loaded with map_limit_mb below map_mb");
 }
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-    (void) argc; (void) argv;
-    ht_fuzz_random_install ();
+    ht_fuzz_initialize (argc, argv, false);
     HT_FUZZ_REQUIRE (freopen ("/dev/null", "r", stdin));
     snprintf (s_dir, sizeof s_dir, "%s/ht_fuzz_config_XXXXXX", ht_fuzz_tmpdir ());
     HT_FUZZ_REQUIRE (mkdtemp (s_dir));

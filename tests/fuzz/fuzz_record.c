@@ -31,31 +31,9 @@ s_pick_fields (const ht_record_t *record, const uint8_t *data, size_t size,
 static void
 s_check_json (const ht_record_t *record, const uint8_t *data, size_t size)
 {
-    json_t *json = ht_record_to_json (record);
-    if (!json)
-        HT_FUZZ_FAIL ("record has no JSON form");
-    char *text = json_dumps (json, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref (json);
-    if (!text)
-        HT_FUZZ_FAIL ("record's JSON form does not dump");
-    if (!ht_fuzz_is_utf8 (text, strlen (text)))
-        HT_FUZZ_FAIL ("record's JSON form is not UTF-8: %s", text);
-    json_error_t json_error;
-    json_t *again = json_loads (text, 0, &json_error);
-    if (!again)
-        HT_FUZZ_FAIL ("record's JSON form does not parse back: %s: %s", json_error.text, text);
-    int error = 0;
-    const char *reason = NULL;
-    ht_record_t *parsed = ht_record_from_json (again, &error, &reason);
-    json_decref (again);
-    if (!parsed)
-        HT_FUZZ_FAIL ("record's JSON form is refused: %s: %s", reason? reason: "?", text);
-    uint8_t *encoded = NULL;
-    size_t encoded_size = 0;
-    ht_fuzz_encode (parsed, &encoded, &encoded_size, "from JSON");
-    if (encoded_size != size || memcmp (encoded, data, size))
-        HT_FUZZ_FAIL ("record read back from its JSON form encodes differently: %s", text);
-    free (encoded);
+    char *text = ht_fuzz_json_dump (record);
+    ht_record_t *parsed = ht_fuzz_json_read (text);
+    ht_fuzz_encode_same (parsed, data, size, "read back from its JSON form");
     ht_record_destroy (&parsed);
     free (text);
 }
@@ -83,10 +61,7 @@ s_check_redaction (const ht_record_t *record, const uint8_t *data, size_t size,
     uint8_t *encoded = NULL;
     size_t encoded_size = 0;
     ht_fuzz_encode (redacted, &encoded, &encoded_size, "redacted");
-    int error = 0;
-    ht_record_t *decoded = ht_record_decode (encoded, encoded_size, &error, &reason);
-    if (!decoded)
-        HT_FUZZ_FAIL ("a redacted copy does not decode: %s", reason? reason: "?");
+    ht_record_t *decoded = ht_fuzz_decode (encoded, encoded_size, "a redacted copy");
     if (ht_record_digest (decoded, redacted_digest)
     ||  memcmp (digest, redacted_digest, HT_DIGEST_BYTES))
         HT_FUZZ_FAIL ("a redacted copy's digest changed on the wire");
@@ -96,14 +71,10 @@ s_check_redaction (const ht_record_t *record, const uint8_t *data, size_t size,
     ht_record_destroy (&redacted);
 }
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-    (void) argc; (void) argv;
-    ht_fuzz_random_install ();
+    ht_fuzz_initialize (argc, argv, false);
     return 0;
 }
 
@@ -119,20 +90,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             HT_FUZZ_FAIL ("decoding failed without an error code and reason");
         return 0;
     }
-    uint8_t *encoded = NULL;
-    size_t encoded_size = 0;
-    ht_fuzz_encode (record, &encoded, &encoded_size, "decoded");
-    if (encoded_size != size || memcmp (encoded, data, size))
-        HT_FUZZ_FAIL ("a decoded record encodes to other bytes");
-    free (encoded);
-
+    ht_fuzz_encode_same (record, data, size, "decoded");
     ht_record_t *copy = ht_record_dup (record);
     if (!copy)
         HT_FUZZ_FAIL ("a decoded record cannot be copied");
-    ht_fuzz_encode (copy, &encoded, &encoded_size, "copy");
-    if (encoded_size != size || memcmp (encoded, data, size))
-        HT_FUZZ_FAIL ("a record's copy encodes to other bytes");
-    free (encoded);
+    ht_fuzz_encode_same (copy, data, size, "copy");
     ht_record_destroy (&copy);
 
     ht_record_head_t head;

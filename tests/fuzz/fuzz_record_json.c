@@ -16,36 +16,13 @@
 
 static ht_fuzz_pki_t *s_pki;
 
-//  The JSON form of record, dumped; the caller frees it
-static char *
-s_dump (const ht_record_t *record)
-{
-    json_t *json = ht_record_to_json (record);
-    char *text = json? json_dumps (json, JSON_COMPACT | JSON_SORT_KEYS): NULL;
-    json_decref (json);
-    if (!text)
-        HT_FUZZ_FAIL ("a record has no JSON form");
-    if (!ht_fuzz_is_utf8 (text, strlen (text)))
-        HT_FUZZ_FAIL ("a record's JSON form is not UTF-8: %s", text);
-    return text;
-}
-
 //  The JSON form reads back as itself
 static void
 s_check_json (const ht_record_t *record)
 {
-    char *text = s_dump (record);
-    json_error_t json_error;
-    json_t *json = json_loads (text, 0, &json_error);
-    if (!json)
-        HT_FUZZ_FAIL ("a record's JSON form does not parse: %s: %s", json_error.text, text);
-    int error = 0;
-    const char *reason = NULL;
-    ht_record_t *again = ht_record_from_json (json, &error, &reason);
-    json_decref (json);
-    if (!again)
-        HT_FUZZ_FAIL ("a record's JSON form is refused: %s: %s", reason? reason: "?", text);
-    char *text_again = s_dump (again);
+    char *text = ht_fuzz_json_dump (record);
+    ht_record_t *again = ht_fuzz_json_read (text);
+    char *text_again = ht_fuzz_json_dump (again);
     if (strcmp (text, text_again))
         HT_FUZZ_FAIL ("a record's JSON form changes when read back:\n%s\n%s", text, text_again);
     free (text_again);
@@ -60,23 +37,13 @@ s_check_wire (const ht_record_t *record)
     uint8_t *data = NULL;
     size_t size = 0;
     ht_fuzz_encode (record, &data, &size, "signed");
-    int error = 0;
-    const char *reason = NULL;
-    ht_record_t *decoded = ht_record_decode (data, size, &error, &reason);
-    if (!decoded)
-        HT_FUZZ_FAIL ("a record read from JSON encodes to bytes that do not decode: %s",
-                      reason? reason: "?");
-    uint8_t *again = NULL;
-    size_t again_size = 0;
-    ht_fuzz_encode (decoded, &again, &again_size, "decoded");
-    if (again_size != size || memcmp (again, data, size))
-        HT_FUZZ_FAIL ("a record's wire form changes when decoded and encoded");
-    char *text = s_dump (record), *text_decoded = s_dump (decoded);
+    ht_record_t *decoded = ht_fuzz_decode (data, size, "a record read from JSON, encoded");
+    ht_fuzz_encode_same (decoded, data, size, "decoded");
+    char *text = ht_fuzz_json_dump (record), *text_decoded = ht_fuzz_json_dump (decoded);
     if (strcmp (text, text_decoded))
         HT_FUZZ_FAIL ("a record's JSON form changes on the wire:\n%s\n%s", text, text_decoded);
     free (text);
     free (text_decoded);
-    free (again);
     free (data);
     ht_record_destroy (&decoded);
 }
@@ -105,15 +72,10 @@ s_sign_draft (ht_record_t *draft)
     s_check_wire (draft);
 }
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-    (void) argc; (void) argv;
-    ht_fuzz_random_install ();
-    s_pki = ht_fuzz_pki_new ();
+    s_pki = ht_fuzz_initialize (argc, argv, true);
     return 0;
 }
 

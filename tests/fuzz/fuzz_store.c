@@ -281,15 +281,10 @@ s_check_order (ht_store_t *store, ht_record_t **records, size_t count,
     ht_store_destroy (&again);
 }
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-    (void) argc; (void) argv;
-    ht_fuzz_random_install ();
-    s_pki = ht_fuzz_pki_new ();
+    s_pki = ht_fuzz_initialize (argc, argv, true);
     const char *base = ht_fuzz_tmpdir ();
     snprintf (s_dir, sizeof s_dir, "%s/ht_fuzz_store_XXXXXX", base);
     HT_FUZZ_REQUIRE (mkdtemp (s_dir));

@@ -242,4 +242,80 @@ ht_fuzz_encode (const ht_record_t *record, uint8_t **data, size_t *size, const c
         HT_FUZZ_FAIL ("%s: a decoded record does not encode: %s", what, ht_strerror (rc));
 }
 
+//  A record's JSON form, dumped (compact, keys sorted), or fail the
+//  oracle if it has none or it is not UTF-8; the caller frees it
+static inline char *
+ht_fuzz_json_dump (const ht_record_t *record)
+{
+    json_t *json = ht_record_to_json (record);
+    char *text = json? json_dumps (json, JSON_COMPACT | JSON_SORT_KEYS): NULL;
+    json_decref (json);
+    if (!text)
+        HT_FUZZ_FAIL ("a record has no JSON form");
+    if (!ht_fuzz_is_utf8 (text, strlen (text)))
+        HT_FUZZ_FAIL ("a record's JSON form is not UTF-8: %s", text);
+    return text;
+}
+
+//  The record that text, a record's JSON form, reads back as, or fail the
+//  oracle; the caller destroys it
+static inline ht_record_t *
+ht_fuzz_json_read (const char *text)
+{
+    json_error_t json_error;
+    json_t *json = json_loads (text, 0, &json_error);
+    if (!json)
+        HT_FUZZ_FAIL ("a record's JSON form does not parse: %s: %s", json_error.text, text);
+    int error = 0;
+    const char *reason = NULL;
+    ht_record_t *record = ht_record_from_json (json, &error, &reason);
+    json_decref (json);
+    if (!record)
+        HT_FUZZ_FAIL ("a record's JSON form is refused: %s: %s", reason? reason: "?", text);
+    return record;
+}
+
+//  The record size bytes at data decode to, or fail the oracle (what
+//  names the bytes); the caller destroys it
+static inline ht_record_t *
+ht_fuzz_decode (const uint8_t *data, size_t size, const char *what)
+{
+    int error = 0;
+    const char *reason = NULL;
+    ht_record_t *record = ht_record_decode (data, size, &error, &reason);
+    if (!record)
+        HT_FUZZ_FAIL ("%s: does not decode: %s", what, reason? reason: "?");
+    return record;
+}
+
+//  Fail the oracle unless record encodes to exactly the size bytes at
+//  data (what names the record)
+static inline void
+ht_fuzz_encode_same (const ht_record_t *record, const uint8_t *data, size_t size,
+                     const char *what)
+{
+    uint8_t *encoded = NULL;
+    size_t encoded_size = 0;
+    ht_fuzz_encode (record, &encoded, &encoded_size, what);
+    if (encoded_size != size || memcmp (encoded, data, size))
+        HT_FUZZ_FAIL ("%s: a record encodes to other bytes", what);
+    free (encoded);
+}
+
+//  --------------------------------------------------------------------------
+//  libFuzzer's entry points, which the targets define
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+//  What each target's LLVMFuzzerInitialize does first: replace libsodium's
+//  generator, then build the PKI if the target wants it (else NULL)
+static inline ht_fuzz_pki_t *
+ht_fuzz_initialize (int *argc, char ***argv, bool with_pki)
+{
+    (void) argc; (void) argv;
+    ht_fuzz_random_install ();
+    return with_pki? ht_fuzz_pki_new (): NULL;
+}
+
 #endif
