@@ -527,6 +527,11 @@ s_item_prepare (ht_store_item_t *item, ht_record_roots_t *roots)
     }
     else
         s_item_encode (item);
+    //  The digest, here on several threads, before the held check and
+    //  the verify that need it (the record remembers it)
+    uint8_t digest [HT_DIGEST_BYTES];
+    if (item->error == 0 && item->record && ht_record_digest (item->record, digest))
+        digest [0] = 0;             //  no digest: verify says why
 }
 
 //  Does an item need its signature checked? Verification guards against

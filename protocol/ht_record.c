@@ -126,7 +126,7 @@ ht_record_set_key (ht_record_t *self, const char *key)
     if (!s_key_valid (key))
         return HT_EINVAL;
     strcpy (self->key, key);
-    self->is_signed = self->signed_here = false;
+    ht_record__changed (self);
     return HT_OK;
 }
 
@@ -145,14 +145,14 @@ s_set_code (char *target, const char *code)
 int
 ht_record_set_region (ht_record_t *self, const char *region)
 {
-    self->is_signed = self->signed_here = false;
+    ht_record__changed (self);
     return s_set_code (self->region, region);
 }
 
 int
 ht_record_set_scope (ht_record_t *self, const char *scope)
 {
-    self->is_signed = self->signed_here = false;
+    ht_record__changed (self);
     return s_set_code (self->scope, scope);
 }
 
@@ -170,7 +170,7 @@ ht_record_set_schema_version (ht_record_t *self, uint16_t version)
             return HT_EFIELD;
     }
     self->schema_version = version;
-    self->is_signed = self->signed_here = false;
+    ht_record__changed (self);
     return HT_OK;
 }
 
@@ -178,14 +178,14 @@ void
 ht_record_set_hlc (ht_record_t *self, uint64_t hlc)
 {
     self->hlc = hlc;
-    self->is_signed = self->signed_here = false;
+    ht_record__changed (self);
 }
 
 void
 ht_record_set_deleted (ht_record_t *self, bool deleted)
 {
     self->deleted = deleted;
-    self->is_signed = self->signed_here = false;
+    ht_record__changed (self);
 }
 
 //  --------------------------------------------------------------------------
@@ -271,7 +271,7 @@ s_load_slot (ht_record_t *self, size_t index, const msgpack_object *object,
     memcpy (slot->value, value, size);
     slot->value_size = size;
     slot->state = HT_FIELD_PRESENT;
-    self->is_signed = self->signed_here = false;
+    ht_record__changed (self);
     return HT_OK;
 }
 
@@ -402,7 +402,7 @@ ht_record_unset (ht_record_t *self, const char *name)
     if (index < 0)
         return HT_EFIELD;
     ht_record__clear_field (&self->fields [index]);
-    self->is_signed = self->signed_here = false;
+    ht_record__changed (self);
     return HT_OK;
 }
 
@@ -605,6 +605,12 @@ ht_record_digest (const ht_record_t *self, uint8_t digest [HT_DIGEST_BYTES])
 {
     if (!*self->key || !*self->region || !*self->scope)
         return HT_EINVAL;
+    //  A record's digest is asked for several times on its way into a
+    //  store (verify, the held check, its history key): hashed once
+    if (self->digest_known) {
+        memcpy (digest, self->digest_memo, HT_DIGEST_BYTES);
+        return HT_OK;
+    }
     ht_packer_t header;
     ht_packer_init (&header);
     s_pack_header (self, &header.packer);
@@ -628,6 +634,10 @@ ht_record_digest (const ht_record_t *self, uint8_t digest [HT_DIGEST_BYTES])
         crypto_generichash_update (&state, field_digest, HT_DIGEST_BYTES);
     }
     crypto_generichash_final (&state, digest, HT_DIGEST_BYTES);
+    //  Records are heap objects, each used by one thread at a time
+    ht_record_t *memo = (ht_record_t *) self;
+    memcpy (memo->digest_memo, digest, HT_DIGEST_BYTES);
+    memo->digest_known = true;
     return HT_OK;
 }
 
@@ -644,6 +654,7 @@ ht_record_sign (ht_record_t *self, const ht_keypair_t *key)
     randombytes_buf (self->seed, HT_SEED_BYTES);
     self->has_seed = true;
     self->batch_size = self->batch_index = self->batch_path_count = 0;
+    self->digest_known = false;
     uint8_t digest [HT_DIGEST_BYTES];
     int rc = ht_record_digest (self, digest);
     if (rc)
@@ -727,6 +738,7 @@ ht_record_redact (const ht_record_t *self, const char *const *disclose, size_t c
     }
     sodium_memzero (copy->seed, HT_SEED_BYTES);
     copy->has_seed = false;
+    copy->digest_known = false;     //  the same digest, computed anew
     copy->is_signed = true;
     copy->signed_here = false;      //  another form now: verify it like any
     return copy;

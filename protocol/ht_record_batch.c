@@ -158,7 +158,7 @@ s_unsign (ht_record_t *const *records, size_t count)
     for (size_t index = 0; index < count; index++) {
         ht_record_t *record = records [index];
         record->batch_size = record->batch_index = record->batch_path_count = 0;
-        record->is_signed = record->signed_here = false;
+        ht_record__changed (record);
     }
 }
 
@@ -189,6 +189,7 @@ ht_record_sign_batch (ht_record_t *const *records, size_t count, const ht_keypai
         record->batch_size = (uint32_t) count;
         record->batch_index = (uint32_t) index;
         record->batch_path_count = 0;
+        record->digest_known = false;
         uint8_t digest [HT_DIGEST_BYTES];
         rc = ht_record_digest (record, digest);
         if (rc == HT_OK)

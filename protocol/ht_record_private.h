@@ -46,6 +46,10 @@ struct _ht_record_t {
     uint8_t batch_path_count;       //  audit path length
     uint8_t batch_path [HT_BATCH_MAX_PATH][HT_DIGEST_BYTES];
                                     //  sibling hashes, leaf to root
+    bool digest_known;              //  digest_memo is ht_record_digest's
+                                    //  answer for the content as it is:
+                                    //  every change clears it
+    uint8_t digest_memo [HT_DIGEST_BYTES];
     bool has_seed;                  //  full form: seed known
     uint8_t seed [HT_SEED_BYTES];   //  per-record salt seed
     char reason [HT_REASON_CHARS];  //  last validation reason, naming the
@@ -58,6 +62,15 @@ struct _ht_record_t {
 //  Bytes of a record of a kind (the slots follow the header)
 #define HT_RECORD_BYTES(kind) \
     (sizeof (ht_record_t) + (kind)->field_count * sizeof (ht_field_slot_t))
+
+//  The record's content changed: it is no longer signed, and its digest
+//  must be computed again
+static inline void
+ht_record__changed (ht_record_t *self)
+{
+    self->is_signed = self->signed_here = false;
+    self->digest_known = false;
+}
 
 //  Load a field slot from canonical msgpack bytes, checking the type;
 //  the slot takes a copy. 0 or HT_EFIELD.
