@@ -34,7 +34,7 @@
 //  While busy, resident memory beyond this is given back at a heartbeat:
 //  a bulk ingest touches the whole store, and every page it touched
 //  would stay ours until it ended
-#define S_BUSY_RESIDENT_BYTES ((size_t) 128 << 20)
+#define S_BUSY_RESIDENT_BYTES ((size_t) 192 << 20)
 #define S_RETRY_MAX 1000            //  quarantine retried at most this many at once
 #define S_READ_BURST 256            //  reads whose audits commit together
 #define S_SNAPSHOT_MS 1000          //  metrics snapshots at most this often

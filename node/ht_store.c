@@ -1122,27 +1122,38 @@ ht_store_set_resident_limit (ht_store_t *self, size_t bytes)
     self->resident_limit = bytes;
 }
 
-//  This process's resident memory in bytes (0 if unknown)
-static size_t
-s_resident_bytes (void)
+//  This process's resident memory in bytes, and the part of it that is
+//  mapped file pages (the store's map: clean page cache, given back by
+//  unmapping); the rest is heap. False if unknown.
+static bool
+s_resident_bytes (size_t *resident, size_t *file)
 {
-    unsigned long size = 0, resident = 0;
+    unsigned long size = 0, pages = 0, shared = 0;
     FILE *statm = fopen ("/proc/self/statm", "r");
-    if (statm && fscanf (statm, "%lu %lu", &size, &resident) != 2)
-        resident = 0;
+    bool known = statm && fscanf (statm, "%lu %lu %lu", &size, &pages, &shared) == 3;
     if (statm)
         fclose (statm);
-    return (size_t) resident * (size_t) sysconf (_SC_PAGESIZE);
+    size_t page = (size_t) sysconf (_SC_PAGESIZE);
+    *resident = known? (size_t) pages * page: 0;
+    *file = known? (size_t) shared * page: 0;
+    return known;
 }
 
 bool
 ht_store_trim (ht_store_t *self)
 {
-    if (!self->resident_limit || s_resident_bytes () <= self->resident_limit)
+    size_t resident, file;
+    if (!self->resident_limit || !s_resident_bytes (&resident, &file)
+    ||  resident <= self->resident_limit)
         return false;
-    if (!s_env_recycle (self))
-        s_unmap_store (self);
-    return true;
+    //  The heap holds LMDB's copies of written pages: only closing the
+    //  environment frees them, and the next batch then faults in fresh
+    //  ones, so that is done only when the heap alone passes half the
+    //  limit. Mapped pages cost a minor fault to take back: dropped first.
+    if (resident - file > self->resident_limit / 2 && s_env_recycle (self))
+        return true;
+    s_unmap_store (self);
+    return false;
 }
 
 int

@@ -149,8 +149,10 @@ uint64_t ht_store_verifications (ht_store_t *self);
 //  early, and writing them again then waits for the disk.
 void ht_store_set_resident_limit (ht_store_t *self, size_t bytes);
 
-//  Between transactions, give the mapped pages back if resident memory
-//  passes the limit; true if it did
+//  Between transactions, if resident memory passes the limit: give the
+//  mapped pages back, or, when the heap alone passes half the limit,
+//  open the environment anew (which frees LMDB's page copies). True if
+//  it did the latter: heap was freed, for malloc_trim to return.
 bool ht_store_trim (ht_store_t *self);
 
 //  Give back memory at rest: unmap the store's pages from this process

@@ -155,7 +155,8 @@ ht_store__current_put (ht_store_batch_t *batch, const ht_store_item_t *item, con
     MDB_val route_value = { ht_store__route_build (item->record, batch->origin, ekey,
                                                    ekey_size, NULL, route), route };
     if (rc == 0)
-        rc = ht_store__log_put (batch->store, batch->txn, seq, route, route_value.mv_size);
+        rc = ht_store__log_put (batch->store, batch->txn, seq, route, route_value.mv_size,
+                                true);
     if (rc == 0 && old_seq)
         rc = ht_store__log_del (batch->store, batch->txn, old_seq);
     if (rc == 0)

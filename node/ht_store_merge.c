@@ -320,7 +320,7 @@ s_move_log (ht_store_batch_t *batch, const ht_record_t *record, bool want, uint6
     size_t route_size = ht_store__route_build (record, "", ekey, ekey_size, suffix, route);
     MDB_val seq_value = { HT_STORE_U64_BYTES, seq_bytes };
     rc = ht_store__log_put (batch->store, batch->txn, ht_store__get_be64 (seq_bytes), route,
-                            route_size);
+                            route_size, reuse_seq == 0);
     if (rc == 0)
         rc = mdb_put (batch->txn, idx, &k, &seq_value, 0);
     return rc;

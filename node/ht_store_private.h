@@ -108,8 +108,10 @@ int ht_store__route_parse (const MDB_val *value, ht_store_route_t *route);
 //  written and deleted through these, which keep its index entries
 #define HT_STORE_ROUTE_KEY_BYTES (1 + HT_REGION_DIGITS + 1 + HT_STORE_U64_BYTES)
 #define HT_STORE_ROUTE_RANGES 6         //  a holder's ranges: 1 down, <= 5 up
+//  fresh: seq was just taken past every sequence given out, so no entry
+//  can be there to replace and it goes at the end of the log
 int ht_store__log_put (ht_store_t *self, MDB_txn *txn, uint64_t seq, const uint8_t *route,
-                       size_t route_size);
+                       size_t route_size, bool fresh);
 //  Delete seq's entry and its index entries; MDB_NOTFOUND if there is none
 int ht_store__log_del (ht_store_t *self, MDB_txn *txn, uint64_t seq);
 

@@ -78,20 +78,30 @@ s_index (ht_store_t *self, MDB_txn *txn, uint64_t seq, const ht_store_route_t *r
 
 int
 ht_store__log_put (ht_store_t *self, MDB_txn *txn, uint64_t seq, const uint8_t *route,
-                   size_t route_size)
+                   size_t route_size, bool fresh)
 {
     uint8_t seq_bytes [HT_STORE_U64_BYTES];
     ht_store__put_be64 (seq_bytes, seq);
     MDB_val key = { HT_STORE_U64_BYTES, seq_bytes }, value = { route_size, (void *) route };
     ht_store_route_t parsed;
     int rc = ht_store__route_parse (&value, &parsed);
+    //  A new sequence is appended: no search, and full pages rather than
+    //  half-full ones after each split. LMDB refuses it (MDB_KEYEXIST)
+    //  if it is not past the last, and then it is written as any other.
+    bool appended = false;
+    if (rc == 0 && fresh) {
+        rc = mdb_put (txn, self->dbi [HT_STORE_DB_SEQ], &key, &value, MDB_APPEND);
+        appended = rc == 0;
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+    }
     //  A sequence written again (a move keeping the number its version
     //  just freed) must not keep the index entries of what it held
-    if (rc == 0)
+    if (rc == 0 && !appended)
         rc = ht_store__log_del (self, txn, seq);
     if (rc == MDB_NOTFOUND)
         rc = 0;
-    if (rc == 0)
+    if (rc == 0 && !appended)
         rc = mdb_put (txn, self->dbi [HT_STORE_DB_SEQ], &key, &value, 0);
     if (rc == 0)
         rc = s_index (self, txn, seq, &parsed, true);

@@ -94,6 +94,64 @@ START_TEST (only_a_record_signed_in_this_process_and_unchanged_counts_as_signed_
 }
 END_TEST
 
+//  The digest is remembered once computed: every change must forget it.
+//  Each change is made to a record whose digest was just taken and to a
+//  fresh decoding of the same bytes that never computed one; both must
+//  then hash alike, and unlike before the change.
+typedef int (*s_change_fn) (ht_record_t *record);
+static int s_change_name (ht_record_t *r) { return ht_record_set_str (r, "name", "王五"); }
+static int s_change_hlc (ht_record_t *r) { ht_record_set_hlc (r, ht_record_hlc (r) + 1); return 0; }
+static int s_change_deleted (ht_record_t *r) { ht_record_set_deleted (r, true); return 0; }
+static int s_change_scope (ht_record_t *r) { return ht_record_set_scope (r, HT_FIXTURE_TOWNSHIP); }
+static int s_change_unset (ht_record_t *r) { return ht_record_unset (r, "name"); }
+static int s_change_sex (ht_record_t *r) { return ht_record_set_int (r, "sex", 2); }
+
+START_TEST (a_digest_taken_before_a_change_is_not_reused_after_it)
+{
+    s_change_fn changes [] = {
+        s_change_name, s_change_hlc, s_change_deleted, s_change_scope, s_change_unset,
+        s_change_sex
+    };
+    ht_record_t *signed_record = ht_record_fixture_elder_signed ();
+    uint8_t *data;
+    size_t size;
+    ck_assert_int_eq (ht_record_encode (signed_record, &data, &size), 0);
+    for (size_t i = 0; i < S_COUNT (changes); i++) {
+        ht_record_t *seen = ht_record_fixture_decode (data, size);
+        ht_record_t *fresh = ht_record_fixture_decode (data, size);
+        uint8_t before [HT_DIGEST_BYTES], after [HT_DIGEST_BYTES], expected [HT_DIGEST_BYTES];
+        ck_assert_int_eq (ht_record_digest (seen, before), 0);
+        ck_assert_int_eq (ht_record_verify (seen, NULL), 0);
+        ck_assert_int_eq (changes [i] (seen), 0);
+        ck_assert_int_eq (changes [i] (fresh), 0);
+        ck_assert_int_eq (ht_record_digest (seen, after), 0);
+        ck_assert_int_eq (ht_record_digest (fresh, expected), 0);
+        ck_assert_msg (memcmp (after, expected, HT_DIGEST_BYTES) == 0,
+                       "change %zu: the digest from before the change was kept", i);
+        ck_assert_mem_ne (after, before, HT_DIGEST_BYTES);
+        ck_assert_int_ne (ht_record_verify (seen, NULL), 0);
+        ht_record_destroy (&seen);
+        ht_record_destroy (&fresh);
+    }
+    //  Signing anew (a fresh seed) hashes anew, and so does a batch
+    ht_keypair_t *key = ht_fixture_key (0x42, "test");
+    ht_record_t *again = ht_record_fixture_decode (data, size);
+    uint8_t first [HT_DIGEST_BYTES], second [HT_DIGEST_BYTES], third [HT_DIGEST_BYTES];
+    ck_assert_int_eq (ht_record_digest (again, first), 0);
+    ck_assert_int_eq (ht_record_sign (again, key), 0);
+    ck_assert_int_eq (ht_record_digest (again, second), 0);
+    ck_assert_mem_ne (first, second, HT_DIGEST_BYTES);
+    ck_assert_int_eq (ht_record_sign_batch (&again, 1, key), 0);
+    ck_assert_int_eq (ht_record_digest (again, third), 0);
+    ck_assert_mem_ne (second, third, HT_DIGEST_BYTES);
+    ck_assert_int_eq (ht_record_verify (again, NULL), 0);
+    ht_record_destroy (&again);
+    ht_keypair_destroy (&key);
+    ht_record_destroy (&signed_record);
+    free (data);
+}
+END_TEST
+
 START_TEST (two_signatures_of_one_record_use_fresh_seeds_and_both_verify)
 {
     ht_record_t *first = ht_record_fixture_elder_signed ();
@@ -1061,6 +1119,7 @@ record_suite (void)
     tcase_set_timeout (tc, 300);           //  the byte-flip sweeps
     tcase_add_test (tc, an_elder_record_validates_signs_and_verifies);
     tcase_add_test (tc, two_signatures_of_one_record_use_fresh_seeds_and_both_verify);
+    tcase_add_test (tc, a_digest_taken_before_a_change_is_not_reused_after_it);
     tcase_add_test (tc, only_a_record_signed_in_this_process_and_unchanged_counts_as_signed_here);
     tcase_add_test (tc, encode_decode_reencode_gives_identical_bytes);
     tcase_add_test (tc, an_unsigned_record_does_not_encode);

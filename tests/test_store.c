@@ -1231,6 +1231,36 @@ START_TEST (test_memory_given_back_at_rest_loses_no_write_and_leaves_the_store_u
 }
 END_TEST
 
+//  While busy, a store over its resident limit gives memory back between
+//  batches: nothing with no limit or under it, LMDB's heap copies (by
+//  opening the environment anew) when the heap passes half the limit,
+//  and every write stays readable after either
+START_TEST (test_a_busy_store_over_its_resident_limit_gives_memory_back_between_batches)
+{
+    s_env_t env;
+    s_env_setup (&env, 0);
+    ht_record_t **many = s_elders (env.fixture, 0, 300, 1);
+    ck_assert_int_eq (ht_store_apply (env.store, many, 300, NULL, NULL, NULL), 0);
+    ck_assert (!ht_store_trim (env.store));             //  no limit set
+    ht_store_set_resident_limit (env.store, (size_t) 1 << 40);
+    ck_assert (!ht_store_trim (env.store));             //  far under it
+    //  A limit this process's heap passes twice over: the environment is
+    //  opened anew, and says so
+    ht_store_set_resident_limit (env.store, 2);
+    ck_assert (ht_store_trim (env.store));
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), 300);
+    ht_record_t *back = ht_store_get (env.store, "elder", ht_record_key (many [299]), NULL);
+    ck_assert_ptr_nonnull (back);
+    ht_record_destroy (&back);
+    ht_record_t **more = s_elders (env.fixture, 300, 20, 1);
+    ck_assert_int_eq (ht_store_apply (env.store, more, 20, NULL, NULL, NULL), 0);
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), 320);
+    s_elders_destroy (many, 300);
+    s_elders_destroy (more, 20);
+    s_env_teardown (&env);
+}
+END_TEST
+
 START_TEST (test_a_peers_cursor_is_stored_with_its_batch)
 {
     s_env_t env;
@@ -1654,6 +1684,7 @@ s_store_suite (void)
     tcase_add_test (batch, test_a_peers_cursor_is_stored_with_its_batch);
     tcase_add_test (batch, test_another_process_writing_the_store_is_seen);
     tcase_add_test (batch, test_memory_given_back_at_rest_loses_no_write_and_leaves_the_store_usable);
+    tcase_add_test (batch, test_a_busy_store_over_its_resident_limit_gives_memory_back_between_batches);
     suite_add_tcase (suite, batch);
 
     TCase *read = tcase_create ("read");
