@@ -76,8 +76,16 @@ network_start
 network_wait_connected 300
 echo "# $(( ${#network_regions[@]} )) nodes started and connected in $((SECONDS - start_s)) s"
 
-#  rss_mib REGION: the node's resident memory in MiB
-rss_mib () { awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/$(node_pid "$1")/status"; }
+#  rss_mib REGION [FIELD]: the node's resident memory in MiB (FIELD
+#  RssAnon: its heap alone, without the store's mapped pages, which are
+#  page cache the kernel maps 16 at a time around each page read)
+rss_mib () { awk -v f="${2:-VmRSS}:" '$1 == f {printf "%.0f", $2 / 1024}' "/proc/$(node_pid "$1")/status"; }
+#  peak_heap REGIONS...: the largest heap among them, MiB
+peak_heap () {
+    local region max=0 value
+    for region in "$@"; do value=$(rss_mib "$region" RssAnon); (( value > max )) && max=$value; done
+    echo "$max"
+}
 #  tier_rss REGIONS...: "max/mean" resident MiB over them
 tier_rss () {
     local region sum=0 max=0 value
@@ -93,7 +101,7 @@ city_elders () {
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["records"]["elder"])' \
         2>/dev/null || echo "?"
 }
-peak_city=0 peak_county=0 peak_township=0
+peak_city=0 peak_county=0 peak_township=0 heap_city=0 heap_county=0 heap_township=0
 #  progress LABEL: one line of figures, keeping the peaks
 progress () {
     local c k t
@@ -101,6 +109,10 @@ progress () {
     (( c > peak_city )) && peak_city=$c
     (( ${k%/*} > peak_county )) && peak_county=${k%/*}
     (( ${t%/*} > peak_township )) && peak_township=${t%/*}
+    local h
+    h=$(peak_heap "$city"); (( h > heap_city )) && heap_city=$h
+    h=$(peak_heap "${counties[@]}"); (( h > heap_county )) && heap_county=$h
+    h=$(peak_heap "${townships[@]}"); (( h > heap_township )) && heap_township=$h
     printf '%6d s  %-8s city holds %8s elders  RSS MiB city %5d  county max/mean %s  township max/mean %s\n' \
         $((SECONDS - put_start)) "$1" "$held" "$c" "$k" "$t"
 }
@@ -154,6 +166,7 @@ else
     echo "city holds $held of $distinct elders after $timeout_s s: not converged"
 fi
 echo "peak RSS MiB while ingesting: city $peak_city, county $peak_county, township $peak_township"
+echo "peak heap (RssAnon) MiB while ingesting: city $heap_city, county $heap_county, township $heap_township"
 #  Memory at rest: a node gives its mapped pages back after a quiet spell
 sleep 5
 held=$(city_elders); progress "at rest"
