@@ -57,7 +57,7 @@ s_check_clock (const ht_gate_t *gate, const ht_record_t *record,
 int
 ht_gate_admit_record (const ht_gate_t *gate, const ht_record_t *record,
                       ht_gate_path_t path, int sig_code, const char *sig_reason,
-                      const char **reason)
+                      int valid_code, const char *valid_reason, const char **reason)
 {
     //  Nodes hold full records; redacted forms are for clients only, and
     //  one stored here would lose its withheld fields for good
@@ -72,8 +72,13 @@ ht_gate_admit_record (const ht_gate_t *gate, const ht_record_t *record,
     }
     int code = sig_code;
     *reason = sig_reason;
-    if (code == HT_OK)
+    if (code == HT_OK && valid_code == HT_GATE_VALIDATE)
         code = ht_record_validate (record, reason);
+    else
+    if (code == HT_OK && valid_code != HT_OK) {
+        code = valid_code;
+        *reason = valid_reason;
+    }
     if (code == HT_OK)
         code = s_check_clock (gate, record, path, reason);
     if (code == HT_OK)
@@ -240,7 +245,8 @@ ht_gate_admit_unchanged (const ht_gate_t *gate, const ht_record_t *record,
 {
     const char *sig_reason = NULL, *reason = NULL;
     int verdict = ht_record_verify (record, &sig_reason);
-    int code = ht_gate_admit_record (gate, record, path, verdict, sig_reason, &reason);
+    int code = ht_gate_admit_record (gate, record, path, verdict, sig_reason,
+                                     HT_GATE_VALIDATE, NULL, &reason);
     return code? code: ht_gate_may_succeed (gate, current, record);
 }
 

@@ -21,6 +21,7 @@
 #ifndef HT_GATE_H_INCLUDED
 #define HT_GATE_H_INCLUDED
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "ht_error.h"
@@ -60,11 +61,18 @@ typedef enum {
     HT_GATE_PARENT_LINK = 2             //  our parent node (checked by a child)
 } ht_gate_socket_t;
 
+//  valid_code for ht_gate_admit_record: the gate validates the record
+#define HT_GATE_VALIDATE INT_MIN
+
 //  May record (full form, signature checked by the caller with verdict
 //  sig_code / sig_reason) enter a store of gate->region by path? 0, or the
-//  code to quarantine it with and a static reason.
+//  code to quarantine it with and a static reason. valid_code /
+//  valid_reason are ht_record_validate's verdict on this very record if
+//  the caller has it (a store validates a batch on its verifier threads,
+//  outside the write transaction), or HT_GATE_VALIDATE.
 int ht_gate_admit_record (const ht_gate_t *gate, const ht_record_t *record,
                           ht_gate_path_t path, int sig_code, const char *sig_reason,
+                          int valid_code, const char *valid_reason,
                           const char **reason) HT_WUR;
 
 //  Ownership: may record be an entity's first legitimate version? 0, or

@@ -197,7 +197,9 @@ s_admit (ht_store_batch_t *batch, const ht_store_item_t *item, const char **reas
 {
     //  The signature was checked before the transaction, in parallel
     return ht_gate_admit_record (&batch->gate, item->record, batch->path,
-                                 item->verified, item->verify_reason, reason);
+                                 item->verified, item->verify_reason,
+                                 item->validated? item->valid: HT_GATE_VALIDATE,
+                                 item->valid_reason, reason);
 }
 
 //  An item retried from quarantine is stored (or held) at last: out of
@@ -235,6 +237,7 @@ s_batch_item (ht_store_batch_t *batch, const ht_store_item_t *item, int *code)
         //  here after all, as any other input
         late = *item;
         late.held = false;
+        late.validated = false;
         late.verified = ht_record_verify (late.record, &late.verify_reason);
         __atomic_add_fetch (&batch->store->verifications, 1, __ATOMIC_RELAXED);
         item = &late;
@@ -552,6 +555,13 @@ s_item_verify (ht_store_item_t *item, ht_record_roots_t *roots)
 {
     if (s_item_unverified (item))
         item->verified = ht_record_verify_with (item->record, roots, &item->verify_reason);
+    //  Validation needs nothing but the record: done here, on the
+    //  verifier threads, it leaves the write transaction (which runs
+    //  alone) only what needs the store
+    if (item->error == 0 && !item->held && item->verified == HT_OK) {
+        item->valid = ht_record_validate (item->record, &item->valid_reason);
+        item->validated = true;
+    }
 }
 
 typedef struct {
@@ -623,11 +633,13 @@ ht_store__items_prepare (ht_store_t *self, ht_store_item_t *items, size_t count)
         items [i].registry = self->registry;
     s_items_run (self, items, count, s_item_prepare, NULL);
     s_items_held (self, items, count);
-    size_t unverified = 0;
-    for (size_t i = 0; i < count; i++)
+    size_t unverified = 0, admissible = 0;
+    for (size_t i = 0; i < count; i++) {
         unverified += s_item_unverified (&items [i]);
-    if (unverified) {
-        ht_record_roots_t *roots = ht_record_roots_new (S_BATCH_ROOTS);
+        admissible += items [i].error == 0 && !items [i].held;
+    }
+    if (admissible) {
+        ht_record_roots_t *roots = unverified? ht_record_roots_new (S_BATCH_ROOTS): NULL;
         s_items_run (self, items, count, s_item_verify, roots);    //  roots NULL: no cache
         ht_record_roots_destroy (&roots);
     }

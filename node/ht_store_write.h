@@ -24,6 +24,9 @@ typedef struct {
     const char *reason;             //  static text for error
     int verified;                   //  signature check: 0 valid, or error
     const char *verify_reason;      //  its reason
+    bool validated;                 //  valid / valid_reason are set
+    int valid;                      //  ht_record_validate: 0 or error
+    const char *valid_reason;       //  its reason (in the record)
     const ht_registry_t *registry;  //  the kinds it decodes with (the store's)
     const uint8_t *qkey;            //  retried from quarantine: its entry's key
     size_t qkey_size;               //  its size

@@ -1261,6 +1261,60 @@ START_TEST (test_a_busy_store_over_its_resident_limit_gives_memory_back_between_
 }
 END_TEST
 
+//  A record validly signed but invalid by its schema (a field out of its
+//  range) is refused wherever it comes from: received in a batch large
+//  enough to be checked on the verifier threads, or signed in this
+//  process; its neighbours in the batch are stored
+START_TEST (test_a_signed_record_that_breaks_its_schema_is_refused_in_any_batch)
+{
+    s_env_t env;
+    s_env_setup (&env, 0);
+    enum { COUNT = 100, BAD_A = 13, BAD_B = 77 };
+    ht_record_t **many = s_elders (env.fixture, 0, COUNT, 1);
+    const ht_keypair_t *author = env.fixture->keys [HT_FIXTURE_COMMUNITY_A_KEY];
+    for (size_t i = 0; i < COUNT; i++)
+        if (i == BAD_A || i == BAD_B) {
+            ck_assert_int_eq (ht_record_set_int (many [i], "ability_level", 9), 0);
+            ck_assert_int_eq (ht_record_sign (many [i], author), 0);
+            ck_assert_int_eq (ht_record_verify (many [i], NULL), 0);
+        }
+    zchunk_t *chunks [COUNT];
+    const uint8_t *data [COUNT];
+    size_t sizes [COUNT];
+    for (size_t i = 0; i < COUNT; i++) {
+        chunks [i] = s_encoded (many [i]);
+        data [i] = zchunk_data (chunks [i]);
+        sizes [i] = zchunk_size (chunks [i]);
+    }
+    uint8_t epoch [HT_EPOCH_BYTES];
+    memset (epoch, 0xab, sizeof epoch);
+    ht_origin_t origin = { .peer = "qingcheng", .epoch = epoch, .cursor = 1 };
+    int results [COUNT];
+    ht_apply_stats_t stats;
+    ck_assert_int_eq (ht_store_apply_encoded (env.store, data, sizes, COUNT, &origin,
+                                              &stats, results), 0);
+    for (size_t i = 0; i < COUNT; i++)
+        if (i == BAD_A || i == BAD_B)
+            ck_assert_int_eq (results [i], HT_ESCHEMA);
+        else
+            ck_assert_int_eq (results [i], 0);
+    ck_assert_uint_eq (stats.quarantined, 2);
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), COUNT - 2);
+
+    //  Signed here: no signature check, the schema still binds
+    s_env_teardown (&env);
+    s_env_setup (&env, 0);
+    ck_assert_int_eq (ht_store_apply (env.store, many, COUNT, NULL, &stats, results), 0);
+    ck_assert_int_eq (results [BAD_A], HT_ESCHEMA);
+    ck_assert_int_eq (results [BAD_B], HT_ESCHEMA);
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), COUNT - 2);
+    for (size_t i = 0; i < COUNT; i++)
+        zchunk_destroy (&chunks [i]);
+    s_elders_destroy (many, COUNT);
+    s_env_teardown (&env);
+}
+END_TEST
+
 START_TEST (test_a_peers_cursor_is_stored_with_its_batch)
 {
     s_env_t env;
@@ -1675,6 +1729,7 @@ s_store_suite (void)
     tcase_add_test (reject, test_a_record_from_the_far_future_is_refused);
     tcase_add_test (reject, test_a_redacted_record_is_refused);
     tcase_add_test (reject, test_garbage_bytes_are_quarantined_with_a_decoding_error);
+    tcase_add_test (reject, test_a_signed_record_that_breaks_its_schema_is_refused_in_any_batch);
     tcase_add_test (reject, test_every_single_flipped_byte_of_a_record_is_refused);
     suite_add_tcase (suite, reject);
 
