@@ -539,7 +539,7 @@ END_TEST
 START_TEST (invalid_utf8_is_rejected)
 {
     const char *bad [] = {
-        "\xff", "a\x80", "\xe5\xbc", "\xe5\xbc" "a", "\xf8\x88\x80\x80\x80",
+        "\xff", "a\x80", "\xe5\xbc", ("\xe5\xbc" "a"), "\xf8\x88\x80\x80\x80",
         "\xc3", "\xe5\x28\xa1"
     };
     for (size_t index = 0; index < S_COUNT (bad); index++) {
