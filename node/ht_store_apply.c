@@ -625,7 +625,7 @@ s_items_held (ht_store_t *self, ht_store_item_t *items, size_t count)
 }
 
 //  Prepare every item: decode and encode, find those already held, check
-//  the signatures of the others
+//  the signatures of the others and validate them by their schema
 void
 ht_store__items_prepare (ht_store_t *self, ht_store_item_t *items, size_t count)
 {

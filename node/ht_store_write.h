@@ -66,7 +66,7 @@ void ht_store__count_change (ht_store_batch_t *batch, const ht_record_t *record,
 //  retiring old_seq (0 if none) so the entity appears once in seq
 int ht_store__current_put (ht_store_batch_t *batch, const ht_store_item_t *item,
                            const uint8_t *ekey, size_t ekey_size, uint64_t old_seq);
-//  Prepare items (decode, encode, verify) on the store's verifier threads
+//  Prepare items (decode, encode, verify, validate) on the store's verifier threads
 void ht_store__items_prepare (ht_store_t *self, ht_store_item_t *items, size_t count);
 //  Free what preparing items allocated, and the array
 void ht_store__items_destroy (ht_store_item_t *items, size_t count);
