@@ -96,14 +96,14 @@ class _Pump(threading.Thread):
                     self.cond.wait(0.1)
                     if self.link.closed:
                         return
-                #  Due at the time read plus the delay in force now: a
-                #  changed delay applies to what is queued, and since
-                #  every chunk gets the same delay, the order stays
                 #  Held: nothing goes, not even what was read just
                 #  before the hold began (a read was under way)
                 if self.direction in self.proxy.held and self.queue[0][1] is not None:
                     self.cond.wait(0.01)
                     continue
+                #  Due at the time read plus the delay in force now: a
+                #  changed delay applies to what is queued, and since
+                #  every chunk gets the same delay, the order stays
                 read, data = self.queue[0]
                 wait = read + self.proxy.delay_ms / 1000.0 - time.monotonic()
                 if data is not None and wait > 0:

@@ -93,7 +93,7 @@ typedef struct {
     const uint8_t *suffix;                          //  historic: hist suffix
 } ht_store_route_t;
 
-//  Build a seq value for record into route (at least
+//  The routing head (ht_store_route.c). Build a seq value for record into route (at least
 //  HT_STORE_ROUTE_MAX_BYTES); its size
 #define HT_STORE_ROUTE_MAX_BYTES (HT_STORE_ROUTE_BYTES + HT_PEER_NAME_MAX_CHARS \
                                   + HT_STORE_ENTITY_KEY_BYTES + HT_STORE_HIST_SUFFIX_BYTES)

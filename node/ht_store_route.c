@@ -11,6 +11,7 @@
 //  entries are the "d" range of its own prefix merged with the "u"
 //  ranges of each group-end cut of its prefix: at most 1 + 5 ordered
 //  ranges, each read from the first wanted sequence on.
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ht_store_private.h"
@@ -23,6 +24,62 @@
 //  Where the groups of a region code end (PP CC DD TTT VVV)
 static const size_t s_group_ends [] = { 2, 4, 6, 9, 12 };
 #define S_GROUP_COUNT (sizeof s_group_ends / sizeof s_group_ends [0])
+
+//  --------------------------------------------------------------------------
+//  The routing head: what a seq entry holds, all a PULL needs to decide
+
+int
+ht_store__route_parse (const MDB_val *value, ht_store_route_t *route)
+{
+    const uint8_t *bytes = value->mv_data;
+    if (value->mv_size < HT_STORE_ROUTE_BYTES)
+        return MDB_CORRUPTED;
+    route->historic = bytes [2 * HT_REGION_DIGITS] & HT_STORE_ROUTE_HISTORIC;
+    size_t origin_size = bytes [2 * HT_REGION_DIGITS + 1];
+    size_t suffix_size = route->historic? HT_STORE_HIST_SUFFIX_BYTES: 0;
+    if (origin_size > HT_PEER_NAME_MAX_CHARS
+    ||  value->mv_size < HT_STORE_ROUTE_BYTES + origin_size + 1 + suffix_size)
+        return MDB_CORRUPTED;
+    memcpy (route->region, bytes, HT_REGION_DIGITS);
+    route->region [HT_REGION_DIGITS] = 0;
+    memcpy (route->scope, bytes + HT_REGION_DIGITS, HT_REGION_DIGITS);
+    route->scope [HT_REGION_DIGITS] = 0;
+    memcpy (route->origin, bytes + HT_STORE_ROUTE_BYTES, origin_size);
+    route->origin [origin_size] = 0;
+    route->ekey = bytes + HT_STORE_ROUTE_BYTES + origin_size;
+    route->ekey_size = value->mv_size - HT_STORE_ROUTE_BYTES - origin_size - suffix_size;
+    route->suffix = suffix_size? route->ekey + route->ekey_size: NULL;
+    return 0;
+}
+
+size_t
+ht_store__route_build (const ht_record_t *record, const char *origin,
+                       const uint8_t *ekey, size_t ekey_size, const uint8_t *suffix,
+                       uint8_t *route)
+{
+    size_t origin_size = strlen (origin);
+    if (origin_size > HT_PEER_NAME_MAX_CHARS)
+        origin_size = HT_PEER_NAME_MAX_CHARS;
+    char codes [2 * HT_REGION_BYTES];
+    snprintf (codes, HT_REGION_BYTES, "%-12.12s", ht_record_region (record));
+    snprintf (codes + HT_REGION_DIGITS, HT_REGION_BYTES, "%-12.12s", ht_record_scope (record));
+    memcpy (route, codes, 2 * HT_REGION_DIGITS);
+    size_t used = 2 * HT_REGION_DIGITS;
+    route [used++] = suffix? HT_STORE_ROUTE_HISTORIC: 0;
+    route [used++] = (uint8_t) origin_size;
+    memcpy (route + used, origin, origin_size);
+    used += origin_size;
+    memcpy (route + used, ekey, ekey_size);
+    used += ekey_size;
+    if (suffix) {
+        memcpy (route + used, suffix, HT_STORE_HIST_SUFFIX_BYTES);
+        used += HT_STORE_HIST_SUFFIX_BYTES;
+    }
+    return used;
+}
+
+//  --------------------------------------------------------------------------
+//  Index keys
 
 //  Build an index key: kind(1) prefix NUL seq(8); its size
 static size_t

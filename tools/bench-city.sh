@@ -80,17 +80,13 @@ echo "# $(( ${#network_regions[@]} )) nodes started and connected in $((SECONDS 
 #  RssAnon: its heap alone, without the store's mapped pages, which are
 #  page cache the kernel maps 16 at a time around each page read)
 rss_mib () { awk -v f="${2:-VmRSS}:" '$1 == f {printf "%.0f", $2 / 1024}' "/proc/$(node_pid "$1")/status"; }
-#  peak_heap REGIONS...: the largest heap among them, MiB
-peak_heap () {
-    local region max=0 value
-    for region in "$@"; do value=$(rss_mib "$region" RssAnon); (( value > max )) && max=$value; done
-    echo "$max"
-}
-#  tier_rss REGIONS...: "max/mean" resident MiB over them
+#  tier_rss [FIELD] REGIONS...: "max/mean" resident MiB over them (FIELD
+#  as for rss_mib, when it names one)
 tier_rss () {
-    local region sum=0 max=0 value
+    local field=VmRSS region sum=0 max=0 value
+    case "$1" in Rss*|Vm*) field=$1; shift ;; esac
     for region in "$@"; do
-        value=$(rss_mib "$region"); sum=$((sum + value)); (( value > max )) && max=$value
+        value=$(rss_mib "$region" "$field"); sum=$((sum + value)); (( value > max )) && max=$value
     done
     echo "$max/$(( sum / $# ))"
 }
@@ -110,9 +106,9 @@ progress () {
     (( ${k%/*} > peak_county )) && peak_county=${k%/*}
     (( ${t%/*} > peak_township )) && peak_township=${t%/*}
     local h
-    h=$(peak_heap "$city"); (( h > heap_city )) && heap_city=$h
-    h=$(peak_heap "${counties[@]}"); (( h > heap_county )) && heap_county=$h
-    h=$(peak_heap "${townships[@]}"); (( h > heap_township )) && heap_township=$h
+    h=$(tier_rss RssAnon "$city"); (( ${h%/*} > heap_city )) && heap_city=${h%/*}
+    h=$(tier_rss RssAnon "${counties[@]}"); (( ${h%/*} > heap_county )) && heap_county=${h%/*}
+    h=$(tier_rss RssAnon "${townships[@]}"); (( ${h%/*} > heap_township )) && heap_township=${h%/*}
     printf '%6d s  %-8s city holds %8s elders  RSS MiB city %5d  county max/mean %s  township max/mean %s\n' \
         $((SECONDS - put_start)) "$1" "$held" "$c" "$k" "$t"
 }
