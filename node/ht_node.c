@@ -31,9 +31,10 @@
 #include "ht_zap.h"
 
 #define S_REST_MS 2000              //  quiet this long = at rest
-//  While busy, resident memory beyond this is given back at a heartbeat:
-//  a bulk ingest touches the whole store, and every page it touched
-//  would stay ours until it ended
+//  While busy, resident memory beyond this is given back: the store's
+//  mapped pages as it writes and reads (every few dozen records), LMDB's
+//  heap copies at a heartbeat. A bulk ingest touches the whole store, and
+//  every page it touched would stay ours until it ended
 #define S_BUSY_RESIDENT_BYTES ((size_t) 192 << 20)
 #define S_RETRY_MAX 1000            //  quarantine retried at most this many at once
 #define S_READ_BURST 256            //  reads whose audits commit together

@@ -1139,6 +1139,15 @@ s_resident_bytes (size_t *resident, size_t *file)
     return known;
 }
 
+void
+ht_store__resident_check (ht_store_t *self)
+{
+    size_t resident, file;
+    if (self->resident_limit && s_resident_bytes (&resident, &file)
+    &&  resident > self->resident_limit)
+        s_unmap_store (self);
+}
+
 bool
 ht_store_trim (ht_store_t *self)
 {

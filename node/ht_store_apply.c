@@ -397,6 +397,11 @@ s_batch_run (ht_store_batch_t *batch, const ht_store_item_t *items, size_t count
         rc = s_batch_item (batch, &items [i], &code);
         if (results)
             results [i] = code;
+        //  Each random lookup maps a whole block of the file around the
+        //  page it reads (the kernel's fault-around): a large batch on a
+        //  large store would map the whole store
+        if (i % HT_STORE_RESIDENT_CHECK == HT_STORE_RESIDENT_CHECK - 1)
+            ht_store__resident_check (batch->store);
     }
     if (rc == 0)
         rc = s_batch_end (batch, origin);
@@ -620,6 +625,8 @@ s_items_held (ht_store_t *self, ht_store_item_t *items, size_t count)
             items [i].held = false;
             break;
         }
+        if (i % HT_STORE_RESIDENT_CHECK == HT_STORE_RESIDENT_CHECK - 1)
+            ht_store__resident_check (self);
     }
     ht_store__read_end (self, txn);
 }

@@ -137,6 +137,14 @@ void ht_store__route_walk_close (ht_store_route_walk_t *walk);
 //  set meta "format" to format; 0 or an error code (logged)
 int ht_store__route_migrate (ht_store_t *self, uint64_t format);
 
+//  Past the resident limit (ht_store_set_resident_limit), drop this
+//  process's mapping of the store; safe at any time, even inside a
+//  transaction: the pages stay in the page cache, and the next touch
+//  maps them again. A batch calls it every HT_STORE_RESIDENT_CHECK items.
+//  The heap's copies of written pages wait for ht_store_trim.
+#define HT_STORE_RESIDENT_CHECK 64
+void ht_store__resident_check (ht_store_t *self);
+
 //  Double the map (up to the limit); 0 or -1 if it cannot grow (logged)
 int ht_store__map_grow (ht_store_t *self);
 

@@ -382,6 +382,8 @@ s_changes_walk (ht_store_t *self, MDB_txn *txn, uint64_t first_seq, s_walk_t *wa
         }
         walk->examined++;
         walk->last_examined = seq;
+        if (walk->examined % HT_STORE_RESIDENT_CHECK == 0)
+            ht_store__resident_check (self);    //  a long walk maps much of the store
         rc = s_log_next (self, txn, &log, false, &key, &value);
     }
     uint64_t last_seq = 0;

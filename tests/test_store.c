@@ -1261,6 +1261,96 @@ START_TEST (test_a_busy_store_over_its_resident_limit_gives_memory_back_between_
 }
 END_TEST
 
+//  Resident bytes of this process's mappings of the store's data file
+static size_t
+s_store_mapped_bytes (const char *dir)
+{
+    char path [PATH_MAX + 16], real [PATH_MAX], line [PATH_MAX + 128];
+    ck_assert_ptr_nonnull (realpath (dir, real));
+    snprintf (path, sizeof path, "%s/data.mdb", real);
+    FILE *smaps = fopen ("/proc/self/smaps", "r");
+    ck_assert_ptr_nonnull (smaps);
+    size_t bytes = 0;
+    bool ours = false;
+    while (fgets (line, sizeof line, smaps)) {
+        char name [PATH_MAX] = "";
+        unsigned long start, end, kb;
+        //  A mapping's first line: its range, then its name (if any)
+        int fields = sscanf (line, "%lx-%lx %*s %*s %*s %*s %4095s", &start, &end, name);
+        if (fields >= 2)
+            ours = fields == 3 && streq (name, path);
+        else
+        if (ours && sscanf (line, "Rss: %lu kB", &kb) == 1)
+            bytes += (size_t) kb * 1024;
+    }
+    fclose (smaps);
+    return bytes;
+}
+
+//  count distinct elders of community A from index first (birth dates
+//  vary where the fixture's serials run out), signed as one batch
+static ht_record_t **
+s_many_elders (const ht_fixture_t *fixture, unsigned first, size_t count)
+{
+    ht_record_t **records = calloc (count, sizeof *records);
+    for (size_t i = 0; i < count; i++) {
+        unsigned index = first + (unsigned) i, day = index / 500;
+        char id [19];
+        snprintf (id, sizeof id, "441802%04u%02u%02u%03u", 1930 + day / 336,
+                  1 + day / 28 % 12, 1 + day % 28, (2 * (index % 500) + 1) % 1000);
+        id [17] = ht_citizen_id_check_char (id);
+        id [18] = 0;
+        records [i] = ht_fixture_elder_draft (id, "冯十二", HT_FIXTURE_COMMUNITY_A,
+                                              HT_FIXTURE_COMMUNITY_A, fixture->idkey,
+                                              ht_fixture_hlc (1, 0));
+    }
+    ck_assert_int_eq (ht_record_sign_batch (records, count,
+                                            fixture->keys [HT_FIXTURE_COMMUNITY_A_KEY]), 0);
+    return records;
+}
+
+//  While a large batch runs, a store over its resident limit keeps
+//  dropping its mapped pages: each lookup maps a block of the file
+//  around the page it reads, so one batch on a large store would
+//  otherwise map the whole store (here, all of it that a batch touches
+//  with no limit set; with one, a small part)
+START_TEST (test_a_store_over_its_resident_limit_drops_its_mapped_pages_inside_a_batch)
+{
+    s_env_t env;
+    s_env_setup (&env, 0);
+    enum { HELD = 8000, STEP = 2000, BATCH = 1500 };
+    for (unsigned first = 0; first < HELD; first += STEP) {
+        ht_record_t **step = s_many_elders (env.fixture, first, STEP);
+        ck_assert_int_eq (ht_store_apply (env.store, step, STEP, NULL, NULL, NULL), 0);
+        s_elders_destroy (step, STEP);
+    }
+    //  With no limit: a batch maps much of the store
+    ht_store_release_memory (env.store);
+    ht_record_t **free_run = s_many_elders (env.fixture, HELD, BATCH);
+    ck_assert_int_eq (ht_store_apply (env.store, free_run, BATCH, NULL, NULL, NULL), 0);
+    size_t unlimited = s_store_mapped_bytes (env.dir);
+    //  With a limit this process is always over: what stays mapped is
+    //  what the batch touched since its last check
+    ht_store_release_memory (env.store);
+    ht_store_set_resident_limit (env.store, 1);
+    ht_record_t **bounded = s_many_elders (env.fixture, HELD + BATCH, BATCH);
+    ck_assert_int_eq (ht_store_apply (env.store, bounded, BATCH, NULL, NULL, NULL), 0);
+    size_t limited = s_store_mapped_bytes (env.dir);
+    ck_assert_msg (unlimited > 8 * 1024 * 1024, "the batch mapped only %zu bytes", unlimited);
+    ck_assert_msg (limited * 4 < unlimited, "%zu bytes mapped with the limit, %zu without",
+                   limited, unlimited);
+    //  Nothing is lost
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), HELD + 2 * BATCH);
+    ht_record_t *back = ht_store_get (env.store, "elder", ht_record_key (bounded [BATCH - 1]),
+                                      NULL);
+    ck_assert_ptr_nonnull (back);
+    ht_record_destroy (&back);
+    s_elders_destroy (free_run, BATCH);
+    s_elders_destroy (bounded, BATCH);
+    s_env_teardown (&env);
+}
+END_TEST
+
 //  A record validly signed but invalid by its schema (a field out of its
 //  range) is refused wherever it comes from: received in a batch large
 //  enough to be checked on the verifier threads, or signed in this
@@ -1740,6 +1830,7 @@ s_store_suite (void)
     tcase_add_test (batch, test_another_process_writing_the_store_is_seen);
     tcase_add_test (batch, test_memory_given_back_at_rest_loses_no_write_and_leaves_the_store_usable);
     tcase_add_test (batch, test_a_busy_store_over_its_resident_limit_gives_memory_back_between_batches);
+    tcase_add_test (batch, test_a_store_over_its_resident_limit_drops_its_mapped_pages_inside_a_batch);
     suite_add_tcase (suite, batch);
 
     TCase *read = tcase_create ("read");
