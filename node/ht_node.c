@@ -38,6 +38,7 @@
 #define S_BUSY_RESIDENT_BYTES ((size_t) 192 << 20)
 #define S_RETRY_MAX 1000            //  quarantine retried at most this many at once
 #define S_READ_BURST 256            //  reads whose audits commit together
+#define S_CLIENT_BURST 256          //  client requests read in one turn
 #define S_SNAPSHOT_MS 1000          //  metrics snapshots at most this often
 #define S_LINK_WARN_MS 60000        //  warn about a failing parent link this often
 
@@ -552,21 +553,31 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
-//  A request on the client socket
-static int
-s_on_client (zloop_t *loop, zsock_t *reader, void *arg)
+//  Send the replies of stored PUTs that wait in the service
+static void
+s_client_replies (s_node_t *self, zsock_t *socket)
 {
-    (void) loop;
-    s_node_t *self = (s_node_t *) arg;
+    zmsg_t *reply;
+    while ((reply = ht_service_next_reply (self->service)))
+        s_send (self, socket, &reply);
+}
+
+//  One request on the client socket; false if nothing whole arrived
+static bool
+s_client_one (s_node_t *self, zsock_t *reader)
+{
     zframe_t *routing_id = NULL;
     char user [2 * HT_PUBKEY_BYTES + 1];
     zmsg_t *zmsg = s_recv_routed (reader, &routing_id, user);
     if (!zmsg)
-        return 0;
+        return false;
     ht_service_read_t read;
-    zmsg_t *reply = ht_service_answer (self->service, user, &zmsg, s_now (), &read);
+    zmsg_t *reply = ht_service_answer (self->service, routing_id, user, &zmsg, s_now (),
+                                       &read);
+    s_client_replies (self, reader);
     //  A read goes to the reader thread, which answers through s_on_reader
-    if (!reply && ht_reader_send (self->reader, routing_id, &read.client, &read.msg) != HT_OK)
+    if (!reply && !read.held
+    &&  ht_reader_send (self->reader, routing_id, &read.client, &read.msg) != HT_OK)
         reply = ht_query_error (read.msg.token, HT_ERATELIMIT,
                                 "the node's reader is busy; retry shortly");
     if (reply) {
@@ -574,6 +585,23 @@ s_on_client (zloop_t *loop, zsock_t *reader, void *arg)
         s_send (self, reader, &reply);
     }
     zframe_destroy (&routing_id);
+    return true;
+}
+
+//  Requests on the client socket: those waiting now, up to a burst, with
+//  their PUTs stored together (group commit: one wait for the disk); a
+//  lone request is answered as soon as it is read
+static int
+s_on_client (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    s_node_t *self = (s_node_t *) arg;
+    ht_service_hold_puts (self->service, true);
+    for (size_t count = 0; count < S_CLIENT_BURST && s_client_one (self, reader); count++)
+        if (!(zsock_events (reader) & ZMQ_POLLIN))
+            break;
+    ht_service_hold_puts (self->service, false);
+    s_client_replies (self, reader);
     return 0;
 }
 

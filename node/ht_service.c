@@ -14,6 +14,9 @@
 //  forgotten first); only certified keys get this far
 #define S_RATE_CLIENTS 4096
 #define S_HEX_KEY_CHARS (2 * HT_PUBKEY_BYTES)
+//  A group commit stores at most this many PUTs, or records, at once
+#define S_GROUP_PUTS 64
+#define S_GROUP_RECORDS 5000
 
 struct _ht_service_t {
     ht_store_t *store;                  //  where PUTs go (borrowed)
@@ -22,6 +25,13 @@ struct _ht_service_t {
     ht_ratelimit_t *rates;              //  request budget per client key
     uint64_t rate_limited;              //  requests refused over the rate
     uint64_t protocol_errors;           //  malformed or unknown requests
+    bool holding;                       //  PUTs wait for a group commit
+    void *held [S_GROUP_PUTS];          //  ... these (s_put_t), in order
+    size_t held_count;
+    size_t held_records;                //  records in them
+    zhashx_t *held_entities;            //  "kind/key" of each: one PUT per
+                                        //  entity in a group
+    zlist_t *replies;                   //  stored PUTs' replies, routed
 };
 
 //  What a request handler answers: an OK command with a JSON document,
@@ -33,6 +43,9 @@ typedef struct {
     char reason [HT_MSG_TEXT_CHARS + 1];    //  and why
 } s_answer_t;
 
+typedef struct s_put_t s_put_t;
+static void s_put_free (s_put_t **put_p);
+
 ht_service_t *
 ht_service_new (ht_store_t *store, const ht_config_t *config, ht_service_io_t io)
 {
@@ -41,6 +54,8 @@ ht_service_new (ht_store_t *store, const ht_config_t *config, ht_service_io_t io
     self->config = config;
     self->io = io;
     self->rates = ht_ratelimit_new (S_RATE_CLIENTS);
+    self->held_entities = zhashx_new ();
+    self->replies = zlist_new ();
     return self;
 }
 
@@ -50,6 +65,13 @@ ht_service_destroy (ht_service_t **self_p)
     ht_service_t *self = *self_p;
     if (self) {
         ht_ratelimit_destroy (&self->rates);
+        for (size_t index = 0; index < self->held_count; index++)
+            s_put_free ((s_put_t **) &self->held [index]);
+        zhashx_destroy (&self->held_entities);
+        zmsg_t *reply;
+        while (self->replies && (reply = (zmsg_t *) zlist_pop (self->replies)))
+            zmsg_destroy (&reply);
+        zlist_destroy (&self->replies);
         free (self);
         *self_p = NULL;
     }
@@ -147,79 +169,175 @@ s_mark_unchanged (ht_service_t *self, const uint8_t *const *data, const size_t *
     return marked;
 }
 
-//  Store the records of a PUT as local writes: they enter the network
-//  here, so they face the ingest window; quarantine counts them against
-//  the client that sent them. Records that change nothing are left out.
+//  A PUT being stored: its records as received, which of them change
+//  nothing (left out), and what became of the rest
+struct s_put_t {
+    zframe_t *routing_id;               //  held: where the reply goes (owned)
+    zmsg_t *request;                    //  held: its frames (owned)
+    uint64_t token;                     //  held: the request's token
+    int64_t started_us;                 //  held: when it arrived
+    char user [S_HEX_KEY_CHARS + 1];    //  the client's key
+    char source [32];                   //  its quarantine source
+    ht_origin_t origin;                 //  a local write from that source
+    size_t count;                       //  records in it
+    const uint8_t **data;               //  each one's bytes (in the frames)
+    size_t *sizes;
+    bool *unchanged;                    //  changes nothing: not applied
+    size_t skipped;                     //  how many
+    const uint8_t **changing;           //  the rest, packed to the front
+    size_t *changing_sizes;
+    size_t changing_count;
+    int *changing_results;              //  their codes
+    ht_apply_stats_t stats;             //  what applying them did
+};
+
 static void
-s_put (ht_service_t *self, zmsg_t *records, const char *user, s_answer_t *answer)
+s_put_free (s_put_t **put_p)
 {
-    size_t count = zmsg_size (records);
-    if (count > HT_PUT_MAX_RECORDS) {
-        s_fail (answer, "too_many_records",
-                "a PUT carries at most " HT_STRINGIFY (HT_PUT_MAX_RECORDS) " records");
-        return;
+    s_put_t *put = *put_p;
+    if (put) {
+        zframe_destroy (&put->routing_id);
+        zmsg_destroy (&put->request);
+        free (put->data);
+        free (put->sizes);
+        free (put->unchanged);
+        free (put->changing);
+        free (put->changing_sizes);
+        free (put->changing_results);
+        free (put);
+        *put_p = NULL;
     }
-    const uint8_t **data = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
-    size_t *sizes = (size_t *) calloc (count + 1, sizeof (size_t));
-    int *results = (int *) calloc (count + 1, sizeof (int));
-    bool *unchanged = (bool *) calloc (count + 1, sizeof (bool));
+}
+
+//  Read a PUT's records (borrowed from records, which must outlive it)
+//  and leave out those that change nothing; NULL if out of memory
+static s_put_t *
+s_put_new (ht_service_t *self, zmsg_t *records, const char *user)
+{
+    s_put_t *put = (s_put_t *) calloc (1, sizeof (s_put_t));
+    size_t count = zmsg_size (records);
+    if (put) {
+        put->count = count;
+        put->data = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
+        put->sizes = (size_t *) calloc (count + 1, sizeof (size_t));
+        put->unchanged = (bool *) calloc (count + 1, sizeof (bool));
+        put->changing = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
+        put->changing_sizes = (size_t *) calloc (count + 1, sizeof (size_t));
+        put->changing_results = (int *) calloc (count + 1, sizeof (int));
+    }
+    if (!put || !put->data || !put->sizes || !put->unchanged || !put->changing
+    ||  !put->changing_sizes || !put->changing_results) {
+        s_put_free (&put);
+        return NULL;
+    }
+    snprintf (put->user, sizeof put->user, "%s", user);
     size_t index = 0;
     for (zframe_t *frame = zmsg_first (records); frame; frame = zmsg_next (records), index++) {
-        data [index] = zframe_data (frame);
-        sizes [index] = zframe_size (frame);
+        put->data [index] = zframe_data (frame);
+        put->sizes [index] = zframe_size (frame);
     }
-    size_t skipped = s_mark_unchanged (self, data, sizes, count, unchanged);
-    //  The rest are applied, packed to the front; then put back in place
-    const uint8_t **changing = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
-    size_t *changing_sizes = (size_t *) calloc (count + 1, sizeof (size_t));
-    int *changing_results = (int *) calloc (count + 1, sizeof (int));
-    size_t changing_count = 0;
+    put->skipped = s_mark_unchanged (self, put->data, put->sizes, count, put->unchanged);
     for (index = 0; index < count; index++)
-        if (!unchanged [index]) {
-            changing [changing_count] = data [index];
-            changing_sizes [changing_count++] = sizes [index];
+        if (!put->unchanged [index]) {
+            put->changing [put->changing_count] = put->data [index];
+            put->changing_sizes [put->changing_count++] = put->sizes [index];
         }
-    char source [32];
-    snprintf (source, sizeof source, "client:%.16s", user);
-    ht_origin_t origin = { .source = source };
-    ht_apply_stats_t stats = { 0 };
-    int rc = changing_count? ht_store_apply_encoded (self->store, changing, changing_sizes,
-                                                     changing_count, &origin, &stats,
-                                                     changing_results): 0;
-    stats.unchanged += skipped;
-    for (index = 0, changing_count = 0; index < count; index++)
-        results [index] = unchanged [index]? 0: changing_results [changing_count++];
-    free (changing);
-    free (changing_sizes);
-    free (changing_results);
+    snprintf (put->source, sizeof put->source, "client:%.16s", user);
+    put->origin = (ht_origin_t) { .source = put->source };
+    return put;
+}
+
+//  Store the records of PUTs as local writes, in one transaction (one
+//  wait for the disk for them all): they enter the network here, so they
+//  face the ingest window; quarantine counts each one's records against
+//  the client that sent them. 0 or the store's error (nothing written).
+static int
+s_puts_apply (ht_service_t *self, s_put_t **puts, size_t count)
+{
+    ht_store_group_t *groups = (ht_store_group_t *) calloc (count + 1, sizeof (ht_store_group_t));
+    if (!groups)
+        return HT_ENOMEM;
+    size_t used = 0;
+    for (size_t index = 0; index < count; index++)
+        if (puts [index]->changing_count)
+            groups [used++] = (ht_store_group_t) {
+                puts [index]->changing, puts [index]->changing_sizes,
+                puts [index]->changing_count, &puts [index]->origin, { 0 },
+                puts [index]->changing_results };
+    int rc = used? ht_store_apply_groups (self->store, groups, used): 0;
+    for (size_t index = 0, group = 0; index < count; index++)
+        if (puts [index]->changing_count)
+            puts [index]->stats = groups [group++].stats;
+    free (groups);
+    size_t applied = 0;
+    for (size_t index = 0; index < count; index++)
+        applied += puts [index]->stats.applied;
+    if (applied && self->io.wrote)
+        self->io.wrote (self->io.arg);
+    return rc;
+}
+
+//  The answer to a PUT that was stored (rc 0) or not (rc the store's error)
+static void
+s_put_answer (ht_service_t *self, s_put_t *put, int rc, s_answer_t *answer)
+{
+    ht_apply_stats_t stats = put->stats;
+    stats.unchanged += put->skipped;
+    int *results = (int *) calloc (put->count + 1, sizeof (int));
+    for (size_t index = 0, changing = 0; results && index < put->count; index++)
+        results [index] = put->unchanged [index]? 0: put->changing_results [changing++];
     json_t *reply = json_pack ("{s:I, s:I, s:I, s:I, s:I}", "applied", (json_int_t) stats.applied,
                                "unchanged", (json_int_t) stats.unchanged,
                                "historic", (json_int_t) stats.historic,
                                "conflicts", (json_int_t) stats.conflicts,
                                "quarantined", (json_int_t) stats.quarantined);
     json_t *list = json_array ();
-    for (index = 0; index < count; index++)
-        json_array_append_new (list, json_string (ht_errname (rc? rc: results [index])));
+    for (size_t index = 0; index < put->count; index++)
+        json_array_append_new (list, json_string (ht_errname (rc || !results? rc? rc: HT_ENOMEM
+                                                                            : results [index])));
     json_object_set_new (reply, "results", list);
-    json_object_set_new (reply, "historic_records", rc == 0 && stats.historic
-                         ? s_historic_records (self, data, sizes, results, unchanged, count)
+    json_object_set_new (reply, "historic_records", rc == 0 && stats.historic && results
+                         ? s_historic_records (self, put->data, put->sizes, results,
+                                               put->unchanged, put->count)
                          : json_array ());
     if (rc) {
         json_object_set_new (reply, "error", json_string (ht_strerror (rc)));
         json_object_set_new (reply, "code", json_string (ht_errname (rc)));
         HT_WARNING (self->config, "service: PUT of %zu records from client %.16s not "
-                    "stored: %s (%s)", count, user, ht_errname (rc), ht_strerror (rc));
+                    "stored: %s (%s)", put->count, put->user, ht_errname (rc), ht_strerror (rc));
     }
-    free (unchanged);
-    free (data);
-    free (sizes);
     free (results);
     HT_DEBUG (self->config, "service: PUT of %zu records from client %.16s: %zu applied, "
-              "%zu quarantined", count, user, stats.applied, stats.quarantined);
-    if (stats.applied && self->io.wrote)
-        self->io.wrote (self->io.arg);
+              "%zu quarantined", put->count, put->user, stats.applied, stats.quarantined);
     answer->command = HT_MSG_PUT_OK;
     answer->json = reply;
+}
+
+//  Can a PUT of count records go to the store at all?
+static bool
+s_put_acceptable (size_t count, s_answer_t *answer)
+{
+    if (count <= HT_PUT_MAX_RECORDS)
+        return true;
+    s_fail (answer, "too_many_records",
+            "a PUT carries at most " HT_STRINGIFY (HT_PUT_MAX_RECORDS) " records");
+    return false;
+}
+
+//  A PUT answered alone: read, stored, answered
+static void
+s_put (ht_service_t *self, zmsg_t *records, const char *user, s_answer_t *answer)
+{
+    if (!s_put_acceptable (zmsg_size (records), answer))
+        return;
+    s_put_t *put = s_put_new (self, records, user);
+    if (!put) {
+        s_fail (answer, ht_errname (HT_ENOMEM), "out of memory");
+        return;
+    }
+    int rc = s_puts_apply (self, &put, 1);
+    s_put_answer (self, put, rc, answer);
+    s_put_free (&put);
 }
 
 //  Count quarantined entries by reason
@@ -358,10 +476,101 @@ s_dispatch (ht_service_t *self, const ht_msg_t *msg, zmsg_t *records, const char
     }
 }
 
-zmsg_t *
-ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p, int64_t now,
-                   ht_service_read_t *read)
+//  Store the held PUTs in one transaction; their replies join the queue
+static void
+s_held_flush (ht_service_t *self)
 {
+    if (self->held_count == 0)
+        return;
+    s_put_t **puts = (s_put_t **) self->held;
+    int rc = s_puts_apply (self, puts, self->held_count);
+    for (size_t index = 0; index < self->held_count; index++) {
+        s_answer_t answer = { NULL, NULL, NULL, "" };
+        s_put_answer (self, puts [index], rc, &answer);
+        zmsg_t *reply = s_encode (&answer, puts [index]->token);
+        json_decref (answer.json);
+        zmsg_prepend (reply, &puts [index]->routing_id);
+        zlist_append (self->replies, reply);
+        if (self->io.latency)
+            ht_latency_record (self->io.latency, HT_MSG_PUT,
+                               zclock_usecs () - puts [index]->started_us);
+        s_put_free (&puts [index]);
+    }
+    self->held_count = 0;
+    self->held_records = 0;
+    zhashx_purge (self->held_entities);
+}
+
+//  Does a PUT name an entity a held one does? (Its records are compared
+//  with the current versions before it is stored: after the held PUT's.)
+//  Else its entities are taken down.
+static bool
+s_held_overlaps (ht_service_t *self, const s_put_t *put, bool take)
+{
+    for (size_t index = 0; index < put->count; index++) {
+        ht_record_head_t head;
+        if (ht_record_peek (put->data [index], put->sizes [index], &head))
+            continue;
+        char name [HT_KIND_MAX_CHARS + HT_KEY_MAX_CHARS + 2];
+        snprintf (name, sizeof name, "%s/%s", head.kind, head.key);
+        if (!take && zhashx_lookup (self->held_entities, name))
+            return true;
+        if (take)
+            zhashx_insert (self->held_entities, name, (void *) 1);
+    }
+    return false;
+}
+
+//  Hold an admitted PUT for the group commit; false: answer it now
+static bool
+s_hold (ht_service_t *self, zframe_t *routing_id, const char *user, uint64_t token,
+        zmsg_t **request_p, s_answer_t *answer)
+{
+    zmsg_t *records = *request_p;
+    if (!s_put_acceptable (zmsg_size (records), answer))
+        return false;
+    //  Compared with what is stored once those before it are
+    size_t count = zmsg_size (records);
+    if (self->held_count == S_GROUP_PUTS || self->held_records + count > S_GROUP_RECORDS)
+        s_held_flush (self);
+    s_put_t *put = s_put_new (self, records, user);
+    if (put && self->held_count && s_held_overlaps (self, put, false)) {
+        s_put_free (&put);
+        s_held_flush (self);
+        put = s_put_new (self, records, user);
+    }
+    if (!put)
+        return false;               //  answered alone, which says why
+    put->routing_id = zframe_dup (routing_id);
+    put->request = records;
+    *request_p = NULL;
+    put->token = token;
+    put->started_us = zclock_usecs ();
+    s_held_overlaps (self, put, true);
+    self->held [self->held_count++] = put;
+    self->held_records += count;
+    return true;
+}
+
+void
+ht_service_hold_puts (ht_service_t *self, bool hold)
+{
+    self->holding = hold;
+    if (!hold)
+        s_held_flush (self);
+}
+
+zmsg_t *
+ht_service_next_reply (ht_service_t *self)
+{
+    return (zmsg_t *) zlist_pop (self->replies);
+}
+
+zmsg_t *
+ht_service_answer (ht_service_t *self, zframe_t *routing_id, const char *user,
+                   zmsg_t **request_p, int64_t now, ht_service_read_t *read)
+{
+    read->held = false;
     ht_cert_t cert;
     ht_msg_t msg;
     const char *reason = NULL;
@@ -393,6 +602,17 @@ ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p, int
     if ((admitted = ht_gate_admit_hex (&gate, HT_GATE_CLIENT_SOCKET, user, NULL, &cert,
                                        &why)) != HT_OK)
         s_fail (&answer, ht_errname (admitted), why);
+    else
+    if (self->holding && streq (msg.command, HT_MSG_PUT)
+    &&  s_hold (self, routing_id, user, token, request_p, &answer)) {
+        read->held = true;
+        return NULL;
+    }
+    //  What is answered now comes after the PUTs held before it: stored
+    //  first, their replies queued ahead of this one
+    s_held_flush (self);
+    if (answer.error)
+        ;                           //  refused: answered with why
     else
     if (ht_query_handles (msg.command) || ht_feed_handles (msg.command)) {
         //  Reads go to the reader thread

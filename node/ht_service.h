@@ -44,16 +44,35 @@ void ht_service_destroy (ht_service_t **self_p);
 typedef struct {
     ht_query_client_t client;           //  who asks, with its certificate
     ht_msg_t msg;                       //  the decoded request
+    bool held;                          //  not a read: a PUT held for the
+                                        //  group commit (nothing to do now)
 } ht_service_read_t;
 
 //  Answer one request (its frames after the routing id; consumed) from a
-//  client whose CURVE key authenticated as user (hex Ed25519). Returns the
-//  reply's frames (the caller owns them, and prepends the routing id);
-//  or, for an admitted read request (GET, FIND, LIST, COUNT, HISTORY),
-//  NULL with *read filled for the reader. now is the monotonic clock in
-//  ms.
-zmsg_t *ht_service_answer (ht_service_t *self, const char *user, zmsg_t **request_p,
-                           int64_t now, ht_service_read_t *read);
+//  client whose CURVE key authenticated as user (hex Ed25519), which
+//  came from routing_id (borrowed). Returns the reply's frames (the
+//  caller owns them, and prepends the routing id); or NULL: for an
+//  admitted read request (GET, FIND, LIST, COUNT, HISTORY) with *read
+//  filled for the reader, or for a PUT held for the group commit
+//  (read->held). now is the monotonic clock in ms. Send the replies
+//  waiting in ht_service_next_reply before the one returned.
+zmsg_t *ht_service_answer (ht_service_t *self, zframe_t *routing_id, const char *user,
+                           zmsg_t **request_p, int64_t now, ht_service_read_t *read);
+
+//  Group commit of PUTs. While the service holds PUTs, each admitted PUT
+//  waits, and the waiting ones are stored in one write transaction (one
+//  wait for the disk for them all) when the hold ends, when a request
+//  of another kind arrives, or when a group is full (64 PUTs or 5,000
+//  records); a PUT naming an entity a waiting one names starts a new
+//  group, since it is compared with what is stored once those before it
+//  are. Each one's reply is as if it had been stored alone. The node
+//  holds PUTs while it reads the requests waiting on its client socket
+//  (an idle single write waits for nothing).
+void ht_service_hold_puts (ht_service_t *self, bool hold);
+
+//  The next reply of a stored group's PUTs (routing id first; the caller
+//  owns it and sends it), or NULL
+zmsg_t *ht_service_next_reply (ht_service_t *self);
 
 //  The service's part of the node's status, added to status: the node's
 //  name and region, rate-limited requests, and the store's part (records

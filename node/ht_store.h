@@ -227,6 +227,26 @@ int ht_store_apply_encoded (ht_store_t *self, const uint8_t *const *data,
                             const ht_origin_t *origin, ht_apply_stats_t *stats,
                             int *results) HT_WUR;
 
+//  One of several batches applied together (ht_store_apply_groups):
+//  encoded records as for ht_store_apply_encoded, where they came from,
+//  and what became of them
+typedef struct {
+    const uint8_t *const *data;     //  the records' bytes
+    const size_t *sizes;            //  their sizes
+    size_t count;                   //  how many
+    const ht_origin_t *origin;      //  as for ht_store_apply (NULL: local)
+    ht_apply_stats_t stats;         //  set: what applying this group did
+    int *results;                   //  set if not NULL: each record's code
+} ht_store_group_t;
+
+//  Apply several batches in one write transaction, so one commit (one
+//  wait for the disk) serves them all (group commit): each group as
+//  ht_store_apply_encoded applies it, in the order given, with its own
+//  origin (quarantine source, peer cursor), stats and results. Returns as
+//  ht_store_apply; on an error no group was written. The commit waits for
+//  the disk unless every group's origin is lazy.
+int ht_store_apply_groups (ht_store_t *self, ht_store_group_t *groups, size_t count) HT_WUR;
+
 //  Current version of an entity; NULL with *error HT_ENOTFOUND if none.
 //  The caller owns the record.
 ht_record_t *ht_store_get (ht_store_t *self, const char *kind, const char *key,

@@ -309,6 +309,39 @@ s_batch_begin (ht_store_batch_t *batch)
     return rc;
 }
 
+//  Where the next items come from: the name their versions are stored
+//  under, the gate's path and the quarantine source
+static void
+s_span_begin (ht_store_batch_t *batch, const ht_origin_t *origin)
+{
+    memset (&batch->stats, 0, sizeof batch->stats);
+    batch->origin = origin && origin->peer? origin->peer: "";
+    batch->path = origin && origin->peer? HT_GATE_REPLICATED
+                : origin && origin->import? HT_GATE_IMPORT: HT_GATE_INGEST;
+    batch->qsource = *batch->origin? batch->origin
+                   : origin && origin->source && *origin->source? origin->source: "local";
+}
+
+//  A peer's items are in: its cursor moves in the same transaction
+static int
+s_span_end (ht_store_batch_t *batch, const ht_origin_t *origin)
+{
+    if (!origin || !origin->peer || batch->retry)
+        return 0;
+    uint8_t bytes [HT_STORE_PEER_VALUE_BYTES];
+    memcpy (bytes, origin->epoch, HT_EPOCH_BYTES);
+    ht_store__put_be64 (bytes + HT_EPOCH_BYTES, origin->cursor);
+    ht_store__put_be64 (bytes + HT_EPOCH_BYTES + HT_STORE_U64_BYTES, origin->full);
+    uint8_t *tag = bytes + HT_EPOCH_BYTES + 2 * HT_STORE_U64_BYTES;
+    if (origin->tag)
+        memcpy (tag, origin->tag, HT_STORE_TAG_BYTES);
+    else
+        memset (tag, 0, HT_STORE_TAG_BYTES);
+    MDB_val key = { strlen (origin->peer), (void *) origin->peer };
+    MDB_val value = { sizeof bytes, bytes };
+    return mdb_put (batch->txn, batch->store->dbi [HT_STORE_DB_PEER], &key, &value, 0);
+}
+
 //  Add this batch's count changes to the per-kind counts
 static int
 s_counts_write (ht_store_batch_t *batch)
@@ -329,9 +362,10 @@ s_counts_write (ht_store_batch_t *batch)
     return rc;
 }
 
-//  Finish an attempt: sequence, counts, the peer's cursor, commit
+//  Finish an attempt: sequence, counts, commit (lazy: without waiting
+//  for the disk)
 static int
-s_batch_end (ht_store_batch_t *batch, const ht_origin_t *origin)
+s_batch_end (ht_store_batch_t *batch, bool lazy)
 {
     ht_store_t *self = batch->store;
     int rc = ht_store__meta_put_u64 (self, batch->txn, "last_seq", batch->last_seq);
@@ -342,20 +376,6 @@ s_batch_end (ht_store_batch_t *batch, const ht_origin_t *origin)
                                      batch->quarantine_dropped);
     if (rc == 0)
         rc = s_counts_write (batch);
-    if (rc == 0 && origin && origin->peer && !batch->retry) {
-        uint8_t bytes [HT_STORE_PEER_VALUE_BYTES];
-        memcpy (bytes, origin->epoch, HT_EPOCH_BYTES);
-        ht_store__put_be64 (bytes + HT_EPOCH_BYTES, origin->cursor);
-        ht_store__put_be64 (bytes + HT_EPOCH_BYTES + HT_STORE_U64_BYTES, origin->full);
-        uint8_t *tag = bytes + HT_EPOCH_BYTES + 2 * HT_STORE_U64_BYTES;
-        if (origin->tag)
-            memcpy (tag, origin->tag, HT_STORE_TAG_BYTES);
-        else
-            memset (tag, 0, HT_STORE_TAG_BYTES);
-        MDB_val key = { strlen (origin->peer), (void *) origin->peer };
-        MDB_val value = { sizeof bytes, bytes };
-        rc = mdb_put (batch->txn, self->dbi [HT_STORE_DB_PEER], &key, &value, 0);
-    }
     //  The epoch as this transaction sees it (another process may have
     //  taken a new one since we opened the store), for the mark
     uint8_t epoch [HT_EPOCH_BYTES];
@@ -371,7 +391,6 @@ s_batch_end (ht_store_batch_t *batch, const ht_origin_t *origin)
         //  A lazy batch is committed to the map (it survives a crash of
         //  this process) without waiting for the disk; ht_store_sync, or
         //  the next durable commit, flushes it
-        bool lazy = origin && origin->lazy;
         if (lazy)
             mdb_env_set_flags (self->env, MDB_NOSYNC, 1);
         rc = mdb_txn_commit (batch->txn);
@@ -386,25 +405,36 @@ s_batch_end (ht_store_batch_t *batch, const ht_origin_t *origin)
     return rc;
 }
 
-//  One attempt at a whole batch; an LMDB error means nothing was written
+//  One attempt at a whole batch (its spans in order); an LMDB error means
+//  nothing was written
 static int
-s_batch_run (ht_store_batch_t *batch, const ht_store_item_t *items, size_t count,
-             const ht_origin_t *origin, int *results)
+s_batch_run (ht_store_batch_t *batch, const ht_store_span_t *spans, size_t span_count)
 {
     int rc = s_batch_begin (batch);
-    for (size_t i = 0; rc == 0 && i < count; i++) {
-        int code;
-        rc = s_batch_item (batch, &items [i], &code);
-        if (results)
-            results [i] = code;
-        //  Each random lookup maps a whole block of the file around the
-        //  page it reads (the kernel's fault-around): a large batch on a
-        //  large store would map the whole store
-        if (i % HT_STORE_RESIDENT_CHECK == HT_STORE_RESIDENT_CHECK - 1)
-            ht_store__resident_check (batch->store);
+    bool lazy = span_count > 0;
+    size_t done = 0;
+    for (size_t span = 0; rc == 0 && span < span_count; span++) {
+        const ht_store_span_t *run = &spans [span];
+        s_span_begin (batch, run->origin);
+        for (size_t i = 0; rc == 0 && i < run->count; i++) {
+            int code;
+            rc = s_batch_item (batch, &run->items [i], &code);
+            if (run->results)
+                run->results [i] = code;
+            //  Each random lookup maps a whole block of the file around the
+            //  page it reads (the kernel's fault-around): a large batch on a
+            //  large store would map the whole store
+            if (++done % HT_STORE_RESIDENT_CHECK == 0)
+                ht_store__resident_check (batch->store);
+        }
+        if (rc == 0)
+            rc = s_span_end (batch, run->origin);
+        if (run->stats)
+            *run->stats = batch->stats;
+        lazy = lazy && run->origin && run->origin->lazy;
     }
     if (rc == 0)
-        rc = s_batch_end (batch, origin);
+        rc = s_batch_end (batch, lazy);
     if (batch->txn)
         mdb_txn_abort (batch->txn);
     batch->txn = NULL;
@@ -451,15 +481,18 @@ ht_store__apply_items (ht_store_t *self, const ht_store_item_t *items, size_t co
                const ht_origin_t *origin, ht_apply_stats_t *stats, int *results,
                bool retry)
 {
+    ht_store_span_t span = { items, count, origin, stats, results };
+    return ht_store__apply_spans (self, &span, 1, retry);
+}
+
+int
+ht_store__apply_spans (ht_store_t *self, const ht_store_span_t *spans, size_t span_count,
+                       bool retry)
+{
     ht_store_batch_t batch;
     memset (&batch, 0, sizeof batch);
     batch.store = self;
     batch.retry = retry;
-    batch.origin = origin && origin->peer? origin->peer: "";
-    batch.path = origin && origin->peer? HT_GATE_REPLICATED
-               : origin && origin->import? HT_GATE_IMPORT: HT_GATE_INGEST;
-    batch.qsource = *batch.origin? batch.origin
-                  : origin && origin->source && *origin->source? origin->source: "local";
     batch.source.cert = s_batch_cert;
     batch.source.revocation = s_batch_revocation;
     batch.source.ctx = &batch;
@@ -470,7 +503,7 @@ ht_store__apply_items (ht_store_t *self, const ht_store_item_t *items, size_t co
     int rc, code = 0;
     bool refitted = false;
     for (;;) {
-        rc = s_batch_run (&batch, items, count, origin, results);
+        rc = s_batch_run (&batch, spans, span_count);
         //  Another writer left the map past the cap: fit it, once
         if (rc == S_MAP_OVER_LIMIT && !refitted) {
             refitted = true;
@@ -485,13 +518,15 @@ ht_store__apply_items (ht_store_t *self, const ht_store_item_t *items, size_t co
         return code;                //  logged by ht_store__map_fit
     if (rc == S_MAP_OVER_LIMIT)
         rc = MDB_MAP_FULL;
+    //  Nothing was written: no span did anything
+    for (size_t span = 0; rc && span < span_count; span++)
+        if (spans [span].stats)
+            memset (spans [span].stats, 0, sizeof (ht_apply_stats_t));
     //  A batch that does not fit (the map at its cap, or the disk full)
     //  is the one failure a writer can act on: store_full
     if (rc)
         return ht_store__write_error (self, "batch not applied", rc);
     ht_store__write_ok (self);
-    if (stats)
-        *stats = batch.stats;
     //  What was quarantined is the caller's to report (stats and results):
     //  a node logs it at its configured level, hutong put per line
     return 0;
@@ -682,6 +717,48 @@ ht_store_apply (ht_store_t *self, ht_record_t *const *records, size_t count,
     ht_store__items_prepare (self, items, count);
     int code = ht_store__apply_items (self, items, count, origin, stats, results, false);
     ht_store__items_destroy (items, count);
+    return code;
+}
+
+int
+ht_store_apply_groups (ht_store_t *self, ht_store_group_t *groups, size_t count)
+{
+    if (!self || (count && !groups))
+        return HT_EINVAL;
+    size_t total = 0;
+    for (size_t group = 0; group < count; group++) {
+        const ht_store_group_t *input = &groups [group];
+        if ((input->count && (!input->data || !input->sizes)) || !s_origin_valid (input->origin))
+            return HT_EINVAL;
+        for (size_t i = 0; i < input->count; i++)
+            if (!input->data [i] && input->sizes [i])
+                return HT_EINVAL;
+        total += input->count;
+    }
+    ht_store_item_t *items = calloc (total + 1, sizeof *items);
+    ht_store_span_t *spans = calloc (count + 1, sizeof *spans);
+    if (!items || !spans) {
+        free (items);
+        free (spans);
+        return HT_ENOMEM;
+    }
+    size_t next = 0;
+    for (size_t group = 0; group < count; group++) {
+        ht_store_group_t *input = &groups [group];
+        memset (&input->stats, 0, sizeof input->stats);
+        spans [group] = (ht_store_span_t) { items + next, input->count, input->origin,
+                                            &input->stats, input->results };
+        for (size_t i = 0; i < input->count; i++, next++) {
+            items [next].data = input->data [i];
+            items [next].size = input->sizes [i];
+            items [next].from_bytes = true;
+        }
+    }
+    //  Prepared together: the verifier threads share all of it
+    ht_store__items_prepare (self, items, total);
+    int code = ht_store__apply_spans (self, spans, count, false);
+    ht_store__items_destroy (items, total);
+    free (spans);
     return code;
 }
 

@@ -76,6 +76,20 @@ int ht_store__apply_items (ht_store_t *self, const ht_store_item_t *items, size_
                            const ht_origin_t *origin, ht_apply_stats_t *stats,
                            int *results, bool retry);
 
+//  A run of prepared items from one origin, within a transaction that
+//  may apply several (group commit)
+typedef struct {
+    const ht_store_item_t *items;   //  its items
+    size_t count;                   //  how many
+    const ht_origin_t *origin;      //  where they came from (NULL: local)
+    ht_apply_stats_t *stats;        //  set if not NULL: what became of them
+    int *results;                   //  set if not NULL: each item's code
+} ht_store_span_t;
+
+//  Apply spans in one transaction, as ht_store__apply_items applies one
+int ht_store__apply_spans (ht_store_t *self, const ht_store_span_t *spans, size_t count,
+                           bool retry);
+
 //  ht_store_merge.c
 //  Merge an admitted record with its entity's versions under the
 //  ownership rule; *code is 0 or the conflict code it is kept with

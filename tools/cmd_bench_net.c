@@ -2,6 +2,7 @@
 //  end-to-end rate of a bulk write at a community until all of it is
 //  stored at the city, and the latency of single writes on an otherwise
 //  idle network — next to the raw Ed25519 verify rate of this run.
+#include <pthread.h>
 #include <sodium.h>
 #include "hutong.h"
 #include "ht_client.h"
@@ -11,6 +12,7 @@
 #define S_MAX_RECORDS 100000000     //  bulk records per run
 #define S_MAX_WRITES 1000000        //  single writes per run
 #define S_MAX_BATCH 100000          //  as for 'hutong put'
+#define S_MAX_CLIENTS 64            //  connections putting at once
 
 static const ht_option_t s_options [] = {
     HT_OPTION_TEXT ("write-store", "DIR", "the community node's store (bulk writes go here)"),
@@ -25,6 +27,10 @@ static const ht_option_t s_options [] = {
     HT_OPTION_FLAG ("json", "print the figures as one JSON object"),
     HT_OPTION_UINT ("sign-batch", "N", 1, HT_BATCH_MAX_RECORDS,
                     "bulk: sign N records a signature, as hutong put does (default 1000; 1: each alone)"),
+    HT_OPTION_UINT ("put-clients", "N", 1, S_MAX_CLIENTS,
+                    "also: --puts single-record PUTs over 1 connection, then over N at once "
+                    "(the node's limits/client_rate and client_burst must allow them)"),
+    HT_OPTION_UINT ("puts", "N", 1, S_MAX_WRITES, "single-record PUTs for --put-clients (default 2000)"),
     HT_OPTION_END
 };
 
@@ -38,7 +44,9 @@ static const ht_command_spec_t s_spec = {
     "Prints records/s, p50/p99 latency, and the raw verify rate of this run.\n"
     "The bulk is signed as 'hutong put' signs it, in batches of --sign-batch\n"
     "records under one signature (records.md section 4a); single writes are\n"
-    "signed alone.",
+    "signed alone. With --put-clients N: single-record PUTs acknowledged by\n"
+    "the community node per second, over one connection and over N at once\n"
+    "(the node stores the PUTs waiting at once in one transaction).",
     s_options
 };
 
@@ -51,6 +59,8 @@ typedef struct {
     ht_hlc_t clock;                 //  timestamps for drafts
     size_t next_index;              //  next distinct elder
     size_t sign_batch;              //  bulk records a signature
+    const char *endpoint;           //  the community node's client socket
+    uint8_t node_key [HT_PUBKEY_BYTES]; //  its public key
 } s_bench_t;
 
 //  An unsigned elder of the community
@@ -181,6 +191,77 @@ s_latency (s_bench_t *self, size_t writes, double *latencies)
     return arrived;
 }
 
+//  One connection putting its share of single-record PUTs, one at a time
+typedef struct {
+    const char *endpoint;           //  the community node
+    const uint8_t *node_key;        //  its public key
+    const ht_keypair_t *key;        //  the client's
+    ht_record_t **records;          //  signed, one a PUT
+    size_t count;
+    double *latencies;              //  ms, one per PUT
+    size_t acknowledged;            //  PUTs that stored their record
+} s_putter_t;
+
+static void *
+s_putter_run (void *arg)
+{
+    s_putter_t *putter = (s_putter_t *) arg;
+    ht_client_t *client = ht_client_new (putter->endpoint, putter->node_key, putter->key, 10000);
+    for (size_t index = 0; client && index < putter->count; index++) {
+        int error = 0;
+        double start = ht_bench_now ();
+        json_t *reply = ht_client_put (client, &putter->records [index], 1, &error);
+        if (reply && json_integer_value (json_object_get (reply, "applied")) == 1)
+            putter->latencies [putter->acknowledged++] = (ht_bench_now () - start) * 1000.0;
+        json_decref (reply);
+    }
+    ht_client_destroy (&client);
+    return NULL;
+}
+
+//  count single-record PUTs over clients connections at once: PUTs
+//  acknowledged per second, and their p50/p99 (ms) in *p50, *p99
+static double
+s_puts (s_bench_t *self, size_t count, size_t clients, double *p50, double *p99)
+{
+    ht_record_t **records = (ht_record_t **) calloc (count + 1, sizeof (ht_record_t *));
+    double *latencies = (double *) calloc (count + 1, sizeof (double));
+    s_putter_t putters [S_MAX_CLIENTS];
+    pthread_t threads [S_MAX_CLIENTS];
+    bool ok = records && latencies;
+    for (size_t index = 0; ok && index < count; index++)
+        ok = (records [index] = s_signed_elder (self)) != NULL;
+    size_t offset = 0, started = 0;
+    double start = ht_bench_now ();
+    for (size_t index = 0; ok && index < clients; index++) {
+        size_t share = count / clients + (index < count % clients);
+        putters [index] = (s_putter_t) { self->endpoint, self->node_key, self->key,
+                                         records + offset, share, latencies + offset, 0 };
+        offset += share;
+        if (pthread_create (&threads [index], NULL, s_putter_run, &putters [index]) == 0)
+            started++;
+    }
+    size_t acknowledged = 0;
+    for (size_t index = 0; index < started; index++) {
+        pthread_join (threads [index], NULL);
+        acknowledged += putters [index].acknowledged;
+    }
+    double seconds = ht_bench_now () - start;
+    //  Pack the acknowledged latencies together, then sort them
+    size_t packed = 0;
+    for (size_t index = 0; index < started; index++)
+        for (size_t i = 0; i < putters [index].acknowledged; i++)
+            latencies [packed++] = putters [index].latencies [i];
+    qsort (latencies, packed, sizeof (double), s_compare_doubles);
+    *p50 = packed? latencies [packed / 2]: -1;
+    *p99 = packed? latencies [(packed * 99) / 100 < packed? (packed * 99) / 100: packed - 1]: -1;
+    for (size_t index = 0; records && index < count; index++)
+        ht_record_destroy (&records [index]);
+    free (records);
+    free (latencies);
+    return ok && started == clients && acknowledged == count? (double) count / seconds: -1;
+}
+
 //  Open stores, key and client from the options; exit code on failure
 static int
 s_open (s_bench_t *self, const char **values)
@@ -198,6 +279,8 @@ s_open (s_bench_t *self, const char **values)
     ||  !(self->watch_store = ht_open_store (values [WATCH_STORE])))
         return HT_EXIT_ERROR;
     snprintf (self->community, sizeof self->community, "%s", ht_store_region (self->write_store));
+    memcpy (self->node_key, node_key, HT_PUBKEY_BYTES);
+    self->endpoint = values [WRITE_NODE];
     self->client = ht_client_new (values [WRITE_NODE], node_key, self->key, 10000);
     if (!self->client)
         return ht_usage_error ("bench network: cannot connect to %s", values [WRITE_NODE]);
@@ -209,8 +292,8 @@ s_open (s_bench_t *self, const char **values)
 int
 ht_cmd_bench_network (int argc, char **argv)
 {
-    enum { RECORDS = 5, WRITES, BATCH, VIA_STORE, JSON, SIGN_BATCH };
-    const char *values [11];
+    enum { RECORDS = 5, WRITES, BATCH, VIA_STORE, JSON, SIGN_BATCH, PUT_CLIENTS, PUTS };
+    const char *values [13];
     int first_arg, rc = ht_args_parse (&s_spec, argc, argv, values, &first_arg);
     if (rc)
         return rc == 1? HT_EXIT_OK: rc;
@@ -234,6 +317,21 @@ ht_cmd_bench_network (int argc, char **argv)
             "writes_arrived", (json_int_t) arrived, "latency_p50_ms", p50,
             "latency_p99_ms", p99, "latency_max_ms", arrived? latencies [arrived - 1]: -1.0,
             "sign_batch", (json_int_t) self.sign_batch);
+        size_t clients = (size_t) ht_args_number (&s_spec, values, PUT_CLIENTS, 0);
+        size_t puts = (size_t) ht_args_number (&s_spec, values, PUTS, 2000);
+        double one_p50 = -1, one_p99 = -1, many_p50 = -1, many_p99 = -1;
+        double one = clients? s_puts (&self, puts, 1, &one_p50, &one_p99): 0;
+        double many = clients? s_puts (&self, puts, clients, &many_p50, &many_p99): 0;
+        if (clients)
+            json_object_update_new (out, json_pack ("{s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f}",
+                "put_clients", (json_int_t) clients, "puts", (json_int_t) puts,
+                "puts_per_second_1", one, "puts_per_second_n", many,
+                "put_p50_ms_1", one_p50, "put_p99_ms_1", one_p99,
+                "put_p50_ms_n", many_p50, "put_p99_ms_n", many_p99));
+        if (clients && !values [JSON])
+            printf ("single-record PUTs, 1 client  %9.0f /s  (p50 %.1f ms, p99 %.1f ms)\n"
+                    "single-record PUTs, %2zu clients %8.0f /s  (p50 %.1f ms, p99 %.1f ms)\n",
+                    one, one_p50, one_p99, clients, many, many_p50, many_p99);
         if (values [JSON])
             ht_print_json (out);
         else
@@ -242,7 +340,8 @@ ht_cmd_bench_network (int argc, char **argv)
                     "single write latency         p50 %.1f ms, p99 %.1f ms (%zu of %ld arrived)\n",
                     baseline, rate, rate / baseline, self.sign_batch, p50, p99, arrived, writes);
         json_decref (out);
-        rc = rate > 0 && arrived == (size_t) writes? HT_EXIT_OK: HT_EXIT_ERROR;
+        rc = rate > 0 && arrived == (size_t) writes && one >= 0 && many >= 0? HT_EXIT_OK
+                                                                             : HT_EXIT_ERROR;
     }
     free (latencies);
     ht_client_destroy (&self.client);
