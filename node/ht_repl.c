@@ -6,6 +6,7 @@
 #include "ht_log.h"
 #include <sodium.h>
 
+#define S_GROUP_BATCHES 16          //  batches of different peers stored at once
 #define S_SCAN_FACTOR 20            //  log entries examined per record wanted
 #define S_PARENT "parent"           //  the parent's key in the peer table
 #define S_APPLY_TELL_MS 60000       //  log a batch that keeps failing this often
@@ -305,19 +306,23 @@ s_pull (ht_repl_t *self, ht_peer_t *peer, int64_t now)
                  now);
 }
 
-//  Tell every peer that is UP, except skip, that we have news
+//  Tell every peer that is UP, except those in skip, that we have news
 static void
-s_notify_all (ht_repl_t *self, const ht_peer_t *skip)
+s_notify_all (ht_repl_t *self, ht_peer_t *const *skip, size_t skips)
 {
     ht_msg_t msg;
     ht_msg_init (&msg, HT_MSG_NOTIFY);
     msg.last_seq = self->last_seq;
     for (ht_peer_t *peer = (ht_peer_t *) zhashx_first (self->peers); peer;
-         peer = (ht_peer_t *) zhashx_next (self->peers))
+         peer = (ht_peer_t *) zhashx_next (self->peers)) {
+        bool skipped = false;
+        for (size_t index = 0; index < skips; index++)
+            skipped = skipped || skip [index] == peer;
         //  A peer whose PULL we hold hears of news by its answer
-        if (peer != skip && ht_peer_is_up (peer)
+        if (!skipped && ht_peer_is_up (peer)
         &&  !zhashx_lookup (self->parked, ht_peer_name (peer)))
             s_send (self, peer, &msg, NULL);
+    }
 }
 
 static void s_parked_wake (ht_repl_t *self);
@@ -329,7 +334,7 @@ ht_repl_wrote (ht_repl_t *self)
     if (last_seq > self->last_seq) {
         self->last_seq = last_seq;
         //  Notify first: whose PULL is held hears by its answer instead
-        s_notify_all (self, NULL);
+        s_notify_all (self, NULL, 0);
         s_parked_wake (self);
     }
 }
@@ -527,10 +532,25 @@ s_parked_tick (ht_repl_t *self, int64_t now)
 //  --------------------------------------------------------------------------
 //  Applying a BATCH
 
-static void
-s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *records,
-               int64_t now)
+//  A BATCH being applied, alone or with others (group commit)
+typedef struct {
+    ht_peer_t *peer;                //  who sent it
+    const ht_msg_t *batch;          //  the message
+    const uint8_t **data;           //  its records (in the message's frames)
+    size_t *sizes;
+    size_t count;
+    bool idle;                      //  an empty answer that moves nothing
+    ht_origin_t origin;             //  the peer, and its cursor after it
+    ht_apply_stats_t stats;         //  what applying it did
+} s_incoming_t;
+
+//  Judge a batch and make it ready to apply: false if it is not applied
+//  (stale or unrequested: dropped, with a PULL again if stale)
+static bool
+s_batch_ready (ht_repl_t *self, s_incoming_t *in, zmsg_t *records, int64_t now)
 {
+    ht_peer_t *peer = in->peer;
+    const ht_msg_t *batch = in->batch;
     ht_peer_batch_t verdict = ht_peer_batch_check (peer, batch->epoch, batch->has_from,
                                                    batch->from);
     if (verdict != HT_PEER_BATCH_APPLY) {
@@ -539,7 +559,7 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
                   ht_peer_cursor (peer));
         if (verdict == HT_PEER_BATCH_STALE)
             s_pull (self, peer, now);
-        return;
+        return false;
     }
     const uint8_t *tag = batch->has_tag? batch->tag: NULL;
     //  Ask for the next batch before applying this one, so the sender
@@ -547,29 +567,35 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
     //  while its batches fail: the next would only come back stale.
     if (batch->more && !ht_peer_apply_failures (peer))
         s_send_pull (self, peer, batch->epoch, batch->cursor, tag, now);
-    size_t count = zmsg_size (records);
+    in->count = zmsg_size (records);
     //  An empty answer that moves nothing (a held PULL's, on an idle
     //  network) is neither work nor worth a commit
-    bool idle = count == 0 && batch->cursor == ht_peer_cursor (peer) && !ht_peer_full (peer)
-             && memcmp (batch->epoch, ht_peer_epoch (peer), HT_MSG_EPOCH_BYTES) == 0;
-    if (!idle)
+    in->idle = in->count == 0 && batch->cursor == ht_peer_cursor (peer) && !ht_peer_full (peer)
+            && memcmp (batch->epoch, ht_peer_epoch (peer), HT_MSG_EPOCH_BYTES) == 0;
+    if (!in->idle)
         self->busy = true;
-    const uint8_t **data = (const uint8_t **) calloc (count + 1, sizeof (uint8_t *));
-    size_t *sizes = (size_t *) calloc (count + 1, sizeof (size_t));
+    in->data = (const uint8_t **) calloc (in->count + 1, sizeof (uint8_t *));
+    in->sizes = (size_t *) calloc (in->count + 1, sizeof (size_t));
     size_t index = 0;
     for (zframe_t *frame = zmsg_first (records); frame; frame = zmsg_next (records), index++) {
-        data [index] = zframe_data (frame);
-        sizes [index] = zframe_size (frame);
+        in->data [index] = zframe_data (frame);
+        in->sizes [index] = zframe_size (frame);
     }
-    ht_origin_t origin = { .peer = ht_peer_name (peer), .epoch = batch->epoch,
-                           .cursor = batch->cursor,
-                           .full = ht_peer_full_after (peer, batch->cursor, batch->more),
-                           .tag = tag };
-    ht_apply_stats_t stats = { 0 };
-    int rc = idle? HT_OK: ht_store_apply_encoded (self->store, data, sizes, count, &origin,
-                                                 &stats, NULL);
-    free (data);
-    free (sizes);
+    in->origin = (ht_origin_t) { .peer = ht_peer_name (peer), .epoch = batch->epoch,
+                                 .cursor = batch->cursor,
+                                 .full = ht_peer_full_after (peer, batch->cursor, batch->more),
+                                 .tag = tag };
+    return true;
+}
+
+//  After the transaction: what the peer's state makes of it (rc 0: the
+//  batch was stored; else nothing of it was); true if it stored records
+static bool
+s_batch_done (ht_repl_t *self, s_incoming_t *in, int rc, int64_t now)
+{
+    ht_peer_t *peer = in->peer;
+    const ht_msg_t *batch = in->batch;
+    const ht_apply_stats_t *stats = &in->stats;
     if (rc) {
         //  Nothing of the batch was written; the cursor stays, and the
         //  batch is pulled again after a delay (the prefetched one, if
@@ -581,37 +607,30 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
         if (tell)
             HT_ERROR (self->config, "node: cannot store a batch of %zu records from %s: %s "
                       "(%s); %" PRIu64 " failed in a row, asking again in %" PRId64 " ms "
-                      "(then at most every %d s until one is stored)", count,
+                      "(then at most every %d s until one is stored)", in->count,
                       ht_peer_label (peer), ht_errname (rc), ht_strerror (rc),
                       ht_peer_apply_failures (peer), delay, HT_REPL_RETRY_MAX_MS / 1000);
-        return;
+        return false;
     }
     uint64_t failed = ht_peer_apply_ok (peer);
     if (failed)
         HT_INFO (self->config, "node: a batch from %s is stored again, after %" PRIu64
                  " attempts that failed", ht_peer_label (peer), failed);
     HT_DEBUG (self->config, "node: batch from %s: %zu records, %zu applied, cursor %" PRIu64,
-              ht_peer_label (peer), count, stats.applied, batch->cursor);
-    if (stats.quarantined)
+              ht_peer_label (peer), in->count, stats->applied, batch->cursor);
+    if (stats->quarantined)
         HT_WARNING (self->config, "node: %zu of %zu records from %s quarantined",
-                    stats.quarantined, count, ht_peer_label (peer));
-    if (stats.conflicts)
+                    stats->quarantined, in->count, ht_peer_label (peer));
+    if (stats->conflicts)
         HT_WARNING (self->config, "node: %zu of %zu records from %s are conflicts "
                     "(their authors may not replace the current owners)",
-                    stats.conflicts, count, ht_peer_label (peer));
+                    stats->conflicts, in->count, ht_peer_label (peer));
     bool resyncing = ht_peer_full (peer) != 0;
     bool pull = ht_peer_batch_applied (peer, batch->epoch, batch->cursor, batch->more,
-                                       batch->last_seq, count, stats.applied);
-    ht_peer_set_tag (peer, tag);
+                                       batch->last_seq, in->count, stats->applied);
+    ht_peer_set_tag (peer, in->origin.tag);
     if (resyncing && ht_peer_full (peer) == 0)
         HT_DEBUG (self->config, "node: full pass with %s done", ht_peer_label (peer));
-    if (stats.applied) {
-        self->last_seq = ht_store_last_seq (self->store);
-        s_notify_all (self, peer);
-        s_parked_wake (self);
-        if (self->io.applied)
-            self->io.applied (self->io.arg, stats.applied);
-    }
     //  Caught up with a peer that holds PULLs: keep one out at it, so
     //  its next record comes without a NOTIFY and a PULL first
     if (!pull && batch->wait && self->config->pull_wait_ms > 0 && ht_peer_is_up (peer)
@@ -619,6 +638,67 @@ s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *
         pull = true;
     if (pull)
         s_pull (self, peer, now);
+    return stats->applied > 0;
+}
+
+//  Apply batches of different peers in one write transaction (group
+//  commit: one wait for the disk for them all), each judged, stored and
+//  accounted for as if alone
+static void
+s_apply_batches (ht_repl_t *self, ht_peer_t **peers, const ht_msg_t **batches,
+                 zmsg_t **records, size_t count, int64_t now)
+{
+    s_incoming_t *in = (s_incoming_t *) calloc (count + 1, sizeof (s_incoming_t));
+    ht_store_group_t *groups = (ht_store_group_t *) calloc (count + 1, sizeof (ht_store_group_t));
+    bool *ready = (bool *) calloc (count + 1, sizeof (bool));
+    if (!in || !groups || !ready) {
+        free (in);
+        free (groups);
+        free (ready);
+        return;                     //  not taken: pulled again after the timeout
+    }
+    size_t used = 0;
+    for (size_t index = 0; index < count; index++) {
+        in [index].peer = peers [index];
+        in [index].batch = batches [index];
+        ready [index] = s_batch_ready (self, &in [index], records [index], now);
+        if (ready [index] && !in [index].idle)
+            groups [used++] = (ht_store_group_t) { in [index].data, in [index].sizes,
+                                                   in [index].count, &in [index].origin,
+                                                   { 0 }, NULL };
+    }
+    int rc = used? ht_store_apply_groups (self->store, groups, used): HT_OK;
+    for (size_t index = 0, group = 0; index < count; index++)
+        if (ready [index] && !in [index].idle)
+            in [index].stats = groups [group++].stats;
+    size_t applied = 0, senders = 0;
+    ht_peer_t **skip = peers;           //  those that stored records, packed
+    for (size_t index = 0; index < count; index++)
+        if (ready [index] && s_batch_done (self, &in [index], in [index].idle? HT_OK: rc, now)) {
+            applied += in [index].stats.applied;
+            skip [senders++] = in [index].peer;
+        }
+    if (applied) {
+        self->last_seq = ht_store_last_seq (self->store);
+        s_notify_all (self, skip, senders);
+        s_parked_wake (self);
+        if (self->io.applied)
+            self->io.applied (self->io.arg, applied);
+    }
+    for (size_t index = 0; index < count; index++) {
+        free (in [index].data);
+        free (in [index].sizes);
+    }
+    free (in);
+    free (groups);
+    free (ready);
+}
+
+static void
+s_apply_batch (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *batch, zmsg_t *records,
+               int64_t now)
+{
+    s_apply_batches (self, &peer, &batch, &records, 1, now);
 }
 
 //  --------------------------------------------------------------------------
@@ -1058,16 +1138,52 @@ ht_repl_receive (ht_repl_t *self, ht_peer_t *peer, const ht_msg_t *msg, zmsg_t *
 bool
 ht_repl_work (ht_repl_t *self, int64_t now)
 {
-    s_waiting_t *waiting = (s_waiting_t *) zlistx_detach (self->waiting, NULL);
-    if (waiting) {
-        //  Judged now, not when it came: batches before it moved the cursor
-        ht_peer_t *peer = (ht_peer_t *) zhashx_lookup (self->peers, waiting->peer);
-        if (peer) {
-            ht_peer_batch_taken (peer);
-            ht_repl_on_message (self, peer, &waiting->msg, waiting->records, now);
+    //  The first waiting batch, and with it the next waiting ones of
+    //  other peers while all together hold no more than one batch's
+    //  records: stored in one transaction (group commit). A peer's later
+    //  batches wait their turn, behind its first.
+    s_waiting_t *taken [S_GROUP_BATCHES];
+    ht_peer_t *peers [S_GROUP_BATCHES];
+    const ht_msg_t *batches [S_GROUP_BATCHES];
+    zmsg_t *records [S_GROUP_BATCHES];
+    size_t count = 0, total = 0;
+    void *handle = zlistx_first (self->waiting)? zlistx_cursor (self->waiting): NULL;
+    while (handle && count < S_GROUP_BATCHES) {
+        s_waiting_t *waiting = (s_waiting_t *) zlistx_handle_item (handle);
+        void *next = zlistx_next (self->waiting)? zlistx_cursor (self->waiting): NULL;
+        size_t size = zmsg_size (waiting->records);
+        if (count && total + size > (size_t) self->config->batch_records)
+            break;
+        bool again = false;
+        for (size_t index = 0; index < count; index++)
+            again = again || streq (taken [index]->peer, waiting->peer);
+        if (!again) {
+            zlistx_detach (self->waiting, handle);
+            taken [count++] = waiting;
+            total += size;
         }
-        s_waiting_free ((void **) &waiting);
+        handle = next;
     }
+    //  Judged now, not when they came: batches before them moved cursors
+    size_t ready = 0;
+    for (size_t index = 0; index < count; index++) {
+        ht_peer_t *peer = (ht_peer_t *) zhashx_lookup (self->peers, taken [index]->peer);
+        if (!peer)
+            continue;
+        ht_peer_batch_taken (peer);
+        ht_peer_seen (peer, now);
+        if (!ht_peer_is_up (peer)) {
+            self->protocol_errors++;    //  nothing before the handshake
+            continue;
+        }
+        peers [ready] = peer;
+        batches [ready] = &taken [index]->msg;
+        records [ready++] = taken [index]->records;
+    }
+    if (ready)
+        s_apply_batches (self, peers, batches, records, ready, now);
+    for (size_t index = 0; index < count; index++)
+        s_waiting_free ((void **) &taken [index]);
     return zlistx_size (self->waiting) > 0;
 }
 

@@ -1413,6 +1413,48 @@ START_TEST (a_parent_with_batches_waiting_answers_pings_keeps_its_children_and_a
 }
 END_TEST
 
+//  Batches of different children waiting at once are stored in one turn
+//  (one transaction: group commit) while together they hold no more
+//  than a batch's records; each child's cursor moves as if alone, and
+//  what would overflow a batch waits for the next turn
+START_TEST (waiting_batches_of_different_children_are_stored_together_up_to_a_batch)
+{
+    s_net_t *net = s_net_new (2, 10);
+    s_node_t *parent = s_parent (net);
+    s_node_t *a = &net->nodes [S_CHILD_A], *b = &net->nodes [S_CHILD_B];
+    s_connect (net, S_CHILD_A);
+    s_connect (net, S_CHILD_B);
+    net->parent_defers = true;
+    s_write (a, 4, NULL);
+    s_write (b, 5, NULL);
+    s_run (net);
+    ck_assert_uint_eq (ht_repl_waiting (parent->repl), 2);
+    ht_repl_work (parent->repl, net->now);
+    ck_assert_uint_eq (ht_repl_waiting (parent->repl), 0);
+    ck_assert_uint_eq (s_elders (parent), 9);
+    uint64_t cursor_a = 0, cursor_b = 0;
+    ck_assert_int_eq (ht_store_peer_get (parent->store, a->config.region, NULL, &cursor_a,
+                                         NULL, NULL), 0);
+    ck_assert_int_eq (ht_store_peer_get (parent->store, b->config.region, NULL, &cursor_b,
+                                         NULL, NULL), 0);
+    ck_assert_uint_eq (cursor_a, ht_store_last_seq (a->store));
+    ck_assert_uint_eq (cursor_b, ht_store_last_seq (b->store));
+    //  6 and 6: more than 10 together, so two turns
+    s_run (net);
+    s_write (a, 6, NULL);
+    s_write (b, 6, NULL);
+    s_run (net);
+    ck_assert_uint_eq (ht_repl_waiting (parent->repl), 2);
+    ht_repl_work (parent->repl, net->now);
+    ck_assert_uint_eq (ht_repl_waiting (parent->repl), 1);
+    ht_repl_work (parent->repl, net->now);
+    ck_assert_uint_eq (ht_repl_waiting (parent->repl), 0);
+    ck_assert_uint_eq (s_elders (parent), 21);
+    ck_assert_uint_eq (ht_repl_protocol_errors (parent->repl), 0);
+    s_net_destroy (&net);
+}
+END_TEST
+
 START_TEST (a_revoked_child_is_dropped_at_the_next_tick_and_its_hello_refused)
 {
     s_net_t *net = s_net_new (1, 5000);
@@ -1825,6 +1867,7 @@ repl_suite (void)
     tcase_add_test (faults, a_batch_the_store_cannot_take_is_asked_for_again_with_backoff_then_stored);
     tcase_add_test (faults, a_batch_in_flight_across_a_reconnect_is_applied_once_and_replication_keeps_its_pace);
     tcase_add_test (faults, a_parent_with_batches_waiting_answers_pings_keeps_its_children_and_applies_them_in_order);
+    tcase_add_test (faults, waiting_batches_of_different_children_are_stored_together_up_to_a_batch);
     suite_add_tcase (suite, faults);
     TCase *trust = tcase_create ("trust");
     tcase_add_test (trust, a_revoked_child_is_dropped_at_the_next_tick_and_its_hello_refused);
