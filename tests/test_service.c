@@ -273,6 +273,75 @@ START_TEST (a_request_after_held_puts_sees_them_stored_and_a_lone_put_is_answere
 }
 END_TEST
 
+//  A group holds at most 64 PUTs and 5,000 records: the PUT past either
+//  bound has those before it stored and answered first, and starts the
+//  next group
+START_TEST (a_group_is_stored_when_it_reaches_its_bound_and_the_next_put_starts_another)
+{
+    s_env_t env;
+    s_env_setup (&env);
+    char user_a [2 * HT_PUBKEY_BYTES + 1];
+    s_user (&env, HT_FIXTURE_COMMUNITY_A_KEY, user_a);
+    enum { GROUP_PUTS = 64 };
+    ht_record_t **elders = s_elders (&env, HT_FIXTURE_COMMUNITY_A_KEY, 0, GROUP_PUTS + 1,
+                                     "冯十二", 0);
+    ht_service_hold_puts (env.service, true);
+    for (size_t index = 0; index < GROUP_PUTS; index++)
+        ck_assert_ptr_null (s_ask (&env, "r1", user_a, s_put_request (index + 1, &elders [index], 1)));
+    ck_assert_ptr_null (ht_service_next_reply (env.service));
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), 0);
+    //  The 65th: the 64 are stored and answered, it waits alone
+    ck_assert_ptr_null (s_ask (&env, "r1", user_a,
+                               s_put_request (GROUP_PUTS + 1, &elders [GROUP_PUTS], 1)));
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), GROUP_PUTS);
+    for (size_t index = 0; index < GROUP_PUTS; index++) {
+        zmsg_t *reply = ht_service_next_reply (env.service);
+        json_t *json = s_reply_json (&reply, "r1", index + 1);
+        ck_assert_int_eq (s_int (json, "applied"), 1);
+        json_decref (json);
+    }
+    ck_assert_ptr_null (ht_service_next_reply (env.service));
+    ht_service_hold_puts (env.service, false);
+    zmsg_t *reply = ht_service_next_reply (env.service);
+    json_t *json = s_reply_json (&reply, "r1", GROUP_PUTS + 1);
+    ck_assert_int_eq (s_int (json, "applied"), 1);
+    json_decref (json);
+    s_elders_destroy (elders, GROUP_PUTS + 1);
+
+    //  Records: 4,999 and then 2 more are past 5,000
+    enum { MANY = 4999 };
+    ht_record_t **many = calloc (MANY + 2, sizeof *many);
+    for (size_t i = 0; i < MANY + 2; i++) {
+        char id [19];
+        snprintf (id, sizeof id, "441802%04u%02u%02u%03u", 1930 + (unsigned) (i / 500) / 336,
+                  1 + (unsigned) (i / 500) / 28 % 12, 1 + (unsigned) (i / 500) % 28,
+                  (unsigned) (2 * (i % 500) + 1) % 1000);
+        id [17] = ht_citizen_id_check_char (id);
+        id [18] = 0;
+        many [i] = ht_fixture_elder_draft (id, "冯十二", HT_FIXTURE_COMMUNITY_A,
+                                           HT_FIXTURE_COMMUNITY_A, env.fixture->idkey,
+                                           ht_fixture_hlc (2, 0));
+    }
+    ck_assert_int_eq (ht_record_sign_batch (many, MANY + 2,
+                                            env.fixture->keys [HT_FIXTURE_COMMUNITY_A_KEY]), 0);
+    uint64_t before = ht_store_count (env.store, "elder");
+    ht_service_hold_puts (env.service, true);
+    ck_assert_ptr_null (s_ask (&env, "r2", user_a, s_put_request (100, many, MANY)));
+    ck_assert_ptr_null (s_ask (&env, "r2", user_a, s_put_request (101, many + MANY, 2)));
+    ck_assert_uint_eq (ht_store_count (env.store, "elder") - before, MANY);
+    ht_service_hold_puts (env.service, false);
+    reply = ht_service_next_reply (env.service);
+    json = s_reply_json (&reply, "r2", 100);
+    json_decref (json);
+    reply = ht_service_next_reply (env.service);
+    json = s_reply_json (&reply, "r2", 101);
+    ck_assert_int_eq (s_int (json, "applied"), 2);
+    json_decref (json);
+    s_elders_destroy (many, MANY + 2);
+    s_env_teardown (&env);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -281,6 +350,7 @@ s_suite (void)
     tcase_add_test (puts, puts_held_together_are_each_answered_as_if_stored_alone);
     tcase_add_test (puts, a_held_put_of_an_entity_another_held_put_names_is_judged_after_it);
     tcase_add_test (puts, a_request_after_held_puts_sees_them_stored_and_a_lone_put_is_answered_at_once);
+    tcase_add_test (puts, a_group_is_stored_when_it_reaches_its_bound_and_the_next_put_starts_another);
     suite_add_tcase (suite, puts);
     return suite;
 }
