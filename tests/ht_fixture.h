@@ -206,6 +206,61 @@ ht_fixture_elder (const ht_fixture_t *self, ht_fixture_principal_t community,
                                 serial, name, hlc);
 }
 
+//  count signed elders of a community from serial first (one version
+//  each, at hlc; name distinguishes versions), in an array the caller
+//  frees with ht_fixture_records_destroy
+static inline ht_record_t **
+ht_fixture_elders (const ht_fixture_t *self, ht_fixture_principal_t community,
+                   unsigned first, size_t count, const char *name, uint64_t hlc)
+{
+    ht_record_t **records = (ht_record_t **) calloc (count + 1, sizeof (ht_record_t *));
+    ck_assert_ptr_nonnull (records);
+    for (size_t i = 0; i < count; i++)
+        records [i] = ht_fixture_elder (self, community, first + (unsigned) i, name, hlc);
+    return records;
+}
+
+//  A valid citizen ID of 清城区, distinct for every index (the birth date
+//  moves on, from 1930-01-01, where one date's 500 serials run out); id
+//  must hold 19 bytes
+static inline const char *
+ht_fixture_citizen_id_at (unsigned index, char *id)
+{
+    unsigned day = index / 500;
+    snprintf (id, 19, "441802%04u%02u%02u%03u", 1930 + day / 336, 1 + day / 28 % 12,
+              1 + day % 28, (2 * (index % 500) + 1) % 1000);
+    id [17] = ht_citizen_id_check_char (id);
+    id [18] = 0;
+    return id;
+}
+
+//  count distinct elders of community A from index first (any number:
+//  ht_fixture_citizen_id_at), at hlc, all signed as one batch by its key
+static inline ht_record_t **
+ht_fixture_many_elders (const ht_fixture_t *self, unsigned first, size_t count, uint64_t hlc)
+{
+    ht_record_t **records = (ht_record_t **) calloc (count + 1, sizeof (ht_record_t *));
+    ck_assert_ptr_nonnull (records);
+    for (size_t i = 0; i < count; i++) {
+        char id [19];
+        records [i] = ht_fixture_elder_draft (ht_fixture_citizen_id_at (first + (unsigned) i, id),
+                                              "冯十二", HT_FIXTURE_COMMUNITY_A,
+                                              HT_FIXTURE_COMMUNITY_A, self->idkey, hlc);
+    }
+    ck_assert_int_eq (ht_record_sign_batch (records, count,
+                                            self->keys [HT_FIXTURE_COMMUNITY_A_KEY]), 0);
+    return records;
+}
+
+//  Destroy count records and their array
+static inline void
+ht_fixture_records_destroy (ht_record_t **records, size_t count)
+{
+    for (size_t i = 0; records && i < count; i++)
+        ht_record_destroy (&records [i]);
+    free (records);
+}
+
 //  A facility draft in region (清城区颐康养老院, 120 beds), with a USCC
 //  and/or a serial, no scope and no hlc. The caller owns it.
 static inline ht_record_t *

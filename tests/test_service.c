@@ -118,25 +118,14 @@ s_result (const json_t *json, size_t index)
     return json_string_value (json_array_get (json_object_get (json, "results"), index));
 }
 
-//  count elders of a community from serial first, at day (counter picks
+//  count elders of a community from serial first, on day 1 (counter picks
 //  a version of the same day)
 static ht_record_t **
 s_elders (const s_env_t *env, ht_fixture_principal_t community, unsigned first,
           size_t count, const char *name, uint16_t counter)
 {
-    ht_record_t **records = calloc (count, sizeof *records);
-    for (size_t i = 0; i < count; i++)
-        records [i] = ht_fixture_elder (env->fixture, community, first + (unsigned) i, name,
-                                        ht_fixture_hlc (1, counter));
-    return records;
-}
-
-static void
-s_elders_destroy (ht_record_t **records, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        ht_record_destroy (&records [i]);
-    free (records);
+    return ht_fixture_elders (env->fixture, community, first, count, name,
+                              ht_fixture_hlc (1, counter));
 }
 
 //  PUTs of two clients held together are stored once the hold ends, in
@@ -193,9 +182,9 @@ START_TEST (puts_held_together_are_each_answered_as_if_stored_alone)
     snprintf (counter, sizeof counter, "qn:client:%.16s", user_b);
     ck_assert_uint_eq (ht_store_counter (env.store, counter), 0);
 
-    s_elders_destroy (first, 3);
-    s_elders_destroy (second, 2);
-    s_elders_destroy (third, 2);
+    ht_fixture_records_destroy (first, 3);
+    ht_fixture_records_destroy (second, 2);
+    ht_fixture_records_destroy (third, 2);
     s_env_teardown (&env);
 }
 END_TEST
@@ -228,8 +217,8 @@ START_TEST (a_held_put_of_an_entity_another_held_put_names_is_judged_after_it)
     ck_assert_ptr_nonnull (current);
     ck_assert_uint_eq (ht_record_hlc (current), ht_record_hlc (version [0]));
     ht_record_destroy (&current);
-    s_elders_destroy (version, 1);
-    s_elders_destroy (same, 1);
+    ht_fixture_records_destroy (version, 1);
+    ht_fixture_records_destroy (same, 1);
     s_env_teardown (&env);
 }
 END_TEST
@@ -267,8 +256,8 @@ START_TEST (a_request_after_held_puts_sees_them_stored_and_a_lone_put_is_answere
     ck_assert_int_eq (s_int (json, "applied"), 1);
     json_decref (json);
     ck_assert_uint_eq (ht_store_count (env.store, "elder"), 3);
-    s_elders_destroy (held, 2);
-    s_elders_destroy (alone, 1);
+    ht_fixture_records_destroy (held, 2);
+    ht_fixture_records_destroy (alone, 1);
     s_env_teardown (&env);
 }
 END_TEST
@@ -306,24 +295,11 @@ START_TEST (a_group_is_stored_when_it_reaches_its_bound_and_the_next_put_starts_
     json_t *json = s_reply_json (&reply, "r1", GROUP_PUTS + 1);
     ck_assert_int_eq (s_int (json, "applied"), 1);
     json_decref (json);
-    s_elders_destroy (elders, GROUP_PUTS + 1);
+    ht_fixture_records_destroy (elders, GROUP_PUTS + 1);
 
     //  Records: 4,999 and then 2 more are past 5,000
     enum { MANY = 4999 };
-    ht_record_t **many = calloc (MANY + 2, sizeof *many);
-    for (size_t i = 0; i < MANY + 2; i++) {
-        char id [19];
-        snprintf (id, sizeof id, "441802%04u%02u%02u%03u", 1930 + (unsigned) (i / 500) / 336,
-                  1 + (unsigned) (i / 500) / 28 % 12, 1 + (unsigned) (i / 500) % 28,
-                  (unsigned) (2 * (i % 500) + 1) % 1000);
-        id [17] = ht_citizen_id_check_char (id);
-        id [18] = 0;
-        many [i] = ht_fixture_elder_draft (id, "冯十二", HT_FIXTURE_COMMUNITY_A,
-                                           HT_FIXTURE_COMMUNITY_A, env.fixture->idkey,
-                                           ht_fixture_hlc (2, 0));
-    }
-    ck_assert_int_eq (ht_record_sign_batch (many, MANY + 2,
-                                            env.fixture->keys [HT_FIXTURE_COMMUNITY_A_KEY]), 0);
+    ht_record_t **many = ht_fixture_many_elders (env.fixture, 0, MANY + 2, ht_fixture_hlc (2, 0));
     uint64_t before = ht_store_count (env.store, "elder");
     ht_service_hold_puts (env.service, true);
     ck_assert_ptr_null (s_ask (&env, "r2", user_a, s_put_request (100, many, MANY)));
@@ -337,7 +313,7 @@ START_TEST (a_group_is_stored_when_it_reaches_its_bound_and_the_next_put_starts_
     json = s_reply_json (&reply, "r2", 101);
     ck_assert_int_eq (s_int (json, "applied"), 2);
     json_decref (json);
-    s_elders_destroy (many, MANY + 2);
+    ht_fixture_records_destroy (many, MANY + 2);
     s_env_teardown (&env);
 }
 END_TEST

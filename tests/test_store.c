@@ -1066,21 +1066,15 @@ END_TEST
 static ht_record_t **
 s_elders (const ht_fixture_t *fixture, unsigned first, size_t count, unsigned day)
 {
-    ht_record_t **records = calloc (count, sizeof *records);
-    for (size_t i = 0; i < count; i++)
-        records [i] = ht_fixture_elder (fixture, HT_FIXTURE_COMMUNITY_A_KEY,
-                                        first + (unsigned) i, "冯十二",
-                                        ht_fixture_hlc (day, 0));
-    return records;
+    return ht_fixture_elders (fixture, HT_FIXTURE_COMMUNITY_A_KEY, first, count, "冯十二",
+                              ht_fixture_hlc (day, 0));
 }
 
 //  Destroy what s_elders built
 static void
 s_elders_destroy (ht_record_t **records, size_t count)
 {
-    for (size_t i = 0; i < count; i++)
-        ht_record_destroy (&records [i]);
-    free (records);
+    ht_fixture_records_destroy (records, count);
 }
 
 START_TEST (test_the_map_grows_until_every_record_fits)
@@ -1290,28 +1284,6 @@ s_store_mapped_bytes (const char *dir)
     return bytes;
 }
 
-//  count distinct elders of community A from index first (birth dates
-//  vary where the fixture's serials run out), signed as one batch
-static ht_record_t **
-s_many_elders (const ht_fixture_t *fixture, unsigned first, size_t count)
-{
-    ht_record_t **records = calloc (count, sizeof *records);
-    for (size_t i = 0; i < count; i++) {
-        unsigned index = first + (unsigned) i, day = index / 500;
-        char id [19];
-        snprintf (id, sizeof id, "441802%04u%02u%02u%03u", 1930 + day / 336,
-                  1 + day / 28 % 12, 1 + day % 28, (2 * (index % 500) + 1) % 1000);
-        id [17] = ht_citizen_id_check_char (id);
-        id [18] = 0;
-        records [i] = ht_fixture_elder_draft (id, "冯十二", HT_FIXTURE_COMMUNITY_A,
-                                              HT_FIXTURE_COMMUNITY_A, fixture->idkey,
-                                              ht_fixture_hlc (1, 0));
-    }
-    ck_assert_int_eq (ht_record_sign_batch (records, count,
-                                            fixture->keys [HT_FIXTURE_COMMUNITY_A_KEY]), 0);
-    return records;
-}
-
 //  While a large batch runs, a store over its resident limit keeps
 //  dropping its mapped pages: each lookup maps a block of the file
 //  around the page it reads, so one batch on a large store would
@@ -1323,20 +1295,20 @@ START_TEST (test_a_store_over_its_resident_limit_drops_its_mapped_pages_inside_a
     s_env_setup (&env, 0);
     enum { HELD = 8000, STEP = 2000, BATCH = 1500 };
     for (unsigned first = 0; first < HELD; first += STEP) {
-        ht_record_t **step = s_many_elders (env.fixture, first, STEP);
+        ht_record_t **step = ht_fixture_many_elders (env.fixture, first, STEP, ht_fixture_hlc (1, 0));
         ck_assert_int_eq (ht_store_apply (env.store, step, STEP, NULL, NULL, NULL), 0);
         s_elders_destroy (step, STEP);
     }
     //  With no limit: a batch maps much of the store
     ht_store_release_memory (env.store);
-    ht_record_t **free_run = s_many_elders (env.fixture, HELD, BATCH);
+    ht_record_t **free_run = ht_fixture_many_elders (env.fixture, HELD, BATCH, ht_fixture_hlc (1, 0));
     ck_assert_int_eq (ht_store_apply (env.store, free_run, BATCH, NULL, NULL, NULL), 0);
     size_t unlimited = s_store_mapped_bytes (env.dir);
     //  With a limit this process is always over: what stays mapped is
     //  what the batch touched since its last check
     ht_store_release_memory (env.store);
     ht_store_set_resident_limit (env.store, 1);
-    ht_record_t **bounded = s_many_elders (env.fixture, HELD + BATCH, BATCH);
+    ht_record_t **bounded = ht_fixture_many_elders (env.fixture, HELD + BATCH, BATCH, ht_fixture_hlc (1, 0));
     ck_assert_int_eq (ht_store_apply (env.store, bounded, BATCH, NULL, NULL, NULL), 0);
     size_t limited = s_store_mapped_bytes (env.dir);
     ck_assert_msg (unlimited > 8 * 1024 * 1024, "the batch mapped only %zu bytes", unlimited);
