@@ -25,7 +25,8 @@ For each bulk size a fresh cascade and a fresh chain:
   - disk bytes per record per node ((du after - du empty) / records held;
     PostgreSQL's data directory after a CHECKPOINT, WAL included);
   - Hutong only: bootstrap (an empty city started last next to a county
-    holding N: records/s until it holds all).
+    holding N: records/s until it holds all, and the city's peak RSS
+    meanwhile).
 Then Hutong only, fan-in: a county whose 10 townships, each holding R
 elders, start sending at once: aggregate records/s stored at the county.
 Prints both systems side by side with Hutong / PostgreSQL and the
@@ -337,13 +338,17 @@ hutong_run () {
     county_cpu=$(cpu_ticks "$(node_pid $county)")
     t0=$(date +%s%N)
     network_start_node $city
+    local peak=0 rss
     until held="$(node_elders $city)" && [ "$held" = "$want" ]; do
         [ $(( ($(date +%s%N) - t0) / 1000000000 )) -lt 3600 ] || fail "the city did not bootstrap"
+        #  The city's resident memory while it ingests, at its peak
+        rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$(node_pid $city)/status" 2>/dev/null || echo 0)"
+        [ "${rss:-0}" -gt "$peak" ] && peak="$rss"
         sleep 0.1
     done
     echo "{\"records\": $want, \"seconds\": $(( $(date +%s%N) - t0 ))e-9, \"city_cpu_ticks\": \
-$(cpu_ticks "$(node_pid $city)"), \"county_cpu_ticks\": $(( $(cpu_ticks "$(node_pid $county)") - county_cpu ))}" \
-        > "hutong.$size.bootstrap.json"
+$(cpu_ticks "$(node_pid $city)"), \"county_cpu_ticks\": $(( $(cpu_ticks "$(node_pid $county)") - county_cpu )), \
+\"city_peak_rss_kib\": $peak}" > "hutong.$size.bootstrap.json"
     network_stop
 }
 
@@ -454,7 +459,8 @@ for size in sizes:
     ht["bootstrap"].append({"records": boot["records"], "seconds": boot["seconds"],
                             "records_per_second": boot["records"] / boot["seconds"],
                             "city_cpu_seconds": boot["city_cpu_ticks"] / tick,
-                            "county_cpu_seconds": boot["county_cpu_ticks"] / tick})
+                            "county_cpu_seconds": boot["county_cpu_ticks"] / tick,
+                            "city_peak_rss_mib": boot.get("city_peak_rss_kib", 0) / 1024.0})
 pg["latency_async"] = load_json("pg.latency_async.json")
 pg["latency_sync"] = load_json("pg.latency_sync.json")
 fan = load_json("hutong.fan_in.json")
@@ -489,6 +495,10 @@ for index, size in enumerate(sizes):
     row("bootstrap of an empty city, %d records (records/s)" % boot["records"],
         boot["records_per_second"], None, None,
         ">= 25,000/s: %s" % ("met" if boot["records_per_second"] >= 25000 else "MISSED"))
+for boot in ht["bootstrap"]:
+    row("  city peak RSS while ingesting, bootstrap of %d records (MiB)" % boot["records"],
+        boot["city_peak_rss_mib"], None, None,
+        "<= 256 MiB: %s" % ("met" if boot["city_peak_rss_mib"] <= 256 else "MISSED"))
 for boot in ht["bootstrap"]:
     for node in ("city", "county"):
         row("  %s CPU ms per record, bootstrap of %d records" % (node, boot["records"]),
