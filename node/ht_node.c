@@ -597,8 +597,12 @@ s_on_client (zloop_t *loop, zsock_t *reader, void *arg)
     (void) loop;
     s_node_t *self = (s_node_t *) arg;
     ht_service_hold_puts (self->service, true);
+    uint64_t stored = ht_service_groups_stored (self->service);
+    //  No more than one group's work a turn: neighbours and timers wait
+    //  for no more than that (a PUT that does not fit the group stores it)
     for (size_t count = 0; count < S_CLIENT_BURST && s_client_one (self, reader); count++)
-        if (!(zsock_events (reader) & ZMQ_POLLIN))
+        if (!(zsock_events (reader) & ZMQ_POLLIN)
+        ||  ht_service_groups_stored (self->service) != stored)
             break;
     ht_service_hold_puts (self->service, false);
     s_client_replies (self, reader);

@@ -665,22 +665,35 @@ s_apply_batches (ht_repl_t *self, ht_peer_t **peers, const ht_msg_t **batches,
         if (ready [index] && !in [index].idle)
             groups [used++] = (ht_store_group_t) { in [index].data, in [index].sizes,
                                                    in [index].count, &in [index].origin,
-                                                   { 0 }, NULL };
+                                                   { 0 }, NULL, 0 };
     }
-    int rc = used? ht_store_apply_groups (self->store, groups, used): HT_OK;
+    //  On an error each group's own says what became of it (one batch
+    //  that does not fit fails only itself)
+    if (used && ht_store_apply_groups (self->store, groups, used) != HT_OK)
+        HT_DEBUG (self->config, "node: %zu batches were stored one by one", used);
+    int *errors = (int *) calloc (count + 1, sizeof (int));
     for (size_t index = 0, group = 0; index < count; index++)
-        if (ready [index] && !in [index].idle)
-            in [index].stats = groups [group++].stats;
-    size_t applied = 0, senders = 0;
-    ht_peer_t **skip = peers;           //  those that stored records, packed
-    for (size_t index = 0; index < count; index++)
-        if (ready [index] && s_batch_done (self, &in [index], in [index].idle? HT_OK: rc, now)) {
-            applied += in [index].stats.applied;
-            skip [senders++] = in [index].peer;
+        if (ready [index] && !in [index].idle) {
+            in [index].stats = groups [group].stats;
+            if (errors)
+                errors [index] = groups [group].error;
+            group++;
         }
+    size_t applied = 0, senders = 0;
+    ht_peer_t *sender = NULL;
+    for (size_t index = 0; index < count; index++)
+        if (ready [index]
+        &&  s_batch_done (self, &in [index], errors? errors [index]: HT_ENOMEM, now)) {
+            applied += in [index].stats.applied;
+            sender = in [index].peer;
+            senders++;
+        }
+    free (errors);
     if (applied) {
         self->last_seq = ht_store_last_seq (self->store);
-        s_notify_all (self, skip, senders);
+        //  A sender need not hear of its own records, but one of several
+        //  must hear of the others'
+        s_notify_all (self, &sender, senders == 1);
         s_parked_wake (self);
         if (self->io.applied)
             self->io.applied (self->io.arg, applied);
@@ -1140,8 +1153,8 @@ ht_repl_work (ht_repl_t *self, int64_t now)
 {
     //  The first waiting batch, and with it the next waiting ones of
     //  other peers while all together hold no more than one batch's
-    //  records: stored in one transaction (group commit). A peer's later
-    //  batches wait their turn, behind its first.
+    //  records: stored in one transaction (group commit), in the order
+    //  they came. A peer's second batch waits for the next turn.
     s_waiting_t *taken [S_GROUP_BATCHES];
     ht_peer_t *peers [S_GROUP_BATCHES];
     const ht_msg_t *batches [S_GROUP_BATCHES];
@@ -1154,14 +1167,17 @@ ht_repl_work (ht_repl_t *self, int64_t now)
         size_t size = zmsg_size (waiting->records);
         if (count && total + size > (size_t) self->config->batch_records)
             break;
+        //  A peer's second batch ends the group: what came after it is
+        //  not stored before it (its records may be what they need, a
+        //  certificate or a revocation)
         bool again = false;
         for (size_t index = 0; index < count; index++)
             again = again || streq (taken [index]->peer, waiting->peer);
-        if (!again) {
-            zlistx_detach (self->waiting, handle);
-            taken [count++] = waiting;
-            total += size;
-        }
+        if (again)
+            break;
+        zlistx_detach (self->waiting, handle);
+        taken [count++] = waiting;
+        total += size;
         handle = next;
     }
     //  Judged now, not when they came: batches before them moved cursors

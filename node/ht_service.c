@@ -32,6 +32,7 @@ struct _ht_service_t {
     zhashx_t *held_entities;            //  "kind/key" of each: one PUT per
                                         //  entity in a group
     zlist_t *replies;                   //  stored PUTs' replies, routed
+    uint64_t groups_stored;             //  held groups stored so far
 };
 
 //  What a request handler answers: an OK command with a JSON document,
@@ -189,6 +190,7 @@ struct s_put_t {
     size_t changing_count;
     int *changing_results;              //  their codes
     ht_apply_stats_t stats;             //  what applying them did
+    int error;                          //  0, or why they were not stored
 };
 
 static void
@@ -250,31 +252,34 @@ s_put_new (ht_service_t *self, zmsg_t *records, const char *user)
 //  Store the records of PUTs as local writes, in one transaction (one
 //  wait for the disk for them all): they enter the network here, so they
 //  face the ingest window; quarantine counts each one's records against
-//  the client that sent them. 0 or the store's error (nothing written).
-static int
+//  the client that sent them. Sets each one's stats and error (the
+//  store's: nothing of that PUT was written).
+static void
 s_puts_apply (ht_service_t *self, s_put_t **puts, size_t count)
 {
     ht_store_group_t *groups = (ht_store_group_t *) calloc (count + 1, sizeof (ht_store_group_t));
-    if (!groups)
-        return HT_ENOMEM;
     size_t used = 0;
-    for (size_t index = 0; index < count; index++)
+    for (size_t index = 0; groups && index < count; index++)
         if (puts [index]->changing_count)
             groups [used++] = (ht_store_group_t) {
                 puts [index]->changing, puts [index]->changing_sizes,
                 puts [index]->changing_count, &puts [index]->origin, { 0 },
-                puts [index]->changing_results };
-    int rc = used? ht_store_apply_groups (self->store, groups, used): 0;
-    for (size_t index = 0, group = 0; index < count; index++)
-        if (puts [index]->changing_count)
-            puts [index]->stats = groups [group++].stats;
-    free (groups);
+                puts [index]->changing_results, 0 };
+    //  On an error each group's own says what became of it
+    if (groups && used && ht_store_apply_groups (self->store, groups, used) != 0)
+        HT_DEBUG (self->config, "service: a group of %zu PUTs was stored PUT by PUT", used);
     size_t applied = 0;
-    for (size_t index = 0; index < count; index++)
+    for (size_t index = 0, group = 0; index < count; index++) {
+        puts [index]->error = groups? 0: HT_ENOMEM;
+        if (groups && puts [index]->changing_count) {
+            puts [index]->stats = groups [group].stats;
+            puts [index]->error = groups [group++].error;
+        }
         applied += puts [index]->stats.applied;
+    }
+    free (groups);
     if (applied && self->io.wrote)
         self->io.wrote (self->io.arg);
-    return rc;
 }
 
 //  The answer to a PUT that was stored (rc 0) or not (rc the store's error)
@@ -335,8 +340,8 @@ s_put (ht_service_t *self, zmsg_t *records, const char *user, s_answer_t *answer
         s_fail (answer, ht_errname (HT_ENOMEM), "out of memory");
         return;
     }
-    int rc = s_puts_apply (self, &put, 1);
-    s_put_answer (self, put, rc, answer);
+    s_puts_apply (self, &put, 1);
+    s_put_answer (self, put, put->error, answer);
     s_put_free (&put);
 }
 
@@ -483,10 +488,11 @@ s_held_flush (ht_service_t *self)
     if (self->held_count == 0)
         return;
     s_put_t **puts = (s_put_t **) self->held;
-    int rc = s_puts_apply (self, puts, self->held_count);
+    s_puts_apply (self, puts, self->held_count);
+    self->groups_stored++;
     for (size_t index = 0; index < self->held_count; index++) {
         s_answer_t answer = { NULL, NULL, NULL, "" };
-        s_put_answer (self, puts [index], rc, &answer);
+        s_put_answer (self, puts [index], puts [index]->error, &answer);
         zmsg_t *reply = s_encode (&answer, puts [index]->token);
         json_decref (answer.json);
         zmsg_prepend (reply, &puts [index]->routing_id);
@@ -501,15 +507,15 @@ s_held_flush (ht_service_t *self)
     zhashx_purge (self->held_entities);
 }
 
-//  Does a PUT name an entity a held one does? (Its records are compared
-//  with the current versions before it is stored: after the held PUT's.)
-//  Else its entities are taken down.
+//  Does a PUT (its record frames) name an entity a held one does? (Its
+//  records are compared with the current versions before it is stored:
+//  after the held PUT's.) Else, if take, its entities are taken down.
 static bool
-s_held_overlaps (ht_service_t *self, const s_put_t *put, bool take)
+s_held_overlaps (ht_service_t *self, zmsg_t *records, bool take)
 {
-    for (size_t index = 0; index < put->count; index++) {
+    for (zframe_t *frame = zmsg_first (records); frame; frame = zmsg_next (records)) {
         ht_record_head_t head;
-        if (ht_record_peek (put->data [index], put->sizes [index], &head))
+        if (ht_record_peek (zframe_data (frame), zframe_size (frame), &head))
             continue;
         char name [HT_KIND_MAX_CHARS + HT_KEY_MAX_CHARS + 2];
         snprintf (name, sizeof name, "%s/%s", head.kind, head.key);
@@ -517,6 +523,21 @@ s_held_overlaps (ht_service_t *self, const s_put_t *put, bool take)
             return true;
         if (take)
             zhashx_insert (self->held_entities, name, (void *) 1);
+    }
+    return false;
+}
+
+//  Does a PUT carry a certificate or a revocation? Those change who may
+//  write, and whose key is admitted at all: such a PUT is stored alone,
+//  after the PUTs held before it, so what follows it is judged by it
+static bool
+s_put_changes_trust (zmsg_t *records)
+{
+    for (zframe_t *frame = zmsg_first (records); frame; frame = zmsg_next (records)) {
+        ht_record_head_t head;
+        if (ht_record_peek (zframe_data (frame), zframe_size (frame), &head) == 0
+        &&  (streq (head.kind, "cert") || streq (head.kind, "revocation")))
+            return true;
     }
     return false;
 }
@@ -529,16 +550,14 @@ s_hold (ht_service_t *self, zframe_t *routing_id, const char *user, uint64_t tok
     zmsg_t *records = *request_p;
     if (!s_put_acceptable (zmsg_size (records), answer))
         return false;
+    if (s_put_changes_trust (records))
+        return false;               //  stored alone, once the held ones are
     //  Compared with what is stored once those before it are
     size_t count = zmsg_size (records);
-    if (self->held_count == S_GROUP_PUTS || self->held_records + count > S_GROUP_RECORDS)
+    if (self->held_count == S_GROUP_PUTS || self->held_records + count > S_GROUP_RECORDS
+    ||  (self->held_count && s_held_overlaps (self, records, false)))
         s_held_flush (self);
     s_put_t *put = s_put_new (self, records, user);
-    if (put && self->held_count && s_held_overlaps (self, put, false)) {
-        s_put_free (&put);
-        s_held_flush (self);
-        put = s_put_new (self, records, user);
-    }
     if (!put)
         return false;               //  answered alone, which says why
     put->routing_id = zframe_dup (routing_id);
@@ -546,7 +565,7 @@ s_hold (ht_service_t *self, zframe_t *routing_id, const char *user, uint64_t tok
     *request_p = NULL;
     put->token = token;
     put->started_us = zclock_usecs ();
-    s_held_overlaps (self, put, true);
+    s_held_overlaps (self, records, true);
     self->held [self->held_count++] = put;
     self->held_records += count;
     return true;
@@ -558,6 +577,12 @@ ht_service_hold_puts (ht_service_t *self, bool hold)
     self->holding = hold;
     if (!hold)
         s_held_flush (self);
+}
+
+uint64_t
+ht_service_groups_stored (const ht_service_t *self)
+{
+    return self->groups_stored;
 }
 
 zmsg_t *

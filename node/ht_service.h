@@ -65,7 +65,10 @@ zmsg_t *ht_service_answer (ht_service_t *self, zframe_t *routing_id, const char 
 //  of another kind arrives, or when a group is full (64 PUTs or 5,000
 //  records); a PUT naming an entity a waiting one names starts a new
 //  group, since it is compared with what is stored once those before it
-//  are. Each one's reply is as if it had been stored alone. The node
+//  are; a PUT carrying a certificate or a revocation is stored alone,
+//  after the waiting ones, since it changes who may write and whose key
+//  is admitted. Each one's reply is as if it had been stored alone (if
+//  the group's transaction fails, each PUT is stored alone). The node
 //  holds PUTs while it reads the requests waiting on its client socket
 //  (an idle single write waits for nothing).
 void ht_service_hold_puts (ht_service_t *self, bool hold);
@@ -73,6 +76,11 @@ void ht_service_hold_puts (ht_service_t *self, bool hold);
 //  The next reply of a stored group's PUTs (routing id first; the caller
 //  owns it and sends it), or NULL
 zmsg_t *ht_service_next_reply (ht_service_t *self);
+
+//  Groups of held PUTs stored so far: a caller reading requests in a
+//  burst stops once one is stored, so a turn of its loop does at most
+//  one group's work
+uint64_t ht_service_groups_stored (const ht_service_t *self);
 
 //  The service's part of the node's status, added to status: the node's
 //  name and region, rate-limited requests, and the store's part (records

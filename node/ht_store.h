@@ -237,14 +237,19 @@ typedef struct {
     const ht_origin_t *origin;      //  as for ht_store_apply (NULL: local)
     ht_apply_stats_t stats;         //  set: what applying this group did
     int *results;                   //  set if not NULL: each record's code
+    int error;                      //  set: 0 if it was stored, else why
+                                    //  not (as ht_store_apply returns)
 } ht_store_group_t;
 
 //  Apply several batches in one write transaction, so one commit (one
 //  wait for the disk) serves them all (group commit): each group as
 //  ht_store_apply_encoded applies it, in the order given, with its own
-//  origin (quarantine source, peer cursor), stats and results. Returns as
-//  ht_store_apply; on an error no group was written. The commit waits for
-//  the disk unless every group's origin is lazy.
+//  origin (quarantine source, peer cursor), stats and results. If that
+//  transaction fails (a full store), each group is applied alone, so one
+//  that does not fit fails only itself: each group's error says what
+//  became of it. Returns 0 if every group was stored, else the first
+//  error. The commit waits for the disk unless every group's origin is
+//  lazy.
 int ht_store_apply_groups (ht_store_t *self, ht_store_group_t *groups, size_t count) HT_WUR;
 
 //  Current version of an entity; NULL with *error HT_ENOTFOUND if none.

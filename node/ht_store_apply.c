@@ -514,14 +514,14 @@ ht_store__apply_spans (ht_store_t *self, const ht_store_span_t *spans, size_t sp
             break;
     }
     free (batch.count_delta);
+    //  Nothing was written: no span did anything
+    for (size_t span = 0; (rc || code) && span < span_count; span++)
+        if (spans [span].stats)
+            memset (spans [span].stats, 0, sizeof (ht_apply_stats_t));
     if (code)
         return code;                //  logged by ht_store__map_fit
     if (rc == S_MAP_OVER_LIMIT)
         rc = MDB_MAP_FULL;
-    //  Nothing was written: no span did anything
-    for (size_t span = 0; rc && span < span_count; span++)
-        if (spans [span].stats)
-            memset (spans [span].stats, 0, sizeof (ht_apply_stats_t));
     //  A batch that does not fit (the map at its cap, or the disk full)
     //  is the one failure a writer can act on: store_full
     if (rc)
@@ -725,6 +725,11 @@ ht_store_apply_groups (ht_store_t *self, ht_store_group_t *groups, size_t count)
 {
     if (!self || (count && !groups))
         return HT_EINVAL;
+    //  Until it is applied, no group is stored
+    for (size_t group = 0; group < count; group++) {
+        groups [group].error = HT_EINVAL;
+        memset (&groups [group].stats, 0, sizeof groups [group].stats);
+    }
     size_t total = 0;
     for (size_t group = 0; group < count; group++) {
         const ht_store_group_t *input = &groups [group];
@@ -740,12 +745,13 @@ ht_store_apply_groups (ht_store_t *self, ht_store_group_t *groups, size_t count)
     if (!items || !spans) {
         free (items);
         free (spans);
+        for (size_t group = 0; group < count; group++)
+            groups [group].error = HT_ENOMEM;
         return HT_ENOMEM;
     }
     size_t next = 0;
     for (size_t group = 0; group < count; group++) {
         ht_store_group_t *input = &groups [group];
-        memset (&input->stats, 0, sizeof input->stats);
         spans [group] = (ht_store_span_t) { items + next, input->count, input->origin,
                                             &input->stats, input->results };
         for (size_t i = 0; i < input->count; i++, next++) {
@@ -757,6 +763,18 @@ ht_store_apply_groups (ht_store_t *self, ht_store_group_t *groups, size_t count)
     //  Prepared together: the verifier threads share all of it
     ht_store__items_prepare (self, items, total);
     int code = ht_store__apply_spans (self, spans, count, false);
+    for (size_t group = 0; group < count; group++)
+        groups [group].error = code;
+    //  One group that does not fit must not fail the others: alone, each
+    //  is stored or refused on its own
+    if (code && count > 1) {
+        code = 0;
+        for (size_t group = 0; group < count; group++) {
+            groups [group].error = ht_store__apply_spans (self, &spans [group], 1, false);
+            if (!code)
+                code = groups [group].error;
+        }
+    }
     ht_store__items_destroy (items, total);
     free (spans);
     return code;

@@ -262,6 +262,36 @@ START_TEST (a_request_after_held_puts_sees_them_stored_and_a_lone_put_is_answere
 }
 END_TEST
 
+//  A PUT carrying a certificate is never held: it changes who may write
+//  and whose key is admitted, so the PUTs held before it are stored first
+//  and it is stored and answered at once, before anything after it
+START_TEST (a_put_carrying_a_certificate_is_stored_alone_after_those_held_before_it)
+{
+    s_env_t env;
+    s_env_setup (&env);
+    char user_a [2 * HT_PUBKEY_BYTES + 1];
+    s_user (&env, HT_FIXTURE_COMMUNITY_A_KEY, user_a);
+    ht_record_t **held = s_elders (&env, HT_FIXTURE_COMMUNITY_A_KEY, 1, 1, "冯十二", 0);
+    ht_service_hold_puts (env.service, true);
+    ck_assert_ptr_null (s_ask (&env, "r1", user_a, s_put_request (1, held, 1)));
+    ht_record_t *cert = env.fixture->certs [HT_FIXTURE_COMMUNITY_A_KEY];
+    zmsg_t *reply = s_ask (&env, "r2", user_a, s_put_request (2, &cert, 1));
+    ck_assert_ptr_nonnull (reply);
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), 1);
+    zmsg_t *queued = ht_service_next_reply (env.service);
+    json_t *json = s_reply_json (&queued, "r1", 1);
+    ck_assert_int_eq (s_int (json, "applied"), 1);
+    json_decref (json);
+    json = s_reply_json (&reply, NULL, 2);
+    ck_assert_int_eq (s_int (json, "unchanged"), 1);    //  the store holds it already
+    json_decref (json);
+    ht_service_hold_puts (env.service, false);
+    ck_assert_ptr_null (ht_service_next_reply (env.service));
+    ht_fixture_records_destroy (held, 1);
+    s_env_teardown (&env);
+}
+END_TEST
+
 //  A group holds at most 64 PUTs and 5,000 records: the PUT past either
 //  bound has those before it stored and answered first, and starts the
 //  next group
@@ -327,6 +357,7 @@ s_suite (void)
     tcase_add_test (puts, a_held_put_of_an_entity_another_held_put_names_is_judged_after_it);
     tcase_add_test (puts, a_request_after_held_puts_sees_them_stored_and_a_lone_put_is_answered_at_once);
     tcase_add_test (puts, a_group_is_stored_when_it_reaches_its_bound_and_the_next_put_starts_another);
+    tcase_add_test (puts, a_put_carrying_a_certificate_is_stored_alone_after_those_held_before_it);
     suite_add_tcase (suite, puts);
     return suite;
 }

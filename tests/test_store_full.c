@@ -120,6 +120,41 @@ START_TEST (the_error_of_a_full_store_is_named_store_full)
 }
 END_TEST
 
+//  Batches stored together (group commit) fail apart: one that does not
+//  fit under the cap is refused store_full, and the one beside it, which
+//  fits, is stored as if it had come alone
+START_TEST (a_group_with_a_batch_that_does_not_fit_stores_the_others)
+{
+    s_env_t env;
+    s_env_setup (&env);
+    ck_assert_int_eq (ht_store_set_map_limit (env.node, S_CAP_BYTES), 0);
+    ht_record_t **many = s_elders (&env, 0, S_MANY, 1);
+    uint8_t *bytes [S_MANY];
+    size_t sizes [S_MANY];
+    for (size_t i = 0; i < S_MANY; i++)
+        ck_assert_int_eq (ht_record_encode (many [i], &bytes [i], &sizes [i]), 0);
+    ht_origin_t small_origin = { .source = "client:small" };
+    ht_origin_t large_origin = { .source = "client:large" };
+    int small_results [1], large_results [S_MANY - 1];
+    ht_store_group_t groups [2] = {
+        { (const uint8_t *const *) bytes, sizes, 1, &small_origin, { 0 }, small_results, -1 },
+        { (const uint8_t *const *) bytes + 1, sizes + 1, S_MANY - 1, &large_origin, { 0 },
+          large_results, -1 }
+    };
+    ck_assert_int_eq (ht_store_apply_groups (env.node, groups, 2), HT_EFULL);
+    ck_assert_int_eq (groups [0].error, 0);
+    ck_assert_uint_eq (groups [0].stats.applied, 1);
+    ck_assert_int_eq (small_results [0], 0);
+    ck_assert_int_eq (groups [1].error, HT_EFULL);
+    ck_assert_uint_eq (groups [1].stats.applied, 0);
+    ck_assert_uint_eq (ht_store_count (env.node, "elder"), 1);
+    for (size_t i = 0; i < S_MANY; i++)
+        free (bytes [i]);
+    s_elders_destroy (many, S_MANY);
+    s_env_teardown (&env);
+}
+END_TEST
+
 START_TEST (the_cap_the_node_sets_holds_for_every_writer_of_the_store)
 {
     s_env_t env;
@@ -291,6 +326,7 @@ s_suite (void)
     TCase *cap = tcase_create ("map cap");
     tcase_add_test (cap, the_error_of_a_full_store_is_named_store_full);
     tcase_add_test (cap, the_cap_the_node_sets_holds_for_every_writer_of_the_store);
+    tcase_add_test (cap, a_group_with_a_batch_that_does_not_fit_stores_the_others);
     tcase_add_test (cap, a_cap_set_while_a_writer_has_the_store_open_binds_its_next_batch);
     tcase_add_test (cap, a_replicated_batch_over_the_cap_leaves_the_cursor_where_it_was);
     suite_add_tcase (suite, cap);
