@@ -1413,6 +1413,9 @@ START_TEST (a_parent_with_batches_waiting_answers_pings_keeps_its_children_and_a
 }
 END_TEST
 
+//  Events of node that are exactly text
+static size_t s_events (s_node_t *node, const char *text);
+
 //  Batches of different children waiting at once are stored in one turn
 //  (one transaction: group commit) while together they hold no more
 //  than a batch's records; each child's cursor moves as if alone, and
@@ -1429,9 +1432,12 @@ START_TEST (waiting_batches_of_different_children_are_stored_together_up_to_a_ba
     s_write (b, 5, NULL);
     s_run (net);
     ck_assert_uint_eq (ht_repl_waiting (parent->repl), 2);
+    size_t notified = s_events (parent, "send NOTIFY");
     ht_repl_work (parent->repl, net->now);
     ck_assert_uint_eq (ht_repl_waiting (parent->repl), 0);
     ck_assert_uint_eq (s_elders (parent), 9);
+    //  Each sender hears of the other's records, as when they come apart
+    ck_assert_uint_eq (s_events (parent, "send NOTIFY") - notified, 2);
     uint64_t cursor_a = 0, cursor_b = 0;
     ck_assert_int_eq (ht_store_peer_get (parent->store, a->config.region, NULL, &cursor_a,
                                          NULL, NULL), 0);
