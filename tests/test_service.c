@@ -13,6 +13,8 @@ typedef struct {
     ht_config_t config;
     ht_service_t *service;
     size_t wrote;                   //  io.wrote calls
+    char user_a [2 * HT_PUBKEY_BYTES + 1];  //  community A's key, as a client
+    char user_b [2 * HT_PUBKEY_BYTES + 1];  //  community B's
 } s_env_t;
 
 static void
@@ -32,6 +34,10 @@ s_env_setup (s_env_t *env)
     snprintf (env->config.region, sizeof env->config.region, "%s", HT_FIXTURE_TOWNSHIP);
     ht_service_io_t io = { .wrote = s_wrote, .arg = env };
     env->service = ht_service_new (env->store, &env->config, io);
+    ht_hex_encode (ht_keypair_public (env->fixture->keys [HT_FIXTURE_COMMUNITY_A_KEY]),
+                   HT_PUBKEY_BYTES, env->user_a);
+    ht_hex_encode (ht_keypair_public (env->fixture->keys [HT_FIXTURE_COMMUNITY_B_KEY]),
+                   HT_PUBKEY_BYTES, env->user_b);
 }
 
 static void
@@ -40,13 +46,6 @@ s_env_teardown (s_env_t *env)
     ht_service_destroy (&env->service);
     ht_fixture_store_destroy (&env->store, env->dir);
     ht_fixture_destroy (&env->fixture);
-}
-
-//  The hex key a fixture principal's client connection authenticates as
-static void
-s_user (const s_env_t *env, ht_fixture_principal_t who, char *hex)
-{
-    ht_hex_encode (ht_keypair_public (env->fixture->keys [who]), HT_PUBKEY_BYTES, hex);
 }
 
 //  A PUT request with token carrying records (borrowed)
@@ -112,6 +111,16 @@ s_int (const json_t *json, const char *name)
     return json_integer_value (json_object_get (json, name));
 }
 
+//  One count of a PUT's reply (as s_reply_json takes it)
+static json_int_t
+s_count (zmsg_t **reply_p, const char *routing, uint64_t token, const char *name)
+{
+    json_t *json = s_reply_json (reply_p, routing, token);
+    json_int_t count = s_int (json, name);
+    json_decref (json);
+    return count;
+}
+
 static const char *
 s_result (const json_t *json, size_t index)
 {
@@ -136,9 +145,6 @@ START_TEST (puts_held_together_are_each_answered_as_if_stored_alone)
 {
     s_env_t env;
     s_env_setup (&env);
-    char user_a [2 * HT_PUBKEY_BYTES + 1], user_b [2 * HT_PUBKEY_BYTES + 1];
-    s_user (&env, HT_FIXTURE_COMMUNITY_A_KEY, user_a);
-    s_user (&env, HT_FIXTURE_COMMUNITY_B_KEY, user_b);
     ht_record_t **first = s_elders (&env, HT_FIXTURE_COMMUNITY_A_KEY, 1, 3, "冯十二", 0);
     ht_record_t **second = s_elders (&env, HT_FIXTURE_COMMUNITY_B_KEY, 10, 2, "冯十二", 0);
     //  Community B's key signing an elder of community A: not its region
@@ -147,9 +153,9 @@ START_TEST (puts_held_together_are_each_answered_as_if_stored_alone)
                       0);
 
     ht_service_hold_puts (env.service, true);
-    ck_assert_ptr_null (s_ask (&env, "r1", user_a, s_put_request (11, first, 3)));
-    ck_assert_ptr_null (s_ask (&env, "r2", user_b, s_put_request (22, second, 2)));
-    ck_assert_ptr_null (s_ask (&env, "r3", user_a, s_put_request (33, third, 2)));
+    ck_assert_ptr_null (s_ask (&env, "r1", env.user_a, s_put_request (11, first, 3)));
+    ck_assert_ptr_null (s_ask (&env, "r2", env.user_b, s_put_request (22, second, 2)));
+    ck_assert_ptr_null (s_ask (&env, "r3", env.user_a, s_put_request (33, third, 2)));
     ck_assert_ptr_null (ht_service_next_reply (env.service));
     ck_assert_uint_eq (ht_store_count (env.store, "elder"), 0);     //  nothing stored yet
     ht_service_hold_puts (env.service, false);
@@ -177,9 +183,9 @@ START_TEST (puts_held_together_are_each_answered_as_if_stored_alone)
     ck_assert_ptr_null (ht_service_next_reply (env.service));
     //  The refused record counts against the client that sent it
     char counter [48];
-    snprintf (counter, sizeof counter, "qn:client:%.16s", user_a);
+    snprintf (counter, sizeof counter, "qn:client:%.16s", env.user_a);
     ck_assert_uint_eq (ht_store_counter (env.store, counter), 1);
-    snprintf (counter, sizeof counter, "qn:client:%.16s", user_b);
+    snprintf (counter, sizeof counter, "qn:client:%.16s", env.user_b);
     ck_assert_uint_eq (ht_store_counter (env.store, counter), 0);
 
     ht_fixture_records_destroy (first, 3);
@@ -196,20 +202,16 @@ START_TEST (a_held_put_of_an_entity_another_held_put_names_is_judged_after_it)
 {
     s_env_t env;
     s_env_setup (&env);
-    char user_a [2 * HT_PUBKEY_BYTES + 1];
-    s_user (&env, HT_FIXTURE_COMMUNITY_A_KEY, user_a);
     ht_record_t **version = s_elders (&env, HT_FIXTURE_COMMUNITY_A_KEY, 5, 1, "冯十二", 0);
     ht_record_t **same = s_elders (&env, HT_FIXTURE_COMMUNITY_A_KEY, 5, 1, "冯十二", 1);
     ht_service_hold_puts (env.service, true);
-    ck_assert_ptr_null (s_ask (&env, "r1", user_a, s_put_request (1, version, 1)));
-    ck_assert_ptr_null (s_ask (&env, "r1", user_a, s_put_request (2, same, 1)));
+    ck_assert_ptr_null (s_ask (&env, "r1", env.user_a, s_put_request (1, version, 1)));
+    ck_assert_ptr_null (s_ask (&env, "r1", env.user_a, s_put_request (2, same, 1)));
     ht_service_hold_puts (env.service, false);
     zmsg_t *reply = ht_service_next_reply (env.service);
-    json_t *json = s_reply_json (&reply, "r1", 1);
-    ck_assert_int_eq (s_int (json, "applied"), 1);
-    json_decref (json);
+    ck_assert_int_eq (s_count (&reply, "r1", 1, "applied"), 1);
     reply = ht_service_next_reply (env.service);
-    json = s_reply_json (&reply, "r1", 2);
+    json_t *json = s_reply_json (&reply, "r1", 2);
     ck_assert_int_eq (s_int (json, "applied"), 0);
     ck_assert_int_eq (s_int (json, "unchanged"), 1);
     json_decref (json);
@@ -231,30 +233,24 @@ START_TEST (a_request_after_held_puts_sees_them_stored_and_a_lone_put_is_answere
 {
     s_env_t env;
     s_env_setup (&env);
-    char user_a [2 * HT_PUBKEY_BYTES + 1];
-    s_user (&env, HT_FIXTURE_COMMUNITY_A_KEY, user_a);
     ht_record_t **held = s_elders (&env, HT_FIXTURE_COMMUNITY_A_KEY, 1, 2, "冯十二", 0);
     ht_service_hold_puts (env.service, true);
-    ck_assert_ptr_null (s_ask (&env, "r1", user_a, s_put_request (7, held, 2)));
+    ck_assert_ptr_null (s_ask (&env, "r1", env.user_a, s_put_request (7, held, 2)));
     ht_msg_t msg;
     ht_msg_init (&msg, HT_MSG_INFO);
     msg.token = 8;
-    zmsg_t *info = s_ask (&env, "r1", user_a, ht_msg_encode (&msg));
+    zmsg_t *info = s_ask (&env, "r1", env.user_a, ht_msg_encode (&msg));
     ck_assert_uint_eq (ht_store_count (env.store, "elder"), 2);
     zmsg_t *queued = ht_service_next_reply (env.service);
-    json_t *json = s_reply_json (&queued, "r1", 7);
-    ck_assert_int_eq (s_int (json, "applied"), 2);
-    json_decref (json);
-    json = s_reply_json (&info, NULL, 8);
+    ck_assert_int_eq (s_count (&queued, "r1", 7, "applied"), 2);
+    json_t *json = s_reply_json (&info, NULL, 8);
     json_decref (json);
     ht_service_hold_puts (env.service, false);
     ck_assert_ptr_null (ht_service_next_reply (env.service));
 
     ht_record_t **alone = s_elders (&env, HT_FIXTURE_COMMUNITY_A_KEY, 3, 1, "冯十二", 0);
-    zmsg_t *reply = s_ask (&env, "r1", user_a, s_put_request (9, alone, 1));
-    json = s_reply_json (&reply, NULL, 9);
-    ck_assert_int_eq (s_int (json, "applied"), 1);
-    json_decref (json);
+    zmsg_t *reply = s_ask (&env, "r1", env.user_a, s_put_request (9, alone, 1));
+    ck_assert_int_eq (s_count (&reply, NULL, 9, "applied"), 1);
     ck_assert_uint_eq (ht_store_count (env.store, "elder"), 3);
     ht_fixture_records_destroy (held, 2);
     ht_fixture_records_destroy (alone, 1);
@@ -269,20 +265,16 @@ START_TEST (a_put_carrying_a_certificate_is_stored_alone_after_those_held_before
 {
     s_env_t env;
     s_env_setup (&env);
-    char user_a [2 * HT_PUBKEY_BYTES + 1];
-    s_user (&env, HT_FIXTURE_COMMUNITY_A_KEY, user_a);
     ht_record_t **held = s_elders (&env, HT_FIXTURE_COMMUNITY_A_KEY, 1, 1, "冯十二", 0);
     ht_service_hold_puts (env.service, true);
-    ck_assert_ptr_null (s_ask (&env, "r1", user_a, s_put_request (1, held, 1)));
+    ck_assert_ptr_null (s_ask (&env, "r1", env.user_a, s_put_request (1, held, 1)));
     ht_record_t *cert = env.fixture->certs [HT_FIXTURE_COMMUNITY_A_KEY];
-    zmsg_t *reply = s_ask (&env, "r2", user_a, s_put_request (2, &cert, 1));
+    zmsg_t *reply = s_ask (&env, "r2", env.user_a, s_put_request (2, &cert, 1));
     ck_assert_ptr_nonnull (reply);
     ck_assert_uint_eq (ht_store_count (env.store, "elder"), 1);
     zmsg_t *queued = ht_service_next_reply (env.service);
-    json_t *json = s_reply_json (&queued, "r1", 1);
-    ck_assert_int_eq (s_int (json, "applied"), 1);
-    json_decref (json);
-    json = s_reply_json (&reply, NULL, 2);
+    ck_assert_int_eq (s_count (&queued, "r1", 1, "applied"), 1);
+    json_t *json = s_reply_json (&reply, NULL, 2);
     ck_assert_int_eq (s_int (json, "unchanged"), 1);    //  the store holds it already
     json_decref (json);
     ht_service_hold_puts (env.service, false);
@@ -299,18 +291,16 @@ START_TEST (a_group_is_stored_when_it_reaches_its_bound_and_the_next_put_starts_
 {
     s_env_t env;
     s_env_setup (&env);
-    char user_a [2 * HT_PUBKEY_BYTES + 1];
-    s_user (&env, HT_FIXTURE_COMMUNITY_A_KEY, user_a);
     enum { GROUP_PUTS = 64 };
     ht_record_t **elders = s_elders (&env, HT_FIXTURE_COMMUNITY_A_KEY, 0, GROUP_PUTS + 1,
                                      "冯十二", 0);
     ht_service_hold_puts (env.service, true);
     for (size_t index = 0; index < GROUP_PUTS; index++)
-        ck_assert_ptr_null (s_ask (&env, "r1", user_a, s_put_request (index + 1, &elders [index], 1)));
+        ck_assert_ptr_null (s_ask (&env, "r1", env.user_a, s_put_request (index + 1, &elders [index], 1)));
     ck_assert_ptr_null (ht_service_next_reply (env.service));
     ck_assert_uint_eq (ht_store_count (env.store, "elder"), 0);
     //  The 65th: the 64 are stored and answered, it waits alone
-    ck_assert_ptr_null (s_ask (&env, "r1", user_a,
+    ck_assert_ptr_null (s_ask (&env, "r1", env.user_a,
                                s_put_request (GROUP_PUTS + 1, &elders [GROUP_PUTS], 1)));
     ck_assert_uint_eq (ht_store_count (env.store, "elder"), GROUP_PUTS);
     for (size_t index = 0; index < GROUP_PUTS; index++) {
@@ -322,9 +312,7 @@ START_TEST (a_group_is_stored_when_it_reaches_its_bound_and_the_next_put_starts_
     ck_assert_ptr_null (ht_service_next_reply (env.service));
     ht_service_hold_puts (env.service, false);
     zmsg_t *reply = ht_service_next_reply (env.service);
-    json_t *json = s_reply_json (&reply, "r1", GROUP_PUTS + 1);
-    ck_assert_int_eq (s_int (json, "applied"), 1);
-    json_decref (json);
+    ck_assert_int_eq (s_count (&reply, "r1", GROUP_PUTS + 1, "applied"), 1);
     ht_fixture_records_destroy (elders, GROUP_PUTS + 1);
 
     //  Records: 4,999 and then 2 more are past 5,000
@@ -332,17 +320,15 @@ START_TEST (a_group_is_stored_when_it_reaches_its_bound_and_the_next_put_starts_
     ht_record_t **many = ht_fixture_many_elders (env.fixture, 0, MANY + 2, ht_fixture_hlc (2, 0));
     uint64_t before = ht_store_count (env.store, "elder");
     ht_service_hold_puts (env.service, true);
-    ck_assert_ptr_null (s_ask (&env, "r2", user_a, s_put_request (100, many, MANY)));
-    ck_assert_ptr_null (s_ask (&env, "r2", user_a, s_put_request (101, many + MANY, 2)));
+    ck_assert_ptr_null (s_ask (&env, "r2", env.user_a, s_put_request (100, many, MANY)));
+    ck_assert_ptr_null (s_ask (&env, "r2", env.user_a, s_put_request (101, many + MANY, 2)));
     ck_assert_uint_eq (ht_store_count (env.store, "elder") - before, MANY);
     ht_service_hold_puts (env.service, false);
     reply = ht_service_next_reply (env.service);
-    json = s_reply_json (&reply, "r2", 100);
+    json_t *json = s_reply_json (&reply, "r2", 100);
     json_decref (json);
     reply = ht_service_next_reply (env.service);
-    json = s_reply_json (&reply, "r2", 101);
-    ck_assert_int_eq (s_int (json, "applied"), 2);
-    json_decref (json);
+    ck_assert_int_eq (s_count (&reply, "r2", 101, "applied"), 2);
     ht_fixture_records_destroy (many, MANY + 2);
     s_env_teardown (&env);
 }
