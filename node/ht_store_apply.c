@@ -786,21 +786,9 @@ ht_store_apply_encoded (ht_store_t *self, const uint8_t *const *data,
                         const ht_origin_t *origin, ht_apply_stats_t *stats,
                         int *results)
 {
-    if (!self || (count && (!data || !sizes)) || !s_origin_valid (origin))
-        return HT_EINVAL;
-    for (size_t i = 0; i < count; i++)
-        if (!data [i] && sizes [i])
-            return HT_EINVAL;
-    ht_store_item_t *items = calloc (count + 1, sizeof *items);
-    if (!items)
-        return HT_ENOMEM;
-    for (size_t i = 0; i < count; i++) {
-        items [i].data = data [i];
-        items [i].size = sizes [i];
-        items [i].from_bytes = true;
-    }
-    ht_store__items_prepare (self, items, count);
-    int code = ht_store__apply_items (self, items, count, origin, stats, results, false);
-    ht_store__items_destroy (items, count);
+    ht_store_group_t group = { data, sizes, count, origin, { 0 }, results, 0 };
+    int code = ht_store_apply_groups (self, &group, 1);
+    if (stats)
+        *stats = group.stats;
     return code;
 }

@@ -1,6 +1,7 @@
 //  hutong bench: signing, verifying and storing rates, each next to the raw
 //  libsodium verify rate measured in the same run, so the figures compare
 //  across machines as ratios.
+#include <math.h>
 #include <sodium.h>
 #include "hutong.h"
 #include "ht_record_complete.h"
@@ -42,6 +43,28 @@ ht_bench_now (void)
     struct timespec now;
     clock_gettime (CLOCK_MONOTONIC, &now);
     return (double) now.tv_sec + (double) now.tv_nsec / 1e9;
+}
+
+static int
+s_compare_doubles (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y? -1: x > y;
+}
+
+void
+ht_bench_sort (double *values, size_t count)
+{
+    qsort (values, count, sizeof (double), s_compare_doubles);
+}
+
+double
+ht_bench_percentile (const double *sorted, size_t count, double p)
+{
+    if (count == 0)
+        return -1;
+    size_t rank = (size_t) ceil (p * (double) count);
+    return sorted [rank == 0? 0: rank > count? count - 1: rank - 1];
 }
 
 double

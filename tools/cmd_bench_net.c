@@ -154,13 +154,6 @@ s_throughput (s_bench_t *self, size_t count, size_t batch, bool via_store)
     return waited < 0? -1: (double) count / (ht_bench_now () - start);
 }
 
-static int
-s_compare_doubles (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y? -1: x > y;
-}
-
 //  Single writes on an idle network: send, then watch the city store for
 //  the key; fills the sorted latencies (ms), returns how many arrived
 static size_t
@@ -187,7 +180,7 @@ s_latency (s_bench_t *self, size_t writes, double *latencies)
         ht_record_destroy (&found);
         usleep (20000);             //  let the network go idle again
     }
-    qsort (latencies, arrived, sizeof (double), s_compare_doubles);
+    ht_bench_sort (latencies, arrived);
     return arrived;
 }
 
@@ -252,9 +245,9 @@ s_puts (s_bench_t *self, size_t count, size_t clients, double *p50, double *p99)
     for (size_t index = 0; index < started; index++)
         for (size_t i = 0; i < putters [index].acknowledged; i++)
             latencies [packed++] = putters [index].latencies [i];
-    qsort (latencies, packed, sizeof (double), s_compare_doubles);
-    *p50 = packed? latencies [packed / 2]: -1;
-    *p99 = packed? latencies [(packed * 99) / 100 < packed? (packed * 99) / 100: packed - 1]: -1;
+    ht_bench_sort (latencies, packed);
+    *p50 = ht_bench_percentile (latencies, packed, 0.50);
+    *p99 = ht_bench_percentile (latencies, packed, 0.99);
     for (size_t index = 0; records && index < count; index++)
         ht_record_destroy (&records [index]);
     free (records);
@@ -309,8 +302,8 @@ ht_cmd_bench_network (int argc, char **argv)
         size_t arrived = s_latency (&self, (size_t) writes, latencies);
         double rate = s_throughput (&self, (size_t) records, (size_t) batch,
                                     values [VIA_STORE] != NULL);
-        double p50 = arrived? latencies [arrived / 2]: -1;
-        double p99 = arrived? latencies [(arrived * 99) / 100 < arrived? (arrived * 99) / 100: arrived - 1]: -1;
+        double p50 = ht_bench_percentile (latencies, arrived, 0.50);
+        double p99 = ht_bench_percentile (latencies, arrived, 0.99);
         json_t *out = json_pack ("{s:f, s:f, s:f, s:I, s:I, s:f, s:f, s:f, s:I}",
             "verify_per_second", baseline, "records_per_second", rate,
             "ratio_to_verify", rate / baseline, "records", (json_int_t) records,

@@ -113,34 +113,17 @@ typedef struct {
 //  --------------------------------------------------------------------------
 //  Figures
 
-static int
-s_compare_doubles (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y? -1: x > y;
-}
-
-//  Nearest-rank percentile of sorted values
-static double
-s_percentile (const double *sorted, size_t n, double p)
-{
-    if (n == 0)
-        return -1;
-    size_t rank = (size_t) ceil (p * (double) n);
-    return sorted [rank == 0? 0: rank - 1];
-}
-
 //  Sort values (ms) and fill a row's figures
 static void
 s_summarise (s_row_t *row, double *values, size_t n)
 {
-    qsort (values, n, sizeof (double), s_compare_doubles);
+    ht_bench_sort (values, n);
     double sum = 0;
     for (size_t index = 0; index < n; index++)
         sum += values [index];
     row->n = n;
-    row->p50 = s_percentile (values, n, 0.50);
-    row->p99 = s_percentile (values, n, 0.99);
+    row->p50 = ht_bench_percentile (values, n, 0.50);
+    row->p99 = ht_bench_percentile (values, n, 0.99);
     row->max = n? values [n - 1]: -1;
     row->mean = n? sum / (double) n: -1;
 }

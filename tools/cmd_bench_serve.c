@@ -129,13 +129,6 @@ s_serve_once (ht_store_t *store, size_t batch_max, const char *holder, s_log_t *
     return ht_bench_now () - start;
 }
 
-static int
-s_compare (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y? -1: x > y;
-}
-
 //  Build one log, serve it S_ROUNDS times; 0 or an error
 static int
 s_measure (const char *dir, size_t count, size_t send, size_t batch_max, s_log_t *log)
@@ -171,7 +164,7 @@ s_measure (const char *dir, size_t count, size_t send, size_t batch_max, s_log_t
             rc = HT_ESTORE;
     }
     if (rc == 0) {
-        qsort (seconds, S_ROUNDS, sizeof (double), s_compare);
+        ht_bench_sort (seconds, S_ROUNDS);
         log->us_per_record = seconds [0] * 1e6 / (double) log->sent;
     }
     if (store)

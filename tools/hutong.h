@@ -137,6 +137,10 @@ ht_store_t *ht_bench_scratch_store (char *path, const char *dir, const ht_keypai
 void ht_bench_scratch_remove (ht_store_t **store_p, const char *path);
 //  Raw libsodium Ed25519 verifications per second on one core
 double ht_bench_verify_rate (size_t count);
+//  Sort count figures ascending
+void ht_bench_sort (double *values, size_t count);
+//  Nearest-rank percentile p (0..1) of count sorted figures; -1 if none
+double ht_bench_percentile (const double *sorted, size_t count, double p);
 //  An elder draft with a valid citizen ID distinct per index, in
 //  community (or one of twenty under 441802001 if NULL), completed with
 //  idkey and clock (ht_record_complete), unsigned; caller owns, NULL on
