@@ -129,10 +129,9 @@
 #include "ht_log.h"
 #include "ht_gate.h"
 
-#define S_STORE_FORMAT 5            //  bump when this layout changes (4: records
-                                    //  carry their schema version; 5: the
-                                    //  routing index)
-#define S_STORE_FORMAT_UNROUTED 4   //  the layout before: indexed on open
+#define S_STORE_FORMAT HT_STORE_LAYOUT    //  bump when this layout changes (4: records
+                                    //  carry their schema version; 5: the routing
+                                    //  index; 6: records in their log entries)
 #define S_CREATE_MAP_BYTES (128u * 1024)   //  small: a store opens with at least its file
 #define S_MAP_ALIGN_BYTES (64u * 1024)
 //  A write that failed with EIO on a file system with less room than
@@ -370,13 +369,36 @@ ht_store__count_name (const char *kind, char *name, size_t size)
 }
 
 //  --------------------------------------------------------------------------
-//  Current versions in rec
+//  Current versions: rec names the entity's sequence, its log entry holds
+//  the record (layout 6); until an upgrade has moved it, rec holds it
 
-//  Parse a rec value; MDB_CORRUPTED if it is not one we wrote
+//  Read an entity's current version from rec's value; MDB_CORRUPTED if
+//  it is not one we wrote
 static int
-s_current_parse (const MDB_val *value, ht_store_current_t *current)
+s_current_parse (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey, size_t ekey_size,
+                 const MDB_val *value, ht_store_current_t *current)
 {
     const uint8_t *bytes = value->mv_data;
+    if (value->mv_size == HT_STORE_U64_BYTES) {
+        MDB_val key = { HT_STORE_U64_BYTES, (void *) bytes }, entry;
+        ht_store_route_t route;
+        current->seq = ht_store__get_be64 (bytes);
+        int rc = mdb_get (txn, self->dbi [HT_STORE_DB_SEQ], &key, &entry);
+        if (rc == 0)
+            rc = ht_store__route_parse (&entry, &route);
+        //  The entry must be this entity's, holding its record
+        if (rc == MDB_NOTFOUND
+        ||  (rc == 0 && (!route.body || route.ekey_size != ekey_size
+                         || memcmp (route.ekey, ekey, ekey_size))))
+            rc = MDB_CORRUPTED;
+        if (rc == 0) {
+            memcpy (current->origin, route.origin, sizeof current->origin);
+            current->data = route.body;
+            current->size = route.body_size;
+        }
+        return rc;
+    }
+    //  Layout 5: seq(8) origin_len(1) origin encoded
     if (value->mv_size < HT_STORE_U64_BYTES + 1)
         return MDB_CORRUPTED;
     size_t origin_size = bytes [HT_STORE_U64_BYTES];
@@ -399,7 +421,7 @@ ht_store__current_get (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
     MDB_val key = { ekey_size, (void *) ekey }, value;
     int rc = mdb_get (txn, self->dbi [HT_STORE_DB_REC], &key, &value);
     if (rc == 0)
-        rc = s_current_parse (&value, current);
+        rc = s_current_parse (self, txn, ekey, ekey_size, &value, current);
     return rc;
 }
 
@@ -619,32 +641,33 @@ s_meta_copy (ht_store_t *self, MDB_txn *txn, const char *name,
 }
 
 //  Read and check the store's meta: 0, HT_ENOTFOUND, HT_EVERSION, HT_ESTORE;
-//  *unrouted if the store is of the layout before the routing index
+//  *format is the store's layout (an earlier one is upgraded on open)
 static int
-s_meta_load (ht_store_t *self, MDB_txn *txn, bool routed, bool *unrouted)
+s_meta_load (ht_store_t *self, MDB_txn *txn, bool routed, uint64_t *format)
 {
-    uint64_t format, schema_version;
+    uint64_t schema_version;
     MDB_val value;
     //  A create that crashed before its commit leaves no epoch
     if (ht_store__meta_get (self, txn, "epoch", &value) == MDB_NOTFOUND)
         return HT_ENOTFOUND;
-    if (ht_store__meta_get_u64 (self, txn, "format", &format)
+    if (ht_store__meta_get_u64 (self, txn, "format", format)
     ||  ht_store__meta_get_u64 (self, txn, "schema_version", &schema_version))
         return HT_ESTORE;
     //  Records carry their kinds' schema versions, so a store written by
     //  an older registry opens in a newer build (an upgrade); one written
-    //  by a newer build may hold what this one cannot read
-    //  The layout before the routing index is indexed once, on open (a
-    //  partly indexed one too: it goes on where it was)
-    *unrouted = format == S_STORE_FORMAT_UNROUTED;
-    if (format == S_STORE_FORMAT && !routed) {
-        ht_log_error ("store: layout %d without its routing index", S_STORE_FORMAT);
+    //  by a newer build may hold what this one cannot read.
+    //  The layouts before are upgraded once, on open (a partly upgraded
+    //  one too: it goes on where it was)
+    if (*format > HT_STORE_LAYOUT_UNROUTED && *format <= S_STORE_FORMAT && !routed) {
+        ht_log_error ("store: layout %" PRIu64 " without its routing index", *format);
         return HT_ESTORE;
     }
-    if ((format != S_STORE_FORMAT && !*unrouted) || schema_version > HT_SCHEMA_VERSION) {
+    if (*format < HT_STORE_LAYOUT_UNROUTED || *format > S_STORE_FORMAT
+    ||  schema_version > HT_SCHEMA_VERSION) {
         ht_log_error ("store: layout %" PRIu64 " schema %" PRIu64
-                      ", this build reads layout %d, schema up to %d",
-                      format, schema_version, S_STORE_FORMAT, HT_SCHEMA_VERSION);
+                      ", this build reads layouts %d to %d, schema up to %d",
+                      *format, schema_version, HT_STORE_LAYOUT_UNROUTED, S_STORE_FORMAT,
+                      HT_SCHEMA_VERSION);
         return HT_EVERSION;
     }
     if (s_meta_copy (self, txn, "epoch", self->epoch, HT_EPOCH_BYTES)
@@ -669,7 +692,8 @@ s_store_load (ht_store_t *self)
     if (rc)
         return ht_store__error ("cannot begin", rc);
     int code = 0;
-    bool routed = false, unrouted = false;
+    bool routed = false;
+    uint64_t format = 0;
     rc = s_dbis_open (self, txn, 0, &routed);
     if (rc == MDB_NOTFOUND)
         code = HT_ENOTFOUND;
@@ -677,7 +701,7 @@ s_store_load (ht_store_t *self)
     if (rc)
         code = ht_store__error ("cannot open databases", rc);
     else
-        code = s_meta_load (self, txn, routed, &unrouted);
+        code = s_meta_load (self, txn, routed, &format);
     if (code != 0) {
         ht_store__read_end (self, txn);
         return code;
@@ -687,7 +711,7 @@ s_store_load (ht_store_t *self)
     pthread_rwlock_unlock (&self->map_lock);
     if (rc)
         return ht_store__error ("cannot open databases", rc);
-    return unrouted? ht_store__route_migrate (self, S_STORE_FORMAT): 0;
+    return format < S_STORE_FORMAT? ht_store__layout_upgrade (self, format): 0;
 }
 
 //  True if directory path holds an LMDB data file

@@ -135,28 +135,21 @@ int
 ht_store__current_put (ht_store_batch_t *batch, const ht_store_item_t *item, const uint8_t *ekey,
                size_t ekey_size, uint64_t old_seq)
 {
-    size_t origin_size = strlen (batch->origin);
-    size_t header = HT_STORE_U64_BYTES + 1 + origin_size;
-    uint8_t *bytes = malloc (header + item->encoded_size);
-    if (!bytes)
+    //  rec names the sequence; the log entry holds the routing head (what
+    //  a PULL needs to decide) and the record, so serving reads it once
+    uint8_t *entry = malloc (HT_STORE_ROUTE_MAX_BYTES + item->encoded_size);
+    if (!entry)
         return ENOMEM;
     uint64_t seq = ++batch->last_seq;
-    ht_store__put_be64 (bytes, seq);
-    bytes [HT_STORE_U64_BYTES] = (uint8_t) origin_size;
-    memcpy (bytes + HT_STORE_U64_BYTES + 1, batch->origin, origin_size);
-    memcpy (bytes + header, item->encoded, item->encoded_size);
-
-    MDB_val key = { ekey_size, (void *) ekey };
-    MDB_val value = { header + item->encoded_size, bytes };
+    uint8_t seq_bytes [HT_STORE_U64_BYTES];
+    ht_store__put_be64 (seq_bytes, seq);
+    MDB_val key = { ekey_size, (void *) ekey }, value = { HT_STORE_U64_BYTES, seq_bytes };
     int rc = mdb_put (batch->txn, batch->store->dbi [HT_STORE_DB_REC], &key, &value, 0);
-    free (bytes);
-    //  The routing head: what a PULL needs to decide, without the record
-    uint8_t route [HT_STORE_ROUTE_MAX_BYTES];
-    MDB_val route_value = { ht_store__route_build (item->record, batch->origin, ekey,
-                                                   ekey_size, NULL, route), route };
+    size_t entry_size = ht_store__route_build (item->record, batch->origin, ekey, ekey_size,
+                                               NULL, item->encoded, item->encoded_size, entry);
     if (rc == 0)
-        rc = ht_store__log_put (batch->store, batch->txn, seq, route, route_value.mv_size,
-                                true);
+        rc = ht_store__log_put (batch->store, batch->txn, seq, entry, entry_size, true);
+    free (entry);
     if (rc == 0 && old_seq)
         rc = ht_store__log_del (batch->store, batch->txn, old_seq);
     if (rc == 0)

@@ -317,7 +317,8 @@ s_move_log (ht_store_batch_t *batch, const ht_record_t *record, bool want, uint6
     size_t ekey_size = ht_store__entity_key (ht_record_kind (record), ht_record_key (record), ekey);
     //  The history key's suffix: after "m" NUL kind NUL key NUL
     const uint8_t *suffix = key + 2 + ekey_size + 1;
-    size_t route_size = ht_store__route_build (record, "", ekey, ekey_size, suffix, route);
+    size_t route_size = ht_store__route_build (record, "", ekey, ekey_size, suffix, NULL, 0,
+                                               route);
     MDB_val seq_value = { HT_STORE_U64_BYTES, seq_bytes };
     rc = ht_store__log_put (batch->store, batch->txn, ht_store__get_be64 (seq_bytes), route,
                             route_size, reuse_seq == 0);

@@ -75,13 +75,19 @@ struct _ht_store_t {
                                         //  the map move under them
 };
 
-//  A seq entry's value, the routing head of the change log: region(12)
-//  scope(12) flags(1) origin_len(1) origin, then the entity key (kind NUL
-//  key), and for a historic entry the version's history key suffix (hlc,
-//  author, digest). Serving a PULL applies the holder rule and echo
-//  suppression from this alone, without touching the record.
+//  A seq entry's value: the routing head of the change log, region(12)
+//  scope(12) flags(1) origin_len(1) origin, then
+//    current version (layout 6): ekey_len(1), the entity key (kind NUL
+//      key), then the record's encoded bytes (flag HT_STORE_ROUTE_BODY);
+//    historic version: the entity key, then the version's history key
+//      suffix (hlc, author, digest); its bytes are in hist;
+//    current version of layout 5 (while an upgrade moves records into
+//      the log): the entity key; the bytes are in rec.
+//  Serving a PULL applies the holder rule and echo suppression from the
+//  head, and sends the body that follows it: one read per record sent.
 #define HT_STORE_ROUTE_BYTES (2 * HT_REGION_DIGITS + 2)
 #define HT_STORE_ROUTE_HISTORIC 1       //  flags: a version kept in history
+#define HT_STORE_ROUTE_BODY 2           //  flags: the record follows the head
 #define HT_STORE_HIST_SUFFIX_BYTES (HT_STORE_U64_BYTES + HT_PUBKEY_BYTES + HT_DIGEST_BYTES)
 typedef struct {
     char region [HT_REGION_BYTES];                  //  the record's region
@@ -91,15 +97,19 @@ typedef struct {
     const uint8_t *ekey;                            //  entity key (borrowed)
     size_t ekey_size;                               //  its size
     const uint8_t *suffix;                          //  historic: hist suffix
+    const uint8_t *body;                            //  current: the record's
+    size_t body_size;                               //  bytes (NULL: in rec)
 } ht_store_route_t;
 
-//  The routing head (ht_store_route.c). Build a seq value for record into route (at least
-//  HT_STORE_ROUTE_MAX_BYTES); its size
-#define HT_STORE_ROUTE_MAX_BYTES (HT_STORE_ROUTE_BYTES + HT_PEER_NAME_MAX_CHARS \
+//  The routing head (ht_store_route.c). Build a seq value for record into
+//  route (at least HT_STORE_ROUTE_MAX_BYTES + body_size): a historic one
+//  with suffix, a current one with body (suffix NULL); its size
+#define HT_STORE_ROUTE_MAX_BYTES (HT_STORE_ROUTE_BYTES + HT_PEER_NAME_MAX_CHARS + 1 \
                                   + HT_STORE_ENTITY_KEY_BYTES + HT_STORE_HIST_SUFFIX_BYTES)
 size_t ht_store__route_build (const ht_record_t *record, const char *origin,
                               const uint8_t *ekey, size_t ekey_size,
-                              const uint8_t *suffix, uint8_t *route);
+                              const uint8_t *suffix, const uint8_t *body,
+                              size_t body_size, uint8_t *route);
 
 //  Parse a seq value; MDB_CORRUPTED if it is not one
 int ht_store__route_parse (const MDB_val *value, ht_store_route_t *route);
@@ -133,9 +143,16 @@ int ht_store__route_walk_open (ht_store_t *self, MDB_txn *txn, const char *holde
 int ht_store__route_walk_next (ht_store_route_walk_t *walk, uint64_t *seq);
 void ht_store__route_walk_close (ht_store_route_walk_t *walk);
 
-//  Index the log of a store written before the index, in chunks, then
-//  set meta "format" to format; 0 or an error code (logged)
-int ht_store__route_migrate (ht_store_t *self, uint64_t format);
+//  Store layouts (meta "format"): 4 had no routing index, 5 kept current
+//  records in rec rather than in their log entries, 6 is today's
+#define HT_STORE_LAYOUT_UNROUTED 4
+#define HT_STORE_LAYOUT_RECORDS_IN_REC 5
+#define HT_STORE_LAYOUT 6
+//  Bring a store of an earlier layout (from) to HT_STORE_LAYOUT, in
+//  chunks that each commit, so a crash goes on where it stopped: index
+//  the log (from 4), then move current records into it (from 4 or 5);
+//  0 or an error code (logged)
+int ht_store__layout_upgrade (ht_store_t *self, uint64_t from);
 
 //  Past the resident limit (ht_store_set_resident_limit), drop this
 //  process's mapping of the store; safe at any time, even inside a

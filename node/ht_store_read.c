@@ -275,12 +275,17 @@ ht_store_history (ht_store_t *self, const char *kind, const char *key,
     return rc? ht_store__error ("history", rc): count;
 }
 
-//  The bytes a seq entry stands for: the entity's current version, or a
-//  move kept in history
+//  The bytes a seq entry stands for: the entity's current version (in
+//  the entry; in rec until an upgrade moves it), or a move kept in history
 static int
 s_change_load (ht_store_t *self, MDB_txn *txn, uint64_t seq, const ht_store_route_t *route,
                MDB_val *data)
 {
+    if (route->body) {
+        data->mv_data = (void *) route->body;
+        data->mv_size = route->body_size;
+        return 0;
+    }
     if (route->historic) {
         uint8_t key [HT_STORE_ENTITY_KEY_BYTES + 1 + HT_STORE_HIST_SUFFIX_BYTES];
         if (route->ekey_size > HT_STORE_ENTITY_KEY_BYTES)

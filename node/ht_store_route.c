@@ -34,11 +34,14 @@ ht_store__route_parse (const MDB_val *value, ht_store_route_t *route)
     const uint8_t *bytes = value->mv_data;
     if (value->mv_size < HT_STORE_ROUTE_BYTES)
         return MDB_CORRUPTED;
-    route->historic = bytes [2 * HT_REGION_DIGITS] & HT_STORE_ROUTE_HISTORIC;
+    uint8_t flags = bytes [2 * HT_REGION_DIGITS];
+    route->historic = flags & HT_STORE_ROUTE_HISTORIC;
+    bool body = flags & HT_STORE_ROUTE_BODY;
     size_t origin_size = bytes [2 * HT_REGION_DIGITS + 1];
     size_t suffix_size = route->historic? HT_STORE_HIST_SUFFIX_BYTES: 0;
-    if (origin_size > HT_PEER_NAME_MAX_CHARS
-    ||  value->mv_size < HT_STORE_ROUTE_BYTES + origin_size + 1 + suffix_size)
+    size_t at = HT_STORE_ROUTE_BYTES + origin_size;     //  past the origin
+    if ((route->historic && body) || origin_size > HT_PEER_NAME_MAX_CHARS
+    ||  value->mv_size < at + 1 + suffix_size)
         return MDB_CORRUPTED;
     memcpy (route->region, bytes, HT_REGION_DIGITS);
     route->region [HT_REGION_DIGITS] = 0;
@@ -46,36 +49,68 @@ ht_store__route_parse (const MDB_val *value, ht_store_route_t *route)
     route->scope [HT_REGION_DIGITS] = 0;
     memcpy (route->origin, bytes + HT_STORE_ROUTE_BYTES, origin_size);
     route->origin [origin_size] = 0;
-    route->ekey = bytes + HT_STORE_ROUTE_BYTES + origin_size;
-    route->ekey_size = value->mv_size - HT_STORE_ROUTE_BYTES - origin_size - suffix_size;
+    route->body = NULL;
+    route->body_size = 0;
+    if (body) {
+        //  ekey_len, the entity key, and a record of at least a byte
+        route->ekey_size = bytes [at];
+        route->ekey = bytes + at + 1;
+        if (route->ekey_size == 0 || route->ekey_size > HT_STORE_ENTITY_KEY_BYTES
+        ||  value->mv_size <= at + 1 + route->ekey_size)
+            return MDB_CORRUPTED;
+        route->body = route->ekey + route->ekey_size;
+        route->body_size = value->mv_size - at - 1 - route->ekey_size;
+    }
+    else {
+        route->ekey = bytes + at;
+        route->ekey_size = value->mv_size - at - suffix_size;
+    }
     route->suffix = suffix_size? route->ekey + route->ekey_size: NULL;
     return 0;
+}
+
+//  Encode a parsed (or filled-in) head, and its body, into out
+static size_t
+s_route_encode (const ht_store_route_t *route, uint8_t *out)
+{
+    size_t origin_size = strlen (route->origin);
+    memcpy (out, route->region, HT_REGION_DIGITS);
+    memcpy (out + HT_REGION_DIGITS, route->scope, HT_REGION_DIGITS);
+    size_t used = 2 * HT_REGION_DIGITS;
+    out [used++] = route->suffix? HT_STORE_ROUTE_HISTORIC
+                 : route->body? HT_STORE_ROUTE_BODY: 0;
+    out [used++] = (uint8_t) origin_size;
+    memcpy (out + used, route->origin, origin_size);
+    used += origin_size;
+    if (route->body)
+        out [used++] = (uint8_t) route->ekey_size;
+    memcpy (out + used, route->ekey, route->ekey_size);
+    used += route->ekey_size;
+    if (route->suffix) {
+        memcpy (out + used, route->suffix, HT_STORE_HIST_SUFFIX_BYTES);
+        used += HT_STORE_HIST_SUFFIX_BYTES;
+    }
+    else
+    if (route->body) {
+        memcpy (out + used, route->body, route->body_size);
+        used += route->body_size;
+    }
+    return used;
 }
 
 size_t
 ht_store__route_build (const ht_record_t *record, const char *origin,
                        const uint8_t *ekey, size_t ekey_size, const uint8_t *suffix,
-                       uint8_t *route)
+                       const uint8_t *body, size_t body_size, uint8_t *route)
 {
-    size_t origin_size = strlen (origin);
-    if (origin_size > HT_PEER_NAME_MAX_CHARS)
-        origin_size = HT_PEER_NAME_MAX_CHARS;
-    char codes [2 * HT_REGION_BYTES];
-    snprintf (codes, HT_REGION_BYTES, "%-12.12s", ht_record_region (record));
-    snprintf (codes + HT_REGION_DIGITS, HT_REGION_BYTES, "%-12.12s", ht_record_scope (record));
-    memcpy (route, codes, 2 * HT_REGION_DIGITS);
-    size_t used = 2 * HT_REGION_DIGITS;
-    route [used++] = suffix? HT_STORE_ROUTE_HISTORIC: 0;
-    route [used++] = (uint8_t) origin_size;
-    memcpy (route + used, origin, origin_size);
-    used += origin_size;
-    memcpy (route + used, ekey, ekey_size);
-    used += ekey_size;
-    if (suffix) {
-        memcpy (route + used, suffix, HT_STORE_HIST_SUFFIX_BYTES);
-        used += HT_STORE_HIST_SUFFIX_BYTES;
-    }
-    return used;
+    ht_store_route_t head = {
+        .ekey = ekey, .ekey_size = ekey_size, .suffix = suffix,
+        .body = suffix? NULL: body, .body_size = suffix? 0: body_size
+    };
+    snprintf (head.region, HT_REGION_BYTES, "%-12.12s", ht_record_region (record));
+    snprintf (head.scope, HT_REGION_BYTES, "%-12.12s", ht_record_scope (record));
+    snprintf (head.origin, sizeof head.origin, "%s", origin);   //  at most the longest name
+    return s_route_encode (&head, route);
 }
 
 //  --------------------------------------------------------------------------
@@ -282,10 +317,13 @@ ht_store__route_walk_close (ht_store_route_walk_t *walk)
 //  --------------------------------------------------------------------------
 //  Building the index of a store written before it existed
 
-//  Index up to S_MIGRATE_CHUNK seq entries from meta "route_build" on, in
-//  txn; *done once the whole log is indexed (the format is then current)
+//  A step of an upgrade: up to S_MIGRATE_CHUNK entries in txn; *done
+//  once none is left
+typedef int (s_upgrade_fn) (ht_store_t *self, MDB_txn *txn, bool *done);
+
+//  Index up to S_MIGRATE_CHUNK seq entries from meta "route_build" on
 static int
-s_migrate_chunk (ht_store_t *self, MDB_txn *txn, uint64_t format, bool *done)
+s_index_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
 {
     uint64_t next = 0;
     int rc = ht_store__meta_get_u64 (self, txn, "route_build", &next);
@@ -319,21 +357,119 @@ s_migrate_chunk (ht_store_t *self, MDB_txn *txn, uint64_t format, bool *done)
                       &(MDB_val) { strlen ("route_build"), "route_build" }, NULL);
     if (rc == MDB_NOTFOUND)
         rc = 0;
-    if (rc == 0 && *done)
-        rc = ht_store__meta_put_u64 (self, txn, "format", format);
-    else
-    if (rc == 0)
+    if (rc == 0 && !*done)
         rc = ht_store__meta_put_u64 (self, txn, "route_build", next);
     return rc;
 }
 
-int
-ht_store__route_migrate (ht_store_t *self, uint64_t format)
+//  Move one entity's current record from rec (layout 5: seq(8)
+//  origin_len(1) origin encoded) into its log entry, leaving seq(8)
+static int
+s_record_move (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey, size_t ekey_size)
 {
-    //  Chunks keep each transaction small; meta "route_build" says where
-    //  the next one starts, so a crash (or a second process opening the
-    //  store meanwhile) goes on from there. Writes meanwhile index their
-    //  own entries: every entry is indexed once the last chunk commits.
+    ht_store_current_t current;
+    int rc = ht_store__current_get (self, txn, ekey, ekey_size, &current);
+    uint8_t seq_bytes [HT_STORE_U64_BYTES];
+    ht_store__put_be64 (seq_bytes, rc == 0? current.seq: 0);
+    MDB_val key = { HT_STORE_U64_BYTES, seq_bytes }, entry;
+    if (rc == 0)
+        rc = mdb_get (txn, self->dbi [HT_STORE_DB_SEQ], &key, &entry);
+    ht_store_route_t route;
+    if (rc == 0)
+        rc = ht_store__route_parse (&entry, &route);
+    //  The entity's entry must be its own, a current one not yet moved
+    if (rc == MDB_NOTFOUND || (rc == 0 && (route.historic || route.body
+                                           || route.ekey_size != ekey_size
+                                           || memcmp (route.ekey, ekey, ekey_size))))
+        rc = MDB_CORRUPTED;
+    uint8_t *bytes = rc == 0? malloc (HT_STORE_ROUTE_MAX_BYTES + current.size): NULL;
+    if (rc == 0 && !bytes)
+        rc = ENOMEM;
+    if (rc == 0) {
+        //  Both borrowed views are copied out before anything is written
+        route.body = current.data;
+        route.body_size = current.size;
+        MDB_val value = { s_route_encode (&route, bytes), bytes };
+        //  The same head: the entry keeps its index keys
+        rc = mdb_put (txn, self->dbi [HT_STORE_DB_SEQ], &key, &value, 0);
+    }
+    free (bytes);
+    if (rc == 0)
+        rc = mdb_put (txn, self->dbi [HT_STORE_DB_REC],
+                      &(MDB_val) { ekey_size, (void *) ekey }, &key, 0);
+    return rc;
+}
+
+//  Move up to S_MIGRATE_CHUNK current records into the log, from the
+//  entity key in meta "record_move" on (records written meanwhile are
+//  in the log already: they are passed over)
+static int
+s_record_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
+{
+    uint8_t (*ekeys) [HT_STORE_ENTITY_KEY_BYTES] = malloc (S_MIGRATE_CHUNK * sizeof *ekeys);
+    size_t *sizes = malloc (S_MIGRATE_CHUNK * sizeof *sizes);
+    uint8_t from [HT_STORE_ENTITY_KEY_BYTES];
+    MDB_val key = { 0, from }, value;
+    int rc = ekeys && sizes? ht_store__meta_get (self, txn, "record_move", &value): ENOMEM;
+    if (rc == 0 && (value.mv_size == 0 || value.mv_size > sizeof from))
+        rc = MDB_CORRUPTED;
+    if (rc == 0) {
+        memcpy (from, value.mv_data, value.mv_size);
+        key.mv_size = value.mv_size;
+    }
+    MDB_cursor_op step = rc == 0? MDB_SET_RANGE: MDB_FIRST;
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    //  Collect first, then write: no cursor is walked past a write
+    MDB_cursor *cursor = NULL;
+    if (rc == 0)
+        rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_REC], &cursor);
+    size_t count = 0, passed = 0, last_size = key.mv_size;
+    uint8_t last [HT_STORE_ENTITY_KEY_BYTES];   //  the last entity looked at
+    memcpy (last, from, last_size);
+    while (rc == 0 && count < S_MIGRATE_CHUNK && passed < 4 * S_MIGRATE_CHUNK
+    &&    (rc = mdb_cursor_get (cursor, &key, &value, step)) == 0) {
+        step = MDB_NEXT;
+        if (key.mv_size == 0 || key.mv_size > HT_STORE_ENTITY_KEY_BYTES) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        memcpy (last, key.mv_data, key.mv_size);
+        last_size = key.mv_size;
+        if (value.mv_size != HT_STORE_U64_BYTES) {
+            memcpy (ekeys [count], key.mv_data, key.mv_size);
+            sizes [count++] = key.mv_size;
+        }
+        passed++;
+    }
+    if (cursor)
+        mdb_cursor_close (cursor);
+    *done = rc == MDB_NOTFOUND;
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        rc = s_record_move (self, txn, ekeys [i], sizes [i]);
+    //  Go on after the last entity looked at (it is moved or needed not be)
+    if (rc == 0 && !*done)
+        rc = ht_store__meta_put (self, txn, "record_move", last, last_size);
+    if (rc == 0 && *done) {
+        rc = mdb_del (txn, self->dbi [HT_STORE_DB_META],
+                      &(MDB_val) { strlen ("record_move"), "record_move" }, NULL);
+        rc = rc == MDB_NOTFOUND? 0: rc;
+    }
+    free (ekeys);
+    free (sizes);
+    return rc;
+}
+
+//  Run one step to its end, then set meta "format" to format
+static int
+s_upgrade (ht_store_t *self, s_upgrade_fn *step, uint64_t format, const char *what)
+{
+    //  Chunks keep each transaction small; meta says where the next one
+    //  starts, so a crash (or a second process opening the store
+    //  meanwhile) goes on from there. Writes meanwhile are in the new
+    //  layout already: every entry is once the last chunk commits.
     bool done = false;
     size_t chunks = 0;
     while (!done) {
@@ -344,11 +480,13 @@ ht_store__route_migrate (ht_store_t *self, uint64_t format)
         uint64_t current = 0;
         if (rc == 0)
             rc = ht_store__meta_get_u64 (self, txn, "format", &current);
-        if (rc == 0 && current == format)
+        if (rc == 0 && current >= format)
             done = true;            //  another process finished it
         else
         if (rc == 0)
-            rc = s_migrate_chunk (self, txn, format, &done);
+            rc = step (self, txn, &done);
+        if (rc == 0 && done && current < format)
+            rc = ht_store__meta_put_u64 (self, txn, "format", format);
         if (rc == 0) {
             rc = mdb_txn_commit (txn);
             txn = NULL;
@@ -360,9 +498,22 @@ ht_store__route_migrate (ht_store_t *self, uint64_t format)
             continue;
         }
         if (rc)
-            return ht_store__error ("cannot index the change log", rc);
+            return ht_store__error (what, rc);
         if (self->verbose && ++chunks == 1 && !done)
-            ht_log_info ("store: indexing the change log by region (once, after an upgrade)");
+            ht_log_info ("store: %s (once, after an upgrade)", what);
     }
     return 0;
+}
+
+int
+ht_store__layout_upgrade (ht_store_t *self, uint64_t from)
+{
+    int rc = 0;
+    if (from < HT_STORE_LAYOUT_RECORDS_IN_REC)
+        rc = s_upgrade (self, s_index_chunk, HT_STORE_LAYOUT_RECORDS_IN_REC,
+                        "indexing the change log by region");
+    if (rc == 0 && from < HT_STORE_LAYOUT)
+        rc = s_upgrade (self, s_record_chunk, HT_STORE_LAYOUT,
+                        "moving records into the change log");
+    return rc;
 }

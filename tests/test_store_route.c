@@ -354,13 +354,174 @@ START_TEST (test_a_store_without_the_index_is_indexed_when_opened)
     int error = -1;
     store = ht_store_open (dir, 0, &error);
     ck_assert_msg (store, "open: %s", ht_strerror (error));
-    ck_assert_uint_eq (ht_store_counter (store, "format"), 5);
+    ck_assert_uint_eq (ht_store_counter (store, "format"), 6);
     ck_assert_uint_eq (ht_store_counter (store, "route_build"), 0);
     s_check_walks (store, 77);
     //  Writes after the upgrade keep the index
     s_fill (fixture, store, 78);
     s_check_walks (store, 78);
     ht_fixture_store_destroy (&store, dir);
+    ht_fixture_destroy (&fixture);
+}
+END_TEST
+
+//  Open a store's LMDB environment directly, as a test's scalpel
+static MDB_env *
+s_env_open (const char *dir, MDB_txn **txn, MDB_dbi *rec, MDB_dbi *seq, MDB_dbi *meta)
+{
+    MDB_env *env = NULL;
+    ck_assert_int_eq (mdb_env_create (&env), 0);
+    ck_assert_int_eq (mdb_env_set_maxdbs (env, 16), 0);
+    ck_assert_int_eq (mdb_env_set_mapsize (env, 64u * 1024 * 1024), 0);
+    ck_assert_int_eq (mdb_env_open (env, dir, 0, 0600), 0);
+    ck_assert_int_eq (mdb_txn_begin (env, NULL, 0, txn), 0);
+    ck_assert_int_eq (mdb_dbi_open (*txn, "rec", 0, rec), 0);
+    ck_assert_int_eq (mdb_dbi_open (*txn, "seq", 0, seq), 0);
+    ck_assert_int_eq (mdb_dbi_open (*txn, "meta", 0, meta), 0);
+    return env;
+}
+
+#define S_HEAD_BYTES 26             //  region(12) scope(12) flags(1) origin_len(1)
+
+//  Make a store look as layout 5 left it, from the from-th entity (in
+//  rec's key order) on: the current record back in rec (seq(8)
+//  origin_len origin encoded), its log entry only the routing head.
+//  With from > 0 the entities before it stay moved and meta
+//  "record_move" names the last of them, as an upgrade that stopped
+//  there leaves it. Returns how many were put back.
+static size_t
+s_records_to_rec (const char *dir, size_t from)
+{
+    MDB_txn *txn = NULL;
+    MDB_dbi rec, seq, meta;
+    MDB_env *env = s_env_open (dir, &txn, &rec, &seq, &meta);
+    MDB_cursor *cursor = NULL;
+    ck_assert_int_eq (mdb_cursor_open (txn, rec, &cursor), 0);
+    zlistx_t *keys = zlistx_new ();
+    zlistx_set_destructor (keys, (zlistx_destructor_fn *) zchunk_destroy);
+    MDB_val key, value;
+    while (mdb_cursor_get (cursor, &key, &value, MDB_NEXT) == 0) {
+        ck_assert_uint_eq (value.mv_size, 8);   //  layout 6: rec names the seq
+        zlistx_add_end (keys, zchunk_new (key.mv_data, key.mv_size));
+    }
+    mdb_cursor_close (cursor);
+    size_t index = 0, moved = 0;
+    for (zchunk_t *ekey = (zchunk_t *) zlistx_first (keys); ekey;
+         ekey = (zchunk_t *) zlistx_next (keys), index++) {
+        MDB_val k = { zchunk_size (ekey), zchunk_data (ekey) }, seq_key, entry;
+        if (index + 1 == from) {
+            MDB_val name = { 11, "record_move" };
+            ck_assert_int_eq (mdb_put (txn, meta, &name, &k, 0), 0);
+        }
+        if (index < from)
+            continue;
+        ck_assert_int_eq (mdb_get (txn, rec, &k, &seq_key), 0);
+        uint8_t seq_bytes [8];
+        memcpy (seq_bytes, seq_key.mv_data, 8);
+        seq_key.mv_data = seq_bytes;
+        ck_assert_int_eq (mdb_get (txn, seq, &seq_key, &entry), 0);
+        const uint8_t *bytes = entry.mv_data;
+        ck_assert_int_eq (bytes [24], 2);       //  flags: the record follows
+        size_t origin_size = bytes [25];
+        size_t ekey_size = bytes [S_HEAD_BYTES + origin_size];
+        ck_assert_uint_eq (ekey_size, zchunk_size (ekey));
+        size_t body_at = S_HEAD_BYTES + origin_size + 1 + ekey_size;
+        size_t body_size = entry.mv_size - body_at;
+        zchunk_t *old_entry = zchunk_new (NULL, S_HEAD_BYTES + origin_size + ekey_size);
+        zchunk_t *old_rec = zchunk_new (NULL, 9 + origin_size + body_size);
+        zchunk_append (old_entry, bytes, 24);
+        zchunk_append (old_entry, "\0", 1);
+        zchunk_append (old_entry, bytes + 25, 1 + origin_size);
+        zchunk_append (old_entry, bytes + S_HEAD_BYTES + origin_size + 1, ekey_size);
+        zchunk_append (old_rec, seq_bytes, 8);
+        zchunk_append (old_rec, bytes + 25, 1 + origin_size);
+        zchunk_append (old_rec, bytes + body_at, body_size);
+        MDB_val v = { zchunk_size (old_entry), zchunk_data (old_entry) };
+        ck_assert_int_eq (mdb_put (txn, seq, &seq_key, &v, 0), 0);
+        v = (MDB_val) { zchunk_size (old_rec), zchunk_data (old_rec) };
+        ck_assert_int_eq (mdb_put (txn, rec, &k, &v, 0), 0);
+        zchunk_destroy (&old_entry);
+        zchunk_destroy (&old_rec);
+        moved++;
+    }
+    zlistx_destroy (&keys);
+    uint8_t five [8] = { 0, 0, 0, 0, 0, 0, 0, 5 };
+    MDB_val name = { 6, "format" }, number = { 8, five };
+    ck_assert_int_eq (mdb_put (txn, meta, &name, &number, 0), 0);
+    ck_assert_int_eq (mdb_txn_commit (txn), 0);
+    mdb_env_close (env);
+    return moved;
+}
+
+//  Every rec value names a sequence whose entry holds the record
+static void
+s_assert_records_in_log (const char *dir)
+{
+    MDB_txn *txn = NULL;
+    MDB_dbi rec, seq, meta;
+    MDB_env *env = s_env_open (dir, &txn, &rec, &seq, &meta);
+    MDB_cursor *cursor = NULL;
+    ck_assert_int_eq (mdb_cursor_open (txn, rec, &cursor), 0);
+    MDB_val key, value, entry, name = { 11, "record_move" };
+    size_t count = 0;
+    while (mdb_cursor_get (cursor, &key, &value, MDB_NEXT) == 0) {
+        ck_assert_uint_eq (value.mv_size, 8);
+        ck_assert_int_eq (mdb_get (txn, seq, &value, &entry), 0);
+        ck_assert_int_eq (((const uint8_t *) entry.mv_data) [24], 2);
+        count++;
+    }
+    ck_assert_uint_gt (count, S_ENTITIES / 2);
+    ck_assert_int_eq (mdb_get (txn, meta, &name, &value), MDB_NOTFOUND);
+    mdb_cursor_close (cursor);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+}
+
+START_TEST (test_a_store_with_records_outside_the_log_is_upgraded_when_opened)
+{
+    ht_fixture_t *fixture = ht_fixture_new ();
+    //  All of it, and the second half as an upgrade that stopped midway
+    //  leaves it (meta "record_move" past the first half)
+    for (size_t half = 0; half < 2; half++) {
+        char dir [HT_FIXTURE_DIR_CHARS];
+        ht_store_t *store = ht_fixture_store_new (fixture, HT_FIXTURE_CITY, 0, dir);
+        ht_fixture_apply_certs (fixture, store);
+        s_fill (fixture, store, 91 + half);
+        s_log_t *before = (s_log_t *) zmalloc (sizeof (s_log_t));
+        ck_assert_int_ge (ht_store_changes (store, 0, 0, s_log_collect, before), 0);
+        size_t entities = ht_store_counter (store, "count:elder");
+        ht_store_destroy (&store);
+        size_t moved = s_records_to_rec (dir, half? entities / 2: 0);
+        ck_assert_uint_gt (moved, entities / 3);
+        int error = -1;
+        store = ht_store_open (dir, 0, &error);
+        ck_assert_msg (store, "open: %s", ht_strerror (error));
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 6);
+        //  The same log, byte for byte, and the same walks
+        s_log_t *after = (s_log_t *) zmalloc (sizeof (s_log_t));
+        ck_assert_int_ge (ht_store_changes (store, 0, 0, s_log_collect, after), 0);
+        ck_assert_uint_eq (after->count, before->count);
+        for (size_t i = 0; i < before->count; i++) {
+            ck_assert_uint_eq (after->items [i].seq, before->items [i].seq);
+            ck_assert_str_eq (after->items [i].origin, before->items [i].origin);
+            ck_assert_uint_eq (zchunk_size (after->items [i].data),
+                               zchunk_size (before->items [i].data));
+            ck_assert_mem_eq (zchunk_data (after->items [i].data),
+                              zchunk_data (before->items [i].data),
+                              zchunk_size (before->items [i].data));
+        }
+        s_check_walks (store, 91 + half);
+        s_log_destroy (before);
+        s_log_destroy (after);
+        free (before);
+        free (after);
+        //  Writes after the upgrade: merged against the moved records
+        s_fill (fixture, store, 93 + half);
+        s_check_walks (store, 93 + half);
+        ht_store_destroy (&store);
+        s_assert_records_in_log (dir);
+        ht_fixture_rmrf (dir);
+    }
     ht_fixture_destroy (&fixture);
 }
 END_TEST
@@ -404,6 +565,7 @@ s_suite (void)
     tcase_set_timeout (walk, 300);
     tcase_add_test (walk, test_a_holders_indexed_walk_is_the_filtered_whole_log);
     tcase_add_test (walk, test_a_store_without_the_index_is_indexed_when_opened);
+    tcase_add_test (walk, test_a_store_with_records_outside_the_log_is_upgraded_when_opened);
     tcase_add_test (walk, test_a_store_of_the_current_layout_without_its_index_is_refused);
     suite_add_tcase (suite, walk);
     return suite;
