@@ -5,12 +5,15 @@
 //  holds the network's pseudonym key). Integers in keys and values are
 //  8-byte big-endian, so LMDB's bytewise key order is numeric order.
 //
-//    rec         kind NUL key -> seq(8) origin_len(1) origin encoded
+//    rec         kind NUL key -> seq(8)          (its current version's)
 //    seq         seq(8) -> region(12) scope(12) flags(1) origin_len(1)
-//                          origin kind NUL key [hlc author digest]
+//                          origin, then for a current version
+//                          ekey_len(1) kind NUL key encoded, for a move
+//                          kept in history kind NUL key hlc author digest
 //                          (each entity once, at its latest sequence,
 //                          plus its legitimate moves kept in history: the
-//                          routing head of the change log)
+//                          change log, each entry its routing head and,
+//                          for a current version, the record)
 //    hist        kind NUL key NUL hlc(8) author(32) digest(32) -> encoded
 //    idx         "r" NUL kind NUL region NUL key -> ""        (live only)
 //                "f" NUL kind NUL field NUL value NUL key -> ""
@@ -34,7 +37,8 @@
 //                "epoch_changes", "epoch_since", "epoch_why" (new epochs),
 //                "backup" (in a backup only: its manifest, JSON),
 //                "qn:<source>", "qb:<source>" (entries, bytes per source),
-//                "route_build" (while an upgrade indexes the log)
+//                "route_build" (while an upgrade indexes the log),
+//                "record_move" (while an upgrade moves records into it)
 //
 //  Routing index. Serving a PULL must cost what is sent, not the log's
 //  length: a city's log holds every elder of its counties, and almost
@@ -47,6 +51,18 @@
 //  entries are written and deleted only through ht_store__log_put and
 //  ht_store__log_del, which keep their keys. A store of layout 4 (without
 //  the index) is indexed once, when it is opened.
+//
+//  Records in the log. A current version's bytes follow its routing head
+//  in seq, and rec only names the sequence: serving a PULL reads one entry
+//  per record sent, and the entries a batch writes are appended at the
+//  log's end rather than scattered through a tree keyed by entity. A
+//  record of about a KiB fills a quarter of a page, so the pages read per
+//  record sent do not depend on how many other entries lie between the
+//  child's (a layout-5 store, with the bytes in rec, read twice as much
+//  per record from a log ten times longer). Finding an entity costs two
+//  lookups, rec then seq. A store of layout 5 has its records moved into
+//  the log once, when it is opened; until then each reader takes them
+//  from wherever they are.
 //
 //  Ownership. The current version of an entity is the latest legitimate
 //  one (ht_gate.h): each merge loads the entity's versions (current and
