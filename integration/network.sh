@@ -90,7 +90,11 @@ network_has_children () {
     return 1
 }
 
-#  Create a node's store holding the certificates it should hold
+#  Create a node's store holding the certificates it should hold. They
+#  were signed when the network was made, so they are re-imported
+#  (`put --import`): a store made later than the ingest window
+#  (limits/ingest_behind_s) after them, as a node rebuilt from empty in a
+#  long run, still takes them
 network_init_store () {
     local region="$1" other certs=()
     "$HUTONG" init --store "$(node_store "$region")" --region "$region" \
@@ -98,7 +102,7 @@ network_init_store () {
     for other in "${network_regions[@]}"; do
         region_related "$region" "$other" && certs+=("$other.cert")
     done
-    "$HUTONG" put --store "$(node_store "$region")" --quiet "${certs[@]}" \
+    "$HUTONG" put --store "$(node_store "$region")" --import --quiet "${certs[@]}" \
         || fail "cannot store the certificates of $region"
 }
 
