@@ -319,27 +319,55 @@ START_TEST (test_a_holders_indexed_walk_is_the_filtered_whole_log)
 }
 END_TEST
 
+//  A store's LMDB environment opened directly, as a test's scalpel
+typedef struct {
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi rec, seq, meta, route;
+} s_raw_t;
+
+static void
+s_raw_open (const char *dir, s_raw_t *raw)
+{
+    memset (raw, 0, sizeof *raw);
+    ck_assert_int_eq (mdb_env_create (&raw->env), 0);
+    ck_assert_int_eq (mdb_env_set_maxdbs (raw->env, 16), 0);
+    ck_assert_int_eq (mdb_env_set_mapsize (raw->env, 64u * 1024 * 1024), 0);
+    ck_assert_int_eq (mdb_env_open (raw->env, dir, 0, 0600), 0);
+    ck_assert_int_eq (mdb_txn_begin (raw->env, NULL, 0, &raw->txn), 0);
+    ck_assert_int_eq (mdb_dbi_open (raw->txn, "rec", 0, &raw->rec), 0);
+    ck_assert_int_eq (mdb_dbi_open (raw->txn, "seq", 0, &raw->seq), 0);
+    ck_assert_int_eq (mdb_dbi_open (raw->txn, "meta", 0, &raw->meta), 0);
+    ck_assert_int_eq (mdb_dbi_open (raw->txn, "route", 0, &raw->route), 0);
+}
+
+//  Commit what was written, and close
+static void
+s_raw_close (s_raw_t *raw)
+{
+    ck_assert_int_eq (mdb_txn_commit (raw->txn), 0);
+    mdb_env_close (raw->env);
+}
+
+//  Set meta "format"
+static void
+s_raw_format (s_raw_t *raw, uint8_t format)
+{
+    uint8_t bytes [8] = { 0, 0, 0, 0, 0, 0, 0, format };
+    MDB_val key = { 6, "format" }, value = { 8, bytes };
+    ck_assert_int_eq (mdb_put (raw->txn, raw->meta, &key, &value, 0), 0);
+}
+
 //  Make a store look as the layout before the index left it: no route
 //  database, meta "format" 4
 static void
 s_unindex (const char *dir)
 {
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_dbi route, meta;
-    ck_assert_int_eq (mdb_env_create (&env), 0);
-    ck_assert_int_eq (mdb_env_set_maxdbs (env, 16), 0);
-    ck_assert_int_eq (mdb_env_set_mapsize (env, 64u * 1024 * 1024), 0);
-    ck_assert_int_eq (mdb_env_open (env, dir, 0, 0600), 0);
-    ck_assert_int_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    ck_assert_int_eq (mdb_dbi_open (txn, "route", 0, &route), 0);
-    ck_assert_int_eq (mdb_drop (txn, route, 1), 0);
-    ck_assert_int_eq (mdb_dbi_open (txn, "meta", 0, &meta), 0);
-    uint8_t four [8] = { 0, 0, 0, 0, 0, 0, 0, 4 };
-    MDB_val key = { 6, "format" }, value = { 8, four };
-    ck_assert_int_eq (mdb_put (txn, meta, &key, &value, 0), 0);
-    ck_assert_int_eq (mdb_txn_commit (txn), 0);
-    mdb_env_close (env);
+    s_raw_t raw;
+    s_raw_open (dir, &raw);
+    ck_assert_int_eq (mdb_drop (raw.txn, raw.route, 1), 0);
+    s_raw_format (&raw, 4);
+    s_raw_close (&raw);
 }
 
 START_TEST (test_a_store_without_the_index_is_indexed_when_opened)
@@ -365,22 +393,6 @@ START_TEST (test_a_store_without_the_index_is_indexed_when_opened)
 }
 END_TEST
 
-//  Open a store's LMDB environment directly, as a test's scalpel
-static MDB_env *
-s_env_open (const char *dir, MDB_txn **txn, MDB_dbi *rec, MDB_dbi *seq, MDB_dbi *meta)
-{
-    MDB_env *env = NULL;
-    ck_assert_int_eq (mdb_env_create (&env), 0);
-    ck_assert_int_eq (mdb_env_set_maxdbs (env, 16), 0);
-    ck_assert_int_eq (mdb_env_set_mapsize (env, 64u * 1024 * 1024), 0);
-    ck_assert_int_eq (mdb_env_open (env, dir, 0, 0600), 0);
-    ck_assert_int_eq (mdb_txn_begin (env, NULL, 0, txn), 0);
-    ck_assert_int_eq (mdb_dbi_open (*txn, "rec", 0, rec), 0);
-    ck_assert_int_eq (mdb_dbi_open (*txn, "seq", 0, seq), 0);
-    ck_assert_int_eq (mdb_dbi_open (*txn, "meta", 0, meta), 0);
-    return env;
-}
-
 #define S_HEAD_BYTES 26             //  region(12) scope(12) flags(1) origin_len(1)
 
 //  Make a store look as layout 5 left it, from the from-th entity (in
@@ -392,9 +404,10 @@ s_env_open (const char *dir, MDB_txn **txn, MDB_dbi *rec, MDB_dbi *seq, MDB_dbi 
 static size_t
 s_records_to_rec (const char *dir, size_t from)
 {
-    MDB_txn *txn = NULL;
-    MDB_dbi rec, seq, meta;
-    MDB_env *env = s_env_open (dir, &txn, &rec, &seq, &meta);
+    s_raw_t raw;
+    s_raw_open (dir, &raw);
+    MDB_txn *txn = raw.txn;
+    MDB_dbi rec = raw.rec, seq = raw.seq, meta = raw.meta;
     MDB_cursor *cursor = NULL;
     ck_assert_int_eq (mdb_cursor_open (txn, rec, &cursor), 0);
     zlistx_t *keys = zlistx_new ();
@@ -445,11 +458,8 @@ s_records_to_rec (const char *dir, size_t from)
         moved++;
     }
     zlistx_destroy (&keys);
-    uint8_t five [8] = { 0, 0, 0, 0, 0, 0, 0, 5 };
-    MDB_val name = { 6, "format" }, number = { 8, five };
-    ck_assert_int_eq (mdb_put (txn, meta, &name, &number, 0), 0);
-    ck_assert_int_eq (mdb_txn_commit (txn), 0);
-    mdb_env_close (env);
+    s_raw_format (&raw, 5);
+    s_raw_close (&raw);
     return moved;
 }
 
@@ -457,24 +467,23 @@ s_records_to_rec (const char *dir, size_t from)
 static void
 s_assert_records_in_log (const char *dir)
 {
-    MDB_txn *txn = NULL;
-    MDB_dbi rec, seq, meta;
-    MDB_env *env = s_env_open (dir, &txn, &rec, &seq, &meta);
+    s_raw_t raw;
+    s_raw_open (dir, &raw);
+    MDB_txn *txn = raw.txn;
     MDB_cursor *cursor = NULL;
-    ck_assert_int_eq (mdb_cursor_open (txn, rec, &cursor), 0);
+    ck_assert_int_eq (mdb_cursor_open (txn, raw.rec, &cursor), 0);
     MDB_val key, value, entry, name = { 11, "record_move" };
     size_t count = 0;
     while (mdb_cursor_get (cursor, &key, &value, MDB_NEXT) == 0) {
         ck_assert_uint_eq (value.mv_size, 8);
-        ck_assert_int_eq (mdb_get (txn, seq, &value, &entry), 0);
+        ck_assert_int_eq (mdb_get (txn, raw.seq, &value, &entry), 0);
         ck_assert_int_eq (((const uint8_t *) entry.mv_data) [24], 2);
         count++;
     }
     ck_assert_uint_gt (count, S_ENTITIES / 2);
-    ck_assert_int_eq (mdb_get (txn, meta, &name, &value), MDB_NOTFOUND);
+    ck_assert_int_eq (mdb_get (txn, raw.meta, &name, &value), MDB_NOTFOUND);
     mdb_cursor_close (cursor);
-    mdb_txn_abort (txn);
-    mdb_env_close (env);
+    s_raw_close (&raw);
 }
 
 START_TEST (test_a_store_with_records_outside_the_log_is_upgraded_when_opened)
@@ -537,17 +546,10 @@ START_TEST (test_a_store_of_the_current_layout_without_its_index_is_refused)
     ht_store_t *again = ht_store_open (dir, 0, NULL);
     ck_assert_ptr_nonnull (again);
     ht_store_destroy (&again);
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_dbi route;
-    ck_assert_int_eq (mdb_env_create (&env), 0);
-    ck_assert_int_eq (mdb_env_set_maxdbs (env, 16), 0);
-    ck_assert_int_eq (mdb_env_open (env, dir, 0, 0600), 0);
-    ck_assert_int_eq (mdb_txn_begin (env, NULL, 0, &txn), 0);
-    ck_assert_int_eq (mdb_dbi_open (txn, "route", 0, &route), 0);
-    ck_assert_int_eq (mdb_drop (txn, route, 1), 0);
-    ck_assert_int_eq (mdb_txn_commit (txn), 0);
-    mdb_env_close (env);
+    s_raw_t raw;
+    s_raw_open (dir, &raw);
+    ck_assert_int_eq (mdb_drop (raw.txn, raw.route, 1), 0);
+    s_raw_close (&raw);
     int error = 0;
     again = ht_store_open (dir, 0, &error);
     ck_assert_ptr_null (again);
