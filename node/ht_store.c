@@ -145,9 +145,6 @@
 #include "ht_log.h"
 #include "ht_gate.h"
 
-#define S_STORE_FORMAT HT_STORE_LAYOUT    //  bump when this layout changes (4: records
-                                    //  carry their schema version; 5: the routing
-                                    //  index; 6: records in their log entries)
 #define S_CREATE_MAP_BYTES (128u * 1024)   //  small: a store opens with at least its file
 #define S_MAP_ALIGN_BYTES (64u * 1024)
 //  A write that failed with EIO on a file system with less room than
@@ -385,92 +382,6 @@ ht_store__count_name (const char *kind, char *name, size_t size)
 }
 
 //  --------------------------------------------------------------------------
-//  Current versions: rec names the entity's sequence, its log entry holds
-//  the record (layout 6); until an upgrade has moved it, rec holds it
-
-//  Read an entity's current version from rec's value; MDB_CORRUPTED if
-//  it is not one we wrote
-static int
-s_current_parse (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey, size_t ekey_size,
-                 const MDB_val *value, ht_store_current_t *current)
-{
-    const uint8_t *bytes = value->mv_data;
-    if (value->mv_size == HT_STORE_U64_BYTES) {
-        MDB_val key = { HT_STORE_U64_BYTES, (void *) bytes }, entry;
-        ht_store_route_t route;
-        current->seq = ht_store__get_be64 (bytes);
-        int rc = mdb_get (txn, self->dbi [HT_STORE_DB_SEQ], &key, &entry);
-        if (rc == 0)
-            rc = ht_store__route_parse (&entry, &route);
-        //  The entry must be this entity's, holding its record
-        if (rc == MDB_NOTFOUND
-        ||  (rc == 0 && (!route.body || route.ekey_size != ekey_size
-                         || memcmp (route.ekey, ekey, ekey_size))))
-            rc = MDB_CORRUPTED;
-        if (rc == 0) {
-            memcpy (current->origin, route.origin, sizeof current->origin);
-            current->data = route.body;
-            current->size = route.body_size;
-        }
-        return rc;
-    }
-    //  Layout 5: seq(8) origin_len(1) origin encoded
-    if (value->mv_size < HT_STORE_U64_BYTES + 1)
-        return MDB_CORRUPTED;
-    size_t origin_size = bytes [HT_STORE_U64_BYTES];
-    size_t header = HT_STORE_U64_BYTES + 1 + origin_size;
-    if (origin_size > HT_PEER_NAME_MAX_CHARS || value->mv_size <= header)
-        return MDB_CORRUPTED;
-    current->seq = ht_store__get_be64 (bytes);
-    memcpy (current->origin, bytes + HT_STORE_U64_BYTES + 1, origin_size);
-    current->origin [origin_size] = 0;
-    current->data = bytes + header;
-    current->size = value->mv_size - header;
-    return 0;
-}
-
-//  Find the current version of an entity; MDB_NOTFOUND if none
-int
-ht_store__current_get (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
-                       size_t ekey_size, ht_store_current_t *current)
-{
-    MDB_val key = { ekey_size, (void *) ekey }, value;
-    int rc = mdb_get (txn, self->dbi [HT_STORE_DB_REC], &key, &value);
-    if (rc == 0)
-        rc = s_current_parse (self, txn, ekey, ekey_size, &value, current);
-    return rc;
-}
-
-//  Decode stored bytes; MDB_CORRUPTED if our own store holds bad bytes
-int
-ht_store__decode_stored (const ht_store_t *self, const uint8_t *data, size_t size,
-                         ht_record_t **record_p)
-{
-    const char *reason = NULL;
-    int code = 0;
-    *record_p = ht_record_decode_with (self->registry, data, size, &code, &reason);
-    if (*record_p)
-        return 0;
-    ht_log_error ("store: a stored record does not decode: %s",
-                  reason? reason: ht_strerror (code));
-    return MDB_CORRUPTED;
-}
-
-//  Load and decode the current version of an entity (the caller owns it)
-int
-ht_store__record_load (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
-                       size_t ekey_size, ht_record_t **record_p, uint64_t *seq)
-{
-    ht_store_current_t current;
-    int rc = ht_store__current_get (self, txn, ekey, ekey_size, &current);
-    if (rc == 0)
-        rc = ht_store__decode_stored (self, current.data, current.size, record_p);
-    if (rc == 0 && seq)
-        *seq = current.seq;
-    return rc;
-}
-
-//  --------------------------------------------------------------------------
 //  Creating and opening
 
 //  Create a directory and its parents (mode 0700 for the ones we create)
@@ -557,7 +468,7 @@ s_dbis_open (ht_store_t *self, MDB_txn *txn, unsigned flags, bool *routed)
 static int
 s_meta_init (ht_store_t *self, MDB_txn *txn)
 {
-    int rc = ht_store__meta_put_u64 (self, txn, "format", S_STORE_FORMAT);
+    int rc = ht_store__meta_put_u64 (self, txn, "format", HT_STORE_LAYOUT);
     if (rc == 0)
         rc = ht_store__meta_put_u64 (self, txn, "schema_version", HT_SCHEMA_VERSION);
     if (rc == 0)
@@ -674,15 +585,15 @@ s_meta_load (ht_store_t *self, MDB_txn *txn, bool routed, uint64_t *format)
     //  by a newer build may hold what this one cannot read.
     //  The layouts before are upgraded once, on open (a partly upgraded
     //  one too: it goes on where it was)
-    if (*format > HT_STORE_LAYOUT_UNROUTED && *format <= S_STORE_FORMAT && !routed) {
+    if (*format > HT_STORE_LAYOUT_UNROUTED && *format <= HT_STORE_LAYOUT && !routed) {
         ht_log_error ("store: layout %" PRIu64 " without its routing index", *format);
         return HT_ESTORE;
     }
-    if (*format < HT_STORE_LAYOUT_UNROUTED || *format > S_STORE_FORMAT
+    if (*format < HT_STORE_LAYOUT_UNROUTED || *format > HT_STORE_LAYOUT
     ||  schema_version > HT_SCHEMA_VERSION) {
         ht_log_error ("store: layout %" PRIu64 " schema %" PRIu64
                       ", this build reads layouts %d to %d, schema up to %d",
-                      *format, schema_version, HT_STORE_LAYOUT_UNROUTED, S_STORE_FORMAT,
+                      *format, schema_version, HT_STORE_LAYOUT_UNROUTED, HT_STORE_LAYOUT,
                       HT_SCHEMA_VERSION);
         return HT_EVERSION;
     }
@@ -727,7 +638,7 @@ s_store_load (ht_store_t *self)
     pthread_rwlock_unlock (&self->map_lock);
     if (rc)
         return ht_store__error ("cannot open databases", rc);
-    return format < S_STORE_FORMAT? ht_store__layout_upgrade (self, format): 0;
+    return format < HT_STORE_LAYOUT? ht_store__layout_upgrade (self, format): 0;
 }
 
 //  True if directory path holds an LMDB data file

@@ -1,8 +1,10 @@
 //  ht_store_private: the store's layout and helpers, shared by ht_store.c
 //  (environment, meta, create and open), ht_store_certs.c (certificate
 //  source and cache), the write path (ht_store_apply.c, ht_store_merge.c,
-//  ht_store_quarantine.c, which also share ht_store_write.h) and
-//  ht_store_read.c (the read path). Not public.
+//  ht_store_quarantine.c, which also share ht_store_write.h),
+//  ht_store_route.c (the change log's entries, routing index and layout
+//  upgrades) and ht_store_read.c (the read path, and finding an entity's
+//  current version). Not public.
 #ifndef HT_STORE_PRIVATE_H_INCLUDED
 #define HT_STORE_PRIVATE_H_INCLUDED
 
@@ -143,8 +145,9 @@ int ht_store__route_walk_open (ht_store_t *self, MDB_txn *txn, const char *holde
 int ht_store__route_walk_next (ht_store_route_walk_t *walk, uint64_t *seq);
 void ht_store__route_walk_close (ht_store_route_walk_t *walk);
 
-//  Store layouts (meta "format"): 4 had no routing index, 5 kept current
-//  records in rec rather than in their log entries, 6 is today's
+//  Store layouts (meta "format"; bump when the layout changes): 4 records
+//  carry their schema version, but the log has no routing index; 5 keeps
+//  current records in rec rather than in their log entries; 6 is today's
 #define HT_STORE_LAYOUT_UNROUTED 4
 #define HT_STORE_LAYOUT_RECORDS_IN_REC 5
 #define HT_STORE_LAYOUT 6

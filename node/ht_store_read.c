@@ -1,11 +1,100 @@
 //  ht_store_read: the read path — get, list, find, history, changes,
 //  peers, counts and quarantine. Each call runs in one read transaction.
+//  Also where an entity's current version is found and decoded, for the
+//  write path's merge as for these.
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ht_store_private.h"
+#include "ht_log.h"
+
+//  --------------------------------------------------------------------------
+//  Current versions: rec names the entity's sequence, its log entry holds
+//  the record (layout 6); until an upgrade has moved it, rec holds it
+
+//  Read an entity's current version from rec's value; MDB_CORRUPTED if
+//  it is not one we wrote
+static int
+s_current_parse (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey, size_t ekey_size,
+                 const MDB_val *value, ht_store_current_t *current)
+{
+    const uint8_t *bytes = value->mv_data;
+    if (value->mv_size == HT_STORE_U64_BYTES) {
+        MDB_val key = { HT_STORE_U64_BYTES, (void *) bytes }, entry;
+        ht_store_route_t route;
+        current->seq = ht_store__get_be64 (bytes);
+        int rc = mdb_get (txn, self->dbi [HT_STORE_DB_SEQ], &key, &entry);
+        if (rc == 0)
+            rc = ht_store__route_parse (&entry, &route);
+        //  The entry must be this entity's, holding its record
+        if (rc == MDB_NOTFOUND
+        ||  (rc == 0 && (!route.body || route.ekey_size != ekey_size
+                         || memcmp (route.ekey, ekey, ekey_size))))
+            rc = MDB_CORRUPTED;
+        if (rc == 0) {
+            memcpy (current->origin, route.origin, sizeof current->origin);
+            current->data = route.body;
+            current->size = route.body_size;
+        }
+        return rc;
+    }
+    //  Layout 5: seq(8) origin_len(1) origin encoded
+    if (value->mv_size < HT_STORE_U64_BYTES + 1)
+        return MDB_CORRUPTED;
+    size_t origin_size = bytes [HT_STORE_U64_BYTES];
+    size_t header = HT_STORE_U64_BYTES + 1 + origin_size;
+    if (origin_size > HT_PEER_NAME_MAX_CHARS || value->mv_size <= header)
+        return MDB_CORRUPTED;
+    current->seq = ht_store__get_be64 (bytes);
+    memcpy (current->origin, bytes + HT_STORE_U64_BYTES + 1, origin_size);
+    current->origin [origin_size] = 0;
+    current->data = bytes + header;
+    current->size = value->mv_size - header;
+    return 0;
+}
+
+//  Find the current version of an entity; MDB_NOTFOUND if none
+int
+ht_store__current_get (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
+                       size_t ekey_size, ht_store_current_t *current)
+{
+    MDB_val key = { ekey_size, (void *) ekey }, value;
+    int rc = mdb_get (txn, self->dbi [HT_STORE_DB_REC], &key, &value);
+    if (rc == 0)
+        rc = s_current_parse (self, txn, ekey, ekey_size, &value, current);
+    return rc;
+}
+
+//  Decode stored bytes; MDB_CORRUPTED if our own store holds bad bytes
+int
+ht_store__decode_stored (const ht_store_t *self, const uint8_t *data, size_t size,
+                         ht_record_t **record_p)
+{
+    const char *reason = NULL;
+    int code = 0;
+    *record_p = ht_record_decode_with (self->registry, data, size, &code, &reason);
+    if (*record_p)
+        return 0;
+    ht_log_error ("store: a stored record does not decode: %s",
+                  reason? reason: ht_strerror (code));
+    return MDB_CORRUPTED;
+}
+
+//  Load and decode the current version of an entity (the caller owns it)
+int
+ht_store__record_load (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
+                       size_t ekey_size, ht_record_t **record_p, uint64_t *seq)
+{
+    ht_store_current_t current;
+    int rc = ht_store__current_get (self, txn, ekey, ekey_size, &current);
+    if (rc == 0)
+        rc = ht_store__decode_stored (self, current.data, current.size, record_p);
+    if (rc == 0 && seq)
+        *seq = current.seq;
+    return rc;
+}
 
 //  A walk over current records for list and find
 typedef struct {
