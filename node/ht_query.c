@@ -48,7 +48,6 @@ typedef struct {
     char cursor [HT_STORE_CURSOR_BYTES];        //  last entry examined
     bool stopped;                               //  stopped before the end
     const char *prefix;                         //  LIST: region filter
-    bool field_list;                            //  LIST by indexed field
     //  Feeds
     uint32_t kinds;                             //  kinds wanted, bit per
                                                 //  ht_schema_kind_at index
@@ -327,13 +326,9 @@ s_find (s_read_t *read)
 static int
 s_list_each (void *arg, const ht_record_t *record, uint64_t seq)
 {
-    (void) seq;
     s_read_t *read = (s_read_t *) arg;
     read->examined++;
-    if (read->field_list)
-        snprintf (read->cursor, sizeof read->cursor, "%s", ht_record_key (record));
-    else
-        ht_store_list_cursor (record, read->cursor, sizeof read->cursor);
+    ht_store_list_cursor (record, seq, read->cursor, sizeof read->cursor);
     bool wanted = s_visible (read, record)
                && (!read->prefix || ht_region_covers (read->prefix, ht_record_region (record)));
     if (wanted && s_show (read, record, NULL) != HT_OK) {
@@ -397,7 +392,6 @@ s_list (s_read_t *read, json_t *reply)
                       "cannot look records up by it");
             return;
         }
-        read->field_list = true;
         read->prefix = code;
         rc = ht_store_find_after (read->self->store, read->kind->name, field, value, after, 0,
                                   s_list_each, read);

@@ -15,8 +15,9 @@
 //                          change log, each entry its routing head and,
 //                          for a current version, the record)
 //    hist        kind NUL key NUL hlc(8) author(32) digest(32) -> encoded
-//    idx         "r" NUL kind NUL region NUL key -> ""        (live only)
-//                "f" NUL kind NUL field NUL value NUL key -> ""
+//    idx         "R" NUL kind NUL region NUL seq(8) -> ""   (live only;
+//                "F" NUL kind NUL field NUL value NUL seq(8) -> ""  the
+//                                              seq of the current version)
 //                "x" NUL <hist key> -> code(4)   (a version the ownership
 //                                                 rule refused: why)
 //                "m" NUL <hist key> -> seq(8)    (a move in history that
@@ -38,7 +39,8 @@
 //                "backup" (in a backup only: its manifest, JSON),
 //                "qn:<source>", "qb:<source>" (entries, bytes per source),
 //                "route_build" (while an upgrade indexes the log),
-//                "record_move" (while an upgrade moves records into it)
+//                "record_move" (while an upgrade moves records into it),
+//                "index_build" (while an upgrade indexes records by seq)
 //
 //  Routing index. Serving a PULL must cost what is sent, not the log's
 //  length: a city's log holds every elder of its counties, and almost
@@ -63,6 +65,18 @@
 //  lookups, rec then seq. A store of layout 5 has its records moved into
 //  the log once, when it is opened; until then each reader takes them
 //  from wherever they are.
+//
+//  Region and field index by sequence. The entries of one region, or of
+//  one field's value, are ordered by the sequence of each entity's
+//  current version, not by its key: keys are pseudonyms, spread evenly,
+//  so a batch of new elders ordered by key would dirty (copy and write)
+//  a page of every group for nearly every entry, five or six pages per
+//  elder once the groups outgrow a batch; ordered by sequence, a batch
+//  appends to each group's last page. A changed entity's entries move to
+//  its new sequence (deleting the old costs what it did). Listings and
+//  lookups come in that order, and their cursors name the sequence
+//  (ht_store_list). A store of layout 6 (entries ending in the entity
+//  key, "r" and "f") is indexed anew when it is opened.
 //
 //  Ownership. The current version of an entity is the latest legitimate
 //  one (ht_gate.h): each merge loads the entity's versions (current and

@@ -262,29 +262,37 @@ ht_record_t *ht_store_get (ht_store_t *self, const char *kind, const char *key,
 typedef int (ht_store_each_fn) (void *arg, const ht_record_t *record, uint64_t seq);
 
 //  Current records of kind whose region lies under region_prefix ("" for
-//  all), ordered by region then key; at most limit (0: no limit), starting
-//  after after_key if not NULL (paging: an entity key, or a cursor from
-//  ht_store_list_cursor). Returns the count or an error.
+//  all), ordered by region, then by when each one's current version was
+//  stored (its sequence); at most limit (0: no limit), starting after
+//  after_key if not NULL. Paging: after_key is the cursor of the last
+//  record a page delivered (ht_store_list_cursor), so a record that
+//  changes meanwhile moves to the end of its region and comes again, and
+//  none present throughout is missed; an entity key resumes after that
+//  entity's current version. Returns the count, HT_ENOTFOUND if after_key
+//  is neither, or an error.
 int ht_store_list (ht_store_t *self, const char *kind, const char *region_prefix,
                    const char *after_key, size_t limit,
                    ht_store_each_fn *fn, void *arg);
 
 //  Current records of kind whose indexed field equals value (for STRS
-//  fields: contains value). Returns the count or an error.
+//  fields: contains value), in the order their current versions were
+//  stored. Returns the count or an error.
 int ht_store_find (ht_store_t *self, const char *kind, const char *field,
                    const char *value, size_t limit,
                    ht_store_each_fn *fn, void *arg);
 
-//  Same, resuming after entity key after_key (NULL: from the start):
-//  entries of one value are ordered by key, so pages are stable
+//  Same, resuming after after_key (NULL: from the start), a cursor or an
+//  entity key as ht_store_list takes them
 int ht_store_find_after (ht_store_t *self, const char *kind, const char *field,
                          const char *value, const char *after_key, size_t limit,
                          ht_store_each_fn *fn, void *arg);
 
-//  The cursor ht_store_list resumes after exactly, whatever the record
-//  became since: "region:key" of the last record a page delivered
-#define HT_STORE_CURSOR_BYTES (HT_REGION_DIGITS + 1 + HT_KEY_MAX_CHARS + 1)
-const char *ht_store_list_cursor (const ht_record_t *record, char *cursor, size_t size);
+//  The cursor ht_store_list and ht_store_find_after resume after exactly:
+//  "region:seq" of the last record a page delivered, seq as the callback
+//  got it
+#define HT_STORE_CURSOR_BYTES (HT_REGION_DIGITS + 1 + 20 + 1)
+const char *ht_store_list_cursor (const ht_record_t *record, uint64_t seq, char *cursor,
+                                  size_t size);
 
 //  Count current records of kind under region_prefix, grouped by the
 //  first digits of their region: fn gets each group's region code (its

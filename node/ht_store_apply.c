@@ -23,39 +23,51 @@
 //  --------------------------------------------------------------------------
 //  Indexes
 
+//  An index key: its parts, then the sequence of the entity's current
+//  version (so entries of one region or value are in the order they
+//  were written, and a batch of new records appends to each group
+//  instead of touching a page per entry); 0 if it does not fit
+static size_t
+s_index_key_build (const char *const *parts, size_t count, uint64_t seq,
+                   uint8_t key [HT_STORE_KEY_MAX_BYTES])
+{
+    size_t size = ht_store__join (key, HT_STORE_KEY_MAX_BYTES - HT_STORE_U64_BYTES,
+                                  parts, count);
+    if (size)
+        ht_store__put_be64 (key + size, seq);
+    return size? size + HT_STORE_U64_BYTES: 0;
+}
+
 //  Add or remove one index key
 static int
-s_index_key (ht_store_batch_t *batch, const uint8_t *key, size_t key_size, bool add)
+s_index_key (ht_store_t *self, MDB_txn *txn, const uint8_t *key, size_t key_size, bool add)
 {
     MDB_val k = { key_size, (void *) key }, empty = { 0, NULL };
-    MDB_dbi idx = batch->store->dbi [HT_STORE_DB_IDX];
-    int rc = add? mdb_put (batch->txn, idx, &k, &empty, 0)
-                : mdb_del (batch->txn, idx, &k, NULL);
+    MDB_dbi idx = self->dbi [HT_STORE_DB_IDX];
+    int rc = add? mdb_put (txn, idx, &k, &empty, 0): mdb_del (txn, idx, &k, NULL);
     return rc == MDB_NOTFOUND? 0: rc;
 }
 
-//  Add or remove the field index entry "f kind field value key"
+//  Add or remove the field index entry "F kind field value seq"
 static int
-s_index_value (ht_store_batch_t *batch, const ht_record_t *record,
-               const char *field, const char *value, bool add)
+s_index_value (ht_store_t *self, MDB_txn *txn, const ht_record_t *record,
+               const char *field, const char *value, uint64_t seq, bool add)
 {
-    const char *parts [] = {
-        "f", ht_record_kind (record), field, value, ht_record_key (record)
-    };
+    const char *parts [] = { HT_STORE_INDEX_FIELD, ht_record_kind (record), field, value, "" };
     uint8_t key [HT_STORE_KEY_MAX_BYTES];
-    size_t key_size = ht_store__join (key, sizeof key, parts, 5);
+    size_t key_size = s_index_key_build (parts, 5, seq, key);
     //  A value too long for a key is not findable; that beats failing
     //  the batch over one long text, and schema fields that are indexed
     //  are short codes and names
     if (key_size == 0)
         return 0;
-    return s_index_key (batch, key, key_size, add);
+    return s_index_key (self, txn, key, key_size, add);
 }
 
 //  Add or remove the index entries of one field of a record
 static int
-s_index_field (ht_store_batch_t *batch, const ht_record_t *record,
-               const ht_field_t *field, bool add)
+s_index_field (ht_store_t *self, MDB_txn *txn, const ht_record_t *record,
+               const ht_field_t *field, uint64_t seq, bool add)
 {
     char text [24];
     int64_t number;
@@ -78,31 +90,30 @@ s_index_field (ht_store_batch_t *batch, const ht_record_t *record,
         for (size_t i = 0; rc == 0 && i < count; i++) {
             const char *item = ht_record_get_strs_item (record, field->name, i);
             if (item)
-                rc = s_index_value (batch, record, field->name, item, add);
+                rc = s_index_value (self, txn, record, field->name, item, seq, add);
         }
     }
     if (value)
-        rc = s_index_value (batch, record, field->name, value, add);
+        rc = s_index_value (self, txn, record, field->name, value, seq, add);
     return rc;
 }
 
-//  Add or remove all index entries of a live record (tombstones have none)
 int
-ht_store__index_record (ht_store_batch_t *batch, const ht_record_t *record, bool add)
+ht_store__index_record (ht_store_t *self, MDB_txn *txn, const ht_record_t *record,
+                        uint64_t seq, bool add)
 {
     if (ht_record_deleted (record))
         return 0;
     const char *parts [] = {
-        "r", ht_record_kind (record), ht_record_region (record),
-        ht_record_key (record)
+        HT_STORE_INDEX_REGION, ht_record_kind (record), ht_record_region (record), ""
     };
     uint8_t key [HT_STORE_KEY_MAX_BYTES];
-    size_t key_size = ht_store__join (key, sizeof key, parts, 4);
-    int rc = key_size? s_index_key (batch, key, key_size, add): MDB_BAD_VALSIZE;
+    size_t key_size = s_index_key_build (parts, 4, seq, key);
+    int rc = key_size? s_index_key (self, txn, key, key_size, add): MDB_BAD_VALSIZE;
     const ht_kind_t *schema = ht_record_schema (record);
     for (size_t i = 0; rc == 0 && i < schema->field_count; i++)
         if (schema->fields [i].indexed)
-            rc = s_index_field (batch, record, &schema->fields [i], add);
+            rc = s_index_field (self, txn, record, &schema->fields [i], seq, add);
     return rc;
 }
 
@@ -153,7 +164,7 @@ ht_store__current_put (ht_store_batch_t *batch, const ht_store_item_t *item, con
     if (rc == 0 && old_seq)
         rc = ht_store__log_del (batch->store, batch->txn, old_seq);
     if (rc == 0)
-        rc = ht_store__index_record (batch, item->record, true);
+        rc = ht_store__index_record (batch->store, batch->txn, item->record, seq, true);
     if (rc == 0)
         rc = ht_store__certs_changed (batch->store, batch->txn, item->record);
     ht_store__count_change (batch, item->record, 1);

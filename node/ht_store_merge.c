@@ -344,7 +344,8 @@ s_versions_write (ht_store_batch_t *batch, const ht_store_item_t *item, const ui
     if (old && old != new) {
         rc = s_history_put (batch, old->record, old->data, old->size);
         if (rc == 0)
-            rc = ht_store__index_record (batch, old->record, false);
+            rc = ht_store__index_record (batch->store, batch->txn, old->record, old_seq,
+                                         false);
         ht_store__count_change (batch, old->record, -1);
         if (rc == 0 && !new)
             rc = s_current_drop (batch, ekey, ekey_size, old->record, old_seq);

@@ -147,15 +147,30 @@ void ht_store__route_walk_close (ht_store_route_walk_t *walk);
 
 //  Store layouts (meta "format"; bump when the layout changes): 4 records
 //  carry their schema version, but the log has no routing index; 5 keeps
-//  current records in rec rather than in their log entries; 6 is today's
+//  current records in rec rather than in their log entries; 6 orders the
+//  region and field indexes by entity key ("r" and "f" entries ending in
+//  the key); 7 is today's
 #define HT_STORE_LAYOUT_UNROUTED 4
 #define HT_STORE_LAYOUT_RECORDS_IN_REC 5
-#define HT_STORE_LAYOUT 6
+#define HT_STORE_LAYOUT_INDEX_BY_KEY 6
+#define HT_STORE_LAYOUT 7
 //  Bring a store of an earlier layout (from) to HT_STORE_LAYOUT, in
 //  chunks that each commit, so a crash goes on where it stopped: index
-//  the log (from 4), then move current records into it (from 4 or 5);
-//  0 or an error code (logged)
+//  the log (from 4), move current records into it (from 4 or 5), then
+//  index current records by sequence (from 4, 5 or 6); 0 or an error
+//  code (logged)
 int ht_store__layout_upgrade (ht_store_t *self, uint64_t from);
+
+//  The region and field indexes (idx): "R" NUL kind NUL region NUL seq(8)
+//  and "F" NUL kind NUL field NUL value NUL seq(8), each naming the
+//  sequence of an entity's current version, so the entries of one region
+//  or value lie in the order they were written
+#define HT_STORE_INDEX_REGION "R"
+#define HT_STORE_INDEX_FIELD "F"
+//  Add or remove all index entries of a live record (tombstones have
+//  none), its current version at seq
+int ht_store__index_record (ht_store_t *self, MDB_txn *txn, const ht_record_t *record,
+                            uint64_t seq, bool add);
 
 //  Past the resident limit (ht_store_set_resident_limit), drop this
 //  process's mapping of the store; safe at any time, even inside a

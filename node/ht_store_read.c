@@ -132,30 +132,32 @@ cleanup:
 }
 
 //  Deliver one current record, found through an index key whose last
-//  part is the entity key, to the visitor
+//  8 bytes name the sequence of its current version, to the visitor
 static int
 s_visit_indexed (ht_store_t *self, MDB_txn *txn, const char *kind,
                  const MDB_val *index_key, s_visit_t *visit)
 {
-    const uint8_t *bytes = index_key->mv_data;
-    const uint8_t *last = memrchr (bytes, 0, index_key->mv_size);
-    if (!last)
+    if (index_key->mv_size < HT_STORE_U64_BYTES)
         return MDB_CORRUPTED;
-    size_t key_size = index_key->mv_size - (size_t) (last + 1 - bytes);
-    if (key_size > HT_KEY_MAX_CHARS)
-        return MDB_CORRUPTED;
-    char key [HT_KEY_MAX_CHARS + 1];
-    memcpy (key, last + 1, key_size);
-    key [key_size] = 0;
-
-    uint8_t ekey [HT_STORE_ENTITY_KEY_BYTES];
-    size_t ekey_size = ht_store__entity_key (kind, key, ekey);
+    const uint8_t *seq_bytes = (const uint8_t *) index_key->mv_data + index_key->mv_size
+                             - HT_STORE_U64_BYTES;
+    MDB_val key = { HT_STORE_U64_BYTES, (void *) seq_bytes }, entry;
+    ht_store_route_t route;
+    int rc = mdb_get (txn, self->dbi [HT_STORE_DB_SEQ], &key, &entry);
+    if (rc == 0)
+        rc = ht_store__route_parse (&entry, &route);
+    //  The entry must be a current record of this kind
+    size_t kind_size = strlen (kind);
+    if (rc == MDB_NOTFOUND
+    ||  (rc == 0 && (!route.body || route.ekey_size <= kind_size + 1
+                     || memcmp (route.ekey, kind, kind_size) || route.ekey [kind_size])))
+        rc = MDB_CORRUPTED;
     ht_record_t *record = NULL;
-    uint64_t seq = 0;
-    int rc = ht_store__record_load (self, txn, ekey, ekey_size, &record, &seq);
+    if (rc == 0)
+        rc = ht_store__decode_stored (self, route.body, route.body_size, &record);
     if (rc == 0) {
         visit->count++;
-        if (visit->fn && visit->fn (visit->arg, record, seq) != 0)
+        if (visit->fn && visit->fn (visit->arg, record, ht_store__get_be64 (seq_bytes)) != 0)
             visit->stop = true;
     }
     ht_record_destroy (&record);
@@ -189,6 +191,60 @@ s_index_walk (ht_store_t *self, MDB_txn *txn, const char *kind,
     return rc == MDB_NOTFOUND? 0: rc;
 }
 
+//  Where a page resumes: after_key is a cursor "region:seq"
+//  (ht_store_list_cursor) or an entity key, which resumes after that
+//  entity's current version. Sets region (may be NULL) and seq;
+//  MDB_NOTFOUND if after_key is neither.
+static int
+s_page_resume (ht_store_t *self, MDB_txn *txn, const char *kind, const char *after_key,
+               char region [HT_REGION_BYTES], uint64_t *seq)
+{
+    const char *digits = after_key + HT_REGION_DIGITS + 1;
+    size_t size = strlen (after_key);
+    if (size > HT_REGION_DIGITS + 1 && size <= HT_REGION_DIGITS + 21
+    &&  after_key [HT_REGION_DIGITS] == ':'
+    &&  strspn (after_key, "0123456789") == HT_REGION_DIGITS
+    &&  strspn (digits, "0123456789") == strlen (digits)) {
+        errno = 0;
+        unsigned long long value = strtoull (digits, NULL, 10);
+        if (errno || value == 0)
+            return MDB_NOTFOUND;
+        if (region) {
+            memcpy (region, after_key, HT_REGION_DIGITS);
+            region [HT_REGION_DIGITS] = 0;
+        }
+        *seq = value;
+        return 0;
+    }
+    uint8_t ekey [HT_STORE_ENTITY_KEY_BYTES];
+    size_t ekey_size = ht_store__entity_key (kind, after_key, ekey);
+    ht_record_t *record = NULL;
+    int rc = ekey_size? ht_store__record_load (self, txn, ekey, ekey_size, &record, seq)
+                      : MDB_NOTFOUND;
+    if (rc == 0 && region)
+        snprintf (region, HT_REGION_BYTES, "%s", ht_record_region (record));
+    ht_record_destroy (&record);
+    return rc;
+}
+
+//  An index prefix of parts, and where a page starts in it: after the
+//  entry of (its parts with *resume_region for the last, resume_seq)
+//  when resume_seq is set, else at the prefix
+static void
+s_page_start (const char **parts, size_t count, const char *resume_region,
+              uint64_t resume_seq, uint8_t *start, size_t *start_size)
+{
+    if (resume_region)
+        parts [count - 2] = resume_region;
+    size_t size = ht_store__join (start, HT_STORE_KEY_MAX_BYTES - HT_STORE_U64_BYTES,
+                                  parts, count);
+    if (size && resume_seq) {
+        ht_store__put_be64 (start + size, resume_seq);
+        size += HT_STORE_U64_BYTES;
+    }
+    *start_size = size;
+}
+
 //  Normalize a region prefix: "" or digits; a 12-digit code becomes its
 //  prefix. 0 or HT_EREGION.
 static int
@@ -204,34 +260,6 @@ s_region_prefix (const char *region_prefix, char *prefix)
     return 0;
 }
 
-//  Where a listing page resumes: the region index key of after_key, an
-//  entity key or a cursor "region:key" (ht_store_list_cursor)
-static int
-s_list_resume (ht_store_t *self, MDB_txn *txn, const char *kind,
-               const char *after_key, uint8_t *start, size_t *start_size)
-{
-    if (strlen (after_key) > HT_REGION_DIGITS && after_key [HT_REGION_DIGITS] == ':'
-    &&  strspn (after_key, "0123456789") == HT_REGION_DIGITS) {
-        char region [HT_REGION_BYTES];
-        memcpy (region, after_key, HT_REGION_DIGITS);
-        region [HT_REGION_DIGITS] = 0;
-        const char *parts [] = { "r", kind, region, after_key + HT_REGION_DIGITS + 1 };
-        *start_size = ht_store__join (start, HT_STORE_KEY_MAX_BYTES, parts, 4);
-        return *start_size? 0: MDB_NOTFOUND;
-    }
-    uint8_t ekey [HT_STORE_ENTITY_KEY_BYTES];
-    size_t ekey_size = ht_store__entity_key (kind, after_key, ekey);
-    ht_record_t *record = NULL;
-    int rc = ekey_size? ht_store__record_load (self, txn, ekey, ekey_size, &record, NULL)
-                      : MDB_NOTFOUND;
-    if (rc == 0) {
-        const char *parts [] = { "r", kind, ht_record_region (record), after_key };
-        *start_size = ht_store__join (start, HT_STORE_KEY_MAX_BYTES, parts, 4);
-    }
-    ht_record_destroy (&record);
-    return rc;
-}
-
 int
 ht_store_list (ht_store_t *self, const char *kind, const char *region_prefix,
                const char *after_key, size_t limit,
@@ -242,15 +270,21 @@ ht_store_list (ht_store_t *self, const char *kind, const char *region_prefix,
         return HT_EKIND;
     if (s_region_prefix (region_prefix, region) != 0)
         return HT_EREGION;
-    const char *parts [] = { "r", kind, region };
+    const char *parts [] = { HT_STORE_INDEX_REGION, kind, region };
     uint8_t prefix [HT_STORE_KEY_MAX_BYTES], start [HT_STORE_KEY_MAX_BYTES];
     size_t prefix_size = ht_store__join (prefix, sizeof prefix, parts, 3);
     size_t start_size = 0;
     s_visit_t visit = { fn, arg, limit, 0, false };
     MDB_txn *txn = NULL;
     int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
-    if (rc == 0 && after_key)
-        rc = s_list_resume (self, txn, kind, after_key, start, &start_size);
+    if (rc == 0 && after_key) {
+        char resume [HT_REGION_BYTES];
+        uint64_t seq = 0;
+        rc = s_page_resume (self, txn, kind, after_key, resume, &seq);
+        const char *start_parts [] = { HT_STORE_INDEX_REGION, kind, NULL, "" };
+        if (rc == 0)
+            s_page_start (start_parts, 4, resume, seq, start, &start_size);
+    }
     //  A page ending outside the prefix resumes at the prefix itself
     if (rc == 0 && (start_size == 0 || memcmp (start, prefix, prefix_size) < 0)) {
         memcpy (start, prefix, prefix_size);
@@ -267,9 +301,9 @@ ht_store_list (ht_store_t *self, const char *kind, const char *region_prefix,
 }
 
 const char *
-ht_store_list_cursor (const ht_record_t *record, char *cursor, size_t size)
+ht_store_list_cursor (const ht_record_t *record, uint64_t seq, char *cursor, size_t size)
 {
-    snprintf (cursor, size, "%s:%s", ht_record_region (record), ht_record_key (record));
+    snprintf (cursor, size, "%s:%" PRIu64, ht_record_region (record), seq);
     return cursor;
 }
 
@@ -292,30 +326,32 @@ ht_store_find_after (ht_store_t *self, const char *kind, const char *field,
     int index = field? ht_schema_field_index (schema, field): -1;
     if (index < 0 || !schema->fields [index].indexed || !value)
         return HT_EFIELD;
-    const char *parts [] = { "f", kind, field, value, "" };
+    const char *parts [] = { HT_STORE_INDEX_FIELD, kind, field, value, "" };
     uint8_t prefix [HT_STORE_KEY_MAX_BYTES];
     size_t prefix_size = ht_store__join (prefix, sizeof prefix, parts, 5);
-    if (prefix_size == 0)
+    if (prefix_size == 0 || prefix_size > HT_STORE_KEY_MAX_BYTES - HT_STORE_U64_BYTES)
         return 0;                   //  too long to have been indexed
-    //  Entries of one value are ordered by entity key: a page resumes
-    //  after the last key it delivered
+    //  Entries of one value are in the order their versions were stored:
+    //  a page resumes after the sequence it ended at
     uint8_t start [HT_STORE_KEY_MAX_BYTES];
     size_t start_size = prefix_size;
     memcpy (start, prefix, prefix_size);
-    if (after_key) {
-        const char *resume [] = { "f", kind, field, value, after_key };
-        start_size = ht_store__join (start, sizeof start, resume, 5);
-        if (start_size == 0)
-            return HT_EINVAL;
-    }
     s_visit_t visit = { fn, arg, limit, 0, false };
     MDB_txn *txn = NULL;
     int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
+    if (rc == 0 && after_key) {
+        uint64_t seq = 0;
+        rc = s_page_resume (self, txn, kind, after_key, NULL, &seq);
+        if (rc == 0)
+            s_page_start (parts, 5, NULL, seq, start, &start_size);
+    }
     if (rc == 0)
         rc = s_index_walk (self, txn, kind, prefix, prefix_size, start,
                            start_size, after_key != NULL, &visit);
     if (txn)
         ht_store__read_end (self, txn);
+    if (rc == MDB_NOTFOUND)
+        return HT_ENOTFOUND;        //  after_key names no entity
     return rc? ht_store__error ("find", rc): (int) visit.count;
 }
 
@@ -662,10 +698,10 @@ ht_store_count_regions (ht_store_t *self, const char *kind, const char *region_p
         return HT_EKIND;
     if (s_region_prefix (region_prefix, region) != 0 || digits > HT_REGION_DIGITS)
         return HT_EREGION;
-    const char *parts [] = { "r", kind, region };
+    const char *parts [] = { HT_STORE_INDEX_REGION, kind, region };
     uint8_t prefix [HT_STORE_KEY_MAX_BYTES];
     size_t prefix_size = ht_store__join (prefix, sizeof prefix, parts, 3);
-    //  Index keys are "r NUL kind NUL region NUL key": the region starts
+    //  Index keys are "R NUL kind NUL region NUL seq": the region starts
     //  after the second NUL, so counting reads keys only, never records
     size_t region_at = 2 + strlen (kind) + 1;
     MDB_txn *txn = NULL;

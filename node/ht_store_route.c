@@ -462,6 +462,107 @@ s_record_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
     return rc;
 }
 
+//  Delete up to S_MIGRATE_CHUNK index entries of layout 6 ("r" and "f",
+//  ending in the entity key); *left: some may remain
+static int
+s_index_drop_old (ht_store_t *self, MDB_txn *txn, bool *left)
+{
+    static const char *const prefixes [] = { "f", "r" };
+    size_t dropped = 0;
+    int rc = 0;
+    *left = false;
+    for (size_t i = 0; rc == 0 && i < 2 && dropped < S_MIGRATE_CHUNK; i++) {
+        const uint8_t prefix [2] = { (uint8_t) prefixes [i][0], 0 };
+        MDB_cursor *cursor = NULL;
+        MDB_val key = { sizeof prefix, (void *) prefix }, value;
+        rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_IDX], &cursor);
+        if (rc == 0)
+            rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+        while (rc == 0 && ht_store__has_prefix (&key, prefix, sizeof prefix)
+        &&     dropped < S_MIGRATE_CHUNK) {
+            rc = mdb_cursor_del (cursor, 0);
+            dropped++;
+            //  The first one left: seeking again relies on nothing about
+            //  where a delete leaves the cursor
+            key = (MDB_val) { sizeof prefix, (void *) prefix };
+            if (rc == 0)
+                rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+        }
+        if (rc == 0 && ht_store__has_prefix (&key, prefix, sizeof prefix))
+            *left = true;
+        if (cursor)
+            mdb_cursor_close (cursor);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    return rc;
+}
+
+//  Index current records by sequence (layout 7): first drop the entries
+//  ordered by entity key, then walk the log from meta "index_build" (the
+//  next sequence to index; set once the old entries are gone), up to
+//  S_MIGRATE_CHUNK entries a transaction. Writes meanwhile index
+//  themselves; an entry indexed twice is the same key put twice.
+static int
+s_index_by_seq_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
+{
+    uint64_t next = 0;
+    int rc = ht_store__meta_get_u64 (self, txn, "index_build", &next);
+    if (rc == MDB_NOTFOUND) {
+        bool left = false;
+        rc = s_index_drop_old (self, txn, &left);
+        if (rc == 0)
+            rc = ht_store__meta_put_u64 (self, txn, "index_build", left? 0: 1);
+        *done = false;
+        return rc;
+    }
+    if (rc == 0 && next == 0) {         //  old entries are still being dropped
+        bool left = false;
+        rc = s_index_drop_old (self, txn, &left);
+        if (rc == 0 && !left)
+            rc = ht_store__meta_put_u64 (self, txn, "index_build", 1);
+        *done = false;
+        return rc;
+    }
+    uint8_t first [HT_STORE_U64_BYTES];
+    ht_store__put_be64 (first, next);
+    MDB_cursor *cursor = NULL;
+    MDB_val key = { HT_STORE_U64_BYTES, first }, value;
+    if (rc == 0)
+        rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_SEQ], &cursor);
+    if (rc == 0)
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+    size_t looked = 0;
+    while (rc == 0 && looked < S_MIGRATE_CHUNK) {
+        ht_store_route_t route;
+        rc = key.mv_size == HT_STORE_U64_BYTES? ht_store__route_parse (&value, &route)
+                                              : MDB_CORRUPTED;
+        uint64_t seq = rc == 0? ht_store__get_be64 (key.mv_data): 0;
+        //  Historic entries (moves kept in the log) have no index entries
+        ht_record_t *record = NULL;
+        if (rc == 0 && route.body)
+            rc = ht_store__decode_stored (self, route.body, route.body_size, &record);
+        //  Writing idx moves no seq cursor: the walk goes on
+        if (rc == 0 && record)
+            rc = ht_store__index_record (self, txn, record, seq, true);
+        ht_record_destroy (&record);
+        if (rc == 0) {
+            looked++;
+            next = seq + 1;
+            rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+        }
+    }
+    if (cursor)
+        mdb_cursor_close (cursor);
+    *done = rc == MDB_NOTFOUND;
+    if (rc == MDB_NOTFOUND)
+        rc = mdb_del (txn, self->dbi [HT_STORE_DB_META],
+                      &(MDB_val) { strlen ("index_build"), "index_build" }, NULL);
+    if (rc == 0 && !*done)
+        rc = ht_store__meta_put_u64 (self, txn, "index_build", next);
+    return rc;
+}
+
 //  Run one step to its end, then set meta "format" to format
 static int
 s_upgrade (ht_store_t *self, s_upgrade_fn *step, uint64_t format, const char *what)
@@ -512,8 +613,11 @@ ht_store__layout_upgrade (ht_store_t *self, uint64_t from)
     if (from < HT_STORE_LAYOUT_RECORDS_IN_REC)
         rc = s_upgrade (self, s_index_chunk, HT_STORE_LAYOUT_RECORDS_IN_REC,
                         "indexing the change log by region");
-    if (rc == 0 && from < HT_STORE_LAYOUT)
-        rc = s_upgrade (self, s_record_chunk, HT_STORE_LAYOUT,
+    if (rc == 0 && from < HT_STORE_LAYOUT_INDEX_BY_KEY)
+        rc = s_upgrade (self, s_record_chunk, HT_STORE_LAYOUT_INDEX_BY_KEY,
                         "moving records into the change log");
+    if (rc == 0 && from < HT_STORE_LAYOUT)
+        rc = s_upgrade (self, s_index_by_seq_chunk, HT_STORE_LAYOUT,
+                        "indexing records by sequence");
     return rc;
 }

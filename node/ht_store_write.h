@@ -57,8 +57,6 @@ typedef struct {
 } ht_store_batch_t;
 
 //  ht_store_apply.c
-//  Add or remove all index entries of a live record (tombstones have none)
-int ht_store__index_record (ht_store_batch_t *batch, const ht_record_t *record, bool add);
 //  Count a live record gained (+1) or lost (-1) in this batch
 void ht_store__count_change (ht_store_batch_t *batch, const ht_record_t *record,
                              int64_t change);

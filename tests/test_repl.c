@@ -563,15 +563,17 @@ s_list_one (void *arg, const ht_record_t *record, uint64_t seq)
     return 0;
 }
 
-//  Every current record of kind in node's store, encoded, one a line in
-//  the store's own order (region, key): equal texts, equal contents.
-//  The caller frees it.
+//  Every current record of kind in node's store, encoded, one a line,
+//  sorted (a store lists in its own order: region, then when it stored
+//  each record): equal texts, equal contents. The caller frees it.
 static char *
 s_contents (s_node_t *node, const char *kind)
 {
     zlistx_t *lines = zlistx_new ();
     zlistx_set_destructor (lines, (zlistx_destructor_fn *) zstr_free);
     ck_assert_int_ge (ht_store_list (node->store, kind, "", NULL, 0, s_list_one, lines), 0);
+    zlistx_set_comparator (lines, (zlistx_comparator_fn *) strcmp);
+    zlistx_sort (lines);
     size_t total = 1;
     for (char *line = (char *) zlistx_first (lines); line; line = (char *) zlistx_next (lines))
         total += strlen (line);

@@ -225,6 +225,8 @@ s_quarantine_last (void *arg, int code, const char *reason, const char *origin,
 typedef struct {
     char keys [64][HT_KEY_MAX_CHARS + 1];   //  keys in delivery order
     char regions [64][HT_REGION_BYTES];     //  their regions
+    uint64_t seqs [64];                     //  their sequences
+    char cursors [64][HT_STORE_CURSOR_BYTES];   //  and paging cursors
     size_t count;                           //  how many
 } s_keys_t;
 
@@ -237,6 +239,8 @@ s_collect_key (void *arg, const ht_record_t *record, uint64_t seq)
     ck_assert_uint_lt (keys->count, 64);
     snprintf (keys->keys [keys->count], HT_KEY_MAX_CHARS + 1, "%s", ht_record_key (record));
     snprintf (keys->regions [keys->count], HT_REGION_BYTES, "%s", ht_record_region (record));
+    keys->seqs [keys->count] = seq;
+    ht_store_list_cursor (record, seq, keys->cursors [keys->count], HT_STORE_CURSOR_BYTES);
     keys->count++;
     return 0;
 }
@@ -1311,7 +1315,8 @@ START_TEST (test_a_store_over_its_resident_limit_drops_its_mapped_pages_inside_a
     ht_record_t **bounded = ht_fixture_many_elders (env.fixture, HELD + BATCH, BATCH, ht_fixture_hlc (1, 0));
     ck_assert_int_eq (ht_store_apply (env.store, bounded, BATCH, NULL, NULL, NULL), 0);
     size_t limited = s_store_mapped_bytes (env.dir);
-    ck_assert_msg (unlimited > 8 * 1024 * 1024, "the batch mapped only %zu bytes", unlimited);
+    ck_assert_msg (unlimited > 4 * 1024 * 1024, "the batch mapped only %zu bytes (%zu with the limit)",
+                   unlimited, limited);
     ck_assert_msg (limited * 4 < unlimited, "%zu bytes mapped with the limit, %zu without",
                    limited, unlimited);
     //  Nothing is lost
@@ -1437,7 +1442,7 @@ s_apply_two_communities (s_env_t *env)
     }
 }
 
-START_TEST (test_listing_by_region_pages_in_region_and_key_order)
+START_TEST (test_listing_by_region_pages_in_region_and_sequence_order)
 {
     s_env_t env;
     s_env_setup (&env, 0);
@@ -1446,24 +1451,48 @@ START_TEST (test_listing_by_region_pages_in_region_and_key_order)
     ck_assert_int_eq (ht_store_list (env.store, "elder", "", NULL, 0, s_collect_key, &all), 8);
     for (size_t i = 1; i < all.count; i++) {
         int order = strcmp (all.regions [i - 1], all.regions [i]);
-        ck_assert (order < 0 || (order == 0 && strcmp (all.keys [i - 1], all.keys [i]) < 0));
+        ck_assert (order < 0 || (order == 0 && all.seqs [i - 1] < all.seqs [i]));
     }
     ck_assert_str_eq (all.regions [0], HT_FIXTURE_COMMUNITY_A);
     ck_assert_str_eq (all.regions [7], HT_FIXTURE_COMMUNITY_B);
 
-    //  Pages of three walk the same sequence
-    s_keys_t paged = { .count = 0 };
-    const char *after = NULL;
-    int got;
-    do {
-        got = ht_store_list (env.store, "elder", "441802001", after, 3, s_collect_key, &paged);
-        ck_assert_int_ge (got, 0);
-        ck_assert_int_le (got, 3);
-        after = paged.count? paged.keys [paged.count - 1]: NULL;
-    } while (got > 0);
-    ck_assert_uint_eq (paged.count, 8);
-    for (size_t i = 0; i < 8; i++)
-        ck_assert_str_eq (paged.keys [i], all.keys [i]);
+    //  Pages of three walk the same sequence, resumed by cursor or by key
+    for (int by_key = 0; by_key < 2; by_key++) {
+        s_keys_t paged = { .count = 0 };
+        const char *after = NULL;
+        int got;
+        do {
+            got = ht_store_list (env.store, "elder", "441802001", after, 3, s_collect_key,
+                                 &paged);
+            ck_assert_int_ge (got, 0);
+            ck_assert_int_le (got, 3);
+            after = paged.count == 0? NULL
+                  : by_key? paged.keys [paged.count - 1]: paged.cursors [paged.count - 1];
+        } while (got > 0);
+        ck_assert_uint_eq (paged.count, 8);
+        for (size_t i = 0; i < 8; i++)
+            ck_assert_str_eq (paged.keys [i], all.keys [i]);
+    }
+    //  A record changed while a listing pages comes again at the end of
+    //  its region; none is missed
+    s_keys_t first = { .count = 0 };
+    ck_assert_int_eq (ht_store_list (env.store, "elder", HT_FIXTURE_COMMUNITY_A, NULL, 2,
+                                     s_collect_key, &first), 2);
+    ht_record_t *changed = ht_fixture_elder (env.fixture, HT_FIXTURE_COMMUNITY_A_KEY, 1, "陈陈",
+                                             ht_fixture_hlc (2, 0));
+    ck_assert_str_eq (ht_record_key (changed), first.keys [0]);
+    ck_assert_int_eq (s_apply_owned (env.store, changed), 0);
+    s_keys_t rest = { .count = 0 };
+    ck_assert_int_eq (ht_store_list (env.store, "elder", HT_FIXTURE_COMMUNITY_A,
+                                     first.cursors [1], 0, s_collect_key, &rest), 4);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_str_eq (rest.keys [i], all.keys [2 + i]);
+    ck_assert_str_eq (rest.keys [3], first.keys [0]);
+    //  Neither a cursor nor an entity key: refused
+    ck_assert_int_eq (ht_store_list (env.store, "elder", "", "441802001001:x", 0, NULL, NULL),
+                      HT_ENOTFOUND);
+    ck_assert_int_eq (ht_store_list (env.store, "elder", "", "441802001001:0", 0, NULL, NULL),
+                      HT_ENOTFOUND);
 
     ck_assert_int_eq (ht_store_list (env.store, "elder", HT_FIXTURE_COMMUNITY_A, NULL, 0,
                                      NULL, NULL), 5);
@@ -1809,7 +1838,7 @@ s_store_suite (void)
     suite_add_tcase (suite, batch);
 
     TCase *read = tcase_create ("read");
-    tcase_add_test (read, test_listing_by_region_pages_in_region_and_key_order);
+    tcase_add_test (read, test_listing_by_region_pages_in_region_and_sequence_order);
     tcase_add_test (read, test_find_by_indexed_field_follows_the_current_version);
     tcase_add_test (read, test_changes_list_each_entity_once_at_its_latest_sequence);
     tcase_add_test (read, test_counts_per_kind_track_live_records);

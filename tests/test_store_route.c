@@ -323,7 +323,7 @@ END_TEST
 typedef struct {
     MDB_env *env;
     MDB_txn *txn;
-    MDB_dbi rec, seq, meta, route;
+    MDB_dbi rec, seq, meta, route, idx;
 } s_raw_t;
 
 static void
@@ -339,6 +339,7 @@ s_raw_open (const char *dir, s_raw_t *raw)
     ck_assert_int_eq (mdb_dbi_open (raw->txn, "seq", 0, &raw->seq), 0);
     ck_assert_int_eq (mdb_dbi_open (raw->txn, "meta", 0, &raw->meta), 0);
     ck_assert_int_eq (mdb_dbi_open (raw->txn, "route", 0, &raw->route), 0);
+    ck_assert_int_eq (mdb_dbi_open (raw->txn, "idx", 0, &raw->idx), 0);
 }
 
 //  Commit what was written, and close
@@ -382,7 +383,7 @@ START_TEST (test_a_store_without_the_index_is_indexed_when_opened)
     int error = -1;
     store = ht_store_open (dir, 0, &error);
     ck_assert_msg (store, "open: %s", ht_strerror (error));
-    ck_assert_uint_eq (ht_store_counter (store, "format"), 6);
+    ck_assert_uint_eq (ht_store_counter (store, "format"), 7);
     ck_assert_uint_eq (ht_store_counter (store, "route_build"), 0);
     s_check_walks (store, 77);
     //  Writes after the upgrade keep the index
@@ -505,7 +506,7 @@ START_TEST (test_a_store_with_records_outside_the_log_is_upgraded_when_opened)
         int error = -1;
         store = ht_store_open (dir, 0, &error);
         ck_assert_msg (store, "open: %s", ht_strerror (error));
-        ck_assert_uint_eq (ht_store_counter (store, "format"), 6);
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 7);
         //  The same log, byte for byte, and the same walks
         s_log_t *after = (s_log_t *) zmalloc (sizeof (s_log_t));
         ck_assert_int_ge (ht_store_changes (store, 0, 0, s_log_collect, after), 0);
@@ -530,6 +531,193 @@ START_TEST (test_a_store_with_records_outside_the_log_is_upgraded_when_opened)
         ht_store_destroy (&store);
         s_assert_records_in_log (dir);
         ht_fixture_rmrf (dir);
+    }
+    ht_fixture_destroy (&fixture);
+}
+END_TEST
+
+//  Every idx entry (key and value, one zchunk each: key size(2) key
+//  value), in key order
+static zlistx_t *
+s_idx_dump (const char *dir)
+{
+    s_raw_t raw;
+    s_raw_open (dir, &raw);
+    zlistx_t *entries = zlistx_new ();
+    zlistx_set_destructor (entries, (zlistx_destructor_fn *) zchunk_destroy);
+    MDB_cursor *cursor = NULL;
+    ck_assert_int_eq (mdb_cursor_open (raw.txn, raw.idx, &cursor), 0);
+    MDB_val key, value;
+    while (mdb_cursor_get (cursor, &key, &value, MDB_NEXT) == 0) {
+        uint8_t size [2] = { (uint8_t) (key.mv_size >> 8), (uint8_t) key.mv_size };
+        zchunk_t *entry = zchunk_new (size, 2);
+        zchunk_extend (entry, key.mv_data, key.mv_size);
+        zchunk_extend (entry, value.mv_data, value.mv_size);
+        zlistx_add_end (entries, entry);
+    }
+    mdb_cursor_close (cursor);
+    s_raw_close (&raw);
+    return entries;
+}
+
+//  Make a store's region and field index look as layout 6 left it: each
+//  "R"/"F" entry, which ends in the sequence of the entity's current
+//  version, becomes "r"/"f" ending in the entity's key. With stopped, as
+//  an upgrade that stopped midway leaves it instead: the old entries
+//  gone, the new ones there up to the middle sequence, and meta
+//  "index_build" naming it. Returns the entries rewritten or dropped.
+static size_t
+s_index_to_keys (const char *dir, bool stopped)
+{
+    s_raw_t raw;
+    s_raw_open (dir, &raw);
+    zlistx_t *keys = zlistx_new ();
+    zlistx_set_destructor (keys, (zlistx_destructor_fn *) zchunk_destroy);
+    MDB_cursor *cursor = NULL;
+    ck_assert_int_eq (mdb_cursor_open (raw.txn, raw.idx, &cursor), 0);
+    MDB_val key, value;
+    uint64_t lowest = UINT64_MAX, highest = 0;
+    while (mdb_cursor_get (cursor, &key, &value, MDB_NEXT) == 0) {
+        const uint8_t *bytes = key.mv_data;
+        if ((bytes [0] != 'R' && bytes [0] != 'F') || bytes [1] != 0)
+            continue;
+        zlistx_add_end (keys, zchunk_new (key.mv_data, key.mv_size));
+        uint64_t seq = 0;
+        for (size_t i = key.mv_size - 8; i < key.mv_size; i++)
+            seq = seq << 8 | bytes [i];
+        lowest = seq < lowest? seq: lowest;
+        highest = seq > highest? seq: highest;
+    }
+    mdb_cursor_close (cursor);
+    uint64_t middle = lowest + (highest - lowest) / 2;
+    size_t changed = 0;
+    for (zchunk_t *entry = (zchunk_t *) zlistx_first (keys); entry;
+         entry = (zchunk_t *) zlistx_next (keys)) {
+        const uint8_t *bytes = zchunk_data (entry);
+        size_t size = zchunk_size (entry);
+        uint8_t seq_bytes [8];
+        memcpy (seq_bytes, bytes + size - 8, 8);
+        uint64_t seq = 0;
+        for (size_t i = 0; i < 8; i++)
+            seq = seq << 8 | seq_bytes [i];
+        MDB_val k = { size, (void *) bytes }, empty = { 0, NULL };
+        if (stopped && seq < middle)
+            continue;               //  indexed before the upgrade stopped
+        ck_assert_int_eq (mdb_del (raw.txn, raw.idx, &k, NULL), 0);
+        changed++;
+        if (stopped)
+            continue;
+        //  The entity key from the log entry: kind NUL key
+        MDB_val seq_key = { 8, seq_bytes }, log_entry;
+        ck_assert_int_eq (mdb_get (raw.txn, raw.seq, &seq_key, &log_entry), 0);
+        const uint8_t *head = log_entry.mv_data;
+        ck_assert_int_eq (head [24], 2);        //  a current record
+        size_t origin_size = head [25];
+        size_t ekey_size = head [S_HEAD_BYTES + origin_size];
+        const uint8_t *ekey = head + S_HEAD_BYTES + origin_size + 1;
+        const uint8_t *nul = memchr (ekey, 0, ekey_size);
+        ck_assert_ptr_nonnull (nul);
+        size_t key_text = ekey_size - (size_t) (nul + 1 - ekey);
+        zchunk_t *old = zchunk_new (NULL, size - 8 + key_text);
+        zchunk_append (old, bytes, size - 8);
+        zchunk_append (old, nul + 1, key_text);
+        ((uint8_t *) zchunk_data (old)) [0] = bytes [0] == 'R'? 'r': 'f';
+        MDB_val o = { zchunk_size (old), zchunk_data (old) };
+        ck_assert_int_eq (mdb_put (raw.txn, raw.idx, &o, &empty, 0), 0);
+        zchunk_destroy (&old);
+    }
+    zlistx_destroy (&keys);
+    if (stopped) {
+        uint8_t mark [8];
+        for (size_t i = 0; i < 8; i++)
+            mark [i] = (uint8_t) (middle >> (56 - 8 * i));
+        MDB_val name = { 11, "index_build" }, v = { 8, mark };
+        ck_assert_int_eq (mdb_put (raw.txn, raw.meta, &name, &v, 0), 0);
+    }
+    s_raw_format (&raw, 6);
+    s_raw_close (&raw);
+    return changed;
+}
+
+//  Every key of a kind and region or field listing, sorted
+static int
+s_key_collect (void *arg, const ht_record_t *record, uint64_t seq)
+{
+    (void) seq;
+    zlistx_add_end ((zlistx_t *) arg, (void *) ht_record_key (record));
+    return 0;
+}
+
+static char *
+s_listing (ht_store_t *store, const char *field, const char *value)
+{
+    zlistx_t *keys = zlistx_new ();
+    zlistx_set_duplicator (keys, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor (keys, (zlistx_destructor_fn *) zstr_free);
+    zlistx_set_comparator (keys, (zlistx_comparator_fn *) strcmp);
+    int count = field? ht_store_find (store, "elder", field, value, 0, s_key_collect, keys)
+                     : ht_store_list (store, "elder", value, NULL, 0, s_key_collect, keys);
+    ck_assert_int_ge (count, 0);
+    zlistx_sort (keys);
+    char *text = zsys_sprintf ("%d:", count);
+    for (char *key = (char *) zlistx_first (keys); key; key = (char *) zlistx_next (keys)) {
+        char *longer = zsys_sprintf ("%s %s", text, key);
+        zstr_free (&text);
+        text = longer;
+    }
+    zlistx_destroy (&keys);
+    return text;
+}
+
+START_TEST (test_a_store_indexed_by_entity_key_is_indexed_by_sequence_when_opened)
+{
+    ht_fixture_t *fixture = ht_fixture_new ();
+    //  All of it, and as an upgrade that stopped midway leaves it
+    for (int stopped = 0; stopped < 2; stopped++) {
+        char dir [HT_FIXTURE_DIR_CHARS];
+        ht_store_t *store = ht_fixture_store_new (fixture, HT_FIXTURE_CITY, 0, dir);
+        ht_fixture_apply_certs (fixture, store);
+        s_fill (fixture, store, 131 + (uint64_t) stopped);
+        char *region = s_listing (store, NULL, "");
+        char *status = s_listing (store, "status", "active");
+        ck_assert_uint_gt (strlen (region), 10 * 40);
+        ht_store_destroy (&store);
+        zlistx_t *before = s_idx_dump (dir);
+        ck_assert_uint_gt (s_index_to_keys (dir, stopped), S_ENTITIES / 3);
+        zlistx_t *old = s_idx_dump (dir);
+        ck_assert (zlistx_size (old) != zlistx_size (before) || stopped == 0);
+        zlistx_destroy (&old);
+        int error = -1;
+        store = ht_store_open (dir, 0, &error);
+        ck_assert_msg (store, "open: %s", ht_strerror (error));
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 7);
+        ck_assert_uint_eq (ht_store_counter (store, "index_build"), 0);
+        //  Every index entry as the store wrote it, no old one left
+        ht_store_destroy (&store);
+        zlistx_t *after = s_idx_dump (dir);
+        ck_assert_uint_eq (zlistx_size (after), zlistx_size (before));
+        zchunk_t *one = (zchunk_t *) zlistx_first (before);
+        zchunk_t *two = (zchunk_t *) zlistx_first (after);
+        for (; one && two; one = zlistx_next (before), two = zlistx_next (after)) {
+            ck_assert_uint_eq (zchunk_size (one), zchunk_size (two));
+            ck_assert_mem_eq (zchunk_data (one), zchunk_data (two), zchunk_size (one));
+        }
+        zlistx_destroy (&before);
+        zlistx_destroy (&after);
+        //  The same listings, and writes after the upgrade keep them right
+        store = ht_store_open (dir, 0, &error);
+        ck_assert_ptr_nonnull (store);
+        char *region_after = s_listing (store, NULL, "");
+        char *status_after = s_listing (store, "status", "active");
+        ck_assert_str_eq (region_after, region);
+        ck_assert_str_eq (status_after, status);
+        zstr_free (&region);
+        zstr_free (&status);
+        zstr_free (&region_after);
+        zstr_free (&status_after);
+        s_fill (fixture, store, 133 + (uint64_t) stopped);
+        s_check_walks (store, 133 + (uint64_t) stopped);
+        ht_fixture_store_destroy (&store, dir);
     }
     ht_fixture_destroy (&fixture);
 }
@@ -568,6 +756,7 @@ s_suite (void)
     tcase_add_test (walk, test_a_holders_indexed_walk_is_the_filtered_whole_log);
     tcase_add_test (walk, test_a_store_without_the_index_is_indexed_when_opened);
     tcase_add_test (walk, test_a_store_with_records_outside_the_log_is_upgraded_when_opened);
+    tcase_add_test (walk, test_a_store_indexed_by_entity_key_is_indexed_by_sequence_when_opened);
     tcase_add_test (walk, test_a_store_of_the_current_layout_without_its_index_is_refused);
     suite_add_tcase (suite, walk);
     return suite;

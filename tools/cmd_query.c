@@ -264,10 +264,12 @@ enum { S_KIND = S_FIRST_OWN, S_REGION, S_FIELD, S_VALUE, S_LIMIT, S_AFTER, S_ALL
 static const ht_command_spec_t s_list_spec = {
     "hutong list --node ENDPOINT --node-key PUB --key KEYFILE --kind KIND [OPTIONS]",
     "List records a running node holds that our read policy lets us see: by\n"
-    "kind under a region (ordered by region, then key), or by an indexed\n"
-    "field's value (ordered by key). One page (--limit) at a time; the\n"
-    "cursor of the next goes to stderr, or --all follows them all. Records\n"
-    "are verified and redacted as for get.",
+    "kind under a region (ordered by region, then by when the node stored\n"
+    "each), or by an indexed field's value (ordered by when each was\n"
+    "stored). One page (--limit) at a time; the cursor of the next goes to\n"
+    "stderr, or --all follows them all (a record changed meanwhile comes\n"
+    "again, at its new version). Records are verified and redacted as for\n"
+    "get.",
     s_list_options
 };
 

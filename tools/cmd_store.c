@@ -240,7 +240,7 @@ static const ht_option_t s_list_options [] = {
     HT_OPTION_TEXT ("field", "NAME", "look up by an indexed field instead..."),
     HT_OPTION_TEXT ("value", "TEXT", "...having this value"),
     HT_OPTION_UINT ("limit", "N", 0, S_MAX_LIST, "at most N records (default 100; 0 for all)"),
-    HT_OPTION_TEXT ("after", "KEY", "page: start after this key (region listings)"),
+    HT_OPTION_TEXT ("after", "KEY", "page: start after this entity (region listings)"),
     HT_OPTION_TEXT ("policy", "NAME", "show records as this read policy sees them"),
     HT_OPTION_END
 };
@@ -248,9 +248,10 @@ static const ht_option_t s_list_options [] = {
 static const ht_command_spec_t s_list_spec = {
     "hutong list --store DIR --kind KIND [--region PREFIX | --field NAME --value TEXT]",
     "List current records as JSON lines: by kind under a region prefix\n"
-    "(ordered by region, then key), or by an indexed field's value, from a\n"
-    "store on this machine (with --node instead: from a running node through\n"
-    "our read policy; see hutong list --node x --help).",
+    "(ordered by region, then by when each was stored), or by an indexed\n"
+    "field's value (ordered by when each was stored), from a store on this\n"
+    "machine (with --node instead: from a running node through our read\n"
+    "policy; see hutong list --node x --help).",
     s_list_options
 };
 
