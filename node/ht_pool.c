@@ -18,6 +18,7 @@ struct _ht_pool_t {
     size_t count;                       //  how many
     size_t next;                        //  next share to take
     size_t pending;                     //  shares not finished yet
+    bool started;                       //  ht_pool_start began a run
 };
 
 //  Take shares until none are left; call with the lock held
@@ -91,6 +92,46 @@ ht_pool_size (const ht_pool_t *self)
 }
 
 void
+ht_pool_start (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count)
+{
+    if (!self || self->size == 0)
+        return;
+    pthread_mutex_lock (&self->lock);
+    self->fn = fn;
+    self->args = args;
+    self->count = count;
+    self->next = 0;
+    self->pending = count;
+    self->started = true;
+    pthread_cond_broadcast (&self->work);
+    pthread_mutex_unlock (&self->lock);
+}
+
+//  Run what the workers left, wait for the rest; the lock held
+static void
+s_finish (ht_pool_t *self)
+{
+    s_drain (self);
+    while (self->pending > 0)
+        pthread_cond_wait (&self->done, &self->lock);
+    self->fn = NULL;
+    self->args = NULL;
+    self->count = self->next = 0;
+    self->started = false;
+}
+
+void
+ht_pool_wait (ht_pool_t *self)
+{
+    if (!self || self->size == 0)
+        return;
+    pthread_mutex_lock (&self->lock);
+    if (self->started)
+        s_finish (self);
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
 ht_pool_run (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count)
 {
     if (!self || self->size == 0 || count < 2) {
@@ -106,11 +147,6 @@ ht_pool_run (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count)
     self->pending = count;
     pthread_cond_broadcast (&self->work);
     //  The caller works too, then waits for the shares others took
-    s_drain (self);
-    while (self->pending > 0)
-        pthread_cond_wait (&self->done, &self->lock);
-    self->fn = NULL;
-    self->args = NULL;
-    self->count = self->next = 0;
+    s_finish (self);
     pthread_mutex_unlock (&self->lock);
 }

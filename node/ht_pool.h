@@ -26,4 +26,11 @@ size_t ht_pool_size (const ht_pool_t *self);
 //  and return when all are done. One run at a time per pool.
 void ht_pool_run (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count);
 
+//  The same in two steps: start hands the shares to the workers only (the
+//  caller goes on with other work; with no workers nothing starts), wait
+//  runs the shares no worker took yet on the caller's thread and returns
+//  when all are done. args must live until wait returns.
+void ht_pool_start (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count);
+void ht_pool_wait (ht_pool_t *self);
+
 #endif

@@ -264,6 +264,174 @@ s_batch_item (ht_store_batch_t *batch, const ht_store_item_t *item, int *code)
 //  --------------------------------------------------------------------------
 //  Batches
 
+//  Preparing while applying. A large batch is prepared in chunks: the
+//  verifier threads take chunks in order while this thread applies, item
+//  by item, what is prepared, so decoding and checking signatures runs
+//  beside the merge and its commit instead of before them. Whichever
+//  thread needs a chunk that nobody took yet prepares it. Each chunk is
+//  prepared as a whole batch is (decode, digest, the held check, then
+//  the signatures of what is not held); the held check reads through one
+//  read transaction begun before the write transaction, as it did before
+//  the batch began, one thread at a time.
+#define S_PREP_CHUNK 256            //  items a chunk
+#define S_PREP_MIN_ITEMS (4 * S_PREP_CHUNK)
+
+typedef struct _s_prep_t {
+    ht_store_t *store;
+    ht_store_item_t *items;         //  all items, in apply order
+    size_t count;                   //  how many
+    size_t chunks;                  //  chunks of S_PREP_CHUNK
+    pthread_mutex_t lock;           //  guards next and done
+    pthread_cond_t ready;           //  a chunk was prepared
+    size_t next;                    //  first chunk nobody took
+    bool *done;                     //  per chunk: prepared
+    pthread_mutex_t held_lock;      //  one thread at a time in held_txn
+    MDB_txn *held_txn;              //  for the held check, or NULL
+    ht_record_roots_t *roots;       //  batch roots checked, all threads'
+    void *args [S_MAX_THREADS];     //  the verifier threads' shares
+} s_prep_t;
+
+static void s_item_prepare (ht_store_item_t *item, ht_record_roots_t *roots);
+static void s_item_verify (ht_store_item_t *item, ht_record_roots_t *roots);
+static bool s_item_unverified (const ht_store_item_t *item);
+static void s_items_held_in (ht_store_t *self, MDB_txn *txn, ht_store_item_t *items,
+                             size_t count);
+
+//  Prepare one chunk (on whichever thread took it)
+static void
+s_prep_chunk (s_prep_t *prep, size_t chunk)
+{
+    ht_store_item_t *items = prep->items + chunk * S_PREP_CHUNK;
+    size_t count = prep->count - chunk * S_PREP_CHUNK;
+    if (count > S_PREP_CHUNK)
+        count = S_PREP_CHUNK;
+    for (size_t i = 0; i < count; i++) {
+        items [i].registry = prep->store->registry;
+        s_item_prepare (&items [i], NULL);
+    }
+    pthread_mutex_lock (&prep->held_lock);
+    if (prep->held_txn)
+        s_items_held_in (prep->store, prep->held_txn, items, count);
+    pthread_mutex_unlock (&prep->held_lock);
+    uint64_t unverified = 0;
+    for (size_t i = 0; i < count; i++) {
+        unverified += s_item_unverified (&items [i]);
+        s_item_verify (&items [i], prep->roots);
+    }
+    __atomic_add_fetch (&prep->store->verifications, unverified, __ATOMIC_RELAXED);
+}
+
+//  Take the first chunk nobody took and prepare it; false if none is left
+static bool
+s_prep_take (s_prep_t *prep)
+{
+    pthread_mutex_lock (&prep->lock);
+    size_t chunk = prep->next < prep->chunks? prep->next++: prep->chunks;
+    pthread_mutex_unlock (&prep->lock);
+    if (chunk == prep->chunks)
+        return false;
+    s_prep_chunk (prep, chunk);
+    pthread_mutex_lock (&prep->lock);
+    prep->done [chunk] = true;
+    pthread_cond_broadcast (&prep->ready);
+    pthread_mutex_unlock (&prep->lock);
+    return true;
+}
+
+//  A verifier thread's share: chunks until none is left
+static void
+s_prep_worker (void *arg)
+{
+    while (s_prep_take ((s_prep_t *) arg))
+        ;
+}
+
+//  Return once the item at index is prepared, preparing chunks here
+//  while the one it is in is not taken yet
+static void
+s_prep_ensure (s_prep_t *prep, size_t index)
+{
+    size_t chunk = index / S_PREP_CHUNK;
+    pthread_mutex_lock (&prep->lock);
+    while (!prep->done [chunk]) {
+        if (prep->next <= chunk) {
+            pthread_mutex_unlock (&prep->lock);
+            s_prep_take (prep);
+            pthread_mutex_lock (&prep->lock);
+        }
+        else
+            pthread_cond_wait (&prep->ready, &prep->lock);
+    }
+    pthread_mutex_unlock (&prep->lock);
+}
+
+//  Every item prepared, and the read transaction ended (before the map
+//  may move: it holds the map lock shared)
+static void
+s_prep_finish (s_prep_t *prep)
+{
+    if (prep->count)
+        s_prep_ensure (prep, prep->count - 1);
+    for (size_t chunk = 0; chunk < prep->chunks; chunk++)
+        s_prep_ensure (prep, chunk * S_PREP_CHUNK);
+    pthread_mutex_lock (&prep->held_lock);
+    if (prep->held_txn)
+        ht_store__read_end (prep->store, prep->held_txn);
+    prep->held_txn = NULL;
+    pthread_mutex_unlock (&prep->held_lock);
+}
+
+//  Start preparing items on the verifier threads; NULL (prepare them all
+//  first) when the batch is small, there are none, or out of memory
+static s_prep_t *
+s_prep_start (ht_store_t *self, ht_store_item_t *items, size_t count)
+{
+    size_t workers = ht_pool_size (self->verifiers);
+    if (count < S_PREP_MIN_ITEMS || workers == 0)
+        return NULL;
+    if (workers > S_MAX_THREADS - 1)
+        workers = S_MAX_THREADS - 1;
+    s_prep_t *prep = calloc (1, sizeof *prep);
+    size_t chunks = (count + S_PREP_CHUNK - 1) / S_PREP_CHUNK;
+    bool *done = prep? calloc (chunks, sizeof *done): NULL;
+    ht_record_roots_t *roots = done? ht_record_roots_new (S_BATCH_ROOTS): NULL;
+    if (!roots) {
+        free (done);
+        free (prep);
+        return NULL;
+    }
+    *prep = (s_prep_t) { .store = self, .items = items, .count = count, .chunks = chunks,
+                         .done = done, .roots = roots };
+    pthread_mutex_init (&prep->lock, NULL);
+    pthread_cond_init (&prep->ready, NULL);
+    pthread_mutex_init (&prep->held_lock, NULL);
+    //  Without it every item is simply verified
+    if (ht_store__txn_begin (self, MDB_RDONLY, &prep->held_txn) != 0)
+        prep->held_txn = NULL;
+    for (size_t i = 0; i < workers; i++)
+        prep->args [i] = prep;
+    ht_pool_start (self->verifiers, s_prep_worker, prep->args, workers);
+    return prep;
+}
+
+//  Wait for the verifier threads and free prep
+static void
+s_prep_destroy (s_prep_t **prep_p)
+{
+    s_prep_t *prep = *prep_p;
+    if (!prep)
+        return;
+    s_prep_finish (prep);
+    ht_pool_wait (prep->store->verifiers);
+    ht_record_roots_destroy (&prep->roots);
+    pthread_cond_destroy (&prep->ready);
+    pthread_mutex_destroy (&prep->lock);
+    pthread_mutex_destroy (&prep->held_lock);
+    free (prep->done);
+    free (prep);
+    *prep_p = NULL;
+}
+
 //  Begin an attempt: write txn, cache check, counters
 static int
 s_batch_begin (ht_store_batch_t *batch)
@@ -422,6 +590,8 @@ s_batch_run (ht_store_batch_t *batch, const ht_store_span_t *spans, size_t span_
         s_span_begin (batch, run->origin);
         for (size_t i = 0; rc == 0 && i < run->count; i++) {
             int code;
+            if (batch->prep)
+                s_prep_ensure (batch->prep, done);
             rc = s_batch_item (batch, &run->items [i], &code);
             if (run->results)
                 run->results [i] = code;
@@ -489,14 +659,17 @@ ht_store__apply_items (ht_store_t *self, const ht_store_item_t *items, size_t co
     return ht_store__apply_spans (self, &span, 1, retry);
 }
 
-int
-ht_store__apply_spans (ht_store_t *self, const ht_store_span_t *spans, size_t span_count,
-                       bool retry)
+//  Apply spans as ht_store__apply_spans does, their items still being
+//  prepared by prep (NULL: prepared)
+static int
+s_apply_spans (ht_store_t *self, const ht_store_span_t *spans, size_t span_count,
+               bool retry, s_prep_t *prep)
 {
     ht_store_batch_t batch;
     memset (&batch, 0, sizeof batch);
     batch.store = self;
     batch.retry = retry;
+    batch.prep = prep;
     batch.source.cert = s_batch_cert;
     batch.source.revocation = s_batch_revocation;
     batch.source.ctx = &batch;
@@ -508,6 +681,11 @@ ht_store__apply_spans (ht_store_t *self, const ht_store_span_t *spans, size_t sp
     bool refitted = false;
     for (;;) {
         rc = s_batch_run (&batch, spans, span_count);
+        //  The map may move now: the held check's read transaction ends
+        if (rc && batch.prep) {
+            s_prep_finish (batch.prep);
+            batch.prep = NULL;
+        }
         //  Another writer left the map past the cap: fit it, once
         if (rc == S_MAP_OVER_LIMIT && !refitted) {
             refitted = true;
@@ -534,6 +712,13 @@ ht_store__apply_spans (ht_store_t *self, const ht_store_span_t *spans, size_t sp
     //  What was quarantined is the caller's to report (stats and results):
     //  a node logs it at its configured level, hutong put per line
     return 0;
+}
+
+int
+ht_store__apply_spans (ht_store_t *self, const ht_store_span_t *spans, size_t span_count,
+                       bool retry)
+{
+    return s_apply_spans (self, spans, span_count, retry, NULL);
 }
 
 //  Free what preparing items allocated
@@ -653,11 +838,8 @@ s_items_run (ht_store_t *self, ht_store_item_t *items, size_t count,
 //  costs a lookup per record, not a signature check. A read error only
 //  means they are all verified.
 static void
-s_items_held (ht_store_t *self, ht_store_item_t *items, size_t count)
+s_items_held_in (ht_store_t *self, MDB_txn *txn, ht_store_item_t *items, size_t count)
 {
-    MDB_txn *txn;
-    if (count == 0 || ht_store__txn_begin (self, MDB_RDONLY, &txn) != 0)
-        return;
     for (size_t i = 0; i < count; i++) {
         int code;
         if (ht_store__held (self, txn, &items [i], &items [i].held, &code) != 0) {
@@ -667,6 +849,15 @@ s_items_held (ht_store_t *self, ht_store_item_t *items, size_t count)
         if (i % HT_STORE_RESIDENT_CHECK == HT_STORE_RESIDENT_CHECK - 1)
             ht_store__resident_check (self);
     }
+}
+
+static void
+s_items_held (ht_store_t *self, ht_store_item_t *items, size_t count)
+{
+    MDB_txn *txn;
+    if (count == 0 || ht_store__txn_begin (self, MDB_RDONLY, &txn) != 0)
+        return;
+    s_items_held_in (self, txn, items, count);
     ht_store__read_end (self, txn);
 }
 
@@ -718,8 +909,12 @@ ht_store_apply (ht_store_t *self, ht_record_t *const *records, size_t count,
         return HT_ENOMEM;
     for (size_t i = 0; i < count; i++)
         items [i].record = records [i];
-    ht_store__items_prepare (self, items, count);
-    int code = ht_store__apply_items (self, items, count, origin, stats, results, false);
+    s_prep_t *prep = s_prep_start (self, items, count);
+    if (!prep)
+        ht_store__items_prepare (self, items, count);
+    ht_store_span_t span = { items, count, origin, stats, results };
+    int code = s_apply_spans (self, &span, 1, false, prep);
+    s_prep_destroy (&prep);
     ht_store__items_destroy (items, count);
     return code;
 }
@@ -764,9 +959,13 @@ ht_store_apply_groups (ht_store_t *self, ht_store_group_t *groups, size_t count)
             items [next].from_bytes = true;
         }
     }
-    //  Prepared together: the verifier threads share all of it
-    ht_store__items_prepare (self, items, total);
-    int code = ht_store__apply_spans (self, spans, count, false);
+    //  Prepared together: the verifier threads share all of it, while
+    //  this thread applies what is prepared
+    s_prep_t *prep = s_prep_start (self, items, total);
+    if (!prep)
+        ht_store__items_prepare (self, items, total);
+    int code = s_apply_spans (self, spans, count, false, prep);
+    s_prep_destroy (&prep);
     for (size_t group = 0; group < count; group++)
         groups [group].error = code;
     //  One group that does not fit must not fail the others: alone, each

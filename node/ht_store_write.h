@@ -54,6 +54,7 @@ typedef struct {
                                     //  stay where they are, no cursor moves
     int fatal;                      //  LMDB error met inside a callback
     ht_apply_stats_t stats;         //  what the batch did
+    struct _s_prep_t *prep;         //  items still being prepared, or NULL
 } ht_store_batch_t;
 
 //  ht_store_apply.c

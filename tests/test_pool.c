@@ -61,6 +61,60 @@ START_TEST (a_pool_without_threads_runs_everything_on_the_caller)
 }
 END_TEST
 
+//  A share that waits until the caller lets it finish
+typedef struct {
+    atomic_int *gate;               //  0: wait, 1: go
+    atomic_int runs;
+} s_gated_t;
+
+static void
+s_gated (void *arg)
+{
+    s_gated_t *share = (s_gated_t *) arg;
+    while (atomic_load (share->gate) == 0)
+        ;
+    atomic_fetch_add (&share->runs, 1);
+}
+
+START_TEST (started_shares_run_on_the_workers_while_the_caller_goes_on)
+{
+    ht_pool_t *pool = ht_pool_new (2);
+    ck_assert_uint_eq (ht_pool_size (pool), 2);
+    for (int round = 0; round < 50; round++) {
+        atomic_int gate;
+        atomic_init (&gate, 0);
+        s_gated_t shares [5];
+        void *args [5];
+        for (size_t i = 0; i < 5; i++) {
+            shares [i].gate = &gate;
+            atomic_init (&shares [i].runs, 0);
+            args [i] = &shares [i];
+        }
+        ht_pool_start (pool, s_gated, args, 5);
+        //  start returned while the shares wait (had it run one on this
+        //  thread, it would wait for the gate forever)
+        int ran = 0;
+        for (size_t i = 0; i < 5; i++)
+            ran += atomic_load (&shares [i].runs);
+        ck_assert_int_eq (ran, 0);
+        atomic_store (&gate, 1);
+        //  wait runs what the two workers left, and all are done
+        ht_pool_wait (pool);
+        for (size_t i = 0; i < 5; i++)
+            ck_assert_int_eq (atomic_load (&shares [i].runs), 1);
+        //  The pool still runs as before
+        s_check_runs (pool, 4, 1);
+    }
+    ht_pool_wait (pool);            //  nothing started: returns at once
+    ht_pool_destroy (&pool);
+    //  Without workers, start runs nothing and wait nothing
+    ht_pool_t *none = ht_pool_new (0);
+    ht_pool_start (none, s_square, NULL, 3);
+    ht_pool_wait (none);
+    ht_pool_destroy (&none);
+}
+END_TEST
+
 static Suite *
 pool_suite (void)
 {
@@ -68,6 +122,7 @@ pool_suite (void)
     TCase *tc = tcase_create ("runs");
     tcase_add_test (tc, every_share_runs_exactly_once_per_run_on_kept_threads);
     tcase_add_test (tc, a_pool_without_threads_runs_everything_on_the_caller);
+    tcase_add_test (tc, started_shares_run_on_the_workers_while_the_caller_goes_on);
     suite_add_tcase (suite, tc);
     return suite;
 }

@@ -1170,7 +1170,7 @@ END_TEST
 typedef struct {
     ht_store_t *store;              //  read while the owner gives memory back
     const char *key;                //  an elder that must always be found
-    volatile bool stop;             //  set by the owner
+    bool stop;                      //  set by the owner (atomic)
     size_t misses;                  //  reads that did not find it
     size_t reads;                   //  reads made
 } s_reader_t;
@@ -1179,7 +1179,7 @@ static void *
 s_reader_run (void *arg)
 {
     s_reader_t *reader = (s_reader_t *) arg;
-    while (!reader->stop) {
+    while (!__atomic_load_n (&reader->stop, __ATOMIC_ACQUIRE)) {
         ht_record_t *record = ht_store_get (reader->store, "elder", reader->key, NULL);
         reader->misses += record == NULL;
         reader->reads++;
@@ -1202,7 +1202,7 @@ START_TEST (test_memory_given_back_at_rest_loses_no_write_and_leaves_the_store_u
     ck_assert_int_eq (pthread_create (&thread, NULL, s_reader_run, &reader), 0);
     for (int round = 0; round < 20; round++)
         ht_store_release_memory (env.store);
-    reader.stop = true;
+    __atomic_store_n (&reader.stop, true, __ATOMIC_RELEASE);
     pthread_join (thread, NULL);
     ck_assert_uint_eq (reader.misses, 0);
     ck_assert_uint_gt (reader.reads, 0);
@@ -1731,6 +1731,87 @@ START_TEST (test_a_batch_held_already_costs_no_signature_check)
 }
 END_TEST
 
+//  A batch large enough to be prepared while it is applied (in chunks,
+//  on the verifier threads) gives every record the verdict it gets in
+//  small batches, prepared first: held ones cost no check, forged and
+//  malformed ones are refused, the rest stored; and it does so across a
+//  map that fills up midway (the attempt is run again, grown)
+START_TEST (test_a_batch_prepared_while_it_is_applied_keeps_every_verdict)
+{
+    enum { COUNT = 3000, HELD = 700, STEP = 350 };
+    for (int pipelined = 0; pipelined < 2; pipelined++) {
+        s_env_t env;
+        s_env_setup (&env, S_SMALL_MAP_BYTES);
+        ht_record_t **elders = ht_fixture_many_elders (env.fixture, 0, COUNT,
+                                                       ht_fixture_hlc (1, 0));
+        zchunk_t **chunks = calloc (COUNT, sizeof *chunks);
+        int expect [COUNT];
+        size_t forged = 0, malformed = 0;
+        for (unsigned i = 0; i < COUNT; i++) {
+            chunks [i] = s_encoded (elders [i]);
+            expect [i] = 0;
+            if (i >= HELD && i % 97 == 0) {
+                uint8_t *sig = memmem (zchunk_data (chunks [i]), zchunk_size (chunks [i]),
+                                       ht_record_sig (elders [i]), HT_SIG_BYTES);
+                ck_assert_ptr_nonnull (sig);
+                sig [5] ^= 0x20;
+                expect [i] = HT_EBADSIG;
+                forged++;
+            }
+            else
+            if (i >= HELD && i % 301 == 0) {
+                zchunk_set (chunks [i], "\x81\xa1x\x01", 4);
+                expect [i] = HT_EMALFORMED;
+                malformed++;
+            }
+        }
+        for (unsigned first = 0; first < HELD; first += STEP)
+            s_apply_bytes (env.store, chunks + first, STEP, NULL, NULL);
+        uint64_t verified = ht_store_verifications (env.store);
+        size_t map_before = ht_store_map_bytes (env.store);
+        //  All of it at once, or in small batches each prepared first
+        ht_apply_stats_t stats = { 0 }, step;
+        int results [COUNT];
+        size_t size = pipelined? COUNT: STEP - 1;
+        for (size_t first = 0; first < COUNT; first += size) {
+            size_t count = first + size <= COUNT? size: COUNT - first;
+            s_apply_bytes (env.store, chunks + first, count, &step, results + first);
+            stats.applied += step.applied;
+            stats.unchanged += step.unchanged;
+            stats.quarantined += step.quarantined;
+        }
+        for (unsigned i = 0; i < COUNT; i++)
+            ck_assert_msg (results [i] == expect [i], "record %u: %d, expected %d", i,
+                           results [i], expect [i]);
+        ck_assert_uint_eq (stats.unchanged, HELD);
+        ck_assert_uint_eq (stats.quarantined, forged + malformed);
+        ck_assert_uint_eq (stats.applied, COUNT - HELD - forged - malformed);
+        //  Held records cost no check; forged ones were checked
+        ck_assert_uint_eq (ht_store_verifications (env.store) - verified,
+                           COUNT - HELD - malformed);
+        ck_assert_uint_gt (ht_store_map_bytes (env.store), map_before);
+        ck_assert_uint_eq (ht_store_count (env.store, "elder"), COUNT - forged - malformed);
+        for (unsigned i = 0; i < COUNT; i += 7) {
+            int error = -1;
+            ht_record_t *stored = ht_store_get (env.store, "elder", ht_record_key (elders [i]),
+                                                &error);
+            if (expect [i] == 0) {
+                ck_assert_ptr_nonnull (stored);
+                ck_assert (s_same_bytes (stored, elders [i]));
+            }
+            else
+                ck_assert_int_eq (error, HT_ENOTFOUND);
+            ht_record_destroy (&stored);
+        }
+        for (unsigned i = 0; i < COUNT; i++)
+            zchunk_destroy (&chunks [i]);
+        free (chunks);
+        s_elders_destroy (elders, COUNT);
+        s_env_teardown (&env);
+    }
+}
+END_TEST
+
 START_TEST (test_a_forged_copy_of_a_held_version_is_checked_and_refused)
 {
     s_env_t env;
@@ -1810,6 +1891,7 @@ s_store_suite (void)
     tcase_add_test (merge, test_a_tombstone_stays_current_but_leaves_listings_and_counts);
     tcase_add_test (merge, test_a_batch_held_already_costs_no_signature_check);
     tcase_add_test (merge, test_a_forged_copy_of_a_held_version_is_checked_and_refused);
+    tcase_add_test (merge, test_a_batch_prepared_while_it_is_applied_keeps_every_verdict);
     suite_add_tcase (suite, merge);
 
     TCase *reject = tcase_create ("quarantine");
