@@ -53,11 +53,11 @@ network_add $county
 network_add $town_a $county
 network_add $town_b $county
 mkdir -p "$(node_store $town_a)"
-mount -t tmpfs -o size=6m,mode=0700 tmpfs "$(node_store $town_a)" \
+mount -t tmpfs -o size=4m,mode=0700 tmpfs "$(node_store $town_a)" \
     || fail "cannot mount a tmpfs on $(node_store $town_a)"
 mounted="$(node_store $town_a)"
 network_init_store $town_a
-ok "township A's store is on a 6 MiB tmpfs"
+ok "township A's store is on a 4 MiB tmpfs"
 
 network_start
 network_wait_connected 30

@@ -91,19 +91,26 @@ ht_pool_size (const ht_pool_t *self)
     return self? self->size: 0;
 }
 
+//  Hand out a run's shares; the lock held
+static void
+s_begin (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count)
+{
+    self->fn = fn;
+    self->args = args;
+    self->count = count;
+    self->next = 0;
+    self->pending = count;
+    pthread_cond_broadcast (&self->work);
+}
+
 void
 ht_pool_start (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count)
 {
     if (!self || self->size == 0)
         return;
     pthread_mutex_lock (&self->lock);
-    self->fn = fn;
-    self->args = args;
-    self->count = count;
-    self->next = 0;
-    self->pending = count;
+    s_begin (self, fn, args, count);
     self->started = true;
-    pthread_cond_broadcast (&self->work);
     pthread_mutex_unlock (&self->lock);
 }
 
@@ -140,12 +147,7 @@ ht_pool_run (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count)
         return;
     }
     pthread_mutex_lock (&self->lock);
-    self->fn = fn;
-    self->args = args;
-    self->count = count;
-    self->next = 0;
-    self->pending = count;
-    pthread_cond_broadcast (&self->work);
+    s_begin (self, fn, args, count);
     //  The caller works too, then waits for the shares others took
     s_finish (self);
     pthread_mutex_unlock (&self->lock);

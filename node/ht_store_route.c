@@ -321,12 +321,17 @@ ht_store__route_walk_close (ht_store_route_walk_t *walk)
 //  once none is left
 typedef int (s_upgrade_fn) (ht_store_t *self, MDB_txn *txn, bool *done);
 
-//  Index up to S_MIGRATE_CHUNK seq entries from meta "route_build" on
+//  Something an upgrade does to each log entry
+typedef int (s_entry_fn) (ht_store_t *self, MDB_txn *txn, uint64_t seq,
+                          const ht_store_route_t *route);
+
+//  Do fn to up to S_MIGRATE_CHUNK log entries from the sequence in meta
+//  mark on; the mark then names the next, or is gone once none is left
 static int
-s_index_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
+s_log_chunk (ht_store_t *self, MDB_txn *txn, const char *mark, s_entry_fn *fn, bool *done)
 {
     uint64_t next = 0;
-    int rc = ht_store__meta_get_u64 (self, txn, "route_build", &next);
+    int rc = ht_store__meta_get_u64 (self, txn, mark, &next);
     uint8_t first [HT_STORE_U64_BYTES];
     ht_store__put_be64 (first, next);
     MDB_cursor *cursor = NULL;
@@ -335,16 +340,17 @@ s_index_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
         rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_SEQ], &cursor);
     if (rc == 0)
         rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
-    size_t indexed = 0;
-    while (rc == 0 && indexed < S_MIGRATE_CHUNK) {
+    size_t looked = 0;
+    while (rc == 0 && looked < S_MIGRATE_CHUNK) {
         ht_store_route_t route;
         rc = key.mv_size == HT_STORE_U64_BYTES? ht_store__route_parse (&value, &route)
                                               : MDB_CORRUPTED;
         uint64_t seq = rc == 0? ht_store__get_be64 (key.mv_data): 0;
+        //  fn writes other databases only: the walk of seq goes on
         if (rc == 0)
-            rc = s_index (self, txn, seq, &route, true);
+            rc = fn (self, txn, seq, &route);
         if (rc == 0) {
-            indexed++;
+            looked++;
             next = seq + 1;
             rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
         }
@@ -354,12 +360,26 @@ s_index_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
     *done = rc == MDB_NOTFOUND;
     if (rc == MDB_NOTFOUND)
         rc = mdb_del (txn, self->dbi [HT_STORE_DB_META],
-                      &(MDB_val) { strlen ("route_build"), "route_build" }, NULL);
+                      &(MDB_val) { strlen (mark), (void *) mark }, NULL);
     if (rc == MDB_NOTFOUND)
         rc = 0;
     if (rc == 0 && !*done)
-        rc = ht_store__meta_put_u64 (self, txn, "route_build", next);
+        rc = ht_store__meta_put_u64 (self, txn, mark, next);
     return rc;
+}
+
+//  A log entry's routing index keys
+static int
+s_entry_route (ht_store_t *self, MDB_txn *txn, uint64_t seq, const ht_store_route_t *route)
+{
+    return s_index (self, txn, seq, route, true);
+}
+
+//  Index up to S_MIGRATE_CHUNK seq entries from meta "route_build" on
+static int
+s_index_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
+{
+    return s_log_chunk (self, txn, "route_build", s_entry_route, done);
 }
 
 //  Move one entity's current record from rec (layout 5: seq(8)
@@ -498,6 +518,21 @@ s_index_drop_old (ht_store_t *self, MDB_txn *txn, bool *left)
     return rc;
 }
 
+//  A current record's region and field index entries (historic entries,
+//  moves kept in the log, have none)
+static int
+s_entry_index (ht_store_t *self, MDB_txn *txn, uint64_t seq, const ht_store_route_t *route)
+{
+    if (!route->body)
+        return 0;
+    ht_record_t *record = NULL;
+    int rc = ht_store__decode_stored (self, route->body, route->body_size, &record);
+    if (rc == 0)
+        rc = ht_store__index_record (self, txn, record, seq, true);
+    ht_record_destroy (&record);
+    return rc;
+}
+
 //  Index current records by sequence (layout 7): first drop the entries
 //  ordered by entity key, then walk the log from meta "index_build" (the
 //  next sequence to index; set once the old entries are gone), up to
@@ -508,7 +543,8 @@ s_index_by_seq_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
 {
     uint64_t next = 0;
     int rc = ht_store__meta_get_u64 (self, txn, "index_build", &next);
-    if (rc == MDB_NOTFOUND) {
+    //  No mark yet, or 0: the old entries are still being dropped
+    if (rc == MDB_NOTFOUND || (rc == 0 && next == 0)) {
         bool left = false;
         rc = s_index_drop_old (self, txn, &left);
         if (rc == 0)
@@ -516,51 +552,7 @@ s_index_by_seq_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
         *done = false;
         return rc;
     }
-    if (rc == 0 && next == 0) {         //  old entries are still being dropped
-        bool left = false;
-        rc = s_index_drop_old (self, txn, &left);
-        if (rc == 0 && !left)
-            rc = ht_store__meta_put_u64 (self, txn, "index_build", 1);
-        *done = false;
-        return rc;
-    }
-    uint8_t first [HT_STORE_U64_BYTES];
-    ht_store__put_be64 (first, next);
-    MDB_cursor *cursor = NULL;
-    MDB_val key = { HT_STORE_U64_BYTES, first }, value;
-    if (rc == 0)
-        rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_SEQ], &cursor);
-    if (rc == 0)
-        rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
-    size_t looked = 0;
-    while (rc == 0 && looked < S_MIGRATE_CHUNK) {
-        ht_store_route_t route;
-        rc = key.mv_size == HT_STORE_U64_BYTES? ht_store__route_parse (&value, &route)
-                                              : MDB_CORRUPTED;
-        uint64_t seq = rc == 0? ht_store__get_be64 (key.mv_data): 0;
-        //  Historic entries (moves kept in the log) have no index entries
-        ht_record_t *record = NULL;
-        if (rc == 0 && route.body)
-            rc = ht_store__decode_stored (self, route.body, route.body_size, &record);
-        //  Writing idx moves no seq cursor: the walk goes on
-        if (rc == 0 && record)
-            rc = ht_store__index_record (self, txn, record, seq, true);
-        ht_record_destroy (&record);
-        if (rc == 0) {
-            looked++;
-            next = seq + 1;
-            rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
-        }
-    }
-    if (cursor)
-        mdb_cursor_close (cursor);
-    *done = rc == MDB_NOTFOUND;
-    if (rc == MDB_NOTFOUND)
-        rc = mdb_del (txn, self->dbi [HT_STORE_DB_META],
-                      &(MDB_val) { strlen ("index_build"), "index_build" }, NULL);
-    if (rc == 0 && !*done)
-        rc = ht_store__meta_put_u64 (self, txn, "index_build", next);
-    return rc;
+    return rc? rc: s_log_chunk (self, txn, "index_build", s_entry_index, done);
 }
 
 //  Run one step to its end, then set meta "format" to format

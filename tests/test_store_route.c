@@ -297,14 +297,22 @@ s_check_walks (ht_store_t *store, uint64_t seed)
     free (log);
 }
 
+//  A new city store in dir holding the certs and random versions by seed
+static ht_store_t *
+s_filled_store (ht_fixture_t *fixture, uint64_t seed, char dir [HT_FIXTURE_DIR_CHARS])
+{
+    ht_store_t *store = ht_fixture_store_new (fixture, HT_FIXTURE_CITY, 0, dir);
+    ht_fixture_apply_certs (fixture, store);
+    s_fill (fixture, store, seed);
+    return store;
+}
+
 START_TEST (test_a_holders_indexed_walk_is_the_filtered_whole_log)
 {
     ht_fixture_t *fixture = ht_fixture_new ();
     for (uint64_t seed = 1; seed <= 6; seed++) {
         char dir [HT_FIXTURE_DIR_CHARS];
-        ht_store_t *store = ht_fixture_store_new (fixture, HT_FIXTURE_CITY, 0, dir);
-        ht_fixture_apply_certs (fixture, store);
-        s_fill (fixture, store, seed * 0x9e3779b97f4a7c15ull);
+        ht_store_t *store = s_filled_store (fixture, seed * 0x9e3779b97f4a7c15ull, dir);
         //  The random versions did move entities and delete some
         s_log_t *log = (s_log_t *) zmalloc (sizeof (s_log_t));
         ck_assert_int_ge (ht_store_changes (store, 0, 0, s_log_collect, log), 0);
@@ -375,9 +383,7 @@ START_TEST (test_a_store_without_the_index_is_indexed_when_opened)
 {
     ht_fixture_t *fixture = ht_fixture_new ();
     char dir [HT_FIXTURE_DIR_CHARS];
-    ht_store_t *store = ht_fixture_store_new (fixture, HT_FIXTURE_CITY, 0, dir);
-    ht_fixture_apply_certs (fixture, store);
-    s_fill (fixture, store, 77);
+    ht_store_t *store = s_filled_store (fixture, 77, dir);
     ht_store_destroy (&store);
     s_unindex (dir);
     int error = -1;
@@ -494,9 +500,7 @@ START_TEST (test_a_store_with_records_outside_the_log_is_upgraded_when_opened)
     //  leaves it (meta "record_move" past the first half)
     for (size_t half = 0; half < 2; half++) {
         char dir [HT_FIXTURE_DIR_CHARS];
-        ht_store_t *store = ht_fixture_store_new (fixture, HT_FIXTURE_CITY, 0, dir);
-        ht_fixture_apply_certs (fixture, store);
-        s_fill (fixture, store, 91 + half);
+        ht_store_t *store = s_filled_store (fixture, 91 + half, dir);
         s_log_t *before = (s_log_t *) zmalloc (sizeof (s_log_t));
         ck_assert_int_ge (ht_store_changes (store, 0, 0, s_log_collect, before), 0);
         size_t entities = ht_store_counter (store, "count:elder");
@@ -675,9 +679,7 @@ START_TEST (test_a_store_indexed_by_entity_key_is_indexed_by_sequence_when_opene
     //  All of it, and as an upgrade that stopped midway leaves it
     for (int stopped = 0; stopped < 2; stopped++) {
         char dir [HT_FIXTURE_DIR_CHARS];
-        ht_store_t *store = ht_fixture_store_new (fixture, HT_FIXTURE_CITY, 0, dir);
-        ht_fixture_apply_certs (fixture, store);
-        s_fill (fixture, store, 131 + (uint64_t) stopped);
+        ht_store_t *store = s_filled_store (fixture, 131 + (uint64_t) stopped, dir);
         char *region = s_listing (store, NULL, "");
         char *status = s_listing (store, "status", "active");
         ck_assert_uint_gt (strlen (region), 10 * 40);
