@@ -199,9 +199,9 @@ static int
 s_page_resume (ht_store_t *self, MDB_txn *txn, const char *kind, const char *after_key,
                char region [HT_REGION_BYTES], uint64_t *seq)
 {
-    const char *digits = after_key + HT_REGION_DIGITS + 1;
     size_t size = strlen (after_key);
-    if (size > HT_REGION_DIGITS + 1 && size <= HT_REGION_DIGITS + 21
+    const char *digits = size > HT_REGION_DIGITS? after_key + HT_REGION_DIGITS + 1: NULL;
+    if (digits && size <= HT_REGION_DIGITS + 21 && *digits
     &&  after_key [HT_REGION_DIGITS] == ':'
     &&  strspn (after_key, "0123456789") == HT_REGION_DIGITS
     &&  strspn (digits, "0123456789") == strlen (digits)) {
