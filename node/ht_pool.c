@@ -91,64 +91,37 @@ ht_pool_size (const ht_pool_t *self)
     return self? self->size: 0;
 }
 
-//  Hand out a run's shares; the lock held
-static void
-s_begin (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count)
+void
+ht_pool_start (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count)
 {
+    if (!self)
+        return;
+    pthread_mutex_lock (&self->lock);
     self->fn = fn;
     self->args = args;
     self->count = count;
     self->next = 0;
     self->pending = count;
-    pthread_cond_broadcast (&self->work);
-}
-
-void
-ht_pool_start (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count)
-{
-    if (!self || self->size == 0)
-        return;
-    pthread_mutex_lock (&self->lock);
-    s_begin (self, fn, args, count);
     self->started = true;
+    pthread_cond_broadcast (&self->work);
     pthread_mutex_unlock (&self->lock);
-}
-
-//  Run what the workers left, wait for the rest; the lock held
-static void
-s_finish (ht_pool_t *self)
-{
-    s_drain (self);
-    while (self->pending > 0)
-        pthread_cond_wait (&self->done, &self->lock);
-    self->fn = NULL;
-    self->args = NULL;
-    self->count = self->next = 0;
-    self->started = false;
 }
 
 void
 ht_pool_wait (ht_pool_t *self)
 {
-    if (!self || self->size == 0)
+    if (!self)
         return;
     pthread_mutex_lock (&self->lock);
-    if (self->started)
-        s_finish (self);
-    pthread_mutex_unlock (&self->lock);
-}
-
-void
-ht_pool_run (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count)
-{
-    if (!self || self->size == 0 || count < 2) {
-        for (size_t i = 0; i < count; i++)
-            fn (args [i]);
-        return;
+    if (self->started) {
+        //  The caller runs what the workers left, then waits for the rest
+        s_drain (self);
+        while (self->pending > 0)
+            pthread_cond_wait (&self->done, &self->lock);
+        self->fn = NULL;
+        self->args = NULL;
+        self->count = self->next = 0;
+        self->started = false;
     }
-    pthread_mutex_lock (&self->lock);
-    s_begin (self, fn, args, count);
-    //  The caller works too, then waits for the shares others took
-    s_finish (self);
     pthread_mutex_unlock (&self->lock);
 }

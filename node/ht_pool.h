@@ -10,7 +10,7 @@
 
 typedef struct _ht_pool_t ht_pool_t;
 
-//  A pool of threads workers (0: none; ht_pool_run then runs everything
+//  A pool of threads workers (0: none; ht_pool_wait then runs everything
 //  on the caller's thread). NULL if out of memory; threads that cannot
 //  start are simply not there.
 ht_pool_t *ht_pool_new (size_t threads);
@@ -21,15 +21,11 @@ void ht_pool_destroy (ht_pool_t **self_p);
 //  Workers that started
 size_t ht_pool_size (const ht_pool_t *self);
 
-//  Run fn (args [i]) for i in 0..count-1, share 0 on the caller's thread
-//  and the others on the workers (or the caller, if there are too few),
-//  and return when all are done. One run at a time per pool.
-void ht_pool_run (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count);
-
-//  The same in two steps: start hands the shares to the workers only (the
-//  caller goes on with other work; with no workers nothing starts), wait
-//  runs the shares no worker took yet on the caller's thread and returns
-//  when all are done. args must live until wait returns.
+//  Run fn (args [i]) for i in 0..count-1 in two steps: start hands the
+//  shares to the workers and returns (the caller goes on with other
+//  work); wait runs the shares no worker took yet on the caller's thread
+//  and returns when all are done. args must live until wait returns. One
+//  run at a time per pool.
 void ht_pool_start (ht_pool_t *self, void (*fn) (void *arg), void **args, size_t count);
 void ht_pool_wait (ht_pool_t *self);
 

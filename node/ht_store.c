@@ -114,10 +114,9 @@
 //  transaction is aborted, the map doubled and the batch run again; the
 //  records are still in memory, already decoded and encoded. What needs
 //  no transaction (decoding, digests, whether the very bytes are held,
-//  signatures, schema) is prepared on the verifier threads; a batch of
-//  1,024 records or more is prepared in chunks while the transaction
-//  applies the chunks before it (ht_store_apply.c, "Preparing while
-//  applying"), so the merge and commit no longer wait for all of it.
+//  signatures, schema) is prepared on the verifier threads, in chunks,
+//  while the transaction applies the chunks before it (ht_store_apply.c,
+//  "Preparing items"), so the merge and commit do not wait for all of it.
 //
 //  Full. A batch that does not fit — the map at meta "map_limit", which
 //  every writer of the store reads at each batch, or the disk full — is

@@ -264,54 +264,59 @@ s_batch_item (ht_store_batch_t *batch, const ht_store_item_t *item, int *code)
 //  --------------------------------------------------------------------------
 //  Batches
 
-//  Preparing while applying. A large batch is prepared in chunks: the
-//  verifier threads take chunks in order while this thread applies, item
-//  by item, what is prepared, so decoding and checking signatures runs
-//  beside the merge and its commit instead of before them. Whichever
-//  thread needs a chunk that nobody took yet prepares it. Each chunk is
-//  prepared as a whole batch is (decode, digest, the held check, then
-//  the signatures of what is not held); the held check reads through one
-//  read transaction begun before the write transaction, as it did before
-//  the batch began, one thread at a time.
-#define S_PREP_CHUNK 256            //  items a chunk
-#define S_PREP_MIN_ITEMS (4 * S_PREP_CHUNK)
+//  Preparing items. Every batch is prepared in chunks: the verifier
+//  threads take chunks in order while this thread applies, item by item,
+//  what is prepared, so decoding and checking signatures runs beside the
+//  merge and its commit instead of before them. Whichever thread needs a
+//  chunk that nobody took yet prepares it. A chunk is decoded, digested,
+//  checked for bytes the store holds already, then the signatures and
+//  schema of what is not held are checked. The held check reads through
+//  one read transaction begun before the write transaction (it sees the
+//  store as it was before the batch), one thread at a time. A small batch
+//  is one chunk, on this thread.
+#define S_PREP_CHUNK_MIN 32         //  items a chunk, at least
+#define S_PREP_CHUNK_MAX 256        //  and at most
 
 typedef struct _s_prep_t {
     ht_store_t *store;
     ht_store_item_t *items;         //  all items, in apply order
     size_t count;                   //  how many
-    size_t chunks;                  //  chunks of S_PREP_CHUNK
+    size_t chunk;                   //  items a chunk
+    size_t chunks;                  //  how many chunks
     pthread_mutex_t lock;           //  guards next and done
     pthread_cond_t ready;           //  a chunk was prepared
     size_t next;                    //  first chunk nobody took
     bool *done;                     //  per chunk: prepared
+    bool one_done;                  //  done, for a batch of one chunk
+    bool started;                   //  the verifier threads take chunks
     pthread_mutex_t held_lock;      //  one thread at a time in held_txn
     MDB_txn *held_txn;              //  for the held check, or NULL
     ht_record_roots_t *roots;       //  batch roots checked, all threads'
+                                    //  (NULL: none remembered)
     void *args [S_MAX_THREADS];     //  the verifier threads' shares
 } s_prep_t;
 
-static void s_item_prepare (ht_store_item_t *item, ht_record_roots_t *roots);
+static void s_item_prepare (ht_store_item_t *item);
 static void s_item_verify (ht_store_item_t *item, ht_record_roots_t *roots);
 static bool s_item_unverified (const ht_store_item_t *item);
-static void s_items_held_in (ht_store_t *self, MDB_txn *txn, ht_store_item_t *items,
-                             size_t count);
+static void s_items_held (ht_store_t *self, MDB_txn *txn, ht_store_item_t *items,
+                          size_t count);
 
 //  Prepare one chunk (on whichever thread took it)
 static void
 s_prep_chunk (s_prep_t *prep, size_t chunk)
 {
-    ht_store_item_t *items = prep->items + chunk * S_PREP_CHUNK;
-    size_t count = prep->count - chunk * S_PREP_CHUNK;
-    if (count > S_PREP_CHUNK)
-        count = S_PREP_CHUNK;
+    ht_store_item_t *items = prep->items + chunk * prep->chunk;
+    size_t count = prep->count - chunk * prep->chunk;
+    if (count > prep->chunk)
+        count = prep->chunk;
     for (size_t i = 0; i < count; i++) {
         items [i].registry = prep->store->registry;
-        s_item_prepare (&items [i], NULL);
+        s_item_prepare (&items [i]);
     }
     pthread_mutex_lock (&prep->held_lock);
     if (prep->held_txn)
-        s_items_held_in (prep->store, prep->held_txn, items, count);
+        s_items_held (prep->store, prep->held_txn, items, count);
     pthread_mutex_unlock (&prep->held_lock);
     uint64_t unverified = 0;
     for (size_t i = 0; i < count; i++) {
@@ -351,7 +356,7 @@ s_prep_worker (void *arg)
 static void
 s_prep_ensure (s_prep_t *prep, size_t index)
 {
-    size_t chunk = index / S_PREP_CHUNK;
+    size_t chunk = index / prep->chunk;
     pthread_mutex_lock (&prep->lock);
     while (!prep->done [chunk]) {
         if (prep->next <= chunk) {
@@ -370,10 +375,8 @@ s_prep_ensure (s_prep_t *prep, size_t index)
 static void
 s_prep_finish (s_prep_t *prep)
 {
-    if (prep->count)
-        s_prep_ensure (prep, prep->count - 1);
     for (size_t chunk = 0; chunk < prep->chunks; chunk++)
-        s_prep_ensure (prep, chunk * S_PREP_CHUNK);
+        s_prep_ensure (prep, chunk * prep->chunk);
     pthread_mutex_lock (&prep->held_lock);
     if (prep->held_txn)
         ht_store__read_end (prep->store, prep->held_txn);
@@ -381,55 +384,59 @@ s_prep_finish (s_prep_t *prep)
     pthread_mutex_unlock (&prep->held_lock);
 }
 
-//  Start preparing items on the verifier threads; NULL (prepare them all
-//  first) when the batch is small, there are none, or out of memory
-static s_prep_t *
-s_prep_start (ht_store_t *self, ht_store_item_t *items, size_t count)
+//  Begin preparing count items: chunks for the verifier threads and this
+//  one, or one chunk for a small batch (or out of memory)
+static void
+s_prep_begin (ht_store_t *self, ht_store_item_t *items, size_t count, s_prep_t *prep)
 {
     size_t workers = ht_pool_size (self->verifiers);
-    if (count < S_PREP_MIN_ITEMS || workers == 0)
-        return NULL;
     if (workers > S_MAX_THREADS - 1)
         workers = S_MAX_THREADS - 1;
-    s_prep_t *prep = calloc (1, sizeof *prep);
-    size_t chunks = (count + S_PREP_CHUNK - 1) / S_PREP_CHUNK;
-    bool *done = prep? calloc (chunks, sizeof *done): NULL;
-    ht_record_roots_t *roots = done? ht_record_roots_new (S_BATCH_ROOTS): NULL;
-    if (!roots) {
-        free (done);
-        free (prep);
-        return NULL;
+    //  About two chunks a thread, so none waits long for the last
+    bool parallel = count >= S_PARALLEL_MIN_ITEMS && workers > 0;
+    size_t chunk = parallel? count / (2 * (workers + 1)): count;
+    if (parallel && chunk < S_PREP_CHUNK_MIN)
+        chunk = S_PREP_CHUNK_MIN;
+    if (parallel && chunk > S_PREP_CHUNK_MAX)
+        chunk = S_PREP_CHUNK_MAX;
+    *prep = (s_prep_t) { .store = self, .items = items, .count = count,
+                         .chunk = chunk? chunk: 1, .chunks = chunk? (count + chunk - 1) / chunk: 0 };
+    prep->done = prep->chunks > 1? calloc (prep->chunks, sizeof (bool)): NULL;
+    if (!prep->done) {              //  one chunk (or no memory for more)
+        prep->chunk = count? count: 1;
+        prep->chunks = count? 1: 0;
+        prep->done = &prep->one_done;
     }
-    *prep = (s_prep_t) { .store = self, .items = items, .count = count, .chunks = chunks,
-                         .done = done, .roots = roots };
+    prep->roots = ht_record_roots_new (S_BATCH_ROOTS);
     pthread_mutex_init (&prep->lock, NULL);
     pthread_cond_init (&prep->ready, NULL);
     pthread_mutex_init (&prep->held_lock, NULL);
     //  Without it every item is simply verified
-    if (ht_store__txn_begin (self, MDB_RDONLY, &prep->held_txn) != 0)
+    if (count == 0 || ht_store__txn_begin (self, MDB_RDONLY, &prep->held_txn) != 0)
         prep->held_txn = NULL;
-    for (size_t i = 0; i < workers; i++)
-        prep->args [i] = prep;
-    ht_pool_start (self->verifiers, s_prep_worker, prep->args, workers);
-    return prep;
+    if (prep->chunks > 1) {
+        if (workers > prep->chunks - 1)
+            workers = prep->chunks - 1;
+        for (size_t i = 0; i < workers; i++)
+            prep->args [i] = prep;
+        ht_pool_start (self->verifiers, s_prep_worker, prep->args, workers);
+        prep->started = true;
+    }
 }
 
-//  Wait for the verifier threads and free prep
+//  Every item prepared; the verifier threads are done with prep
 static void
-s_prep_destroy (s_prep_t **prep_p)
+s_prep_end (s_prep_t *prep)
 {
-    s_prep_t *prep = *prep_p;
-    if (!prep)
-        return;
     s_prep_finish (prep);
-    ht_pool_wait (prep->store->verifiers);
+    if (prep->started)
+        ht_pool_wait (prep->store->verifiers);
     ht_record_roots_destroy (&prep->roots);
     pthread_cond_destroy (&prep->ready);
     pthread_mutex_destroy (&prep->lock);
     pthread_mutex_destroy (&prep->held_lock);
-    free (prep->done);
-    free (prep);
-    *prep_p = NULL;
+    if (prep->done != &prep->one_done)
+        free (prep->done);
 }
 
 //  Begin an attempt: write txn, cache check, counters
@@ -741,9 +748,8 @@ static void s_item_encode (ht_store_item_t *item);
 //  and encode it. Touches nothing shared, so items are prepared on several
 //  threads at once.
 static void
-s_item_prepare (ht_store_item_t *item, ht_record_roots_t *roots)
+s_item_prepare (ht_store_item_t *item)
 {
-    (void) roots;
     if (item->from_bytes) {
         item->record = ht_record_decode_with (item->registry, item->data, item->size, &item->error,
                                          &item->reason);
@@ -793,52 +799,12 @@ s_item_verify (ht_store_item_t *item, ht_record_roots_t *roots)
     }
 }
 
-typedef struct {
-    ht_store_item_t *items;         //  first item of this share
-    size_t count;                   //  how many
-    void (*work) (ht_store_item_t *item, ht_record_roots_t *roots);   //  what to do to each
-    ht_record_roots_t *roots;       //  batch roots checked, all shares'
-} s_share_t;
-
-static void
-s_run_share (void *arg)
-{
-    s_share_t *share = (s_share_t *) arg;
-    for (size_t i = 0; i < share->count; i++)
-        share->work (&share->items [i], share->roots);
-}
-
-//  Do work to every item: small batches on this thread, larger ones in
-//  shares across the store's verifier threads and this one (roots, if
-//  not NULL, shared by them all)
-static void
-s_items_run (ht_store_t *self, ht_store_item_t *items, size_t count,
-             void (*work) (ht_store_item_t *item, ht_record_roots_t *roots),
-             ht_record_roots_t *roots)
-{
-    size_t threads = count < S_PARALLEL_MIN_ITEMS? 1: ht_pool_size (self->verifiers) + 1;
-    if (threads > S_MAX_THREADS)
-        threads = S_MAX_THREADS;
-    s_share_t shares [S_MAX_THREADS];
-    void *args [S_MAX_THREADS];
-    size_t per_thread = (count + threads - 1) / threads, offset = 0;
-    for (size_t t = 0; t < threads; t++) {
-        shares [t].roots = roots;
-        shares [t].items = items + offset;
-        shares [t].count = offset + per_thread <= count? per_thread: count - offset;
-        shares [t].work = work;
-        offset += shares [t].count;
-        args [t] = &shares [t];
-    }
-    ht_pool_run (self->verifiers, s_run_share, args, threads);
-}
-
 //  Mark the items whose very bytes the store holds: a batch sent again
 //  (a PULL repeated across a reconnect, a full pass, a file put twice)
 //  costs a lookup per record, not a signature check. A read error only
 //  means they are all verified.
 static void
-s_items_held_in (ht_store_t *self, MDB_txn *txn, ht_store_item_t *items, size_t count)
+s_items_held (ht_store_t *self, MDB_txn *txn, ht_store_item_t *items, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         int code;
@@ -851,36 +817,14 @@ s_items_held_in (ht_store_t *self, MDB_txn *txn, ht_store_item_t *items, size_t 
     }
 }
 
-static void
-s_items_held (ht_store_t *self, ht_store_item_t *items, size_t count)
-{
-    MDB_txn *txn;
-    if (count == 0 || ht_store__txn_begin (self, MDB_RDONLY, &txn) != 0)
-        return;
-    s_items_held_in (self, txn, items, count);
-    ht_store__read_end (self, txn);
-}
-
 //  Prepare every item: decode and encode, find those already held, check
 //  the signatures of the others and validate them by their schema
 void
 ht_store__items_prepare (ht_store_t *self, ht_store_item_t *items, size_t count)
 {
-    for (size_t i = 0; i < count; i++)
-        items [i].registry = self->registry;
-    s_items_run (self, items, count, s_item_prepare, NULL);
-    s_items_held (self, items, count);
-    size_t unverified = 0, admissible = 0;
-    for (size_t i = 0; i < count; i++) {
-        unverified += s_item_unverified (&items [i]);
-        admissible += items [i].error == 0 && !items [i].held;
-    }
-    if (admissible) {
-        ht_record_roots_t *roots = unverified? ht_record_roots_new (S_BATCH_ROOTS): NULL;
-        s_items_run (self, items, count, s_item_verify, roots);    //  roots NULL: no cache
-        ht_record_roots_destroy (&roots);
-    }
-    __atomic_add_fetch (&self->verifications, (uint64_t) unverified, __ATOMIC_RELAXED);
+    s_prep_t prep;
+    s_prep_begin (self, items, count, &prep);
+    s_prep_end (&prep);
 }
 
 static void
@@ -909,12 +853,11 @@ ht_store_apply (ht_store_t *self, ht_record_t *const *records, size_t count,
         return HT_ENOMEM;
     for (size_t i = 0; i < count; i++)
         items [i].record = records [i];
-    s_prep_t *prep = s_prep_start (self, items, count);
-    if (!prep)
-        ht_store__items_prepare (self, items, count);
+    s_prep_t prep;
+    s_prep_begin (self, items, count, &prep);
     ht_store_span_t span = { items, count, origin, stats, results };
-    int code = s_apply_spans (self, &span, 1, false, prep);
-    s_prep_destroy (&prep);
+    int code = s_apply_spans (self, &span, 1, false, &prep);
+    s_prep_end (&prep);
     ht_store__items_destroy (items, count);
     return code;
 }
@@ -961,11 +904,10 @@ ht_store_apply_groups (ht_store_t *self, ht_store_group_t *groups, size_t count)
     }
     //  Prepared together: the verifier threads share all of it, while
     //  this thread applies what is prepared
-    s_prep_t *prep = s_prep_start (self, items, total);
-    if (!prep)
-        ht_store__items_prepare (self, items, total);
-    int code = s_apply_spans (self, spans, count, false, prep);
-    s_prep_destroy (&prep);
+    s_prep_t prep;
+    s_prep_begin (self, items, total, &prep);
+    int code = s_apply_spans (self, spans, count, false, &prep);
+    s_prep_end (&prep);
     for (size_t group = 0; group < count; group++)
         groups [group].error = code;
     //  One group that does not fit must not fail the others: alone, each

@@ -1733,12 +1733,13 @@ END_TEST
 
 //  A batch large enough to be prepared while it is applied (in chunks,
 //  on the verifier threads) gives every record the verdict it gets in
-//  small batches, prepared first: held ones cost no check, forged and
+//  batches of one chunk, prepared here: held ones cost no check, forged and
 //  malformed ones are refused, the rest stored; and it does so across a
 //  map that fills up midway (the attempt is run again, grown)
 START_TEST (test_a_batch_prepared_while_it_is_applied_keeps_every_verdict)
 {
-    enum { COUNT = 3000, HELD = 700, STEP = 350 };
+    //  ONE_CHUNK: under the 64 items a batch needs to be split
+    enum { COUNT = 3000, HELD = 700, STEP = 350, ONE_CHUNK = 63 };
     for (int pipelined = 0; pipelined < 2; pipelined++) {
         s_env_t env;
         s_env_setup (&env, S_SMALL_MAP_BYTES);
@@ -1769,10 +1770,10 @@ START_TEST (test_a_batch_prepared_while_it_is_applied_keeps_every_verdict)
             s_apply_bytes (env.store, chunks + first, STEP, NULL, NULL);
         uint64_t verified = ht_store_verifications (env.store);
         size_t map_before = ht_store_map_bytes (env.store);
-        //  All of it at once, or in small batches each prepared first
+        //  All of it at once, or in batches of one chunk each
         ht_apply_stats_t stats = { 0 }, step;
         int results [COUNT];
-        size_t size = pipelined? COUNT: STEP - 1;
+        size_t size = pipelined? COUNT: ONE_CHUNK;
         for (size_t first = 0; first < COUNT; first += size) {
             size_t count = first + size <= COUNT? size: COUNT - first;
             s_apply_bytes (env.store, chunks + first, count, &step, results + first);
