@@ -22,8 +22,9 @@
 //                                                 rule refused: why)
 //                "m" NUL <hist key> -> seq(8)    (a move in history that
 //                                                 stays in the change log)
-//    route       "d" prefix NUL seq(8) -> ""   (each group-end cut of the
-//                                              entry's region prefix)
+//    route       "d" prefix NUL seq(8) -> ""   (the cuts of the entry's
+//                                              region prefix the store's
+//                                              neighbours pull by)
 //                "u" prefix NUL seq(8) -> ""   (the entry's scope prefix)
 //                (the routing index of seq: ht_store_route.c)
 //    peer        name -> epoch(16) cursor(8) full(8)  (ht_origin_t.full)
@@ -40,19 +41,29 @@
 //                "qn:<source>", "qb:<source>" (entries, bytes per source),
 //                "route_build" (while an upgrade indexes the log),
 //                "record_move" (while an upgrade moves records into it),
-//                "index_build" (while an upgrade indexes records by seq)
+//                "index_build" (while an upgrade indexes records by seq),
+//                "route_cut" (while an upgrade indexes the log anew by
+//                the store's neighbours' cuts)
 //
 //  Routing index. Serving a PULL must cost what is sent, not the log's
 //  length: a city's log holds every elder of its counties, and almost
 //  none of them flows down to any one child. So each seq entry also has
 //  keys in route, ordered by (prefix, seq), that the holder rule can find
-//  it by: "d" under every group-end cut of its region's prefix (at most
-//  five: 44, 4418, 441802, ...) and "u" under its scope's prefix. A
-//  holder of prefix n holds what is under "d" n, and under "u" c for each
-//  cut c of n: a PULL merges at most six ranges from its cursor on. Seq
-//  entries are written and deleted only through ht_store__log_put and
-//  ht_store__log_del, which keep their keys. A store of layout 4 (without
-//  the index) is indexed once, when it is opened.
+//  it by: "d" under the cuts of its region's prefix that the store's
+//  neighbours pull by, and "u" under its scope's prefix. A holder of
+//  prefix n holds what is under "d" n, and under "u" c for each cut c of
+//  n: a PULL merges at most six ranges from its cursor on. Only the
+//  store's parent and children pull from it (the gate admits no other
+//  node), so the "d" cuts are at most two a record: the parent's prefix
+//  length, and the prefix of the child the region lies under (a city's
+//  store: 44 and 441802, not 4418, 441802001 or 441802001001). Layout 7
+//  filed each entry under every cut, five for a community's record: half
+//  the routing index, and a tenth of the store, no PULL ever read. A
+//  walk for any other holder reads the whole log, filtered. Seq entries
+//  are written and deleted only through ht_store__log_put and
+//  ht_store__log_del, which keep their keys. A store of layout 4
+//  (without the index) is indexed once, when it is opened; one of layout
+//  7 or before has its index dropped and built anew.
 //
 //  Records in the log. A current version's bytes follow its routing head
 //  in seq, and rec only names the sequence: serving a PULL reads one entry
@@ -625,6 +636,7 @@ s_meta_load (ht_store_t *self, MDB_txn *txn, bool routed, uint64_t *format)
         return HT_ESTORE;
     self->has_idkey = rc == 0;
     self->region [HT_REGION_DIGITS] = 0;
+    ht_store__route_setup (self);
     return 0;
 }
 
@@ -1094,14 +1106,38 @@ ht_store_set_resident_limit (ht_store_t *self, size_t bytes)
 //  This process's resident memory in bytes, and the part of it that is
 //  mapped file pages (the store's map: clean page cache, given back by
 //  unmapping); the rest is heap. False if unknown.
+//  A batch asks every 64 records: /proc/self/statm stays open (each read
+//  from its start makes the kernel write it anew), once per process (a
+//  forked child opens its own)
+static int s_statm_fd = -1;
+static pid_t s_statm_pid = 0;
+static pthread_mutex_t s_statm_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+s_statm (void)
+{
+    pthread_mutex_lock (&s_statm_lock);
+    if (s_statm_pid != getpid ()) {
+        if (s_statm_fd >= 0)
+            close (s_statm_fd);
+        s_statm_fd = open ("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+        s_statm_pid = getpid ();
+    }
+    int fd = s_statm_fd;
+    pthread_mutex_unlock (&s_statm_lock);
+    return fd;
+}
+
 static bool
 s_resident_bytes (size_t *resident, size_t *file)
 {
     unsigned long size = 0, pages = 0, shared = 0;
-    FILE *statm = fopen ("/proc/self/statm", "r");
-    bool known = statm && fscanf (statm, "%lu %lu %lu", &size, &pages, &shared) == 3;
-    if (statm)
-        fclose (statm);
+    int fd = s_statm ();
+    char text [128];
+    ssize_t got = fd >= 0? pread (fd, text, sizeof text - 1, 0): -1;
+    if (got > 0)
+        text [got] = 0;
+    bool known = got > 0 && sscanf (text, "%lu %lu %lu", &size, &pages, &shared) == 3;
     size_t page = (size_t) sysconf (_SC_PAGESIZE);
     *resident = known? (size_t) pages * page: 0;
     *file = known? (size_t) shared * page: 0;

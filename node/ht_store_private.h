@@ -37,6 +37,8 @@ struct _ht_store_t {
     MDB_env *env;                       //  the LMDB environment
     MDB_dbi dbi [HT_STORE_DB_COUNT];    //  named databases, by ht_store_db_t
     char region [HT_REGION_BYTES];      //  this node's region code
+    char route_parent [HT_REGION_BYTES];    //  its parent's code, "" if none
+    size_t route_parent_cut;            //  ... the length of its prefix
     uint8_t anchor [HT_PUBKEY_BYTES];   //  trust anchor (city root key)
     uint8_t idkey [HT_IDKEY_BYTES];     //  network pseudonym key (secret)
     bool has_idkey;                     //  idkey is set: the store holds one
@@ -149,17 +151,27 @@ void ht_store__route_walk_close (ht_store_route_walk_t *walk);
 //  carry their schema version, but the log has no routing index; 5 keeps
 //  current records in rec rather than in their log entries; 6 orders the
 //  region and field indexes by entity key ("r" and "f" entries ending in
-//  the key); 7 is today's
+//  the key); 7 has a "d" routing key for every group-end cut of a
+//  record's region; 8 is today's (only the cuts its neighbours pull by)
 #define HT_STORE_LAYOUT_UNROUTED 4
 #define HT_STORE_LAYOUT_RECORDS_IN_REC 5
 #define HT_STORE_LAYOUT_INDEX_BY_KEY 6
-#define HT_STORE_LAYOUT 7
+#define HT_STORE_LAYOUT_EVERY_CUT 7
+#define HT_STORE_LAYOUT 8
 //  Bring a store of an earlier layout (from) to HT_STORE_LAYOUT, in
 //  chunks that each commit, so a crash goes on where it stopped: index
-//  the log (from 4), move current records into it (from 4 or 5), then
-//  index current records by sequence (from 4, 5 or 6); 0 or an error
-//  code (logged)
+//  the log (from 4), move current records into it (from 4 or 5), index
+//  current records by sequence (from 4, 5 or 6), then index the log again
+//  by its neighbours' cuts (from 4 to 7); 0 or an error code (logged)
 int ht_store__layout_upgrade (ht_store_t *self, uint64_t from);
+
+//  Learn which routing keys this store's region needs (its parent's
+//  code); once its region is known
+void ht_store__route_setup (ht_store_t *self);
+//  True if a holder's entries are all in the routing index: the store's
+//  parent or one of its children, the neighbours that pull from it.
+//  Any other holder's walk reads the whole log.
+bool ht_store__route_indexed (const ht_store_t *self, const char *holder);
 
 //  The region and field indexes (idx): "R" NUL kind NUL region NUL seq(8)
 //  and "F" NUL kind NUL field NUL value NUL seq(8), each naming the

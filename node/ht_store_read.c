@@ -473,9 +473,10 @@ s_log_next (ht_store_t *self, MDB_txn *txn, s_log_t *log, bool first,
 }
 
 //  Walk the log from first_seq, delivering each change that passes the
-//  filter. A holder's walk reads only the entries the holder rule may
-//  let through (the routing index); having read all of them, it has in
-//  effect examined the whole log, up to its last sequence.
+//  filter. A neighbour's walk reads only the entries the holder rule may
+//  let through (the routing index); another holder's reads the whole log.
+//  Having read to the end, either has in effect examined the whole log,
+//  up to its last sequence.
 static int
 s_changes_walk (ht_store_t *self, MDB_txn *txn, uint64_t first_seq, s_walk_t *walk)
 {
@@ -483,7 +484,8 @@ s_changes_walk (ht_store_t *self, MDB_txn *txn, uint64_t first_seq, s_walk_t *wa
     ht_store__put_be64 (first, first_seq);
     s_log_t log;
     memset (&log, 0, sizeof log);
-    log.indexed = walk->holder && strlen (walk->holder) == HT_REGION_DIGITS;
+    log.indexed = walk->holder && strlen (walk->holder) == HT_REGION_DIGITS
+               && ht_store__route_indexed (self, walk->holder);
     MDB_val key = { HT_STORE_U64_BYTES, first }, value;
     int rc = log.indexed? ht_store__route_walk_open (self, txn, walk->holder, first_seq,
                                                      &log.route)
@@ -517,7 +519,7 @@ s_changes_walk (ht_store_t *self, MDB_txn *txn, uint64_t first_seq, s_walk_t *wa
         rc = s_log_next (self, txn, &log, false, &key, &value);
     }
     uint64_t last_seq = 0;
-    if (rc == MDB_NOTFOUND && log.indexed
+    if (rc == MDB_NOTFOUND && walk->holder
     &&  ht_store__meta_get_u64 (self, txn, "last_seq", &last_seq) == 0
     &&  last_seq > walk->last_examined)
         walk->last_examined = last_seq;

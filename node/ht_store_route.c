@@ -5,12 +5,18 @@
 //  not the whole log.
 //
 //  A node of prefix n holds R iff n is a prefix of R.region's prefix
-//  (downward keys "d": one per group-end cut of the region's prefix, at
-//  most five) or R.scope's prefix is a prefix of n (upward keys "u": one,
-//  the scope's prefix). Prefixes end on group boundaries, so a holder's
-//  entries are the "d" range of its own prefix merged with the "u"
-//  ranges of each group-end cut of its prefix: at most 1 + 5 ordered
+//  (downward keys "d") or R.scope's prefix is a prefix of n (upward keys
+//  "u": one, the scope's prefix). Prefixes end on group boundaries, so a
+//  holder's entries are the "d" range of its own prefix merged with the
+//  "u" ranges of each group-end cut of its prefix: at most 1 + 5 ordered
 //  ranges, each read from the first wanted sequence on.
+//
+//  Only a store's neighbours pull from it: its parent and its children
+//  (the gate admits no other node). So the "d" keys are those two can
+//  read, at most two a record: the cut of R.region's prefix as long as
+//  the parent's prefix, and the prefix of the child R.region lies under
+//  (store layout 8; layout 7 had one for each of up to five cuts). Any
+//  other holder's walk reads the whole log, filtered.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,10 +134,50 @@ s_key (uint8_t kind, const char *prefix, size_t prefix_size, uint64_t seq,
     return 2 + prefix_size + HT_STORE_U64_BYTES;
 }
 
+void
+ht_store__route_setup (ht_store_t *self)
+{
+    char prefix [HT_REGION_BYTES];
+    int size = 0;
+    if (ht_region_parent (self->region, self->route_parent) != HT_OK
+    ||  (size = ht_region_prefix (self->route_parent, prefix)) <= 0) {
+        self->route_parent [0] = 0;
+        size = 0;
+    }
+    self->route_parent_cut = (size_t) size;
+}
+
+bool
+ht_store__route_indexed (const ht_store_t *self, const char *holder)
+{
+    return (*self->route_parent && streq (holder, self->route_parent))
+        || ht_region_is_child (self->region, holder);
+}
+
+//  The length of the prefix of the store's child that region lies under
+//  (0: none, the region is not below the store's)
+static size_t
+s_child_cut (const ht_store_t *self, const char *region)
+{
+    char code [HT_REGION_BYTES], up [HT_REGION_BYTES], prefix [HT_REGION_BYTES];
+    snprintf (code, sizeof code, "%s", region);
+    //  Up the tiers from the region (at most four steps) to the store's
+    for (size_t step = 0; step < S_GROUP_COUNT; step++) {
+        if (ht_region_parent (code, up) != HT_OK)
+            return 0;
+        if (streq (up, self->region)) {
+            int size = ht_region_prefix (code, prefix);
+            return size > 0? (size_t) size: 0;
+        }
+        snprintf (code, sizeof code, "%s", up);
+    }
+    return 0;
+}
+
 //  The index keys of one log entry, from its routing head; the count (0
 //  if region or scope is not a valid code: no node holds such a record)
 static size_t
-s_keys (const ht_store_route_t *route, uint64_t seq,
+s_keys (const ht_store_t *self, const ht_store_route_t *route, uint64_t seq,
         uint8_t keys [S_GROUP_COUNT + 1][HT_STORE_ROUTE_KEY_BYTES],
         size_t sizes [S_GROUP_COUNT + 1])
 {
@@ -141,9 +187,12 @@ s_keys (const ht_store_route_t *route, uint64_t seq,
     if (region_size <= 0 || scope_size <= 0)
         return 0;
     size_t count = 0;
-    for (size_t group = 0; group < S_GROUP_COUNT; group++)
-        if (s_group_ends [group] <= (size_t) region_size) {
-            sizes [count] = s_key (S_ROUTE_DOWN, region, s_group_ends [group], seq, keys [count]);
+    //  The parent's cut, then the child's (never the same: the child's
+    //  prefix is longer than the store's, the parent's shorter)
+    size_t cuts [2] = { self->route_parent_cut, s_child_cut (self, route->region) };
+    for (size_t i = 0; i < 2; i++)
+        if (cuts [i] && cuts [i] <= (size_t) region_size) {
+            sizes [count] = s_key (S_ROUTE_DOWN, region, cuts [i], seq, keys [count]);
             count++;
         }
     sizes [count] = s_key (S_ROUTE_UP, scope, (size_t) scope_size, seq, keys [count]);
@@ -157,7 +206,7 @@ s_index (ht_store_t *self, MDB_txn *txn, uint64_t seq, const ht_store_route_t *r
 {
     uint8_t keys [S_GROUP_COUNT + 1][HT_STORE_ROUTE_KEY_BYTES];
     size_t sizes [S_GROUP_COUNT + 1];
-    size_t count = s_keys (route, seq, keys, sizes);
+    size_t count = s_keys (self, route, seq, keys, sizes);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < count; i++) {
         MDB_val key = { sizes [i], keys [i] }, empty = { 0, NULL };
@@ -555,6 +604,25 @@ s_index_by_seq_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
     return rc? rc: s_log_chunk (self, txn, "index_build", s_entry_index, done);
 }
 
+//  Layout 7 to 8: the routing index anew, with only the cuts the store's
+//  neighbours pull by. Meta "route_cut" says how far it went: absent (or
+//  0), the old index is still there (emptied in one transaction); then
+//  the next sequence to index (sequences start at 1).
+static int
+s_recut_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
+{
+    uint64_t next = 0;
+    int rc = ht_store__meta_get_u64 (self, txn, "route_cut", &next);
+    if (rc == 0 && next == 0) {
+        rc = mdb_drop (txn, self->dbi [HT_STORE_DB_ROUTE], 0);
+        if (rc == 0)
+            rc = ht_store__meta_put_u64 (self, txn, "route_cut", 1);
+        *done = false;
+        return rc;
+    }
+    return rc? rc: s_log_chunk (self, txn, "route_cut", s_entry_route, done);
+}
+
 //  Run one step to its end, then set meta "format" to format
 static int
 s_upgrade (ht_store_t *self, s_upgrade_fn *step, uint64_t format, const char *what)
@@ -608,8 +676,11 @@ ht_store__layout_upgrade (ht_store_t *self, uint64_t from)
     if (rc == 0 && from < HT_STORE_LAYOUT_INDEX_BY_KEY)
         rc = s_upgrade (self, s_record_chunk, HT_STORE_LAYOUT_INDEX_BY_KEY,
                         "moving records into the change log");
-    if (rc == 0 && from < HT_STORE_LAYOUT)
-        rc = s_upgrade (self, s_index_by_seq_chunk, HT_STORE_LAYOUT,
+    if (rc == 0 && from < HT_STORE_LAYOUT_EVERY_CUT)
+        rc = s_upgrade (self, s_index_by_seq_chunk, HT_STORE_LAYOUT_EVERY_CUT,
                         "indexing records by sequence");
+    if (rc == 0 && from < HT_STORE_LAYOUT)
+        rc = s_upgrade (self, s_recut_chunk, HT_STORE_LAYOUT,
+                        "indexing the change log by its neighbours' regions");
     return rc;
 }

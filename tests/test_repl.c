@@ -1227,7 +1227,7 @@ START_TEST (a_batch_the_store_cannot_take_is_asked_for_again_with_backoff_then_s
     //  The child's store is nearly full: its cap a little past what it
     //  uses, far less than the parent's elders (shared down to it) need
     ck_assert_int_eq (ht_store_set_map_limit (child->store,
-                                              ht_store_used_bytes (child->store) + 32 * 1024), 0);
+                                              ht_store_used_bytes (child->store) + 8 * 1024), 0);
     s_write (parent, 150, NULL);
     size_t pulls_before = s_pulls_sent (child);
     s_run (net);                    //  no PULL loop: the queue runs dry

@@ -123,13 +123,16 @@ s_got_destroy (s_got_t *got)
 }
 
 //  The reference: one page of the whole log, filtered by the holder rule
-//  (an entry the holder does not hold is not examined), then by echo
+//  (an entry a neighbour of the store does not hold is not examined;
+//  any other holder's walk examines every entry), then by echo
 //  suppression; the cursor it hands back is the last entry examined, or
 //  the log's end if every held entry after cursor was examined
 typedef struct {
     const char *holder;
     const char *skip_origin;
     uint64_t echo_until;
+    bool indexed;                   //  the store's parent or a child: its
+                                    //  walk reads only what it may hold
 } s_filter_t;
 
 static uint64_t
@@ -140,12 +143,13 @@ s_model_page (const s_log_t *log, const s_filter_t *filter, uint64_t cursor, siz
     uint64_t last = cursor;
     for (size_t i = 0; i < log->count; i++) {
         const s_entry_t *entry = &log->items [i];
-        if (entry->seq <= cursor || !ht_region_holds (filter->holder, entry->region, entry->scope))
+        bool held = ht_region_holds (filter->holder, entry->region, entry->scope);
+        if (entry->seq <= cursor || (filter->indexed && !held))
             continue;
         if (limit && examined == limit)
             return last;
-        bool wanted = !filter->skip_origin || entry->seq <= filter->echo_until
-                   || !streq (entry->origin, filter->skip_origin);
+        bool wanted = held && (!filter->skip_origin || entry->seq <= filter->echo_until
+                               || !streq (entry->origin, filter->skip_origin));
         if (wanted && stop_after && delivered == stop_after)
             return last;
         if (wanted) {
@@ -235,8 +239,12 @@ s_check_walks (ht_store_t *store, uint64_t seed)
     s_got_t *expected = (s_got_t *) zmalloc (sizeof (s_got_t));
     for (size_t h = 0; h < S_HOLDER_COUNT; h++)
     for (size_t o = 0; o <= S_ORIGIN_COUNT; o++) {
+        char parent [HT_REGION_BYTES] = "";
+        ck_assert_int_eq (ht_region_parent (ht_store_region (store), parent), 0);
         s_filter_t filter = { s_holders [h], o < S_ORIGIN_COUNT? s_origins [o]: NULL,
-                              s_pick (&state, 3) == 0? s_random (&state) % (last_seq + 1): 0 };
+                              s_pick (&state, 3) == 0? s_random (&state) % (last_seq + 1): 0,
+                              streq (s_holders [h], parent)
+                              || ht_region_is_child (ht_store_region (store), s_holders [h]) };
         char what [96];
         snprintf (what, sizeof what, "holder %s skip %s until %" PRIu64, filter.holder,
                   filter.skip_origin? filter.skip_origin: "-", filter.echo_until);
@@ -389,7 +397,7 @@ START_TEST (test_a_store_without_the_index_is_indexed_when_opened)
     int error = -1;
     store = ht_store_open (dir, 0, &error);
     ck_assert_msg (store, "open: %s", ht_strerror (error));
-    ck_assert_uint_eq (ht_store_counter (store, "format"), 7);
+    ck_assert_uint_eq (ht_store_counter (store, "format"), 8);
     ck_assert_uint_eq (ht_store_counter (store, "route_build"), 0);
     s_check_walks (store, 77);
     //  Writes after the upgrade keep the index
@@ -510,7 +518,7 @@ START_TEST (test_a_store_with_records_outside_the_log_is_upgraded_when_opened)
         int error = -1;
         store = ht_store_open (dir, 0, &error);
         ck_assert_msg (store, "open: %s", ht_strerror (error));
-        ck_assert_uint_eq (ht_store_counter (store, "format"), 7);
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 8);
         //  The same log, byte for byte, and the same walks
         s_log_t *after = (s_log_t *) zmalloc (sizeof (s_log_t));
         ck_assert_int_ge (ht_store_changes (store, 0, 0, s_log_collect, after), 0);
@@ -540,17 +548,17 @@ START_TEST (test_a_store_with_records_outside_the_log_is_upgraded_when_opened)
 }
 END_TEST
 
-//  Every idx entry (key and value, one zchunk each: key size(2) key
-//  value), in key order
+//  Every entry of idx (route: of the routing index), key and value, one
+//  zchunk each: key size(2) key value, in key order
 static zlistx_t *
-s_idx_dump (const char *dir)
+s_dump (const char *dir, bool route)
 {
     s_raw_t raw;
     s_raw_open (dir, &raw);
     zlistx_t *entries = zlistx_new ();
     zlistx_set_destructor (entries, (zlistx_destructor_fn *) zchunk_destroy);
     MDB_cursor *cursor = NULL;
-    ck_assert_int_eq (mdb_cursor_open (raw.txn, raw.idx, &cursor), 0);
+    ck_assert_int_eq (mdb_cursor_open (raw.txn, route? raw.route: raw.idx, &cursor), 0);
     MDB_val key, value;
     while (mdb_cursor_get (cursor, &key, &value, MDB_NEXT) == 0) {
         uint8_t size [2] = { (uint8_t) (key.mv_size >> 8), (uint8_t) key.mv_size };
@@ -684,19 +692,19 @@ START_TEST (test_a_store_indexed_by_entity_key_is_indexed_by_sequence_when_opene
         char *status = s_listing (store, "status", "active");
         ck_assert_uint_gt (strlen (region), 10 * 40);
         ht_store_destroy (&store);
-        zlistx_t *before = s_idx_dump (dir);
+        zlistx_t *before = s_dump (dir, false);
         ck_assert_uint_gt (s_index_to_keys (dir, stopped), S_ENTITIES / 3);
-        zlistx_t *old = s_idx_dump (dir);
+        zlistx_t *old = s_dump (dir, false);
         ck_assert (zlistx_size (old) != zlistx_size (before) || stopped == 0);
         zlistx_destroy (&old);
         int error = -1;
         store = ht_store_open (dir, 0, &error);
         ck_assert_msg (store, "open: %s", ht_strerror (error));
-        ck_assert_uint_eq (ht_store_counter (store, "format"), 7);
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 8);
         ck_assert_uint_eq (ht_store_counter (store, "index_build"), 0);
         //  Every index entry as the store wrote it, no old one left
         ht_store_destroy (&store);
-        zlistx_t *after = s_idx_dump (dir);
+        zlistx_t *after = s_dump (dir, false);
         ck_assert_uint_eq (zlistx_size (after), zlistx_size (before));
         zchunk_t *one = (zchunk_t *) zlistx_first (before);
         zchunk_t *two = (zchunk_t *) zlistx_first (after);
@@ -719,6 +727,122 @@ START_TEST (test_a_store_indexed_by_entity_key_is_indexed_by_sequence_when_opene
         zstr_free (&status_after);
         s_fill (fixture, store, 133 + (uint64_t) stopped);
         s_check_walks (store, 133 + (uint64_t) stopped);
+        ht_fixture_store_destroy (&store, dir);
+    }
+    ht_fixture_destroy (&fixture);
+}
+END_TEST
+
+//  Make a store's routing index look as layout 7 left it: besides the
+//  store's own "d" keys, one for each shorter group-end cut of each (the
+//  cuts of a record's region no neighbour pulls by). With stopped, as an
+//  upgrade that stopped midway leaves it instead: the old index gone, the
+//  new one there below the middle sequence, and meta "route_cut" naming
+//  it. Returns the keys added or dropped.
+static size_t
+s_route_every_cut (const char *dir, bool stopped)
+{
+    static const size_t ends [] = { 2, 4, 6, 9 };
+    zlistx_t *keys = s_dump (dir, true);
+    s_raw_t raw;
+    s_raw_open (dir, &raw);
+    uint64_t highest = 0;
+    for (zchunk_t *entry = (zchunk_t *) zlistx_first (keys); entry;
+         entry = (zchunk_t *) zlistx_next (keys)) {
+        const uint8_t *bytes = zchunk_data (entry) + 2;     //  past the key size
+        size_t size = zchunk_size (entry) - 2;
+        uint64_t seq = 0;
+        for (size_t i = 0; i < 8; i++)
+            seq = seq << 8 | bytes [size - 8 + i];
+        highest = seq > highest? seq: highest;
+    }
+    uint64_t middle = highest / 2;
+    size_t changed = 0;
+    for (zchunk_t *entry = (zchunk_t *) zlistx_first (keys); entry;
+         entry = (zchunk_t *) zlistx_next (keys)) {
+        const uint8_t *bytes = zchunk_data (entry) + 2;
+        size_t size = zchunk_size (entry) - 2;
+        uint64_t seq = 0;
+        for (size_t i = 0; i < 8; i++)
+            seq = seq << 8 | bytes [size - 8 + i];
+        if (stopped) {
+            MDB_val k = { size, (void *) bytes };
+            if (seq >= middle) {
+                ck_assert_int_eq (mdb_del (raw.txn, raw.route, &k, NULL), 0);
+                changed++;
+            }
+            continue;
+        }
+        size_t prefix = size - 8 - 2;       //  kind, prefix, NUL, seq
+        for (size_t i = 0; bytes [0] == 'd' && i < sizeof ends / sizeof ends [0]; i++)
+            if (ends [i] < prefix) {
+                uint8_t cut [32];
+                cut [0] = 'd';
+                memcpy (cut + 1, bytes + 1, ends [i]);
+                cut [1 + ends [i]] = 0;
+                memcpy (cut + 2 + ends [i], bytes + size - 8, 8);
+                MDB_val k = { 2 + ends [i] + 8, cut }, empty = { 0, NULL };
+                if (mdb_put (raw.txn, raw.route, &k, &empty, MDB_NOOVERWRITE) == 0)
+                    changed++;
+            }
+    }
+    zlistx_destroy (&keys);
+    if (stopped) {
+        uint8_t mark [8];
+        for (size_t i = 0; i < 8; i++)
+            mark [i] = (uint8_t) (middle >> (56 - 8 * i));
+        MDB_val name = { 9, "route_cut" }, v = { 8, mark };
+        ck_assert_int_eq (mdb_put (raw.txn, raw.meta, &name, &v, 0), 0);
+    }
+    s_raw_format (&raw, 7);
+    s_raw_close (&raw);
+    return changed;
+}
+
+START_TEST (test_a_store_routed_by_every_cut_is_routed_by_its_neighbours_when_opened)
+{
+    ht_fixture_t *fixture = ht_fixture_new ();
+    for (int stopped = 0; stopped < 2; stopped++) {
+        char dir [HT_FIXTURE_DIR_CHARS];
+        ht_store_t *store = s_filled_store (fixture, 171 + (uint64_t) stopped, dir);
+        ht_store_destroy (&store);
+        zlistx_t *before = s_dump (dir, true);
+        //  A city's store: "d" keys of its parent's cut (2) and of the
+        //  county a record lies under (6), never of a township's (9)
+        size_t six = 0;
+        for (zchunk_t *entry = (zchunk_t *) zlistx_first (before); entry;
+             entry = (zchunk_t *) zlistx_next (before)) {
+            const uint8_t *bytes = zchunk_data (entry) + 2;
+            size_t prefix = zchunk_size (entry) - 2 - 10;
+            if (bytes [0] == 'd') {
+                ck_assert_msg (prefix == 2 || prefix == 6, "a d key of %zu digits", prefix);
+                six += prefix == 6;
+            }
+        }
+        ck_assert_uint_gt (six, S_ENTITIES / 3);
+        ck_assert_uint_gt (s_route_every_cut (dir, stopped), S_ENTITIES / 3);
+        int error = -1;
+        store = ht_store_open (dir, 0, &error);
+        ck_assert_msg (store, "open: %s", ht_strerror (error));
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 8);
+        ck_assert_uint_eq (ht_store_counter (store, "route_cut"), 0);
+        ht_store_destroy (&store);
+        //  Every key as the store wrote it, none of the old ones left
+        zlistx_t *after = s_dump (dir, true);
+        ck_assert_uint_eq (zlistx_size (after), zlistx_size (before));
+        zchunk_t *one = (zchunk_t *) zlistx_first (before);
+        zchunk_t *two = (zchunk_t *) zlistx_first (after);
+        for (; one && two; one = zlistx_next (before), two = zlistx_next (after)) {
+            ck_assert_uint_eq (zchunk_size (one), zchunk_size (two));
+            ck_assert_mem_eq (zchunk_data (one), zchunk_data (two), zchunk_size (one));
+        }
+        zlistx_destroy (&before);
+        zlistx_destroy (&after);
+        store = ht_store_open (dir, 0, &error);
+        ck_assert_ptr_nonnull (store);
+        s_check_walks (store, 171 + (uint64_t) stopped);
+        s_fill (fixture, store, 173 + (uint64_t) stopped);
+        s_check_walks (store, 173 + (uint64_t) stopped);
         ht_fixture_store_destroy (&store, dir);
     }
     ht_fixture_destroy (&fixture);
@@ -756,6 +880,7 @@ s_suite (void)
     TCase *walk = tcase_create ("walk");
     tcase_set_timeout (walk, 300);
     tcase_add_test (walk, test_a_holders_indexed_walk_is_the_filtered_whole_log);
+    tcase_add_test (walk, test_a_store_routed_by_every_cut_is_routed_by_its_neighbours_when_opened);
     tcase_add_test (walk, test_a_store_without_the_index_is_indexed_when_opened);
     tcase_add_test (walk, test_a_store_with_records_outside_the_log_is_upgraded_when_opened);
     tcase_add_test (walk, test_a_store_indexed_by_entity_key_is_indexed_by_sequence_when_opened);
