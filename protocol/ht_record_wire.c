@@ -182,12 +182,20 @@ s_decode_field_map (ht_record_t *self, const msgpack_object *map, char which,
         s_fail (error, HT_EMALFORMED, "field map is not a map");
         return;
     }
+    //  Keys come sorted, as the schema's fields are: the one after the
+    //  last found is tried first
+    size_t next = 0;
     for (uint32_t index = 0; index < map->via.map.size && !error->code; index++) {
         const msgpack_object_kv *pair = &map->via.map.ptr [index];
         char name [64];
         int field = -1;
+        if (next < self->kind->field_count
+        &&  ht_obj_str_eq (&pair->key, self->kind->fields [next].name))
+            field = ht_record__in_version (self, next)? (int) next: -1;
+        else
         if (ht_obj_cstr (&pair->key, name, sizeof name))
             field = ht_record__field_index (self, name);
+        next = field >= 0? (size_t) field + 1: next;
         if (field < 0) {
             s_fail (error, HT_EFIELD, "unknown field for this kind and schema version");
             return;

@@ -373,7 +373,12 @@ ht_schema_kind_count (void)
 int
 ht_schema_field_index (const ht_kind_t *kind, const char *name)
 {
-    //  Tables are short (< 50): a linear scan beats a hash here
+    //  Tables are short (< 50): a linear scan beats a hash here. Most
+    //  callers name a field by the table's own string (walking the
+    //  fields): found by its address first, without comparing text.
+    for (size_t index = 0; index < kind->field_count; index++)
+        if (kind->fields [index].name == name)
+            return (int) index;
     for (size_t index = 0; index < kind->field_count; index++)
         if (streq (kind->fields [index].name, name))
             return (int) index;

@@ -572,6 +572,31 @@ s_dump (const char *dir, bool route)
     return entries;
 }
 
+//  Two dumps hold the same entries, byte for byte; both destroyed
+static void
+s_assert_dumps_same (zlistx_t **one_p, zlistx_t **two_p)
+{
+    ck_assert_uint_eq (zlistx_size (*two_p), zlistx_size (*one_p));
+    zchunk_t *one = (zchunk_t *) zlistx_first (*one_p);
+    zchunk_t *two = (zchunk_t *) zlistx_first (*two_p);
+    for (; one && two; one = zlistx_next (*one_p), two = zlistx_next (*two_p)) {
+        ck_assert_uint_eq (zchunk_size (one), zchunk_size (two));
+        ck_assert_mem_eq (zchunk_data (one), zchunk_data (two), zchunk_size (one));
+    }
+    zlistx_destroy (one_p);
+    zlistx_destroy (two_p);
+}
+
+//  The sequence an index key ends in
+static uint64_t
+s_key_seq (const uint8_t *key, size_t size)
+{
+    uint64_t seq = 0;
+    for (size_t i = 0; i < 8; i++)
+        seq = seq << 8 | key [size - 8 + i];
+    return seq;
+}
+
 //  Make a store's region and field index look as layout 6 left it: each
 //  "R"/"F" entry, which ends in the sequence of the entity's current
 //  version, becomes "r"/"f" ending in the entity's key. With stopped, as
@@ -594,9 +619,7 @@ s_index_to_keys (const char *dir, bool stopped)
         if ((bytes [0] != 'R' && bytes [0] != 'F') || bytes [1] != 0)
             continue;
         zlistx_add_end (keys, zchunk_new (key.mv_data, key.mv_size));
-        uint64_t seq = 0;
-        for (size_t i = key.mv_size - 8; i < key.mv_size; i++)
-            seq = seq << 8 | bytes [i];
+        uint64_t seq = s_key_seq (bytes, key.mv_size);
         lowest = seq < lowest? seq: lowest;
         highest = seq > highest? seq: highest;
     }
@@ -609,9 +632,7 @@ s_index_to_keys (const char *dir, bool stopped)
         size_t size = zchunk_size (entry);
         uint8_t seq_bytes [8];
         memcpy (seq_bytes, bytes + size - 8, 8);
-        uint64_t seq = 0;
-        for (size_t i = 0; i < 8; i++)
-            seq = seq << 8 | seq_bytes [i];
+        uint64_t seq = s_key_seq (bytes, size);
         MDB_val k = { size, (void *) bytes }, empty = { 0, NULL };
         if (stopped && seq < middle)
             continue;               //  indexed before the upgrade stopped
@@ -705,15 +726,7 @@ START_TEST (test_a_store_indexed_by_entity_key_is_indexed_by_sequence_when_opene
         //  Every index entry as the store wrote it, no old one left
         ht_store_destroy (&store);
         zlistx_t *after = s_dump (dir, false);
-        ck_assert_uint_eq (zlistx_size (after), zlistx_size (before));
-        zchunk_t *one = (zchunk_t *) zlistx_first (before);
-        zchunk_t *two = (zchunk_t *) zlistx_first (after);
-        for (; one && two; one = zlistx_next (before), two = zlistx_next (after)) {
-            ck_assert_uint_eq (zchunk_size (one), zchunk_size (two));
-            ck_assert_mem_eq (zchunk_data (one), zchunk_data (two), zchunk_size (one));
-        }
-        zlistx_destroy (&before);
-        zlistx_destroy (&after);
+        s_assert_dumps_same (&before, &after);
         //  The same listings, and writes after the upgrade keep them right
         store = ht_store_open (dir, 0, &error);
         ck_assert_ptr_nonnull (store);
@@ -749,22 +762,16 @@ s_route_every_cut (const char *dir, bool stopped)
     uint64_t highest = 0;
     for (zchunk_t *entry = (zchunk_t *) zlistx_first (keys); entry;
          entry = (zchunk_t *) zlistx_next (keys)) {
-        const uint8_t *bytes = zchunk_data (entry) + 2;     //  past the key size
-        size_t size = zchunk_size (entry) - 2;
-        uint64_t seq = 0;
-        for (size_t i = 0; i < 8; i++)
-            seq = seq << 8 | bytes [size - 8 + i];
+        uint64_t seq = s_key_seq (zchunk_data (entry) + 2, zchunk_size (entry) - 2);
         highest = seq > highest? seq: highest;
     }
     uint64_t middle = highest / 2;
     size_t changed = 0;
     for (zchunk_t *entry = (zchunk_t *) zlistx_first (keys); entry;
          entry = (zchunk_t *) zlistx_next (keys)) {
-        const uint8_t *bytes = zchunk_data (entry) + 2;
+        const uint8_t *bytes = zchunk_data (entry) + 2;     //  past the key size
         size_t size = zchunk_size (entry) - 2;
-        uint64_t seq = 0;
-        for (size_t i = 0; i < 8; i++)
-            seq = seq << 8 | bytes [size - 8 + i];
+        uint64_t seq = s_key_seq (bytes, size);
         if (stopped) {
             MDB_val k = { size, (void *) bytes };
             if (seq >= middle) {
@@ -829,15 +836,7 @@ START_TEST (test_a_store_routed_by_every_cut_is_routed_by_its_neighbours_when_op
         ht_store_destroy (&store);
         //  Every key as the store wrote it, none of the old ones left
         zlistx_t *after = s_dump (dir, true);
-        ck_assert_uint_eq (zlistx_size (after), zlistx_size (before));
-        zchunk_t *one = (zchunk_t *) zlistx_first (before);
-        zchunk_t *two = (zchunk_t *) zlistx_first (after);
-        for (; one && two; one = zlistx_next (before), two = zlistx_next (after)) {
-            ck_assert_uint_eq (zchunk_size (one), zchunk_size (two));
-            ck_assert_mem_eq (zchunk_data (one), zchunk_data (two), zchunk_size (one));
-        }
-        zlistx_destroy (&before);
-        zlistx_destroy (&after);
+        s_assert_dumps_same (&before, &after);
         store = ht_store_open (dir, 0, &error);
         ck_assert_ptr_nonnull (store);
         s_check_walks (store, 171 + (uint64_t) stopped);
