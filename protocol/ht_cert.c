@@ -184,6 +184,16 @@ ht_cert_permits (const ht_cert_t *cert, const char *kind)
     return false;
 }
 
+//  Copy a region code (at most 12 digits) into a HT_REGION_BYTES buffer,
+//  cut if longer: a link is walked for every record, where snprintf shows
+static void
+s_code_copy (char *to, const char *from)
+{
+    size_t size = strnlen (from, HT_REGION_BYTES - 1);
+    memcpy (to, from, size);
+    to [size] = 0;
+}
+
 //  What one step of the chain walk asks of the next certificate up
 typedef struct {
     uint8_t author [HT_PUBKEY_BYTES];   //  who signed this link
@@ -268,8 +278,8 @@ s_walk_chain (s_link_t *link, uint64_t at_ms, const uint8_t anchor [HT_PUBKEY_BY
         //  Next link: the issuer must have been entitled to issue this cert
         memcpy (link->author, issuer, HT_PUBKEY_BYTES);
         link->kind = "cert";
-        snprintf (link->scope, sizeof link->scope, "%s", cert.region);
-        snprintf (link->region, sizeof link->region, "%s", cert.region);
+        s_code_copy (link->scope, cert.region);
+        s_code_copy (link->region, cert.region);
         link->granted = cert;
         link->is_cert = true;
     }
@@ -383,8 +393,8 @@ ht_cert_authorize (const ht_record_t *record, const uint8_t anchor [HT_PUBKEY_BY
     memset (&link, 0, sizeof link);
     memcpy (link.author, ht_record_author (record), HT_PUBKEY_BYTES);
     link.kind = ht_record_kind (record);
-    snprintf (link.scope, sizeof link.scope, "%s", ht_record_scope (record));
-    snprintf (link.region, sizeof link.region, "%s", ht_record_region (record));
+    s_code_copy (link.scope, ht_record_scope (record));
+    s_code_copy (link.region, ht_record_region (record));
     link.is_cert = streq (link.kind, "cert");
     if (link.is_cert && !ht_record_deleted (record)
     &&  ht_cert_parse (record, &link.granted)) {
@@ -426,8 +436,8 @@ ht_cert_key_valid (const uint8_t pubkey [HT_PUBKEY_BYTES], uint64_t at_ms,
     s_link_t link;
     memset (&link, 0, sizeof link);
     memcpy (link.author, pubkey, HT_PUBKEY_BYTES);
-    snprintf (link.scope, sizeof link.scope, "%s", cert.region);
-    snprintf (link.region, sizeof link.region, "%s", cert.region);
+    s_code_copy (link.scope, cert.region);
+    s_code_copy (link.region, cert.region);
     int rc = s_walk_chain (&link, at_ms, anchor, source, reason);
     if (rc == HT_OK && cert_p)
         *cert_p = cert;

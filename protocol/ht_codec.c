@@ -1,26 +1,65 @@
 //  ht_codec: canonical msgpack helpers.
+#include <stdlib.h>
 #include <string.h>
 #include "ht_codec.h"
 #include "ht_valid.h"
 
+//  The packer's writer: into the inline bytes, then the heap; false
+//  (msgpack's -1) if memory runs out
+static int
+s_packer_write (void *data, const char *bytes, size_t size)
+{
+    ht_packer_t *self = (ht_packer_t *) data;
+    msgpack_sbuffer *buffer = &self->buffer;
+    if (size > buffer->alloc - buffer->size) {
+        if (size > SIZE_MAX / 2 - buffer->size)
+            return -1;
+        size_t alloc = buffer->alloc * 2;
+        if (alloc < buffer->size + size)
+            alloc = buffer->size + size;
+        char *grown = buffer->data == self->inline_bytes? malloc (alloc)
+                                                         : realloc (buffer->data, alloc);
+        if (!grown)
+            return -1;
+        if (buffer->data == self->inline_bytes)
+            memcpy (grown, buffer->data, buffer->size);
+        buffer->data = grown;
+        buffer->alloc = alloc;
+    }
+    memcpy (buffer->data + buffer->size, bytes, size);
+    buffer->size += size;
+    return 0;
+}
+
 void
 ht_packer_init (ht_packer_t *self)
 {
-    msgpack_sbuffer_init (&self->buffer);
-    msgpack_packer_init (&self->packer, &self->buffer, msgpack_sbuffer_write);
+    self->buffer.data = self->inline_bytes;
+    self->buffer.size = 0;
+    self->buffer.alloc = HT_PACKER_INLINE_BYTES;
+    msgpack_packer_init (&self->packer, self, s_packer_write);
 }
 
 void
 ht_packer_destroy (ht_packer_t *self)
 {
-    msgpack_sbuffer_destroy (&self->buffer);
+    if (self->buffer.data != self->inline_bytes)
+        free (self->buffer.data);
+    ht_packer_init (self);
 }
 
 uint8_t *
 ht_packer_take (ht_packer_t *self, size_t *size)
 {
     *size = self->buffer.size;
-    return (uint8_t *) msgpack_sbuffer_release (&self->buffer);
+    uint8_t *bytes = NULL;
+    if (self->buffer.data != self->inline_bytes)
+        bytes = (uint8_t *) self->buffer.data;
+    else
+    if ((bytes = malloc (self->buffer.size? self->buffer.size: 1)) != NULL)
+        memcpy (bytes, self->buffer.data, self->buffer.size);
+    ht_packer_init (self);
+    return bytes;
 }
 
 void

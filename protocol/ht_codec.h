@@ -11,10 +11,15 @@
 #include <msgpack.h>
 #include "ht_error.h"
 
-//  A growable output buffer with its packer
+//  A growable output buffer with its packer. The first bytes go into the
+//  packer itself (a field value, a record header, most records: no heap
+//  at all); more move to the heap. Used where it was initialized: the
+//  packer points at it, so it is never copied.
+#define HT_PACKER_INLINE_BYTES 1024
 typedef struct {
-    msgpack_sbuffer buffer;         //  bytes written so far
+    msgpack_sbuffer buffer;         //  bytes written so far (data, size)
     msgpack_packer packer;          //  writes into buffer
+    char inline_bytes [HT_PACKER_INLINE_BYTES];
 } ht_packer_t;
 
 //  Start an empty packer
