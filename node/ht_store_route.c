@@ -159,17 +159,19 @@ ht_store__route_indexed (const ht_store_t *self, const char *holder)
 static size_t
 s_child_cut (const ht_store_t *self, const char *region)
 {
-    char code [HT_REGION_BYTES], up [HT_REGION_BYTES], prefix [HT_REGION_BYTES];
-    snprintf (code, sizeof code, "%s", region);
-    //  Up the tiers from the region (at most four steps) to the store's
+    //  Up the tiers from the region (at most four steps) to the store's;
+    //  every log write asks, so the codes are swapped, not copied
+    char codes [2][HT_REGION_BYTES], prefix [HT_REGION_BYTES];
+    const char *code = region;
     for (size_t step = 0; step < S_GROUP_COUNT; step++) {
+        char *up = codes [step % 2];
         if (ht_region_parent (code, up) != HT_OK)
             return 0;
         if (streq (up, self->region)) {
             int size = ht_region_prefix (code, prefix);
             return size > 0? (size_t) size: 0;
         }
-        snprintf (code, sizeof code, "%s", up);
+        code = up;
     }
     return 0;
 }
