@@ -15,18 +15,20 @@
 //                          change log, each entry its routing head and,
 //                          for a current version, the record)
 //    hist        kind NUL key NUL hlc(8) author(32) digest(32) -> encoded
-//    idx         "R" NUL kind NUL region NUL seq(8) -> ""   (live only;
-//                "F" NUL kind NUL field NUL value NUL seq(8) -> ""  the
-//                                              seq of the current version)
-//                "x" NUL <hist key> -> code(4)   (a version the ownership
+//    idx         "x" NUL <hist key> -> code(4)   (a version the ownership
 //                                                 rule refused: why)
 //                "m" NUL <hist key> -> seq(8)    (a move in history that
 //                                                 stays in the change log)
-//    route       "d" prefix NUL seq(8) -> ""   (the cuts of the entry's
-//                                              region prefix the store's
+//    index       "R" NUL kind NUL region NUL -> seq(8) ...   (live only;
+//                "F" NUL kind NUL field NUL value NUL -> seq(8) ...
+//                                              the seqs of the current
+//                                              versions, sorted duplicates)
+//    routes      "d" prefix NUL -> seq(8) ...  (the cuts of the entries'
+//                                              region prefixes the store's
 //                                              neighbours pull by)
-//                "u" prefix NUL seq(8) -> ""   (the entry's scope prefix)
-//                (the routing index of seq: ht_store_route.c)
+//                "u" prefix NUL -> seq(8) ...  (the entries' scope prefix)
+//                (the routing index of seq: ht_store_route.c; sorted
+//                duplicates, like index)
 //    peer        name -> epoch(16) cursor(8) full(8)  (ht_origin_t.full)
 //    quarantine  source NUL id(8) -> code(4) when_ms(8) origin_len(1)
 //                         origin reason_len(2) reason bytes
@@ -43,12 +45,13 @@
 //                "record_move" (while an upgrade moves records into it),
 //                "index_build" (while an upgrade indexes records by seq),
 //                "route_cut" (while an upgrade indexes the log anew by
-//                the store's neighbours' cuts)
+//                the store's neighbours' cuts), "dup_build" (while an
+//                upgrade moves both indexes into sorted duplicates)
 //
 //  Routing index. Serving a PULL must cost what is sent, not the log's
 //  length: a city's log holds every elder of its counties, and almost
 //  none of them flows down to any one child. So each seq entry also has
-//  keys in route, ordered by (prefix, seq), that the holder rule can find
+//  keys in routes, ordered by (prefix, seq), that the holder rule can find
 //  it by: "d" under the cuts of its region's prefix that the store's
 //  neighbours pull by, and "u" under its scope's prefix. A holder of
 //  prefix n holds what is under "d" n, and under "u" c for each cut c of
@@ -88,6 +91,16 @@
 //  lookups come in that order, and their cursors name the sequence
 //  (ht_store_list). A store of layout 6 (entries ending in the entity
 //  key, "r" and "f") is indexed anew when it is opened.
+//
+//  Index keys once. Each region, field value and routing cut is one LMDB
+//  key whose sequences are its sorted duplicates (MDB_DUPSORT with
+//  MDB_DUPFIXED: eight bytes each, packed in pages of their own), not a
+//  key per entry ending in its sequence: an elder's eight region and
+//  field entries and three routing entries took some 600 bytes as keys
+//  of their own (a 200,000-elder county: 22,530 pages of idx, 8,426 of
+//  route), and take about 90 as sequences. A store of layout 8 or before
+//  has both indexes built anew in the new databases when it is opened,
+//  and its old entries dropped.
 //
 //  Ownership. The current version of an entity is the latest legitimate
 //  one (ht_gate.h): each merge loads the entity's versions (current and
@@ -182,7 +195,7 @@
 #define S_MEBIBYTE (1024u * 1024)
 
 static const char *const s_db_names [HT_STORE_DB_COUNT] = {
-    "rec", "seq", "hist", "idx", "peer", "quarantine", "meta", "route"
+    "rec", "seq", "hist", "idx", "peer", "quarantine", "meta", "routes", "index"
 };
 
 //  --------------------------------------------------------------------------
@@ -439,7 +452,7 @@ s_env_open (const char *path, size_t map_bytes, MDB_env **env_p)
     MDB_env *env = NULL;
     int rc = mdb_env_create (&env);
     if (rc == 0)
-        rc = mdb_env_set_maxdbs (env, HT_STORE_DB_COUNT);
+        rc = mdb_env_set_maxdbs (env, HT_STORE_DB_COUNT + 1);  //  and an upgrade's "route"
     if (rc == 0)
         rc = mdb_env_set_mapsize (env, map_bytes);
     if (rc == 0)
@@ -479,18 +492,32 @@ s_env_open (const char *path, size_t map_bytes, MDB_env **env_p)
 }
 
 //  Open every named database in txn (flags: MDB_CREATE or 0); *routed
-//  (if not NULL) says whether route is there: a store of layout 4 lacks it
+//  (if not NULL) says whether the two indexes of sorted duplicates are
+//  there: a store of layout 8 or before lacks them (one of 5 to 8 has
+//  "route" instead, its routing keys ending in their sequences)
 static int
 s_dbis_open (ht_store_t *self, MDB_txn *txn, unsigned flags, bool *routed)
 {
     int rc = 0;
-    for (int db = 0; rc == 0 && db < HT_STORE_DB_ROUTE; db++)
+    for (int db = 0; rc == 0 && db < HT_STORE_DB_DUPS; db++)
         rc = mdb_dbi_open (txn, s_db_names [db], flags, &self->dbi [db]);
-    int route = rc? rc: mdb_dbi_open (txn, s_db_names [HT_STORE_DB_ROUTE], flags,
-                                      &self->dbi [HT_STORE_DB_ROUTE]);
+    int dups = rc;
+    for (int db = HT_STORE_DB_DUPS; dups == 0 && db < HT_STORE_DB_COUNT; db++)
+        dups = mdb_dbi_open (txn, s_db_names [db], flags | HT_STORE_DUP_FLAGS,
+                             &self->dbi [db]);
     if (routed)
-        *routed = route == 0;
-    return rc? rc: routed && route == MDB_NOTFOUND? 0: route;
+        *routed = dups == 0;
+    return rc? rc: routed && dups == MDB_NOTFOUND? 0: dups;
+}
+
+int
+ht_store__dup_dbis_create (ht_store_t *self, MDB_txn *txn)
+{
+    int rc = 0;
+    for (int db = HT_STORE_DB_DUPS; rc == 0 && db < HT_STORE_DB_COUNT; db++)
+        rc = mdb_dbi_open (txn, s_db_names [db], MDB_CREATE | HT_STORE_DUP_FLAGS,
+                           &self->dbi [db]);
+    return rc;
 }
 
 //  Write a new store's meta items in txn
@@ -614,7 +641,10 @@ s_meta_load (ht_store_t *self, MDB_txn *txn, bool routed, uint64_t *format)
     //  by a newer build may hold what this one cannot read.
     //  The layouts before are upgraded once, on open (a partly upgraded
     //  one too: it goes on where it was)
-    if (*format > HT_STORE_LAYOUT_UNROUTED && *format <= HT_STORE_LAYOUT && !routed) {
+    //  (one of 5 to 8 has its old one, or the new ones an upgrade began)
+    MDB_dbi old_route;
+    if (*format > HT_STORE_LAYOUT_UNROUTED && *format <= HT_STORE_LAYOUT && !routed
+    &&  (*format == HT_STORE_LAYOUT || mdb_dbi_open (txn, "route", 0, &old_route) != 0)) {
         ht_log_error ("store: layout %" PRIu64 " without its routing index", *format);
         return HT_ESTORE;
     }

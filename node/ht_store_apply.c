@@ -23,29 +23,29 @@
 //  --------------------------------------------------------------------------
 //  Indexes
 
-//  An index key: its parts, then the sequence of the entity's current
-//  version (so entries of one region or value are in the order they
-//  were written, and a batch of new records appends to each group
-//  instead of touching a page per entry); 0 if it does not fit
-static size_t
-s_index_key_build (const char *const *parts, size_t count, uint64_t seq,
-                   uint8_t key [HT_STORE_KEY_MAX_BYTES])
+//  Index keys are their parts joined (ht_store__join); each holds the
+//  sequences of the entities' current versions under it as sorted
+//  duplicates, so the entries of one region or value are in the order
+//  they were written, a batch of new records appends to each group
+//  instead of touching a page per entry, and the key is stored once,
+//  not with each sequence
+int
+ht_store__dup_put (MDB_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t key_size,
+                   uint64_t seq, bool add)
 {
-    size_t size = ht_store__join (key, HT_STORE_KEY_MAX_BYTES - HT_STORE_U64_BYTES,
-                                  parts, count);
-    if (size)
-        ht_store__put_be64 (key + size, seq);
-    return size? size + HT_STORE_U64_BYTES: 0;
+    uint8_t seq_bytes [HT_STORE_U64_BYTES];
+    ht_store__put_be64 (seq_bytes, seq);
+    MDB_val k = { key_size, (void *) key }, data = { HT_STORE_U64_BYTES, seq_bytes };
+    int rc = add? mdb_put (txn, dbi, &k, &data, 0): mdb_del (txn, dbi, &k, &data);
+    return rc == MDB_NOTFOUND || rc == MDB_KEYEXIST? 0: rc;
 }
 
-//  Add or remove one index key
+//  Add or remove one index entry
 static int
-s_index_key (ht_store_t *self, MDB_txn *txn, const uint8_t *key, size_t key_size, bool add)
+s_index_key (ht_store_t *self, MDB_txn *txn, const uint8_t *key, size_t key_size,
+             uint64_t seq, bool add)
 {
-    MDB_val k = { key_size, (void *) key }, empty = { 0, NULL };
-    MDB_dbi idx = self->dbi [HT_STORE_DB_IDX];
-    int rc = add? mdb_put (txn, idx, &k, &empty, 0): mdb_del (txn, idx, &k, NULL);
-    return rc == MDB_NOTFOUND? 0: rc;
+    return ht_store__dup_put (txn, self->dbi [HT_STORE_DB_INDEX], key, key_size, seq, add);
 }
 
 //  Add or remove the field index entry "F kind field value seq"
@@ -55,13 +55,13 @@ s_index_value (ht_store_t *self, MDB_txn *txn, const ht_record_t *record,
 {
     const char *parts [] = { HT_STORE_INDEX_FIELD, ht_record_kind (record), field, value, "" };
     uint8_t key [HT_STORE_KEY_MAX_BYTES];
-    size_t key_size = s_index_key_build (parts, 5, seq, key);
+    size_t key_size = ht_store__join (key, sizeof key, parts, 5);
     //  A value too long for a key is not findable; that beats failing
     //  the batch over one long text, and schema fields that are indexed
     //  are short codes and names
     if (key_size == 0)
         return 0;
-    return s_index_key (self, txn, key, key_size, add);
+    return s_index_key (self, txn, key, key_size, seq, add);
 }
 
 //  Add or remove the index entries of one field of a record
@@ -108,8 +108,8 @@ ht_store__index_record (ht_store_t *self, MDB_txn *txn, const ht_record_t *recor
         HT_STORE_INDEX_REGION, ht_record_kind (record), ht_record_region (record), ""
     };
     uint8_t key [HT_STORE_KEY_MAX_BYTES];
-    size_t key_size = s_index_key_build (parts, 4, seq, key);
-    int rc = key_size? s_index_key (self, txn, key, key_size, add): MDB_BAD_VALSIZE;
+    size_t key_size = ht_store__join (key, sizeof key, parts, 4);
+    int rc = key_size? s_index_key (self, txn, key, key_size, seq, add): MDB_BAD_VALSIZE;
     const ht_kind_t *schema = ht_record_schema (record);
     for (size_t i = 0; rc == 0 && i < schema->field_count; i++)
         if (schema->fields [i].indexed)

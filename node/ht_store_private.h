@@ -30,8 +30,12 @@
 typedef enum {
     HT_STORE_DB_REC, HT_STORE_DB_SEQ, HT_STORE_DB_HIST, HT_STORE_DB_IDX,
     HT_STORE_DB_PEER, HT_STORE_DB_QUARANTINE, HT_STORE_DB_META,
-    HT_STORE_DB_ROUTE, HT_STORE_DB_COUNT
+    HT_STORE_DB_ROUTE, HT_STORE_DB_INDEX, HT_STORE_DB_COUNT
 } ht_store_db_t;
+//  The first of the databases a key of which holds many sequences (LMDB
+//  sorted duplicates of 8 bytes): route and index, the rest after it
+#define HT_STORE_DB_DUPS HT_STORE_DB_ROUTE
+#define HT_STORE_DUP_FLAGS (MDB_DUPSORT | MDB_DUPFIXED)
 
 struct _ht_store_t {
     MDB_env *env;                       //  the LMDB environment
@@ -120,7 +124,7 @@ int ht_store__route_parse (const MDB_val *value, ht_store_route_t *route);
 
 //  The change log's routing index (ht_store_route.c): every seq entry is
 //  written and deleted through these, which keep its index entries
-#define HT_STORE_ROUTE_KEY_BYTES (1 + HT_REGION_DIGITS + 1 + HT_STORE_U64_BYTES)
+#define HT_STORE_ROUTE_KEY_BYTES (1 + HT_REGION_DIGITS + 1)
 #define HT_STORE_ROUTE_RANGES 6         //  a holder's ranges: 1 down, <= 5 up
 //  fresh: seq was just taken past every sequence given out, so no entry
 //  can be there to replace and it goes at the end of the log
@@ -152,18 +156,34 @@ void ht_store__route_walk_close (ht_store_route_walk_t *walk);
 //  current records in rec rather than in their log entries; 6 orders the
 //  region and field indexes by entity key ("r" and "f" entries ending in
 //  the key); 7 has a "d" routing key for every group-end cut of a
-//  record's region; 8 is today's (only the cuts its neighbours pull by)
+//  record's region; 8 keeps one key per index entry, the sequence at its
+//  end (routing keys in "route", region and field keys in idx); 9 is
+//  today's (each routing, region or field key once, its sequences under
+//  it as sorted duplicates, in "routes" and "index")
 #define HT_STORE_LAYOUT_UNROUTED 4
 #define HT_STORE_LAYOUT_RECORDS_IN_REC 5
 #define HT_STORE_LAYOUT_INDEX_BY_KEY 6
 #define HT_STORE_LAYOUT_EVERY_CUT 7
-#define HT_STORE_LAYOUT 8
+#define HT_STORE_LAYOUT_KEY_PER_ENTRY 8
+#define HT_STORE_LAYOUT 9
 //  Bring a store of an earlier layout (from) to HT_STORE_LAYOUT, in
 //  chunks that each commit, so a crash goes on where it stopped: index
 //  the log (from 4), move current records into it (from 4 or 5), index
-//  current records by sequence (from 4, 5 or 6), then index the log again
-//  by its neighbours' cuts (from 4 to 7); 0 or an error code (logged)
+//  current records by sequence (from 4, 5 or 6), index the log again by
+//  its neighbours' cuts (from 4 to 7), then move both indexes into
+//  databases of sorted duplicates (from 4 to 8); 0 or an error code (logged)
 int ht_store__layout_upgrade (ht_store_t *self, uint64_t from);
+//  Add (or remove) seq under key in a database of sorted duplicates; an
+//  entry already there (or, removing, not there) is no error
+int ht_store__dup_put (MDB_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t key_size,
+                       uint64_t seq, bool add);
+//  Position cursor (over a database of sorted duplicates) at the first
+//  entry at or after key start and sequence seq (0: the key's first, or
+//  with start a prefix of keys, the first key at or after it)
+int ht_store__dup_seek (MDB_cursor *cursor, const uint8_t *start, size_t start_size,
+                        uint64_t seq, MDB_val *key, MDB_val *data);
+//  Open (creating them if need be) the databases of sorted duplicates
+int ht_store__dup_dbis_create (ht_store_t *self, MDB_txn *txn);
 
 //  Learn which routing keys this store's region needs (its parent's
 //  code); once its region is known

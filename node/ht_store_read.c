@@ -131,16 +131,15 @@ cleanup:
     return record;
 }
 
-//  Deliver one current record, found through an index key whose last
-//  8 bytes name the sequence of its current version, to the visitor
+//  Deliver one current record, found through an index entry, the
+//  sequence of its current version, to the visitor
 static int
 s_visit_indexed (ht_store_t *self, MDB_txn *txn, const char *kind,
-                 const MDB_val *index_key, s_visit_t *visit)
+                 const MDB_val *index_seq, s_visit_t *visit)
 {
-    if (index_key->mv_size < HT_STORE_U64_BYTES)
+    if (index_seq->mv_size != HT_STORE_U64_BYTES)
         return MDB_CORRUPTED;
-    const uint8_t *seq_bytes = (const uint8_t *) index_key->mv_data + index_key->mv_size
-                             - HT_STORE_U64_BYTES;
+    const uint8_t *seq_bytes = (const uint8_t *) index_seq->mv_data;
     MDB_val key = { HT_STORE_U64_BYTES, (void *) seq_bytes }, entry;
     ht_store_route_t route;
     int rc = mdb_get (txn, self->dbi [HT_STORE_DB_SEQ], &key, &entry);
@@ -164,25 +163,48 @@ s_visit_indexed (ht_store_t *self, MDB_txn *txn, const char *kind,
     return rc;
 }
 
-//  Walk index keys under prefix from start (skipping start itself if
-//  skip_start), delivering each entity to the visitor
+//  Position cursor at the first index entry at or after (start, seq):
+//  start a key, or with seq 0 the beginning of keys
+int
+ht_store__dup_seek (MDB_cursor *cursor, const uint8_t *start, size_t start_size, uint64_t seq,
+                    MDB_val *key, MDB_val *data)
+{
+    uint8_t seq_bytes [HT_STORE_U64_BYTES];
+    ht_store__put_be64 (seq_bytes, seq);
+    *key = (MDB_val) { start_size, (void *) start };
+    *data = (MDB_val) { HT_STORE_U64_BYTES, seq_bytes };
+    int rc = seq? mdb_cursor_get (cursor, key, data, MDB_GET_BOTH_RANGE): MDB_NOTFOUND;
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    //  No such key, or none of its entries that late: the next key on
+    *key = (MDB_val) { start_size, (void *) start };
+    rc = mdb_cursor_get (cursor, key, data, MDB_SET_RANGE);
+    if (rc == 0 && seq && key->mv_size == start_size
+    &&  memcmp (key->mv_data, start, start_size) == 0)
+        rc = mdb_cursor_get (cursor, key, data, MDB_NEXT_NODUP);
+    return rc;
+}
+
+//  Walk index entries under prefix from (start, start_seq) (skipping
+//  that entry itself if skip_start), delivering each entity to the visitor
 static int
 s_index_walk (ht_store_t *self, MDB_txn *txn, const char *kind,
               const uint8_t *prefix, size_t prefix_size,
-              const uint8_t *start, size_t start_size, bool skip_start,
+              const uint8_t *start, size_t start_size, uint64_t start_seq, bool skip_start,
               s_visit_t *visit)
 {
     MDB_cursor *cursor = NULL;
-    MDB_val key = { start_size, (void *) start }, value;
-    int rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_IDX], &cursor);
+    MDB_val key, value;
+    int rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_INDEX], &cursor);
     if (rc == 0)
-        rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
-    if (rc == 0 && skip_start && key.mv_size == start_size
-    &&  memcmp (key.mv_data, start, start_size) == 0)
+        rc = ht_store__dup_seek (cursor, start, start_size, start_seq, &key, &value);
+    if (rc == 0 && skip_start && start_seq && key.mv_size == start_size
+    &&  memcmp (key.mv_data, start, start_size) == 0 && value.mv_size == HT_STORE_U64_BYTES
+    &&  ht_store__get_be64 (value.mv_data) == start_seq)
         rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
     while (rc == 0 && ht_store__has_prefix (&key, prefix, prefix_size)
     &&     !visit->stop && (visit->limit == 0 || visit->count < visit->limit)) {
-        rc = s_visit_indexed (self, txn, kind, &key, visit);
+        rc = s_visit_indexed (self, txn, kind, &value, visit);
         if (rc == 0)
             rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
     }
@@ -227,22 +249,15 @@ s_page_resume (ht_store_t *self, MDB_txn *txn, const char *kind, const char *aft
     return rc;
 }
 
-//  An index prefix of parts, and where a page starts in it: after the
-//  entry of (its parts with *resume_region for the last, resume_seq)
-//  when resume_seq is set, else at the prefix
+//  Where a page starts in an index: the key of parts, with
+//  *resume_region for the one before the last if set
 static void
 s_page_start (const char **parts, size_t count, const char *resume_region,
-              uint64_t resume_seq, uint8_t *start, size_t *start_size)
+              uint8_t *start, size_t *start_size)
 {
     if (resume_region)
         parts [count - 2] = resume_region;
-    size_t size = ht_store__join (start, HT_STORE_KEY_MAX_BYTES - HT_STORE_U64_BYTES,
-                                  parts, count);
-    if (size && resume_seq) {
-        ht_store__put_be64 (start + size, resume_seq);
-        size += HT_STORE_U64_BYTES;
-    }
-    *start_size = size;
+    *start_size = ht_store__join (start, HT_STORE_KEY_MAX_BYTES, parts, count);
 }
 
 //  Normalize a region prefix: "" or digits; a 12-digit code becomes its
@@ -274,25 +289,26 @@ ht_store_list (ht_store_t *self, const char *kind, const char *region_prefix,
     uint8_t prefix [HT_STORE_KEY_MAX_BYTES], start [HT_STORE_KEY_MAX_BYTES];
     size_t prefix_size = ht_store__join (prefix, sizeof prefix, parts, 3);
     size_t start_size = 0;
+    uint64_t seq = 0;
     s_visit_t visit = { fn, arg, limit, 0, false };
     MDB_txn *txn = NULL;
     int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
     if (rc == 0 && after_key) {
         char resume [HT_REGION_BYTES];
-        uint64_t seq = 0;
         rc = s_page_resume (self, txn, kind, after_key, resume, &seq);
         const char *start_parts [] = { HT_STORE_INDEX_REGION, kind, NULL, "" };
         if (rc == 0)
-            s_page_start (start_parts, 4, resume, seq, start, &start_size);
+            s_page_start (start_parts, 4, resume, start, &start_size);
     }
     //  A page ending outside the prefix resumes at the prefix itself
     if (rc == 0 && (start_size == 0 || memcmp (start, prefix, prefix_size) < 0)) {
         memcpy (start, prefix, prefix_size);
         start_size = prefix_size;
+        seq = 0;
     }
     if (rc == 0)
         rc = s_index_walk (self, txn, kind, prefix, prefix_size, start,
-                           start_size, after_key != NULL, &visit);
+                           start_size, seq, after_key != NULL, &visit);
     if (txn)
         ht_store__read_end (self, txn);
     if (rc == MDB_NOTFOUND)
@@ -329,25 +345,19 @@ ht_store_find_after (ht_store_t *self, const char *kind, const char *field,
     const char *parts [] = { HT_STORE_INDEX_FIELD, kind, field, value, "" };
     uint8_t prefix [HT_STORE_KEY_MAX_BYTES];
     size_t prefix_size = ht_store__join (prefix, sizeof prefix, parts, 5);
-    if (prefix_size == 0 || prefix_size > HT_STORE_KEY_MAX_BYTES - HT_STORE_U64_BYTES)
+    if (prefix_size == 0)
         return 0;                   //  too long to have been indexed
     //  Entries of one value are in the order their versions were stored:
     //  a page resumes after the sequence it ended at
-    uint8_t start [HT_STORE_KEY_MAX_BYTES];
-    size_t start_size = prefix_size;
-    memcpy (start, prefix, prefix_size);
+    uint64_t seq = 0;
     s_visit_t visit = { fn, arg, limit, 0, false };
     MDB_txn *txn = NULL;
     int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
-    if (rc == 0 && after_key) {
-        uint64_t seq = 0;
+    if (rc == 0 && after_key)
         rc = s_page_resume (self, txn, kind, after_key, NULL, &seq);
-        if (rc == 0)
-            s_page_start (parts, 5, NULL, seq, start, &start_size);
-    }
     if (rc == 0)
-        rc = s_index_walk (self, txn, kind, prefix, prefix_size, start,
-                           start_size, after_key != NULL, &visit);
+        rc = s_index_walk (self, txn, kind, prefix, prefix_size, prefix,
+                           prefix_size, seq, after_key != NULL, &visit);
     if (txn)
         ht_store__read_end (self, txn);
     if (rc == MDB_NOTFOUND)
@@ -703,15 +713,16 @@ ht_store_count_regions (ht_store_t *self, const char *kind, const char *region_p
     const char *parts [] = { HT_STORE_INDEX_REGION, kind, region };
     uint8_t prefix [HT_STORE_KEY_MAX_BYTES];
     size_t prefix_size = ht_store__join (prefix, sizeof prefix, parts, 3);
-    //  Index keys are "R NUL kind NUL region NUL seq": the region starts
-    //  after the second NUL, so counting reads keys only, never records
+    //  Index keys are "R NUL kind NUL region NUL": the region starts after
+    //  the second NUL, and each key's count of sequences is its region's
+    //  records, so counting reads a key per region, never records
     size_t region_at = 2 + strlen (kind) + 1;
     MDB_txn *txn = NULL;
     MDB_cursor *cursor = NULL;
     int rc = ht_store__txn_begin (self, MDB_RDONLY, &txn);
     if (rc)
         return ht_store__error ("count", rc);
-    rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_IDX], &cursor);
+    rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_INDEX], &cursor);
     MDB_val key = { prefix_size, prefix }, value;
     if (rc == 0)
         rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
@@ -730,9 +741,13 @@ ht_store_count_regions (ht_store_t *self, const char *kind, const char *region_p
             memcpy (group, code, digits);
             group [HT_REGION_DIGITS] = 0;
         }
-        count++;
-        total++;
-        rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+        //  A key's entries are its region's records
+        size_t entries = 0;
+        rc = mdb_cursor_count (cursor, &entries);
+        count += entries;
+        total += entries;
+        if (rc == 0)
+            rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT_NODUP);
     }
     if (count)
         fn (arg, group, count);

@@ -122,16 +122,16 @@ ht_store__route_build (const ht_record_t *record, const char *origin,
 //  --------------------------------------------------------------------------
 //  Index keys
 
-//  Build an index key: kind(1) prefix NUL seq(8); its size
+//  Build an index key: kind(1) prefix NUL (its sequences are the key's
+//  sorted duplicates); its size
 static size_t
-s_key (uint8_t kind, const char *prefix, size_t prefix_size, uint64_t seq,
+s_key (uint8_t kind, const char *prefix, size_t prefix_size,
        uint8_t key [HT_STORE_ROUTE_KEY_BYTES])
 {
     key [0] = kind;
     memcpy (key + 1, prefix, prefix_size);
     key [1 + prefix_size] = 0;
-    ht_store__put_be64 (key + 2 + prefix_size, seq);
-    return 2 + prefix_size + HT_STORE_U64_BYTES;
+    return 2 + prefix_size;
 }
 
 void
@@ -179,7 +179,7 @@ s_child_cut (const ht_store_t *self, const char *region)
 //  The index keys of one log entry, from its routing head; the count (0
 //  if region or scope is not a valid code: no node holds such a record)
 static size_t
-s_keys (const ht_store_t *self, const ht_store_route_t *route, uint64_t seq,
+s_keys (const ht_store_t *self, const ht_store_route_t *route,
         uint8_t keys [S_GROUP_COUNT + 1][HT_STORE_ROUTE_KEY_BYTES],
         size_t sizes [S_GROUP_COUNT + 1])
 {
@@ -194,10 +194,10 @@ s_keys (const ht_store_t *self, const ht_store_route_t *route, uint64_t seq,
     size_t cuts [2] = { self->route_parent_cut, s_child_cut (self, route->region) };
     for (size_t i = 0; i < 2; i++)
         if (cuts [i] && cuts [i] <= (size_t) region_size) {
-            sizes [count] = s_key (S_ROUTE_DOWN, region, cuts [i], seq, keys [count]);
+            sizes [count] = s_key (S_ROUTE_DOWN, region, cuts [i], keys [count]);
             count++;
         }
-    sizes [count] = s_key (S_ROUTE_UP, scope, (size_t) scope_size, seq, keys [count]);
+    sizes [count] = s_key (S_ROUTE_UP, scope, (size_t) scope_size, keys [count]);
     return count + 1;
 }
 
@@ -208,14 +208,11 @@ s_index (ht_store_t *self, MDB_txn *txn, uint64_t seq, const ht_store_route_t *r
 {
     uint8_t keys [S_GROUP_COUNT + 1][HT_STORE_ROUTE_KEY_BYTES];
     size_t sizes [S_GROUP_COUNT + 1];
-    size_t count = s_keys (self, route, seq, keys, sizes);
+    size_t count = s_keys (self, route, keys, sizes);
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < count; i++) {
-        MDB_val key = { sizes [i], keys [i] }, empty = { 0, NULL };
-        rc = add? mdb_put (txn, self->dbi [HT_STORE_DB_ROUTE], &key, &empty, 0)
-                : mdb_del (txn, self->dbi [HT_STORE_DB_ROUTE], &key, NULL);
-        rc = rc == MDB_NOTFOUND? 0: rc;
-    }
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        rc = ht_store__dup_put (txn, self->dbi [HT_STORE_DB_ROUTE], keys [i], sizes [i],
+                                seq, add);
     return rc;
 }
 
@@ -272,36 +269,35 @@ ht_store__log_del (ht_store_t *self, MDB_txn *txn, uint64_t seq)
 //  --------------------------------------------------------------------------
 //  Walking a holder's entries
 
-//  Position range i at its first key at or after seq; it ends when the
-//  key leaves the range's prefix
+//  Range i's sequence where its cursor stands (rc: where it went)
 static int
-s_range_seek (ht_store_route_walk_t *walk, size_t i, uint64_t seq)
+s_range_at (ht_store_route_walk_t *walk, size_t i, int rc, const MDB_val *seq)
 {
-    uint8_t start [HT_STORE_ROUTE_KEY_BYTES];
-    size_t prefix_size = walk->prefix_sizes [i];
-    memcpy (start, walk->prefixes [i], prefix_size);
-    ht_store__put_be64 (start + prefix_size, seq);
-    MDB_val key = { prefix_size + HT_STORE_U64_BYTES, start }, value;
-    int rc = mdb_cursor_get (walk->cursors [i], &key, &value, MDB_SET_RANGE);
-    walk->live [i] = rc == 0 && key.mv_size == prefix_size + HT_STORE_U64_BYTES
-                  && memcmp (key.mv_data, walk->prefixes [i], prefix_size) == 0;
+    walk->live [i] = rc == 0 && seq->mv_size == HT_STORE_U64_BYTES;
     if (walk->live [i])
-        walk->next [i] = ht_store__get_be64 ((const uint8_t *) key.mv_data + prefix_size);
+        walk->next [i] = ht_store__get_be64 (seq->mv_data);
     return rc == MDB_NOTFOUND? 0: rc;
 }
 
-//  Step range i past its current key
+//  Position range i at its first sequence at or after seq
+static int
+s_range_seek (ht_store_route_walk_t *walk, size_t i, uint64_t seq)
+{
+    uint8_t start [HT_STORE_U64_BYTES];
+    ht_store__put_be64 (start, seq);
+    MDB_val key = { walk->prefix_sizes [i], walk->prefixes [i] };
+    MDB_val data = { HT_STORE_U64_BYTES, start };
+    int rc = mdb_cursor_get (walk->cursors [i], &key, &data, MDB_GET_BOTH_RANGE);
+    return s_range_at (walk, i, rc, &data);
+}
+
+//  Step range i past its current sequence
 static int
 s_range_step (ht_store_route_walk_t *walk, size_t i)
 {
-    size_t prefix_size = walk->prefix_sizes [i];
-    MDB_val key, value;
-    int rc = mdb_cursor_get (walk->cursors [i], &key, &value, MDB_NEXT);
-    walk->live [i] = rc == 0 && key.mv_size == prefix_size + HT_STORE_U64_BYTES
-                  && memcmp (key.mv_data, walk->prefixes [i], prefix_size) == 0;
-    if (walk->live [i])
-        walk->next [i] = ht_store__get_be64 ((const uint8_t *) key.mv_data + prefix_size);
-    return rc == MDB_NOTFOUND? 0: rc;
+    MDB_val key, data;
+    int rc = mdb_cursor_get (walk->cursors [i], &key, &data, MDB_NEXT_DUP);
+    return s_range_at (walk, i, rc, &data);
 }
 
 //  Add a range of index keys beginning with kind and prefix
@@ -533,17 +529,17 @@ s_record_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
     return rc;
 }
 
-//  Delete up to S_MIGRATE_CHUNK index entries of layout 6 ("r" and "f",
-//  ending in the entity key); *left: some may remain
+//  Delete up to S_MIGRATE_CHUNK entries of idx whose keys begin with one
+//  of the two letters (then NUL) in kinds: an old layout's region and
+//  field index; *left: some may remain
 static int
-s_index_drop_old (ht_store_t *self, MDB_txn *txn, bool *left)
+s_index_drop_old (ht_store_t *self, MDB_txn *txn, const char kinds [2], bool *left)
 {
-    static const char *const prefixes [] = { "f", "r" };
     size_t dropped = 0;
     int rc = 0;
     *left = false;
     for (size_t i = 0; rc == 0 && i < 2 && dropped < S_MIGRATE_CHUNK; i++) {
-        const uint8_t prefix [2] = { (uint8_t) prefixes [i][0], 0 };
+        const uint8_t prefix [2] = { (uint8_t) kinds [i], 0 };
         MDB_cursor *cursor = NULL;
         MDB_val key = { sizeof prefix, (void *) prefix }, value;
         rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_IDX], &cursor);
@@ -597,7 +593,7 @@ s_index_by_seq_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
     //  No mark yet, or 0: the old entries are still being dropped
     if (rc == MDB_NOTFOUND || (rc == 0 && next == 0)) {
         bool left = false;
-        rc = s_index_drop_old (self, txn, &left);
+        rc = s_index_drop_old (self, txn, "fr", &left);   //  layout 6's, by entity key
         if (rc == 0)
             rc = ht_store__meta_put_u64 (self, txn, "index_build", left? 0: 1);
         *done = false;
@@ -625,6 +621,41 @@ s_recut_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
     return rc? rc: s_log_chunk (self, txn, "route_cut", s_entry_route, done);
 }
 
+//  A log entry's routing keys, and a current record's region and field
+//  index entries
+static int
+s_entry_dups (ht_store_t *self, MDB_txn *txn, uint64_t seq, const ht_store_route_t *route)
+{
+    int rc = s_entry_route (self, txn, seq, route);
+    return rc? rc: s_entry_index (self, txn, seq, route);
+}
+
+//  Layout 8 to 9: both indexes as keys of sorted duplicates. Meta
+//  "dup_build" says how far it went: absent (or 0), the old routing
+//  database is dropped (in one transaction), then the old region and
+//  field entries of idx, in chunks; then the next sequence to index.
+static int
+s_dups_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
+{
+    uint64_t next = 0;
+    int rc = ht_store__meta_get_u64 (self, txn, "dup_build", &next);
+    if (rc == MDB_NOTFOUND || (rc == 0 && next == 0)) {
+        MDB_dbi old;
+        rc = mdb_dbi_open (txn, "route", 0, &old);
+        if (rc == 0)
+            rc = mdb_drop (txn, old, 1);
+        bool left = false;
+        if (rc == 0 || rc == MDB_NOTFOUND)
+            rc = s_index_drop_old (self, txn, HT_STORE_INDEX_FIELD HT_STORE_INDEX_REGION,
+                                   &left);
+        if (rc == 0)
+            rc = ht_store__meta_put_u64 (self, txn, "dup_build", left? 0: 1);
+        *done = false;
+        return rc;
+    }
+    return rc? rc: s_log_chunk (self, txn, "dup_build", s_entry_dups, done);
+}
+
 //  Run one step to its end, then set meta "format" to format
 static int
 s_upgrade (ht_store_t *self, s_upgrade_fn *step, uint64_t format, const char *what)
@@ -639,7 +670,7 @@ s_upgrade (ht_store_t *self, s_upgrade_fn *step, uint64_t format, const char *wh
         MDB_txn *txn = NULL;
         int rc = ht_store__txn_begin (self, 0, &txn);
         if (rc == 0)
-            rc = mdb_dbi_open (txn, "route", MDB_CREATE, &self->dbi [HT_STORE_DB_ROUTE]);
+            rc = ht_store__dup_dbis_create (self, txn);
         uint64_t current = 0;
         if (rc == 0)
             rc = ht_store__meta_get_u64 (self, txn, "format", &current);
@@ -681,8 +712,11 @@ ht_store__layout_upgrade (ht_store_t *self, uint64_t from)
     if (rc == 0 && from < HT_STORE_LAYOUT_EVERY_CUT)
         rc = s_upgrade (self, s_index_by_seq_chunk, HT_STORE_LAYOUT_EVERY_CUT,
                         "indexing records by sequence");
-    if (rc == 0 && from < HT_STORE_LAYOUT)
-        rc = s_upgrade (self, s_recut_chunk, HT_STORE_LAYOUT,
+    if (rc == 0 && from < HT_STORE_LAYOUT_KEY_PER_ENTRY)
+        rc = s_upgrade (self, s_recut_chunk, HT_STORE_LAYOUT_KEY_PER_ENTRY,
                         "indexing the change log by its neighbours' regions");
+    if (rc == 0 && from < HT_STORE_LAYOUT)
+        rc = s_upgrade (self, s_dups_chunk, HT_STORE_LAYOUT,
+                        "storing each index key once, its sequences under it");
     return rc;
 }

@@ -9,7 +9,7 @@
 #include "ht_test.h"
 #include "ht_fixture.h"
 
-#define S_CAP_BYTES (448u * 1024)   //  room for the PKI and a few elders
+#define S_CAP_BYTES (256u * 1024)   //  room for the PKI and a few elders
 #define S_MANY 400                  //  elders that need far more than that
 
 typedef struct {

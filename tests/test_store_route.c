@@ -335,12 +335,17 @@ START_TEST (test_a_holders_indexed_walk_is_the_filtered_whole_log)
 }
 END_TEST
 
-//  A store's LMDB environment opened directly, as a test's scalpel
+//  A store's LMDB environment opened directly, as a test's scalpel:
+//  routes and index (layout 9, sorted duplicates) if there, route (the
+//  routing keys of layouts 5 to 8, one a sequence) if there
 typedef struct {
     MDB_env *env;
     MDB_txn *txn;
-    MDB_dbi rec, seq, meta, route, idx;
+    MDB_dbi rec, seq, meta, route, idx, routes, index;
+    bool old_route, dups;
 } s_raw_t;
+
+#define S_DUPS (MDB_DUPSORT | MDB_DUPFIXED)
 
 static void
 s_raw_open (const char *dir, s_raw_t *raw)
@@ -354,8 +359,10 @@ s_raw_open (const char *dir, s_raw_t *raw)
     ck_assert_int_eq (mdb_dbi_open (raw->txn, "rec", 0, &raw->rec), 0);
     ck_assert_int_eq (mdb_dbi_open (raw->txn, "seq", 0, &raw->seq), 0);
     ck_assert_int_eq (mdb_dbi_open (raw->txn, "meta", 0, &raw->meta), 0);
-    ck_assert_int_eq (mdb_dbi_open (raw->txn, "route", 0, &raw->route), 0);
     ck_assert_int_eq (mdb_dbi_open (raw->txn, "idx", 0, &raw->idx), 0);
+    raw->old_route = mdb_dbi_open (raw->txn, "route", 0, &raw->route) == 0;
+    raw->dups = mdb_dbi_open (raw->txn, "routes", S_DUPS, &raw->routes) == 0
+             && mdb_dbi_open (raw->txn, "index", S_DUPS, &raw->index) == 0;
 }
 
 //  Commit what was written, and close
@@ -375,11 +382,154 @@ s_raw_format (s_raw_t *raw, uint8_t format)
     ck_assert_int_eq (mdb_put (raw->txn, raw->meta, &key, &value, 0), 0);
 }
 
+//  Set a meta mark (an upgrade's place) to a sequence
+static void
+s_raw_mark (s_raw_t *raw, const char *name, uint64_t seq)
+{
+    uint8_t mark [8];
+    for (size_t i = 0; i < 8; i++)
+        mark [i] = (uint8_t) (seq >> (56 - 8 * i));
+    MDB_val key = { strlen (name), (void *) name }, value = { 8, mark };
+    ck_assert_int_eq (mdb_put (raw->txn, raw->meta, &key, &value, 0), 0);
+}
+
+//  The sequence at the end of a key of one entry per sequence
+static uint64_t
+s_key_seq (const uint8_t *key, size_t size)
+{
+    uint64_t seq = 0;
+    for (size_t i = 0; i < 8; i++)
+        seq = seq << 8 | key [size - 8 + i];
+    return seq;
+}
+
+//  Copy each entry (key, seq) of a database of sorted duplicates into
+//  another as the key "key seq" with an empty value, as layout 8 kept
+//  them
+static void
+s_undup (s_raw_t *raw, MDB_dbi from, MDB_dbi to)
+{
+    MDB_cursor *cursor = NULL;
+    ck_assert_int_eq (mdb_cursor_open (raw->txn, from, &cursor), 0);
+    MDB_val key, data;
+    while (mdb_cursor_get (cursor, &key, &data, MDB_NEXT) == 0) {
+        ck_assert_uint_eq (data.mv_size, 8);
+        uint8_t joined [520];
+        ck_assert_uint_le (key.mv_size + 8, sizeof joined);
+        memcpy (joined, key.mv_data, key.mv_size);
+        memcpy (joined + key.mv_size, data.mv_data, 8);
+        MDB_val k = { key.mv_size + 8, joined }, empty = { 0, NULL };
+        ck_assert_int_eq (mdb_put (raw->txn, to, &k, &empty, 0), 0);
+    }
+    mdb_cursor_close (cursor);
+}
+
+//  Delete the entries of a database of sorted duplicates from sequence
+//  `from` on; how many
+static size_t
+s_dups_drop_from (s_raw_t *raw, MDB_dbi dbi, uint64_t from)
+{
+    zlistx_t *doomed = zlistx_new ();
+    zlistx_set_destructor (doomed, (zlistx_destructor_fn *) zchunk_destroy);
+    MDB_cursor *cursor = NULL;
+    ck_assert_int_eq (mdb_cursor_open (raw->txn, dbi, &cursor), 0);
+    MDB_val key, data;
+    while (mdb_cursor_get (cursor, &key, &data, MDB_NEXT) == 0)
+        if (s_key_seq (data.mv_data, 8) >= from) {
+            zchunk_t *entry = zchunk_new (data.mv_data, 8);
+            zchunk_extend (entry, key.mv_data, key.mv_size);
+            zlistx_add_end (doomed, entry);
+        }
+    mdb_cursor_close (cursor);
+    for (zchunk_t *entry = (zchunk_t *) zlistx_first (doomed); entry;
+         entry = (zchunk_t *) zlistx_next (doomed)) {
+        MDB_val k = { zchunk_size (entry) - 8, zchunk_data (entry) + 8 };
+        MDB_val d = { 8, zchunk_data (entry) };
+        ck_assert_int_eq (mdb_del (raw->txn, dbi, &k, &d), 0);
+    }
+    size_t dropped = zlistx_size (doomed);
+    zlistx_destroy (&doomed);
+    return dropped;
+}
+
+//  The highest sequence a database of sorted duplicates holds
+static uint64_t
+s_dups_highest (s_raw_t *raw, MDB_dbi dbi)
+{
+    MDB_cursor *cursor = NULL;
+    ck_assert_int_eq (mdb_cursor_open (raw->txn, dbi, &cursor), 0);
+    MDB_val key, data;
+    uint64_t highest = 0;
+    while (mdb_cursor_get (cursor, &key, &data, MDB_NEXT) == 0) {
+        uint64_t seq = s_key_seq (data.mv_data, 8);
+        highest = seq > highest? seq: highest;
+    }
+    mdb_cursor_close (cursor);
+    return highest;
+}
+
+//  Make a store look as layout 8 left it: every routing key in route and
+//  every region and field key in idx once a sequence, the sequence at its
+//  end; no databases of sorted duplicates. With stopped, as an upgrade to
+//  layout 9 that stopped midway leaves it instead: the old keys gone, the
+//  new databases holding the entries below the middle sequence, and meta
+//  "dup_build" naming it. Returns the entries moved or dropped.
+static size_t
+s_to_key_per_entry (const char *dir, bool stopped)
+{
+    s_raw_t raw;
+    s_raw_open (dir, &raw);
+    ck_assert (raw.dups && !raw.old_route);
+    uint64_t highest = s_dups_highest (&raw, raw.routes);
+    size_t changed = 0;
+    if (stopped) {
+        uint64_t middle = highest / 2;
+        changed += s_dups_drop_from (&raw, raw.routes, middle);
+        changed += s_dups_drop_from (&raw, raw.index, middle);
+        s_raw_mark (&raw, "dup_build", middle);
+    }
+    else {
+        ck_assert_int_eq (mdb_dbi_open (raw.txn, "route", MDB_CREATE, &raw.route), 0);
+        s_undup (&raw, raw.routes, raw.route);
+        s_undup (&raw, raw.index, raw.idx);
+        MDB_stat stat;
+        ck_assert_int_eq (mdb_stat (raw.txn, raw.route, &stat), 0);
+        changed += stat.ms_entries;
+        ck_assert_int_eq (mdb_drop (raw.txn, raw.routes, 1), 0);
+        ck_assert_int_eq (mdb_drop (raw.txn, raw.index, 1), 0);
+    }
+    s_raw_format (&raw, 8);
+    s_raw_close (&raw);
+    return changed;
+}
+
+//  Entries of idx whose keys begin with kind NUL
+static size_t
+s_idx_count (const char *dir, char kind)
+{
+    s_raw_t raw;
+    s_raw_open (dir, &raw);
+    MDB_cursor *cursor = NULL;
+    ck_assert_int_eq (mdb_cursor_open (raw.txn, raw.idx, &cursor), 0);
+    const uint8_t prefix [2] = { (uint8_t) kind, 0 };
+    MDB_val key = { 2, (void *) prefix }, value;
+    size_t count = 0;
+    int rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+    while (rc == 0 && key.mv_size >= 2 && memcmp (key.mv_data, prefix, 2) == 0) {
+        count++;
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+    }
+    mdb_cursor_close (cursor);
+    s_raw_close (&raw);
+    return count;
+}
+
 //  Make a store look as the layout before the index left it: no route
 //  database, meta "format" 4
 static void
 s_unindex (const char *dir)
 {
+    s_to_key_per_entry (dir, false);
     s_raw_t raw;
     s_raw_open (dir, &raw);
     ck_assert_int_eq (mdb_drop (raw.txn, raw.route, 1), 0);
@@ -397,7 +547,7 @@ START_TEST (test_a_store_without_the_index_is_indexed_when_opened)
     int error = -1;
     store = ht_store_open (dir, 0, &error);
     ck_assert_msg (store, "open: %s", ht_strerror (error));
-    ck_assert_uint_eq (ht_store_counter (store, "format"), 8);
+    ck_assert_uint_eq (ht_store_counter (store, "format"), 9);
     ck_assert_uint_eq (ht_store_counter (store, "route_build"), 0);
     s_check_walks (store, 77);
     //  Writes after the upgrade keep the index
@@ -419,6 +569,7 @@ END_TEST
 static size_t
 s_records_to_rec (const char *dir, size_t from)
 {
+    s_to_key_per_entry (dir, false);
     s_raw_t raw;
     s_raw_open (dir, &raw);
     MDB_txn *txn = raw.txn;
@@ -518,7 +669,7 @@ START_TEST (test_a_store_with_records_outside_the_log_is_upgraded_when_opened)
         int error = -1;
         store = ht_store_open (dir, 0, &error);
         ck_assert_msg (store, "open: %s", ht_strerror (error));
-        ck_assert_uint_eq (ht_store_counter (store, "format"), 8);
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 9);
         //  The same log, byte for byte, and the same walks
         s_log_t *after = (s_log_t *) zmalloc (sizeof (s_log_t));
         ck_assert_int_ge (ht_store_changes (store, 0, 0, s_log_collect, after), 0);
@@ -548,20 +699,23 @@ START_TEST (test_a_store_with_records_outside_the_log_is_upgraded_when_opened)
 }
 END_TEST
 
-//  Every entry of idx (route: of the routing index), key and value, one
-//  zchunk each: key size(2) key value, in key order
+//  Every entry of index (route: of the routing index), key and
+//  sequence, one zchunk each: size(2) key seq, in order
 static zlistx_t *
 s_dump (const char *dir, bool route)
 {
     s_raw_t raw;
     s_raw_open (dir, &raw);
+    ck_assert (raw.dups);
     zlistx_t *entries = zlistx_new ();
     zlistx_set_destructor (entries, (zlistx_destructor_fn *) zchunk_destroy);
     MDB_cursor *cursor = NULL;
-    ck_assert_int_eq (mdb_cursor_open (raw.txn, route? raw.route: raw.idx, &cursor), 0);
+    ck_assert_int_eq (mdb_cursor_open (raw.txn, route? raw.routes: raw.index, &cursor), 0);
     MDB_val key, value;
     while (mdb_cursor_get (cursor, &key, &value, MDB_NEXT) == 0) {
-        uint8_t size [2] = { (uint8_t) (key.mv_size >> 8), (uint8_t) key.mv_size };
+        ck_assert_uint_eq (value.mv_size, 8);
+        size_t joined = key.mv_size + 8;
+        uint8_t size [2] = { (uint8_t) (joined >> 8), (uint8_t) joined };
         zchunk_t *entry = zchunk_new (size, 2);
         zchunk_extend (entry, key.mv_data, key.mv_size);
         zchunk_extend (entry, value.mv_data, value.mv_size);
@@ -587,16 +741,6 @@ s_assert_dumps_same (zlistx_t **one_p, zlistx_t **two_p)
     zlistx_destroy (two_p);
 }
 
-//  The sequence an index key ends in
-static uint64_t
-s_key_seq (const uint8_t *key, size_t size)
-{
-    uint64_t seq = 0;
-    for (size_t i = 0; i < 8; i++)
-        seq = seq << 8 | key [size - 8 + i];
-    return seq;
-}
-
 //  Make a store's region and field index look as layout 6 left it: each
 //  "R"/"F" entry, which ends in the sequence of the entity's current
 //  version, becomes "r"/"f" ending in the entity's key. With stopped, as
@@ -606,6 +750,7 @@ s_key_seq (const uint8_t *key, size_t size)
 static size_t
 s_index_to_keys (const char *dir, bool stopped)
 {
+    s_to_key_per_entry (dir, false);
     s_raw_t raw;
     s_raw_open (dir, &raw);
     zlistx_t *keys = zlistx_new ();
@@ -715,13 +860,10 @@ START_TEST (test_a_store_indexed_by_entity_key_is_indexed_by_sequence_when_opene
         ht_store_destroy (&store);
         zlistx_t *before = s_dump (dir, false);
         ck_assert_uint_gt (s_index_to_keys (dir, stopped), S_ENTITIES / 3);
-        zlistx_t *old = s_dump (dir, false);
-        ck_assert (zlistx_size (old) != zlistx_size (before) || stopped == 0);
-        zlistx_destroy (&old);
         int error = -1;
         store = ht_store_open (dir, 0, &error);
         ck_assert_msg (store, "open: %s", ht_strerror (error));
-        ck_assert_uint_eq (ht_store_counter (store, "format"), 8);
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 9);
         ck_assert_uint_eq (ht_store_counter (store, "index_build"), 0);
         //  Every index entry as the store wrote it, no old one left
         ht_store_destroy (&store);
@@ -757,6 +899,7 @@ s_route_every_cut (const char *dir, bool stopped)
 {
     static const size_t ends [] = { 2, 4, 6, 9 };
     zlistx_t *keys = s_dump (dir, true);
+    s_to_key_per_entry (dir, false);
     s_raw_t raw;
     s_raw_open (dir, &raw);
     uint64_t highest = 0;
@@ -831,7 +974,7 @@ START_TEST (test_a_store_routed_by_every_cut_is_routed_by_its_neighbours_when_op
         int error = -1;
         store = ht_store_open (dir, 0, &error);
         ck_assert_msg (store, "open: %s", ht_strerror (error));
-        ck_assert_uint_eq (ht_store_counter (store, "format"), 8);
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 9);
         ck_assert_uint_eq (ht_store_counter (store, "route_cut"), 0);
         ht_store_destroy (&store);
         //  Every key as the store wrote it, none of the old ones left
@@ -842,6 +985,63 @@ START_TEST (test_a_store_routed_by_every_cut_is_routed_by_its_neighbours_when_op
         s_check_walks (store, 171 + (uint64_t) stopped);
         s_fill (fixture, store, 173 + (uint64_t) stopped);
         s_check_walks (store, 173 + (uint64_t) stopped);
+        ht_fixture_store_destroy (&store, dir);
+    }
+    ht_fixture_destroy (&fixture);
+}
+END_TEST
+
+START_TEST (test_a_store_of_a_key_per_entry_keeps_each_key_once_when_opened)
+{
+    ht_fixture_t *fixture = ht_fixture_new ();
+    //  All of it, and as an upgrade that stopped midway leaves it
+    for (int stopped = 0; stopped < 2; stopped++) {
+        char dir [HT_FIXTURE_DIR_CHARS];
+        ht_store_t *store = s_filled_store (fixture, 191 + (uint64_t) stopped, dir);
+        char *region = s_listing (store, NULL, "");
+        char *status = s_listing (store, "status", "active");
+        ck_assert_uint_gt (strlen (region), 10 * 40);
+        ht_store_destroy (&store);
+        zlistx_t *route_before = s_dump (dir, true);
+        zlistx_t *index_before = s_dump (dir, false);
+        ck_assert_uint_eq (s_idx_count (dir, 'R'), 0);
+        ck_assert_uint_gt (s_to_key_per_entry (dir, stopped), S_ENTITIES / 3);
+        //  Layout 8's own: a key per entry in idx and route
+        if (!stopped) {
+            ck_assert_uint_gt (s_idx_count (dir, 'R'), S_ENTITIES / 3);
+            ck_assert_uint_gt (s_idx_count (dir, 'F'), S_ENTITIES / 3);
+        }
+        int error = -1;
+        store = ht_store_open (dir, 0, &error);
+        ck_assert_msg (store, "open: %s", ht_strerror (error));
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 9);
+        ck_assert_uint_eq (ht_store_counter (store, "dup_build"), 0);
+        ht_store_destroy (&store);
+        //  Every entry as the store wrote it, none of the old ones left
+        zlistx_t *route_after = s_dump (dir, true);
+        zlistx_t *index_after = s_dump (dir, false);
+        s_assert_dumps_same (&route_before, &route_after);
+        s_assert_dumps_same (&index_before, &index_after);
+        ck_assert_uint_eq (s_idx_count (dir, 'R'), 0);
+        ck_assert_uint_eq (s_idx_count (dir, 'F'), 0);
+        s_raw_t raw;
+        s_raw_open (dir, &raw);
+        ck_assert (raw.dups && !raw.old_route);
+        s_raw_close (&raw);
+        //  The same listings and walks, and writes after keep them right
+        store = ht_store_open (dir, 0, &error);
+        ck_assert_ptr_nonnull (store);
+        char *region_after = s_listing (store, NULL, "");
+        char *status_after = s_listing (store, "status", "active");
+        ck_assert_str_eq (region_after, region);
+        ck_assert_str_eq (status_after, status);
+        zstr_free (&region);
+        zstr_free (&status);
+        zstr_free (&region_after);
+        zstr_free (&status_after);
+        s_check_walks (store, 191 + (uint64_t) stopped);
+        s_fill (fixture, store, 193 + (uint64_t) stopped);
+        s_check_walks (store, 193 + (uint64_t) stopped);
         ht_fixture_store_destroy (&store, dir);
     }
     ht_fixture_destroy (&fixture);
@@ -861,7 +1061,8 @@ START_TEST (test_a_store_of_the_current_layout_without_its_index_is_refused)
     ht_store_destroy (&again);
     s_raw_t raw;
     s_raw_open (dir, &raw);
-    ck_assert_int_eq (mdb_drop (raw.txn, raw.route, 1), 0);
+    ck_assert (raw.dups);
+    ck_assert_int_eq (mdb_drop (raw.txn, raw.routes, 1), 0);
     s_raw_close (&raw);
     int error = 0;
     again = ht_store_open (dir, 0, &error);
@@ -883,6 +1084,7 @@ s_suite (void)
     tcase_add_test (walk, test_a_store_without_the_index_is_indexed_when_opened);
     tcase_add_test (walk, test_a_store_with_records_outside_the_log_is_upgraded_when_opened);
     tcase_add_test (walk, test_a_store_indexed_by_entity_key_is_indexed_by_sequence_when_opened);
+    tcase_add_test (walk, test_a_store_of_a_key_per_entry_keeps_each_key_once_when_opened);
     tcase_add_test (walk, test_a_store_of_the_current_layout_without_its_index_is_refused);
     suite_add_tcase (suite, walk);
     return suite;
