@@ -646,7 +646,7 @@ s_uint_bytes (uint64_t value)
 
 START_TEST (a_batch_proof_adds_a_known_number_of_bytes)
 {
-    static const size_t sizes [] = { 2, 3, 16, 100, 1000, 4096 };
+    static const size_t sizes [] = { 2, 3, 16, 32, 100, 1000, 4096 };
     for (size_t which = 0; which < sizeof sizes / sizeof sizes [0]; which++) {
         size_t count = sizes [which];
         ht_record_t **records = s_signed_batch (count, S_KEY_BYTE);

@@ -5,9 +5,9 @@
 #  of the same run; finally each node's resident memory at rest.
 #  The bulk is signed and written into the community's store as
 #  `hutong put --store` does (its signer does not re-verify what it just
-#  signed; the township, county and city verify every record), 1000
+#  signed; the township, county and city verify every record), 32
 #  records a signature as `hutong put` signs them (records.md section 4a;
-#  BENCH_SIGN_BATCH=1 signs each alone).
+#  BENCH_SIGN_BATCH=N signs N a signature, 1 each alone).
 #  BENCH_VIA_NODE=1 sends it to the community node's client socket
 #  instead, which adds a fourth verification at the community.
 #  NETWORK_PULL_WAIT_MS=0 turns long polling off (each hop then waits for
@@ -43,7 +43,7 @@ network_wait_connected 30
 "$HUTONG" bench network --write-store "$(node_store 441802001001)" \
     --write-node "$(node_client 441802001001)" --write-node-key 441802001001.key.pub \
     --key 441802001001.key --watch-store "$(node_store 441800000000)" \
-    --records "$records" --sign-batch "${BENCH_SIGN_BATCH:-1000}" --writes "$writes" --json $([ -n "${BENCH_VIA_NODE:-}" ] || echo --via-store) \
+    --records "$records" ${BENCH_SIGN_BATCH:+--sign-batch "$BENCH_SIGN_BATCH"} --writes "$writes" --json $([ -n "${BENCH_VIA_NODE:-}" ] || echo --via-store) \
     ${BENCH_PUT_CLIENTS:+--put-clients "$BENCH_PUT_CLIENTS" --puts "${BENCH_PUTS:-2000}"} > figures.json
 python3 - figures.json <<'PY'
 import json, sys

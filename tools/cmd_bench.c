@@ -9,8 +9,6 @@
 
 #define S_MAX_RECORDS 10000000     //  all are held in memory at once
 #define S_MAX_BATCH 100000          //  as for 'hutong put'
-#define S_SIGN_BATCH 1000           //  records under one batch signature, as
-                                    //  'hutong put' signs them
 #define S_ROOTS 64                  //  batch roots a verifier remembers
 
 static const ht_option_t s_bench_options [] = {
@@ -27,7 +25,7 @@ static const ht_command_spec_t s_bench_spec = {
     "Ed25519) and stored/s (verify, authorize, validate, merge, index, in\n"
     "durable batches), next to the raw libsodium Ed25519 verify rate of a\n"
     "32-byte message measured in the same run; each for records signed\n"
-    "alone and for records signed in batches of 1000 (one Ed25519 signature\n"
+    "alone and for records signed in batches of " HT_SIGN_BATCH_TEXT " (one Ed25519 signature\n"
     "per batch, checked once; docs/records.md §4a). A benchmark, not a test.",
     s_bench_options
 };
@@ -111,7 +109,7 @@ ht_bench_elder (size_t index, const uint8_t *idkey, ht_hlc_t *clock, const char 
     return record;
 }
 
-//  Sign count elders, alone or in batches of S_SIGN_BATCH; the records
+//  Sign count elders, alone or in batches of HT_SIGN_BATCH; the records
 //  are returned for the next steps
 static double
 s_sign_rate (ht_record_t **records, size_t count, const ht_keypair_t *key,
@@ -124,8 +122,8 @@ s_sign_rate (ht_record_t **records, size_t count, const ht_keypair_t *key,
     for (size_t index = 0; index < count && !batched; index++)
         if (ht_record_sign (records [index], key))
             abort ();
-    for (size_t offset = 0; offset < count && batched; offset += S_SIGN_BATCH) {
-        size_t size = count - offset < S_SIGN_BATCH? count - offset: S_SIGN_BATCH;
+    for (size_t offset = 0; offset < count && batched; offset += HT_SIGN_BATCH) {
+        size_t size = count - offset < HT_SIGN_BATCH? count - offset: HT_SIGN_BATCH;
         if (ht_record_sign_batch (records + offset, size, key))
             abort ();
     }
@@ -253,7 +251,7 @@ ht_cmd_bench (int argc, char **argv)
     figures [4] = (s_figure_t) { "store put (signed here, durable)",
                                  s_store_rate (records, (size_t) count, (size_t) batch,
                                                dir, root, idkey, false) };
-    figures [5] = (s_figure_t) { "batch-signed sign (1000 a batch)",
+    figures [5] = (s_figure_t) { "batch-signed sign (" HT_SIGN_BATCH_TEXT " a batch)",
                                  s_sign_rate (batched, (size_t) count, root, idkey, true) };
     figures [6] = (s_figure_t) { "batch-signed decode+verify",
                                  s_verify_rate (batched, (size_t) count) };

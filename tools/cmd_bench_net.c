@@ -26,7 +26,7 @@ static const ht_option_t s_options [] = {
     HT_OPTION_FLAG ("via-store", "bulk: write the community store directly (default: its client socket)"),
     HT_OPTION_FLAG ("json", "print the figures as one JSON object"),
     HT_OPTION_UINT ("sign-batch", "N", 1, HT_BATCH_MAX_RECORDS,
-                    "bulk: sign N records a signature, as hutong put does (default 1000; 1: each alone)"),
+                    "bulk: sign N records a signature, as hutong put does (default " HT_SIGN_BATCH_TEXT "; 1: each alone)"),
     HT_OPTION_UINT ("put-clients", "N", 1, S_MAX_CLIENTS,
                     "also: --puts single-record PUTs over 1 connection, then over N at once "
                     "(the node's limits/client_rate and client_burst must allow them)"),
@@ -294,7 +294,7 @@ ht_cmd_bench_network (int argc, char **argv)
     long writes = (long) ht_args_number (&s_spec, values, WRITES, 200);
     long batch = (long) ht_args_number (&s_spec, values, BATCH, 1000);
     s_bench_t self = { 0 };
-    self.sign_batch = (size_t) ht_args_number (&s_spec, values, SIGN_BATCH, 1000);
+    self.sign_batch = (size_t) ht_args_number (&s_spec, values, SIGN_BATCH, HT_SIGN_BATCH);
     rc = s_open (&self, values);
     double *latencies = (double *) calloc ((size_t) writes, sizeof (double));
     if (rc == HT_EXIT_OK) {

@@ -25,8 +25,9 @@
 //  counts it as unchanged.
 //
 //  Drafts are signed when their write batch is flushed: up to
-//  S_SIGN_BATCH of them under one batch signature (docs/records.md §4a),
-//  which a receiving node checks once for all of them. A lone draft, or
+//  --sign-batch of them (default HT_SIGN_BATCH) under one batch
+//  signature (docs/records.md §4a), which a receiving node checks once
+//  for all of them. A lone draft, or
 //  every draft with --plain-sig, is signed alone.
 #include <sodium.h>
 #include "hutong.h"
@@ -35,7 +36,6 @@
 #include "ht_gate.h"
 
 #define S_DEFAULT_BATCH 1000
-#define S_SIGN_BATCH 1000           //  drafts under one batch signature
 #define S_MAX_REPORTED 10           //  line errors printed before going quiet
 #define S_DEFAULT_TIMEOUT_MS 10000  //  --node: wait this long for each answer
 #define S_MAX_TIMEOUT_MS 3600000
@@ -51,6 +51,7 @@ static const ht_option_t s_put_options [] = {
     HT_OPTION_FLAG ("quiet", "no progress, no summary"),
     HT_OPTION_FLAG ("plain-sig", "sign every draft alone, not in batches (for nodes older than format 3)"),
     HT_OPTION_UINT ("timeout", "MS", 1, S_MAX_TIMEOUT_MS, "with --node: how long to wait for each answer (default 10000)"),
+    HT_OPTION_UINT ("sign-batch", "N", 2, HT_BATCH_MAX_RECORDS, "drafts under one batch signature (default " HT_SIGN_BATCH_TEXT ")"),
     HT_OPTION_END
 };
 
@@ -58,7 +59,7 @@ static const ht_command_spec_t s_put_spec = {
     "hutong put (--store DIR | --node ENDPOINT --node-key PUB [--timeout MS]) [--key KEYFILE] [--plain-sig] [FILE...]",
     "Read records as JSON lines from FILEs (or standard input). Drafts are\n"
     "completed, validated and signed with --key; signed records are stored as\n"
-    "they are. Drafts written together are signed in batches of up to 1000\n"
+    "they are. Drafts written together are signed in batches of up to 32\n"
     "under one signature, each record carrying its proof of inclusion, so a\n"
     "node checks one signature per batch (a lone draft, or every draft with\n"
     "--plain-sig, is signed alone). The store verifies and authorizes each\n"
@@ -118,6 +119,7 @@ typedef struct {
     bool progress;                  //  print progress to stderr
     bool import;                    //  --import: not fresh, re-imported
     bool plain;                     //  --plain-sig: sign each draft alone
+    size_t sign_batch;              //  drafts under one batch signature
     int timeout_ms;                 //  --node: wait this long for an answer
 } s_put_t;
 
@@ -378,7 +380,7 @@ s_report (s_put_t *self, size_t index, int code, uint64_t behind)
                  ht_errname (code), ht_strerror (code));
 }
 
-//  Sign the waiting drafts, up to S_SIGN_BATCH under one signature; a
+//  Sign the waiting drafts, up to --sign-batch under one signature; a
 //  lone one (or each, with --plain-sig, which signed them already) alone
 static int
 s_sign_drafts (s_put_t *self)
@@ -389,8 +391,9 @@ s_sign_drafts (s_put_t *self)
         if (self->batch_drafts [index] && !self->plain)
             drafts [count++] = self->batch [index];
     int rc = 0;
-    for (size_t offset = 0; offset < count && rc == 0; offset += S_SIGN_BATCH) {
-        size_t size = count - offset < S_SIGN_BATCH? count - offset: S_SIGN_BATCH;
+    size_t most = self->sign_batch;
+    for (size_t offset = 0; offset < count && rc == 0; offset += most) {
+        size_t size = count - offset < most? count - offset: most;
         rc = size == 1? ht_record_sign (drafts [offset], self->key)
            : ht_record_sign_batch (drafts + offset, size, self->key);
     }
@@ -625,8 +628,8 @@ s_put_inputs (s_put_t *self, int first_arg, int argc, char **argv)
 int
 ht_cmd_put (int argc, char **argv)
 {
-    enum { STORE, NODE, NODE_KEY, IDKEY, KEY, BATCH, IMPORT, QUIET, PLAIN, TIMEOUT };
-    const char *values [11];
+    enum { STORE, NODE, NODE_KEY, IDKEY, KEY, BATCH, IMPORT, QUIET, PLAIN, TIMEOUT, SIGN_BATCH };
+    const char *values [12];
     int first_arg, rc = ht_args_parse (&s_put_spec, argc, argv, values, &first_arg);
     if (rc)
         return rc == 1? HT_EXIT_OK: rc;
@@ -640,6 +643,8 @@ ht_cmd_put (int argc, char **argv)
     s_put_t self = { .batch_max = batch, .started_ms = zclock_mono (),
                      .progress = !values [QUIET] && ht_stderr_is_tty (),
                      .import = values [IMPORT] != NULL, .plain = values [PLAIN] != NULL,
+                     .sign_batch = (size_t) ht_args_number (&s_put_spec, values, SIGN_BATCH,
+                                                            HT_SIGN_BATCH),
                      .timeout_ms = (int) ht_args_number (&s_put_spec, values, TIMEOUT,
                                                          S_DEFAULT_TIMEOUT_MS) };
     if (values [KEY] && !(self.key = ht_load_key (values [KEY])))
