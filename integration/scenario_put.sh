@@ -237,4 +237,22 @@ expect_eq "$(json_get last.out "(j['stored'], j['unchanged'])")" "(0, 1)" "this 
 [ "$hlc_before" != "$(current_name >/dev/null && json_get current.json "j['hlc']")" ] \
     || fail "the current version did not move on"
 
+#  --sign-batch N: drafts written together are signed N under one batch
+#  signature (a lone draft left over alone): five new elders, two a batch,
+#  are two batches of two and one record signed alone
+verify_counts () {
+    "$HUTONG" export --store "$(node_store "$county")" --kind elder > elders.jsonl 2>/dev/null
+    "$HUTONG" verify elders.jsonl > verified.json
+    json_get verified.json "(j['records'], j['batch_signed'], j['signature_checks'])"
+}
+before="$(verify_counts)"
+"$HUTONG" gen --elders 5 --region "$community" --facilities 0 --credit 0 > five.jsonl
+expect_exit 0 "put --store --sign-batch 2 of five new elders" -- \
+    "$HUTONG" put --store "$(node_store "$county")" --key "$county.key" --sign-batch 2 five.jsonl
+expect_eq "$(json_get last.out "j['stored']")" "5" "the five are stored"
+expect_eq "$(verify_counts)" "$(python3 -c 'import sys; r, b, c = eval(sys.argv[1]); print((r + 5, b + 4, c + 3))' "$before")" \
+    "four more batch-signed records, checked with two signatures, and one more alone"
+expect_exit 2 "put refuses --sign-batch 1 (that is --plain-sig)" -- \
+    "$HUTONG" put --store "$(node_store "$county")" --key "$county.key" --sign-batch 1 five.jsonl
+
 scenario_done=1

@@ -230,7 +230,7 @@ s_batch_item (ht_store_batch_t *batch, const ht_store_item_t *item, int *code)
     ht_store_item_t late;
     if (*code == 0 && item->held) {
         bool held;
-        int rc = ht_store__held (batch->store, batch->txn, item, &held, code);
+        int rc = ht_store__held (batch->store, batch->txn, item, &held, code, NULL);
         if (rc == 0 && held) {
             batch->stats.unchanged++;
             return s_batch_unquarantine (batch, item);
@@ -448,6 +448,8 @@ s_batch_begin (ht_store_batch_t *batch)
     memset (batch->count_delta, 0, batch->kind_count * sizeof (int64_t));
     batch->fatal = 0;
     batch->now_ms = ht_hlc_wall_ms ();
+    zhashx_destroy (&batch->merged);
+    batch->merged = zhashx_new ();  //  none (no memory): every merge loads
     int rc = ht_store__txn_begin (self, 0, &batch->txn);
     if (rc == 0)
         rc = ht_store__cache_sync (self, batch->txn);
@@ -619,6 +621,7 @@ s_batch_run (ht_store_batch_t *batch, const ht_store_span_t *spans, size_t span_
     if (batch->txn)
         mdb_txn_abort (batch->txn);
     batch->txn = NULL;
+    zhashx_destroy (&batch->merged);
     if (rc != 0)
         ht_store__cache_forget (batch->store);
     return rc;
@@ -806,12 +809,15 @@ s_item_verify (ht_store_item_t *item, ht_record_roots_t *roots)
 static void
 s_items_held (ht_store_t *self, MDB_txn *txn, ht_store_item_t *items, size_t count)
 {
+    uint64_t snapshot = (uint64_t) mdb_txn_id (txn);
     for (size_t i = 0; i < count; i++) {
         int code;
-        if (ht_store__held (self, txn, &items [i], &items [i].held, &code) != 0) {
+        bool absent = false;
+        if (ht_store__held (self, txn, &items [i], &items [i].held, &code, &absent) != 0) {
             items [i].held = false;
             break;
         }
+        items [i].unknown_at = absent? snapshot: 0;
         if (i % HT_STORE_RESIDENT_CHECK == HT_STORE_RESIDENT_CHECK - 1)
             ht_store__resident_check (self);
     }

@@ -217,6 +217,25 @@ s_versions_collect (ht_store_batch_t *batch, const uint8_t *ekey, size_t ekey_si
     return rc;
 }
 
+//  Does history hold any version of the entity ekey?
+static int
+s_history_any (ht_store_t *store, MDB_txn *txn, const uint8_t *ekey, size_t ekey_size,
+               bool *any)
+{
+    uint8_t prefix [HT_STORE_ENTITY_KEY_BYTES + 1];
+    memcpy (prefix, ekey, ekey_size);
+    prefix [ekey_size] = 0;
+    MDB_cursor *cursor = NULL;
+    MDB_val key = { ekey_size + 1, prefix }, value;
+    int rc = mdb_cursor_open (txn, store->dbi [HT_STORE_DB_HIST], &cursor);
+    if (rc == 0)
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+    *any = rc == 0 && ht_store__has_prefix (&key, prefix, ekey_size + 1);
+    if (cursor)
+        mdb_cursor_close (cursor);
+    return rc == MDB_NOTFOUND? 0: rc;
+}
+
 static int
 s_version_compare (const void *a, const void *b)
 {
@@ -413,6 +432,15 @@ s_merge_tally (ht_store_batch_t *batch, const s_versions_t *versions, size_t win
 //  Merge an admitted record with the entity's versions under the
 //  ownership rule (ht_gate.h); *code is 0, or the conflict code the item
 //  is kept in history with
+//  True the first time an entity is merged in this transaction
+static bool
+s_merged_first (ht_store_batch_t *batch, const ht_record_t *record)
+{
+    char name [HT_STORE_ENTITY_KEY_BYTES + 1];
+    snprintf (name, sizeof name, "%s/%s", ht_record_kind (record), ht_record_key (record));
+    return batch->merged && zhashx_insert (batch->merged, name, "") == 0;
+}
+
 int
 ht_store__merge (ht_store_batch_t *batch, const ht_store_item_t *item, int *code)
 {
@@ -422,7 +450,14 @@ ht_store__merge (ht_store_batch_t *batch, const ht_store_item_t *item, int *code
     s_versions_t versions = { NULL, 0, 0 };
     uint64_t old_seq = 0;
     *code = 0;
-    int rc = s_versions_collect (batch, ekey, ekey_size, &versions, &old_seq);
+    //  An entity of which the snapshot the item was prepared in held no
+    //  version, where that snapshot is this transaction's start and no
+    //  item before merged it, has none to load (a bootstrap's records:
+    //  a lookup in rec and one in hist saved per record)
+    bool first = s_merged_first (batch, item->record);
+    bool unknown = first && item->unknown_at
+                && item->unknown_at + 1 == (uint64_t) mdb_txn_id (batch->txn);
+    int rc = unknown? 0: s_versions_collect (batch, ekey, ekey_size, &versions, &old_seq);
     bool held = false;
     for (size_t i = 0; rc == 0 && i < versions.count; i++)
         if (ht_record_compare (versions.items [i].record, item->record) == 0) {
@@ -451,10 +486,12 @@ ht_store__merge (ht_store_batch_t *batch, const ht_store_item_t *item, int *code
 
 int
 ht_store__held (ht_store_t *store, MDB_txn *txn, const ht_store_item_t *item, bool *held,
-                int *code)
+                int *code, bool *absent)
 {
     *held = false;
     *code = 0;
+    if (absent)
+        *absent = false;
     if (item->error || !item->record || !item->encoded)
         return 0;
     uint8_t key [S_HIST_KEY_BYTES];
@@ -472,6 +509,7 @@ ht_store__held (ht_store_t *store, MDB_txn *txn, const ht_store_item_t *item, bo
     else
     if (rc != MDB_NOTFOUND)
         return rc;
+    bool has_current = rc == 0;
     if (!*held) {
         MDB_val k = { used, key }, value;
         rc = mdb_get (txn, store->dbi [HT_STORE_DB_HIST], &k, &value);
@@ -479,6 +517,12 @@ ht_store__held (ht_store_t *store, MDB_txn *txn, const ht_store_item_t *item, bo
             return rc;
         *held = rc == 0 && value.mv_size == item->encoded_size
              && memcmp (value.mv_data, item->encoded, value.mv_size) == 0;
+    }
+    if (absent && !has_current && !*held) {
+        bool any = true;
+        rc = s_history_any (store, txn, ekey, ekey_size, &any);
+        *absent = rc == 0 && !any;
+        return rc;
     }
     if (!*held)
         return 0;

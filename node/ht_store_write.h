@@ -33,6 +33,9 @@ typedef struct {
     size_t qsize;                   //  the entry's size
     bool held;                      //  these very bytes are stored already
                                     //  (so its signature was not checked)
+    uint64_t unknown_at;            //  the store held no version of its
+                                    //  entity at this snapshot (an LMDB
+                                    //  transaction id), 0: not known
 } ht_store_item_t;
 
 //  The state of one attempt at a batch
@@ -55,6 +58,8 @@ typedef struct {
     int fatal;                      //  LMDB error met inside a callback
     ht_apply_stats_t stats;         //  what the batch did
     struct _s_prep_t *prep;         //  items still being prepared, or NULL
+    zhashx_t *merged;               //  "kind/key" of each entity merged in
+                                    //  this transaction (values unused)
 } ht_store_batch_t;
 
 //  ht_store_apply.c
@@ -98,8 +103,10 @@ int ht_store__merge (ht_store_batch_t *batch, const ht_store_item_t *item, int *
 //  signature included: what matches was verified when it was stored; a
 //  redacted copy or one with other bytes under a held (hlc, author,
 //  digest) is not held, and is verified and judged as any input.
+//  With absent (may be NULL), *absent: txn holds no version of item's
+//  entity at all, current or in history.
 int ht_store__held (ht_store_t *store, MDB_txn *txn, const ht_store_item_t *item,
-                    bool *held, int *code);
+                    bool *held, int *code, bool *absent);
 
 //  ht_store_quarantine.c
 //  Write a rejected input to quarantine under the batch's source, within
