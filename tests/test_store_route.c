@@ -847,21 +847,52 @@ s_listing (ht_store_t *store, const char *field, const char *value)
     return text;
 }
 
+//  A filled store in dir, closed, and its region and status listings
+static void
+s_filled_listed (ht_fixture_t *fixture, uint64_t seed, char dir [HT_FIXTURE_DIR_CHARS],
+                 char **region, char **status)
+{
+    ht_store_t *store = s_filled_store (fixture, seed, dir);
+    *region = s_listing (store, NULL, "");
+    *status = s_listing (store, "status", "active");
+    ck_assert_uint_gt (strlen (*region), 10 * 40);
+    ht_store_destroy (&store);
+}
+
+//  Open the upgraded store in dir: the region and status listings are
+//  those taken before (both freed), and random writes by seed after keep
+//  the walks right; the store is removed
+static void
+s_assert_still_listed (ht_fixture_t *fixture, char *dir, char **region, char **status,
+                       uint64_t seed)
+{
+    int error = -1;
+    ht_store_t *store = ht_store_open (dir, 0, &error);
+    ck_assert_msg (store, "open: %s", ht_strerror (error));
+    char *region_after = s_listing (store, NULL, "");
+    char *status_after = s_listing (store, "status", "active");
+    ck_assert_str_eq (region_after, *region);
+    ck_assert_str_eq (status_after, *status);
+    zstr_free (region);
+    zstr_free (status);
+    zstr_free (&region_after);
+    zstr_free (&status_after);
+    s_fill (fixture, store, seed);
+    s_check_walks (store, seed);
+    ht_fixture_store_destroy (&store, dir);
+}
+
 START_TEST (test_a_store_indexed_by_entity_key_is_indexed_by_sequence_when_opened)
 {
     ht_fixture_t *fixture = ht_fixture_new ();
     //  All of it, and as an upgrade that stopped midway leaves it
     for (int stopped = 0; stopped < 2; stopped++) {
-        char dir [HT_FIXTURE_DIR_CHARS];
-        ht_store_t *store = s_filled_store (fixture, 131 + (uint64_t) stopped, dir);
-        char *region = s_listing (store, NULL, "");
-        char *status = s_listing (store, "status", "active");
-        ck_assert_uint_gt (strlen (region), 10 * 40);
-        ht_store_destroy (&store);
+        char dir [HT_FIXTURE_DIR_CHARS], *region, *status;
+        s_filled_listed (fixture, 131 + (uint64_t) stopped, dir, &region, &status);
         zlistx_t *before = s_dump (dir, false);
         ck_assert_uint_gt (s_index_to_keys (dir, stopped), S_ENTITIES / 3);
         int error = -1;
-        store = ht_store_open (dir, 0, &error);
+        ht_store_t *store = ht_store_open (dir, 0, &error);
         ck_assert_msg (store, "open: %s", ht_strerror (error));
         ck_assert_uint_eq (ht_store_counter (store, "format"), 9);
         ck_assert_uint_eq (ht_store_counter (store, "index_build"), 0);
@@ -870,19 +901,7 @@ START_TEST (test_a_store_indexed_by_entity_key_is_indexed_by_sequence_when_opene
         zlistx_t *after = s_dump (dir, false);
         s_assert_dumps_same (&before, &after);
         //  The same listings, and writes after the upgrade keep them right
-        store = ht_store_open (dir, 0, &error);
-        ck_assert_ptr_nonnull (store);
-        char *region_after = s_listing (store, NULL, "");
-        char *status_after = s_listing (store, "status", "active");
-        ck_assert_str_eq (region_after, region);
-        ck_assert_str_eq (status_after, status);
-        zstr_free (&region);
-        zstr_free (&status);
-        zstr_free (&region_after);
-        zstr_free (&status_after);
-        s_fill (fixture, store, 133 + (uint64_t) stopped);
-        s_check_walks (store, 133 + (uint64_t) stopped);
-        ht_fixture_store_destroy (&store, dir);
+        s_assert_still_listed (fixture, dir, &region, &status, 133 + (uint64_t) stopped);
     }
     ht_fixture_destroy (&fixture);
 }
@@ -996,12 +1015,8 @@ START_TEST (test_a_store_of_a_key_per_entry_keeps_each_key_once_when_opened)
     ht_fixture_t *fixture = ht_fixture_new ();
     //  All of it, and as an upgrade that stopped midway leaves it
     for (int stopped = 0; stopped < 2; stopped++) {
-        char dir [HT_FIXTURE_DIR_CHARS];
-        ht_store_t *store = s_filled_store (fixture, 191 + (uint64_t) stopped, dir);
-        char *region = s_listing (store, NULL, "");
-        char *status = s_listing (store, "status", "active");
-        ck_assert_uint_gt (strlen (region), 10 * 40);
-        ht_store_destroy (&store);
+        char dir [HT_FIXTURE_DIR_CHARS], *region, *status;
+        s_filled_listed (fixture, 191 + (uint64_t) stopped, dir, &region, &status);
         zlistx_t *route_before = s_dump (dir, true);
         zlistx_t *index_before = s_dump (dir, false);
         ck_assert_uint_eq (s_idx_count (dir, 'R'), 0);
@@ -1012,7 +1027,7 @@ START_TEST (test_a_store_of_a_key_per_entry_keeps_each_key_once_when_opened)
             ck_assert_uint_gt (s_idx_count (dir, 'F'), S_ENTITIES / 3);
         }
         int error = -1;
-        store = ht_store_open (dir, 0, &error);
+        ht_store_t *store = ht_store_open (dir, 0, &error);
         ck_assert_msg (store, "open: %s", ht_strerror (error));
         ck_assert_uint_eq (ht_store_counter (store, "format"), 9);
         ck_assert_uint_eq (ht_store_counter (store, "dup_build"), 0);
@@ -1031,18 +1046,9 @@ START_TEST (test_a_store_of_a_key_per_entry_keeps_each_key_once_when_opened)
         //  The same listings and walks, and writes after keep them right
         store = ht_store_open (dir, 0, &error);
         ck_assert_ptr_nonnull (store);
-        char *region_after = s_listing (store, NULL, "");
-        char *status_after = s_listing (store, "status", "active");
-        ck_assert_str_eq (region_after, region);
-        ck_assert_str_eq (status_after, status);
-        zstr_free (&region);
-        zstr_free (&status);
-        zstr_free (&region_after);
-        zstr_free (&status_after);
         s_check_walks (store, 191 + (uint64_t) stopped);
-        s_fill (fixture, store, 193 + (uint64_t) stopped);
-        s_check_walks (store, 193 + (uint64_t) stopped);
-        ht_fixture_store_destroy (&store, dir);
+        ht_store_destroy (&store);
+        s_assert_still_listed (fixture, dir, &region, &status, 193 + (uint64_t) stopped);
     }
     ht_fixture_destroy (&fixture);
 }
