@@ -429,10 +429,8 @@ s_merge_tally (ht_store_batch_t *batch, const s_versions_t *versions, size_t win
     }
 }
 
-//  Merge an admitted record with the entity's versions under the
-//  ownership rule (ht_gate.h); *code is 0, or the conflict code the item
-//  is kept in history with
-//  True the first time an entity is merged in this transaction
+//  True the first time an entity is merged in this transaction (a name
+//  cut short may match another's: that only makes the merge load)
 static bool
 s_merged_first (ht_store_batch_t *batch, const ht_record_t *record)
 {
@@ -441,6 +439,9 @@ s_merged_first (ht_store_batch_t *batch, const ht_record_t *record)
     return batch->merged && zhashx_insert (batch->merged, name, "") == 0;
 }
 
+//  Merge an admitted record with the entity's versions under the
+//  ownership rule (ht_gate.h); *code is 0, or the conflict code the item
+//  is kept in history with
 int
 ht_store__merge (ht_store_batch_t *batch, const ht_store_item_t *item, int *code)
 {

@@ -164,7 +164,8 @@ s_visit_indexed (ht_store_t *self, MDB_txn *txn, const char *kind,
 }
 
 //  Position cursor at the first index entry at or after (start, seq):
-//  start a key, or with seq 0 the beginning of keys
+//  start a whole key and seq the first sequence wanted under it, or, with
+//  seq 0, start a key or the prefix of keys to begin at
 int
 ht_store__dup_seek (MDB_cursor *cursor, const uint8_t *start, size_t start_size, uint64_t seq,
                     MDB_val *key, MDB_val *data)

@@ -15,8 +15,10 @@
 //  (the gate admits no other node). So the "d" keys are those two can
 //  read, at most two a record: the cut of R.region's prefix as long as
 //  the parent's prefix, and the prefix of the child R.region lies under
-//  (store layout 8; layout 7 had one for each of up to five cuts). Any
-//  other holder's walk reads the whole log, filtered.
+//  (since store layout 8; layout 7 had one for each of up to five cuts).
+//  Any other holder's walk reads the whole log, filtered. Each key is
+//  stored once, the sequences filed under it as its sorted duplicates
+//  (since layout 9).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
