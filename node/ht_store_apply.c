@@ -36,8 +36,18 @@ ht_store__dup_put (MDB_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t key_siz
     uint8_t seq_bytes [HT_STORE_U64_BYTES];
     ht_store__put_be64 (seq_bytes, seq);
     MDB_val k = { key_size, (void *) key }, data = { HT_STORE_U64_BYTES, seq_bytes };
-    int rc = add? mdb_put (txn, dbi, &k, &data, 0): mdb_del (txn, dbi, &k, &data);
-    return rc == MDB_NOTFOUND || rc == MDB_KEYEXIST? 0: rc;
+    if (!add) {
+        int rc = mdb_del (txn, dbi, &k, &data);
+        return rc == MDB_NOTFOUND? 0: rc;
+    }
+    //  A new version's sequence is past every other under its key: it is
+    //  appended, and a full page of sequences splits at its end rather
+    //  than in half (pages stay full, not half empty). LMDB refuses it
+    //  (MDB_KEYEXIST) if it is not the last, and then it is put as any.
+    int rc = mdb_put (txn, dbi, &k, &data, MDB_APPENDDUP);
+    if (rc == MDB_KEYEXIST)
+        rc = mdb_put (txn, dbi, &k, &data, 0);
+    return rc == MDB_KEYEXIST? 0: rc;
 }
 
 //  Add or remove one index entry
