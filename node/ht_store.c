@@ -511,13 +511,9 @@ s_dbis_open (ht_store_t *self, MDB_txn *txn, unsigned flags, bool *routed)
 }
 
 int
-ht_store__dup_dbis_create (ht_store_t *self, MDB_txn *txn)
+ht_store__dbis_create (ht_store_t *self, MDB_txn *txn)
 {
-    int rc = 0;
-    for (int db = HT_STORE_DB_DUPS; rc == 0 && db < HT_STORE_DB_COUNT; db++)
-        rc = mdb_dbi_open (txn, s_db_names [db], MDB_CREATE | HT_STORE_DUP_FLAGS,
-                           &self->dbi [db]);
-    return rc;
+    return s_dbis_open (self, txn, MDB_CREATE, NULL);
 }
 
 //  Write a new store's meta items in txn

@@ -510,7 +510,16 @@ ht_store__held (ht_store_t *store, MDB_txn *txn, const ht_store_item_t *item, bo
     else
     if (rc != MDB_NOTFOUND)
         return rc;
-    bool has_current = rc == 0;
+    //  No current version: if history holds none of the entity either, it
+    //  is absent, and this version is not held (one lookup, not two)
+    if (absent && rc == MDB_NOTFOUND) {
+        bool any = true;
+        rc = s_history_any (store, txn, ekey, ekey_size, &any);
+        if (rc || !any) {
+            *absent = rc == 0;
+            return rc;
+        }
+    }
     if (!*held) {
         MDB_val k = { used, key }, value;
         rc = mdb_get (txn, store->dbi [HT_STORE_DB_HIST], &k, &value);
@@ -518,12 +527,6 @@ ht_store__held (ht_store_t *store, MDB_txn *txn, const ht_store_item_t *item, bo
             return rc;
         *held = rc == 0 && value.mv_size == item->encoded_size
              && memcmp (value.mv_data, item->encoded, value.mv_size) == 0;
-    }
-    if (absent && !has_current && !*held) {
-        bool any = true;
-        rc = s_history_any (store, txn, ekey, ekey_size, &any);
-        *absent = rc == 0 && !any;
-        return rc;
     }
     if (!*held)
         return 0;

@@ -177,13 +177,9 @@ int ht_store__layout_upgrade (ht_store_t *self, uint64_t from);
 //  entry already there (or, removing, not there) is no error
 int ht_store__dup_put (MDB_txn *txn, MDB_dbi dbi, const uint8_t *key, size_t key_size,
                        uint64_t seq, bool add);
-//  Position cursor (over a database of sorted duplicates) at the first
-//  entry at or after key start and sequence seq (0: the key's first, or
-//  with start a prefix of keys, the first key at or after it)
-int ht_store__dup_seek (MDB_cursor *cursor, const uint8_t *start, size_t start_size,
-                        uint64_t seq, MDB_val *key, MDB_val *data);
-//  Open (creating them if need be) the databases of sorted duplicates
-int ht_store__dup_dbis_create (ht_store_t *self, MDB_txn *txn);
+//  Open every named database in txn, creating those not there yet (an
+//  upgrade's new ones)
+int ht_store__dbis_create (ht_store_t *self, MDB_txn *txn);
 
 //  Learn which routing keys this store's region needs (its parent's
 //  code); once its region is known

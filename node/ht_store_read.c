@@ -166,9 +166,9 @@ s_visit_indexed (ht_store_t *self, MDB_txn *txn, const char *kind,
 //  Position cursor at the first index entry at or after (start, seq):
 //  start a whole key and seq the first sequence wanted under it, or, with
 //  seq 0, start a key or the prefix of keys to begin at
-int
-ht_store__dup_seek (MDB_cursor *cursor, const uint8_t *start, size_t start_size, uint64_t seq,
-                    MDB_val *key, MDB_val *data)
+static int
+s_dup_seek (MDB_cursor *cursor, const uint8_t *start, size_t start_size, uint64_t seq,
+            MDB_val *key, MDB_val *data)
 {
     uint8_t seq_bytes [HT_STORE_U64_BYTES];
     ht_store__put_be64 (seq_bytes, seq);
@@ -198,7 +198,7 @@ s_index_walk (ht_store_t *self, MDB_txn *txn, const char *kind,
     MDB_val key, value;
     int rc = mdb_cursor_open (txn, self->dbi [HT_STORE_DB_INDEX], &cursor);
     if (rc == 0)
-        rc = ht_store__dup_seek (cursor, start, start_size, start_seq, &key, &value);
+        rc = s_dup_seek (cursor, start, start_size, start_seq, &key, &value);
     if (rc == 0 && skip_start && start_seq && key.mv_size == start_size
     &&  memcmp (key.mv_data, start, start_size) == 0 && value.mv_size == HT_STORE_U64_BYTES
     &&  ht_store__get_be64 (value.mv_data) == start_seq)

@@ -672,7 +672,7 @@ s_upgrade (ht_store_t *self, s_upgrade_fn *step, uint64_t format, const char *wh
         MDB_txn *txn = NULL;
         int rc = ht_store__txn_begin (self, 0, &txn);
         if (rc == 0)
-            rc = ht_store__dup_dbis_create (self, txn);
+            rc = ht_store__dbis_create (self, txn);
         uint64_t current = 0;
         if (rc == 0)
             rc = ht_store__meta_get_u64 (self, txn, "format", &current);

@@ -20,7 +20,9 @@
 //  elder fit an LMDB page where four did, while one Ed25519 check per 32
 //  records is about a microsecond a record
 #define HT_SIGN_BATCH 32
-#define HT_SIGN_BATCH_TEXT "32"
+#define HT_SIGN_BATCH_TEXT HT_TEXT_OF (HT_SIGN_BATCH)
+#define HT_TEXT_OF(number) HT_TEXT_OF_ (number)
+#define HT_TEXT_OF_(number) #number
 
 //  Exit codes, as documented in `hutong --help`
 #define HT_EXIT_OK 0            //  success
