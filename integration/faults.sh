@@ -62,9 +62,10 @@ fault_ready () {
     ok "${#fault_nodes[@]} nodes running and connected"
 }
 
-#  fault_pool SEED: the draft pool the writers take from (hutong gen)
+#  fault_pool SEED [ELDERS]: the draft pool the writers take from (hutong
+#  gen; 8000 elders unless told)
 fault_pool () {
-    "$HUTONG" gen --seed "$1" --elders 8000 --facilities 3000 --credit 3000 > "$work/pool.jsonl"
+    "$HUTONG" gen --seed "$1" --elders "${2:-8000}" --facilities 3000 --credit 3000 > "$work/pool.jsonl"
 }
 
 #  fault_ops NAME WHAT REGION [SCOPE|ISSUER] COUNT SKIP: a writer's drafts

@@ -77,7 +77,9 @@ fault_ready 60
 wait_until 30 bg_gone proxy-selftest || fail "faultproxy.py selftest did not end within 30 s"
 stop_bg proxy-selftest || { cat "$work/proxy-selftest.out" >&2; fail "faultproxy.py selftest failed"; }
 ok "faultproxy.py: a changed delay, and pass, apply to the chunks already queued, in order"
-fault_pool "${HUTONG_IT_SEED:-13}"
+#  12000 elders: D's fill takes up to 4000 from the 8000th on (past the
+#  spares; a cap leaves up to 1 MiB to fill, some 430 B a draft)
+fault_pool "${HUTONG_IT_SEED:-13}" 12000
 fault_writers_start
 ok "writers at ${#fault_writers[@]} nodes of four tiers; proxies on the uplinks of $NETWORK_PROXIES"
 
@@ -327,7 +329,7 @@ slow_full_cap () {
         fault_restart "$region"
         fault_count=$((fault_count + 1))
         ok "D: $region restarted with limits/map_limit_mb = $cap (its store used $((used / 1024)) KiB)"
-        FAULT_BATCH=100 fault_ops fill-D elders "$fault_m211" 1200 3700
+        FAULT_BATCH=100 fault_ops fill-D elders "$fault_m211" 4000 8000
         slow_fill D "$region"
         grep -q "store: full: .*reached its cap of $cap.0 MiB" "$log" \
             || fail "D: $region's log does not name its cap of $cap MiB"
