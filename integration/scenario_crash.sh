@@ -38,31 +38,52 @@ for line in sys.stdin:
     print(json.dumps(r, ensure_ascii=False))' $community > all.jsonl
 head -n "$records" all.jsonl > elders.jsonl
 tail -n +$((records + 1)) all.jsonl > more.jsonl
-"$HUTONG" put --store "$(node_store $community)" --key $community.key --quiet elders.jsonl
-ok "the community stored $records elders"
+#  A node stopped (SIGSTOP) passes nothing on: each stream below starts
+#  only when its relay is let go, whatever the machine's speed
+stopped=()
+cleanup_hooks=('for pid in "${stopped[@]+"${stopped[@]}"}"; do kill -CONT "$pid" 2>/dev/null; done'
+               "${cleanup_hooks[@]}")
+hold () { stopped+=("$(node_pid "$1")"); kill -STOP "$(node_pid "$1")"; }
+release () { kill -CONT "$(node_pid "$1")"; }
+
+#  kill_mid_stream REGION RELAY N TOTAL: RELAY (held) is let run 50 ms at
+#  a time, and stopped while REGION is counted (so REGION gets at most
+#  what is in flight), until REGION holds N elders; then REGION is killed,
+#  perhaps in the middle of applying, holding fewer than TOTAL, and
+#  restarted with RELAY running again
+kill_mid_stream () {
+    local region="$1" relay="$2" n="$3" total="$4" deadline=$((SECONDS + 60)) held
+    until [ "$(elder_count "$region")" -ge "$n" ]; do
+        [ $SECONDS -lt $deadline ] || fail "$region holds $(elder_count "$region") elders after 60 s, not $n"
+        release "$relay"
+        sleep 0.05
+        kill -STOP "$(node_pid "$relay")"
+    done
+    kill -KILL "$(node_pid "$region")"
+    wait "$(node_pid "$region")" 2>/dev/null || true
+    network_pid_of[$region]=""
+    held="$("$HUTONG" export --store "$(node_store "$region")" --kind elder 2>/dev/null | wc -l)"
+    ok "$region was killed mid-stream holding $held of $total elders"
+    [ "$held" -lt "$total" ] || fail "the kill of $region came too late to test anything"
+    release "$relay"
+    network_start_node "$region"
+}
 
 #  Kill the county while records stream through it
-wait_count $county $((records / 5)) 60
-kill -KILL "$(node_pid $county)"
-wait "$(node_pid $county)" 2>/dev/null || true
-network_pid_of[$county]=""
-held="$("$HUTONG" export --store "$(node_store $county)" --kind elder 2>/dev/null | wc -l)"
-ok "the county was killed mid-stream holding $held of $records elders"
-[ "$held" -lt "$records" ] || fail "the kill came too late to test anything"
-network_start_node $county
+hold $township
+"$HUTONG" put --store "$(node_store $community)" --key $community.key --quiet elders.jsonl
+ok "the community stored $records elders"
+kill_mid_stream $county $township $((records / 10)) "$records"
 wait_count $city "$records" 120
 expect_eq "$(elder_count $county)" "$records" "the restarted county holds every elder once"
 expect_eq "$(elder_count $city)" "$records" "the city holds every elder once"
 expect_eq "$(quarantined $county)$(quarantined $city)" "00" "nothing was quarantined"
 
 #  Kill the city mid-stream too: it is the last hop
-"$HUTONG" put --store "$(node_store $community)" --key $community.key --quiet more.jsonl
 total=$((records * 2))
-wait_count $city $((records + records / 5)) 60
-kill -KILL "$(node_pid $city)"
-wait "$(node_pid $city)" 2>/dev/null || true
-network_pid_of[$city]=""
-network_start_node $city
+hold $county
+"$HUTONG" put --store "$(node_store $community)" --key $community.key --quiet more.jsonl
+kill_mid_stream $city $county $((records + records / 10)) "$total"
 wait_count $city "$total" 120
 expect_eq "$(elder_count $city)" "$total" "the restarted city holds every elder once"
 
