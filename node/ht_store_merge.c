@@ -188,8 +188,11 @@ s_versions_collect (ht_store_batch_t *batch, const uint8_t *ekey, size_t ekey_si
     ht_store_current_t found;
     int rc = ht_store__current_get (batch->store, batch->txn, ekey, ekey_size, &found);
     *current_seq = rc == 0? found.seq: 0;
-    if (rc == 0)
-        rc = s_versions_load (batch->store, versions, found.data, found.size, true);
+    ht_store_bytes_t bytes;
+    if (rc == 0 && (rc = ht_store__bytes_get (&found.route, &bytes)) == 0) {
+        rc = s_versions_load (batch->store, versions, bytes.data, bytes.size, true);
+        ht_store__bytes_done (&bytes);
+    }
     rc = rc == MDB_NOTFOUND? 0: rc;
 
     uint8_t prefix [HT_STORE_ENTITY_KEY_BYTES + 1];
@@ -504,9 +507,12 @@ ht_store__held (ht_store_t *store, MDB_txn *txn, const ht_store_item_t *item, bo
                                              ht_record_key (item->record), ekey);
     ht_store_current_t current;
     int rc = ht_store__current_get (store, txn, ekey, ekey_size, &current);
-    if (rc == 0)
-        *held = current.size == item->encoded_size
-             && memcmp (current.data, item->encoded, current.size) == 0;
+    ht_store_bytes_t bytes;
+    if (rc == 0 && (rc = ht_store__bytes_get (&current.route, &bytes)) == 0) {
+        *held = bytes.size == item->encoded_size
+             && memcmp (bytes.data, item->encoded, bytes.size) == 0;
+        ht_store__bytes_done (&bytes);
+    }
     else
     if (rc != MDB_NOTFOUND)
         return rc;

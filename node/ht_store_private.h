@@ -96,6 +96,7 @@ struct _ht_store_t {
 #define HT_STORE_ROUTE_BYTES (2 * HT_REGION_DIGITS + 2)
 #define HT_STORE_ROUTE_HISTORIC 1       //  flags: a version kept in history
 #define HT_STORE_ROUTE_BODY 2           //  flags: the record follows the head
+#define HT_STORE_ROUTE_COMPACT 4        //  ... compact (ht_store_body.c; layout 10)
 #define HT_STORE_HIST_SUFFIX_BYTES (HT_STORE_U64_BYTES + HT_PUBKEY_BYTES + HT_DIGEST_BYTES)
 typedef struct {
     char region [HT_REGION_BYTES];                  //  the record's region
@@ -107,6 +108,7 @@ typedef struct {
     const uint8_t *suffix;                          //  historic: hist suffix
     const uint8_t *body;                            //  current: the record's
     size_t body_size;                               //  bytes (NULL: in rec)
+    bool compact;                                   //  ... compact: see below
 } ht_store_route_t;
 
 //  The routing head (ht_store_route.c). Build a seq value for record into
@@ -121,6 +123,28 @@ size_t ht_store__route_build (const ht_record_t *record, const char *origin,
 
 //  Parse a seq value; MDB_CORRUPTED if it is not one
 int ht_store__route_parse (const MDB_val *value, ht_store_route_t *route);
+
+//  Compact bodies (ht_store_body.c): a current record in its log entry
+//  without what the head already holds (kind, key, region, scope) and
+//  without its items' names. Compact head's record body (size bytes,
+//  canonical) into out (at least size bytes); its size, or 0 if it is
+//  not a record this form gives back exactly (then it is stored whole)
+size_t ht_store__body_compact (const ht_store_route_t *head, const uint8_t *body,
+                               size_t size, uint8_t *out);
+
+//  A record's bytes as signed, from a head and its body, compact or
+//  whole: data points into the entry (whole) or into the inline buffer
+//  or heap (rebuilt); ht_store__bytes_done frees it
+#define HT_STORE_BYTES_INLINE 2048
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+    uint8_t *heap;
+    uint8_t inline_bytes [HT_STORE_BYTES_INLINE];
+} ht_store_bytes_t;
+//  0, MDB_CORRUPTED (a compact body that does not rebuild) or ENOMEM
+int ht_store__bytes_get (const ht_store_route_t *route, ht_store_bytes_t *bytes);
+void ht_store__bytes_done (ht_store_bytes_t *bytes);
 
 //  The change log's routing index (ht_store_route.c): every seq entry is
 //  written and deleted through these, which keep its index entries
@@ -157,15 +181,18 @@ void ht_store__route_walk_close (ht_store_route_walk_t *walk);
 //  region and field indexes by entity key ("r" and "f" entries ending in
 //  the key); 7 has a "d" routing key for every group-end cut of a
 //  record's region; 8 keeps one key per index entry, the sequence at its
-//  end (routing keys in "route", region and field keys in idx); 9 is
-//  today's (each routing, region or field key once, its sequences under
-//  it as sorted duplicates, in "routes" and "index")
+//  end (routing keys in "route", region and field keys in idx); 9 keeps
+//  each routing, region or field key once, its sequences under it as
+//  sorted duplicates, in "routes" and "index"; 10 is today's (current
+//  records in their log entries compact, HT_STORE_ROUTE_COMPACT; entries
+//  written before stay whole)
 #define HT_STORE_LAYOUT_UNROUTED 4
 #define HT_STORE_LAYOUT_RECORDS_IN_REC 5
 #define HT_STORE_LAYOUT_INDEX_BY_KEY 6
 #define HT_STORE_LAYOUT_EVERY_CUT 7
 #define HT_STORE_LAYOUT_KEY_PER_ENTRY 8
-#define HT_STORE_LAYOUT 9
+#define HT_STORE_LAYOUT_DUPS 9
+#define HT_STORE_LAYOUT 10
 //  Bring a store of an earlier layout (from) to HT_STORE_LAYOUT, in
 //  chunks that each commit, so a crash goes on where it stopped: index
 //  the log (from 4), move current records into it (from 4 or 5), index
@@ -243,12 +270,12 @@ typedef struct {
 //  Parse a quarantine value; MDB_CORRUPTED if it is not one
 int ht_store__quarantine_parse (const MDB_val *value, ht_store_qentry_t *entry);
 
-//  A current version as stored in rec (data borrowed from the txn)
+//  A current version as stored (borrowed from the txn): its head and
+//  body, whole or compact (ht_store__bytes_get gives its bytes)
 typedef struct {
     uint64_t seq;                                   //  local sequence
     char origin [HT_PEER_NAME_MAX_CHARS + 1];       //  peer, "" if local
-    const uint8_t *data;                            //  encoded record
-    size_t size;                                    //  its size
+    ht_store_route_t route;                         //  body, body_size, compact
 } ht_store_current_t;
 
 //  Integers in keys and values are big-endian (ht_codec's one codec), so
@@ -352,6 +379,9 @@ int ht_store__current_get (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
 //  do not decode
 int ht_store__decode_stored (const ht_store_t *self, const uint8_t *data, size_t size,
                              ht_record_t **record_p);
+//  The same for a head's body, whole or compact
+int ht_store__decode_body (const ht_store_t *self, const ht_store_route_t *route,
+                           ht_record_t **record_p);
 
 //  Load and decode an entity's current version, and its seq if not NULL
 int ht_store__record_load (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,

@@ -4,6 +4,7 @@
 //  write path's merge as for these.
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,21 +24,18 @@ s_current_parse (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey, size_t eke
     const uint8_t *bytes = value->mv_data;
     if (value->mv_size == HT_STORE_U64_BYTES) {
         MDB_val key = { HT_STORE_U64_BYTES, (void *) bytes }, entry;
-        ht_store_route_t route;
+        ht_store_route_t *route = &current->route;
         current->seq = ht_store__get_be64 (bytes);
         int rc = mdb_get (txn, self->dbi [HT_STORE_DB_SEQ], &key, &entry);
         if (rc == 0)
-            rc = ht_store__route_parse (&entry, &route);
+            rc = ht_store__route_parse (&entry, route);
         //  The entry must be this entity's, holding its record
         if (rc == MDB_NOTFOUND
-        ||  (rc == 0 && (!route.body || route.ekey_size != ekey_size
-                         || memcmp (route.ekey, ekey, ekey_size))))
+        ||  (rc == 0 && (!route->body || route->ekey_size != ekey_size
+                         || memcmp (route->ekey, ekey, ekey_size))))
             rc = MDB_CORRUPTED;
-        if (rc == 0) {
-            memcpy (current->origin, route.origin, sizeof current->origin);
-            current->data = route.body;
-            current->size = route.body_size;
-        }
+        if (rc == 0)
+            memcpy (current->origin, route->origin, sizeof current->origin);
         return rc;
     }
     //  Layout 5: seq(8) origin_len(1) origin encoded
@@ -50,8 +48,9 @@ s_current_parse (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey, size_t eke
     current->seq = ht_store__get_be64 (bytes);
     memcpy (current->origin, bytes + HT_STORE_U64_BYTES + 1, origin_size);
     current->origin [origin_size] = 0;
-    current->data = bytes + header;
-    current->size = value->mv_size - header;
+    memset (&current->route, 0, sizeof current->route);
+    current->route.body = bytes + header;
+    current->route.body_size = value->mv_size - header;
     return 0;
 }
 
@@ -82,6 +81,21 @@ ht_store__decode_stored (const ht_store_t *self, const uint8_t *data, size_t siz
     return MDB_CORRUPTED;
 }
 
+int
+ht_store__decode_body (const ht_store_t *self, const ht_store_route_t *route,
+                       ht_record_t **record_p)
+{
+    ht_store_bytes_t bytes;
+    *record_p = NULL;
+    int rc = ht_store__bytes_get (route, &bytes);
+    if (rc == MDB_CORRUPTED)
+        ht_log_error ("store: a compact record does not rebuild");
+    if (rc == 0)
+        rc = ht_store__decode_stored (self, bytes.data, bytes.size, record_p);
+    ht_store__bytes_done (&bytes);
+    return rc;
+}
+
 //  Load and decode the current version of an entity (the caller owns it)
 int
 ht_store__record_load (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
@@ -90,7 +104,7 @@ ht_store__record_load (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey,
     ht_store_current_t current;
     int rc = ht_store__current_get (self, txn, ekey, ekey_size, &current);
     if (rc == 0)
-        rc = ht_store__decode_stored (self, current.data, current.size, record_p);
+        rc = ht_store__decode_body (self, &current.route, record_p);
     if (rc == 0 && seq)
         *seq = current.seq;
     return rc;
@@ -153,7 +167,7 @@ s_visit_indexed (ht_store_t *self, MDB_txn *txn, const char *kind,
         rc = MDB_CORRUPTED;
     ht_record_t *record = NULL;
     if (rc == 0)
-        rc = ht_store__decode_stored (self, route.body, route.body_size, &record);
+        rc = ht_store__decode_body (self, &route, &record);
     if (rc == 0) {
         visit->count++;
         if (visit->fn && visit->fn (visit->arg, record, ht_store__get_be64 (seq_bytes)) != 0)
@@ -412,16 +426,15 @@ ht_store_history (ht_store_t *self, const char *kind, const char *key,
 }
 
 //  The bytes a seq entry stands for: the entity's current version (in
-//  the entry; in rec until an upgrade moves it), or a move kept in history
+//  the entry, whole or compact; in rec until an upgrade moves it), or a
+//  move kept in history. ht_store__bytes_done frees them.
 static int
 s_change_load (ht_store_t *self, MDB_txn *txn, uint64_t seq, const ht_store_route_t *route,
-               MDB_val *data)
+               ht_store_bytes_t *bytes)
 {
-    if (route->body) {
-        data->mv_data = (void *) route->body;
-        data->mv_size = route->body_size;
-        return 0;
-    }
+    memset (bytes, 0, offsetof (ht_store_bytes_t, inline_bytes));
+    if (route->body)
+        return ht_store__bytes_get (route, bytes);
     if (route->historic) {
         uint8_t key [HT_STORE_ENTITY_KEY_BYTES + 1 + HT_STORE_HIST_SUFFIX_BYTES];
         if (route->ekey_size > HT_STORE_ENTITY_KEY_BYTES)
@@ -429,18 +442,17 @@ s_change_load (ht_store_t *self, MDB_txn *txn, uint64_t seq, const ht_store_rout
         memcpy (key, route->ekey, route->ekey_size);
         key [route->ekey_size] = 0;
         memcpy (key + route->ekey_size + 1, route->suffix, HT_STORE_HIST_SUFFIX_BYTES);
-        MDB_val k = { route->ekey_size + 1 + HT_STORE_HIST_SUFFIX_BYTES, key };
-        return mdb_get (txn, self->dbi [HT_STORE_DB_HIST], &k, data);
+        MDB_val k = { route->ekey_size + 1 + HT_STORE_HIST_SUFFIX_BYTES, key }, data;
+        int rc = mdb_get (txn, self->dbi [HT_STORE_DB_HIST], &k, &data);
+        bytes->data = rc == 0? data.mv_data: NULL;
+        bytes->size = rc == 0? data.mv_size: 0;
+        return rc;
     }
     ht_store_current_t current;
     int rc = ht_store__current_get (self, txn, route->ekey, route->ekey_size, &current);
     if (rc == 0 && current.seq != seq)
         rc = MDB_CORRUPTED;
-    if (rc == 0) {
-        data->mv_data = (void *) current.data;
-        data->mv_size = current.size;
-    }
-    return rc;
+    return rc? rc: ht_store__bytes_get (&current.route, bytes);
 }
 
 //  What a walk of the change log delivers
@@ -513,13 +525,18 @@ s_changes_walk (ht_store_t *self, MDB_txn *txn, uint64_t first_seq, s_walk_t *wa
         bool wanted = (!walk->holder || ht_region_holds (walk->holder, route.region, route.scope))
                    && (!walk->skip_origin || seq <= walk->echo_until
                        || !streq (route.origin, walk->skip_origin));
-        MDB_val data = { 0, NULL };
+        ht_store_bytes_t bytes;     //  (not zeroed: its inline buffer is large)
+        bytes.data = NULL;
+        bytes.size = 0;
+        bytes.heap = NULL;
         if (wanted)
-            rc = s_change_load (self, txn, seq, &route, &data);
+            rc = s_change_load (self, txn, seq, &route, &bytes);
+        bool stop = rc == 0 && wanted && walk->fn
+                 && walk->fn (walk->arg, seq, bytes.data, bytes.size, route.origin) != 0;
+        ht_store__bytes_done (&bytes);
         if (rc)
             break;
-        if (wanted && walk->fn
-        &&  walk->fn (walk->arg, seq, data.mv_data, data.mv_size, route.origin) != 0) {
+        if (stop) {
             walk->examined += walk->count_stopper;
             break;                  //  not consumed: the caller stopped before it
         }

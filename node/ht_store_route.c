@@ -45,10 +45,12 @@ ht_store__route_parse (const MDB_val *value, ht_store_route_t *route)
     uint8_t flags = bytes [2 * HT_REGION_DIGITS];
     route->historic = flags & HT_STORE_ROUTE_HISTORIC;
     bool body = flags & HT_STORE_ROUTE_BODY;
+    route->compact = flags & HT_STORE_ROUTE_COMPACT;
     size_t origin_size = bytes [2 * HT_REGION_DIGITS + 1];
     size_t suffix_size = route->historic? HT_STORE_HIST_SUFFIX_BYTES: 0;
     size_t at = HT_STORE_ROUTE_BYTES + origin_size;     //  past the origin
-    if ((route->historic && body) || origin_size > HT_PEER_NAME_MAX_CHARS
+    if ((route->historic && body) || (route->compact && !body)
+    ||  origin_size > HT_PEER_NAME_MAX_CHARS
     ||  value->mv_size < at + 1 + suffix_size)
         return MDB_CORRUPTED;
     memcpy (route->region, bytes, HT_REGION_DIGITS);
@@ -77,7 +79,8 @@ ht_store__route_parse (const MDB_val *value, ht_store_route_t *route)
     return 0;
 }
 
-//  Encode a parsed (or filled-in) head, and its body, into out
+//  Encode a parsed (or filled-in) head, and its body, into out: a whole
+//  body is made compact where it can be
 static size_t
 s_route_encode (const ht_store_route_t *route, uint8_t *out)
 {
@@ -85,8 +88,8 @@ s_route_encode (const ht_store_route_t *route, uint8_t *out)
     memcpy (out, route->region, HT_REGION_DIGITS);
     memcpy (out + HT_REGION_DIGITS, route->scope, HT_REGION_DIGITS);
     size_t used = 2 * HT_REGION_DIGITS;
-    out [used++] = route->suffix? HT_STORE_ROUTE_HISTORIC
-                 : route->body? HT_STORE_ROUTE_BODY: 0;
+    uint8_t *flags = out + used++;
+    *flags = route->suffix? HT_STORE_ROUTE_HISTORIC: route->body? HT_STORE_ROUTE_BODY: 0;
     out [used++] = (uint8_t) origin_size;
     memcpy (out + used, route->origin, origin_size);
     used += origin_size;
@@ -100,8 +103,17 @@ s_route_encode (const ht_store_route_t *route, uint8_t *out)
     }
     else
     if (route->body) {
-        memcpy (out + used, route->body, route->body_size);
-        used += route->body_size;
+        size_t compact = route->compact? 0
+                       : ht_store__body_compact (route, route->body, route->body_size,
+                                                 out + used);
+        if (compact || route->compact)
+            *flags |= HT_STORE_ROUTE_COMPACT;
+        if (compact)
+            used += compact;
+        else {
+            memcpy (out + used, route->body, route->body_size);
+            used += route->body_size;
+        }
     }
     return used;
 }
@@ -451,13 +463,14 @@ s_record_move (ht_store_t *self, MDB_txn *txn, const uint8_t *ekey, size_t ekey_
                                            || route.ekey_size != ekey_size
                                            || memcmp (route.ekey, ekey, ekey_size))))
         rc = MDB_CORRUPTED;
-    uint8_t *bytes = rc == 0? malloc (HT_STORE_ROUTE_MAX_BYTES + current.size): NULL;
+    uint8_t *bytes = rc == 0? malloc (HT_STORE_ROUTE_MAX_BYTES + current.route.body_size): NULL;
     if (rc == 0 && !bytes)
         rc = ENOMEM;
     if (rc == 0) {
         //  Both borrowed views are copied out before anything is written
-        route.body = current.data;
-        route.body_size = current.size;
+        route.body = current.route.body;
+        route.body_size = current.route.body_size;
+        route.compact = current.route.compact;
         MDB_val value = { s_route_encode (&route, bytes), bytes };
         //  The same head: the entry keeps its index keys
         rc = mdb_put (txn, self->dbi [HT_STORE_DB_SEQ], &key, &value, 0);
@@ -575,7 +588,7 @@ s_entry_index (ht_store_t *self, MDB_txn *txn, uint64_t seq, const ht_store_rout
     if (!route->body)
         return 0;
     ht_record_t *record = NULL;
-    int rc = ht_store__decode_stored (self, route->body, route->body_size, &record);
+    int rc = ht_store__decode_body (self, route, &record);
     if (rc == 0)
         rc = ht_store__index_record (self, txn, record, seq, true);
     ht_record_destroy (&record);
@@ -658,6 +671,16 @@ s_dups_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
     return rc? rc: s_log_chunk (self, txn, "dup_build", s_entry_dups, done);
 }
 
+//  A step with nothing to rewrite: only the layout number changes
+static int
+s_nothing_chunk (ht_store_t *self, MDB_txn *txn, bool *done)
+{
+    (void) self;
+    (void) txn;
+    *done = true;
+    return 0;
+}
+
 //  Run one step to its end, then set meta "format" to format
 static int
 s_upgrade (ht_store_t *self, s_upgrade_fn *step, uint64_t format, const char *what)
@@ -717,8 +740,11 @@ ht_store__layout_upgrade (ht_store_t *self, uint64_t from)
     if (rc == 0 && from < HT_STORE_LAYOUT_KEY_PER_ENTRY)
         rc = s_upgrade (self, s_recut_chunk, HT_STORE_LAYOUT_KEY_PER_ENTRY,
                         "indexing the change log by its neighbours' regions");
-    if (rc == 0 && from < HT_STORE_LAYOUT)
-        rc = s_upgrade (self, s_dups_chunk, HT_STORE_LAYOUT,
+    if (rc == 0 && from < HT_STORE_LAYOUT_DUPS)
+        rc = s_upgrade (self, s_dups_chunk, HT_STORE_LAYOUT_DUPS,
                         "storing each index key once, its sequences under it");
+    //  Layout 10 writes records compact; those written before stay whole
+    if (rc == 0 && from < HT_STORE_LAYOUT)
+        rc = s_upgrade (self, s_nothing_chunk, HT_STORE_LAYOUT, "writing records compact");
     return rc;
 }

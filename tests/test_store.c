@@ -1192,9 +1192,10 @@ START_TEST (test_memory_given_back_at_rest_loses_no_write_and_leaves_the_store_u
 {
     s_env_t env;
     s_env_setup (&env, 0);
-    ht_record_t **many = s_elders (env.fixture, 0, 400, 1);
+    enum { MANY = 800 };            //  some 600 KiB of pages LMDB copied
+    ht_record_t **many = ht_fixture_many_elders (env.fixture, 0, MANY, ht_fixture_hlc (1, 0));
     ht_origin_t lazy = { .lazy = true };
-    ck_assert_int_eq (ht_store_apply (env.store, many, 400, &lazy, NULL, NULL), 0);
+    ck_assert_int_eq (ht_store_apply (env.store, many, MANY, &lazy, NULL, NULL), 0);
     //  LMDB keeps its copies of the pages the batch wrote: given back
     size_t heap_before = mallinfo2 ().uordblks;
     s_reader_t reader = { .store = env.store, .key = ht_record_key (many [7]) };
@@ -1217,16 +1218,16 @@ START_TEST (test_memory_given_back_at_rest_loses_no_write_and_leaves_the_store_u
                        heap_before, heap_after);
 
     //  Every write is there, and the store takes more
-    ck_assert_uint_eq (ht_store_count (env.store, "elder"), 400);
-    ht_record_t **more = s_elders (env.fixture, 400, 50, 1);
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), MANY);
+    ht_record_t **more = ht_fixture_many_elders (env.fixture, MANY, 50, ht_fixture_hlc (1, 0));
     ck_assert_int_eq (ht_store_apply (env.store, more, 50, NULL, NULL, NULL), 0);
-    ck_assert_uint_eq (ht_store_count (env.store, "elder"), 450);
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), MANY + 50);
     ht_store_destroy (&env.store);
     int error = -1;
     env.store = ht_store_open (env.dir, 0, &error);
     ck_assert_ptr_nonnull (env.store);
-    ck_assert_uint_eq (ht_store_count (env.store, "elder"), 450);
-    s_elders_destroy (many, 400);
+    ck_assert_uint_eq (ht_store_count (env.store, "elder"), MANY + 50);
+    s_elders_destroy (many, MANY);
     s_elders_destroy (more, 50);
     s_env_teardown (&env);
 }
@@ -1297,7 +1298,7 @@ START_TEST (test_a_store_over_its_resident_limit_drops_its_mapped_pages_inside_a
 {
     s_env_t env;
     s_env_setup (&env, 0);
-    enum { HELD = 8000, STEP = 2000, BATCH = 1500 };
+    enum { HELD = 10000, STEP = 2000, BATCH = 1500 };
     for (unsigned first = 0; first < HELD; first += STEP) {
         ht_record_t **step = ht_fixture_many_elders (env.fixture, first, STEP, ht_fixture_hlc (1, 0));
         ck_assert_int_eq (ht_store_apply (env.store, step, STEP, NULL, NULL, NULL), 0);

@@ -468,6 +468,55 @@ s_dups_highest (s_raw_t *raw, MDB_dbi dbi)
     return highest;
 }
 
+#define S_HEAD_BYTES 26             //  region(12) scope(12) flags(1) origin_len(1)
+#define S_FLAGS_AT 24               //  the head's flags: 2 a current record
+#define S_FLAG_BODY 2               //  follows it, 4 compact (layout 10)
+#define S_FLAG_COMPACT 4
+
+//  Make a store look as layout 9 left it: every current record whole in
+//  its log entry (the bytes a walk delivers for it), none compact.
+//  Returns the entries rewritten.
+static size_t
+s_to_whole (const char *dir)
+{
+    int error = -1;
+    ht_store_t *store = ht_store_open (dir, 0, &error);
+    ck_assert_msg (store, "open: %s", ht_strerror (error));
+    s_log_t *log = (s_log_t *) zmalloc (sizeof (s_log_t));
+    ck_assert_int_ge (ht_store_changes (store, 0, 0, s_log_collect, log), 0);
+    ht_store_destroy (&store);
+    s_raw_t raw;
+    s_raw_open (dir, &raw);
+    size_t rewritten = 0;
+    for (size_t i = 0; i < log->count; i++) {
+        uint8_t seq_bytes [8];
+        for (size_t b = 0; b < 8; b++)
+            seq_bytes [b] = (uint8_t) (log->items [i].seq >> (56 - 8 * b));
+        MDB_val key = { 8, seq_bytes }, entry;
+        ck_assert_int_eq (mdb_get (raw.txn, raw.seq, &key, &entry), 0);
+        const uint8_t *head = entry.mv_data;
+        if (!(head [S_FLAGS_AT] & S_FLAG_COMPACT))
+            continue;
+        ck_assert_int_eq (head [S_FLAGS_AT], S_FLAG_BODY | S_FLAG_COMPACT);
+        size_t origin_size = head [S_HEAD_BYTES - 1];
+        size_t body_at = S_HEAD_BYTES + origin_size + 1 + head [S_HEAD_BYTES + origin_size];
+        zchunk_t *record = log->items [i].data;
+        zchunk_t *whole = zchunk_new (NULL, body_at + zchunk_size (record));
+        zchunk_append (whole, head, body_at);
+        zchunk_append (whole, zchunk_data (record), zchunk_size (record));
+        zchunk_data (whole) [S_FLAGS_AT] = S_FLAG_BODY;
+        MDB_val value = { zchunk_size (whole), zchunk_data (whole) };
+        ck_assert_int_eq (mdb_put (raw.txn, raw.seq, &key, &value, 0), 0);
+        zchunk_destroy (&whole);
+        rewritten++;
+    }
+    s_raw_format (&raw, 9);
+    s_raw_close (&raw);
+    s_log_destroy (log);
+    free (log);
+    return rewritten;
+}
+
 //  Make a store look as layout 8 left it: every routing key in route and
 //  every region and field key in idx once a sequence, the sequence at its
 //  end; no databases of sorted duplicates. With stopped, as an upgrade to
@@ -477,6 +526,7 @@ s_dups_highest (s_raw_t *raw, MDB_dbi dbi)
 static size_t
 s_to_key_per_entry (const char *dir, bool stopped)
 {
+    s_to_whole (dir);
     s_raw_t raw;
     s_raw_open (dir, &raw);
     ck_assert (raw.dups && !raw.old_route);
@@ -547,7 +597,7 @@ START_TEST (test_a_store_without_the_index_is_indexed_when_opened)
     int error = -1;
     store = ht_store_open (dir, 0, &error);
     ck_assert_msg (store, "open: %s", ht_strerror (error));
-    ck_assert_uint_eq (ht_store_counter (store, "format"), 9);
+    ck_assert_uint_eq (ht_store_counter (store, "format"), 10);
     ck_assert_uint_eq (ht_store_counter (store, "route_build"), 0);
     s_check_walks (store, 77);
     //  Writes after the upgrade keep the index
@@ -557,8 +607,6 @@ START_TEST (test_a_store_without_the_index_is_indexed_when_opened)
     ht_fixture_destroy (&fixture);
 }
 END_TEST
-
-#define S_HEAD_BYTES 26             //  region(12) scope(12) flags(1) origin_len(1)
 
 //  Make a store look as layout 5 left it, from the from-th entity (in
 //  rec's key order) on: the current record back in rec (seq(8)
@@ -600,7 +648,7 @@ s_records_to_rec (const char *dir, size_t from)
         seq_key.mv_data = seq_bytes;
         ck_assert_int_eq (mdb_get (txn, seq, &seq_key, &entry), 0);
         const uint8_t *bytes = entry.mv_data;
-        ck_assert_int_eq (bytes [24], 2);       //  flags: the record follows
+        ck_assert_int_eq (bytes [S_FLAGS_AT], S_FLAG_BODY);  //  the record follows, whole
         size_t origin_size = bytes [25];
         size_t ekey_size = bytes [S_HEAD_BYTES + origin_size];
         ck_assert_uint_eq (ekey_size, zchunk_size (ekey));
@@ -643,7 +691,10 @@ s_assert_records_in_log (const char *dir)
     while (mdb_cursor_get (cursor, &key, &value, MDB_NEXT) == 0) {
         ck_assert_uint_eq (value.mv_size, 8);
         ck_assert_int_eq (mdb_get (txn, raw.seq, &value, &entry), 0);
-        ck_assert_int_eq (((const uint8_t *) entry.mv_data) [24], 2);
+        //  A current record follows the head: compact if the upgrade
+        //  moved it, whole if a chunk before it did (HT_STORE_ROUTE_*)
+        uint8_t flags = ((const uint8_t *) entry.mv_data) [S_FLAGS_AT];
+        ck_assert_int_eq (flags & ~S_FLAG_COMPACT, S_FLAG_BODY);
         count++;
     }
     ck_assert_uint_gt (count, S_ENTITIES / 2);
@@ -669,7 +720,7 @@ START_TEST (test_a_store_with_records_outside_the_log_is_upgraded_when_opened)
         int error = -1;
         store = ht_store_open (dir, 0, &error);
         ck_assert_msg (store, "open: %s", ht_strerror (error));
-        ck_assert_uint_eq (ht_store_counter (store, "format"), 9);
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 10);
         //  The same log, byte for byte, and the same walks
         s_log_t *after = (s_log_t *) zmalloc (sizeof (s_log_t));
         ck_assert_int_ge (ht_store_changes (store, 0, 0, s_log_collect, after), 0);
@@ -789,7 +840,7 @@ s_index_to_keys (const char *dir, bool stopped)
         MDB_val seq_key = { 8, seq_bytes }, log_entry;
         ck_assert_int_eq (mdb_get (raw.txn, raw.seq, &seq_key, &log_entry), 0);
         const uint8_t *head = log_entry.mv_data;
-        ck_assert_int_eq (head [24], 2);        //  a current record
+        ck_assert_int_eq (head [S_FLAGS_AT], S_FLAG_BODY);   //  a current record, whole
         size_t origin_size = head [25];
         size_t ekey_size = head [S_HEAD_BYTES + origin_size];
         const uint8_t *ekey = head + S_HEAD_BYTES + origin_size + 1;
@@ -894,7 +945,7 @@ START_TEST (test_a_store_indexed_by_entity_key_is_indexed_by_sequence_when_opene
         int error = -1;
         ht_store_t *store = ht_store_open (dir, 0, &error);
         ck_assert_msg (store, "open: %s", ht_strerror (error));
-        ck_assert_uint_eq (ht_store_counter (store, "format"), 9);
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 10);
         ck_assert_uint_eq (ht_store_counter (store, "index_build"), 0);
         //  Every index entry as the store wrote it, no old one left
         ht_store_destroy (&store);
@@ -993,7 +1044,7 @@ START_TEST (test_a_store_routed_by_every_cut_is_routed_by_its_neighbours_when_op
         int error = -1;
         store = ht_store_open (dir, 0, &error);
         ck_assert_msg (store, "open: %s", ht_strerror (error));
-        ck_assert_uint_eq (ht_store_counter (store, "format"), 9);
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 10);
         ck_assert_uint_eq (ht_store_counter (store, "route_cut"), 0);
         ht_store_destroy (&store);
         //  Every key as the store wrote it, none of the old ones left
@@ -1029,7 +1080,7 @@ START_TEST (test_a_store_of_a_key_per_entry_keeps_each_key_once_when_opened)
         int error = -1;
         ht_store_t *store = ht_store_open (dir, 0, &error);
         ck_assert_msg (store, "open: %s", ht_strerror (error));
-        ck_assert_uint_eq (ht_store_counter (store, "format"), 9);
+        ck_assert_uint_eq (ht_store_counter (store, "format"), 10);
         ck_assert_uint_eq (ht_store_counter (store, "dup_build"), 0);
         ht_store_destroy (&store);
         //  Every entry as the store wrote it, none of the old ones left
