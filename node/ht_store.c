@@ -102,14 +102,8 @@
 //  has both indexes built anew in the new databases when it is opened,
 //  and its old entries dropped.
 //
-//  Records compact. The routing head already holds a current record's
-//  kind and key (the entity key), region and scope; the canonical map
-//  after it repeated all four and named every item. Since layout 10 the
-//  entry keeps only the other values behind a bitmap of the items there
-//  (ht_store_body.c), rebuilt exactly whenever the record is read: some
-//  125 bytes less a record, seven entries of a batch-signed elder to a
-//  page where six fitted. Entries written before stay whole; a store of
-//  layout 9 only has its number changed when it is opened.
+//  Records compact (layout 10, ht_store_body.c): without what the head
+//  holds or item names, rebuilt when read; older entries stay whole.
 //
 //  Ownership. The current version of an entity is the latest legitimate
 //  one (ht_gate.h): each merge loads the entity's versions (current and
