@@ -280,6 +280,75 @@ START_TEST (test_a_store_keeps_current_records_compact_and_gives_them_back_whole
 }
 END_TEST
 
+//  A record larger than the inline buffer (an audit record naming the
+//  most subjects one may, some 67 KB) is rebuilt on the heap, exactly
+START_TEST (test_a_record_larger_than_the_inline_buffer_is_rebuilt_on_the_heap)
+{
+    ht_fixture_t *fixture = ht_fixture_new ();
+    ht_record_t *audit = ht_record_new ("audit");
+    ck_assert_ptr_nonnull (audit);
+    enum { SUBJECTS = HT_AUDIT_MAX_SUBJECTS };
+    char (*keys) [65] = (char (*) [65]) malloc (SUBJECTS * sizeof *keys);
+    const char **subjects = (const char **) malloc (SUBJECTS * sizeof *subjects);
+    for (size_t i = 0; i < SUBJECTS; i++) {
+        snprintf (keys [i], sizeof keys [i], "%064zx", i * 2654435761u);
+        subjects [i] = keys [i];
+    }
+    ck_assert_int_eq (ht_record_set_strs (audit, "subjects", subjects, SUBJECTS), 0);
+    ck_assert_int_eq (ht_record_set_int (audit, "at", 1700000000000), 0);
+    ck_assert_int_eq (ht_record_set_str (audit, "client", keys [7]), 0);
+    ck_assert_int_eq (ht_record_set_str (audit, "client_name", "清城区 民政局"), 0);
+    ck_assert_int_eq (ht_record_set_str (audit, "policy", "civil_affairs"), 0);
+    ck_assert_int_eq (ht_record_set_str (audit, "request", "find"), 0);
+    ck_assert_int_eq (ht_record_set_str (audit, "subject_kind", "elder"), 0);
+    char key [HT_KEY_MAX_CHARS + 1];
+    snprintf (key, sizeof key, "%s-%016x-run1", HT_FIXTURE_COMMUNITY_A, 42u);
+    ck_assert_int_eq (ht_record_set_key (audit, key), 0);
+    ck_assert_int_eq (ht_record_set_region (audit, HT_FIXTURE_COMMUNITY_A), 0);
+    ck_assert_int_eq (ht_record_set_scope (audit, HT_FIXTURE_COMMUNITY_A), 0);
+    ht_record_set_hlc (audit, ht_fixture_hlc (4, 0));
+    ck_assert_int_eq (ht_record_sign (audit, fixture->keys [HT_FIXTURE_COMMUNITY_A_KEY]), 0);
+    const char *why = NULL;
+    ck_assert_msg (ht_record_validate (audit, &why) == 0, "%s", why? why: "");
+
+    s_case_t c;
+    s_case (audit, &c);
+    ck_assert_uint_gt (c.size, 60000);
+    uint8_t *compact = (uint8_t *) malloc (c.size);
+    size_t compact_size = ht_store__body_compact (&c.head, c.bytes, c.size, compact);
+    ck_assert_uint_gt (compact_size, HT_STORE_BYTES_INLINE);
+    ck_assert_uint_lt (compact_size, c.size);
+    ht_store_route_t stored = c.head;
+    stored.body = compact;
+    stored.body_size = compact_size;
+    stored.compact = true;
+    ht_store_bytes_t whole;
+    ck_assert_int_eq (ht_store__bytes_get (&stored, &whole), 0);
+    ck_assert_ptr_nonnull (whole.heap);
+    ck_assert_ptr_eq (whole.data, whole.heap);
+    ck_assert_uint_eq (whole.size, c.size);
+    ck_assert_mem_eq (whole.data, c.bytes, c.size);
+    ht_store__bytes_done (&whole);
+    //  And what is rebuilt decodes to the record as signed
+    ck_assert_int_eq (ht_store__bytes_get (&stored, &whole), 0);
+    int code = 0;
+    const char *reason = NULL;
+    ht_record_t *decoded = ht_record_decode (whole.data, whole.size, &code, &reason);
+    ck_assert_msg (decoded != NULL, "%s", reason? reason: "");
+    ht_store__bytes_done (&whole);
+    ck_assert_str_eq (ht_record_get_strs_item (decoded, "subjects", SUBJECTS - 1),
+                      keys [SUBJECTS - 1]);
+    ck_assert_int_eq (ht_record_verify (decoded, &reason), 0);
+    ht_record_destroy (&decoded);
+    free (compact);
+    free (c.bytes);
+    free (subjects);
+    free (keys);
+    ht_record_destroy (&audit);
+    ht_fixture_destroy (&fixture);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -289,6 +358,7 @@ s_suite (void)
     tcase_add_test (body, test_a_body_not_exactly_its_heads_canonical_record_is_stored_whole);
     tcase_add_test (body, test_a_compact_body_that_does_not_rebuild_is_refused);
     tcase_add_test (body, test_a_store_keeps_current_records_compact_and_gives_them_back_whole);
+    tcase_add_test (body, test_a_record_larger_than_the_inline_buffer_is_rebuilt_on_the_heap);
     suite_add_tcase (suite, body);
     return suite;
 }
