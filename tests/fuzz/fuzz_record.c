@@ -10,8 +10,12 @@
 //    parsed from it encodes to the same bytes again: JSON carries every
 //    item (nothing dropped, nothing changed);
 //  - a redacted copy has the same digest and verifies exactly when the
-//    record does, and survives its own wire round trip.
+//    record does, and survives its own wire round trip;
+//  - its body, compact under the routing head a store writes for it
+//    (store layout 10), rebuilds to exactly its bytes, and a compact body
+//    cut short, or under another head, never rebuilds to them.
 #include "ht_fuzz.h"
+#include "ht_store_private.h"
 
 //  Fields to disclose in the redacted copy: a subset chosen by the input
 static size_t
@@ -71,6 +75,58 @@ s_check_redaction (const ht_record_t *record, const uint8_t *data, size_t size,
     ht_record_destroy (&redacted);
 }
 
+//  The compact form a store keeps gives back the bytes as signed
+static void
+s_check_compact (const ht_record_t *record, const uint8_t *data, size_t size)
+{
+    uint8_t ekey [HT_STORE_ENTITY_KEY_BYTES];
+    ht_store_route_t head;
+    memset (&head, 0, sizeof head);
+    head.ekey_size = ht_store__entity_key (ht_record_kind (record), ht_record_key (record), ekey);
+    if (head.ekey_size == 0)
+        return;                     //  a key no store files
+    head.ekey = ekey;
+    snprintf (head.region, HT_REGION_BYTES, "%s", ht_record_region (record));
+    snprintf (head.scope, HT_REGION_BYTES, "%s", ht_record_scope (record));
+    uint8_t *compact = (uint8_t *) malloc (size);
+    if (!compact)
+        HT_FUZZ_FAIL ("out of memory");
+    size_t compact_size = ht_store__body_compact (&head, data, size, compact);
+    if (compact_size == 0) {
+        free (compact);
+        return;                     //  stored whole
+    }
+    if (compact_size >= size)
+        HT_FUZZ_FAIL ("a compact body (%zu bytes) is not smaller than its record (%zu)",
+                      compact_size, size);
+    ht_store_route_t stored = head;
+    stored.body = compact;
+    stored.body_size = compact_size;
+    stored.compact = true;
+    ht_store_bytes_t whole;
+    if (ht_store__bytes_get (&stored, &whole))
+        HT_FUZZ_FAIL ("a compact body does not rebuild");
+    if (whole.size != size || memcmp (whole.data, data, size))
+        HT_FUZZ_FAIL ("a compact body rebuilds to other bytes (%zu, not %zu)", whole.size, size);
+    ht_store__bytes_done (&whole);
+    //  Cut short, it rebuilds to nothing or to other bytes, never these
+    stored.body_size = compact_size - 1;
+    if (ht_store__bytes_get (&stored, &whole) == 0) {
+        if (whole.size == size && !memcmp (whole.data, data, size))
+            HT_FUZZ_FAIL ("a compact body cut short rebuilds to the whole record");
+        ht_store__bytes_done (&whole);
+    }
+    //  Under another region, it is another record
+    stored.body_size = compact_size;
+    stored.region [0] = stored.region [0] == '4'? '5': '4';
+    if (ht_store__bytes_get (&stored, &whole) == 0) {
+        if (whole.size == size && !memcmp (whole.data, data, size))
+            HT_FUZZ_FAIL ("a compact body rebuilds to the same record under another head");
+        ht_store__bytes_done (&whole);
+    }
+    free (compact);
+}
+
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
@@ -117,6 +173,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
     s_check_json (record, data, size);
     s_check_redaction (record, data, size, verified);
+    s_check_compact (record, data, size);
     ht_record_destroy (&record);
     return 0;
 }
